@@ -1,0 +1,31 @@
+# Arrow C++ and Parquet. Prefer a system Arrow (find_package); otherwise take the
+# libraries and headers bundled in the pinned pyarrow wheel of the project's .venv
+# (Debian 12 does not ship Arrow). scripts/setup.sh creates the unversioned symlinks.
+find_package(Arrow QUIET CONFIG)
+find_package(Parquet QUIET CONFIG)
+if(Arrow_FOUND AND Parquet_FOUND AND TARGET Arrow::arrow_shared)
+  message(STATUS "Arrow: system ${Arrow_VERSION}")
+  add_library(sluice_arrow INTERFACE)
+  target_link_libraries(sluice_arrow INTERFACE Arrow::arrow_shared Parquet::parquet_shared)
+  if(TARGET ArrowCompute::arrow_compute_shared)
+    target_link_libraries(sluice_arrow INTERFACE ArrowCompute::arrow_compute_shared)
+  endif()
+else()
+  set(SLUICE_PYTHON "${CMAKE_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH "Python with pyarrow")
+  execute_process(
+    COMMAND ${SLUICE_PYTHON} -c "import pyarrow as pa; print(pa.get_include()); print(pa.get_library_dirs()[0]); print(pa.__version__)"
+    OUTPUT_VARIABLE _pa_out RESULT_VARIABLE _pa_rc OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT _pa_rc EQUAL 0)
+    message(FATAL_ERROR "No system Arrow and no pyarrow in ${SLUICE_PYTHON}: run scripts/setup.sh")
+  endif()
+  string(REPLACE "\n" ";" _pa_lines "${_pa_out}")
+  list(GET _pa_lines 0 ARROW_INCLUDE_DIR)
+  list(GET _pa_lines 1 ARROW_LIB_DIR)
+  list(GET _pa_lines 2 ARROW_PY_VERSION)
+  message(STATUS "Arrow: from pyarrow ${ARROW_PY_VERSION} in ${ARROW_LIB_DIR}")
+  add_library(sluice_arrow INTERFACE)
+  target_include_directories(sluice_arrow SYSTEM INTERFACE ${ARROW_INCLUDE_DIR})
+  target_link_directories(sluice_arrow INTERFACE ${ARROW_LIB_DIR})
+  target_link_libraries(sluice_arrow INTERFACE parquet arrow_compute arrow)
+  target_link_options(sluice_arrow INTERFACE "-Wl,-rpath,${ARROW_LIB_DIR}")
+endif()

@@ -1,0 +1,51 @@
+#include "sluice/base/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+namespace sluice {
+
+namespace fs = std::filesystem;
+
+static constexpr const char* kTempPrefix = ".sluice-tmp-";
+
+std::string TempPathFor(const std::string& final_path) {
+  static std::atomic<int64_t> counter{0};
+  fs::path p(final_path);
+  std::string name = fmt::format("{}{}-{}-{}", kTempPrefix, getpid(), counter.fetch_add(1),
+                                 p.filename().string());
+  return (p.parent_path() / name).string();
+}
+
+Status PublishTempFile(const std::string& temp_path, const std::string& final_path) {
+  int fd = ::open(temp_path.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  std::error_code ec;
+  fs::rename(temp_path, final_path, ec);
+  if (ec) {
+    return Status::IOError("cannot rename '", temp_path, "' to '", final_path,
+                           "': ", ec.message());
+  }
+  return Status::OK();
+}
+
+void RemoveStaleTempFiles(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return;
+  for (const auto& entry : fs::recursive_directory_iterator(dir, ec)) {
+    if (entry.path().filename().string().rfind(kTempPrefix, 0) == 0) {
+      fs::remove(entry.path(), ec);
+    }
+  }
+}
+
+}  // namespace sluice

@@ -1,0 +1,22 @@
+#pragma once
+// Atomic publication of output files: write under a temporary name in the target
+// directory, then rename over the final name when complete. A job that fails or is
+// killed leaves no half-written file under a final name (only ".sluice-tmp-*" files,
+// which a later run of the same sink removes).
+#include <string>
+
+#include "sluice/base/status.h"
+
+namespace sluice {
+
+/// A unique temporary path in the same directory as `final_path`
+/// ("dir/.sluice-tmp-<pid>-<n>-<name>").
+std::string TempPathFor(const std::string& final_path);
+
+/// fsyncs `temp_path` and renames it to `final_path` (replacing it).
+Status PublishTempFile(const std::string& temp_path, const std::string& final_path);
+
+/// Removes leftover temporary files of earlier failed runs from `dir`.
+void RemoveStaleTempFiles(const std::string& dir);
+
+}  // namespace sluice
