@@ -1,0 +1,1043 @@
+#include "sluice/expr/function_registry.h"
+
+#include <arrow/array/builder_binary.h>
+#include <arrow/array/builder_primitive.h>
+#include <arrow/array/util.h>
+#include <arrow/compute/api.h>
+#include <arrow/scalar.h>
+#include <arrow/util/decimal.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "sluice/expr/eval.h"
+#include "sluice/expr/types.h"
+
+namespace sluice::expr {
+
+namespace cp = arrow::compute;
+using arrow::Datum;
+using arrow::Type;
+
+namespace {
+
+using Args = std::vector<Datum>;
+
+Result<Datum> Call(const std::string& name, const Args& args,
+                   const cp::FunctionOptions* options = nullptr) {
+  return cp::CallFunction(name, args, options);
+}
+
+// A constant argument as a scalar (functions whose patterns/units must be constant).
+Result<std::shared_ptr<arrow::Scalar>> ConstArg(const ExprNode& call, const Args& args,
+                                                size_t i, const char* what) {
+  if (!args[i].is_scalar()) {
+    return Status::Invalid(call.name, "(): ", what, " must be a constant");
+  }
+  return args[i].scalar();
+}
+
+Result<std::string> ConstString(const ExprNode& call, const Args& args, size_t i,
+                                const char* what) {
+  ARROW_ASSIGN_OR_RAISE(auto s, ConstArg(call, args, i, what));
+  if (!s->is_valid) return Status::Invalid(call.name, "(): ", what, " must not be NULL");
+  if (!IsStringLike(*s->type)) {
+    return Status::TypeError(call.name, "(): ", what, " must be a string");
+  }
+  return std::string(static_cast<const arrow::BaseBinaryScalar&>(*s).view());
+}
+
+Result<int64_t> ConstInt(const ExprNode& call, const Args& args, size_t i, const char* what) {
+  ARROW_ASSIGN_OR_RAISE(auto s, ConstArg(call, args, i, what));
+  if (!s->is_valid) return Status::Invalid(call.name, "(): ", what, " must not be NULL");
+  ARROW_ASSIGN_OR_RAISE(auto c, s->CastTo(arrow::int64()));
+  return static_cast<const arrow::Int64Scalar&>(*c).value;
+}
+
+std::shared_ptr<ExprNode> Copy(const Expr& e) { return std::make_shared<ExprNode>(*e); }
+
+bool IsNullType(const Expr& e) { return e->type && e->type->id() == Type::NA; }
+bool IsInterval(const arrow::DataType& t) { return t.id() == Type::INTERVAL_MONTH_DAY_NANO; }
+
+// ---- binding rules ----------------------------------------------------------------
+
+// Makes the arguments of a comparison comparable: string constants against temporal or
+// numeric columns are cast to the column's type; dates against timestamps widen.
+Result<Expr> BindComparison(std::shared_ptr<ExprNode> call) {
+  auto& a = call->args[0];
+  auto& b = call->args[1];
+  auto ta = a->type, tb = b->type;
+  if (ta->Equals(*tb)) return Expr(call);
+  if (IsStringLike(*ta) && a->kind == ExprKind::kLiteral && !IsStringLike(*tb)) {
+    ARROW_ASSIGN_OR_RAISE(a, CastTo(a, tb));
+  } else if (IsStringLike(*tb) && b->kind == ExprKind::kLiteral && !IsStringLike(*ta)) {
+    ARROW_ASSIGN_OR_RAISE(b, CastTo(b, ta));
+  } else if (IsNullType(a)) {
+    ARROW_ASSIGN_OR_RAISE(a, CastTo(a, tb));
+  } else if (IsNullType(b)) {
+    ARROW_ASSIGN_OR_RAISE(b, CastTo(b, ta));
+  } else if ((IsTemporal(*ta) && IsTemporal(*tb)) || (IsStringLike(*ta) && IsStringLike(*tb)) ||
+             (IsDecimal(*ta) || IsDecimal(*tb))) {
+    ARROW_ASSIGN_OR_RAISE(auto common, CommonType(ta, tb));
+    ARROW_ASSIGN_OR_RAISE(a, CastTo(a, common));
+    ARROW_ASSIGN_OR_RAISE(b, CastTo(b, common));
+  } else if (!(IsNumeric(*ta) && IsNumeric(*tb))) {
+    return Status::TypeError("cannot compare ", TypeName(*ta), " with ", TypeName(*tb), " in ",
+                             ToString(call));
+  }
+  call->type = arrow::boolean();
+  return Expr(call);
+}
+
+// Unifies all (or the selected) arguments to their common type.
+Status UnifyArgs(ExprNode* call, size_t first, size_t step, bool include_last) {
+  std::shared_ptr<arrow::DataType> common = arrow::null();
+  auto pick = [&](size_t i) {
+    return i >= first && (i - first) % step == 0 &&
+           (include_last || i + 1 < call->args.size() || step == 1);
+  };
+  for (size_t i = 0; i < call->args.size(); ++i) {
+    if (!pick(i)) continue;
+    ARROW_ASSIGN_OR_RAISE(common, CommonType(common, call->args[i]->type));
+  }
+  for (size_t i = 0; i < call->args.size(); ++i) {
+    if (!pick(i)) continue;
+    ARROW_ASSIGN_OR_RAISE(call->args[i], CastTo(call->args[i], common));
+  }
+  return Status::OK();
+}
+
+Status RequireBool(const ExprNode& call) {
+  for (const auto& a : call.args) {
+    if (a->type->id() != Type::BOOL && a->type->id() != Type::NA) {
+      return Status::TypeError(call.name, " needs boolean arguments, got ", TypeName(*a->type),
+                               " (", ToString(a), ")");
+    }
+  }
+  return Status::OK();
+}
+
+Result<Expr> BindLogical(std::shared_ptr<ExprNode> call) {
+  ARROW_RETURN_NOT_OK(RequireBool(*call));
+  for (auto& a : call->args) {
+    if (IsNullType(a)) {
+      ARROW_ASSIGN_OR_RAISE(a, CastTo(a, arrow::boolean()));
+    }
+  }
+  call->type = arrow::boolean();
+  return Expr(call);
+}
+
+Result<Expr> BindArithmetic(std::shared_ptr<ExprNode> call) {
+  auto& a = call->args[0];
+  auto& b = call->args[1];
+  if (IsNullType(a)) {
+    ARROW_ASSIGN_OR_RAISE(a, CastTo(a, IsNullType(b) ? arrow::int64() : b->type));
+  }
+  if (IsNullType(b)) {
+    ARROW_ASSIGN_OR_RAISE(b, CastTo(b, a->type));
+  }
+  const auto& ta = *a->type;
+  const auto& tb = *b->type;
+  if (IsInterval(ta) || IsInterval(tb)) {
+    const auto& other = IsInterval(ta) ? tb : ta;
+    if (!IsTemporal(other) || (call->name != "+" && call->name != "-") ||
+        (IsInterval(ta) && call->name == "-")) {
+      return Status::TypeError("cannot apply ", call->name, " to ", TypeName(ta), " and ",
+                               TypeName(tb));
+    }
+    return Expr(call);
+  }
+  if (IsStringLike(ta) || IsStringLike(tb)) {
+    return Status::TypeError("cannot apply ", call->name, " to ", TypeName(ta), " and ",
+                             TypeName(tb), " in ", ToString(call),
+                             " (use || or concat() for strings)");
+  }
+  if (call->name == "/" && IsInteger(ta) && IsInteger(tb)) {
+    ARROW_ASSIGN_OR_RAISE(a, CastTo(a, arrow::float64()));
+    ARROW_ASSIGN_OR_RAISE(b, CastTo(b, arrow::float64()));
+  }
+  if (call->name == "%" && !(IsNumeric(ta) && IsNumeric(tb))) {
+    return Status::TypeError("% needs numbers");
+  }
+  if (call->name == "%" || (IsDecimal(ta) != IsDecimal(tb) && IsFloating(ta) != IsFloating(tb))) {
+    // Modulo runs on one type; decimal mixed with float runs as double.
+    ARROW_ASSIGN_OR_RAISE(auto common, CommonType(a->type, b->type));
+    ARROW_ASSIGN_OR_RAISE(a, CastTo(a, common));
+    ARROW_ASSIGN_OR_RAISE(b, CastTo(b, common));
+  }
+  return Expr(call);
+}
+
+Result<Expr> BindUnifyAll(std::shared_ptr<ExprNode> call) {
+  ARROW_RETURN_NOT_OK(UnifyArgs(call.get(), 0, 1, true));
+  call->type = call->args[0]->type;
+  return Expr(call);
+}
+
+Result<Expr> BindCase(std::shared_ptr<ExprNode> call) {
+  size_t n = call->args.size();
+  bool has_else = n % 2 == 1;
+  for (size_t i = 0; i + 1 < n || (!has_else && i < n); i += 2) {
+    auto& c = call->args[i];
+    if (c->type->id() == Type::NA) {
+      ARROW_ASSIGN_OR_RAISE(c, CastTo(c, arrow::boolean()));
+    }
+    if (c->type->id() != Type::BOOL) {
+      return Status::TypeError("CASE WHEN condition must be boolean: ", ToString(c));
+    }
+  }
+  // Values: odd positions, plus the trailing else.
+  std::shared_ptr<arrow::DataType> common = arrow::null();
+  std::vector<size_t> value_idx;
+  for (size_t i = 1; i < n; i += 2) value_idx.push_back(i);
+  if (has_else) value_idx.push_back(n - 1);
+  for (size_t i : value_idx) {
+    ARROW_ASSIGN_OR_RAISE(common, CommonType(common, call->args[i]->type));
+  }
+  for (size_t i : value_idx) {
+    ARROW_ASSIGN_OR_RAISE(call->args[i], CastTo(call->args[i], common));
+  }
+  call->type = common;
+  return Expr(call);
+}
+
+Result<Expr> BindIn(std::shared_ptr<ExprNode> call) {
+  ARROW_RETURN_NOT_OK(UnifyArgs(call.get(), 0, 1, true));
+  call->type = arrow::boolean();
+  return Expr(call);
+}
+
+Result<Expr> BindString(std::shared_ptr<ExprNode> call) {
+  auto& a = call->args[0];
+  if (IsNullType(a)) {
+    ARROW_ASSIGN_OR_RAISE(a, CastTo(a, arrow::utf8()));
+  }
+  if (!IsStringLike(*a->type)) {
+    return Status::TypeError(call->name, "() needs a string, got ", TypeName(*a->type), " (",
+                             ToString(a), ")");
+  }
+  return Expr(call);
+}
+
+Result<Expr> BindConcat(std::shared_ptr<ExprNode> call) {
+  for (auto& a : call->args) {
+    if (!IsStringLike(*a->type)) {
+      ARROW_ASSIGN_OR_RAISE(a, CastTo(a, arrow::utf8()));
+    }
+  }
+  ARROW_RETURN_NOT_OK(UnifyArgs(call.get(), 0, 1, true));
+  call->type = call->args[0]->type;
+  return Expr(call);
+}
+
+Result<Expr> BindNumeric(std::shared_ptr<ExprNode> call) {
+  for (auto& a : call->args) {
+    if (IsNullType(a)) {
+      ARROW_ASSIGN_OR_RAISE(a, CastTo(a, arrow::float64()));
+    }
+    if (!IsNumeric(*a->type)) {
+      return Status::TypeError(call->name, "() needs a number, got ", TypeName(*a->type));
+    }
+  }
+  return Expr(call);
+}
+
+Result<Expr> BindFloat(std::shared_ptr<ExprNode> call) {
+  ARROW_ASSIGN_OR_RAISE(auto e, BindNumeric(call));
+  auto n = Copy(e);
+  for (auto& a : n->args) {
+    ARROW_ASSIGN_OR_RAISE(a, CastTo(a, arrow::float64()));
+  }
+  return Expr(n);
+}
+
+Result<Expr> BindCast(std::shared_ptr<ExprNode> call) {
+  if (!call->target_type) return Status::Invalid("cast without a target type");
+  call->type = call->target_type;
+  return Expr(call);
+}
+
+Result<Expr> BindTemporal(std::shared_ptr<ExprNode> call) {
+  // Last argument is the temporal value (date_part('year', x) / year(x)).
+  auto& a = call->args.back();
+  if (IsStringLike(*a->type) && a->kind == ExprKind::kLiteral) {
+    ARROW_ASSIGN_OR_RAISE(a, CastTo(a, arrow::timestamp(arrow::TimeUnit::MICRO)));
+  }
+  if (!IsTemporal(*a->type) && a->type->id() != Type::NA) {
+    return Status::TypeError(call->name, "() needs a date or timestamp, got ",
+                             TypeName(*a->type));
+  }
+  return Expr(call);
+}
+
+// ---- evaluation helpers --------------------------------------------------------------
+
+
+Result<std::shared_ptr<arrow::Array>> ToArray(const Datum& d, const EvalContext& ctx) {
+  if (d.is_scalar()) return arrow::MakeArrayFromScalar(*d.scalar(), ctx.num_rows);
+  return d.make_array();
+}
+
+// Replaces zeros in `divisor` by nulls (division/modulo by zero yields NULL).
+Result<Datum> ZeroToNull(const Datum& divisor) {
+  ARROW_ASSIGN_OR_RAISE(auto zero, arrow::MakeScalar(int64_t{0})->CastTo(divisor.type()));
+  ARROW_ASSIGN_OR_RAISE(auto is_zero, Call("equal", {divisor, Datum(zero)}));
+  return Call("if_else", {is_zero, Datum(arrow::MakeNullScalar(divisor.type())), divisor});
+}
+
+Result<Datum> EvalArithmetic(const ExprNode& call, Args& args, const EvalContext& ctx);
+
+// timestamp/date +- interval (month_day_nano).
+Result<Datum> AddInterval(const ExprNode& call, Args& args, const EvalContext& ctx) {
+  bool interval_first = IsInterval(*args[0].type());
+  Datum value = interval_first ? args[1] : args[0];
+  Datum interval = interval_first ? args[0] : args[1];
+  if (!interval.is_scalar()) {
+    return Status::NotImplemented("interval arithmetic needs a constant interval");
+  }
+  const auto& iv = static_cast<const arrow::MonthDayNanoIntervalScalar&>(*interval.scalar());
+  if (!iv.is_valid) return Datum(arrow::MakeNullScalar(call.type));
+  int sign = call.name == "-" ? -1 : 1;
+  int32_t months = sign * iv.value.months;
+  int32_t days = sign * iv.value.days;
+  int64_t nanos = sign * iv.value.nanoseconds;
+  auto out_type = call.type;
+  // Work in timestamp(us) (or the input unit) space.
+  std::shared_ptr<arrow::DataType> ts_type =
+      value.type()->id() == Type::TIMESTAMP ? value.type()
+                                            : arrow::timestamp(arrow::TimeUnit::MICRO);
+  ARROW_ASSIGN_OR_RAISE(auto as_ts, cp::Cast(value, ts_type));
+  ARROW_ASSIGN_OR_RAISE(auto arr, ToArray(as_ts, ctx));
+  const auto& tst = static_cast<const arrow::TimestampType&>(*ts_type);
+  int64_t per_second = tst.unit() == arrow::TimeUnit::SECOND   ? 1
+                       : tst.unit() == arrow::TimeUnit::MILLI ? 1000
+                       : tst.unit() == arrow::TimeUnit::MICRO ? 1000000
+                                                               : 1000000000;
+  int64_t per_day = per_second * 86400;
+  int64_t nano_units = nanos / (1000000000 / per_second);
+  auto data = arr->data();
+  const int64_t* in = data->GetValues<int64_t>(1);
+  arrow::TimestampBuilder builder(ts_type, arrow::default_memory_pool());
+  ARROW_RETURN_NOT_OK(builder.Reserve(arr->length()));
+  using namespace std::chrono;
+  for (int64_t i = 0; i < arr->length(); ++i) {
+    if (arr->IsNull(i)) {
+      builder.UnsafeAppendNull();
+      continue;
+    }
+    int64_t v = in[i];
+    if (months != 0) {
+      int64_t day = v >= 0 ? v / per_day : -((-v + per_day - 1) / per_day);
+      int64_t rem = v - day * per_day;
+      year_month_day ymd{sys_days{std::chrono::days{day}}};
+      auto ym = year_month{ymd.year(), ymd.month()} + std::chrono::months{months};
+      auto last = year_month_day_last{ym.year(), month_day_last{ym.month()}}.day();
+      auto d = ymd.day() > last ? last : ymd.day();
+      int64_t new_day = sys_days{year_month_day{ym.year(), ym.month(), d}}.time_since_epoch().count();
+      v = new_day * per_day + rem;
+    }
+    v += static_cast<int64_t>(days) * per_day + nano_units;
+    builder.UnsafeAppend(v);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto result, builder.Finish());
+  if (!out_type->Equals(*ts_type)) return cp::Cast(result, out_type);
+  return Datum(result);
+}
+
+Result<Datum> Modulo(const Args& args, const EvalContext& ctx) {
+  ARROW_ASSIGN_OR_RAISE(auto divisor, ZeroToNull(args[1]));
+  // a % b = a - trunc(a / b) * b, computed per type.
+  auto type = args[0].type();
+  if (IsFloating(*type)) {
+    ARROW_ASSIGN_OR_RAISE(auto a, ToArray(args[0], ctx));
+    ARROW_ASSIGN_OR_RAISE(auto b, ToArray(divisor, ctx));
+    ARROW_ASSIGN_OR_RAISE(auto a64, cp::Cast(a, arrow::float64()));
+    ARROW_ASSIGN_OR_RAISE(auto b64, cp::Cast(b, arrow::float64()));
+    auto av = a64.make_array();
+    auto bv = b64.make_array();
+    arrow::DoubleBuilder builder;
+    ARROW_RETURN_NOT_OK(builder.Reserve(av->length()));
+    const double* x = av->data()->GetValues<double>(1);
+    const double* y = bv->data()->GetValues<double>(1);
+    for (int64_t i = 0; i < av->length(); ++i) {
+      if (av->IsNull(i) || bv->IsNull(i)) {
+        builder.UnsafeAppendNull();
+      } else {
+        builder.UnsafeAppend(std::fmod(x[i], y[i]));
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(auto out, builder.Finish());
+    return cp::Cast(out, type);
+  }
+  if (IsInteger(*type)) {
+    ARROW_ASSIGN_OR_RAISE(auto a, ToArray(args[0], ctx));
+    ARROW_ASSIGN_OR_RAISE(auto b, ToArray(divisor, ctx));
+    ARROW_ASSIGN_OR_RAISE(auto a64d, cp::Cast(a, arrow::int64()));
+    ARROW_ASSIGN_OR_RAISE(auto b64d, cp::Cast(b, arrow::int64()));
+    auto av = a64d.make_array();
+    auto bv = b64d.make_array();
+    arrow::Int64Builder builder;
+    ARROW_RETURN_NOT_OK(builder.Reserve(av->length()));
+    const int64_t* x = av->data()->GetValues<int64_t>(1);
+    const int64_t* y = bv->data()->GetValues<int64_t>(1);
+    for (int64_t i = 0; i < av->length(); ++i) {
+      if (av->IsNull(i) || bv->IsNull(i)) {
+        builder.UnsafeAppendNull();
+      } else if (y[i] == -1) {
+        builder.UnsafeAppend(0);  // avoids INT64_MIN % -1 overflow
+      } else {
+        builder.UnsafeAppend(x[i] % y[i]);
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(auto out, builder.Finish());
+    return cp::Cast(out, type);
+  }
+  // Decimal: a - trunc(a/b)*b in decimal arithmetic.
+  ARROW_ASSIGN_OR_RAISE(auto q, Call("divide", {args[0], divisor}));
+  cp::RoundOptions trunc(0, cp::RoundMode::TOWARDS_ZERO);
+  ARROW_ASSIGN_OR_RAISE(auto qt, Call("round", {q}, &trunc));
+  ARROW_ASSIGN_OR_RAISE(auto prod, Call("multiply", {qt, divisor}));
+  ARROW_ASSIGN_OR_RAISE(auto diff, Call("subtract", {args[0], prod}));
+  return cp::Cast(diff, type);
+}
+
+Result<Datum> EvalArithmetic(const ExprNode& call, Args& args, const EvalContext& ctx) {
+  if (IsInterval(*args[0].type()) || IsInterval(*args[1].type())) {
+    return AddInterval(call, args, ctx);
+  }
+  const std::string& op = call.name;
+  Result<Datum> r;
+  if (op == "+") {
+    r = Call("add_checked", args);
+  } else if (op == "-") {
+    r = Call("subtract_checked", args);
+  } else if (op == "*") {
+    r = Call("multiply_checked", args);
+  } else if (op == "/") {
+    ARROW_ASSIGN_OR_RAISE(auto divisor, ZeroToNull(args[1]));
+    r = Call(IsFloating(*args[0].type()) ? "divide" : "divide_checked", {args[0], divisor});
+  } else {
+    return Modulo(args, ctx);
+  }
+  if (!r.ok() && r.status().message().find("overflow") != std::string::npos) {
+    return Status::Invalid("integer overflow in ", op);
+  }
+  return r;
+}
+
+Result<Datum> EvalIn(const ExprNode& call, Args& args, const EvalContext& ctx) {
+  bool all_const = true;
+  for (size_t i = 1; i < args.size(); ++i) all_const = all_const && args[i].is_scalar();
+  if (all_const) {
+    std::vector<std::shared_ptr<arrow::Scalar>> items;
+    for (size_t i = 1; i < args.size(); ++i) items.push_back(args[i].scalar());
+    std::unique_ptr<arrow::ArrayBuilder> builder;
+    ARROW_RETURN_NOT_OK(arrow::MakeBuilder(arrow::default_memory_pool(), args[0].type(), &builder));
+    ARROW_RETURN_NOT_OK(builder->AppendScalars(items));
+    ARROW_ASSIGN_OR_RAISE(auto set, builder->Finish());
+    cp::SetLookupOptions opts(set, cp::SetLookupOptions::INCONCLUSIVE);
+    return Call("is_in", {args[0]}, &opts);
+  }
+  // Non-constant list: x = a OR x = b OR ...
+  Datum acc;
+  for (size_t i = 1; i < args.size(); ++i) {
+    ARROW_ASSIGN_OR_RAISE(auto eq, Call("equal", {args[0], args[i]}));
+    if (i == 1) {
+      acc = eq;
+    } else {
+      ARROW_ASSIGN_OR_RAISE(acc, Call("or_kleene", {acc, eq}));
+    }
+  }
+  return acc;
+}
+
+Result<Datum> EvalCase(const ExprNode& call, Args& args, const EvalContext& ctx) {
+  size_t n = args.size();
+  bool has_else = n % 2 == 1;
+  arrow::ArrayVector conds;
+  std::vector<std::string> names;
+  Args values;
+  for (size_t i = 0; i + 1 < n || (!has_else && i < n); i += 2) {
+    ARROW_ASSIGN_OR_RAISE(auto c, ToArray(args[i], ctx));
+    conds.push_back(c);
+    names.push_back(fmt::format("c{}", i / 2));
+    values.push_back(args[i + 1]);
+  }
+  if (has_else) values.push_back(args[n - 1]);
+  if (ctx.num_rows == 0 && conds.empty()) return Datum(arrow::MakeNullScalar(call.type));
+  ARROW_ASSIGN_OR_RAISE(auto cond_struct, arrow::StructArray::Make(conds, names));
+  Args call_args = {Datum(cond_struct)};
+  for (auto& v : values) call_args.push_back(v);
+  return Call("case_when", call_args);
+}
+
+Result<Datum> CastDatum(const Datum& d, const std::shared_ptr<arrow::DataType>& type) {
+  if (d.type()->Equals(*type)) return d;
+  if (d.is_scalar() && !d.scalar()->is_valid) return Datum(arrow::MakeNullScalar(type));
+  auto r = cp::Cast(d, cp::CastOptions::Safe(type));
+  if (!r.ok()) {
+    return Status::Invalid("cannot cast ", TypeName(*d.type()), " to ", TypeName(*type), ": ",
+                           r.status().message());
+  }
+  return r;
+}
+
+// TRY_CAST: like CAST, but values that do not convert become NULL.
+Result<Datum> TryCast(const Datum& d, const std::shared_ptr<arrow::DataType>& type,
+                      const EvalContext& ctx) {
+  auto whole = cp::Cast(d, cp::CastOptions::Safe(type));
+  if (whole.ok()) return whole;
+  if (d.is_scalar()) return Datum(arrow::MakeNullScalar(type));
+  auto arr = d.make_array();
+  std::unique_ptr<arrow::ArrayBuilder> builder;
+  ARROW_RETURN_NOT_OK(arrow::MakeBuilder(arrow::default_memory_pool(), type, &builder));
+  ARROW_RETURN_NOT_OK(builder->Reserve(arr->length()));
+  for (int64_t i = 0; i < arr->length(); ++i) {
+    ARROW_ASSIGN_OR_RAISE(auto s, arr->GetScalar(i));
+    auto c = s->CastTo(type);
+    if (c.ok() && s->is_valid) {
+      ARROW_RETURN_NOT_OK(builder->AppendScalar(**c));
+    } else {
+      ARROW_RETURN_NOT_OK(builder->AppendNull());
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto out, builder->Finish());
+  return Datum(out);
+}
+
+// Rewrites unnamed capture groups to named ones (g1, g2, ...) for extract_regex.
+std::string NameGroups(const std::string& pattern, int* groups) {
+  std::string out;
+  bool in_class = false;
+  *groups = 0;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      out += c;
+      out += pattern[++i];
+      continue;
+    }
+    if (in_class) {
+      if (c == ']') in_class = false;
+      out += c;
+      continue;
+    }
+    if (c == '[') {
+      in_class = true;
+      out += c;
+      continue;
+    }
+    if (c == '(' && (i + 1 >= pattern.size() || pattern[i + 1] != '?')) {
+      ++*groups;
+      out += fmt::format("(?P<g{}>", *groups);
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+Result<Datum> RegexpExtract(const ExprNode& call, Args& args, const EvalContext& ctx) {
+  ARROW_ASSIGN_OR_RAISE(auto pattern, ConstString(call, args, 1, "the pattern"));
+  int64_t group = 0;
+  if (args.size() > 2) {
+    ARROW_ASSIGN_OR_RAISE(group, ConstInt(call, args, 2, "the group"));
+  }
+  int groups = 0;
+  std::string named = "(?P<g0>" + NameGroups(pattern, &groups) + ")";
+  if (group < 0 || group > groups) {
+    return Status::Invalid("regexp_extract(): group ", group, " does not exist in '", pattern, "'");
+  }
+  cp::ExtractRegexOptions opts(named);
+  ARROW_ASSIGN_OR_RAISE(auto s, Call("extract_regex", {args[0]}, &opts));
+  Datum field;
+  if (s.is_scalar()) {
+    const auto& st = static_cast<const arrow::StructScalar&>(*s.scalar());
+    if (!st.is_valid) {
+      field = Datum(arrow::MakeNullScalar(args[0].type()));
+    } else {
+      field = Datum(st.value[group]);
+    }
+  } else {
+    auto sa = std::static_pointer_cast<arrow::StructArray>(s.make_array());
+    ARROW_ASSIGN_OR_RAISE(auto f, sa->GetFlattenedField(static_cast<int>(group)));
+    field = Datum(f);
+  }
+  // No match gives '' (as DuckDB does) while a NULL input stays NULL.
+  ARROW_ASSIGN_OR_RAISE(auto valid, Call("is_valid", {args[0]}));
+  ARROW_ASSIGN_OR_RAISE(auto empty, arrow::MakeScalar(std::string())->CastTo(args[0].type()));
+  ARROW_ASSIGN_OR_RAISE(auto filled, Call("coalesce", {field, Datum(empty)}));
+  return Call("if_else", {valid, filled, Datum(arrow::MakeNullScalar(args[0].type()))});
+}
+
+Result<Datum> SplitPart(const ExprNode& call, Args& args, const EvalContext& ctx) {
+  ARROW_ASSIGN_OR_RAISE(auto delim, ConstString(call, args, 1, "the delimiter"));
+  ARROW_ASSIGN_OR_RAISE(auto index, ConstInt(call, args, 2, "the part number"));
+  if (index == 0) return Status::Invalid("split_part(): part numbers start at 1");
+  ARROW_ASSIGN_OR_RAISE(auto arr, ToArray(args[0], ctx));
+  ARROW_ASSIGN_OR_RAISE(auto str, cp::Cast(arr, arrow::utf8()));
+  auto sarr = std::static_pointer_cast<arrow::StringArray>(str.make_array());
+  arrow::StringBuilder builder;
+  ARROW_RETURN_NOT_OK(builder.Reserve(sarr->length()));
+  std::vector<std::string_view> parts;
+  for (int64_t i = 0; i < sarr->length(); ++i) {
+    if (sarr->IsNull(i)) {
+      ARROW_RETURN_NOT_OK(builder.AppendNull());
+      continue;
+    }
+    std::string_view s = sarr->GetView(i);
+    parts.clear();
+    if (delim.empty()) {
+      parts.push_back(s);
+    } else {
+      size_t start = 0;
+      while (true) {
+        size_t pos = s.find(delim, start);
+        if (pos == std::string_view::npos) {
+          parts.push_back(s.substr(start));
+          break;
+        }
+        parts.push_back(s.substr(start, pos - start));
+        start = pos + delim.size();
+      }
+    }
+    int64_t k = index > 0 ? index - 1 : static_cast<int64_t>(parts.size()) + index;
+    if (k < 0 || k >= static_cast<int64_t>(parts.size())) {
+      ARROW_RETURN_NOT_OK(builder.Append(""));
+    } else {
+      ARROW_RETURN_NOT_OK(builder.Append(parts[k]));
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto out, builder.Finish());
+  return cp::Cast(out, args[0].type());
+}
+
+// cut(x, [edges], [labels]): the bucket (a, b] that x falls in, like pandas.cut with
+// right=True. Labels default to "(a, b]". Values outside every bucket are NULL.
+Result<Datum> Cut(const ExprNode& call, Args& args, const EvalContext& ctx) {
+  ARROW_ASSIGN_OR_RAISE(auto edges_s, ConstArg(call, args, 1, "the bin edges"));
+  if (edges_s->type->id() != Type::LIST || !edges_s->is_valid) {
+    return Status::TypeError("cut(): bin edges must be a list literal like [0, 10, 100]");
+  }
+  auto edge_values = static_cast<const arrow::ListScalar&>(*edges_s).value;
+  ARROW_ASSIGN_OR_RAISE(auto edges_d, cp::Cast(edge_values, arrow::float64()));
+  auto edges_arr = std::static_pointer_cast<arrow::DoubleArray>(edges_d.make_array());
+  std::vector<double> edges;
+  for (int64_t i = 0; i < edges_arr->length(); ++i) {
+    if (edges_arr->IsNull(i)) return Status::Invalid("cut(): bin edges must not be NULL");
+    edges.push_back(edges_arr->Value(i));
+  }
+  if (edges.size() < 2 || !std::is_sorted(edges.begin(), edges.end()) ||
+      std::adjacent_find(edges.begin(), edges.end()) != edges.end()) {
+    return Status::Invalid("cut(): need at least two strictly increasing bin edges");
+  }
+  std::vector<std::string> labels;
+  if (args.size() > 2) {
+    ARROW_ASSIGN_OR_RAISE(auto labels_s, ConstArg(call, args, 2, "the labels"));
+    if (labels_s->type->id() != Type::LIST || !labels_s->is_valid) {
+      return Status::TypeError("cut(): labels must be a list literal like ['low', 'high']");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto ld, cp::Cast(static_cast<const arrow::ListScalar&>(*labels_s).value,
+                                            arrow::utf8()));
+    auto la = std::static_pointer_cast<arrow::StringArray>(ld.make_array());
+    for (int64_t i = 0; i < la->length(); ++i) labels.emplace_back(la->GetView(i));
+    if (labels.size() != edges.size() - 1) {
+      return Status::Invalid("cut(): ", edges.size() - 1, " bins need ", edges.size() - 1,
+                             " labels, got ", labels.size());
+    }
+  } else {
+    for (size_t i = 0; i + 1 < edges.size(); ++i) {
+      labels.push_back(fmt::format("({}, {}]", edges[i], edges[i + 1]));
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto x, ToArray(args[0], ctx));
+  ARROW_ASSIGN_OR_RAISE(auto xd, cp::Cast(x, arrow::float64()));
+  auto xa = std::static_pointer_cast<arrow::DoubleArray>(xd.make_array());
+  arrow::StringBuilder builder;
+  ARROW_RETURN_NOT_OK(builder.Reserve(xa->length()));
+  for (int64_t i = 0; i < xa->length(); ++i) {
+    double v = xa->Value(i);
+    if (xa->IsNull(i) || std::isnan(v) || v <= edges.front() || v > edges.back()) {
+      ARROW_RETURN_NOT_OK(builder.AppendNull());
+      continue;
+    }
+    size_t k = std::lower_bound(edges.begin(), edges.end(), v) - edges.begin();  // edges[k-1] < v <= edges[k]
+    ARROW_RETURN_NOT_OK(builder.Append(labels[k - 1]));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto out, builder.Finish());
+  return Datum(out);
+}
+
+Result<cp::CalendarUnit> ParseUnit(const std::string& unit) {
+  std::string u = unit;
+  for (auto& c : u) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!u.empty() && u.back() == 's') u.pop_back();
+  if (u == "microsecond") return cp::CalendarUnit::MICROSECOND;
+  if (u == "millisecond") return cp::CalendarUnit::MILLISECOND;
+  if (u == "second") return cp::CalendarUnit::SECOND;
+  if (u == "minute") return cp::CalendarUnit::MINUTE;
+  if (u == "hour") return cp::CalendarUnit::HOUR;
+  if (u == "day") return cp::CalendarUnit::DAY;
+  if (u == "week") return cp::CalendarUnit::WEEK;
+  if (u == "month") return cp::CalendarUnit::MONTH;
+  if (u == "quarter") return cp::CalendarUnit::QUARTER;
+  if (u == "year") return cp::CalendarUnit::YEAR;
+  return Status::Invalid("unknown date/time unit '", unit, "'");
+}
+
+Result<Datum> DatePart(const std::string& field_in, const Datum& x) {
+  std::string f = field_in;
+  for (auto& c : f) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (f == "year" || f == "years") return Call("year", {x});
+  if (f == "month" || f == "months") return Call("month", {x});
+  if (f == "day" || f == "days") return Call("day", {x});
+  if (f == "hour" || f == "hours") return Call("hour", {x});
+  if (f == "minute" || f == "minutes") return Call("minute", {x});
+  if (f == "second" || f == "seconds") return Call("second", {x});
+  if (f == "quarter") return Call("quarter", {x});
+  if (f == "week") return Call("iso_week", {x});
+  if (f == "doy") return Call("day_of_year", {x});
+  if (f == "dow") {
+    // PostgreSQL/DuckDB: Sunday = 0 .. Saturday = 6.
+    cp::DayOfWeekOptions opts(/*count_from_zero=*/true, /*week_start=*/7);
+    return Call("day_of_week", {x}, &opts);
+  }
+  if (f == "isodow") {
+    cp::DayOfWeekOptions opts(/*count_from_zero=*/false, /*week_start=*/1);
+    return Call("day_of_week", {x}, &opts);
+  }
+  if (f == "epoch") {
+    ARROW_ASSIGN_OR_RAISE(auto ts, cp::Cast(x, arrow::timestamp(arrow::TimeUnit::MICRO)));
+    ARROW_ASSIGN_OR_RAISE(auto us, cp::Cast(ts, arrow::int64()));
+    ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(us, arrow::float64()));
+    return Call("divide", {d, Datum(1e6)});
+  }
+  return Status::Invalid("unknown date part '", field_in, "'");
+}
+
+
+using EvalFn = std::function<Result<Datum>(const ExprNode&, Args&, const EvalContext&)>;
+using BindFn = std::function<Result<Expr>(std::shared_ptr<ExprNode>)>;
+
+EvalFn Kernel(const std::string& kernel) {
+  return [kernel](const ExprNode&, Args& args, const EvalContext&) {
+    return Call(kernel, args);
+  };
+}
+
+std::map<std::string, FunctionDef>& Registry() {
+  static std::map<std::string, FunctionDef> registry;
+  return registry;
+}
+
+void Add(const std::string& name, int min_args, int max_args, BindFn bind, EvalFn eval) {
+  FunctionDef def;
+  def.name = name;
+  def.min_args = min_args;
+  def.max_args = max_args;
+  def.bind = std::move(bind);
+  def.eval = std::move(eval);
+  Registry()[name] = std::move(def);
+}
+
+void Alias(const std::string& alias, const std::string& name) {
+  FunctionDef def = Registry().at(name);
+  def.name = alias;
+  Registry()[alias] = def;
+}
+
+void RegisterAll() {
+  // Arithmetic.
+  for (const char* op : {"+", "-", "*", "/", "%"}) Add(op, 2, 2, BindArithmetic, EvalArithmetic);
+  Add("negate", 1, 1, BindNumeric, [](const ExprNode&, Args& a, const EvalContext&) {
+    return Call("negate_checked", {a[0]});
+  });
+  // Comparison.
+  const std::pair<const char*, const char*> cmps[] = {{"=", "equal"},         {"<>", "not_equal"},
+                                                      {"<", "less"},          {"<=", "less_equal"},
+                                                      {">", "greater"},       {">=", "greater_equal"}};
+  for (const auto& [op, kernel] : cmps) Add(op, 2, 2, BindComparison, Kernel(kernel));
+  Alias("!=", "<>");
+  Add("is_distinct_from", 2, 2, BindComparison, [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
+    ARROW_ASSIGN_OR_RAISE(auto ne, Call("not_equal", a));
+    ARROW_ASSIGN_OR_RAISE(auto na, Call("is_null", {a[0]}));
+    ARROW_ASSIGN_OR_RAISE(auto nb, Call("is_null", {a[1]}));
+    ARROW_ASSIGN_OR_RAISE(auto one_null, Call("xor", {na, nb}));
+    ARROW_ASSIGN_OR_RAISE(auto ne_filled, Call("coalesce", {ne, Datum(false)}));
+    return Call("or", {ne_filled, one_null});
+  });
+  Add("between", 3, 3, [](std::shared_ptr<ExprNode> c) -> Result<Expr> {
+        ARROW_RETURN_NOT_OK(UnifyArgs(c.get(), 0, 1, true));
+        c->type = arrow::boolean();
+        return Expr(c);
+      },
+      [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
+        ARROW_ASSIGN_OR_RAISE(auto ge, Call("greater_equal", {a[0], a[1]}));
+        ARROW_ASSIGN_OR_RAISE(auto le, Call("less_equal", {a[0], a[2]}));
+        return Call("and_kleene", {ge, le});
+      });
+  // Logic.
+  Add("and", 2, 2, BindLogical, Kernel("and_kleene"));
+  Add("or", 2, 2, BindLogical, Kernel("or_kleene"));
+  Add("not", 1, 1, BindLogical, Kernel("invert"));
+  Add("is_null", 1, 1, nullptr, Kernel("is_null"));
+  Add("is_not_null", 1, 1, nullptr, Kernel("is_valid"));
+  Add("is_true", 1, 1, BindLogical, [](const ExprNode&, Args& a, const EvalContext&) {
+    return Call("coalesce", {a[0], Datum(false)});
+  });
+  Add("in", 2, -1, BindIn, EvalIn);
+  Add("like", 2, 2, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+    ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the LIKE pattern"));
+    cp::MatchSubstringOptions o(p, false);
+    return Call("match_like", {a[0]}, &o);
+  });
+  Add("ilike", 2, 2, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+    ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the ILIKE pattern"));
+    cp::MatchSubstringOptions o(p, true);
+    return Call("match_like", {a[0]}, &o);
+  });
+  // Conditionals.
+  Add("case", 2, -1, BindCase, EvalCase);
+  Add("coalesce", 1, -1, BindUnifyAll, Kernel("coalesce"));
+  Add("greatest", 1, -1, BindUnifyAll, Kernel("max_element_wise"));
+  Add("least", 1, -1, BindUnifyAll, Kernel("min_element_wise"));
+  Add("nullif", 2, 2, BindUnifyAll, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+    ARROW_ASSIGN_OR_RAISE(auto eq, Call("equal", a));
+    ARROW_ASSIGN_OR_RAISE(auto eqf, Call("coalesce", {eq, Datum(false)}));
+    return Call("if_else", {eqf, Datum(arrow::MakeNullScalar(a[0].type())), a[0]});
+  });
+  Add("if", 3, 3, [](std::shared_ptr<ExprNode> c) -> Result<Expr> {
+        ARROW_RETURN_NOT_OK(UnifyArgs(c.get(), 1, 1, true));
+        return Expr(c);
+      },
+      [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+        ARROW_ASSIGN_OR_RAISE(auto cond, Call("coalesce", {a[0], Datum(false)}));
+        return Call("if_else", {cond, a[1], a[2]});
+      });
+  // Casts.
+  Add("cast", 1, 1, BindCast, [](const ExprNode& c, Args& a, const EvalContext&) {
+    return CastDatum(a[0], c.target_type);
+  });
+  Add("try_cast", 1, 1, BindCast, [](const ExprNode& c, Args& a, const EvalContext& ctx) {
+    return TryCast(a[0], c.target_type, ctx);
+  });
+  // Strings.
+  Add("lower", 1, 1, BindString, Kernel("utf8_lower"));
+  Add("upper", 1, 1, BindString, Kernel("utf8_upper"));
+  Add("length", 1, 1, BindString, Kernel("utf8_length"));
+  Alias("char_length", "length");
+  Add("trim", 1, 1, BindString, Kernel("utf8_trim_whitespace"));
+  Add("ltrim", 1, 1, BindString, Kernel("utf8_ltrim_whitespace"));
+  Add("rtrim", 1, 1, BindString, Kernel("utf8_rtrim_whitespace"));
+  Add("reverse", 1, 1, BindString, Kernel("utf8_reverse"));
+  Add("substr", 2, 3, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+    ARROW_ASSIGN_OR_RAISE(auto start, ConstInt(c, a, 1, "the start"));
+    int64_t stop = std::numeric_limits<int64_t>::max();
+    // SQL positions are 1-based; start <= 0 counts characters before the string.
+    int64_t begin = start - 1;
+    if (a.size() > 2) {
+      ARROW_ASSIGN_OR_RAISE(auto len, ConstInt(c, a, 2, "the length"));
+      if (len < 0) return Status::Invalid("substr(): negative length");
+      stop = begin + len;
+    }
+    if (begin < 0) begin = 0;
+    if (stop < 0) stop = 0;
+    cp::SliceOptions o(begin, stop);
+    return Call("utf8_slice_codeunits", {a[0]}, &o);
+  });
+  Alias("substring", "substr");
+  Add("replace", 3, 3, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+    ARROW_ASSIGN_OR_RAISE(auto from, ConstString(c, a, 1, "the search string"));
+    ARROW_ASSIGN_OR_RAISE(auto to, ConstString(c, a, 2, "the replacement"));
+    cp::ReplaceSubstringOptions o(from, to);
+    return Call("replace_substring", {a[0]}, &o);
+  });
+  Add("regexp_replace", 3, 3, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+    ARROW_ASSIGN_OR_RAISE(auto from, ConstString(c, a, 1, "the pattern"));
+    ARROW_ASSIGN_OR_RAISE(auto to, ConstString(c, a, 2, "the replacement"));
+    cp::ReplaceSubstringOptions o(from, to, 1);
+    return Call("replace_substring_regex", {a[0]}, &o);
+  });
+  Add("concat", 1, -1, BindConcat, [](const ExprNode& c, Args& a, const EvalContext&) {
+    cp::JoinOptions o(cp::JoinOptions::REPLACE, "");
+    Args args = a;
+    args.push_back(Datum(arrow::MakeScalar(std::string())->CastTo(a[0].type()).ValueOrDie()));
+    return Call("binary_join_element_wise", args, &o);
+  });
+  Add("||", 2, 2, BindConcat, [](const ExprNode& c, Args& a, const EvalContext&) {
+    cp::JoinOptions o(cp::JoinOptions::EMIT_NULL);
+    Args args = a;
+    args.push_back(Datum(arrow::MakeScalar(std::string())->CastTo(a[0].type()).ValueOrDie()));
+    return Call("binary_join_element_wise", args, &o);
+  });
+  Add("starts_with", 2, 2, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+    ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the prefix"));
+    cp::MatchSubstringOptions o(p);
+    return Call("starts_with", {a[0]}, &o);
+  });
+  Add("ends_with", 2, 2, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+    ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the suffix"));
+    cp::MatchSubstringOptions o(p);
+    return Call("ends_with", {a[0]}, &o);
+  });
+  Add("contains", 2, 2, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+    ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the substring"));
+    cp::MatchSubstringOptions o(p);
+    return Call("match_substring", {a[0]}, &o);
+  });
+  Add("regexp_matches", 2, 2, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+    ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the pattern"));
+    cp::MatchSubstringOptions o(p);
+    return Call("match_substring_regex", {a[0]}, &o);
+  });
+  Add("regexp_extract", 2, 3, BindString, RegexpExtract);
+  Add("split_part", 3, 3, BindString, SplitPart);
+  // Math.
+  Add("abs", 1, 1, BindNumeric, Kernel("abs_checked"));
+  Add("sign", 1, 1, BindNumeric, Kernel("sign"));
+  Add("round", 1, 2, BindNumeric, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+    int64_t digits = 0;
+    if (a.size() > 1) {
+      ARROW_ASSIGN_OR_RAISE(digits, ConstInt(c, a, 1, "the number of digits"));
+    }
+    if (IsInteger(*a[0].type()) && digits >= 0) return a[0];
+    // SQL rounds halves away from zero.
+    cp::RoundOptions o(digits, cp::RoundMode::HALF_TOWARDS_INFINITY);
+    return Call("round", {a[0]}, &o);
+  });
+  Add("floor", 1, 1, BindNumeric, [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
+    if (IsInteger(*a[0].type())) return a[0];
+    return Call("floor", {a[0]});
+  });
+  Add("ceil", 1, 1, BindNumeric, [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
+    if (IsInteger(*a[0].type())) return a[0];
+    return Call("ceil", {a[0]});
+  });
+  Alias("ceiling", "ceil");
+  Add("sqrt", 1, 1, BindFloat, Kernel("sqrt"));
+  Add("ln", 1, 1, BindFloat, Kernel("ln"));
+  Add("log10", 1, 1, BindFloat, Kernel("log10"));
+  Add("log2", 1, 1, BindFloat, Kernel("log2"));
+  Add("exp", 1, 1, BindFloat, Kernel("exp"));
+  Add("pow", 2, 2, BindFloat, Kernel("power"));
+  Alias("power", "pow");
+  // Dates and times.
+  for (const char* f : {"year", "month", "day", "hour", "minute", "second", "quarter",
+                        "dow", "doy", "week", "epoch", "isodow"}) {
+    std::string field = f;
+    Add(field, 1, 1, BindTemporal, [field](const ExprNode&, Args& a, const EvalContext&) {
+      return DatePart(field, a[0]);
+    });
+  }
+  Add("date_part", 2, 2, BindTemporal, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+    ARROW_ASSIGN_OR_RAISE(auto f, ConstString(c, a, 0, "the field"));
+    return DatePart(f, a[1]);
+  });
+  Alias("extract", "date_part");
+  Add("date_trunc", 2, 2, BindTemporal, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+    ARROW_ASSIGN_OR_RAISE(auto u, ConstString(c, a, 0, "the unit"));
+    ARROW_ASSIGN_OR_RAISE(auto unit, ParseUnit(u));
+    cp::RoundTemporalOptions o(1, unit, /*week_starts_monday=*/true);
+    return Call("floor_temporal", {a[1]}, &o);
+  });
+  Add("to_timestamp", 1, 1, BindNumeric, [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
+    // Unix seconds (possibly fractional) -> timestamp(us, UTC).
+    ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(a[0], arrow::float64()));
+    ARROW_ASSIGN_OR_RAISE(auto us, Call("multiply", {d, Datum(1e6)}));
+    cp::RoundOptions ro(0, cp::RoundMode::HALF_TOWARDS_INFINITY);
+    ARROW_ASSIGN_OR_RAISE(auto r, Call("round", {us}, &ro));
+    ARROW_ASSIGN_OR_RAISE(auto i, cp::Cast(r, arrow::int64()));
+    return cp::Cast(i, arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"));
+  });
+  Add("strftime", 2, 2, BindTemporal, nullptr);
+  Registry()["strftime"].bind = [](std::shared_ptr<ExprNode> c) -> Result<Expr> {
+    if (!IsTemporal(*c->args[0]->type)) {
+      return Status::TypeError("strftime() needs a date or timestamp first");
+    }
+    return Expr(c);
+  };
+  Registry()["strftime"].eval = [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+    ARROW_ASSIGN_OR_RAISE(auto f, ConstString(c, a, 1, "the format"));
+    cp::StrftimeOptions o(f, "C");
+    Datum x = a[0];
+    if (x.type()->id() == Type::DATE32 || x.type()->id() == Type::DATE64) {
+      ARROW_ASSIGN_OR_RAISE(x, cp::Cast(x, arrow::timestamp(arrow::TimeUnit::SECOND)));
+    }
+    return Call("strftime", {x}, &o);
+  };
+  Add("strptime", 2, 2, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+    ARROW_ASSIGN_OR_RAISE(auto f, ConstString(c, a, 1, "the format"));
+    cp::StrptimeOptions o(f, arrow::TimeUnit::MICRO, /*error_is_null=*/false);
+    return Call("strptime", {a[0]}, &o);
+  });
+  Add("cut", 2, 3, BindNumeric, Cut);
+  Registry()["cut"].bind = [](std::shared_ptr<ExprNode> c) -> Result<Expr> {
+    if (!IsNumeric(*c->args[0]->type)) return Status::TypeError("cut() needs a number");
+    c->type = arrow::utf8();
+    return Expr(c);
+  };
+}
+
+}  // namespace
+
+const FunctionDef* FindFunction(const std::string& name) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // Arrow >= 21 registers its compute kernels on demand.
+    (void)cp::Initialize();
+    RegisterAll();
+  });
+  auto it = Registry().find(name);
+  return it == Registry().end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> FunctionNames() {
+  FindFunction("+");
+  std::vector<std::string> names;
+  for (const auto& [name, def] : Registry()) names.push_back(name);
+  return names;
+}
+
+bool IsAggregateFunction(const std::string& name) {
+  static const std::set<std::string> names = {
+      "count",       "count_star", "sum",        "avg",       "mean",          "min",
+      "max",         "stddev",     "stddev_samp", "stddev_pop", "variance",    "var_samp",
+      "var_pop",     "median",     "quantile",   "quantile_cont", "percentile_cont",
+      "first",       "last",       "bool_and",   "bool_or",   "string_agg",    "any_value",
+      "arbitrary"};
+  return names.count(name) > 0;
+}
+
+Result<Expr> CastTo(const Expr& e, const std::shared_ptr<arrow::DataType>& type) {
+  if (e->type && e->type->Equals(*type)) return e;
+  if (e->kind == ExprKind::kLiteral) {
+    std::shared_ptr<arrow::Scalar> v;
+    if (!e->value || !e->value->is_valid) {
+      v = arrow::MakeNullScalar(type);
+    } else {
+      FindFunction("cast");  // make sure compute is initialised
+      auto r = cp::Cast(Datum(e->value), cp::CastOptions::Safe(type));
+      if (!r.ok()) {
+        return Status::Invalid("cannot convert ", ToString(e), " to ", TypeName(*type), ": ",
+                               r.status().message());
+      }
+      v = r->scalar();
+    }
+    auto n = std::make_shared<ExprNode>(*e);
+    n->value = v;
+    n->type = type;
+    return Expr(n);
+  }
+  auto c = std::make_shared<ExprNode>(*Cast(e, type));
+  c->type = type;
+  c->position = e->position;
+  return Expr(c);
+}
+
+}  // namespace sluice::expr
