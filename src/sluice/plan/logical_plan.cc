@@ -1,0 +1,117 @@
+#include "sluice/plan/logical_plan.h"
+
+#include <fmt/format.h>
+
+namespace sluice::plan {
+
+const char* JoinTypeName(JoinType t) {
+  switch (t) {
+    case JoinType::kInner:
+      return "inner";
+    case JoinType::kLeft:
+      return "left";
+    case JoinType::kRight:
+      return "right";
+    case JoinType::kFull:
+      return "full";
+    case JoinType::kSemi:
+      return "semi";
+    case JoinType::kAnti:
+      return "anti";
+  }
+  return "?";
+}
+
+static void AssignIdsFrom(const Plan& node, int* next) {
+  node->id = (*next)++;
+  for (const auto& in : node->inputs) AssignIdsFrom(in, next);
+}
+
+void AssignIds(const Plan& root) {
+  int next = 0;
+  AssignIdsFrom(root, &next);
+}
+
+static std::string JoinExprs(const std::vector<expr::Expr>& exprs) {
+  std::string s;
+  for (size_t i = 0; i < exprs.size(); ++i) {
+    if (i > 0) s += ", ";
+    s += expr::ToString(exprs[i]);
+  }
+  return s;
+}
+
+std::string DescribeNode(const PlanNode& node) {
+  switch (node.kind) {
+    case NodeKind::kScan: {
+      const auto& n = static_cast<const ScanNode&>(node);
+      std::string cols;
+      for (int i = 0; i < node.schema->num_fields(); ++i) {
+        if (i > 0) cols += ", ";
+        cols += node.schema->field(i)->name();
+      }
+      std::string s = fmt::format("Scan {} [{}]", n.source->Describe(), cols);
+      if (!n.pruning_predicates.empty()) {
+        s += " prune(" + JoinExprs(n.pruning_predicates) + ")";
+      }
+      return s;
+    }
+    case NodeKind::kFilter:
+      return "Filter " + expr::ToString(static_cast<const FilterNode&>(node).predicate);
+    case NodeKind::kProject: {
+      const auto& n = static_cast<const ProjectNode&>(node);
+      std::string s = "Project ";
+      for (size_t i = 0; i < n.exprs.size(); ++i) {
+        if (i > 0) s += ", ";
+        std::string e = expr::ToString(n.exprs[i]);
+        const std::string& name = node.schema->field(static_cast<int>(i))->name();
+        s += e == name ? e : e + " AS " + name;
+      }
+      return s;
+    }
+    case NodeKind::kAggregate: {
+      const auto& n = static_cast<const AggregateNode&>(node);
+      return fmt::format("Aggregate keys=[{}] aggs=[{}]", JoinExprs(n.keys), JoinExprs(n.aggregates));
+    }
+    case NodeKind::kJoin: {
+      const auto& n = static_cast<const JoinNode&>(node);
+      std::string s = fmt::format("Join {} on [{}] = [{}]", JoinTypeName(n.type),
+                                  JoinExprs(n.left_keys), JoinExprs(n.right_keys));
+      if (n.condition) s += " and " + expr::ToString(n.condition);
+      s += n.build_left ? " build=left" : " build=right";
+      return s;
+    }
+    case NodeKind::kSort: {
+      const auto& n = static_cast<const SortNode&>(node);
+      std::string s = n.limit >= 0 ? fmt::format("TopK {} by ", n.limit) : "Sort by ";
+      for (size_t i = 0; i < n.keys.size(); ++i) {
+        if (i > 0) s += ", ";
+        s += expr::ToString(n.keys[i].expr) + (n.keys[i].ascending ? " asc" : " desc") +
+             (n.keys[i].nulls_first ? " nulls first" : " nulls last");
+      }
+      return s;
+    }
+    case NodeKind::kLimit: {
+      const auto& n = static_cast<const LimitNode&>(node);
+      return fmt::format("Limit {} offset {}", n.limit, n.offset);
+    }
+    case NodeKind::kUnion:
+      return static_cast<const UnionNode&>(node).all ? "UnionAll" : "Union";
+  }
+  return "?";
+}
+
+static void ExplainInto(const Plan& node, int depth, std::string* out) {
+  out->append(std::string(depth * 2, ' '));
+  out->append(DescribeNode(*node));
+  out->push_back('\n');
+  for (const auto& in : node->inputs) ExplainInto(in, depth + 1, out);
+}
+
+std::string ExplainPlan(const Plan& root) {
+  std::string out;
+  ExplainInto(root, 0, &out);
+  return out;
+}
+
+}  // namespace sluice::plan

@@ -1,0 +1,46 @@
+#pragma once
+// Constructing logical plans with their schemas, binding expressions as it goes.
+// Used by the C++ API (api/) and the SQL binder (sql/). All functions check their
+// arguments and return user-facing errors.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sluice/base/status.h"
+#include "sluice/plan/logical_plan.h"
+
+namespace sluice::plan {
+
+Plan MakeScan(std::shared_ptr<TableSource> source);
+
+/// Binds `predicate` (must be boolean) against input's schema.
+Result<Plan> MakeFilter(Plan input, const expr::Expr& predicate);
+
+/// Binds each expression; names come from aliases/column names (expr::OutputName).
+/// `*` expands to all input columns.
+Result<Plan> MakeProject(Plan input, const std::vector<expr::Expr>& exprs);
+
+/// Appends or replaces columns (replaces when an alias matches an existing name).
+Result<Plan> MakeWithColumns(Plan input, const std::vector<expr::Expr>& exprs);
+
+/// keys: grouping expressions (output first); aggregates: Aggregate expressions,
+/// possibly wrapped in Alias. Aggregates nested inside scalar expressions are not
+/// allowed here (the SQL binder and API split them out first).
+Result<Plan> MakeAggregate(Plan input, const std::vector<expr::Expr>& keys,
+                           const std::vector<expr::Expr>& aggregates);
+
+/// Equi-join on pairs of key expressions (left bound against left, right against
+/// right) plus an optional extra condition over both sides' columns. Key pairs of
+/// different types are cast to their common type.
+Result<Plan> MakeJoin(Plan left, Plan right, JoinType type,
+                      const std::vector<expr::Expr>& left_keys,
+                      const std::vector<expr::Expr>& right_keys,
+                      const expr::Expr& condition = nullptr);
+
+Result<Plan> MakeSort(Plan input, std::vector<SortKey> keys);
+Result<Plan> MakeLimit(Plan input, int64_t limit, int64_t offset = 0);
+Result<Plan> MakeDistinct(Plan input);
+/// Inputs must have the same number of columns; types are unified by casting.
+Result<Plan> MakeUnion(std::vector<Plan> inputs, bool all);
+
+}  // namespace sluice::plan

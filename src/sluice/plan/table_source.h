@@ -1,0 +1,27 @@
+#pragma once
+// A named input the planner can scan: a file set, an in-memory table, a generator.
+// Connectors implement this together with exec::Scannable (which makes the physical
+// scan); the planner only needs the schema, size estimates and pushdown abilities.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <arrow/type.h>
+
+namespace sluice::plan {
+
+class TableSource {
+ public:
+  virtual ~TableSource() = default;
+  /// For EXPLAIN: e.g. "parquet data/orders (4 files)".
+  virtual std::string Describe() const = 0;
+  virtual std::shared_ptr<arrow::Schema> schema() const = 0;
+  /// Estimated rows and bytes (used to pick join build sides and show ETA), if known.
+  virtual std::optional<int64_t> EstimatedRows() const { return std::nullopt; }
+  virtual std::optional<int64_t> EstimatedBytes() const { return std::nullopt; }
+  /// True if the source can skip data using pushed-down predicates (e.g. Parquet
+  /// row-group statistics). Pushed predicates are hints: rows are still filtered above.
+  virtual bool SupportsPredicatePruning() const { return false; }
+};
+
+}  // namespace sluice::plan
