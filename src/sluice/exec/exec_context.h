@@ -1,0 +1,51 @@
+#pragma once
+// What a running job shares with its operators: threads, the memory budget,
+// cancellation and progress counters.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include <arrow/memory_pool.h>
+
+#include "sluice/base/memory.h"
+
+namespace sluice::exec {
+
+struct ExecOptions {
+  int threads = 0;             // 0 = all cores
+  int64_t memory_limit = 0;    // bytes; 0 = default (80% of RAM); < 0 = unlimited
+  int64_t batch_rows = 65536;  // target rows per batch
+};
+
+/// Progress counters updated by sources (rows/bytes read) and sinks.
+struct Progress {
+  std::atomic<int64_t> rows_read{0};
+  std::atomic<int64_t> bytes_read{0};
+  std::atomic<int64_t> bytes_total{0};  // known input size, 0 if unknown
+  std::atomic<int64_t> rows_rejected{0};
+  std::atomic<int64_t> rows_written{0};
+};
+
+class ExecContext {
+ public:
+  explicit ExecContext(ExecOptions options);
+
+  int threads() const { return threads_; }
+  int64_t batch_rows() const { return options_.batch_rows; }
+  MemoryBudget* budget() { return &budget_; }
+  arrow::MemoryPool* pool() const { return arrow::default_memory_pool(); }
+  Progress& progress() { return progress_; }
+
+  /// Set when any worker fails or the user interrupts; long loops check it.
+  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+  void Cancel() { cancelled_.store(true); }
+
+ private:
+  ExecOptions options_;
+  int threads_;
+  MemoryBudget budget_;
+  Progress progress_;
+  std::atomic<bool> cancelled_{false};
+};
+
+}  // namespace sluice::exec

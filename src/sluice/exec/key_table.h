@@ -1,0 +1,51 @@
+#pragma once
+// A hash table from encoded keys (row_encoding.h) to dense ids 0, 1, 2, ... in order of
+// first insertion. Open addressing with linear probing; each slot keeps the key's hash
+// so most mismatches are rejected without touching the key bytes. Keys are copied into
+// an arena owned by the table. Memory is accounted through a MemoryReservation.
+//
+// Not thread-safe: parallel aggregation keeps one table per worker and merges.
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "sluice/base/memory.h"
+#include "sluice/exec/row_encoding.h"
+
+namespace sluice::exec {
+
+class KeyTable {
+ public:
+  explicit KeyTable(MemoryReservation* reservation) : reservation_(reservation) {}
+
+  /// Finds or inserts the key of every row; ids[i] receives row i's id.
+  Status FindOrInsert(const EncodedRows& rows, uint32_t* ids);
+  /// Finds or inserts one key.
+  Result<uint32_t> FindOrInsert(std::string_view key, uint64_t hash);
+  /// Looks a key up: its id, or -1 if absent.
+  int64_t Find(std::string_view key, uint64_t hash) const;
+
+  int64_t size() const { return static_cast<int64_t>(key_offsets_.size()); }
+  std::string_view key(int64_t id) const {
+    uint64_t begin = key_offsets_[id];
+    uint64_t end = id + 1 < size() ? key_offsets_[id + 1] : arena_.size();
+    return std::string_view(reinterpret_cast<const char*>(arena_.data()) + begin, end - begin);
+  }
+  uint64_t hash(int64_t id) const { return key_hashes_[id]; }
+  std::vector<std::string_view> Keys() const;
+  int64_t MemoryUsage() const;
+
+ private:
+  Status Grow();
+  Status Account();
+
+  MemoryReservation* reservation_;
+  std::vector<uint64_t> slot_hash_;
+  std::vector<uint32_t> slot_id_;  // id + 1; 0 = empty
+  uint64_t mask_ = 0;
+  std::vector<uint8_t> arena_;
+  std::vector<uint64_t> key_offsets_;
+  std::vector<uint64_t> key_hashes_;
+};
+
+}  // namespace sluice::exec

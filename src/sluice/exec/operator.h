@@ -1,0 +1,144 @@
+#pragma once
+// The physical operator interface, shared by batch and stream execution.
+//
+// A plan runs as pipelines (pipeline.h): a Source, a chain of streaming Operators and
+// a Sink. Worker threads take morsels from the source and push each morsel's batches
+// through their own instances of the operators into their own local state of the sink.
+//
+// Everything travels in-band and in order along a chain: data batches, watermarks
+// (event-time progress; a bounded source ends with kMaxWatermark) and end of input
+// (Finish). A later issue adds checkpoint barriers on the same path. Operators that
+// buffer (a window, a join state) react to watermarks; stateless ones only implement
+// ProcessBatch.
+//
+// Lifecycle of an Operator instance (one per worker and pipeline run):
+//   Make -> ProcessBatch/ProcessWatermark (any number, one thread) -> Finish -> destroy.
+// Lifecycle of a Sink: MakeLocal per worker -> Consume (that worker's thread) ->
+//   FinishLocal (merges into the shared state; may run concurrently with other workers'
+//   FinishLocal, so it must synchronise) -> Finalize once, after every pipeline feeding
+//   the sink has finished.
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+
+#include <arrow/record_batch.h>
+
+#include "sluice/base/status.h"
+#include "sluice/exec/exec_context.h"
+
+namespace sluice::exec {
+
+/// Event time progress, in microseconds since the epoch.
+using Watermark = int64_t;
+constexpr Watermark kMaxWatermark = std::numeric_limits<int64_t>::max();
+
+/// A batch and its position in the stream. `seq` orders batches when order matters
+/// (after a sort): sources number them morsel-major (MorselSeq), operators that map
+/// one batch to one batch keep it.
+struct Batch {
+  std::shared_ptr<arrow::RecordBatch> data;
+  int64_t seq = 0;
+};
+
+constexpr int64_t MorselSeq(int64_t morsel, int64_t batch_in_morsel) {
+  return (morsel << 24) | batch_in_morsel;
+}
+
+/// Where an operator sends its output: the next operator or the sink.
+class Emitter {
+ public:
+  virtual ~Emitter() = default;
+  virtual Status Emit(Batch batch) = 0;
+  virtual Status EmitWatermark(Watermark watermark) = 0;
+};
+
+/// Counters every physical operator keeps, for EXPLAIN ANALYZE and progress.
+struct OperatorMetrics {
+  std::atomic<int64_t> rows_out{0};
+  std::atomic<int64_t> batches_out{0};
+  std::atomic<int64_t> nanos{0};  // time inside the operator, summed over workers
+  std::atomic<int64_t> peak_memory{0};
+  void RecordPeak(int64_t bytes) {
+    int64_t p = peak_memory.load();
+    while (bytes > p && !peak_memory.compare_exchange_weak(p, bytes)) {
+    }
+  }
+};
+
+/// Name and plan node of a physical operator (for errors, memory owners and EXPLAIN).
+class PhysicalNode {
+ public:
+  explicit PhysicalNode(std::string name) : name_(std::move(name)) {}
+  virtual ~PhysicalNode() = default;
+  const std::string& name() const { return name_; }
+  int plan_id() const { return plan_id_; }
+  void set_plan_id(int id) { plan_id_ = id; }
+  OperatorMetrics& metrics() { return metrics_; }
+
+ private:
+  std::string name_;
+  int plan_id_ = -1;
+  OperatorMetrics metrics_;
+};
+
+/// A streaming operator instance (one per worker).
+class Operator {
+ public:
+  virtual ~Operator() = default;
+  virtual Status ProcessBatch(Batch batch, Emitter* out) = 0;
+  /// Default: forward the watermark.
+  virtual Status ProcessWatermark(Watermark watermark, Emitter* out) {
+    return out->EmitWatermark(watermark);
+  }
+  /// End of this worker's input: emit anything still buffered.
+  virtual Status Finish(Emitter* out) { return Status::OK(); }
+};
+
+class Source;
+
+/// Creates the per-worker instances of a streaming operator and holds what they share.
+class OperatorFactory : public PhysicalNode {
+ public:
+  using PhysicalNode::PhysicalNode;
+  virtual Result<std::unique_ptr<Operator>> Make(ExecContext* ctx, int worker) = 0;
+  /// After every worker has finished: extra output that exists only once all input has
+  /// been seen (a right/full join's unmatched build rows), pushed through the rest of
+  /// the pipeline. Null if none.
+  virtual Result<std::shared_ptr<Source>> DrainSource() { return nullptr; }
+};
+
+/// Produces a pipeline's input, split into morsels that workers take independently.
+class Source : public virtual PhysicalNode {
+ public:
+  Source() : PhysicalNode("source") {}
+  /// Called once before the pipeline runs (after the pipelines it depends on finished).
+  virtual Status Prepare(ExecContext* ctx) = 0;
+  /// Number of morsels (valid after Prepare).
+  virtual int64_t num_morsels() const = 0;
+  /// Emits the batches of one morsel (seq = MorselSeq(morsel, i)). Called concurrently
+  /// for different morsels.
+  virtual Status Produce(ExecContext* ctx, int64_t morsel, Emitter* out) = 0;
+  /// Estimated bytes/rows of all morsels for progress (0 if unknown).
+  virtual int64_t EstimatedBytes() const { return 0; }
+};
+
+class LocalSinkState {
+ public:
+  virtual ~LocalSinkState() = default;
+};
+
+/// The end of a pipeline: a breaker (aggregate, join build, sort) or a result.
+class Sink : public virtual PhysicalNode {
+ public:
+  Sink() : PhysicalNode("sink") {}
+  virtual Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx, int worker) = 0;
+  virtual Status Consume(ExecContext* ctx, LocalSinkState* local, Batch batch) = 0;
+  virtual Status ConsumeWatermark(ExecContext* ctx, LocalSinkState* local, Watermark wm) {
+    return Status::OK();
+  }
+  virtual Status FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local) = 0;
+  virtual Status Finalize(ExecContext* ctx) = 0;
+};
+
+}  // namespace sluice::exec

@@ -1,0 +1,761 @@
+#include "sluice/exec/operators/aggregate_functions.h"
+
+#include <arrow/array/builder_binary.h>
+#include <arrow/array/builder_decimal.h>
+#include <arrow/array/builder_primitive.h>
+#include <arrow/array/concatenate.h>
+#include <arrow/compute/api.h>
+#include <arrow/util/decimal.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "sluice/exec/key_table.h"
+#include "sluice/expr/types.h"
+
+namespace sluice::exec {
+
+namespace cp = arrow::compute;
+using ArrayPtr = std::shared_ptr<arrow::Array>;
+using TypePtr = std::shared_ptr<arrow::DataType>;
+
+namespace {
+
+// ---- physical representations ----------------------------------------------------------
+
+bool IsInt64Repr(const arrow::DataType& t) {
+  switch (t.id()) {
+    case arrow::Type::BOOL:
+    case arrow::Type::DATE32:
+    case arrow::Type::DATE64:
+    case arrow::Type::TIMESTAMP:
+    case arrow::Type::TIME32:
+    case arrow::Type::TIME64:
+    case arrow::Type::DURATION:
+      return true;
+    default:
+      return arrow::is_integer(t.id());
+  }
+}
+
+Result<ArrayPtr> ToInt64(const ArrayPtr& arr) {
+  const auto& t = *arr->type();
+  switch (t.id()) {
+    case arrow::Type::INT64:
+      return arr;
+    case arrow::Type::DATE32:
+    case arrow::Type::TIME32: {
+      ARROW_ASSIGN_OR_RAISE(auto v, arr->View(arrow::int32()));
+      ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(v, arrow::int64()));
+      return d.make_array();
+    }
+    case arrow::Type::DATE64:
+    case arrow::Type::TIMESTAMP:
+    case arrow::Type::TIME64:
+    case arrow::Type::DURATION:
+      return arr->View(arrow::int64());
+    case arrow::Type::BOOL: {
+      ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(arr, arrow::int8()));
+      ARROW_ASSIGN_OR_RAISE(auto e, cp::Cast(d, arrow::int64()));
+      return e.make_array();
+    }
+    default: {
+      ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(arr, arrow::int64()));
+      return d.make_array();
+    }
+  }
+}
+
+Result<ArrayPtr> FromInt64(const ArrayPtr& arr, const TypePtr& type) {
+  switch (type->id()) {
+    case arrow::Type::INT64:
+      return arr;
+    case arrow::Type::DATE32:
+    case arrow::Type::TIME32: {
+      ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(arr, arrow::int32()));
+      return d.make_array()->View(type);
+    }
+    case arrow::Type::DATE64:
+    case arrow::Type::TIMESTAMP:
+    case arrow::Type::TIME64:
+    case arrow::Type::DURATION:
+      return arr->View(type);
+    default: {
+      ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(arr, type));
+      return d.make_array();
+    }
+  }
+}
+
+template <typename T>
+struct Repr;
+
+template <>
+struct Repr<int64_t> {
+  ArrayPtr arr;
+  const int64_t* raw = nullptr;
+  static Result<Repr> Make(const ArrayPtr& a) {
+    Repr r;
+    ARROW_ASSIGN_OR_RAISE(r.arr, ToInt64(a));
+    r.raw = r.arr->data()->GetValues<int64_t>(1);
+    return r;
+  }
+  int64_t Get(int64_t i) const { return raw[i]; }
+  static Result<ArrayPtr> Build(const std::vector<int64_t>& v, const std::vector<uint8_t>& has,
+                                const TypePtr& type) {
+    arrow::Int64Builder b;
+    ARROW_RETURN_NOT_OK(b.Reserve(static_cast<int64_t>(v.size())));
+    for (size_t g = 0; g < v.size(); ++g) {
+      if (has[g]) {
+        b.UnsafeAppend(v[g]);
+      } else {
+        b.UnsafeAppendNull();
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(auto out, b.Finish());
+    return FromInt64(out, type);
+  }
+};
+
+template <>
+struct Repr<double> {
+  ArrayPtr arr;
+  const double* raw = nullptr;
+  static Result<Repr> Make(const ArrayPtr& a) {
+    Repr r;
+    ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(a, arrow::float64()));
+    r.arr = d.make_array();
+    r.raw = r.arr->data()->GetValues<double>(1);
+    return r;
+  }
+  double Get(int64_t i) const { return raw[i]; }
+  static Result<ArrayPtr> Build(const std::vector<double>& v, const std::vector<uint8_t>& has,
+                                const TypePtr& type) {
+    arrow::DoubleBuilder b;
+    ARROW_RETURN_NOT_OK(b.Reserve(static_cast<int64_t>(v.size())));
+    for (size_t g = 0; g < v.size(); ++g) {
+      if (has[g]) {
+        b.UnsafeAppend(v[g]);
+      } else {
+        b.UnsafeAppendNull();
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(auto out, b.Finish());
+    if (type->id() == arrow::Type::DOUBLE) return out;
+    ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(out, type));
+    return d.make_array();
+  }
+};
+
+template <>
+struct Repr<arrow::Decimal128> {
+  ArrayPtr arr;
+  static Result<Repr> Make(const ArrayPtr& a) {
+    Repr r;
+    r.arr = a;
+    return r;
+  }
+  arrow::Decimal128 Get(int64_t i) const {
+    return arrow::Decimal128(static_cast<const arrow::Decimal128Array&>(*arr).GetValue(i));
+  }
+  static Result<ArrayPtr> Build(const std::vector<arrow::Decimal128>& v,
+                                const std::vector<uint8_t>& has, const TypePtr& type) {
+    arrow::Decimal128Builder b(type);
+    ARROW_RETURN_NOT_OK(b.Reserve(static_cast<int64_t>(v.size())));
+    for (size_t g = 0; g < v.size(); ++g) {
+      if (has[g]) {
+        b.UnsafeAppend(v[g]);
+      } else {
+        b.UnsafeAppendNull();
+      }
+    }
+    return b.Finish();
+  }
+};
+
+template <>
+struct Repr<std::string> {
+  ArrayPtr arr;
+  static Result<Repr> Make(const ArrayPtr& a) {
+    Repr r;
+    if (a->type()->id() == arrow::Type::STRING) {
+      r.arr = a;
+    } else {
+      ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(a, arrow::utf8()));
+      r.arr = d.make_array();
+    }
+    return r;
+  }
+  std::string_view Get(int64_t i) const {
+    return static_cast<const arrow::StringArray&>(*arr).GetView(i);
+  }
+  static Result<ArrayPtr> Build(const std::vector<std::string>& v, const std::vector<uint8_t>& has,
+                                const TypePtr& type) {
+    arrow::StringBuilder b;
+    ARROW_RETURN_NOT_OK(b.Reserve(static_cast<int64_t>(v.size())));
+    for (size_t g = 0; g < v.size(); ++g) {
+      if (has[g]) {
+        ARROW_RETURN_NOT_OK(b.Append(v[g]));
+      } else {
+        ARROW_RETURN_NOT_OK(b.AppendNull());
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(auto out, b.Finish());
+    if (type->id() == arrow::Type::STRING) return out;
+    ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(out, type));
+    return d.make_array();
+  }
+};
+
+// ---- min / max / first / last / any_value ----------------------------------------------
+
+enum class Pick { kMin, kMax, kFirst, kLast };
+
+template <typename T>
+class PickAccumulator : public GroupedAccumulator {
+ public:
+  PickAccumulator(Pick pick, TypePtr type) : pick_(pick), type_(std::move(type)) {}
+
+  Status Resize(int64_t n) override {
+    vals_.resize(n);
+    has_.resize(n, 0);
+    return Status::OK();
+  }
+
+  template <typename V>
+  bool Better(const V& v, const T& cur) const {
+    switch (pick_) {
+      case Pick::kMin:
+        return v < cur;
+      case Pick::kMax:
+        return cur < v;
+      case Pick::kFirst:
+        return false;
+      case Pick::kLast:
+        return true;
+    }
+    return false;
+  }
+
+  Status Update(const ArrayPtr& arg, const uint32_t* ids, int64_t n) override {
+    ARROW_ASSIGN_OR_RAISE(auto r, Repr<T>::Make(arg));
+    for (int64_t i = 0; i < n; ++i) {
+      if (arg->IsNull(i)) continue;
+      uint32_t g = ids[i];
+      auto v = r.Get(i);
+      if (!has_[g]) {
+        vals_[g] = T(v);
+        has_[g] = 1;
+      } else if (Better(v, vals_[g])) {
+        vals_[g] = T(v);
+      }
+    }
+    return Status::OK();
+  }
+
+  Status Merge(GroupedAccumulator* other_base, const uint32_t* mapping) override {
+    auto* other = static_cast<PickAccumulator*>(other_base);
+    for (size_t g = 0; g < other->vals_.size(); ++g) {
+      if (!other->has_[g]) continue;
+      uint32_t m = mapping[g];
+      if (!has_[m] || Better(other->vals_[g], vals_[m])) {
+        vals_[m] = std::move(other->vals_[g]);
+        has_[m] = 1;
+      }
+    }
+    return Status::OK();
+  }
+
+  Result<ArrayPtr> Finalize() override { return Repr<T>::Build(vals_, has_, type_); }
+
+  int64_t MemoryUsage() const override {
+    int64_t extra = 0;
+    if constexpr (std::is_same_v<T, std::string>) {
+      for (const auto& s : vals_) extra += static_cast<int64_t>(s.capacity());
+    }
+    return static_cast<int64_t>(vals_.capacity() * sizeof(T) + has_.capacity()) + extra;
+  }
+
+ private:
+  Pick pick_;
+  TypePtr type_;
+  std::vector<T> vals_;
+  std::vector<uint8_t> has_;
+};
+
+// ---- count ---------------------------------------------------------------------------
+
+class CountAccumulator : public GroupedAccumulator {
+ public:
+  explicit CountAccumulator(bool star) : star_(star) {}
+  Status Resize(int64_t n) override {
+    counts_.resize(n, 0);
+    return Status::OK();
+  }
+  Status Update(const ArrayPtr& arg, const uint32_t* ids, int64_t n) override {
+    if (star_ || arg->null_count() == 0) {
+      for (int64_t i = 0; i < n; ++i) counts_[ids[i]]++;
+    } else {
+      for (int64_t i = 0; i < n; ++i) counts_[ids[i]] += arg->IsValid(i);
+    }
+    return Status::OK();
+  }
+  Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
+    auto* o = static_cast<CountAccumulator*>(other);
+    for (size_t g = 0; g < o->counts_.size(); ++g) counts_[mapping[g]] += o->counts_[g];
+    return Status::OK();
+  }
+  Result<ArrayPtr> Finalize() override {
+    arrow::Int64Builder b;
+    ARROW_RETURN_NOT_OK(b.AppendValues(counts_));
+    return b.Finish();
+  }
+  int64_t MemoryUsage() const override { return static_cast<int64_t>(counts_.capacity() * 8); }
+
+ private:
+  bool star_;
+  std::vector<int64_t> counts_;
+};
+
+// ---- sum -----------------------------------------------------------------------------
+
+template <typename T>
+class SumAccumulator : public GroupedAccumulator {
+ public:
+  explicit SumAccumulator(TypePtr type) : type_(std::move(type)) {}
+  Status Resize(int64_t n) override {
+    sums_.resize(n, T(0));
+    has_.resize(n, 0);
+    return Status::OK();
+  }
+  Status Add(uint32_t g, const T& v) {
+    if constexpr (std::is_same_v<T, int64_t>) {
+      if (__builtin_add_overflow(sums_[g], v, &sums_[g])) {
+        return Status::Invalid("integer overflow in sum(): the total exceeds the bigint range "
+                               "(cast the argument to decimal or double)");
+      }
+    } else {
+      sums_[g] += v;
+    }
+    has_[g] = 1;
+    return Status::OK();
+  }
+  Status Update(const ArrayPtr& arg, const uint32_t* ids, int64_t n) override {
+    ARROW_ASSIGN_OR_RAISE(auto r, Repr<T>::Make(arg));
+    for (int64_t i = 0; i < n; ++i) {
+      if (arg->IsNull(i)) continue;
+      ARROW_RETURN_NOT_OK(Add(ids[i], r.Get(i)));
+    }
+    return Status::OK();
+  }
+  Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
+    auto* o = static_cast<SumAccumulator*>(other);
+    for (size_t g = 0; g < o->sums_.size(); ++g) {
+      if (o->has_[g]) ARROW_RETURN_NOT_OK(Add(mapping[g], o->sums_[g]));
+    }
+    return Status::OK();
+  }
+  Result<ArrayPtr> Finalize() override {
+    if constexpr (std::is_same_v<T, arrow::Decimal128>) {
+      return Repr<T>::Build(sums_, has_, type_);
+    } else {
+      return Repr<T>::Build(sums_, has_, type_);
+    }
+  }
+  int64_t MemoryUsage() const override {
+    return static_cast<int64_t>(sums_.capacity() * sizeof(T) + has_.capacity());
+  }
+
+ private:
+  TypePtr type_;
+  std::vector<T> sums_;
+  std::vector<uint8_t> has_;
+};
+
+// ---- avg, variance ------------------------------------------------------------------------
+
+enum class Moment { kAvg, kVarSamp, kVarPop, kStddevSamp, kStddevPop };
+
+// Per group: count, mean and M2 (Welford), merged with Chan et al.'s formula.
+class MomentAccumulator : public GroupedAccumulator {
+ public:
+  explicit MomentAccumulator(Moment kind) : kind_(kind) {}
+  Status Resize(int64_t n) override {
+    count_.resize(n, 0);
+    mean_.resize(n, 0);
+    m2_.resize(n, 0);
+    return Status::OK();
+  }
+  Status Update(const ArrayPtr& arg, const uint32_t* ids, int64_t n) override {
+    ARROW_ASSIGN_OR_RAISE(auto r, Repr<double>::Make(arg));
+    for (int64_t i = 0; i < n; ++i) {
+      if (arg->IsNull(i)) continue;
+      uint32_t g = ids[i];
+      double x = r.Get(i);
+      double c = static_cast<double>(++count_[g]);
+      double delta = x - mean_[g];
+      mean_[g] += delta / c;
+      m2_[g] += delta * (x - mean_[g]);
+    }
+    return Status::OK();
+  }
+  Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
+    auto* o = static_cast<MomentAccumulator*>(other);
+    for (size_t g = 0; g < o->count_.size(); ++g) {
+      if (o->count_[g] == 0) continue;
+      uint32_t m = mapping[g];
+      double na = static_cast<double>(count_[m]), nb = static_cast<double>(o->count_[g]);
+      double n = na + nb;
+      double delta = o->mean_[g] - mean_[m];
+      mean_[m] = (na * mean_[m] + nb * o->mean_[g]) / n;
+      m2_[m] += o->m2_[g] + delta * delta * na * nb / n;
+      count_[m] += o->count_[g];
+    }
+    return Status::OK();
+  }
+  Result<ArrayPtr> Finalize() override {
+    arrow::DoubleBuilder b;
+    ARROW_RETURN_NOT_OK(b.Reserve(static_cast<int64_t>(count_.size())));
+    for (size_t g = 0; g < count_.size(); ++g) {
+      double n = static_cast<double>(count_[g]);
+      switch (kind_) {
+        case Moment::kAvg:
+          if (n == 0) {
+            b.UnsafeAppendNull();
+          } else {
+            b.UnsafeAppend(mean_[g]);
+          }
+          break;
+        case Moment::kVarSamp:
+        case Moment::kStddevSamp:
+          if (n < 2) {
+            b.UnsafeAppendNull();
+          } else {
+            double v = m2_[g] / (n - 1);
+            b.UnsafeAppend(kind_ == Moment::kVarSamp ? v : std::sqrt(v));
+          }
+          break;
+        case Moment::kVarPop:
+        case Moment::kStddevPop:
+          if (n < 1) {
+            b.UnsafeAppendNull();
+          } else {
+            double v = m2_[g] / n;
+            b.UnsafeAppend(kind_ == Moment::kVarPop ? v : std::sqrt(v));
+          }
+          break;
+      }
+    }
+    return b.Finish();
+  }
+  int64_t MemoryUsage() const override { return static_cast<int64_t>(count_.capacity() * 24); }
+
+ private:
+  Moment kind_;
+  std::vector<int64_t> count_;
+  std::vector<double> mean_;
+  std::vector<double> m2_;
+};
+
+// Exact average for integers and decimals would need wide sums; double is what DuckDB
+// returns for avg, and summing in the Welford mean keeps it stable.
+
+// ---- bool_and / bool_or -------------------------------------------------------------------
+
+class BoolAccumulator : public GroupedAccumulator {
+ public:
+  explicit BoolAccumulator(bool is_and) : is_and_(is_and) {}
+  Status Resize(int64_t n) override {
+    state_.resize(n, -1);
+    return Status::OK();
+  }
+  Status Update(const ArrayPtr& arg, const uint32_t* ids, int64_t n) override {
+    const auto& b = static_cast<const arrow::BooleanArray&>(*arg);
+    for (int64_t i = 0; i < n; ++i) {
+      if (b.IsNull(i)) continue;
+      Combine(ids[i], b.Value(i) ? 1 : 0);
+    }
+    return Status::OK();
+  }
+  void Combine(uint32_t g, int8_t v) {
+    if (state_[g] < 0) {
+      state_[g] = v;
+    } else {
+      state_[g] = is_and_ ? (state_[g] & v) : (state_[g] | v);
+    }
+  }
+  Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
+    auto* o = static_cast<BoolAccumulator*>(other);
+    for (size_t g = 0; g < o->state_.size(); ++g) {
+      if (o->state_[g] >= 0) Combine(mapping[g], o->state_[g]);
+    }
+    return Status::OK();
+  }
+  Result<ArrayPtr> Finalize() override {
+    arrow::BooleanBuilder b;
+    ARROW_RETURN_NOT_OK(b.Reserve(static_cast<int64_t>(state_.size())));
+    for (int8_t s : state_) {
+      if (s < 0) {
+        b.UnsafeAppendNull();
+      } else {
+        b.UnsafeAppend(s == 1);
+      }
+    }
+    return b.Finish();
+  }
+  int64_t MemoryUsage() const override { return static_cast<int64_t>(state_.capacity()); }
+
+ private:
+  bool is_and_;
+  std::vector<int8_t> state_;
+};
+
+// ---- holistic: keep (group, value) pairs ----------------------------------------------
+
+class CollectedValues {
+ public:
+  void Add(const ArrayPtr& values, const uint32_t* ids, int64_t n) {
+    chunks_.push_back(values);
+    ids_.insert(ids_.end(), ids, ids + n);
+    bytes_ += values->length() * 16;
+  }
+  void MergeFrom(CollectedValues* other, const uint32_t* mapping) {
+    for (auto& c : other->chunks_) chunks_.push_back(c);
+    for (uint32_t id : other->ids_) ids_.push_back(mapping[id]);
+    bytes_ += other->bytes_;
+  }
+  /// All values concatenated (null when there are none) and their groups.
+  Result<ArrayPtr> Values(const TypePtr& type) const {
+    if (chunks_.empty()) return arrow::MakeEmptyArray(type);
+    return arrow::Concatenate(chunks_);
+  }
+  const std::vector<uint32_t>& ids() const { return ids_; }
+  int64_t MemoryUsage() const { return bytes_ + static_cast<int64_t>(ids_.capacity() * 4); }
+
+ private:
+  std::vector<ArrayPtr> chunks_;
+  std::vector<uint32_t> ids_;
+  int64_t bytes_ = 0;
+};
+
+class QuantileAccumulator : public GroupedAccumulator {
+ public:
+  explicit QuantileAccumulator(double q) : q_(q) {}
+  Status Resize(int64_t n) override {
+    groups_ = n;
+    return Status::OK();
+  }
+  Status Update(const ArrayPtr& arg, const uint32_t* ids, int64_t n) override {
+    ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(arg, arrow::float64()));
+    values_.Add(d.make_array(), ids, n);
+    return Status::OK();
+  }
+  Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
+    values_.MergeFrom(&static_cast<QuantileAccumulator*>(other)->values_, mapping);
+    return Status::OK();
+  }
+  Result<ArrayPtr> Finalize() override {
+    ARROW_ASSIGN_OR_RAISE(auto all, values_.Values(arrow::float64()));
+    const auto& d = static_cast<const arrow::DoubleArray&>(*all);
+    std::vector<std::vector<double>> per_group(groups_);
+    const auto& ids = values_.ids();
+    for (int64_t i = 0; i < d.length(); ++i) {
+      if (d.IsValid(i)) per_group[ids[i]].push_back(d.Value(i));
+    }
+    arrow::DoubleBuilder b;
+    ARROW_RETURN_NOT_OK(b.Reserve(groups_));
+    for (auto& v : per_group) {
+      if (v.empty()) {
+        b.UnsafeAppendNull();
+        continue;
+      }
+      double pos = q_ * static_cast<double>(v.size() - 1);
+      size_t lo = static_cast<size_t>(std::floor(pos));
+      size_t hi = static_cast<size_t>(std::ceil(pos));
+      std::nth_element(v.begin(), v.begin() + lo, v.end());
+      double a = v[lo];
+      double c = a;
+      if (hi != lo) c = *std::min_element(v.begin() + lo + 1, v.end());
+      b.UnsafeAppend(a + (c - a) * (pos - static_cast<double>(lo)));
+    }
+    return b.Finish();
+  }
+  int64_t MemoryUsage() const override { return values_.MemoryUsage(); }
+
+ private:
+  double q_;
+  int64_t groups_ = 0;
+  CollectedValues values_;
+};
+
+class StringAggAccumulator : public GroupedAccumulator {
+ public:
+  explicit StringAggAccumulator(std::string sep) : sep_(std::move(sep)) {}
+  Status Resize(int64_t n) override {
+    groups_ = n;
+    return Status::OK();
+  }
+  Status Update(const ArrayPtr& arg, const uint32_t* ids, int64_t n) override {
+    ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(arg, arrow::utf8()));
+    values_.Add(d.make_array(), ids, n);
+    return Status::OK();
+  }
+  Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
+    values_.MergeFrom(&static_cast<StringAggAccumulator*>(other)->values_, mapping);
+    return Status::OK();
+  }
+  Result<ArrayPtr> Finalize() override {
+    ARROW_ASSIGN_OR_RAISE(auto all, values_.Values(arrow::utf8()));
+    const auto& s = static_cast<const arrow::StringArray&>(*all);
+    std::vector<std::string> out(groups_);
+    std::vector<uint8_t> has(groups_, 0);
+    const auto& ids = values_.ids();
+    for (int64_t i = 0; i < s.length(); ++i) {
+      if (s.IsNull(i)) continue;
+      uint32_t g = ids[i];
+      if (has[g]) out[g] += sep_;
+      out[g] += s.GetView(i);
+      has[g] = 1;
+    }
+    return Repr<std::string>::Build(out, has, arrow::utf8());
+  }
+  int64_t MemoryUsage() const override { return values_.MemoryUsage(); }
+
+ private:
+  std::string sep_;
+  int64_t groups_ = 0;
+  CollectedValues values_;
+};
+
+// Any aggregate over DISTINCT values: collect, drop duplicate (group, value) pairs,
+// then run the inner aggregate over what remains.
+class DistinctAccumulator : public GroupedAccumulator {
+ public:
+  DistinctAccumulator(std::unique_ptr<GroupedAccumulator> inner, TypePtr arg_type)
+      : inner_(std::move(inner)), arg_type_(std::move(arg_type)) {}
+  Status Resize(int64_t n) override {
+    groups_ = n;
+    return Status::OK();
+  }
+  Status Update(const ArrayPtr& arg, const uint32_t* ids, int64_t n) override {
+    values_.Add(arg, ids, n);
+    return Status::OK();
+  }
+  Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
+    values_.MergeFrom(&static_cast<DistinctAccumulator*>(other)->values_, mapping);
+    return Status::OK();
+  }
+  Result<ArrayPtr> Finalize() override {
+    ARROW_ASSIGN_OR_RAISE(auto all, values_.Values(arg_type_));
+    const auto& ids = values_.ids();
+    arrow::UInt32Builder id_builder;
+    ARROW_RETURN_NOT_OK(id_builder.AppendValues(ids));
+    ARROW_ASSIGN_OR_RAISE(auto id_array, id_builder.Finish());
+    EncodedRows rows;
+    ARROW_RETURN_NOT_OK(EncodeRows({id_array, all}, &rows));
+    KeyTable seen(nullptr);
+    std::vector<uint32_t> key_ids(rows.num_rows());
+    ARROW_RETURN_NOT_OK(seen.FindOrInsert(rows, key_ids.data()));
+    // Keep the first occurrence of each (group, value).
+    arrow::Int64Builder take;
+    std::vector<uint32_t> kept_ids;
+    int64_t next = 0;
+    for (int64_t i = 0; i < rows.num_rows(); ++i) {
+      if (key_ids[i] == next) {
+        ARROW_RETURN_NOT_OK(take.Append(i));
+        kept_ids.push_back(ids[i]);
+        ++next;
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(auto take_idx, take.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto kept, cp::Take(all, take_idx));
+    ARROW_RETURN_NOT_OK(inner_->Resize(groups_));
+    ARROW_RETURN_NOT_OK(inner_->Update(kept.make_array(), kept_ids.data(),
+                                       static_cast<int64_t>(kept_ids.size())));
+    return inner_->Finalize();
+  }
+  int64_t MemoryUsage() const override { return values_.MemoryUsage(); }
+
+ private:
+  std::unique_ptr<GroupedAccumulator> inner_;
+  TypePtr arg_type_;
+  int64_t groups_ = 0;
+  CollectedValues values_;
+};
+
+template <template <typename> class Acc, typename... Args>
+Result<std::unique_ptr<GroupedAccumulator>> ByRepr(const TypePtr& arg_type, Args&&... args) {
+  if (IsInt64Repr(*arg_type) || arg_type->id() == arrow::Type::NA) {
+    return std::make_unique<Acc<int64_t>>(std::forward<Args>(args)...);
+  }
+  if (arrow::is_floating(arg_type->id())) return std::make_unique<Acc<double>>(std::forward<Args>(args)...);
+  if (arg_type->id() == arrow::Type::DECIMAL128) {
+    return std::make_unique<Acc<arrow::Decimal128>>(std::forward<Args>(args)...);
+  }
+  if (expr::IsStringLike(*arg_type)) return std::make_unique<Acc<std::string>>(std::forward<Args>(args)...);
+  return Status::NotImplemented("aggregate over ", arg_type->ToString());
+}
+
+Result<std::unique_ptr<GroupedAccumulator>> MakePlain(const expr::ExprNode& agg) {
+  const std::string& name = agg.name;
+  const TypePtr& out = agg.type;
+  TypePtr arg_type = agg.args.empty() ? arrow::null() : agg.args[0]->type;
+  if (name == "count_star") return std::make_unique<CountAccumulator>(true);
+  if (name == "count") return std::make_unique<CountAccumulator>(agg.args.empty());
+  if (name == "sum") {
+    if (out->id() == arrow::Type::INT64) return std::make_unique<SumAccumulator<int64_t>>(out);
+    if (out->id() == arrow::Type::DECIMAL128) {
+      return std::make_unique<SumAccumulator<arrow::Decimal128>>(out);
+    }
+    return std::make_unique<SumAccumulator<double>>(out);
+  }
+  if (name == "avg") return std::make_unique<MomentAccumulator>(Moment::kAvg);
+  if (name == "var_samp") return std::make_unique<MomentAccumulator>(Moment::kVarSamp);
+  if (name == "var_pop") return std::make_unique<MomentAccumulator>(Moment::kVarPop);
+  if (name == "stddev_samp") return std::make_unique<MomentAccumulator>(Moment::kStddevSamp);
+  if (name == "stddev_pop") return std::make_unique<MomentAccumulator>(Moment::kStddevPop);
+  if (name == "bool_and") return std::make_unique<BoolAccumulator>(true);
+  if (name == "bool_or") return std::make_unique<BoolAccumulator>(false);
+  if (name == "median") return std::make_unique<QuantileAccumulator>(0.5);
+  if (name == "quantile") {
+    ARROW_ASSIGN_OR_RAISE(auto q, agg.options[0]->CastTo(arrow::float64()));
+    double v = static_cast<const arrow::DoubleScalar&>(*q).value;
+    if (!(v >= 0 && v <= 1)) return Status::Invalid("quantile must be between 0 and 1, got ", v);
+    return std::make_unique<QuantileAccumulator>(v);
+  }
+  if (name == "string_agg") {
+    std::string sep = ",";
+    std::shared_ptr<arrow::Scalar> s;
+    if (agg.args.size() > 1 && agg.args[1]->kind == expr::ExprKind::kLiteral) s = agg.args[1]->value;
+    if (!agg.options.empty()) s = agg.options[0];
+    if (s && s->is_valid) {
+      ARROW_ASSIGN_OR_RAISE(auto str, s->CastTo(arrow::utf8()));
+      sep = std::string(static_cast<const arrow::StringScalar&>(*str).view());
+    }
+    return std::make_unique<StringAggAccumulator>(sep);
+  }
+  Pick pick;
+  if (name == "min") {
+    pick = Pick::kMin;
+  } else if (name == "max") {
+    pick = Pick::kMax;
+  } else if (name == "first" || name == "any_value") {
+    pick = Pick::kFirst;
+  } else if (name == "last") {
+    pick = Pick::kLast;
+  } else {
+    return Status::Invalid("unknown aggregate function '", name, "'");
+  }
+  return ByRepr<PickAccumulator>(arg_type, pick, out);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<GroupedAccumulator>> MakeAccumulator(const expr::ExprNode& agg) {
+  ARROW_ASSIGN_OR_RAISE(auto plain, MakePlain(agg));
+  if (!agg.distinct) return plain;
+  TypePtr arg_type = agg.args.empty() ? arrow::null() : agg.args[0]->type;
+  return std::make_unique<DistinctAccumulator>(std::move(plain), arg_type);
+}
+
+}  // namespace sluice::exec

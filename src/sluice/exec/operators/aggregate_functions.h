@@ -1,0 +1,43 @@
+#pragma once
+// Grouped accumulators: the state of one aggregate function for many groups.
+//
+// Decomposable aggregates (count, sum, avg, min, max, variance, bool_and/or,
+// first/last) keep fixed-size state per group; holistic ones (median, quantile,
+// string_agg, and any DISTINCT aggregate) keep the values and finish at Finalize.
+// Parallel aggregation runs one accumulator per worker and merges them.
+//
+// Semantics: aggregates skip NULL inputs; on a group with no non-null input sum, avg,
+// min, max, ... return NULL and count returns 0. first/last/any_value return the first
+// or last non-null value in arrival order (not deterministic across threads unless the
+// input is ordered). Integer sums that overflow int64 fail.
+#include <memory>
+
+#include <arrow/array.h>
+
+#include "sluice/base/status.h"
+#include "sluice/expr/expr.h"
+
+namespace sluice::exec {
+
+class GroupedAccumulator {
+ public:
+  virtual ~GroupedAccumulator() = default;
+  /// Makes room for groups [0, num_groups).
+  virtual Status Resize(int64_t num_groups) = 0;
+  /// Adds rows: arg[i] (arg is null for count(*)) to group ids[i], for i < n.
+  virtual Status Update(const std::shared_ptr<arrow::Array>& arg, const uint32_t* ids,
+                        int64_t n) = 0;
+  /// Adds other's group g into this accumulator's group mapping[g]. `other` has the
+  /// same dynamic type and is left in an unspecified state.
+  virtual Status Merge(GroupedAccumulator* other, const uint32_t* mapping) = 0;
+  /// One value per group, of the aggregate's result type.
+  virtual Result<std::shared_ptr<arrow::Array>> Finalize() = 0;
+  /// Bytes held (for memory accounting).
+  virtual int64_t MemoryUsage() const = 0;
+};
+
+/// Creates the accumulator for a bound Aggregate expression (its `type` set by the
+/// planner, its argument types bound).
+Result<std::unique_ptr<GroupedAccumulator>> MakeAccumulator(const expr::ExprNode& aggregate);
+
+}  // namespace sluice::exec

@@ -1,0 +1,270 @@
+#include "sluice/exec/operators/hash_join.h"
+
+#include <arrow/array/builder_primitive.h>
+#include <arrow/compute/api.h>
+
+#include "sluice/exec/operators/filter_project.h"
+#include "sluice/exec/scannable.h"
+#include "sluice/expr/eval.h"
+
+namespace sluice::exec {
+
+namespace cp = arrow::compute;
+using plan::JoinType;
+
+namespace {
+struct BuildLocal : LocalSinkState {
+  std::vector<Batch> batches;
+  MemoryReservation reservation;
+};
+
+Result<std::vector<std::shared_ptr<arrow::Array>>> EvaluateKeys(
+    const std::vector<expr::Expr>& keys, const arrow::RecordBatch& batch) {
+  std::vector<std::shared_ptr<arrow::Array>> out;
+  for (const auto& k : keys) {
+    ARROW_ASSIGN_OR_RAISE(auto a, expr::EvaluateToArray(k, batch));
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+}  // namespace
+
+HashJoinBuild::HashJoinBuild(std::vector<expr::Expr> keys, std::shared_ptr<arrow::Schema> schema)
+    : PhysicalNode("HashJoin build"), keys_(std::move(keys)), schema_(std::move(schema)) {}
+
+Result<std::unique_ptr<LocalSinkState>> HashJoinBuild::MakeLocal(ExecContext* ctx, int) {
+  auto local = std::make_unique<BuildLocal>();
+  local->reservation = MemoryReservation(ctx->budget(), name());
+  return local;
+}
+
+Status HashJoinBuild::Consume(ExecContext* ctx, LocalSinkState* local_base, Batch batch) {
+  auto* local = static_cast<BuildLocal*>(local_base);
+  ARROW_RETURN_NOT_OK(local->reservation.Grow(BatchMemory(*batch.data)));
+  local->batches.push_back(std::move(batch));
+  return Status::OK();
+}
+
+Status HashJoinBuild::FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local_base) {
+  auto* local = static_cast<BuildLocal*>(local_base.get());
+  std::lock_guard<std::mutex> lock(mu_);
+  if (reservation_.owner().empty()) reservation_ = MemoryReservation(ctx->budget(), name());
+  int64_t bytes = local->reservation.size();
+  local->reservation.Clear();
+  ARROW_RETURN_NOT_OK(reservation_.Grow(bytes));
+  for (auto& b : local->batches) batches_.push_back(std::move(b));
+  return Status::OK();
+}
+
+Status HashJoinBuild::Finalize(ExecContext* ctx) {
+  if (reservation_.owner().empty()) reservation_ = MemoryReservation(ctx->budget(), name());
+  std::vector<std::shared_ptr<arrow::RecordBatch>> rbs;
+  for (auto& b : batches_) rbs.push_back(b.data);
+  batches_.clear();
+  ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(schema_, rbs));
+  ARROW_ASSIGN_OR_RAISE(rows_, table->CombineChunksToBatch(ctx->pool()));
+  rbs.clear();
+  table.reset();
+  const int64_t n = rows_->num_rows();
+  table_ = std::make_unique<KeyTable>(nullptr);
+  next_.assign(n, -1);
+  matched_ = std::vector<std::atomic<uint8_t>>(n);
+  if (keys_.empty()) {
+    // Cross join: one key holding every row.
+    first_.assign(1, -1);
+    ARROW_RETURN_NOT_OK(table_->FindOrInsert("", 0).status());
+    for (int64_t r = n - 1; r >= 0; --r) {
+      next_[r] = first_[0];
+      first_[0] = r;
+    }
+  } else {
+    ARROW_ASSIGN_OR_RAISE(auto key_arrays, EvaluateKeys(keys_, *rows_));
+    EncodedRows enc;
+    ARROW_RETURN_NOT_OK(EncodeRows(key_arrays, &enc));
+    // Insert back to front so each chain lists rows in input order.
+    for (int64_t r = n - 1; r >= 0; --r) {
+      if (enc.any_null[r]) continue;
+      ARROW_ASSIGN_OR_RAISE(uint32_t id, table_->FindOrInsert(enc.row(r), enc.hashes[r]));
+      if (id >= first_.size()) first_.resize(id + 1, -1);
+      next_[r] = first_[id];
+      first_[id] = r;
+    }
+  }
+  int64_t bytes = BatchMemory(*rows_) + table_->MemoryUsage() +
+                  static_cast<int64_t>(first_.capacity() * 8 + next_.capacity() * 9);
+  metrics().RecordPeak(bytes);
+  return reservation_.Resize(bytes);
+}
+
+namespace {
+
+// Builds output rows from (probe index, build index) pairs; a null index makes that
+// side's columns null.
+Result<std::shared_ptr<arrow::RecordBatch>> Assemble(
+    const std::shared_ptr<arrow::RecordBatch>& probe, const std::shared_ptr<arrow::Array>& probe_idx,
+    const std::shared_ptr<arrow::RecordBatch>& build, const std::shared_ptr<arrow::Array>& build_idx,
+    const std::shared_ptr<arrow::Schema>& out_schema, bool left_only) {
+  arrow::ArrayVector cols;
+  const int64_t n = probe_idx->length();
+  for (int i = 0; i < probe->num_columns(); ++i) {
+    ARROW_ASSIGN_OR_RAISE(auto d, cp::Take(probe->column(i), probe_idx));
+    cols.push_back(d.make_array());
+  }
+  if (!left_only) {
+    for (int i = 0; i < build->num_columns(); ++i) {
+      ARROW_ASSIGN_OR_RAISE(auto d, cp::Take(build->column(i), build_idx));
+      cols.push_back(d.make_array());
+    }
+  }
+  return arrow::RecordBatch::Make(out_schema, n, std::move(cols));
+}
+
+class ProbeOp : public Operator {
+ public:
+  ProbeOp(HashJoinProbe* factory, ExecContext* ctx) : f_(factory), ctx_(ctx) {}
+
+  Status ProcessBatch(Batch batch, Emitter* out) override {
+    const auto& probe = batch.data;
+    const int64_t n = probe->num_rows();
+    const auto& build = *f_->build();
+    const JoinType type = f_->type();
+    std::vector<uint8_t> probe_matched(n, 0);
+    std::vector<int64_t> chain_start(n, -1);
+    if (build.has_keys()) {
+      ARROW_ASSIGN_OR_RAISE(auto keys, EvaluateKeys(f_->probe_keys(), *probe));
+      ARROW_RETURN_NOT_OK(EncodeRows(keys, &enc_));
+      for (int64_t i = 0; i < n; ++i) {
+        if (enc_.any_null[i]) continue;
+        int64_t id = build.FindKey(enc_.row(i), enc_.hashes[i]);
+        if (id >= 0) chain_start[i] = build.first_row(id);
+      }
+    } else {
+      for (int64_t i = 0; i < n; ++i) chain_start[i] = build.first_row(0);
+    }
+    // Walk the chains, emitting candidate pairs in chunks of about batch_rows.
+    const int64_t chunk = ctx_->batch_rows();
+    arrow::Int64Builder pi, bi;
+    int64_t sub = 0;
+    auto flush = [&]() -> Status {
+      if (pi.length() == 0) return Status::OK();
+      ARROW_ASSIGN_OR_RAISE(auto pidx, pi.Finish());
+      ARROW_ASSIGN_OR_RAISE(auto bidx, bi.Finish());
+      ARROW_ASSIGN_OR_RAISE(auto joined, Assemble(probe, pidx, build.rows(), bidx,
+                                                  JoinedSchema(), false));
+      const auto* p = static_cast<const arrow::Int64Array*>(pidx.get())->raw_values();
+      const auto* b = static_cast<const arrow::Int64Array*>(bidx.get())->raw_values();
+      std::vector<uint8_t> keep(joined->num_rows(), 1);
+      if (f_->condition()) {
+        ARROW_ASSIGN_OR_RAISE(auto arr, expr::EvaluateToArray(f_->condition(), *joined));
+        const auto& m = static_cast<const arrow::BooleanArray&>(*arr);
+        for (int64_t k = 0; k < m.length(); ++k) keep[k] = m.IsValid(k) && m.Value(k);
+        ARROW_ASSIGN_OR_RAISE(joined, FilterBatch(joined, arrow::Datum(arr)));
+      }
+      for (size_t k = 0; k < keep.size(); ++k) {
+        if (!keep[k]) continue;
+        probe_matched[p[k]] = 1;
+        if (type == JoinType::kRight || type == JoinType::kFull) {
+          f_->build()->matched()[b[k]].store(1, std::memory_order_relaxed);
+        }
+      }
+      if (type == JoinType::kSemi || type == JoinType::kAnti) return Status::OK();
+      if (joined->num_rows() == 0) return Status::OK();
+      return out->Emit(Batch{joined, batch.seq + (sub++)});
+    };
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t r = chain_start[i]; r >= 0; r = build.next_row(r)) {
+        ARROW_RETURN_NOT_OK(pi.Append(i));
+        ARROW_RETURN_NOT_OK(bi.Append(r));
+        if (pi.length() >= chunk) ARROW_RETURN_NOT_OK(flush());
+        // Semi/anti joins without a condition need only one match per row.
+        if ((type == JoinType::kSemi || type == JoinType::kAnti) && !f_->condition()) break;
+      }
+    }
+    ARROW_RETURN_NOT_OK(flush());
+    // Rows decided by their match flag.
+    if (type == JoinType::kLeft || type == JoinType::kFull || type == JoinType::kSemi ||
+        type == JoinType::kAnti) {
+      bool want_matched = type == JoinType::kSemi;
+      arrow::Int64Builder rows;
+      for (int64_t i = 0; i < n; ++i) {
+        if ((probe_matched[i] != 0) == want_matched) ARROW_RETURN_NOT_OK(rows.Append(i));
+      }
+      if (rows.length() == 0) return Status::OK();
+      int64_t count = rows.length();
+      ARROW_ASSIGN_OR_RAISE(auto pidx, rows.Finish());
+      bool left_only = type == JoinType::kSemi || type == JoinType::kAnti;
+      std::shared_ptr<arrow::Array> bidx;
+      if (!left_only) {
+        ARROW_ASSIGN_OR_RAISE(bidx, arrow::MakeArrayOfNull(arrow::int64(), count));
+      }
+      ARROW_ASSIGN_OR_RAISE(auto result, Assemble(probe, pidx, build.rows(), bidx,
+                                                  f_->output_schema(), left_only));
+      return out->Emit(Batch{result, batch.seq + (sub++)});
+    }
+    return Status::OK();
+  }
+
+ private:
+  // Schema of candidate rows: left ++ right (for evaluating the condition).
+  const std::shared_ptr<arrow::Schema>& JoinedSchema() {
+    if (!joined_schema_) {
+      arrow::FieldVector fields = f_->left_schema()->fields();
+      for (const auto& fd : f_->build()->rows()->schema()->fields()) {
+        fields.push_back(fd->WithNullable(true));
+      }
+      joined_schema_ = arrow::schema(fields);
+      if (f_->type() != JoinType::kSemi && f_->type() != JoinType::kAnti) {
+        joined_schema_ = f_->output_schema();
+      }
+    }
+    return joined_schema_;
+  }
+
+  HashJoinProbe* f_;
+  ExecContext* ctx_;
+  EncodedRows enc_;
+  std::shared_ptr<arrow::Schema> joined_schema_;
+};
+
+}  // namespace
+
+HashJoinProbe::HashJoinProbe(std::shared_ptr<HashJoinBuild> build, JoinType type,
+                             std::vector<expr::Expr> probe_keys, expr::Expr condition,
+                             std::shared_ptr<arrow::Schema> left_schema,
+                             std::shared_ptr<arrow::Schema> output_schema)
+    : OperatorFactory(std::string("HashJoin ") + plan::JoinTypeName(type)),
+      build_(std::move(build)),
+      type_(type),
+      probe_keys_(std::move(probe_keys)),
+      condition_(std::move(condition)),
+      left_schema_(std::move(left_schema)),
+      output_schema_(std::move(output_schema)) {}
+
+Result<std::unique_ptr<Operator>> HashJoinProbe::Make(ExecContext* ctx, int worker) {
+  return std::make_unique<ProbeOp>(this, ctx);
+}
+
+Result<std::shared_ptr<Source>> HashJoinProbe::DrainSource() {
+  if (type_ != JoinType::kRight && type_ != JoinType::kFull) return nullptr;
+  auto& matched = build_->matched();
+  arrow::Int64Builder rows;
+  for (size_t r = 0; r < matched.size(); ++r) {
+    if (!matched[r].load()) ARROW_RETURN_NOT_OK(rows.Append(static_cast<int64_t>(r)));
+  }
+  int64_t count = rows.length();
+  ARROW_ASSIGN_OR_RAISE(auto bidx, rows.Finish());
+  ARROW_ASSIGN_OR_RAISE(auto pidx, arrow::MakeArrayOfNull(arrow::int64(), count));
+  // The left columns are all null: take null indices from a one-row null batch.
+  arrow::ArrayVector left_nulls;
+  for (const auto& f : left_schema_->fields()) {
+    ARROW_ASSIGN_OR_RAISE(auto a, arrow::MakeArrayOfNull(f->type(), 1));
+    left_nulls.push_back(a);
+  }
+  auto left_batch = arrow::RecordBatch::Make(left_schema_, 1, left_nulls);
+  ARROW_ASSIGN_OR_RAISE(auto assembled,
+                        Assemble(left_batch, pidx, build_->rows(), bidx, output_schema_, false));
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches = {assembled};
+  return std::make_shared<BatchListSource>(batches, "HashJoin unmatched build rows");
+}
+
+}  // namespace sluice::exec

@@ -1,0 +1,77 @@
+#pragma once
+// Hash join: the build side (right input) is a pipeline breaker (HashJoinBuild, a
+// Sink); the probe side streams through HashJoinProbe in the left input's pipeline.
+//
+// Equality on the key columns (rows with a NULL key never match), plus an optional
+// extra condition over the joined row. Output columns: left then right (semi/anti:
+// left only). Inner, left, right, full, semi and anti joins. Right/full joins mark
+// matched build rows and emit the unmatched ones after the probe pipeline finishes
+// (DrainSource). With no key columns this is a nested-loop (cross) join.
+// Memory: the build side is accounted under "HashJoin build".
+#include <atomic>
+#include <mutex>
+
+#include "sluice/exec/key_table.h"
+#include "sluice/exec/operator.h"
+#include "sluice/expr/expr.h"
+#include "sluice/plan/logical_plan.h"
+
+namespace sluice::exec {
+
+class HashJoinBuild : public Sink {
+ public:
+  HashJoinBuild(std::vector<expr::Expr> keys, std::shared_ptr<arrow::Schema> schema);
+
+  Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx, int worker) override;
+  Status Consume(ExecContext* ctx, LocalSinkState* local, Batch batch) override;
+  Status FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local) override;
+  Status Finalize(ExecContext* ctx) override;
+
+  // After Finalize (read-only, shared by probe workers):
+  const std::shared_ptr<arrow::RecordBatch>& rows() const { return rows_; }
+  /// First build row of key `id` (-1 if none); next_row(r): the following row.
+  int64_t first_row(int64_t key_id) const { return first_[key_id]; }
+  int64_t next_row(int64_t row) const { return next_[row]; }
+  int64_t FindKey(std::string_view key, uint64_t hash) const { return table_->Find(key, hash); }
+  bool has_keys() const { return !keys_.empty(); }
+  std::vector<std::atomic<uint8_t>>& matched() { return matched_; }
+
+ private:
+  std::vector<expr::Expr> keys_;
+  std::shared_ptr<arrow::Schema> schema_;
+  std::mutex mu_;
+  std::vector<Batch> batches_;
+  MemoryReservation reservation_;
+  std::shared_ptr<arrow::RecordBatch> rows_;
+  std::unique_ptr<KeyTable> table_;
+  std::vector<int64_t> first_;
+  std::vector<int64_t> next_;
+  std::vector<std::atomic<uint8_t>> matched_;
+};
+
+class HashJoinProbe : public OperatorFactory {
+ public:
+  HashJoinProbe(std::shared_ptr<HashJoinBuild> build, plan::JoinType type,
+                std::vector<expr::Expr> probe_keys, expr::Expr condition,
+                std::shared_ptr<arrow::Schema> left_schema,
+                std::shared_ptr<arrow::Schema> output_schema);
+  Result<std::unique_ptr<Operator>> Make(ExecContext* ctx, int worker) override;
+  Result<std::shared_ptr<Source>> DrainSource() override;
+
+  const std::shared_ptr<HashJoinBuild>& build() const { return build_; }
+  plan::JoinType type() const { return type_; }
+  const std::vector<expr::Expr>& probe_keys() const { return probe_keys_; }
+  const expr::Expr& condition() const { return condition_; }
+  const std::shared_ptr<arrow::Schema>& left_schema() const { return left_schema_; }
+  const std::shared_ptr<arrow::Schema>& output_schema() const { return output_schema_; }
+
+ private:
+  std::shared_ptr<HashJoinBuild> build_;
+  plan::JoinType type_;
+  std::vector<expr::Expr> probe_keys_;
+  expr::Expr condition_;
+  std::shared_ptr<arrow::Schema> left_schema_;
+  std::shared_ptr<arrow::Schema> output_schema_;
+};
+
+}  // namespace sluice::exec

@@ -1,0 +1,254 @@
+#include "sluice/exec/operators/sort.h"
+
+#include <arrow/compute/api.h>
+#include <arrow/util/decimal.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "sluice/expr/eval.h"
+
+namespace sluice::exec {
+
+namespace cp = arrow::compute;
+
+namespace {
+
+struct KeyColumn {
+  enum Kind { kInt, kUInt, kDouble, kDecimal, kString, kLargeString } kind;
+  std::shared_ptr<arrow::Array> array;
+  const int64_t* i64 = nullptr;
+  const uint64_t* u64 = nullptr;
+  const double* f64 = nullptr;
+  bool ascending = true;
+  bool nulls_first = false;
+
+  // <0, 0, >0 comparing non-null values of rows a and b (ascending).
+  int CompareValues(int64_t a, int64_t b) const {
+    switch (kind) {
+      case kInt:
+        return (i64[a] > i64[b]) - (i64[a] < i64[b]);
+      case kUInt:
+        return (u64[a] > u64[b]) - (u64[a] < u64[b]);
+      case kDouble: {
+        double x = f64[a], y = f64[b];
+        bool nx = std::isnan(x), ny = std::isnan(y);
+        if (nx || ny) return nx - ny;  // NaN sorts after every number
+        return (x > y) - (x < y);
+      }
+      case kDecimal: {
+        const auto& d = static_cast<const arrow::Decimal128Array&>(*array);
+        arrow::Decimal128 x(d.GetValue(a)), y(d.GetValue(b));
+        return (x > y) - (x < y);
+      }
+      case kString: {
+        const auto& s = static_cast<const arrow::StringArray&>(*array);
+        return s.GetView(a).compare(s.GetView(b));
+      }
+      case kLargeString: {
+        const auto& s = static_cast<const arrow::LargeStringArray&>(*array);
+        return s.GetView(a).compare(s.GetView(b));
+      }
+    }
+    return 0;
+  }
+
+  int Compare(int64_t a, int64_t b) const {
+    bool na = array->IsNull(a), nb = array->IsNull(b);
+    if (na || nb) {
+      if (na && nb) return 0;
+      return (na ? -1 : 1) * (nulls_first ? 1 : -1);
+    }
+    int c = CompareValues(a, b);
+    return ascending ? c : -c;
+  }
+};
+
+Result<KeyColumn> MakeKeyColumn(std::shared_ptr<arrow::Array> arr, const plan::SortKey& key) {
+  KeyColumn k;
+  k.ascending = key.ascending;
+  k.nulls_first = key.nulls_first;
+  const auto& t = *arr->type();
+  auto view64 = [&](std::shared_ptr<arrow::DataType> as) -> Result<std::shared_ptr<arrow::Array>> {
+    return arr->View(as);
+  };
+  switch (t.id()) {
+    case arrow::Type::UINT64:
+      k.kind = KeyColumn::kUInt;
+      k.array = arr;
+      k.u64 = arr->data()->GetValues<uint64_t>(1);
+      return k;
+    case arrow::Type::FLOAT:
+    case arrow::Type::DOUBLE: {
+      ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(arr, arrow::float64()));
+      k.kind = KeyColumn::kDouble;
+      k.array = d.make_array();
+      k.f64 = k.array->data()->GetValues<double>(1);
+      return k;
+    }
+    case arrow::Type::DECIMAL128:
+      k.kind = KeyColumn::kDecimal;
+      k.array = arr;
+      return k;
+    case arrow::Type::STRING:
+      k.kind = KeyColumn::kString;
+      k.array = arr;
+      return k;
+    case arrow::Type::LARGE_STRING:
+      k.kind = KeyColumn::kLargeString;
+      k.array = arr;
+      return k;
+    case arrow::Type::STRING_VIEW: {
+      ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(arr, arrow::utf8()));
+      k.kind = KeyColumn::kString;
+      k.array = d.make_array();
+      return k;
+    }
+    case arrow::Type::TIMESTAMP:
+    case arrow::Type::DATE64:
+    case arrow::Type::TIME64:
+    case arrow::Type::DURATION: {
+      k.kind = KeyColumn::kInt;
+      ARROW_ASSIGN_OR_RAISE(k.array, view64(arrow::int64()));
+      k.i64 = k.array->data()->GetValues<int64_t>(1);
+      return k;
+    }
+    case arrow::Type::DATE32:
+    case arrow::Type::TIME32: {
+      ARROW_ASSIGN_OR_RAISE(auto v, arr->View(arrow::int32()));
+      ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(v, arrow::int64()));
+      k.kind = KeyColumn::kInt;
+      k.array = d.make_array();
+      k.i64 = k.array->data()->GetValues<int64_t>(1);
+      return k;
+    }
+    case arrow::Type::BOOL:
+    case arrow::Type::INT8:
+    case arrow::Type::INT16:
+    case arrow::Type::INT32:
+    case arrow::Type::INT64:
+    case arrow::Type::UINT8:
+    case arrow::Type::UINT16:
+    case arrow::Type::UINT32: {
+      std::shared_ptr<arrow::Array> src = arr;
+      if (t.id() == arrow::Type::BOOL) {
+        ARROW_ASSIGN_OR_RAISE(auto b, cp::Cast(arr, arrow::int8()));
+        src = b.make_array();
+      }
+      ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(src, arrow::int64()));
+      k.kind = KeyColumn::kInt;
+      k.array = d.make_array();
+      k.i64 = k.array->data()->GetValues<int64_t>(1);
+      return k;
+    }
+    case arrow::Type::NA:
+      k.kind = KeyColumn::kInt;
+      k.array = arr;
+      return k;
+    default:
+      return Status::NotImplemented("cannot sort by a column of type ", t.ToString());
+  }
+}
+
+}  // namespace
+
+Result<std::vector<int64_t>> SortIndices(const arrow::RecordBatch& batch,
+                                         const std::vector<plan::SortKey>& keys, int64_t limit) {
+  std::vector<KeyColumn> cols;
+  for (const auto& key : keys) {
+    ARROW_ASSIGN_OR_RAISE(auto arr, expr::EvaluateToArray(key.expr, batch));
+    ARROW_ASSIGN_OR_RAISE(auto col, MakeKeyColumn(arr, key));
+    cols.push_back(std::move(col));
+  }
+  std::vector<int64_t> idx(batch.num_rows());
+  std::iota(idx.begin(), idx.end(), 0);
+  auto less = [&](int64_t a, int64_t b) {
+    for (const auto& c : cols) {
+      int r = c.Compare(a, b);
+      if (r != 0) return r < 0;
+    }
+    return a < b;  // ties: arrival order
+  };
+  if (limit >= 0 && limit < static_cast<int64_t>(idx.size())) {
+    std::partial_sort(idx.begin(), idx.begin() + limit, idx.end(), less);
+    idx.resize(limit);
+  } else {
+    std::sort(idx.begin(), idx.end(), less);
+  }
+  return idx;
+}
+
+namespace {
+struct SortLocal : LocalSinkState {
+  std::vector<Batch> batches;
+  MemoryReservation reservation;
+};
+}  // namespace
+
+SortSink::SortSink(std::vector<plan::SortKey> keys, int64_t limit,
+                   std::shared_ptr<arrow::Schema> schema)
+    : PhysicalNode(limit >= 0 ? "TopK" : "Sort"),
+      keys_(std::move(keys)),
+      limit_(limit),
+      schema_(std::move(schema)) {}
+
+Result<std::unique_ptr<LocalSinkState>> SortSink::MakeLocal(ExecContext* ctx, int worker) {
+  auto local = std::make_unique<SortLocal>();
+  local->reservation = MemoryReservation(ctx->budget(), name());
+  return local;
+}
+
+Status SortSink::Consume(ExecContext* ctx, LocalSinkState* local_base, Batch batch) {
+  auto* local = static_cast<SortLocal*>(local_base);
+  ARROW_RETURN_NOT_OK(local->reservation.Grow(BatchMemory(*batch.data)));
+  metrics().RecordPeak(local->reservation.size());
+  local->batches.push_back(std::move(batch));
+  return Status::OK();
+}
+
+Status SortSink::FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local_base) {
+  auto* local = static_cast<SortLocal*>(local_base.get());
+  std::lock_guard<std::mutex> lock(mu_);
+  if (reservation_.owner().empty()) reservation_ = MemoryReservation(ctx->budget(), name());
+  // Move the worker's reservation into the shared one.
+  int64_t bytes = local->reservation.size();
+  local->reservation.Clear();
+  ARROW_RETURN_NOT_OK(reservation_.Grow(bytes));
+  for (auto& b : local->batches) batches_.push_back(std::move(b));
+  return Status::OK();
+}
+
+Status SortSink::Finalize(ExecContext* ctx) {
+  batch_rows_ = ctx->batch_rows();
+  // Arrival order across workers is arbitrary; order by seq so ties are deterministic
+  // when the input is.
+  std::sort(batches_.begin(), batches_.end(),
+            [](const Batch& a, const Batch& b) { return a.seq < b.seq; });
+  std::vector<std::shared_ptr<arrow::RecordBatch>> rbs;
+  for (auto& b : batches_) rbs.push_back(b.data);
+  batches_.clear();
+  ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(schema_, rbs));
+  ARROW_ASSIGN_OR_RAISE(sorted_input_, table->CombineChunksToBatch(ctx->pool()));
+  rbs.clear();
+  ARROW_RETURN_NOT_OK(reservation_.Resize(BatchMemory(*sorted_input_) * 2));
+  ARROW_ASSIGN_OR_RAISE(auto idx, SortIndices(*sorted_input_, keys_, limit_));
+  arrow::Int64Builder b;
+  ARROW_RETURN_NOT_OK(b.AppendValues(idx));
+  ARROW_ASSIGN_OR_RAISE(auto arr, b.Finish());
+  order_ = std::static_pointer_cast<arrow::Int64Array>(arr);
+  return Status::OK();
+}
+
+int64_t SortSink::num_morsels() const {
+  if (!order_) return 0;
+  return (order_->length() + batch_rows_ - 1) / batch_rows_;
+}
+
+Status SortSink::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
+  auto indices = order_->Slice(morsel * batch_rows_, batch_rows_);
+  ARROW_ASSIGN_OR_RAISE(auto taken, cp::Take(arrow::Datum(sorted_input_), arrow::Datum(indices)));
+  return out->Emit(Batch{taken.record_batch(), MorselSeq(morsel, 0)});
+}
+
+}  // namespace sluice::exec

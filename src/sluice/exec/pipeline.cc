@@ -1,0 +1,143 @@
+#include "sluice/exec/pipeline.h"
+
+#include <chrono>
+#include <map>
+
+#include "sluice/base/parallel.h"
+
+namespace sluice::exec {
+
+namespace {
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Pushes into operator i of a worker's chain, or into the sink after the last one.
+class ChainEmitter : public Emitter {
+ public:
+  ChainEmitter(ExecContext* ctx, Operator* op, OperatorFactory* factory, Emitter* next,
+               Sink* sink, LocalSinkState* local)
+      : ctx_(ctx), op_(op), factory_(factory), next_(next), sink_(sink), local_(local) {}
+
+  Status Emit(Batch batch) override {
+    if (ctx_->cancelled()) return Status::Cancelled("cancelled");
+    if (op_ == nullptr) return sink_->Consume(ctx_, local_, std::move(batch));
+    int64_t start = NowNanos();
+    Status st = op_->ProcessBatch(std::move(batch), next_);
+    factory_->metrics().nanos += NowNanos() - start;
+    return st;
+  }
+
+  Status EmitWatermark(Watermark wm) override {
+    if (op_ == nullptr) return sink_->ConsumeWatermark(ctx_, local_, wm);
+    return op_->ProcessWatermark(wm, next_);
+  }
+
+ private:
+  ExecContext* ctx_;
+  Operator* op_;
+  OperatorFactory* factory_;
+  Emitter* next_;
+  Sink* sink_;
+  LocalSinkState* local_;
+};
+
+// Counts the rows an operator emits (wraps the emitter it writes into).
+class CountingEmitter : public Emitter {
+ public:
+  CountingEmitter(OperatorMetrics* metrics, Emitter* inner) : metrics_(metrics), inner_(inner) {}
+  Status Emit(Batch batch) override {
+    metrics_->rows_out += batch.data->num_rows();
+    metrics_->batches_out += 1;
+    return inner_->Emit(std::move(batch));
+  }
+  Status EmitWatermark(Watermark wm) override { return inner_->EmitWatermark(wm); }
+
+ private:
+  OperatorMetrics* metrics_;
+  Emitter* inner_;
+};
+
+}  // namespace
+
+Status Executor::RunPipeline(const std::shared_ptr<Source>& source,
+                             const std::vector<std::shared_ptr<OperatorFactory>>& operators,
+                             size_t first_operator, const std::shared_ptr<Sink>& sink) {
+  ARROW_RETURN_NOT_OK(source->Prepare(ctx_));
+  const int64_t morsels = source->num_morsels();
+  std::atomic<int64_t> next_morsel{0};
+  const int workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx_->threads(), morsels)));
+  const size_t n_ops = operators.size() - first_operator;
+
+  Status st = RunWorkers(workers, [&](int worker) -> Status {
+    auto fail = [&](Status s) {
+      ctx_->Cancel();
+      return s;
+    };
+    ARROW_ASSIGN_OR_RAISE(auto local, sink->MakeLocal(ctx_, worker));
+    std::vector<std::unique_ptr<Operator>> ops(n_ops);
+    for (size_t i = 0; i < n_ops; ++i) {
+      auto made = operators[first_operator + i]->Make(ctx_, worker);
+      if (!made.ok()) return fail(made.status());
+      ops[i] = std::move(*made);
+    }
+    // Build the chain back to front: emitters[i] feeds ops[i] (or the sink when i == n).
+    std::vector<std::unique_ptr<Emitter>> emitters(n_ops + 1);
+    std::vector<std::unique_ptr<Emitter>> counters(n_ops + 1);
+    emitters[n_ops] = std::make_unique<ChainEmitter>(ctx_, nullptr, nullptr, nullptr, sink.get(),
+                                                     local.get());
+    for (size_t i = n_ops; i-- > 0;) {
+      auto* factory = operators[first_operator + i].get();
+      counters[i] = std::make_unique<CountingEmitter>(&factory->metrics(), emitters[i + 1].get());
+      emitters[i] = std::make_unique<ChainEmitter>(ctx_, ops[i].get(), factory,
+                                                   counters[i].get(), sink.get(), local.get());
+    }
+    CountingEmitter source_out(&source->metrics(), emitters[0].get());
+    while (!ctx_->cancelled()) {
+      int64_t m = next_morsel.fetch_add(1);
+      if (m >= morsels) break;
+      int64_t start = NowNanos();
+      Status s = source->Produce(ctx_, m, &source_out);
+      source->metrics().nanos += NowNanos() - start;
+      if (!s.ok()) return fail(s);
+    }
+    if (ctx_->cancelled()) return Status::Cancelled("cancelled");
+    // End of input: a bounded source's final watermark, then Finish down the chain.
+    Status s = source_out.EmitWatermark(kMaxWatermark);
+    for (size_t i = 0; s.ok() && i < n_ops; ++i) s = ops[i]->Finish(counters[i].get());
+    if (s.ok()) s = sink->FinishLocal(ctx_, std::move(local));
+    if (!s.ok()) return fail(s);
+    return Status::OK();
+  });
+  if (!st.ok()) return st;
+  // Output that exists only once every worker is done (e.g. unmatched build rows).
+  for (size_t i = first_operator; i < operators.size(); ++i) {
+    ARROW_ASSIGN_OR_RAISE(auto drain, operators[i]->DrainSource());
+    if (drain) ARROW_RETURN_NOT_OK(RunPipeline(drain, operators, i + 1, sink));
+  }
+  return Status::OK();
+}
+
+Status Executor::Run(const std::vector<Pipeline>& pipelines) {
+  // How many pipelines feed each sink: finalize after the last one.
+  std::map<Sink*, int> remaining;
+  for (const auto& p : pipelines) remaining[p.sink.get()]++;
+  for (const auto& p : pipelines) {
+    Status st = RunPipeline(p.source, p.operators, 0, p.sink);
+    if (!st.ok()) {
+      ctx_->Cancel();
+      return st;
+    }
+    if (--remaining[p.sink.get()] == 0) {
+      int64_t start = NowNanos();
+      ARROW_RETURN_NOT_OK(p.sink->Finalize(ctx_));
+      p.sink->metrics().nanos += NowNanos() - start;
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace sluice::exec

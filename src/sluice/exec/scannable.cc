@@ -1,0 +1,41 @@
+#include "sluice/exec/scannable.h"
+
+namespace sluice::exec {
+
+InMemoryTable::InMemoryTable(std::shared_ptr<arrow::Table> table, std::string description)
+    : table_(std::move(table)), description_(std::move(description)) {}
+
+Result<std::shared_ptr<Source>> InMemoryTable::MakeSource(
+    const std::vector<int>& projection, const std::vector<expr::Expr>&) const {
+  ARROW_ASSIGN_OR_RAISE(auto projected, table_->SelectColumns(projection));
+  arrow::TableBatchReader reader(*projected);
+  ARROW_ASSIGN_OR_RAISE(auto batches, reader.ToRecordBatches());
+  if (batches.empty()) {
+    ARROW_ASSIGN_OR_RAISE(auto empty, arrow::RecordBatch::MakeEmpty(projected->schema()));
+    batches.push_back(empty);
+  }
+  return std::make_shared<BatchListSource>(std::move(batches), "Scan " + description_);
+}
+
+BatchListSource::BatchListSource(std::vector<std::shared_ptr<arrow::RecordBatch>> batches,
+                                 std::string name)
+    : PhysicalNode(std::move(name)), batches_(std::move(batches)) {}
+
+Status BatchListSource::Prepare(ExecContext* ctx) {
+  morsels_.clear();
+  const int64_t rows = ctx->batch_rows();
+  for (const auto& b : batches_) {
+    if (b->num_rows() <= rows) {
+      morsels_.push_back(b);
+      continue;
+    }
+    for (int64_t off = 0; off < b->num_rows(); off += rows) morsels_.push_back(b->Slice(off, rows));
+  }
+  return Status::OK();
+}
+
+Status BatchListSource::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
+  return out->Emit(Batch{morsels_[morsel], MorselSeq(morsel, 0)});
+}
+
+}  // namespace sluice::exec
