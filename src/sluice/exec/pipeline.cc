@@ -24,8 +24,12 @@ class ChainEmitter : public Emitter {
 
   Status Emit(Batch batch) override {
     if (ctx_->cancelled()) return Status::Cancelled("cancelled");
-    if (op_ == nullptr) return sink_->Consume(ctx_, local_, std::move(batch));
     int64_t start = NowNanos();
+    if (op_ == nullptr) {
+      Status st = sink_->Consume(ctx_, local_, std::move(batch));
+      sink_->metrics().nanos += NowNanos() - start;
+      return st;
+    }
     Status st = op_->ProcessBatch(std::move(batch), next_);
     factory_->metrics().nanos += NowNanos() - start;
     return st;

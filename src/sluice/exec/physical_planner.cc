@@ -1,0 +1,219 @@
+#include "sluice/exec/physical_planner.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "sluice/exec/operators/filter_project.h"
+#include "sluice/exec/operators/hash_aggregate.h"
+#include "sluice/exec/operators/hash_join.h"
+#include "sluice/exec/operators/limit.h"
+#include "sluice/exec/operators/sort.h"
+#include "sluice/exec/scannable.h"
+
+namespace sluice::exec {
+
+namespace {
+
+using plan::NodeKind;
+
+// A pipeline whose sink is not known yet.
+struct Partial {
+  std::shared_ptr<Source> source;
+  std::vector<std::shared_ptr<OperatorFactory>> operators;
+};
+
+class Builder {
+ public:
+  Result<std::vector<Partial>> Build(const plan::Plan& node) {
+    switch (node->kind) {
+      case NodeKind::kScan:
+        return BuildScan(static_cast<const plan::ScanNode&>(*node));
+      case NodeKind::kFilter: {
+        const auto& n = static_cast<const plan::FilterNode&>(*node);
+        return Append(node, std::make_shared<FilterFactory>(n.predicate));
+      }
+      case NodeKind::kProject: {
+        const auto& n = static_cast<const plan::ProjectNode&>(*node);
+        return Append(node, std::make_shared<ProjectFactory>(n.exprs, n.schema));
+      }
+      case NodeKind::kAggregate: {
+        const auto& n = static_cast<const plan::AggregateNode&>(*node);
+        auto agg = std::make_shared<HashAggregate>(n.keys, n.aggregates, n.schema);
+        return Break(node, agg, agg);
+      }
+      case NodeKind::kSort: {
+        const auto& n = static_cast<const plan::SortNode&>(*node);
+        auto sort = std::make_shared<SortSink>(n.keys, n.limit, node->inputs[0]->schema);
+        return Break(node, sort, sort);
+      }
+      case NodeKind::kLimit: {
+        const auto& n = static_cast<const plan::LimitNode&>(*node);
+        auto limit = std::make_shared<LimitSink>(n.limit, n.offset, n.schema);
+        return Break(node, limit, limit);
+      }
+      case NodeKind::kUnion: {
+        std::vector<Partial> all;
+        for (const auto& in : node->inputs) {
+          ARROW_ASSIGN_OR_RAISE(auto parts, Build(in));
+          for (auto& p : parts) all.push_back(std::move(p));
+        }
+        return all;
+      }
+      case NodeKind::kJoin:
+        return BuildJoin(node);
+    }
+    return Status::Invalid("internal: unknown plan node");
+  }
+
+  Status Finish(std::vector<Partial> parts, std::shared_ptr<Sink> sink) {
+    for (auto& p : parts) {
+      out_.pipelines.push_back(Pipeline{p.source, std::move(p.operators), sink});
+    }
+    return Status::OK();
+  }
+
+  PhysicalPlan Take() { return std::move(out_); }
+
+  void Register(const std::shared_ptr<PhysicalNode>& node, int plan_id) {
+    node->set_plan_id(plan_id);
+    out_.nodes.push_back(node);
+  }
+
+ private:
+  Result<std::vector<Partial>> BuildScan(const plan::ScanNode& n) {
+    auto* scannable = dynamic_cast<const Scannable*>(n.source.get());
+    if (scannable == nullptr) {
+      return Status::Invalid("internal: source ", n.source->Describe(), " cannot be scanned");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto source, scannable->MakeSource(n.projection, n.pruning_predicates));
+    Register(source, n.id);
+    return std::vector<Partial>{Partial{source, {}}};
+  }
+
+  Result<std::vector<Partial>> Append(const plan::Plan& node,
+                                      std::shared_ptr<OperatorFactory> op) {
+    ARROW_ASSIGN_OR_RAISE(auto parts, Build(node->inputs[0]));
+    Register(op, node->id);
+    for (auto& p : parts) p.operators.push_back(op);
+    return parts;
+  }
+
+  // A breaker: the input's pipelines end in `sink`; a new pipeline starts at `source`.
+  Result<std::vector<Partial>> Break(const plan::Plan& node, std::shared_ptr<Sink> sink,
+                                     std::shared_ptr<Source> source) {
+    ARROW_ASSIGN_OR_RAISE(auto parts, Build(node->inputs[0]));
+    Register(std::dynamic_pointer_cast<PhysicalNode>(sink), node->id);
+    ARROW_RETURN_NOT_OK(Finish(std::move(parts), sink));
+    return std::vector<Partial>{Partial{source, {}}};
+  }
+
+  Result<std::vector<Partial>> BuildJoin(const plan::Plan& node) {
+    const auto& n = static_cast<const plan::JoinNode&>(*node);
+    plan::Plan probe_plan = n.inputs[0];
+    plan::Plan build_plan = n.inputs[1];
+    std::vector<expr::Expr> probe_keys = n.left_keys;
+    std::vector<expr::Expr> build_keys = n.right_keys;
+    plan::JoinType type = n.type;
+    expr::Expr condition = n.condition;
+    const int nl = n.inputs[0]->schema->num_fields();
+    const int nr = n.inputs[1]->schema->num_fields();
+    bool swap = n.build_left && type != plan::JoinType::kSemi && type != plan::JoinType::kAnti;
+    std::shared_ptr<arrow::Schema> probe_out = n.schema;
+    if (swap) {
+      std::swap(probe_plan, build_plan);
+      std::swap(probe_keys, build_keys);
+      if (type == plan::JoinType::kLeft) {
+        type = plan::JoinType::kRight;
+      } else if (type == plan::JoinType::kRight) {
+        type = plan::JoinType::kLeft;
+      }
+      // The probe emits right ++ left; a projection restores left ++ right.
+      std::vector<int> mapping(nl + nr);
+      for (int i = 0; i < nl; ++i) mapping[i] = nr + i;
+      for (int i = 0; i < nr; ++i) mapping[nl + i] = i;
+      if (condition) condition = expr::RemapColumns(condition, mapping);
+      arrow::FieldVector swapped;
+      for (int i = 0; i < nr; ++i) swapped.push_back(n.schema->field(nl + i));
+      for (int i = 0; i < nl; ++i) swapped.push_back(n.schema->field(i));
+      probe_out = arrow::schema(swapped);
+    }
+    auto build = std::make_shared<HashJoinBuild>(build_keys, build_plan->schema);
+    ARROW_ASSIGN_OR_RAISE(auto build_parts, Build(build_plan));
+    Register(build, n.id);
+    ARROW_RETURN_NOT_OK(Finish(std::move(build_parts), build));
+    ARROW_ASSIGN_OR_RAISE(auto parts, Build(probe_plan));
+    auto probe = std::make_shared<HashJoinProbe>(build, type, probe_keys, condition,
+                                                 probe_plan->schema, probe_out);
+    Register(probe, n.id);
+    for (auto& p : parts) p.operators.push_back(probe);
+    if (swap) {
+      std::vector<expr::Expr> reorder;
+      for (int i = 0; i < nl; ++i) {
+        reorder.push_back(expr::BoundColumn(nr + i, n.schema->field(i)->name(),
+                                            n.schema->field(i)->type()));
+      }
+      for (int i = 0; i < nr; ++i) {
+        reorder.push_back(expr::BoundColumn(i, n.schema->field(nl + i)->name(),
+                                            n.schema->field(nl + i)->type()));
+      }
+      auto project = std::make_shared<ProjectFactory>(reorder, n.schema);
+      Register(project, n.id);
+      for (auto& p : parts) p.operators.push_back(project);
+    }
+    return parts;
+  }
+
+  PhysicalPlan out_;
+};
+
+}  // namespace
+
+Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root, std::shared_ptr<Sink> sink) {
+  Builder builder;
+  ARROW_ASSIGN_OR_RAISE(auto parts, builder.Build(root));
+  builder.Register(std::dynamic_pointer_cast<PhysicalNode>(sink), -1);
+  ARROW_RETURN_NOT_OK(builder.Finish(std::move(parts), sink));
+  return builder.Take();
+}
+
+Result<std::shared_ptr<arrow::Table>> ExecuteToTable(const plan::Plan& root, ExecContext* ctx,
+                                                     PhysicalPlan* physical) {
+  auto sink = std::make_shared<CollectSink>(root->schema);
+  ARROW_ASSIGN_OR_RAISE(auto pp, BuildPhysicalPlan(root, sink));
+  Executor executor(ctx);
+  Status st = executor.Run(pp.pipelines);
+  if (physical != nullptr) *physical = std::move(pp);
+  ARROW_RETURN_NOT_OK(st);
+  return sink->table();
+}
+
+static void ExplainInto(const plan::Plan& node, const std::map<int, std::vector<PhysicalNode*>>& by_id,
+                        int depth, std::string* out) {
+  std::string line(depth * 2, ' ');
+  line += plan::DescribeNode(*node);
+  auto it = by_id.find(node->id);
+  if (it != by_id.end()) {
+    int64_t rows = 0, nanos = 0, peak = 0;
+    // The last physical node of a plan node produces its output rows.
+    for (auto* p : it->second) {
+      nanos += p->metrics().nanos.load();
+      peak += p->metrics().peak_memory.load();
+    }
+    rows = it->second.back()->metrics().rows_out.load();
+    line += fmt::format("  [rows={} time={:.3f}s mem={}]", rows, nanos / 1e9, FormatBytes(peak));
+  }
+  out->append(line);
+  out->push_back('\n');
+  for (const auto& in : node->inputs) ExplainInto(in, by_id, depth + 1, out);
+}
+
+std::string ExplainAnalyze(const plan::Plan& root, const PhysicalPlan& physical) {
+  std::map<int, std::vector<PhysicalNode*>> by_id;
+  for (const auto& n : physical.nodes) by_id[n->plan_id()].push_back(n.get());
+  std::string out;
+  ExplainInto(root, by_id, 0, &out);
+  return out;
+}
+
+}  // namespace sluice::exec

@@ -1,0 +1,30 @@
+#pragma once
+// Logical plan -> pipelines. Pipelines are cut at breakers (aggregate, sort, limit,
+// join build); a union feeds all its inputs into the same downstream sink. The result
+// is ordered so that a pipeline runs after the pipelines whose sinks it reads.
+#include <memory>
+#include <vector>
+
+#include "sluice/exec/pipeline.h"
+#include "sluice/plan/logical_plan.h"
+
+namespace sluice::exec {
+
+struct PhysicalPlan {
+  std::vector<Pipeline> pipelines;
+  /// Every physical node with the plan node it implements (for EXPLAIN ANALYZE).
+  std::vector<std::shared_ptr<PhysicalNode>> nodes;
+};
+
+/// Builds the pipelines computing `root` into `sink`. The plan's ids must be assigned
+/// (plan::AssignIds).
+Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root, std::shared_ptr<Sink> sink);
+
+/// Plans, runs, and returns the result as a table (rows in order if the plan orders).
+Result<std::shared_ptr<arrow::Table>> ExecuteToTable(const plan::Plan& root, ExecContext* ctx,
+                                                     PhysicalPlan* physical = nullptr);
+
+/// The logical plan annotated with what each node did: rows out, time, peak memory.
+std::string ExplainAnalyze(const plan::Plan& root, const PhysicalPlan& physical);
+
+}  // namespace sluice::exec
