@@ -121,6 +121,8 @@ class Source : public virtual PhysicalNode {
   virtual Status Produce(ExecContext* ctx, int64_t morsel, Emitter* out) = 0;
   /// Estimated bytes/rows of all morsels for progress (0 if unknown).
   virtual int64_t EstimatedBytes() const { return 0; }
+  /// True when morsel order is the data's order (the output of a sort or limit).
+  virtual bool ordered() const { return false; }
 };
 
 class LocalSinkState {
@@ -139,6 +141,9 @@ class Sink : public virtual PhysicalNode {
   }
   virtual Status FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local) = 0;
   virtual Status Finalize(ExecContext* ctx) = 0;
+  /// True when the sink must see ordered input in order (a single output file): the
+  /// executor then runs an ordered source's pipeline on one worker.
+  virtual bool needs_order() const { return false; }
 };
 
 }  // namespace sluice::exec

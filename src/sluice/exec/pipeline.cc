@@ -73,7 +73,8 @@ Status Executor::RunPipeline(const std::shared_ptr<Source>& source,
   ARROW_RETURN_NOT_OK(source->Prepare(ctx_));
   const int64_t morsels = source->num_morsels();
   std::atomic<int64_t> next_morsel{0};
-  const int workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx_->threads(), morsels)));
+  int workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx_->threads(), morsels)));
+  if (source->ordered() && sink->needs_order()) workers = 1;
   const size_t n_ops = operators.size() - first_operator;
 
   Status st = RunWorkers(workers, [&](int worker) -> Status {

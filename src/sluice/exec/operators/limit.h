@@ -16,6 +16,7 @@ class LimitSink : public Sink, public Source {
   Status FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local) override;
   Status Finalize(ExecContext* ctx) override;
   Status Prepare(ExecContext* ctx) override { return Status::OK(); }
+  bool ordered() const override { return true; }
   int64_t num_morsels() const override { return static_cast<int64_t>(out_.size()); }
   Status Produce(ExecContext* ctx, int64_t morsel, Emitter* out) override;
 

@@ -22,6 +22,7 @@ class SortSink : public Sink, public Source {
   Status Finalize(ExecContext* ctx) override;
 
   Status Prepare(ExecContext* ctx) override { return Status::OK(); }
+  bool ordered() const override { return true; }
   int64_t num_morsels() const override;
   Status Produce(ExecContext* ctx, int64_t morsel, Emitter* out) override;
 

@@ -1,0 +1,443 @@
+#include "sluice/connector/parquet/parquet_table.h"
+
+#include <arrow/compute/api.h>
+#include <arrow/io/file.h>
+#include <fmt/format.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/arrow/schema.h>
+#include <parquet/file_reader.h>
+#include <parquet/metadata.h>
+#include <parquet/statistics.h>
+
+#include <filesystem>
+#include <map>
+
+#include "sluice/base/input_file.h"
+
+namespace sluice::connector {
+
+namespace cp = arrow::compute;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The directory part of a path or glob that contains no glob characters.
+std::string BaseDir(const std::string& pattern) {
+  size_t star = pattern.find_first_of("*?[");
+  std::string prefix = star == std::string::npos ? pattern : pattern.substr(0, star);
+  std::error_code ec;
+  if (star == std::string::npos && fs::is_directory(prefix, ec)) return prefix;
+  size_t slash = prefix.rfind('/');
+  return slash == std::string::npos ? "." : prefix.substr(0, slash);
+}
+
+std::vector<std::pair<std::string, std::string>> PartitionSegments(const std::string& base,
+                                                                   const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string rel = fs::path(path).lexically_relative(base).parent_path().string();
+  size_t start = 0;
+  while (start < rel.size()) {
+    size_t end = rel.find('/', start);
+    if (end == std::string::npos) end = rel.size();
+    std::string seg = rel.substr(start, end - start);
+    size_t eq = seg.find('=');
+    if (eq != std::string::npos && eq > 0) out.emplace_back(seg.substr(0, eq), seg.substr(eq + 1));
+    start = end + 1;
+  }
+  return out;
+}
+
+bool IsInteger(const std::string& s) {
+  if (s.empty() || s.size() > 18) return false;
+  size_t i = (s[0] == '-') ? 1 : 0;
+  if (i == s.size()) return false;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+  }
+  return true;
+}
+
+// Hive writers percent-encode special characters in partition values ("a%2Fb").
+std::string UnescapePartitionValue(const std::string& v) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == '%' && i + 2 < v.size()) {
+      int hi = hex(v[i + 1]), lo = hex(v[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(v[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<ParquetTable>> ParquetTable::Open(const std::string& path,
+                                                         ParquetReadOptions options) {
+  ARROW_ASSIGN_OR_RAISE(auto paths, ExpandPaths(path));
+  auto table = std::make_shared<ParquetTable>();
+  table->pattern_ = path;
+  std::string base = BaseDir(path);
+  std::vector<std::string> keys;
+  std::vector<std::vector<std::string>> raw_values;
+  for (size_t f = 0; f < paths.size(); ++f) {
+    const auto& p = paths[f];
+    File file;
+    file.path = p;
+    auto opened = arrow::io::ReadableFile::Open(p);
+    if (!opened.ok()) return Status::IOError("cannot open '", p, "': ", opened.status().message());
+    ARROW_ASSIGN_OR_RAISE(file.size, (*opened)->GetSize());
+    try {
+      auto reader = parquet::ParquetFileReader::Open(*opened);
+      file.metadata = reader->metadata();
+    } catch (const std::exception& e) {
+      return Status::IOError("'", p, "' is not a readable Parquet file: ", e.what());
+    }
+    std::shared_ptr<arrow::Schema> schema;
+    auto st = parquet::arrow::FromParquetSchema(file.metadata->schema(), &schema);
+    if (!st.ok()) return Status::IOError("'", p, "': ", st.message());
+    file.schema = schema;
+    std::vector<std::string> values;
+    if (options.hive_partitioning) {
+      auto segs = PartitionSegments(base, p);
+      if (f == 0) {
+        for (const auto& [k, v] : segs) keys.push_back(k);
+      } else {
+        bool same = segs.size() == keys.size();
+        for (size_t i = 0; same && i < segs.size(); ++i) same = segs[i].first == keys[i];
+        if (!same) {
+          return Status::Invalid("'", p, "' has different partition directories than '",
+                                 paths[0], "'");
+        }
+      }
+      for (const auto& [k, v] : segs) values.push_back(UnescapePartitionValue(v));
+    }
+    raw_values.push_back(values);
+    table->total_rows_ += file.metadata->num_rows();
+    table->total_bytes_ += file.size;
+    table->files_.push_back(std::move(file));
+  }
+  // File columns: the first file's; every other file must have them.
+  auto first = table->files_[0].schema;
+  for (const auto& file : table->files_) {
+    for (const auto& field : first->fields()) {
+      if (file.schema->GetFieldIndex(field->name()) < 0) {
+        return Status::Invalid("Parquet file '", file.path, "' has no column '", field->name(),
+                               "' (which '", table->files_[0].path, "' has)");
+      }
+    }
+  }
+  arrow::FieldVector fields = first->fields();
+  table->num_file_columns_ = first->num_fields();
+  for (size_t k = 0; k < keys.size(); ++k) {
+    bool all_int = true;
+    for (const auto& v : raw_values) {
+      all_int = all_int && (IsInteger(v[k]) || v[k] == "__HIVE_DEFAULT_PARTITION__");
+    }
+    auto type = all_int ? arrow::int64() : arrow::utf8();
+    fields.push_back(arrow::field(keys[k], type));
+    for (size_t f = 0; f < table->files_.size(); ++f) {
+      const std::string& v = raw_values[f][k];
+      std::shared_ptr<arrow::Scalar> s;
+      if (v == "__HIVE_DEFAULT_PARTITION__") {
+        s = arrow::MakeNullScalar(type);
+      } else if (all_int) {
+        s = arrow::MakeScalar(static_cast<int64_t>(std::stoll(v)));
+      } else {
+        s = arrow::MakeScalar(v);
+      }
+      table->files_[f].partition_values.push_back(s);
+    }
+  }
+  table->schema_ = arrow::schema(fields);
+  return table;
+}
+
+std::string ParquetTable::Describe() const {
+  if (files_.size() == 1) return "parquet " + files_[0].path;
+  return fmt::format("parquet {} ({} files)", pattern_, files_.size());
+}
+
+namespace {
+
+Result<bool> CompareScalars(const std::string& fn, const std::shared_ptr<arrow::Scalar>& a,
+                            const std::shared_ptr<arrow::Scalar>& b) {
+  std::shared_ptr<arrow::Scalar> x = a, y = b;
+  if (!x->type->Equals(*y->type)) {
+    ARROW_ASSIGN_OR_RAISE(y, y->CastTo(x->type));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto d, cp::CallFunction(fn, {arrow::Datum(x), arrow::Datum(y)}));
+  const auto& s = static_cast<const arrow::BooleanScalar&>(*d.scalar());
+  return s.is_valid && s.value;
+}
+
+// Three outcomes: definitely no match (false) or maybe (true). Unknown forms: maybe.
+bool MayMatchNode(const expr::Expr& e, const std::vector<std::shared_ptr<arrow::Scalar>>& mins,
+                  const std::vector<std::shared_ptr<arrow::Scalar>>& maxs) {
+  using expr::ExprKind;
+  if (e->kind != ExprKind::kCall) return true;
+  const std::string& fn = e->name;
+  if (fn == "and") return MayMatchNode(e->args[0], mins, maxs) && MayMatchNode(e->args[1], mins, maxs);
+  if (fn == "or") return MayMatchNode(e->args[0], mins, maxs) || MayMatchNode(e->args[1], mins, maxs);
+  auto column_range = [&](const expr::Expr& c, std::shared_ptr<arrow::Scalar>* lo,
+                          std::shared_ptr<arrow::Scalar>* hi) {
+    if (c->kind != ExprKind::kColumn || c->index < 0 ||
+        c->index >= static_cast<int>(mins.size())) {
+      return false;
+    }
+    *lo = mins[c->index];
+    *hi = maxs[c->index];
+    return *lo && *hi && (*lo)->is_valid && (*hi)->is_valid;
+  };
+  auto literal = [](const expr::Expr& l) -> std::shared_ptr<arrow::Scalar> {
+    if (l->kind != ExprKind::kLiteral || !l->value || !l->value->is_valid) return nullptr;
+    return l->value;
+  };
+  auto check = [&](auto&& fnc) {
+    auto r = fnc();
+    return !r.ok() || *r;  // an error in the check means "cannot tell"
+  };
+  if (fn == "=" || fn == "<" || fn == "<=" || fn == ">" || fn == ">=") {
+    std::shared_ptr<arrow::Scalar> lo, hi;
+    std::string op = fn;
+    expr::Expr col = e->args[0], lit_e = e->args[1];
+    if (!column_range(col, &lo, &hi)) {
+      std::swap(col, lit_e);
+      // Mirror the operator: lit < col  <=>  col > lit.
+      if (op == "<") op = ">";
+      else if (op == ">") op = "<";
+      else if (op == "<=") op = ">=";
+      else if (op == ">=") op = "<=";
+      if (!column_range(col, &lo, &hi)) return true;
+    }
+    auto v = literal(lit_e);
+    if (!v) return true;
+    if (op == "=") {
+      return check([&]() -> Result<bool> {
+        ARROW_ASSIGN_OR_RAISE(bool a, CompareScalars("less_equal", lo, v));
+        ARROW_ASSIGN_OR_RAISE(bool b, CompareScalars("greater_equal", hi, v));
+        return a && b;
+      });
+    }
+    if (op == "<") return check([&] { return CompareScalars("less", lo, v); });
+    if (op == "<=") return check([&] { return CompareScalars("less_equal", lo, v); });
+    if (op == ">") return check([&] { return CompareScalars("greater", hi, v); });
+    return check([&] { return CompareScalars("greater_equal", hi, v); });
+  }
+  if (fn == "between") {
+    std::shared_ptr<arrow::Scalar> lo, hi;
+    if (!column_range(e->args[0], &lo, &hi)) return true;
+    auto a = literal(e->args[1]);
+    auto b = literal(e->args[2]);
+    if (!a || !b) return true;
+    return check([&]() -> Result<bool> {
+      ARROW_ASSIGN_OR_RAISE(bool x, CompareScalars("greater_equal", hi, a));
+      ARROW_ASSIGN_OR_RAISE(bool y, CompareScalars("less_equal", lo, b));
+      return x && y;
+    });
+  }
+  if (fn == "in") {
+    std::shared_ptr<arrow::Scalar> lo, hi;
+    if (!column_range(e->args[0], &lo, &hi)) return true;
+    for (size_t i = 1; i < e->args.size(); ++i) {
+      auto v = literal(e->args[i]);
+      if (!v) return true;
+      bool maybe = check([&]() -> Result<bool> {
+        ARROW_ASSIGN_OR_RAISE(bool a, CompareScalars("less_equal", lo, v));
+        ARROW_ASSIGN_OR_RAISE(bool b, CompareScalars("greater_equal", hi, v));
+        return a && b;
+      });
+      if (maybe) return true;
+    }
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool MayMatch(const expr::Expr& predicate,
+              const std::vector<std::shared_ptr<arrow::Scalar>>& column_min,
+              const std::vector<std::shared_ptr<arrow::Scalar>>& column_max) {
+  return MayMatchNode(predicate, column_min, column_max);
+}
+
+namespace {
+
+class ParquetScan : public exec::Source {
+ public:
+  ParquetScan(const ParquetTable* table, std::vector<int> projection,
+              std::vector<std::pair<int, int>> morsels, std::shared_ptr<arrow::Schema> schema,
+              int64_t bytes)
+      : PhysicalNode("Scan " + table->Describe()),
+        table_(table),
+        projection_(std::move(projection)),
+        morsels_(std::move(morsels)),
+        schema_(std::move(schema)),
+        bytes_(bytes) {}
+
+  Status Prepare(exec::ExecContext* ctx) override {
+    ctx->progress().bytes_total += bytes_;
+    return Status::OK();
+  }
+  int64_t num_morsels() const override { return static_cast<int64_t>(morsels_.size()); }
+  int64_t EstimatedBytes() const override { return bytes_; }
+
+  Status Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitter* out) override {
+    auto [file_index, row_group] = morsels_[morsel];
+    const auto& file = table_->files()[file_index];
+    ARROW_ASSIGN_OR_RAISE(auto input, arrow::io::ReadableFile::Open(file.path));
+    parquet::ArrowReaderProperties props;
+    props.set_batch_size(ctx->batch_rows());
+    props.set_use_threads(false);
+    props.set_pre_buffer(true);
+    std::unique_ptr<parquet::arrow::FileReader> reader;
+    try {
+      auto pf = parquet::ParquetFileReader::Open(input, parquet::default_reader_properties(),
+                                                 file.metadata);
+      ARROW_RETURN_NOT_OK(parquet::arrow::FileReader::Make(ctx->pool(), std::move(pf), props, &reader));
+    } catch (const std::exception& e) {
+      return Status::IOError("'", file.path, "': ", e.what());
+    }
+    // File column indices for the projected file columns (by name: files may order
+    // columns differently).
+    std::vector<int> file_columns;
+    std::vector<int> output_of;  // for each projected column: index into read batch, or -1
+    const int nfile = table_->num_file_columns();
+    for (int c : projection_) {
+      if (c < nfile) {
+        int idx = file.schema->GetFieldIndex(table_->schema()->field(c)->name());
+        output_of.push_back(static_cast<int>(file_columns.size()));
+        file_columns.push_back(idx);
+      } else {
+        output_of.push_back(-1);
+      }
+    }
+    int64_t rows_in_group = file.metadata->RowGroup(row_group)->num_rows();
+    int64_t group_bytes = file.metadata->RowGroup(row_group)->total_compressed_size();
+    int64_t k = 0;
+    auto emit = [&](const std::shared_ptr<arrow::RecordBatch>& batch, int64_t n) -> Status {
+      arrow::ArrayVector cols;
+      for (size_t i = 0; i < projection_.size(); ++i) {
+        std::shared_ptr<arrow::Array> col;
+        if (output_of[i] >= 0) {
+          col = batch->column(output_of[i]);
+        } else {
+          const auto& v = file.partition_values[projection_[i] - nfile];
+          ARROW_ASSIGN_OR_RAISE(col, arrow::MakeArrayFromScalar(*v, n, ctx->pool()));
+        }
+        const auto& want = schema_->field(static_cast<int>(i))->type();
+        if (!col->type()->Equals(*want)) {
+          auto cast = cp::Cast(col, want);
+          if (!cast.ok()) {
+            return Status::Invalid("'", file.path, "': column '", schema_->field(static_cast<int>(i))->name(),
+                                   "' has type ", col->type()->ToString(), ", expected ",
+                                   want->ToString());
+          }
+          col = cast->make_array();
+        }
+        cols.push_back(std::move(col));
+      }
+      ctx->progress().rows_read += n;
+      return out->Emit(exec::Batch{arrow::RecordBatch::Make(schema_, n, std::move(cols)),
+                                   exec::MorselSeq(morsel, k++)});
+    };
+    if (file_columns.empty()) {
+      // Only partition columns (or nothing, e.g. count(*)): rows without reading data.
+      for (int64_t off = 0; off < rows_in_group; off += ctx->batch_rows()) {
+        int64_t n = std::min<int64_t>(ctx->batch_rows(), rows_in_group - off);
+        ARROW_RETURN_NOT_OK(emit(nullptr, n));
+      }
+    } else {
+      auto rb_reader = reader->GetRecordBatchReader({row_group}, file_columns);
+      if (!rb_reader.ok()) {
+        return Status::IOError("'", file.path, "': ", rb_reader.status().message());
+      }
+      while (true) {
+        std::shared_ptr<arrow::RecordBatch> batch;
+        Status st = (*rb_reader)->ReadNext(&batch);
+        if (!st.ok()) return Status::IOError("'", file.path, "' row group ", row_group, ": ", st.message());
+        if (!batch) break;
+        ARROW_RETURN_NOT_OK(emit(batch, batch->num_rows()));
+      }
+    }
+    ctx->progress().bytes_read += group_bytes;
+    return Status::OK();
+  }
+
+ private:
+  const ParquetTable* table_;
+  std::vector<int> projection_;
+  std::vector<std::pair<int, int>> morsels_;
+  std::shared_ptr<arrow::Schema> schema_;
+  int64_t bytes_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<exec::Source>> ParquetTable::MakeSource(
+    const std::vector<int>& projection, const std::vector<expr::Expr>& pruning_predicates) const {
+  arrow::FieldVector fields;
+  for (int c : projection) fields.push_back(schema_->field(c));
+  auto out_schema = arrow::schema(fields);
+  std::vector<std::pair<int, int>> morsels;
+  int64_t bytes = 0;
+  for (size_t f = 0; f < files_.size(); ++f) {
+    const auto& file = files_[f];
+    for (int rg = 0; rg < file.metadata->num_row_groups(); ++rg) {
+      bool keep = true;
+      if (!pruning_predicates.empty()) {
+        auto rg_meta = file.metadata->RowGroup(rg);
+        std::vector<std::shared_ptr<arrow::Scalar>> mins(projection.size()), maxs(projection.size());
+        for (size_t i = 0; i < projection.size(); ++i) {
+          int c = projection[i];
+          if (c >= num_file_columns_) {
+            mins[i] = maxs[i] = file.partition_values[c - num_file_columns_];
+            continue;
+          }
+          int idx = file.schema->GetFieldIndex(schema_->field(c)->name());
+          if (idx < 0 || idx >= rg_meta->num_columns()) continue;
+          auto chunk = rg_meta->ColumnChunk(idx);
+          auto stats = chunk->statistics();
+          if (!stats || !stats->HasMinMax()) continue;
+          std::shared_ptr<arrow::Scalar> lo, hi;
+          if (!parquet::arrow::StatisticsAsScalars(*stats, &lo, &hi).ok()) continue;
+          // Statistics come in the physical type; bring them to the column's type.
+          const auto& want = schema_->field(c)->type();
+          if (!lo->type->Equals(*want)) {
+            auto l2 = lo->CastTo(want);
+            auto h2 = hi->CastTo(want);
+            if (!l2.ok() || !h2.ok()) continue;
+            lo = *l2;
+            hi = *h2;
+          }
+          mins[i] = lo;
+          maxs[i] = hi;
+        }
+        for (const auto& p : pruning_predicates) {
+          if (!MayMatch(p, mins, maxs)) {
+            keep = false;
+            break;
+          }
+        }
+      }
+      if (keep) {
+        morsels.emplace_back(static_cast<int>(f), rg);
+        bytes += file.metadata->RowGroup(rg)->total_compressed_size();
+      }
+    }
+  }
+  return std::make_shared<ParquetScan>(this, projection, std::move(morsels), out_schema, bytes);
+}
+
+}  // namespace sluice::connector

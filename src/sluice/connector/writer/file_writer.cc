@@ -1,0 +1,485 @@
+#include "sluice/connector/writer/file_writer.h"
+
+#include <arrow/compute/api.h>
+#include <arrow/csv/writer.h>
+#include <arrow/io/file.h>
+#include <arrow/ipc/writer.h>
+#include <arrow/util/compression.h>
+#include <fmt/format.h>
+#include <parquet/arrow/writer.h>
+#include <parquet/properties.h>
+
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+
+#include "sluice/base/atomic_file.h"
+#include "sluice/exec/row_encoding.h"
+
+namespace sluice::connector {
+
+namespace fs = std::filesystem;
+namespace cp = arrow::compute;
+
+Result<FileFormat> ParseFileFormat(const std::string& name) {
+  if (name == "parquet") return FileFormat::kParquet;
+  if (name == "csv") return FileFormat::kCsv;
+  if (name == "json" || name == "jsonl" || name == "ndjson") return FileFormat::kJsonLines;
+  if (name == "ipc" || name == "arrow" || name == "feather") return FileFormat::kArrowIpc;
+  return Status::Invalid("unknown file format '", name, "' (parquet, csv, jsonl or arrow)");
+}
+
+Result<FileFormat> FileFormatFromPath(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  if (!ext.empty()) ext = ext.substr(1);
+  if (ext == "parquet" || ext == "csv" || ext == "json" || ext == "jsonl" || ext == "ndjson" ||
+      ext == "arrow" || ext == "ipc" || ext == "feather") {
+    return ParseFileFormat(ext);
+  }
+  return Status::Invalid("cannot tell the format of '", path, "' from its extension: say format:");
+}
+
+const char* FileFormatExtension(FileFormat format) {
+  switch (format) {
+    case FileFormat::kParquet:
+      return ".parquet";
+    case FileFormat::kCsv:
+      return ".csv";
+    case FileFormat::kJsonLines:
+      return ".jsonl";
+    case FileFormat::kArrowIpc:
+      return ".arrow";
+  }
+  return "";
+}
+
+namespace {
+
+Result<std::shared_ptr<arrow::io::FileOutputStream>> OpenOutput(const std::string& path) {
+  auto r = arrow::io::FileOutputStream::Open(path);
+  if (!r.ok()) return Status::IOError("cannot create '", path, "': ", r.status().message());
+  return r;
+}
+
+class ParquetBatchWriter : public BatchWriter {
+ public:
+  static Result<std::unique_ptr<BatchWriter>> Open(const std::string& path,
+                                                   const std::shared_ptr<arrow::Schema>& schema,
+                                                   const WriteOptions& options) {
+    auto w = std::make_unique<ParquetBatchWriter>();
+    ARROW_ASSIGN_OR_RAISE(w->out_, OpenOutput(path));
+    parquet::WriterProperties::Builder props;
+    arrow::Compression::type codec;
+    if (options.compression == "snappy") {
+      codec = arrow::Compression::SNAPPY;
+    } else if (options.compression == "zstd") {
+      codec = arrow::Compression::ZSTD;
+    } else if (options.compression == "gzip") {
+      codec = arrow::Compression::GZIP;
+    } else if (options.compression == "lz4") {
+      codec = arrow::Compression::LZ4;
+    } else if (options.compression == "none" || options.compression == "uncompressed") {
+      codec = arrow::Compression::UNCOMPRESSED;
+    } else {
+      return Status::Invalid("unknown Parquet compression '", options.compression,
+                             "' (snappy, zstd, gzip, lz4 or none)");
+    }
+    props.compression(codec);
+    props.max_row_group_length(options.row_group_rows);
+    auto arrow_props = parquet::ArrowWriterProperties::Builder().store_schema()->build();
+    ARROW_ASSIGN_OR_RAISE(w->writer_, parquet::arrow::FileWriter::Open(
+                                          *schema, arrow::default_memory_pool(), w->out_,
+                                          props.build(), arrow_props));
+    return w;
+  }
+  Status Write(const arrow::RecordBatch& batch) override {
+    return writer_->WriteRecordBatch(batch);
+  }
+  Status Close() override {
+    ARROW_RETURN_NOT_OK(writer_->Close());
+    return out_->Close();
+  }
+
+ private:
+  std::shared_ptr<arrow::io::FileOutputStream> out_;
+  std::unique_ptr<parquet::arrow::FileWriter> writer_;
+};
+
+class CsvBatchWriter : public BatchWriter {
+ public:
+  static Result<std::unique_ptr<BatchWriter>> Open(const std::string& path,
+                                                   const std::shared_ptr<arrow::Schema>& schema,
+                                                   const WriteOptions& options) {
+    auto w = std::make_unique<CsvBatchWriter>();
+    ARROW_ASSIGN_OR_RAISE(w->out_, OpenOutput(path));
+    auto opts = arrow::csv::WriteOptions::Defaults();
+    opts.include_header = options.csv_header;
+    opts.delimiter = options.csv_delimiter;
+    opts.quoting_style = arrow::csv::QuotingStyle::Needed;
+    ARROW_ASSIGN_OR_RAISE(w->writer_, arrow::csv::MakeCSVWriter(w->out_, schema, opts));
+    return w;
+  }
+  Status Write(const arrow::RecordBatch& batch) override {
+    return writer_->WriteRecordBatch(batch);
+  }
+  Status Close() override {
+    ARROW_RETURN_NOT_OK(writer_->Close());
+    return out_->Close();
+  }
+
+ private:
+  std::shared_ptr<arrow::io::FileOutputStream> out_;
+  std::shared_ptr<arrow::ipc::RecordBatchWriter> writer_;
+};
+
+class IpcBatchWriter : public BatchWriter {
+ public:
+  static Result<std::unique_ptr<BatchWriter>> Open(const std::string& path,
+                                                   const std::shared_ptr<arrow::Schema>& schema,
+                                                   const WriteOptions&) {
+    auto w = std::make_unique<IpcBatchWriter>();
+    ARROW_ASSIGN_OR_RAISE(w->out_, OpenOutput(path));
+    ARROW_ASSIGN_OR_RAISE(w->writer_, arrow::ipc::MakeFileWriter(w->out_, schema));
+    return w;
+  }
+  Status Write(const arrow::RecordBatch& batch) override {
+    return writer_->WriteRecordBatch(batch);
+  }
+  Status Close() override {
+    ARROW_RETURN_NOT_OK(writer_->Close());
+    return out_->Close();
+  }
+
+ private:
+  std::shared_ptr<arrow::io::FileOutputStream> out_;
+  std::shared_ptr<arrow::ipc::RecordBatchWriter> writer_;
+};
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (c < 0x20) {
+          out->append(fmt::format("\\u{:04x}", c));
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+// JSON lines: one object per row. Numbers as JSON numbers (decimals exactly, floats
+// in shortest round-trip form, NaN/Infinity unquoted as Python's json module does),
+// dates and timestamps as ISO strings, NULL as null.
+class JsonBatchWriter : public BatchWriter {
+ public:
+  static Result<std::unique_ptr<BatchWriter>> Open(const std::string& path,
+                                                   const std::shared_ptr<arrow::Schema>& schema,
+                                                   const WriteOptions&) {
+    auto w = std::make_unique<JsonBatchWriter>();
+    ARROW_ASSIGN_OR_RAISE(w->out_, OpenOutput(path));
+    for (const auto& f : schema->fields()) {
+      std::string key;
+      AppendJsonString(&key, f->name());
+      w->keys_.push_back(key + ":");
+    }
+    return w;
+  }
+
+  Status Write(const arrow::RecordBatch& batch) override {
+    const int nc = batch.num_columns();
+    std::vector<std::shared_ptr<arrow::Array>> cols(nc);
+    std::vector<int> kind(nc);  // 0 raw text, 1 string, 2 bool, 3 float
+    for (int c = 0; c < nc; ++c) {
+      auto col = batch.column(c);
+      auto id = col->type()->id();
+      if (id == arrow::Type::BOOL) {
+        kind[c] = 2;
+      } else if (id == arrow::Type::FLOAT || id == arrow::Type::DOUBLE) {
+        ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(col, arrow::float64()));
+        col = d.make_array();
+        kind[c] = 3;
+      } else if (arrow::is_integer(id) || arrow::is_decimal(id)) {
+        ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(col, arrow::utf8()));
+        col = d.make_array();
+        kind[c] = 0;
+      } else {
+        if (id != arrow::Type::STRING) {
+          auto d = cp::Cast(col, arrow::utf8());
+          if (!d.ok()) {
+            return Status::NotImplemented("cannot write a column of type ", col->type()->ToString(),
+                                          " as JSON");
+          }
+          col = d->make_array();
+        }
+        kind[c] = 1;
+      }
+      cols[c] = col;
+    }
+    std::string buf;
+    buf.reserve(1 << 16);
+    char num[64];
+    for (int64_t r = 0; r < batch.num_rows(); ++r) {
+      buf.push_back('{');
+      for (int c = 0; c < nc; ++c) {
+        if (c > 0) buf.push_back(',');
+        buf += keys_[c];
+        const auto& col = cols[c];
+        if (col->IsNull(r)) {
+          buf += "null";
+          continue;
+        }
+        switch (kind[c]) {
+          case 0:
+            buf += static_cast<const arrow::StringArray&>(*col).GetView(r);
+            break;
+          case 1:
+            AppendJsonString(&buf, static_cast<const arrow::StringArray&>(*col).GetView(r));
+            break;
+          case 2:
+            buf += static_cast<const arrow::BooleanArray&>(*col).Value(r) ? "true" : "false";
+            break;
+          case 3: {
+            double v = static_cast<const arrow::DoubleArray&>(*col).Value(r);
+            if (std::isnan(v)) {
+              buf += "NaN";
+            } else if (std::isinf(v)) {
+              buf += v > 0 ? "Infinity" : "-Infinity";
+            } else {
+              auto res = std::to_chars(num, num + sizeof(num), v);
+              buf.append(num, res.ptr);
+            }
+            break;
+          }
+        }
+      }
+      buf += "}\n";
+      if (buf.size() > (1 << 20)) {
+        ARROW_RETURN_NOT_OK(out_->Write(buf.data(), static_cast<int64_t>(buf.size())));
+        buf.clear();
+      }
+    }
+    return out_->Write(buf.data(), static_cast<int64_t>(buf.size()));
+  }
+  Status Close() override { return out_->Close(); }
+
+ private:
+  std::shared_ptr<arrow::io::FileOutputStream> out_;
+  std::vector<std::string> keys_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(const std::string& path,
+                                                     const std::shared_ptr<arrow::Schema>& schema,
+                                                     const WriteOptions& options) {
+  switch (options.format) {
+    case FileFormat::kParquet:
+      return ParquetBatchWriter::Open(path, schema, options);
+    case FileFormat::kCsv:
+      return CsvBatchWriter::Open(path, schema, options);
+    case FileFormat::kJsonLines:
+      return JsonBatchWriter::Open(path, schema, options);
+    case FileFormat::kArrowIpc:
+      return IpcBatchWriter::Open(path, schema, options);
+  }
+  return Status::Invalid("unknown format");
+}
+
+struct FileWriteSink::Local : exec::LocalSinkState {
+  int worker = 0;
+  std::map<std::string, OpenFile> files;  // by partition directory ("" = none)
+};
+
+FileWriteSink::FileWriteSink(std::shared_ptr<arrow::Schema> schema, WriteOptions options,
+                             bool single_file)
+    : PhysicalNode("Write " + options.path),
+      schema_(std::move(schema)),
+      options_(std::move(options)),
+      single_file_(single_file) {}
+
+Result<std::shared_ptr<FileWriteSink>> FileWriteSink::Make(std::shared_ptr<arrow::Schema> schema,
+                                                           WriteOptions options) {
+  if (options.path.empty()) return Status::Invalid("a file sink needs a path");
+  std::error_code ec;
+  bool directory = !options.partition_by.empty() || options.path.back() == '/' ||
+                   fs::is_directory(options.path, ec);
+  auto sink = std::make_shared<FileWriteSink>(schema, options, !directory);
+  for (const auto& key : options.partition_by) {
+    int idx = schema->GetFieldIndex(key);
+    if (idx < 0) {
+      return Status::Invalid("partition_by: no column '", key, "' in the output (columns: ",
+                             schema->ToString(), ")");
+    }
+    sink->partition_columns_.push_back(idx);
+  }
+  arrow::FieldVector data_fields;
+  for (int i = 0; i < schema->num_fields(); ++i) {
+    if (std::find(sink->partition_columns_.begin(), sink->partition_columns_.end(), i) ==
+        sink->partition_columns_.end()) {
+      sink->data_columns_.push_back(i);
+      data_fields.push_back(schema->field(i));
+    }
+  }
+  sink->file_schema_ = arrow::schema(data_fields);
+  // Leftovers of earlier failed runs.
+  std::string dir = directory ? options.path : fs::path(options.path).parent_path().string();
+  if (!dir.empty()) {
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IOError("cannot create directory '", dir, "': ", ec.message());
+    RemoveStaleTempFiles(dir);
+  }
+  return sink;
+}
+
+Result<FileWriteSink::OpenFile*> FileWriteSink::FileFor(std::map<std::string, OpenFile>* files,
+                                                        const std::string& partition_dir,
+                                                        int worker) {
+  auto it = files->find(partition_dir);
+  if (it != files->end()) return &it->second;
+  OpenFile f;
+  if (single_file_) {
+    f.final_path = options_.path;
+  } else {
+    std::string dir = options_.path;
+    if (!partition_dir.empty()) dir = (fs::path(dir) / partition_dir).string();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IOError("cannot create directory '", dir, "': ", ec.message());
+    f.final_path = (fs::path(dir) / fmt::format("part-{:05d}{}", file_counter_.fetch_add(1),
+                                                FileFormatExtension(options_.format)))
+                       .string();
+  }
+  f.temp_path = TempPathFor(f.final_path);
+  ARROW_ASSIGN_OR_RAISE(f.writer, OpenBatchWriter(f.temp_path, file_schema_, options_));
+  return &files->emplace(partition_dir, std::move(f)).first->second;
+}
+
+static std::string PartitionValueText(const arrow::Array& col, int64_t row) {
+  if (col.IsNull(row)) return "__HIVE_DEFAULT_PARTITION__";
+  auto s = col.GetScalar(row).ValueOrDie()->ToString();
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '/' || c == '=' || c == '%' || c < 0x20 || c == '\\') {
+      out += fmt::format("%{:02X}", c);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+Status FileWriteSink::WritePartitioned(std::map<std::string, OpenFile>* files,
+                                       const arrow::RecordBatch& batch, int worker) {
+  auto data = batch.SelectColumns(data_columns_);
+  ARROW_RETURN_NOT_OK(data.status());
+  if (partition_columns_.empty()) {
+    ARROW_ASSIGN_OR_RAISE(auto* f, FileFor(files, "", worker));
+    return f->writer->Write(**data);
+  }
+  // Group rows by their partition directory.
+  std::map<std::string, std::vector<int64_t>> rows_by_dir;
+  for (int64_t r = 0; r < batch.num_rows(); ++r) {
+    std::string dir;
+    for (size_t k = 0; k < partition_columns_.size(); ++k) {
+      if (k > 0) dir += "/";
+      dir += options_.partition_by[k] + "=" +
+             PartitionValueText(*batch.column(partition_columns_[k]), r);
+    }
+    rows_by_dir[dir].push_back(r);
+  }
+  for (auto& [dir, rows] : rows_by_dir) {
+    arrow::Int64Builder b;
+    ARROW_RETURN_NOT_OK(b.AppendValues(rows));
+    ARROW_ASSIGN_OR_RAISE(auto idx, b.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto taken, cp::Take(arrow::Datum(*data), arrow::Datum(idx)));
+    ARROW_ASSIGN_OR_RAISE(auto* f, FileFor(files, dir, worker));
+    ARROW_RETURN_NOT_OK(f->writer->Write(*taken.record_batch()));
+  }
+  return Status::OK();
+}
+
+Result<std::unique_ptr<exec::LocalSinkState>> FileWriteSink::MakeLocal(exec::ExecContext* ctx,
+                                                                       int worker) {
+  auto local = std::make_unique<Local>();
+  local->worker = worker;
+  return local;
+}
+
+Status FileWriteSink::Consume(exec::ExecContext* ctx, exec::LocalSinkState* base,
+                              exec::Batch batch) {
+  auto* local = static_cast<Local*>(base);
+  if (batch.data->num_rows() == 0) return Status::OK();
+  rows_written_ += batch.data->num_rows();
+  ctx->progress().rows_written += batch.data->num_rows();
+  metrics().rows_out += batch.data->num_rows();
+  if (single_file_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return WritePartitioned(&shared_files_, *batch.data, local->worker);
+  }
+  return WritePartitioned(&local->files, *batch.data, local->worker);
+}
+
+Status FileWriteSink::FinishLocal(exec::ExecContext* ctx, std::unique_ptr<exec::LocalSinkState> base) {
+  auto* local = static_cast<Local*>(base.get());
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [dir, f] : local->files) {
+    ARROW_RETURN_NOT_OK(f.writer->Close());
+    f.writer.reset();
+    closed_.push_back(std::move(f));
+  }
+  return Status::OK();
+}
+
+Status FileWriteSink::Finalize(exec::ExecContext* ctx) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (single_file_ && shared_files_.empty()) {
+    // An empty result still produces a (valid, empty) file.
+    ARROW_RETURN_NOT_OK(FileFor(&shared_files_, "", 0).status());
+  }
+  for (auto& [dir, f] : shared_files_) {
+    ARROW_RETURN_NOT_OK(f.writer->Close());
+    f.writer.reset();
+    closed_.push_back(std::move(f));
+  }
+  shared_files_.clear();
+  // Commit: every file is complete; publish them under their final names.
+  for (auto& f : closed_) {
+    ARROW_RETURN_NOT_OK(PublishTempFile(f.temp_path, f.final_path));
+    published_.push_back(f.final_path);
+  }
+  closed_.clear();
+  std::sort(published_.begin(), published_.end());
+  return Status::OK();
+}
+
+void FileWriteSink::Abort() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::error_code ec;
+  for (auto& f : closed_) fs::remove(f.temp_path, ec);
+  for (auto& [dir, f] : shared_files_) {
+    f.writer.reset();
+    fs::remove(f.temp_path, ec);
+  }
+  closed_.clear();
+  shared_files_.clear();
+}
+
+}  // namespace sluice::connector

@@ -1,0 +1,98 @@
+#pragma once
+// Writing results to files: Parquet, CSV, JSON lines and Arrow IPC.
+//
+// Targets: a single file ("out/report.parquet"), or a directory when the path ends
+// with '/' or partition_by is given ("out/orders/" -> part-00000.parquet, ...;
+// partitioned: "out/orders/country=DE/part-00000.parquet").
+// Atomic: every file is written under a temporary name in its target directory and
+// renamed to its final name only when the whole job's output is complete (Finalize).
+// A job that fails leaves no file under a final name. A single-file target receives
+// ordered input in order (see exec::Sink::needs_order).
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "sluice/exec/operator.h"
+
+namespace sluice::connector {
+
+enum class FileFormat { kParquet, kCsv, kJsonLines, kArrowIpc };
+
+Result<FileFormat> ParseFileFormat(const std::string& name);  // parquet|csv|json|jsonl|ipc|arrow
+/// Format implied by a path's extension, if any.
+Result<FileFormat> FileFormatFromPath(const std::string& path);
+const char* FileFormatExtension(FileFormat format);
+
+struct WriteOptions {
+  FileFormat format = FileFormat::kParquet;
+  std::string path;
+  std::vector<std::string> partition_by;
+  /// Parquet: snappy (default), zstd, gzip, lz4, none.
+  std::string compression = "snappy";
+  int64_t row_group_rows = 1 << 20;
+  bool csv_header = true;
+  char csv_delimiter = ',';
+};
+
+/// Writes one stream of batches to one open file.
+class BatchWriter {
+ public:
+  virtual ~BatchWriter() = default;
+  virtual Status Write(const arrow::RecordBatch& batch) = 0;
+  virtual Status Close() = 0;
+};
+
+Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(const std::string& path,
+                                                     const std::shared_ptr<arrow::Schema>& schema,
+                                                     const WriteOptions& options);
+
+class FileWriteSink : public exec::Sink {
+ public:
+  static Result<std::shared_ptr<FileWriteSink>> Make(std::shared_ptr<arrow::Schema> schema,
+                                                     WriteOptions options);
+
+  Result<std::unique_ptr<exec::LocalSinkState>> MakeLocal(exec::ExecContext* ctx,
+                                                          int worker) override;
+  Status Consume(exec::ExecContext* ctx, exec::LocalSinkState* local, exec::Batch batch) override;
+  Status FinishLocal(exec::ExecContext* ctx, std::unique_ptr<exec::LocalSinkState> local) override;
+  Status Finalize(exec::ExecContext* ctx) override;
+  bool needs_order() const override { return single_file_; }
+
+  int64_t rows_written() const { return rows_written_.load(); }
+  /// Final paths of the files written (after Finalize).
+  const std::vector<std::string>& files() const { return published_; }
+
+  /// Removes temporary files of this sink (called when the job fails).
+  void Abort();
+
+  FileWriteSink(std::shared_ptr<arrow::Schema> schema, WriteOptions options, bool single_file);
+
+ private:
+  struct OpenFile {
+    std::string temp_path;
+    std::string final_path;
+    std::unique_ptr<BatchWriter> writer;
+  };
+  struct Local;
+  Result<OpenFile*> FileFor(std::map<std::string, OpenFile>* files, const std::string& partition_dir,
+                            int worker);
+  Status WritePartitioned(std::map<std::string, OpenFile>* files, const arrow::RecordBatch& batch,
+                          int worker);
+
+  std::shared_ptr<arrow::Schema> schema_;       // input schema
+  std::shared_ptr<arrow::Schema> file_schema_;  // without partition columns
+  std::vector<int> partition_columns_;
+  std::vector<int> data_columns_;
+  WriteOptions options_;
+  bool single_file_;
+  std::mutex mu_;
+  std::map<std::string, OpenFile> shared_files_;  // single-file target
+  std::vector<OpenFile> closed_;
+  std::vector<std::string> published_;
+  std::atomic<int64_t> rows_written_{0};
+  std::atomic<int> file_counter_{0};
+};
+
+}  // namespace sluice::connector
