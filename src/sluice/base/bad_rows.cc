@@ -80,6 +80,10 @@ Status BadRowHandler::Report(const BadRow& row) {
     return Status::Invalid(FormatBadRow(row),
                            " (set on_error: skip or reject to continue past bad rows)");
   }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!seen_.emplace(row.source, row.line).second) return Status::OK();
+  }
   rejected_.fetch_add(1);
   if (policy_ == OnError::kSkip) return Status::OK();
   std::string line = "{\"source\":";

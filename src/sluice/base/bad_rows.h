@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -46,7 +47,8 @@ class BadRowHandler {
   const std::string& rejects_path() const { return rejects_path_; }
 
   /// Reports a bad row. Returns an error naming the place under kFail; otherwise counts
-  /// the row (and writes it under kReject) and returns OK.
+  /// the row (and writes it under kReject) and returns OK. A row reported again (same
+  /// source and line, e.g. when an input is scanned twice) is counted once.
   Status Report(const BadRow& row);
 
   int64_t rejected() const { return rejected_.load(); }
@@ -60,6 +62,7 @@ class BadRowHandler {
   std::string temp_path_;
   std::atomic<int64_t> rejected_{0};
   std::mutex mu_;
+  std::set<std::pair<std::string, int64_t>> seen_;
   std::FILE* out_ = nullptr;
 };
 

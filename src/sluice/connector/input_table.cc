@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <mutex>
 #include <filesystem>
 #include <set>
 
@@ -114,7 +115,9 @@ class TextTable : public InputTable {
   std::shared_ptr<BadRowHandler> bad_rows;
   int64_t total_bytes = 0;
   std::string pattern;
-  mutable std::atomic<int64_t> read{0};
+  // Rows per file from the last complete read (inputs may be scanned more than once).
+  mutable std::mutex mu;
+  mutable std::map<std::string, int64_t> rows_per_file;
 
   std::string Describe() const override {
     std::string f = format == TextFormat::kCsv ? "csv" : "json";
@@ -126,7 +129,12 @@ class TextTable : public InputTable {
   std::optional<int64_t> EstimatedRows() const override {
     return std::max<int64_t>(1, total_bytes / 64);  // a rough guess: 64 bytes per row
   }
-  int64_t rows_read() const override { return read.load(); }
+  int64_t rows_read() const override {
+    std::lock_guard<std::mutex> lock(mu);
+    int64_t total = 0;
+    for (const auto& [f, n] : rows_per_file) total += n;
+    return total;
+  }
   int64_t rows_rejected() const override { return bad_rows->rejected(); }
   std::string rejects_path() const override {
     return bad_rows->policy() == OnError::kReject ? bad_rows->rejects_path() : "";
@@ -158,13 +166,16 @@ class TextScan : public exec::Source {
         ctx->progress().bytes_read += bytes - last_bytes;
         last_bytes = bytes;
         int64_t rows = reader->rows_read();
-        table_->read += rows - last_rows;
         ctx->progress().rows_read += rows - last_rows;
         last_rows = rows;
         int64_t rej = reader->rows_rejected();
         ctx->progress().rows_rejected += rej - last_rejected;
         last_rejected = rej;
-        if (!batch) break;
+        if (!batch) {
+          std::lock_guard<std::mutex> lock(table_->mu);
+          table_->rows_per_file[path] = rows;
+          break;
+        }
         if (batch->num_rows() == 0) continue;
         ARROW_RETURN_NOT_OK(out->Emit(exec::Batch{batch, exec::MorselSeq(morsel, k++)}));
       }

@@ -8,6 +8,17 @@ InMemoryTable::InMemoryTable(std::shared_ptr<arrow::Table> table, std::string de
 Result<std::shared_ptr<Source>> InMemoryTable::MakeSource(
     const std::vector<int>& projection, const std::vector<expr::Expr>&) const {
   ARROW_ASSIGN_OR_RAISE(auto projected, table_->SelectColumns(projection));
+  if (projected->num_columns() == 0) {
+    // No columns (count(*), SELECT without FROM): batches that carry only a length.
+    std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+    const int64_t chunk = 1 << 16;
+    for (int64_t off = 0; off < projected->num_rows(); off += chunk) {
+      batches.push_back(arrow::RecordBatch::Make(projected->schema(),
+                                                 std::min(chunk, projected->num_rows() - off),
+                                                 arrow::ArrayVector{}));
+    }
+    return std::make_shared<BatchListSource>(std::move(batches), "Scan " + description_);
+  }
   arrow::TableBatchReader reader(*projected);
   ARROW_ASSIGN_OR_RAISE(auto batches, reader.ToRecordBatches());
   if (batches.empty()) {

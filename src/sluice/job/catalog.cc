@@ -1,0 +1,108 @@
+#include "sluice/job/catalog.h"
+
+#include <arrow/table.h>
+
+#include "sluice/exec/scannable.h"
+#include "sluice/plan/plan_builder.h"
+
+namespace sluice::job {
+
+static std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+void Catalog::Register(const std::string& name, plan::Plan plan) {
+  tables_[Lower(name)] = std::move(plan);
+}
+
+void Catalog::RegisterInput(const std::string& name,
+                            std::shared_ptr<connector::InputTable> input) {
+  inputs_.emplace_back(name, input);
+  Register(name, plan::MakeScan(input));
+}
+
+Status Catalog::OpenInput(const connector::SourceSpec& spec) {
+  ARROW_ASSIGN_OR_RAISE(auto input, connector::OpenInputTable(spec));
+  RegisterInput(spec.name, input);
+  return Status::OK();
+}
+
+bool Catalog::Has(const std::string& name) const { return tables_.count(Lower(name)) > 0; }
+
+Result<plan::Plan> Catalog::FindTable(const std::string& name) {
+  auto it = tables_.find(Lower(name));
+  if (it == tables_.end()) return plan::Plan();
+  return it->second;
+}
+
+static Result<std::string> ScalarText(const std::string& what,
+                                      const std::shared_ptr<arrow::Scalar>& s) {
+  if (!s || !s->is_valid) return Status::Invalid(what, " must not be NULL");
+  if (s->type->id() == arrow::Type::LIST) {
+    // A list of strings (e.g. null_values => ['', 'NA']): comma-joined.
+    const auto& list = static_cast<const arrow::ListScalar&>(*s);
+    std::string out;
+    for (int64_t i = 0; i < list.value->length(); ++i) {
+      ARROW_ASSIGN_OR_RAISE(auto item, list.value->GetScalar(i));
+      ARROW_ASSIGN_OR_RAISE(auto text, ScalarText(what, item));
+      if (i > 0) out += ",";
+      out += text;
+    }
+    return out;
+  }
+  if (s->type->id() == arrow::Type::STRING || s->type->id() == arrow::Type::LARGE_STRING) {
+    return std::string(static_cast<const arrow::BaseBinaryScalar&>(*s).view());
+  }
+  return s->ToString();
+}
+
+Result<plan::Plan> Catalog::CallTableFunction(
+    const std::string& name, const std::vector<std::shared_ptr<arrow::Scalar>>& args,
+    const std::vector<std::pair<std::string, std::shared_ptr<arrow::Scalar>>>& named_args) {
+  std::string fn = Lower(name);
+  connector::SourceSpec spec;
+  if (fn == "read_parquet") {
+    spec.format = "parquet";
+  } else if (fn == "read_csv" || fn == "read_csv_auto") {
+    spec.format = "csv";
+  } else if (fn == "read_json" || fn == "read_json_auto" || fn == "read_ndjson") {
+    spec.format = "json";
+  } else if (fn == "read_arrow" || fn == "read_ipc") {
+    spec.format = "arrow";
+  } else {
+    return Status::Invalid("unknown table function '", name,
+                           "' (read_parquet, read_csv, read_json, read_arrow)");
+  }
+  if (args.size() != 1) {
+    return Status::Invalid(name, "() takes one path or glob, then named options (name => value)");
+  }
+  ARROW_ASSIGN_OR_RAISE(spec.path, ScalarText(name + "() path", args[0]));
+  spec.name = spec.path;
+  for (const auto& [key, value] : named_args) {
+    ARROW_ASSIGN_OR_RAISE(auto text, ScalarText(key, value));
+    std::string k = Lower(key);
+    if (k == "on_error") {
+      spec.on_error = text;
+    } else if (k == "rejects") {
+      spec.rejects_path = text;
+    } else {
+      spec.options[k] = text;
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto input, connector::OpenInputTable(spec));
+  inputs_.emplace_back(spec.path, input);
+  return plan::MakeScan(input);
+}
+
+Result<plan::Plan> Catalog::SingleRow() {
+  auto table = arrow::Table::Make(arrow::schema({}), arrow::ChunkedArrayVector{}, 1);
+  return plan::MakeScan(std::make_shared<exec::InMemoryTable>(table, "(one row)"));
+}
+
+Status Catalog::CloseInputs() {
+  for (auto& [name, input] : inputs_) ARROW_RETURN_NOT_OK(input->Close());
+  return Status::OK();
+}
+
+}  // namespace sluice::job

@@ -1,0 +1,179 @@
+#include "sluice/job/job_runner.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "sluice/base/memory.h"
+#include "sluice/exec/scannable.h"
+#include "sluice/job/catalog.h"
+#include "sluice/job/progress.h"
+#include "sluice/job/query.h"
+#include "sluice/job/table_printer.h"
+#include "sluice/plan/plan_builder.h"
+
+namespace sluice::job {
+
+namespace {
+
+std::string Thousands(int64_t v) {
+  std::string s = std::to_string(v < 0 ? -v : v);
+  std::string out;
+  int n = 0;
+  for (auto it = s.rbegin(); it != s.rend(); ++it) {
+    if (n > 0 && n % 3 == 0) out.push_back(',');
+    out.push_back(*it);
+    ++n;
+  }
+  if (v < 0) out.push_back('-');
+  return std::string(out.rbegin(), out.rend());
+}
+
+// Counts how often each name is looked up while planning.
+class CountingCatalog : public sql::Catalog {
+ public:
+  explicit CountingCatalog(Catalog* inner) : inner_(inner) {}
+  Result<plan::Plan> FindTable(const std::string& name) override {
+    std::string key = name;
+    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    counts[key]++;
+    return inner_->FindTable(name);
+  }
+  Result<plan::Plan> CallTableFunction(
+      const std::string& name, const std::vector<std::shared_ptr<arrow::Scalar>>& args,
+      const std::vector<std::pair<std::string, std::shared_ptr<arrow::Scalar>>>& named) override {
+    return inner_->CallTableFunction(name, args, named);
+  }
+  Result<plan::Plan> SingleRow() override { return inner_->SingleRow(); }
+  std::map<std::string, int> counts;
+
+ private:
+  Catalog* inner_;
+};
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+Status StepError(const JobSpec& spec, const StepSpec& step, const Status& st) {
+  return st.WithMessage(fmt::format("{}:{}: step '{}': {}", spec.path, step.line, step.name,
+                                    st.message()));
+}
+
+}  // namespace
+
+std::string FormatSummary(const RunSummary& s) {
+  std::string line = fmt::format("rows in {}", Thousands(s.rows_in));
+  if (s.rows_rejected > 0) {
+    line += fmt::format(" (accepted {}, rejected {})", Thousands(s.rows_in - s.rows_rejected),
+                        Thousands(s.rows_rejected));
+  }
+  line += fmt::format(" · out {} · {:.2f} s · peak memory {} (operators {})", Thousands(s.rows_out),
+                      s.seconds, FormatBytes(s.peak_rss), FormatBytes(s.peak_memory));
+  for (const auto& f : s.rejects_files) line += " · rejects: " + f;
+  return line;
+}
+
+Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  auto print = options.print ? options.print : [](const std::string& s) { std::fputs(s.c_str(), stdout); };
+  exec::ExecOptions eo;
+  eo.threads = options.threads >= 0 ? options.threads : spec.settings.threads;
+  eo.memory_limit = options.memory_limit >= 0 ? options.memory_limit : spec.settings.memory_limit;
+  exec::ExecContext ctx(eo);
+  Catalog catalog;
+  for (const auto& src : spec.sources) {
+    Status st = catalog.OpenInput(src);
+    if (!st.ok()) return st.WithMessage("source '", src.name, "': ", st.message());
+  }
+  // Pass 1: plan everything once to count how often each step is used.
+  std::set<std::string> step_names;
+  for (const auto& step : spec.steps) step_names.insert(Lower(step.name));
+  std::map<std::string, int> uses;
+  {
+    CountingCatalog counting(&catalog);
+    for (const auto& step : spec.steps) {
+      counting.counts.clear();
+      auto p = sql::PlanQuery(step.sql, &counting);
+      if (!p.ok()) return StepError(spec, step, p.status());
+      for (const auto& [name, n] : counting.counts) uses[name] += n;
+      catalog.Register(step.name, *p);
+    }
+    for (const auto& sink : spec.sinks) uses[Lower(sink.from)]++;
+  }
+  // Pass 2: plan in order, materializing shared steps.
+  Catalog final_catalog = catalog;
+  for (const auto& step : spec.steps) {
+    auto p = sql::PlanQuery(step.sql, &final_catalog);
+    if (!p.ok()) return StepError(spec, step, p.status());
+    bool materialize = step.materialize == "true" ||
+                       (step.materialize == "auto" && uses[Lower(step.name)] > 1);
+    if (materialize && !options.explain) {
+      ProgressBar bar(&ctx, options.progress);
+      auto table = CollectQuery(*p, &ctx);
+      bar.Stop();
+      if (!table.ok()) return StepError(spec, step, table.status());
+      final_catalog.Register(step.name, plan::MakeScan(std::make_shared<exec::InMemoryTable>(
+                                            *table, "step " + step.name)));
+    } else {
+      final_catalog.Register(step.name, *p);
+    }
+  }
+  RunSummary summary;
+  for (const auto& sink : spec.sinks) {
+    ARROW_ASSIGN_OR_RAISE(auto p, final_catalog.FindTable(sink.from));
+    if (!p) {
+      return Status::Invalid(fmt::format("{}:{}: sink reads from '{}', which is neither a step "
+                                         "nor a source",
+                                         spec.path, sink.line, sink.from));
+    }
+    auto where = [&](const Status& st) {
+      return st.WithMessage(fmt::format("{}:{}: sink from '{}': {}", spec.path, sink.line,
+                                        sink.from, st.message()));
+    };
+    if (options.explain && !options.analyze) {
+      auto text = ExplainQuery(p);
+      if (!text.ok()) return where(text.status());
+      print(fmt::format("== sink from {} ({}) ==\n{}\n", sink.from,
+                        sink.format == "terminal" ? "terminal" : sink.write.path, *text));
+      continue;
+    }
+    std::string analyze;
+    ProgressBar bar(&ctx, options.progress);
+    if (sink.format == "terminal") {
+      auto table = CollectQuery(p, &ctx, options.analyze ? &analyze : nullptr);
+      bar.Stop();
+      if (!table.ok()) return where(table.status());
+      summary.rows_out += (*table)->num_rows();
+      PrintOptions po;
+      po.title = sink.title.empty() ? sink.from : sink.title;
+      po.max_rows = sink.max_rows;
+      print("\n" + FormatTable(**table, po));
+    } else {
+      std::vector<std::string> files;
+      auto rows = WriteQuery(p, &ctx, sink.write, &files, options.analyze ? &analyze : nullptr);
+      bar.Stop();
+      if (!rows.ok()) return where(rows.status());
+      summary.rows_out += *rows;
+      for (auto& f : files) summary.files_written.push_back(f);
+    }
+    if (options.analyze) print(fmt::format("== sink from {} ==\n{}\n", sink.from, analyze));
+  }
+  ARROW_RETURN_NOT_OK(final_catalog.CloseInputs());
+  for (const auto& [name, input] : final_catalog.inputs()) {
+    summary.rows_in += input->rows_read();
+    summary.rows_rejected += input->rows_rejected();
+    if (input->rows_rejected() > 0 && !input->rejects_path().empty()) {
+      summary.rejects_files.push_back(input->rejects_path());
+    }
+  }
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.peak_memory = ctx.budget()->peak();
+  summary.peak_rss = PeakRss();
+  return summary;
+}
+
+}  // namespace sluice::job
