@@ -1,0 +1,78 @@
+#pragma once
+// Binds a SELECT statement of the parse tree to a logical plan.
+//
+// Plan shapes (bottom-up) for one SELECT block:
+//   FROM items (scans, table functions, subqueries, CTEs) joined left to right
+//   -> Filter (WHERE)
+//   -> Aggregate (GROUP BY / aggregates, see aggregate_split_internal.h) -> Filter (HAVING)
+//   -> Project (select list, then hidden ORDER BY columns not in it)
+//   -> Aggregate without aggregates (DISTINCT)
+//   -> Sort (ORDER BY, on the projected columns) -> Limit
+//   -> Project (drops the hidden ORDER BY columns, only if there were any)
+// Set operations bind each arm this way, then UNION [ALL] -> Union, INTERSECT / EXCEPT
+// -> distinct semi / anti join on all columns (NULLs compare equal), and the ORDER BY
+// / LIMIT of the whole statement on top.
+//
+// One QueryBinder binds one statement; it is not thread-safe.
+#include <string>
+#include <vector>
+
+#include "sluice/base/status.h"
+#include "sluice/plan/logical_plan.h"
+#include "sluice/sql/expr_converter_internal.h"
+#include "sluice/sql/parse_tree_internal.h"
+#include "sluice/sql/scope_internal.h"
+#include "sluice/sql/sql_planner.h"
+
+namespace sluice::sql::internal {
+
+class QueryBinder {
+ public:
+  QueryBinder(const ParseTree& tree, Catalog* catalog)
+      : tree_(tree), catalog_(catalog), converter_(tree) {}
+
+  /// Binds a RawStmt (a statement of ParseTree::statements()).
+  Result<plan::Plan> BindStatement(const PgNode& raw_stmt);
+
+ private:
+  /// A FROM item or join bound so far: its plan and the names it provides.
+  struct Relation {
+    plan::Plan plan;
+    Scope scope;
+    int position = -1;  // where it was written, for errors
+  };
+  /// A WITH query visible to the statement being bound.
+  struct Cte {
+    std::string name;
+    plan::Plan plan;
+    std::vector<std::string> column_names;  // the CTE's output names (after renames)
+  };
+
+  // SELECT statements (the fields of a SelectStmt node).
+  Result<plan::Plan> BindSelect(const PgNode& select);
+  Result<plan::Plan> BindSimpleSelect(const PgNode& select);
+  Result<plan::Plan> BindSetOperation(const PgNode& select);
+  Status BindWith(const PgNode& with_clause);
+  Result<plan::Plan> ApplyLimit(plan::Plan plan, const PgNode& select);
+
+  // FROM.
+  Result<Relation> BindFromList(const std::vector<PgNode>& items);
+  Result<Relation> BindFromItem(const PgNode& item);
+  Result<Relation> BindRangeVar(const PgNode& range_var);
+  Result<Relation> BindRangeFunction(const PgNode& range_function);
+  Result<Relation> BindRangeSubselect(const PgNode& range_subselect);
+  Result<Relation> BindJoinExpr(const PgNode& join);
+  Result<Relation> Join(Relation left, Relation right, plan::JoinType type,
+                        const PgNode& quals, const std::vector<std::string>& using_columns,
+                        int position);
+  /// Applies a FROM alias: table name and optional column renames.
+  Status ApplyAlias(const PgNode& alias, const std::string& default_name, int position,
+                    Relation* rel);
+
+  const ParseTree& tree_;
+  Catalog* catalog_;
+  ExprConverter converter_;
+  std::vector<Cte> ctes_;  // innermost last
+};
+
+}  // namespace sluice::sql::internal

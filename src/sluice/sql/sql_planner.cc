@@ -1,0 +1,72 @@
+#include "sluice/sql/sql_planner.h"
+
+#include <pg_query.h>
+
+#include <cctype>
+
+#include "sluice/sql/parse_tree_internal.h"
+#include "sluice/sql/query_binder_internal.h"
+#include "sluice/sql/sql_error_internal.h"
+
+namespace sluice::sql {
+
+Result<plan::Plan> Catalog::SingleRow() {
+  return Status::Invalid("SELECT without FROM is not supported by this catalog");
+}
+
+Result<plan::Plan> PlanQuery(const std::string& sql, Catalog* catalog) {
+  if (catalog == nullptr) return Status::Invalid("PlanQuery needs a catalog");
+  auto tree = internal::ParseTree::Parse(sql);
+  if (!tree.ok()) return internal::FormatSqlError(tree.status(), sql, 0);
+  const auto& statements = (*tree)->statements();
+  if (statements.empty()) {
+    return internal::FormatSqlError(Status::Invalid("empty query: expected a SELECT statement"),
+                                    sql, 0);
+  }
+  if (statements.size() > 1) {
+    // A statement's location is right after the previous ';': skip to its first word.
+    size_t second = static_cast<size_t>(statements[1].Int("stmt_location", 0));
+    while (second < sql.size() && std::isspace(static_cast<unsigned char>(sql[second]))) {
+      ++second;
+    }
+    return internal::FormatSqlError(
+        internal::ErrorAt(static_cast<int>(second), "expected one statement, got ",
+                          statements.size()),
+        sql, 0);
+  }
+  internal::QueryBinder binder(**tree, catalog);
+  auto plan = binder.BindStatement(statements[0]);
+  if (!plan.ok()) {
+    return internal::FormatSqlError(plan.status(), sql,
+                                    static_cast<int>(statements[0].Int("stmt_location", 0)));
+  }
+  return plan;
+}
+
+Result<std::vector<Statement>> SplitStatements(const std::string& script) {
+  PgQuerySplitResult result = pg_query_split_with_scanner(script.c_str());
+  if (result.error != nullptr) {
+    std::string message = result.error->message ? result.error->message : "cannot split";
+    int position = result.error->cursorpos > 0 ? result.error->cursorpos - 1 : 0;
+    pg_query_free_split_result(result);
+    return internal::FormatSqlError(internal::ErrorAt(position, message), script, 0);
+  }
+  std::vector<Statement> out;
+  for (int i = 0; i < result.n_stmts; ++i) {
+    size_t begin = static_cast<size_t>(result.stmts[i]->stmt_location);
+    size_t len = static_cast<size_t>(result.stmts[i]->stmt_len);
+    size_t end = len == 0 ? script.size() : std::min(script.size(), begin + len);
+    while (begin < end && std::isspace(static_cast<unsigned char>(script[begin]))) ++begin;
+    while (end > begin && (std::isspace(static_cast<unsigned char>(script[end - 1])) ||
+                           script[end - 1] == ';')) {
+      --end;
+    }
+    if (end > begin) {
+      out.push_back(Statement{script.substr(begin, end - begin), static_cast<int>(begin)});
+    }
+  }
+  pg_query_free_split_result(result);
+  return out;
+}
+
+}  // namespace sluice::sql

@@ -1,0 +1,69 @@
+#pragma once
+// SQL text -> logical plan.
+//
+// The query is parsed by libpg_query (the PostgreSQL 15 grammar) and bound by our own
+// binder: names are resolved against the Catalog, expressions become expr::Expr with
+// positions, and the plan is built with plan/plan_builder.h. See docs/design/sql.md for
+// what is supported and the semantic decisions (literal types, USING joins, aggregates).
+//
+// Thread-safety: PlanQuery may run concurrently on different threads; the Catalog is
+// called only from the calling thread, during the call.
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <arrow/scalar.h>
+
+#include "sluice/base/status.h"
+#include "sluice/plan/logical_plan.h"
+
+namespace sluice::sql {
+
+/// Resolves names the query refers to. Implemented by the job runner / API session.
+/// Plans returned are copied by the planner before use, so a catalog may hand out the
+/// same plan for every call.
+class Catalog {
+ public:
+  virtual ~Catalog() = default;
+
+  /// A table, source or earlier job step by name (case-insensitive); a null plan with
+  /// OK if unknown. `name` is "schema.table" when the query qualified it.
+  virtual Result<plan::Plan> FindTable(const std::string& name) = 0;
+
+  /// Table functions such as read_parquet('glob'), read_csv('path', header => true,
+  /// delim => '|'), read_json('path'): positional constant args and named constant
+  /// args (name => value or name := value). A null plan with OK if `name` is unknown.
+  virtual Result<plan::Plan> CallTableFunction(
+      const std::string& name, const std::vector<std::shared_ptr<arrow::Scalar>>& args,
+      const std::vector<std::pair<std::string, std::shared_ptr<arrow::Scalar>>>&
+          named_args) = 0;
+
+  /// A relation with exactly one row and no columns, the input of a SELECT without
+  /// FROM (`SELECT 1 + 1`). The default refuses: planning needs no data, but only the
+  /// runner knows how to make a source it can execute.
+  virtual Result<plan::Plan> SingleRow();
+};
+
+/// Parses and binds one SELECT statement (possibly with WITH / UNION / INTERSECT /
+/// EXCEPT). Errors (syntax and binding) are Status::Invalid with a first line ending in
+/// the position, followed by the offending line of the query and a caret under the
+/// position:
+///   unknown column 'z' (columns: a, b) at line 1, column 8
+///     SELECT z FROM t
+///            ^
+/// Errors the catalog returns keep their status code (e.g. IOError) and get the same
+/// position suffix.
+Result<plan::Plan> PlanQuery(const std::string& sql, Catalog* catalog);
+
+/// One statement of a script.
+struct Statement {
+  std::string text;  // without the terminating ';' and surrounding whitespace
+  int offset = 0;    // byte offset of `text` in the script
+};
+
+/// Splits a script into statements at top-level semicolons (ignoring those in strings,
+/// quoted identifiers and comments). Empty statements are dropped.
+Result<std::vector<Statement>> SplitStatements(const std::string& script);
+
+}  // namespace sluice::sql

@@ -1,0 +1,370 @@
+// The `sluice` command line: run job files, run SQL, explain plans, inspect files,
+// generate data. Errors end the process with status 1 and one line on stderr.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <arrow/io/file.h>
+#include <fmt/format.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/file_reader.h>
+#include <parquet/metadata.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "sluice/base/input_file.h"
+#include "sluice/base/memory.h"
+#include "sluice/connector/generator/ecommerce.h"
+#include "sluice/connector/input_table.h"
+#include "sluice/connector/writer/file_writer.h"
+#include "sluice/job/catalog.h"
+#include "sluice/job/job_runner.h"
+#include "sluice/job/progress.h"
+#include "sluice/job/query.h"
+#include "sluice/job/table_printer.h"
+#include "sluice/version.h"
+
+namespace fs = std::filesystem;
+using sluice::Result;
+using sluice::Status;
+
+namespace {
+
+struct Common {
+  int threads = 0;
+  std::string memory_limit;
+  bool quiet = false;
+};
+
+void AddCommon(CLI::App* cmd, Common* c) {
+  cmd->add_option("--threads", c->threads, "Worker threads (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--memory-limit", c->memory_limit,
+                  "Memory limit for the job, e.g. 4GiB, 512MB or 50% (default: 80% of RAM)");
+  cmd->add_flag("--quiet,-q", c->quiet, "No progress bar and no summary line");
+}
+
+Result<int64_t> MemoryLimit(const Common& c) {
+  if (c.memory_limit.empty()) return int64_t{-1};
+  return sluice::ParseByteSize(c.memory_limit);
+}
+
+int Fail(const Status& st) {
+  std::string msg = st.message();
+  // One line: the first line of the message, plus any caret context below it.
+  std::fprintf(stderr, "error: %s\n", msg.c_str());
+  return 1;
+}
+
+bool LooksLikeJobFile(const std::string& s) {
+  auto ext = fs::path(s).extension().string();
+  return (ext == ".yaml" || ext == ".yml") && fs::exists(s);
+}
+
+// --table name=path registers a file under a name for SQL.
+Status RegisterTables(sluice::job::Catalog* catalog, const std::vector<std::string>& tables) {
+  for (const auto& t : tables) {
+    auto eq = t.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Status::Invalid("--table expects NAME=PATH, got '", t, "'");
+    }
+    sluice::connector::SourceSpec spec;
+    spec.name = t.substr(0, eq);
+    spec.path = t.substr(eq + 1);
+    ARROW_RETURN_NOT_OK(catalog->OpenInput(spec));
+  }
+  return Status::OK();
+}
+
+std::string Summary(int64_t rows_in, int64_t rejected, int64_t rows_out, double seconds,
+                    sluice::exec::ExecContext& ctx) {
+  sluice::job::RunSummary s;
+  s.rows_in = rows_in;
+  s.rows_rejected = rejected;
+  s.rows_out = rows_out;
+  s.seconds = seconds;
+  s.peak_memory = ctx.budget()->peak();
+  s.peak_rss = sluice::PeakRss();
+  return sluice::job::FormatSummary(s);
+}
+
+int RunSql(const std::string& query, const std::string& format_in, const std::string& output,
+           const std::vector<std::string>& tables, const Common& common) {
+  auto start = std::chrono::steady_clock::now();
+  auto limit = MemoryLimit(common);
+  if (!limit.ok()) return Fail(limit.status());
+  sluice::exec::ExecContext ctx(sluice::exec::ExecOptions{common.threads, *limit, 65536});
+  sluice::job::Catalog catalog;
+  if (auto st = RegisterTables(&catalog, tables); !st.ok()) return Fail(st);
+  auto plan = sluice::sql::PlanQuery(query, &catalog);
+  if (!plan.ok()) return Fail(plan.status());
+  std::string format = format_in;
+  if (format.empty()) {
+    if (!output.empty()) {
+      auto f = sluice::connector::FileFormatFromPath(output);
+      format = f.ok() ? (*f == sluice::connector::FileFormat::kParquet ? "parquet"
+                         : *f == sluice::connector::FileFormat::kCsv   ? "csv"
+                         : *f == sluice::connector::FileFormat::kJsonLines ? "json"
+                                                                           : "arrow")
+                      : "csv";
+    } else {
+      format = isatty(fileno(stdout)) ? "table" : "csv";
+    }
+  }
+  bool progress = !common.quiet && sluice::job::StderrIsTerminal();
+  int64_t rows_out = 0;
+  if (format == "table") {
+    sluice::job::ProgressBar bar(&ctx, progress);
+    auto table = sluice::job::CollectQuery(*plan, &ctx);
+    bar.Stop();
+    if (!table.ok()) return Fail(table.status());
+    rows_out = (*table)->num_rows();
+    std::fputs(sluice::job::FormatTable(**table).c_str(), stdout);
+  } else {
+    auto f = sluice::connector::ParseFileFormat(format);
+    if (!f.ok()) return Fail(Status::Invalid("--format must be table, csv, json, parquet or arrow"));
+    sluice::connector::WriteOptions wo;
+    wo.format = *f;
+    if (output.empty()) {
+      if (*f == sluice::connector::FileFormat::kParquet || *f == sluice::connector::FileFormat::kArrowIpc) {
+        return Fail(Status::Invalid("--format ", format, " needs --output PATH"));
+      }
+      sluice::job::ProgressBar bar(&ctx, progress);
+      auto table = sluice::job::CollectQuery(*plan, &ctx);
+      bar.Stop();
+      if (!table.ok()) return Fail(table.status());
+      rows_out = (*table)->num_rows();
+      auto writer = sluice::connector::OpenBatchWriter("/dev/stdout", (*table)->schema(), wo);
+      if (!writer.ok()) return Fail(writer.status());
+      arrow::TableBatchReader reader(**table);
+      std::shared_ptr<arrow::RecordBatch> batch;
+      while (reader.ReadNext(&batch).ok() && batch) {
+        if (auto st = (*writer)->Write(*batch); !st.ok()) return Fail(st);
+      }
+      if (auto st = (*writer)->Close(); !st.ok()) return Fail(st);
+    } else {
+      wo.path = output;
+      sluice::job::ProgressBar bar(&ctx, progress);
+      auto rows = sluice::job::WriteQuery(*plan, &ctx, wo);
+      bar.Stop();
+      if (!rows.ok()) return Fail(rows.status());
+      rows_out = *rows;
+    }
+  }
+  if (auto st = catalog.CloseInputs(); !st.ok()) return Fail(st);
+  int64_t rows_in = 0, rejected = 0;
+  for (const auto& [n, in] : catalog.inputs()) {
+    rows_in += in->rows_read();
+    rejected += in->rows_rejected();
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!common.quiet) {
+    std::fprintf(stderr, "%s\n", Summary(rows_in, rejected, rows_out, secs, ctx).c_str());
+  }
+  return 0;
+}
+
+int RunJobCommand(const std::string& path, const std::vector<std::string>& sets,
+                  const Common& common, bool explain, bool analyze) {
+  std::vector<std::pair<std::string, std::string>> overrides;
+  for (const auto& s : sets) {
+    auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Fail(Status::Invalid("--set expects KEY=VALUE, got '", s, "'"));
+    }
+    overrides.emplace_back(s.substr(0, eq), s.substr(eq + 1));
+  }
+  auto spec = sluice::job::LoadJob(path, overrides);
+  if (!spec.ok()) return Fail(spec.status());
+  auto limit = MemoryLimit(common);
+  if (!limit.ok()) return Fail(limit.status());
+  sluice::job::RunOptions ro;
+  ro.threads = common.threads > 0 ? common.threads : -1;
+  ro.memory_limit = *limit;
+  ro.progress = !common.quiet && sluice::job::StderrIsTerminal();
+  ro.explain = explain;
+  ro.analyze = analyze;
+  auto summary = sluice::job::RunJob(*spec, ro);
+  if (!summary.ok()) return Fail(summary.status());
+  if (!common.quiet && !(explain && !analyze)) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s\n", sluice::job::FormatSummary(*summary).c_str());
+  }
+  return 0;
+}
+
+int ExplainSql(const std::string& query, const std::vector<std::string>& tables, bool analyze,
+               const Common& common) {
+  sluice::job::Catalog catalog;
+  if (auto st = RegisterTables(&catalog, tables); !st.ok()) return Fail(st);
+  auto plan = sluice::sql::PlanQuery(query, &catalog);
+  if (!plan.ok()) return Fail(plan.status());
+  auto text = sluice::job::ExplainQuery(*plan);
+  if (!text.ok()) return Fail(text.status());
+  std::fputs(text->c_str(), stdout);
+  if (analyze) {
+    auto limit = MemoryLimit(common);
+    if (!limit.ok()) return Fail(limit.status());
+    sluice::exec::ExecContext ctx(sluice::exec::ExecOptions{common.threads, *limit, 65536});
+    std::string annotated;
+    auto start = std::chrono::steady_clock::now();
+    auto table = sluice::job::CollectQuery(*plan, &ctx, &annotated);
+    if (!table.ok()) return Fail(table.status());
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fputs(("\nAnalyzed plan:\n" + annotated).c_str(), stdout);
+    int64_t rows_in = 0;
+    for (const auto& [n, in] : catalog.inputs()) rows_in += in->rows_read();
+    std::fprintf(stderr, "%s\n", Summary(rows_in, 0, (*table)->num_rows(), secs, ctx).c_str());
+  }
+  return 0;
+}
+
+int Schema(const std::string& path, const std::string& format) {
+  sluice::connector::SourceSpec spec;
+  spec.name = path;
+  spec.path = path;
+  spec.format = format;
+  auto input = sluice::connector::OpenInputTable(spec);
+  if (!input.ok()) return Fail(input.status());
+  std::printf("%s\n", (*input)->Describe().c_str());
+  auto schema = (*input)->schema();
+  size_t w = 4;
+  for (const auto& f : schema->fields()) w = std::max(w, f->name().size());
+  for (const auto& f : schema->fields()) {
+    std::printf("  %-*s  %s%s\n", static_cast<int>(w), f->name().c_str(),
+                f->type()->ToString().c_str(), f->nullable() ? "" : " not null");
+  }
+  // Parquet: rows and row groups per file.
+  std::error_code ec;
+  std::vector<std::string> files;
+  auto expanded = sluice::ExpandPaths(path);
+  if (expanded.ok()) files = *expanded;
+  int64_t total_rows = 0, total_groups = 0;
+  bool parquet = false;
+  for (const auto& f : files) {
+    if (fs::path(f).extension() != ".parquet") continue;
+    parquet = true;
+    auto file = arrow::io::ReadableFile::Open(f);
+    if (!file.ok()) continue;
+    try {
+      auto md = parquet::ParquetFileReader::Open(*file)->metadata();
+      total_rows += md->num_rows();
+      total_groups += md->num_row_groups();
+    } catch (const std::exception&) {
+    }
+  }
+  if (parquet) {
+    std::printf("rows: %lld  row groups: %lld  files: %zu\n", static_cast<long long>(total_rows),
+                static_cast<long long>(total_groups), files.size());
+  } else if ((*input)->EstimatedRows()) {
+    std::printf("files: %zu  size: %s (types inferred from a sample; override with types: or columns:)\n",
+                files.size(), sluice::FormatBytes((*input)->EstimatedBytes().value_or(0)).c_str());
+  }
+  return 0;
+}
+
+int Generate(double scale, const std::string& out, uint64_t seed, int threads, bool quiet) {
+  sluice::generator::EcommerceOptions o;
+  o.scale = scale;
+  o.out_dir = out;
+  o.seed = seed;
+  o.threads = threads;
+  bool progress = !quiet && sluice::job::StderrIsTerminal();
+  auto start = std::chrono::steady_clock::now();
+  if (progress) {
+    o.progress = [start](int64_t done, int64_t total) {
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (secs < 1) return;
+      std::fprintf(stderr, "\r\033[Kgenerating %lld / %lld rows (%.0f%%) %.1fs", static_cast<long long>(done),
+                   static_cast<long long>(total), 100.0 * done / std::max<int64_t>(1, total), secs);
+    };
+  }
+  auto r = sluice::generator::GenerateEcommerce(o);
+  if (progress) std::fprintf(stderr, "\r\033[K");
+  if (!r.ok()) return Fail(r.status());
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!quiet) {
+    std::fprintf(stderr,
+                 "generated %lld orders, %lld users (%lld malformed), %lld products in %s · %s · "
+                 "%.2f s\n",
+                 static_cast<long long>(r->orders), static_cast<long long>(r->users),
+                 static_cast<long long>(r->bad_user_rows), static_cast<long long>(r->products),
+                 out.c_str(), sluice::FormatBytes(r->bytes_written).c_str(), secs);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Sluice: batch and stream data processing (SQL, YAML jobs, Parquet/CSV/JSON)"};
+  app.set_version_flag("--version", std::string("sluice ") + SLUICE_VERSION);
+  app.require_subcommand(1);
+
+  Common common;
+  // run
+  auto* run = app.add_subcommand("run", "Run a job file (sources, SQL steps, sinks)");
+  std::string job_path;
+  std::vector<std::string> sets;
+  bool run_explain = false;
+  run->add_option("job", job_path, "Job file (YAML)")->required()->check(CLI::ExistingFile);
+  run->add_option("--set", sets, "Set a variable (name=value) or a job value (settings.threads=2)");
+  run->add_flag("--explain", run_explain, "Print the plans instead of running");
+  AddCommon(run, &common);
+
+  // sql
+  auto* sql = app.add_subcommand("sql", "Run one SQL query");
+  std::string query, format, output;
+  std::vector<std::string> tables;
+  sql->add_option("query", query, "The query")->required();
+  sql->add_option("--format", format, "table (default on a terminal), csv (default otherwise), json, parquet, arrow")
+      ->check(CLI::IsMember({"table", "csv", "json", "jsonl", "parquet", "arrow"}));
+  sql->add_option("--output,-o", output, "Write the result to this file (atomically)");
+  sql->add_option("--table", tables, "Register a file as a table: NAME=PATH (format from the extension)");
+  AddCommon(sql, &common);
+
+  // explain
+  auto* explain = app.add_subcommand("explain", "Show the plans of a query or job file");
+  std::string target;
+  bool analyze = false;
+  explain->add_option("target", target, "A SQL query or a job file (.yaml)")->required();
+  explain->add_flag("--analyze", analyze, "Run it and show rows, time and peak memory per operator");
+  explain->add_option("--table", tables, "Register a file as a table: NAME=PATH");
+  explain->add_option("--set", sets, "Job variables, as for run");
+  AddCommon(explain, &common);
+
+  // schema
+  auto* schema = app.add_subcommand("schema", "Show a file's schema (inferred types for CSV/JSON), rows and row groups");
+  std::string schema_path, schema_format;
+  schema->add_option("file", schema_path, "File or glob")->required();
+  schema->add_option("--format", schema_format, "parquet, csv, json or arrow (default: from the extension)");
+
+  // generate
+  auto* gen = app.add_subcommand("generate", "Generate synthetic data sets");
+  gen->require_subcommand(1);
+  auto* ecommerce = gen->add_subcommand("ecommerce", "Orders (Parquet), users (CSV, with some malformed rows), products (Parquet)");
+  double scale = 0.01;
+  std::string out_dir = "data/ecommerce";
+  uint64_t seed = 42;
+  int gen_threads = 0;
+  bool gen_quiet = false;
+  ecommerce->add_option("--scale", scale, "1 = 10 million orders (default 0.01)");
+  ecommerce->add_option("--out", out_dir, "Output directory (default data/ecommerce)");
+  ecommerce->add_option("--seed", seed, "Random seed (default 42)");
+  ecommerce->add_option("--threads", gen_threads, "Threads (default: all cores; output does not depend on it)");
+  ecommerce->add_flag("--quiet,-q", gen_quiet, "No progress and no summary");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (run->parsed()) return RunJobCommand(job_path, sets, common, run_explain, false);
+  if (sql->parsed()) return RunSql(query, format, output, tables, common);
+  if (explain->parsed()) {
+    if (LooksLikeJobFile(target)) return RunJobCommand(target, sets, common, true, analyze);
+    return ExplainSql(target, tables, analyze, common);
+  }
+  if (schema->parsed()) return Schema(schema_path, schema_format);
+  if (ecommerce->parsed()) return Generate(scale, out_dir, seed, gen_threads, gen_quiet);
+  return 0;
+}
