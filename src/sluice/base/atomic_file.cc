@@ -1,6 +1,7 @@
 #include "sluice/base/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -41,10 +42,14 @@ Status PublishTempFile(const std::string& temp_path, const std::string& final_pa
 void RemoveStaleTempFiles(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return;
+  const std::string prefix = kTempPrefix;
   for (const auto& entry : fs::recursive_directory_iterator(dir, ec)) {
-    if (entry.path().filename().string().rfind(kTempPrefix, 0) == 0) {
-      fs::remove(entry.path(), ec);
-    }
+    std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    // ".sluice-tmp-<pid>-...": keep the files of live processes (this one included).
+    long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && (pid == getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0)) continue;
+    fs::remove(entry.path(), ec);
   }
 }
 

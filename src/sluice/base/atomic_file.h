@@ -16,7 +16,8 @@ std::string TempPathFor(const std::string& final_path);
 /// fsyncs `temp_path` and renames it to `final_path` (replacing it).
 Status PublishTempFile(const std::string& temp_path, const std::string& final_path);
 
-/// Removes leftover temporary files of earlier failed runs from `dir`.
+/// Removes leftover temporary files of earlier failed runs from `dir` (files of
+/// processes that are still running, this one included, are kept).
 void RemoveStaleTempFiles(const std::string& dir);
 
 }  // namespace sluice

@@ -156,6 +156,15 @@ class TextScan : public exec::Source {
   int64_t num_morsels() const override { return static_cast<int64_t>(table_->files.size()); }
   int64_t EstimatedBytes() const override { return table_->total_bytes; }
 
+  // Every column is read and converted, even those the query does not use: whether a
+  // row is bad must not depend on the query (counts reconcile the same way for every
+  // job over the same file). The projection is applied after conversion.
+  std::vector<int> AllColumns() const {
+    std::vector<int> all(table_->file_schema->num_fields());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int>(i);
+    return all;
+  }
+
   Status Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitter* out) override {
     const std::string& path = table_->files[morsel];
     int64_t k = 0, last_bytes = 0, last_rows = 0, last_rejected = 0;
@@ -177,20 +186,21 @@ class TextScan : public exec::Source {
           break;
         }
         if (batch->num_rows() == 0) continue;
-        ARROW_RETURN_NOT_OK(out->Emit(exec::Batch{batch, exec::MorselSeq(morsel, k++)}));
+        ARROW_ASSIGN_OR_RAISE(auto projected, batch->SelectColumns(projection_));
+        ARROW_RETURN_NOT_OK(out->Emit(exec::Batch{projected, exec::MorselSeq(morsel, k++)}));
       }
       return Status::OK();
     };
     if (table_->format == TextFormat::kCsv) {
       auto opts = table_->csv_options;
       opts.batch_rows = ctx->batch_rows();
-      ARROW_ASSIGN_OR_RAISE(auto reader, csv::CsvReader::Open(path, table_->file_schema, projection_,
+      ARROW_ASSIGN_OR_RAISE(auto reader, csv::CsvReader::Open(path, table_->file_schema, AllColumns(),
                                                               opts, table_->bad_rows.get()));
       return pump(reader);
     }
     auto opts = table_->json_options;
     opts.batch_rows = ctx->batch_rows();
-    ARROW_ASSIGN_OR_RAISE(auto reader, json::JsonReader::Open(path, table_->file_schema, projection_,
+    ARROW_ASSIGN_OR_RAISE(auto reader, json::JsonReader::Open(path, table_->file_schema, AllColumns(),
                                                              opts, table_->bad_rows.get()));
     return pump(reader);
   }

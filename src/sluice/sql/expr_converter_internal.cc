@@ -3,6 +3,8 @@
 #include <arrow/array/builder_base.h>
 #include <arrow/array/util.h>
 
+#include <fmt/format.h>
+
 #include <cctype>
 
 #include "sluice/expr/aggregate_types.h"
@@ -69,7 +71,8 @@ Result<double> FractionValue(const Expr& e, const std::string& fn) {
   }
   double f = static_cast<const arrow::DoubleScalar&>(**d).value;
   if (!(f >= 0 && f <= 1)) {
-    return ErrorAt(e->position, fn, "(): the fraction must be between 0 and 1, got ", f);
+    return ErrorAt(e->position, fn, "(): the fraction must be between 0 and 1, got ",
+                   fmt::format("{}", f));
   }
   return f;
 }
