@@ -33,8 +33,10 @@ test-py: release
 
 test: test-unit test-py
 
+# Unit tests and the SQL logic tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: asan
-	ASAN_OPTIONS=detect_leaks=0 ctest --test-dir build/asan --output-on-failure -j 2
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build/asan --output-on-failure -j 2
+	ASAN_OPTIONS=detect_leaks=0 SLUICE_BIN=$(CURDIR)/build/asan/tools/sluice/sluice .venv/bin/python -m pytest -q tests/test_sqllogic.py
 
 test-long: test
 	SLUICE_LONG=1 SLUICE_BIN=$(CURDIR)/build/release/tools/sluice/sluice .venv/bin/python -m pytest -q tests

@@ -15,6 +15,22 @@ int64_t NowNanos() {
       .count();
 }
 
+// Push-based calls nest: an operator's call includes the time of everything downstream.
+// Each timed call records its own time minus the time of the timed calls inside it.
+thread_local int64_t tl_nested_nanos = 0;
+
+template <typename Fn>
+Status TimeSelf(std::atomic<int64_t>* self_nanos, Fn&& fn) {
+  int64_t saved = tl_nested_nanos;
+  tl_nested_nanos = 0;
+  int64_t start = NowNanos();
+  Status st = fn();
+  int64_t elapsed = NowNanos() - start;
+  *self_nanos += elapsed - tl_nested_nanos;
+  tl_nested_nanos = saved + elapsed;
+  return st;
+}
+
 // Pushes into operator i of a worker's chain, or into the sink after the last one.
 class ChainEmitter : public Emitter {
  public:
@@ -24,15 +40,12 @@ class ChainEmitter : public Emitter {
 
   Status Emit(Batch batch) override {
     if (ctx_->cancelled()) return Status::Cancelled("cancelled");
-    int64_t start = NowNanos();
     if (op_ == nullptr) {
-      Status st = sink_->Consume(ctx_, local_, std::move(batch));
-      sink_->metrics().nanos += NowNanos() - start;
-      return st;
+      return TimeSelf(&sink_->metrics().nanos,
+                      [&] { return sink_->Consume(ctx_, local_, std::move(batch)); });
     }
-    Status st = op_->ProcessBatch(std::move(batch), next_);
-    factory_->metrics().nanos += NowNanos() - start;
-    return st;
+    return TimeSelf(&factory_->metrics().nanos,
+                    [&] { return op_->ProcessBatch(std::move(batch), next_); });
   }
 
   Status EmitWatermark(Watermark wm) override {
@@ -104,9 +117,8 @@ Status Executor::RunPipeline(const std::shared_ptr<Source>& source,
     while (!ctx_->cancelled()) {
       int64_t m = next_morsel.fetch_add(1);
       if (m >= morsels) break;
-      int64_t start = NowNanos();
-      Status s = source->Produce(ctx_, m, &source_out);
-      source->metrics().nanos += NowNanos() - start;
+      Status s = TimeSelf(&source->metrics().nanos,
+                          [&] { return source->Produce(ctx_, m, &source_out); });
       if (!s.ok()) return fail(s);
     }
     if (ctx_->cancelled()) return Status::Cancelled("cancelled");

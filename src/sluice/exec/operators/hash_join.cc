@@ -143,16 +143,24 @@ class ProbeOp : public Operator {
     }
     // Walk the chains, emitting candidate pairs in chunks of about batch_rows.
     const int64_t chunk = ctx_->batch_rows();
-    arrow::Int64Builder pi, bi;
+    std::vector<int64_t> pv, bv;
+    pv.reserve(std::min<int64_t>(chunk, n) + 1);
+    bv.reserve(std::min<int64_t>(chunk, n) + 1);
     int64_t sub = 0;
     auto flush = [&]() -> Status {
-      if (pi.length() == 0) return Status::OK();
-      ARROW_ASSIGN_OR_RAISE(auto pidx, pi.Finish());
-      ARROW_ASSIGN_OR_RAISE(auto bidx, bi.Finish());
+      if (pv.empty()) return Status::OK();
+      // Wrap the index vectors without copying: the buffers own the memory.
+      auto wrap = [](std::vector<int64_t>* v) {
+        auto buf = std::make_shared<arrow::Buffer>(reinterpret_cast<const uint8_t*>(v->data()),
+                                                   static_cast<int64_t>(v->size() * 8));
+        return std::make_shared<arrow::Int64Array>(static_cast<int64_t>(v->size()), buf);
+      };
+      auto pidx = wrap(&pv);
+      auto bidx = wrap(&bv);
       ARROW_ASSIGN_OR_RAISE(auto joined, Assemble(probe, pidx, build.rows(), bidx,
                                                   JoinedSchema(), false));
-      const auto* p = static_cast<const arrow::Int64Array*>(pidx.get())->raw_values();
-      const auto* b = static_cast<const arrow::Int64Array*>(bidx.get())->raw_values();
+      const int64_t* p = pv.data();
+      const int64_t* b = bv.data();
       std::vector<uint8_t> keep(joined->num_rows(), 1);
       if (f_->condition()) {
         ARROW_ASSIGN_OR_RAISE(auto arr, expr::EvaluateToArray(f_->condition(), *joined));
@@ -167,17 +175,20 @@ class ProbeOp : public Operator {
           f_->build()->matched()[b[k]].store(1, std::memory_order_relaxed);
         }
       }
+      pv.clear();
+      bv.clear();
       if (type == JoinType::kSemi || type == JoinType::kAnti) return Status::OK();
       if (joined->num_rows() == 0) return Status::OK();
       return out->Emit(Batch{joined, batch.seq + (sub++)});
     };
+    const bool one_match = (type == JoinType::kSemi || type == JoinType::kAnti) && !f_->condition();
     for (int64_t i = 0; i < n; ++i) {
       for (int64_t r = chain_start[i]; r >= 0; r = build.next_row(r)) {
-        ARROW_RETURN_NOT_OK(pi.Append(i));
-        ARROW_RETURN_NOT_OK(bi.Append(r));
-        if (pi.length() >= chunk) ARROW_RETURN_NOT_OK(flush());
+        pv.push_back(i);
+        bv.push_back(r);
+        if (static_cast<int64_t>(pv.size()) >= chunk) ARROW_RETURN_NOT_OK(flush());
         // Semi/anti joins without a condition need only one match per row.
-        if ((type == JoinType::kSemi || type == JoinType::kAnti) && !f_->condition()) break;
+        if (one_match) break;
       }
     }
     ARROW_RETURN_NOT_OK(flush());
