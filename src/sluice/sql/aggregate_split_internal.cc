@@ -13,7 +13,8 @@ using expr::ExprKind;
 namespace {
 
 bool Contains(const std::vector<Expr>& list, const Expr& e) {
-  return std::any_of(list.begin(), list.end(), [&](const Expr& x) { return expr::Equals(x, e); });
+  return std::any_of(list.begin(), list.end(),
+                     [&](const Expr& x) { return expr::Equals(x, e); });
 }
 
 Expr OutputColumn(int index, const std::string& name, int position) {
@@ -62,7 +63,8 @@ Result<plan::Plan> AggregateSplit::MakePlan(plan::Plan input, int position) cons
   // result-type errors ("sum() needs a numeric argument") at the call.
   for (const auto& k : keys) {
     auto one = plan::MakeAggregate(input, {k}, {});
-    if (!one.ok()) return RelocateBindError(one.status(), {k}, *input->schema, false, k->position);
+    if (!one.ok())
+      return RelocateBindError(one.status(), {k}, *input->schema, false, k->position);
   }
   for (const auto& a : aggs) {
     auto one = plan::MakeAggregate(input, {}, {a});
@@ -83,14 +85,17 @@ Result<Expr> AggregateSplit::Rewrite(const Expr& e) const {
     case ExprKind::kAggregate:
       for (size_t i = 0; i < aggregates_.size(); ++i) {
         if (expr::Equals(e, aggregates_[i])) {
-          return OutputColumn(static_cast<int>(keys_.size() + i), ColumnName(e), e->position);
+          return OutputColumn(static_cast<int>(keys_.size() + i), ColumnName(e),
+                              e->position);
         }
       }
-      return ErrorAt(e->position, "internal: aggregate ", expr::ToString(e), " was not collected");
+      return ErrorAt(e->position, "internal: aggregate ", expr::ToString(e),
+                     " was not collected");
     case ExprKind::kColumn: {
       std::string name = e->qualifier.empty() ? e->name : e->qualifier + "." + e->name;
-      return ErrorAt(e->position, "column '", name,
-                     "' must appear in the GROUP BY clause or be used in an aggregate function");
+      return ErrorAt(
+          e->position, "column '", name,
+          "' must appear in the GROUP BY clause or be used in an aggregate function");
     }
     case ExprKind::kStar:
       return ErrorAt(e->position, "'*' is not allowed here");

@@ -2,7 +2,6 @@
 
 #include <arrow/array/builder_base.h>
 #include <arrow/array/util.h>
-
 #include <fmt/format.h>
 
 #include <cctype>
@@ -49,7 +48,8 @@ std::string OperatorName(const PgNode& a_expr) {
 
 // A binary operator of the parse tree as a Call.
 Result<Expr> BinaryOperator(const std::string& op, Expr l, Expr r, int position) {
-  static const char* kDirect[] = {"+", "-", "*", "/", "%", "=", "<>", "<", "<=", ">", ">=", "||"};
+  static const char* kDirect[] = {"+",  "-", "*",  "/", "%",  "=",
+                                  "<>", "<", "<=", ">", ">=", "||"};
   for (const char* d : kDirect) {
     if (op == d) return CallAt(op, {std::move(l), std::move(r)}, position);
   }
@@ -64,7 +64,8 @@ Result<Expr> BinaryOperator(const std::string& op, Expr l, Expr r, int position)
 }
 
 Result<double> FractionValue(const Expr& e, const std::string& fn) {
-  ARROW_ASSIGN_OR_RAISE(auto v, ExprConverter::ConstantValue(e, "the fraction of " + fn + "()"));
+  ARROW_ASSIGN_OR_RAISE(auto v,
+                        ExprConverter::ConstantValue(e, "the fraction of " + fn + "()"));
   auto d = CastScalar(v, arrow::float64());
   if (!d.ok() || !v->is_valid) {
     return ErrorAt(e->position, fn, "(): the fraction must be a number");
@@ -87,12 +88,13 @@ Result<Expr> ExprConverter::Convert(const PgNode& node, const ExprContext& ctx) 
   return r;
 }
 
-Result<std::shared_ptr<arrow::Scalar>> ExprConverter::ConstantValue(const Expr& e,
-                                                                    const std::string& what) {
+Result<std::shared_ptr<arrow::Scalar>> ExprConverter::ConstantValue(
+    const Expr& e, const std::string& what) {
   if (!expr::IsConstant(e)) return ErrorAt(e->position, what, " must be a constant");
   ARROW_ASSIGN_OR_RAISE(auto bound,
                         WithPosition(expr::Bind(e, arrow::Schema({})), e->position));
-  ARROW_ASSIGN_OR_RAISE(auto folded, WithPosition(expr::FoldConstants(bound), e->position));
+  ARROW_ASSIGN_OR_RAISE(auto folded,
+                        WithPosition(expr::FoldConstants(bound), e->position));
   if (folded->kind != ExprKind::kLiteral) {
     return ErrorAt(e->position, what, " must be a constant");
   }
@@ -142,12 +144,15 @@ Result<Expr> ExprConverter::ConvertNode(const PgNode& n, bool inside_aggregate) 
   }
   if (n.Is("MinMaxExpr")) {
     ARROW_ASSIGN_OR_RAISE(auto args, ConvertList(n.List("args"), inside_aggregate));
-    return CallAt(n.String("op") == "IS_LEAST" ? "least" : "greatest", std::move(args), pos);
+    return CallAt(n.String("op") == "IS_LEAST" ? "least" : "greatest", std::move(args),
+                  pos);
   }
   if (n.Is("SubLink")) return NotSupported(pos, "subqueries in expressions");
   if (n.Is("ParamRef")) return NotSupported(pos, "query parameters ($n)");
-  if (n.Is("A_Indirection")) return NotSupported(n.Node("arg").Location(), "subscripts and field selection");
-  if (n.Is("SQLValueFunction")) return NotSupported(pos, "CURRENT_DATE, CURRENT_TIMESTAMP and similar");
+  if (n.Is("A_Indirection"))
+    return NotSupported(n.Node("arg").Location(), "subscripts and field selection");
+  if (n.Is("SQLValueFunction"))
+    return NotSupported(pos, "CURRENT_DATE, CURRENT_TIMESTAMP and similar");
   if (n.Is("CollateClause")) return NotSupported(pos, "COLLATE");
   if (n.Is("RowExpr")) return NotSupported(pos, "row constructors");
   if (n.Is("GroupingFunc")) return NotSupported(pos, "GROUPING()");
@@ -169,11 +174,13 @@ Result<Expr> ExprConverter::ConvertColumnRef(const PgNode& n) {
   const std::string& name = parts.back();
   std::string full = table.empty() ? name : table + "." + name;
   if (ctx_->scope == nullptr) {
-    return ErrorAt(pos, "column references are not allowed in ", ctx_->clause, " (", full, ")");
+    return ErrorAt(pos, "column references are not allowed in ", ctx_->clause, " (", full,
+                   ")");
   }
   ARROW_ASSIGN_OR_RAISE(const ScopeColumn* col, ctx_->scope->Find(table, name, pos));
   if (col == nullptr) {
-    return ErrorAt(pos, "unknown column '", full, "' (columns: ", ctx_->scope->Describe(), ")");
+    return ErrorAt(pos, "unknown column '", full, "' (columns: ", ctx_->scope->Describe(),
+                   ")");
   }
   auto c = std::make_shared<expr::ExprNode>(*expr::Column(col->name, table));
   c->index = col->index;
@@ -194,7 +201,8 @@ Result<Expr> ExprConverter::ConvertConst(const PgNode& n) {
       value = arrow::MakeScalar(v);
     }
   } else if (n.Has("fval")) {
-    ARROW_ASSIGN_OR_RAISE(value, WithPosition(NumericLiteral(n.Object("fval").String("fval")), pos));
+    ARROW_ASSIGN_OR_RAISE(
+        value, WithPosition(NumericLiteral(n.Object("fval").String("fval")), pos));
   } else if (n.Has("sval")) {
     value = arrow::MakeScalar(std::string(n.Object("sval").String("sval")));
   } else if (n.Has("boolval")) {
@@ -207,7 +215,8 @@ Result<Expr> ExprConverter::ConvertConst(const PgNode& n) {
   return At(expr::Literal(std::move(value)), pos);
 }
 
-Result<std::shared_ptr<arrow::DataType>> ExprConverter::ConvertType(const PgNode& type_name) {
+Result<std::shared_ptr<arrow::DataType>> ExprConverter::ConvertType(
+    const PgNode& type_name) {
   int pos = type_name.Location();
   if (type_name.Has("arrayBounds")) return NotSupported(pos, "array types");
   if (type_name.Bool("setof") || type_name.Bool("pct_type")) {
@@ -217,7 +226,8 @@ Result<std::shared_ptr<arrow::DataType>> ExprConverter::ConvertType(const PgNode
   std::vector<int64_t> typmods;
   for (const auto& m : type_name.List("typmods")) {
     if (!m.Is("A_Const") || !m.Has("ival")) {
-      return ErrorAt(m.Location() >= 0 ? m.Location() : pos, "type modifiers must be integers");
+      return ErrorAt(m.Location() >= 0 ? m.Location() : pos,
+                     "type modifiers must be integers");
     }
     ARROW_ASSIGN_OR_RAISE(int64_t v, tree_.IntegerConstant(m));
     typmods.push_back(v);
@@ -228,10 +238,10 @@ Result<std::shared_ptr<arrow::DataType>> ExprConverter::ConvertType(const PgNode
   if (pos >= 0 && static_cast<size_t>(pos) + 5 <= sql.size()) {
     std::string word = Lower(sql.substr(pos, 5));
     size_t after = pos + 5;
-    bare_float = word == "float" &&
-                 (after == sql.size() ||
-                  !(std::isalnum(static_cast<unsigned char>(sql[after])) || sql[after] == '_' ||
-                    sql[after] == '('));
+    bare_float =
+        word == "float" &&
+        (after == sql.size() || !(std::isalnum(static_cast<unsigned char>(sql[after])) ||
+                                  sql[after] == '_' || sql[after] == '('));
   }
   return WithPosition(TypeFromPgName(names, typmods, bare_float), pos);
 }
@@ -247,7 +257,7 @@ Result<Expr> ExprConverter::ConvertTypeCast(const PgNode& n, bool inside_aggrega
       return At(expr::Literal(arrow::MakeNullScalar(type)), pos);
     }
     if (!arg.Is("A_Const") || !arg.Has("sval")) {
-      return NotSupported(pos, "casting non-constant values to INTERVAL");
+      return NotSupported(pos, "INTERVAL from anything but a string constant");
     }
     int64_t mask = -1;
     auto typmods = type_name.List("typmods");
@@ -255,7 +265,8 @@ Result<Expr> ExprConverter::ConvertTypeCast(const PgNode& n, bool inside_aggrega
       ARROW_ASSIGN_OR_RAISE(mask, tree_.IntegerConstant(typmods[0]));
     }
     ARROW_ASSIGN_OR_RAISE(
-        auto v, WithPosition(IntervalLiteral(arg.Object("sval").String("sval"), mask), pos));
+        auto v,
+        WithPosition(IntervalLiteral(arg.Object("sval").String("sval"), mask), pos));
     return At(expr::Literal(v), pos);
   }
   ARROW_ASSIGN_OR_RAISE(auto value, ConvertNode(arg, inside_aggregate));
@@ -294,7 +305,8 @@ Result<Expr> ExprConverter::ConvertAExpr(const PgNode& n, bool inside_aggregate)
     ARROW_ASSIGN_OR_RAISE(auto r, ConvertNode(rexpr, inside_aggregate));
     return BinaryOperator(op, l, r, pos);
   }
-  if (kind == "AEXPR_DISTINCT" || kind == "AEXPR_NOT_DISTINCT" || kind == "AEXPR_NULLIF") {
+  if (kind == "AEXPR_DISTINCT" || kind == "AEXPR_NOT_DISTINCT" ||
+      kind == "AEXPR_NULLIF") {
     ARROW_ASSIGN_OR_RAISE(auto l, ConvertNode(lexpr, inside_aggregate));
     ARROW_ASSIGN_OR_RAISE(auto r, ConvertNode(rexpr, inside_aggregate));
     if (kind == "AEXPR_NULLIF") return CallAt("nullif", {l, r}, pos);
@@ -321,7 +333,8 @@ Result<Expr> ExprConverter::ConvertAExpr(const PgNode& n, bool inside_aggregate)
   if (kind == "AEXPR_BETWEEN_SYM" || kind == "AEXPR_NOT_BETWEEN_SYM") {
     return NotSupported(pos, "BETWEEN SYMMETRIC");
   }
-  if (kind == "AEXPR_OP_ANY" || kind == "AEXPR_OP_ALL") return NotSupported(pos, "ANY/ALL");
+  if (kind == "AEXPR_OP_ANY" || kind == "AEXPR_OP_ALL")
+    return NotSupported(pos, "ANY/ALL");
   if (kind == "AEXPR_SIMILAR") return NotSupported(pos, "SIMILAR TO");
   return NotSupported(pos, std::string(kind));
 }
@@ -349,7 +362,8 @@ Result<Expr> ExprConverter::ConvertCase(const PgNode& n, bool inside_aggregate) 
   for (const auto& when : n.List("args")) {
     ARROW_ASSIGN_OR_RAISE(auto cond, ConvertNode(when.Node("expr"), inside_aggregate));
     if (subject) cond = CallAt("=", {subject, cond}, when.Location());
-    ARROW_ASSIGN_OR_RAISE(auto result, ConvertNode(when.Node("result"), inside_aggregate));
+    ARROW_ASSIGN_OR_RAISE(auto result,
+                          ConvertNode(when.Node("result"), inside_aggregate));
     args.push_back(cond);
     args.push_back(result);
   }
@@ -367,14 +381,15 @@ Result<Expr> ExprConverter::ConvertArray(const PgNode& n, bool inside_aggregate)
   std::shared_ptr<arrow::DataType> common = arrow::null();
   for (const auto& e : elements) {
     ARROW_ASSIGN_OR_RAISE(auto v, ConstantValue(e, "an ARRAY element"));
-    ARROW_ASSIGN_OR_RAISE(common, WithPosition(expr::CommonType(common, v->type), e->position));
+    ARROW_ASSIGN_OR_RAISE(common,
+                          WithPosition(expr::CommonType(common, v->type), e->position));
     values.push_back(v);
   }
   std::unique_ptr<arrow::ArrayBuilder> builder;
   ARROW_RETURN_NOT_OK(arrow::MakeBuilder(arrow::default_memory_pool(), common, &builder));
   for (size_t i = 0; i < values.size(); ++i) {
-    ARROW_ASSIGN_OR_RAISE(auto cast, WithPosition(CastScalar(values[i], common),
-                                                  elements[i]->position));
+    ARROW_ASSIGN_OR_RAISE(
+        auto cast, WithPosition(CastScalar(values[i], common), elements[i]->position));
     ARROW_RETURN_NOT_OK(builder->AppendScalar(*cast));
   }
   ARROW_ASSIGN_OR_RAISE(auto array, builder->Finish());
@@ -396,16 +411,19 @@ Result<Expr> ExprConverter::ConvertFuncCall(const PgNode& n, bool inside_aggrega
   if (n.Has("agg_filter")) return NotSupported(pos, "FILTER (WHERE ...) on aggregates");
   if (n.Bool("func_variadic")) return NotSupported(pos, "VARIADIC");
   if (name == "btrim") name = "trim";  // TRIM(BOTH FROM x)
-  if (expr::IsAggregateFunction(name) || n.Bool("agg_star") || n.Bool("agg_within_group")) {
+  if (expr::IsAggregateFunction(name) || n.Bool("agg_star") ||
+      n.Bool("agg_within_group")) {
     return ConvertAggregate(n, name, inside_aggregate);
   }
   if (n.Bool("agg_distinct") || n.Has("agg_order")) {
-    return ErrorAt(pos, "DISTINCT and ORDER BY are only allowed in aggregate functions, not ",
+    return ErrorAt(pos,
+                   "DISTINCT and ORDER BY are only allowed in aggregate functions, not ",
                    name, "()");
   }
   std::vector<Expr> args;
   for (const auto& a : n.List("args")) {
-    if (a.Is("NamedArgExpr")) return NotSupported(a.Location(), "named arguments in " + name + "()");
+    if (a.Is("NamedArgExpr"))
+      return NotSupported(a.Location(), "named arguments in " + name + "()");
     ARROW_ASSIGN_OR_RAISE(auto e, ConvertNode(a, inside_aggregate));
     args.push_back(std::move(e));
   }
@@ -413,11 +431,11 @@ Result<Expr> ExprConverter::ConvertFuncCall(const PgNode& n, bool inside_aggrega
   if (def == nullptr) return ErrorAt(pos, "unknown function '", name, "'");
   int count = static_cast<int>(args.size());
   if (count < def->min_args || (def->max_args >= 0 && count > def->max_args)) {
-    std::string expected = def->max_args < 0 ? "at least " + std::to_string(def->min_args)
-                           : def->min_args == def->max_args
-                               ? std::to_string(def->min_args)
-                               : std::to_string(def->min_args) + " to " +
-                                     std::to_string(def->max_args);
+    std::string expected =
+        def->max_args < 0 ? "at least " + std::to_string(def->min_args)
+        : def->min_args == def->max_args
+            ? std::to_string(def->min_args)
+            : std::to_string(def->min_args) + " to " + std::to_string(def->max_args);
     return ErrorAt(pos, name, "() takes ", expected, " arguments, got ", count);
   }
   return CallAt(name, std::move(args), pos);
@@ -436,7 +454,8 @@ Result<Expr> ExprConverter::ConvertAggregate(const PgNode& n, const std::string&
   bool distinct = n.Bool("agg_distinct");
   std::vector<Expr> args;
   for (const auto& a : n.List("args")) {
-    if (a.Is("NamedArgExpr")) return NotSupported(a.Location(), "named arguments in " + name + "()");
+    if (a.Is("NamedArgExpr"))
+      return NotSupported(a.Location(), "named arguments in " + name + "()");
     ARROW_ASSIGN_OR_RAISE(auto e, ConvertNode(a, /*inside_aggregate=*/true));
     args.push_back(std::move(e));
   }
@@ -448,23 +467,28 @@ Result<Expr> ExprConverter::ConvertAggregate(const PgNode& n, const std::string&
   std::string canonical = expr::CanonicalAggregate(name);
   if (n.Bool("agg_within_group")) {
     // percentile_cont(0.9) WITHIN GROUP (ORDER BY x [DESC])
-    if (canonical != "quantile") return NotSupported(pos, "WITHIN GROUP for " + name + "()");
+    if (canonical != "quantile")
+      return NotSupported(pos, "WITHIN GROUP for " + name + "()");
     if (args.size() != 1 || order.size() != 1) {
-      return ErrorAt(pos, name, "() WITHIN GROUP needs one fraction and one ORDER BY key");
+      return ErrorAt(pos, name,
+                     "() WITHIN GROUP needs one fraction and one ORDER BY key");
     }
     ARROW_ASSIGN_OR_RAISE(double fraction, FractionValue(args[0], name));
     PgNode key = order[0].Node("node");
     ARROW_ASSIGN_OR_RAISE(auto x, ConvertNode(key, /*inside_aggregate=*/true));
     if (order[0].String("sortby_dir") == "SORTBY_DESC") fraction = 1 - fraction;
-    return At(expr::Aggregate("quantile", {x}, distinct, {arrow::MakeScalar(fraction)}), pos);
+    return At(expr::Aggregate("quantile", {x}, distinct, {arrow::MakeScalar(fraction)}),
+              pos);
   }
   if (!order.empty()) return NotSupported(pos, "ORDER BY inside aggregate calls");
   if (canonical == "quantile") {
     // quantile(x, 0.9) / quantile_cont(x, 0.9), as DuckDB writes them.
-    if (args.size() != 2) return ErrorAt(pos, name, "() takes 2 arguments (value, fraction)");
+    if (args.size() != 2)
+      return ErrorAt(pos, name, "() takes 2 arguments (value, fraction)");
     ARROW_ASSIGN_OR_RAISE(double fraction, FractionValue(args[1], name));
-    return At(expr::Aggregate("quantile", {args[0]}, distinct, {arrow::MakeScalar(fraction)}),
-              pos);
+    return At(
+        expr::Aggregate("quantile", {args[0]}, distinct, {arrow::MakeScalar(fraction)}),
+        pos);
   }
   if (canonical == "string_agg") {
     // The separator is a constant option (default ','), the only argument the value.
@@ -473,7 +497,8 @@ Result<Expr> ExprConverter::ConvertAggregate(const PgNode& n, const std::string&
     }
     std::shared_ptr<arrow::Scalar> sep = arrow::MakeScalar(std::string(","));
     if (args.size() == 2) {
-      ARROW_ASSIGN_OR_RAISE(auto v, ConstantValue(args[1], "the separator of string_agg()"));
+      ARROW_ASSIGN_OR_RAISE(auto v,
+                            ConstantValue(args[1], "the separator of string_agg()"));
       auto s = CastScalar(v, arrow::utf8());
       if (!s.ok() || !v->is_valid) {
         return ErrorAt(args[1]->position, "string_agg(): the separator must be a string");

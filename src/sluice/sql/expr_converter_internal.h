@@ -9,11 +9,11 @@
 //
 // Aggregate calls become expr::Aggregate nodes where the context allows them; the
 // query binder splits them out (aggregate_splitter_internal.h).
-#include <memory>
-#include <string>
-
 #include <arrow/scalar.h>
 #include <arrow/type.h>
+
+#include <memory>
+#include <string>
 
 #include "sluice/base/status.h"
 #include "sluice/expr/expr.h"

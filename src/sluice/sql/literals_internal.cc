@@ -23,8 +23,10 @@ std::string Lower(std::string_view s) {
 }
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+    s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -39,8 +41,9 @@ Result<std::shared_ptr<arrow::Scalar>> DoubleLiteral(const std::string& text) {
 
 }  // namespace
 
-Result<std::shared_ptr<arrow::Scalar>> CastScalar(const std::shared_ptr<arrow::Scalar>& value,
-                                                  const std::shared_ptr<arrow::DataType>& type) {
+Result<std::shared_ptr<arrow::Scalar>> CastScalar(
+    const std::shared_ptr<arrow::Scalar>& value,
+    const std::shared_ptr<arrow::DataType>& type) {
   ARROW_ASSIGN_OR_RAISE(auto lit, expr::CastTo(expr::Literal(value), type));
   return lit->value;
 }
@@ -55,7 +58,8 @@ Result<std::shared_ptr<arrow::Scalar>> NumericLiteral(std::string_view text_in) 
     const char* begin = text.data() + (text[0] == '+' ? 1 : 0);
     auto [ptr, ec] = std::from_chars(begin, text.data() + text.size(), v);
     if (ec == std::errc() && ptr == text.data() + text.size()) {
-      if (v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max()) {
+      if (v >= std::numeric_limits<int32_t>::min() &&
+          v <= std::numeric_limits<int32_t>::max()) {
         return arrow::MakeScalar(static_cast<int32_t>(v));
       }
       return arrow::MakeScalar(v);
@@ -68,16 +72,16 @@ Result<std::shared_ptr<arrow::Scalar>> NumericLiteral(std::string_view text_in) 
     if (arrow::Decimal128::FromString(text, &value, &precision, &scale).ok() &&
         precision <= arrow::Decimal128Type::kMaxPrecision && scale >= 0) {
       precision = std::max({precision, scale, 1});
-      return std::make_shared<arrow::Decimal128Scalar>(value,
-                                                       arrow::decimal128(precision, scale));
+      return std::make_shared<arrow::Decimal128Scalar>(
+          value, arrow::decimal128(precision, scale));
     }
   }
   return DoubleLiteral(text);
 }
 
-Result<std::shared_ptr<arrow::DataType>> TypeFromPgName(const std::vector<std::string>& names,
-                                                        const std::vector<int64_t>& typmods,
-                                                        bool bare_float) {
+Result<std::shared_ptr<arrow::DataType>> TypeFromPgName(
+    const std::vector<std::string>& names, const std::vector<int64_t>& typmods,
+    bool bare_float) {
   if (names.empty()) return Status::Invalid("empty type name");
   bool internal = names.size() == 2 && names[0] == "pg_catalog";
   if (names.size() > 1 && !internal) {
@@ -88,11 +92,19 @@ Result<std::shared_ptr<arrow::DataType>> TypeFromPgName(const std::vector<std::s
   // PostgreSQL's internal names and the aliases both engines share, to names
   // expr::ParseTypeName knows.
   static const std::pair<const char*, const char*> kAliases[] = {
-      {"bool", "boolean"},   {"int1", "tinyint"},    {"int2", "smallint"},
-      {"int4", "integer"},   {"int8", "bigint"},     {"float4", "real"},
-      {"float8", "double"},  {"numeric", "decimal"}, {"bpchar", "varchar"},
-      {"timestamp_s", "timestamp(s)"}, {"timestamp_ms", "timestamp(ms)"},
-      {"timestamp_us", "timestamp(us)"}, {"timestamp_ns", "timestamp(ns)"}};
+      {"bool", "boolean"},
+      {"int1", "tinyint"},
+      {"int2", "smallint"},
+      {"int4", "integer"},
+      {"int8", "bigint"},
+      {"float4", "real"},
+      {"float8", "double"},
+      {"numeric", "decimal"},
+      {"bpchar", "varchar"},
+      {"timestamp_s", "timestamp(s)"},
+      {"timestamp_ms", "timestamp(ms)"},
+      {"timestamp_us", "timestamp(us)"},
+      {"timestamp_ns", "timestamp(ns)"}};
   for (const auto& [from, to] : kAliases) {
     if (name == from) {
       name = to;
@@ -105,11 +117,12 @@ Result<std::shared_ptr<arrow::DataType>> TypeFromPgName(const std::vector<std::s
     if (typmods.size() == 1) {
       // PostgreSQL's precision is the number of fractional second digits (0..6).
       int64_t p = typmods[0];
-      auto unit = p <= 0 ? arrow::TimeUnit::SECOND
+      auto unit = p <= 0   ? arrow::TimeUnit::SECOND
                   : p <= 3 ? arrow::TimeUnit::MILLI
                   : p <= 6 ? arrow::TimeUnit::MICRO
                            : arrow::TimeUnit::NANO;
-      return name == "timestamptz" ? arrow::timestamp(unit, "UTC") : arrow::timestamp(unit);
+      return name == "timestamptz" ? arrow::timestamp(unit, "UTC")
+                                   : arrow::timestamp(unit);
     }
     return expr::ParseTypeName(name);
   }
@@ -194,7 +207,8 @@ bool ParseClock(std::string_view s, long double* nanos) {
     if (piece.empty()) return false;
     char* end = nullptr;
     parts[n++] = std::strtold(piece.c_str(), &end);
-    if (*end != '\0' || (n < 3 && piece.find('.') != std::string::npos && colon != s.npos)) {
+    if (*end != '\0' ||
+        (n < 3 && piece.find('.') != std::string::npos && colon != s.npos)) {
       return false;
     }
     if (colon == std::string_view::npos) {
@@ -269,7 +283,8 @@ Result<std::shared_ptr<arrow::Scalar>> IntervalLiteral(std::string_view text_in,
     // A number, possibly glued to its unit ("3days", "10s").
     size_t k = 0;
     if (k < tok.size() && (tok[k] == '-' || tok[k] == '+')) ++k;
-    while (k < tok.size() && (std::isdigit(static_cast<unsigned char>(tok[k])) || tok[k] == '.')) {
+    while (k < tok.size() &&
+           (std::isdigit(static_cast<unsigned char>(tok[k])) || tok[k] == '.')) {
       ++k;
     }
     std::string number = tok.substr(0, k);
@@ -282,8 +297,8 @@ Result<std::shared_ptr<arrow::Scalar>> IntervalLiteral(std::string_view text_in,
     if (unit.empty()) {
       if (t + 1 < tokens.size() && tokens[t + 1] != "ago" &&
           tokens[t + 1].find(':') == std::string::npos &&
-          !std::isdigit(static_cast<unsigned char>(tokens[t + 1][0])) && tokens[t + 1][0] != '-' &&
-          tokens[t + 1][0] != '+') {
+          !std::isdigit(static_cast<unsigned char>(tokens[t + 1][0])) &&
+          tokens[t + 1][0] != '-' && tokens[t + 1][0] != '+') {
         unit = tokens[++t];
       } else {
         unit = bare_unit;

@@ -6,6 +6,7 @@
 #include "sluice/expr/binder.h"
 #include "sluice/expr/types.h"
 #include "sluice/plan/plan_builder.h"
+#include "sluice/plan/plan_rewrite.h"
 #include "sluice/sql/aggregate_split_internal.h"
 #include "sluice/sql/literals_internal.h"
 #include "sluice/sql/sql_error_internal.h"
@@ -48,33 +49,7 @@ Expr Named(const Expr& e, const std::string& name) {
 // A copy of the tree's nodes (expressions are immutable and shared): a plan used twice
 // (a CTE referenced twice, a catalog plan) must not share nodes the optimizer mutates.
 Plan ClonePlan(const Plan& p) {
-  Plan copy;
-  switch (p->kind) {
-    case plan::NodeKind::kScan:
-      copy = std::make_shared<plan::ScanNode>(static_cast<const plan::ScanNode&>(*p));
-      break;
-    case plan::NodeKind::kFilter:
-      copy = std::make_shared<plan::FilterNode>(static_cast<const plan::FilterNode&>(*p));
-      break;
-    case plan::NodeKind::kProject:
-      copy = std::make_shared<plan::ProjectNode>(static_cast<const plan::ProjectNode&>(*p));
-      break;
-    case plan::NodeKind::kAggregate:
-      copy = std::make_shared<plan::AggregateNode>(static_cast<const plan::AggregateNode&>(*p));
-      break;
-    case plan::NodeKind::kJoin:
-      copy = std::make_shared<plan::JoinNode>(static_cast<const plan::JoinNode&>(*p));
-      break;
-    case plan::NodeKind::kSort:
-      copy = std::make_shared<plan::SortNode>(static_cast<const plan::SortNode&>(*p));
-      break;
-    case plan::NodeKind::kLimit:
-      copy = std::make_shared<plan::LimitNode>(static_cast<const plan::LimitNode&>(*p));
-      break;
-    case plan::NodeKind::kUnion:
-      copy = std::make_shared<plan::UnionNode>(static_cast<const plan::UnionNode&>(*p));
-      break;
-  }
+  Plan copy = plan::CopyNode(*p);
   for (auto& in : copy->inputs) in = ClonePlan(in);
   return copy;
 }
@@ -84,19 +59,22 @@ Result<Plan> Project(Plan input, const std::vector<Expr>& exprs, int fallback) {
   bool identity = static_cast<int>(exprs.size()) == input->schema->num_fields();
   for (size_t i = 0; identity && i < exprs.size(); ++i) {
     const Expr& inner = exprs[i]->kind == ExprKind::kAlias ? exprs[i]->args[0] : exprs[i];
-    identity = inner->kind == ExprKind::kColumn && inner->index == static_cast<int>(i) &&
-               expr::OutputName(exprs[i]) == input->schema->field(static_cast<int>(i))->name();
+    identity =
+        inner->kind == ExprKind::kColumn && inner->index == static_cast<int>(i) &&
+        expr::OutputName(exprs[i]) == input->schema->field(static_cast<int>(i))->name();
   }
   if (identity) return input;
   auto r = plan::MakeProject(input, exprs);
-  if (!r.ok()) return RelocateBindError(r.status(), exprs, *input->schema, false, fallback);
+  if (!r.ok())
+    return RelocateBindError(r.status(), exprs, *input->schema, false, fallback);
   return r;
 }
 
 Result<Plan> Filter(Plan input, const Expr& predicate) {
   auto r = plan::MakeFilter(input, predicate);
   if (!r.ok()) {
-    return RelocateBindError(r.status(), {predicate}, *input->schema, false, predicate->position);
+    return RelocateBindError(r.status(), {predicate}, *input->schema, false,
+                             predicate->position);
   }
   return r;
 }
@@ -108,12 +86,18 @@ bool AllBind(const std::vector<Expr>& exprs, const arrow::Schema& schema) {
 
 std::string StatementName(std::string_view tag) {
   static const std::pair<const char*, const char*> kNames[] = {
-      {"InsertStmt", "INSERT"},          {"UpdateStmt", "UPDATE"},
-      {"DeleteStmt", "DELETE"},          {"MergeStmt", "MERGE"},
-      {"CreateStmt", "CREATE TABLE"},    {"CreateTableAsStmt", "CREATE TABLE AS"},
-      {"ViewStmt", "CREATE VIEW"},       {"DropStmt", "DROP"},
-      {"ExplainStmt", "EXPLAIN"},        {"CopyStmt", "COPY"},
-      {"TransactionStmt", "transactions"}, {"VariableSetStmt", "SET"}};
+      {"InsertStmt", "INSERT"},
+      {"UpdateStmt", "UPDATE"},
+      {"DeleteStmt", "DELETE"},
+      {"MergeStmt", "MERGE"},
+      {"CreateStmt", "CREATE TABLE"},
+      {"CreateTableAsStmt", "CREATE TABLE AS"},
+      {"ViewStmt", "CREATE VIEW"},
+      {"DropStmt", "DROP"},
+      {"ExplainStmt", "EXPLAIN"},
+      {"CopyStmt", "COPY"},
+      {"TransactionStmt", "transactions"},
+      {"VariableSetStmt", "SET"}};
   for (const auto& [t, name] : kNames) {
     if (tag == t) return name;
   }
@@ -170,7 +154,8 @@ std::string BareName(const PgNode& n) {
 
 // A value NULL-safe set operation keys replace NULL with (paired with an is_null key);
 // null when the type has none.
-std::shared_ptr<arrow::Scalar> DefaultValue(const std::shared_ptr<arrow::DataType>& type) {
+std::shared_ptr<arrow::Scalar> DefaultValue(
+    const std::shared_ptr<arrow::DataType>& type) {
   std::shared_ptr<arrow::Scalar> v;
   if (expr::IsNumeric(*type)) {
     v = CastScalar(arrow::MakeScalar(int64_t{0}), type).ValueOr(nullptr);
@@ -237,7 +222,8 @@ Status QueryBinder::BindWith(const PgNode& with) {
       return ErrorAt(position, "WITH query '", name, "' has ", names.size(),
                      " columns available but ", renames.size(), " columns specified");
     }
-    for (size_t i = 0; i < renames.size(); ++i) names[i] = std::string(StringValue(renames[i]));
+    for (size_t i = 0; i < renames.size(); ++i)
+      names[i] = std::string(StringValue(renames[i]));
     // Later CTEs see earlier ones: push as soon as bound.
     ctes_.push_back(Cte{name, plan, std::move(names)});
   }
@@ -255,6 +241,7 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s) {
   if (from_items.empty()) {
     ARROW_ASSIGN_OR_RAISE(from.plan, WithPosition(catalog_->SingleRow(), fallback));
     if (!from.plan) return ErrorAt(fallback, "the catalog has no single-row relation");
+    from.plan = ClonePlan(from.plan);
   } else {
     ARROW_ASSIGN_OR_RAISE(from, BindFromList(from_items));
   }
@@ -281,7 +268,8 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s) {
     if (val.Is("ColumnRef")) {
       auto fields = val.List("fields");
       if (!fields.empty() && fields.back().Is("A_Star")) {
-        if (fields.size() > 2) return NotSupported(pos, "* qualified by more than a table");
+        if (fields.size() > 2)
+          return NotSupported(pos, "* qualified by more than a table");
         std::string table = fields.size() == 2 ? std::string(StringValue(fields[0])) : "";
         if (from_items.empty()) return ErrorAt(pos, "SELECT * with no tables specified");
         ARROW_ASSIGN_OR_RAISE(auto columns, scope.Expand(table, pos));
@@ -310,7 +298,8 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s) {
     if (node.Is("A_Const") && node.Has("ival")) {
       ARROW_ASSIGN_OR_RAISE(int64_t k, tree_.IntegerConstant(node));
       if (k < 1 || k > static_cast<int64_t>(items.size())) {
-        return ErrorAt(o.spec.position, "ORDER BY position ", k, " is not in the select list");
+        return ErrorAt(o.spec.position, "ORDER BY position ", k,
+                       " is not in the select list");
       }
       o.item = static_cast<int>(k - 1);
     } else if (std::string name = BareName(node); !name.empty()) {
@@ -331,8 +320,8 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s) {
       if (!hits.empty()) o.item = hits[0];
     }
     if (o.item < 0) {
-      ARROW_ASSIGN_OR_RAISE(o.expr,
-                            converter_.Convert(node, ExprContext{&scope, "ORDER BY", true}));
+      ARROW_ASSIGN_OR_RAISE(
+          o.expr, converter_.Convert(node, ExprContext{&scope, "ORDER BY", true}));
       for (size_t i = 0; i < items.size(); ++i) {
         if (expr::Equals(items[i].expr, o.expr)) {
           o.item = static_cast<int>(i);
@@ -367,26 +356,31 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s) {
     if (std::string name = BareName(g); !name.empty()) {
       ARROW_ASSIGN_OR_RAISE(const ScopeColumn* col, scope.Find("", name, pos));
       if (col == nullptr) {
-        auto it = std::find_if(items.begin(), items.end(),
-                               [&](const Item& item) { return EqualsIgnoreCase(item.name, name); });
+        auto it = std::find_if(items.begin(), items.end(), [&](const Item& item) {
+          return EqualsIgnoreCase(item.name, name);
+        });
         if (it != items.end()) {
-          ARROW_RETURN_NOT_OK(group_by_item(static_cast<size_t>(it - items.begin()), pos));
+          ARROW_RETURN_NOT_OK(
+              group_by_item(static_cast<size_t>(it - items.begin()), pos));
           continue;
         }
       }
     }
-    ARROW_ASSIGN_OR_RAISE(auto key, converter_.Convert(g, ExprContext{&scope, "GROUP BY", false}));
+    ARROW_ASSIGN_OR_RAISE(auto key,
+                          converter_.Convert(g, ExprContext{&scope, "GROUP BY", false}));
     group_keys.push_back(key);
   }
 
   Expr having;
   if (PgNode h = s.Node("havingClause")) {
-    ARROW_ASSIGN_OR_RAISE(having, converter_.Convert(h, ExprContext{&scope, "HAVING", true}));
+    ARROW_ASSIGN_OR_RAISE(having,
+                          converter_.Convert(h, ExprContext{&scope, "HAVING", true}));
   }
 
   bool grouped = !group_keys.empty() || having != nullptr;
   for (const auto& item : items) grouped = grouped || expr::ContainsAggregate(item.expr);
-  for (const auto& o : order) grouped = grouped || (o.expr && expr::ContainsAggregate(o.expr));
+  for (const auto& o : order)
+    grouped = grouped || (o.expr && expr::ContainsAggregate(o.expr));
 
   if (grouped) {
     AggregateSplit split;
@@ -418,8 +412,9 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s) {
   for (auto& o : order) {
     if (o.item >= 0) continue;
     if (distinct) {
-      return ErrorAt(o.spec.position,
-                     "for SELECT DISTINCT, ORDER BY expressions must appear in the select list");
+      return ErrorAt(
+          o.spec.position,
+          "for SELECT DISTINCT, ORDER BY expressions must appear in the select list");
     }
     o.item = static_cast<int>(exprs.size());
     exprs.push_back(Named(o.expr, "__order_" + std::to_string(o.item)));
@@ -431,10 +426,12 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s) {
   if (!order.empty()) {
     std::vector<plan::SortKey> keys;
     for (const auto& o : order) {
-      keys.push_back({ColumnAt(o.item, plan->schema->field(o.item)->name(), o.spec.position),
-                      o.spec.ascending, o.spec.nulls_first});
+      keys.push_back(
+          {ColumnAt(o.item, plan->schema->field(o.item)->name(), o.spec.position),
+           o.spec.ascending, o.spec.nulls_first});
     }
-    ARROW_ASSIGN_OR_RAISE(plan, WithPosition(plan::MakeSort(plan, keys), order[0].spec.position));
+    ARROW_ASSIGN_OR_RAISE(
+        plan, WithPosition(plan::MakeSort(plan, keys), order[0].spec.position));
   }
   ARROW_ASSIGN_OR_RAISE(plan, ApplyLimit(plan, s));
   if (exprs.size() > visible) {
@@ -456,11 +453,14 @@ Result<Plan> QueryBinder::ApplyLimit(Plan plan, const PgNode& s) {
   }
   if (!count && !offset) return plan;
   // NULL means no limit (LIMIT ALL / LIMIT NULL) and no offset.
-  auto value = [&](const PgNode& n, const char* clause, int64_t if_null) -> Result<int64_t> {
-    ARROW_ASSIGN_OR_RAISE(auto e, converter_.Convert(n, ExprContext{nullptr, clause, false}));
+  auto value = [&](const PgNode& n, const char* clause,
+                   int64_t if_null) -> Result<int64_t> {
+    ARROW_ASSIGN_OR_RAISE(auto e,
+                          converter_.Convert(n, ExprContext{nullptr, clause, false}));
     ARROW_ASSIGN_OR_RAISE(auto v, ExprConverter::ConstantValue(e, clause));
     if (!v->is_valid) return if_null;
-    if (!expr::IsInteger(*v->type)) return ErrorAt(e->position, clause, " must be an integer");
+    if (!expr::IsInteger(*v->type))
+      return ErrorAt(e->position, clause, " must be an integer");
     ARROW_ASSIGN_OR_RAISE(auto c, CastScalar(v, arrow::int64()));
     int64_t x = static_cast<const arrow::Int64Scalar&>(*c).value;
     if (x < 0) return ErrorAt(e->position, clause, " must not be negative");
@@ -474,7 +474,8 @@ Result<Plan> QueryBinder::ApplyLimit(Plan plan, const PgNode& s) {
   if (offset) {
     ARROW_ASSIGN_OR_RAISE(skip, value(offset, "OFFSET", 0));
   }
-  return WithPosition(plan::MakeLimit(plan, limit, skip), count ? count.Location() : offset.Location());
+  return WithPosition(plan::MakeLimit(plan, limit, skip),
+                      count ? count.Location() : offset.Location());
 }
 
 Result<Plan> QueryBinder::BindSetOperation(const PgNode& s) {
@@ -484,7 +485,9 @@ Result<Plan> QueryBinder::BindSetOperation(const PgNode& s) {
   PgNode rarg = s.Object("rarg");
   int fallback = std::max(SelectPosition(rarg), 0);
   ARROW_RETURN_NOT_OK(CheckSupported(s, fallback));
-  const char* op_name = op == "SETOP_UNION" ? "UNION" : op == "SETOP_INTERSECT" ? "INTERSECT" : "EXCEPT";
+  const char* op_name = op == "SETOP_UNION"       ? "UNION"
+                        : op == "SETOP_INTERSECT" ? "INTERSECT"
+                                                  : "EXCEPT";
   Plan result;
   if (op == "SETOP_UNION") {
     // (a UNION ALL b) UNION ALL c binds as one three-input union.
@@ -515,8 +518,9 @@ Result<Plan> QueryBinder::BindSetOperation(const PgNode& s) {
     ARROW_ASSIGN_OR_RAISE(Plan right, BindSelect(rarg));
     int n = left->schema->num_fields();
     if (right->schema->num_fields() != n) {
-      return ErrorAt(fallback, "each ", op_name, " query must have the same number of columns (",
-                     n, " and ", right->schema->num_fields(), ")");
+      return ErrorAt(fallback, "each ", op_name,
+                     " query must have the same number of columns (", n, " and ",
+                     right->schema->num_fields(), ")");
     }
     // Rows match when all columns are equal with NULL equal to NULL: each column gives
     // the keys (coalesce(x, v), x IS NULL) for a type default v, or failing a default,
@@ -529,8 +533,8 @@ Result<Plan> QueryBinder::BindSetOperation(const PgNode& s) {
       const auto& rf = right->schema->field(i);
       auto common = expr::CommonType(lf->type(), rf->type());
       if (!common.ok()) {
-        return ErrorAt(fallback, op_name, " column ", i + 1, " (", lf->name(), "): ",
-                       common.status().message());
+        return ErrorAt(fallback, op_name, " column ", i + 1, " (", lf->name(),
+                       "): ", common.status().message());
       }
       Expr l = ColumnAt(i, lf->name(), fallback);
       Expr r = ColumnAt(i, rf->name(), fallback);
@@ -540,8 +544,9 @@ Result<Plan> QueryBinder::BindSetOperation(const PgNode& s) {
         left_keys.push_back(expr::Call("is_null", {l}));
         right_keys.push_back(expr::Call("is_null", {r}));
       } else {
-        condition.push_back(expr::Call(
-            "not", {expr::Call("is_distinct_from", {l, ColumnAt(n + i, rf->name(), fallback)})}));
+        condition.push_back(
+            expr::Call("not", {expr::Call("is_distinct_from",
+                                          {l, ColumnAt(n + i, rf->name(), fallback)})}));
       }
     }
     JoinType type = op == "SETOP_INTERSECT" ? JoinType::kSemi : JoinType::kAnti;
@@ -563,12 +568,14 @@ Result<Plan> QueryBinder::BindSetOperation(const PgNode& s) {
     if (spec.node.Is("A_Const") && spec.node.Has("ival")) {
       ARROW_ASSIGN_OR_RAISE(int64_t k, tree_.IntegerConstant(spec.node));
       if (k < 1 || k > result->schema->num_fields()) {
-        return ErrorAt(spec.position, "ORDER BY position ", k, " is not in the select list");
+        return ErrorAt(spec.position, "ORDER BY position ", k,
+                       " is not in the select list");
       }
       int i = static_cast<int>(k - 1);
       key = ColumnAt(i, result->schema->field(i)->name(), spec.position);
     } else {
-      ARROW_ASSIGN_OR_RAISE(key, converter_.Convert(spec.node, ExprContext{&out, "ORDER BY", false}));
+      ARROW_ASSIGN_OR_RAISE(
+          key, converter_.Convert(spec.node, ExprContext{&out, "ORDER BY", false}));
     }
     keys.push_back({key, spec.ascending, spec.nulls_first});
   }
@@ -577,20 +584,22 @@ Result<Plan> QueryBinder::BindSetOperation(const PgNode& s) {
     for (const auto& k : keys) key_exprs.push_back(k.expr);
     auto sorted = plan::MakeSort(result, keys);
     if (!sorted.ok()) {
-      return RelocateBindError(sorted.status(), key_exprs, *result->schema, false, keys[0].expr->position);
+      return RelocateBindError(sorted.status(), key_exprs, *result->schema, false,
+                               keys[0].expr->position);
     }
     result = *sorted;
   }
   return ApplyLimit(result, s);
 }
 
-Result<QueryBinder::Relation> QueryBinder::BindFromList(const std::vector<PgNode>& items) {
+Result<QueryBinder::Relation> QueryBinder::BindFromList(
+    const std::vector<PgNode>& items) {
   ARROW_ASSIGN_OR_RAISE(Relation rel, BindFromItem(items[0]));
   for (size_t i = 1; i < items.size(); ++i) {
     ARROW_ASSIGN_OR_RAISE(Relation next, BindFromItem(items[i]));
     int position = next.position;
-    ARROW_ASSIGN_OR_RAISE(rel, Join(std::move(rel), std::move(next), JoinType::kInner, PgNode{},
-                                    {}, position));
+    ARROW_ASSIGN_OR_RAISE(rel, Join(std::move(rel), std::move(next), JoinType::kInner,
+                                    PgNode{}, {}, position));
   }
   return rel;
 }
@@ -654,13 +663,15 @@ Result<QueryBinder::Relation> QueryBinder::BindRangeVar(const PgNode& rv) {
 
 Result<QueryBinder::Relation> QueryBinder::BindRangeFunction(const PgNode& rf) {
   auto functions = rf.List("functions");
-  if (functions.empty()) return Status::Invalid("internal: table function without a call");
+  if (functions.empty())
+    return Status::Invalid("internal: table function without a call");
   auto parts = functions[0].List("items");
   PgNode call = parts.empty() ? PgNode{} : parts[0];
   int position = call.Location();
   if (rf.Bool("lateral")) return NotSupported(position, "LATERAL");
   if (rf.Bool("ordinality")) return NotSupported(position, "WITH ORDINALITY");
-  if (rf.Bool("is_rowsfrom") || functions.size() != 1) return NotSupported(position, "ROWS FROM");
+  if (rf.Bool("is_rowsfrom") || functions.size() != 1)
+    return NotSupported(position, "ROWS FROM");
   if (rf.Has("coldeflist") || (parts.size() > 1 && parts[1])) {
     return NotSupported(position, "column definition lists");
   }
@@ -675,7 +686,8 @@ Result<QueryBinder::Relation> QueryBinder::BindRangeFunction(const PgNode& rf) {
   for (const auto& a : call.List("args")) {
     bool is_named = a.Is("NamedArgExpr");
     ARROW_ASSIGN_OR_RAISE(auto e, converter_.Convert(is_named ? a.Node("arg") : a, ctx));
-    ARROW_ASSIGN_OR_RAISE(auto v, ExprConverter::ConstantValue(e, "a table function argument"));
+    ARROW_ASSIGN_OR_RAISE(auto v,
+                          ExprConverter::ConstantValue(e, "a table function argument"));
     if (is_named) {
       named.emplace_back(std::string(a.String("name")), v);
     } else {
@@ -684,8 +696,8 @@ Result<QueryBinder::Relation> QueryBinder::BindRangeFunction(const PgNode& rf) {
   }
   Relation rel;
   rel.position = position;
-  ARROW_ASSIGN_OR_RAISE(Plan plan,
-                        WithPosition(catalog_->CallTableFunction(name, args, named), position));
+  ARROW_ASSIGN_OR_RAISE(
+      Plan plan, WithPosition(catalog_->CallTableFunction(name, args, named), position));
   if (!plan) return ErrorAt(position, "unknown table function '", name, "'");
   rel.plan = ClonePlan(plan);
   rel.scope = Scope::FromSchema(*rel.plan->schema, name);
@@ -732,23 +744,24 @@ Result<QueryBinder::Relation> QueryBinder::BindJoinExpr(const PgNode& j) {
     // NATURAL: USING every column name both sides can see.
     for (const auto& c : left.scope.columns()) {
       if (!c.unqualified) continue;
-      if (std::find(using_columns.begin(), using_columns.end(), c.name) != using_columns.end()) {
+      if (std::find(using_columns.begin(), using_columns.end(), c.name) !=
+          using_columns.end()) {
         continue;
       }
-      ARROW_ASSIGN_OR_RAISE(const ScopeColumn* other, right.scope.Find("", c.name, position));
+      ARROW_ASSIGN_OR_RAISE(const ScopeColumn* other,
+                            right.scope.Find("", c.name, position));
       if (other != nullptr) using_columns.push_back(c.name);
     }
   }
   Relation joined;
-  ARROW_ASSIGN_OR_RAISE(joined, Join(std::move(left), std::move(right), type, j.Node("quals"),
-                                     using_columns, position));
+  ARROW_ASSIGN_OR_RAISE(joined, Join(std::move(left), std::move(right), type,
+                                     j.Node("quals"), using_columns, position));
   return joined;
 }
 
-Result<QueryBinder::Relation> QueryBinder::Join(Relation left, Relation right, JoinType type,
-                                                const PgNode& quals,
-                                                const std::vector<std::string>& using_columns,
-                                                int position) {
+Result<QueryBinder::Relation> QueryBinder::Join(
+    Relation left, Relation right, JoinType type, const PgNode& quals,
+    const std::vector<std::string>& using_columns, int position) {
   for (const auto& t : right.scope.Tables()) {
     if (left.scope.HasTable(t)) {
       return ErrorAt(position, "table name '", t,
@@ -769,14 +782,21 @@ Result<QueryBinder::Relation> QueryBinder::Join(Relation left, Relation right, J
     std::vector<int> left_index;
     std::vector<int> right_index;
     std::vector<std::string> names;
-    for (const auto& name : using_columns) {
+    for (size_t k = 0; k < using_columns.size(); ++k) {
+      const std::string& name = using_columns[k];
+      for (size_t i = 0; i < k; ++i) {
+        if (EqualsIgnoreCase(using_columns[i], name)) {
+          return ErrorAt(position, "column '", name, "' appears more than once in USING");
+        }
+      }
       ARROW_ASSIGN_OR_RAISE(const ScopeColumn* lc, left.scope.Find("", name, position));
       if (lc == nullptr) {
         return ErrorAt(position, "column '", name, "' in USING is not in the left table");
       }
       ARROW_ASSIGN_OR_RAISE(const ScopeColumn* rc, right.scope.Find("", name, position));
       if (rc == nullptr) {
-        return ErrorAt(position, "column '", name, "' in USING is not in the right table");
+        return ErrorAt(position, "column '", name,
+                       "' in USING is not in the right table");
       }
       left_keys.push_back(ColumnAt(lc->index, lc->name, position));
       right_keys.push_back(ColumnAt(rc->index, rc->name, position));
@@ -784,10 +804,10 @@ Result<QueryBinder::Relation> QueryBinder::Join(Relation left, Relation right, J
       right_index.push_back(rc->index);
       names.push_back(lc->name);
     }
-    ARROW_ASSIGN_OR_RAISE(out.plan,
-                          WithPosition(plan::MakeJoin(left.plan, right.plan, type, left_keys,
-                                                      right_keys),
-                                       position));
+    ARROW_ASSIGN_OR_RAISE(
+        out.plan,
+        WithPosition(plan::MakeJoin(left.plan, right.plan, type, left_keys, right_keys),
+                     position));
     std::vector<int> merged(names.size());
     if (type == JoinType::kFull) {
       std::vector<Expr> exprs;
@@ -809,7 +829,8 @@ Result<QueryBinder::Relation> QueryBinder::Join(Relation left, Relation right, J
         merged[k] = type == JoinType::kRight ? nl + right_index[k] : left_index[k];
       }
     }
-    for (size_t k = 0; k < names.size(); ++k) out.scope.Add(ScopeColumn{"", names[k], merged[k]});
+    for (size_t k = 0; k < names.size(); ++k)
+      out.scope.Add(ScopeColumn{"", names[k], merged[k]});
     auto add_side = [&](const Scope& side, const std::vector<int>& keys, int offset) {
       for (ScopeColumn c : side.columns()) {
         if (std::find(keys.begin(), keys.end(), c.index) != keys.end()) {
@@ -832,8 +853,9 @@ Result<QueryBinder::Relation> QueryBinder::Join(Relation left, Relation right, J
   std::vector<Expr> rest;
   int fallback = position;
   if (quals) {
-    ARROW_ASSIGN_OR_RAISE(auto condition,
-                          converter_.Convert(quals, ExprContext{&out.scope, "JOIN condition", false}));
+    ARROW_ASSIGN_OR_RAISE(
+        auto condition,
+        converter_.Convert(quals, ExprContext{&out.scope, "JOIN condition", false}));
     fallback = condition->position;
     // Equi-join keys: `l = r` terms whose sides use only left and only right columns.
     std::vector<int> to_right(nl + nr, -1);
@@ -847,10 +869,12 @@ Result<QueryBinder::Relation> QueryBinder::Join(Relation left, Relation right, J
         expr::CollectColumns(term->args[0], &a);
         expr::CollectColumns(term->args[1], &b);
         auto only_left = [&](const std::vector<int>& v) {
-          return !v.empty() && std::all_of(v.begin(), v.end(), [&](int i) { return i < nl; });
+          return !v.empty() &&
+                 std::all_of(v.begin(), v.end(), [&](int i) { return i < nl; });
         };
         auto only_right = [&](const std::vector<int>& v) {
-          return !v.empty() && std::all_of(v.begin(), v.end(), [&](int i) { return i >= nl; });
+          return !v.empty() &&
+                 std::all_of(v.begin(), v.end(), [&](int i) { return i >= nl; });
         };
         if (only_left(a) && only_right(b)) {
           left_keys.push_back(term->args[0]);
@@ -870,10 +894,12 @@ Result<QueryBinder::Relation> QueryBinder::Join(Relation left, Relation right, J
                                expr::MakeConjunction(rest));
   if (!joined.ok()) {
     if (!AllBind(left_keys, *left.plan->schema)) {
-      return RelocateBindError(joined.status(), left_keys, *left.plan->schema, false, fallback);
+      return RelocateBindError(joined.status(), left_keys, *left.plan->schema, false,
+                               fallback);
     }
     if (!AllBind(right_keys, *right.plan->schema)) {
-      return RelocateBindError(joined.status(), right_keys, *right.plan->schema, false, fallback);
+      return RelocateBindError(joined.status(), right_keys, *right.plan->schema, false,
+                               fallback);
     }
     arrow::FieldVector both = left.plan->schema->fields();
     for (const auto& f : right.plan->schema->fields()) both.push_back(f);

@@ -4,7 +4,8 @@
 // Plan shapes (bottom-up) for one SELECT block:
 //   FROM items (scans, table functions, subqueries, CTEs) joined left to right
 //   -> Filter (WHERE)
-//   -> Aggregate (GROUP BY / aggregates, see aggregate_split_internal.h) -> Filter (HAVING)
+//   -> Aggregate (GROUP BY / aggregates, see aggregate_split_internal.h) -> Filter
+//   (HAVING)
 //   -> Project (select list, then hidden ORDER BY columns not in it)
 //   -> Aggregate without aggregates (DISTINCT)
 //   -> Sort (ORDER BY, on the projected columns) -> Limit
@@ -63,8 +64,8 @@ class QueryBinder {
   Result<Relation> BindRangeSubselect(const PgNode& range_subselect);
   Result<Relation> BindJoinExpr(const PgNode& join);
   Result<Relation> Join(Relation left, Relation right, plan::JoinType type,
-                        const PgNode& quals, const std::vector<std::string>& using_columns,
-                        int position);
+                        const PgNode& quals,
+                        const std::vector<std::string>& using_columns, int position);
   /// Applies a FROM alias: table name and optional column renames.
   Status ApplyAlias(const PgNode& alias, const std::string& default_name, int position,
                     Relation* rel);

@@ -55,27 +55,31 @@ Result<const ScopeColumn*> Scope::Find(const std::string& table, const std::stri
   if (!table.empty() && !HasTable(table)) {
     std::string tables;
     for (const auto& t : Tables()) tables += (tables.empty() ? "" : ", ") + t;
-    return ErrorAt(position, "unknown table '", table, "' in column reference ", table, ".",
-                   name, " (tables in FROM: ", tables.empty() ? "none" : tables, ")");
+    return ErrorAt(position, "unknown table '", table, "' in column reference ", table,
+                   ".", name, " (tables in FROM: ", tables.empty() ? "none" : tables,
+                   ")");
   }
   // Exact spelling wins over a case-insensitive match (quoted identifiers keep case).
   for (bool exact : {true, false}) {
     std::vector<const ScopeColumn*> hits;
     for (const auto& c : columns_) {
-      bool table_ok = table.empty() ? c.unqualified
-                                    : (exact ? c.table == table : EqualsIgnoreCase(c.table, table));
+      bool table_ok = table.empty()
+                          ? c.unqualified
+                          : (exact ? c.table == table : EqualsIgnoreCase(c.table, table));
       if (!table_ok) continue;
       if (exact ? c.name == name : EqualsIgnoreCase(c.name, name)) {
         // The same column reached twice (e.g. merged USING key) is not ambiguous.
-        bool seen = std::any_of(hits.begin(), hits.end(),
-                                [&](const ScopeColumn* h) { return h->index == c.index; });
+        bool seen = std::any_of(hits.begin(), hits.end(), [&](const ScopeColumn* h) {
+          return h->index == c.index;
+        });
         if (!seen) hits.push_back(&c);
       }
     }
     if (hits.size() > 1) {
       std::string where;
       for (const auto* h : hits) {
-        where += (where.empty() ? "" : ", ") + (h->table.empty() ? h->name : h->table + "." + h->name);
+        where += (where.empty() ? "" : ", ") +
+                 (h->table.empty() ? h->name : h->table + "." + h->name);
       }
       return ErrorAt(position, "column reference '", name, "' is ambiguous (", where,
                      "): qualify it with a table name");

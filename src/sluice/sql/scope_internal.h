@@ -5,11 +5,11 @@
 //
 // The scope's column order is the order of `*`, which may differ from the schema order
 // (JOIN ... USING puts the merged key columns first, as PostgreSQL and DuckDB do).
+#include <arrow/type.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <arrow/type.h>
 
 #include "sluice/base/status.h"
 
@@ -43,7 +43,8 @@ class Scope {
                                   int position) const;
 
   /// The columns `*` (table empty) or `table.*` stands for; error if `table` is unknown.
-  Result<std::vector<const ScopeColumn*>> Expand(const std::string& table, int position) const;
+  Result<std::vector<const ScopeColumn*>> Expand(const std::string& table,
+                                                 int position) const;
 
   /// True if some column is qualified by `table` (case-insensitive).
   bool HasTable(const std::string& table) const;

@@ -19,7 +19,8 @@ Status NotSupported(int position, const std::string& what) {
 }
 
 Status WithPosition(const Status& st, int position) {
-  if (st.ok() || position < 0 || st.message().find(" [at ") != std::string::npos) return st;
+  if (st.ok() || position < 0 || st.message().find(" [at ") != std::string::npos)
+    return st;
   return st.WithMessage(st.message(), " [at ", position, "]");
 }
 
@@ -77,8 +78,8 @@ Status FormatSqlError(const Status& st, const std::string& sql, int default_posi
     caret.push_back(sql[i] == '\t' ? '\t' : ' ');
   }
   caret.push_back('^');
-  std::string formatted =
-      fmt::format("{} at line {}, column {}\n  {}\n  {}", message, line, column, text, caret);
+  std::string formatted = fmt::format("{} at line {}, column {}\n  {}\n  {}", message,
+                                      line, column, text, caret);
   switch (st.code()) {
     case arrow::StatusCode::Invalid:
     case arrow::StatusCode::TypeError:
@@ -99,7 +100,8 @@ bool Binds(const expr::Expr& e, const arrow::Schema& input, bool allow_aggregate
 
 // The position of the innermost node of `e` (which fails to bind) whose children all
 // bind: the most precise place to blame. -1 when it has no position.
-int InnermostFailure(const expr::Expr& e, const arrow::Schema& input, bool allow_aggregates) {
+int InnermostFailure(const expr::Expr& e, const arrow::Schema& input,
+                     bool allow_aggregates) {
   for (const auto& child : e->args) {
     if (child->kind == expr::ExprKind::kStar) continue;
     if (!Binds(child, input, allow_aggregates)) {
@@ -113,7 +115,8 @@ int InnermostFailure(const expr::Expr& e, const arrow::Schema& input, bool allow
 }  // namespace
 
 Status RelocateBindError(const Status& st, const std::vector<expr::Expr>& exprs,
-                         const arrow::Schema& input, bool allow_aggregates, int fallback) {
+                         const arrow::Schema& input, bool allow_aggregates,
+                         int fallback) {
   for (const auto& e : exprs) {
     if (e->kind == expr::ExprKind::kStar || Binds(e, input, allow_aggregates)) continue;
     int position = InnermostFailure(e, input, allow_aggregates);

@@ -8,11 +8,11 @@
 //   unknown column 'z' (columns: a, b) at line 1, column 8
 //     SELECT z FROM t
 //            ^
+#include <arrow/type.h>
+
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <arrow/type.h>
 
 #include "sluice/base/status.h"
 #include "sluice/expr/expr.h"

@@ -20,8 +20,8 @@ Result<plan::Plan> PlanQuery(const std::string& sql, Catalog* catalog) {
   if (!tree.ok()) return internal::FormatSqlError(tree.status(), sql, 0);
   const auto& statements = (*tree)->statements();
   if (statements.empty()) {
-    return internal::FormatSqlError(Status::Invalid("empty query: expected a SELECT statement"),
-                                    sql, 0);
+    return internal::FormatSqlError(
+        Status::Invalid("empty query: expected a SELECT statement"), sql, 0);
   }
   if (statements.size() > 1) {
     // A statement's location is right after the previous ';': skip to its first word.
@@ -37,8 +37,8 @@ Result<plan::Plan> PlanQuery(const std::string& sql, Catalog* catalog) {
   internal::QueryBinder binder(**tree, catalog);
   auto plan = binder.BindStatement(statements[0]);
   if (!plan.ok()) {
-    return internal::FormatSqlError(plan.status(), sql,
-                                    static_cast<int>(statements[0].Int("stmt_location", 0)));
+    return internal::FormatSqlError(
+        plan.status(), sql, static_cast<int>(statements[0].Int("stmt_location", 0)));
   }
   return plan;
 }
@@ -56,13 +56,15 @@ Result<std::vector<Statement>> SplitStatements(const std::string& script) {
     size_t begin = static_cast<size_t>(result.stmts[i]->stmt_location);
     size_t len = static_cast<size_t>(result.stmts[i]->stmt_len);
     size_t end = len == 0 ? script.size() : std::min(script.size(), begin + len);
-    while (begin < end && std::isspace(static_cast<unsigned char>(script[begin]))) ++begin;
+    while (begin < end && std::isspace(static_cast<unsigned char>(script[begin])))
+      ++begin;
     while (end > begin && (std::isspace(static_cast<unsigned char>(script[end - 1])) ||
                            script[end - 1] == ';')) {
       --end;
     }
     if (end > begin) {
-      out.push_back(Statement{script.substr(begin, end - begin), static_cast<int>(begin)});
+      out.push_back(
+          Statement{script.substr(begin, end - begin), static_cast<int>(begin)});
     }
   }
   pg_query_free_split_result(result);

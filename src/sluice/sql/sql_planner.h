@@ -8,12 +8,12 @@
 //
 // Thread-safety: PlanQuery may run concurrently on different threads; the Catalog is
 // called only from the calling thread, during the call.
+#include <arrow/scalar.h>
+
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <arrow/scalar.h>
 
 #include "sluice/base/status.h"
 #include "sluice/plan/logical_plan.h"
