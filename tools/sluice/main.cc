@@ -58,6 +58,32 @@ int Fail(const Status& st) {
   return 1;
 }
 
+// Standard output as an Arrow stream. (Opening /dev/stdout would truncate a redirected
+// file, and Arrow's fd stream writes at its own offset, over what is already there.)
+class StdoutStream : public arrow::io::OutputStream {
+ public:
+  Status Write(const void* data, int64_t nbytes) override {
+    if (std::fwrite(data, 1, static_cast<size_t>(nbytes), stdout) != static_cast<size_t>(nbytes)) {
+      return Status::IOError("cannot write to standard output");
+    }
+    position_ += nbytes;
+    return Status::OK();
+  }
+  Status Flush() override {
+    return std::fflush(stdout) == 0 ? Status::OK() : Status::IOError("cannot flush standard output");
+  }
+  Status Close() override {
+    closed_ = true;
+    return Flush();
+  }
+  bool closed() const override { return closed_; }
+  Result<int64_t> Tell() const override { return position_; }
+
+ private:
+  int64_t position_ = 0;
+  bool closed_ = false;
+};
+
 bool LooksLikeJobFile(const std::string& s) {
   auto ext = fs::path(s).extension().string();
   return (ext == ".yaml" || ext == ".yml") && fs::exists(s);
@@ -136,7 +162,8 @@ int RunSql(const std::string& query, const std::string& format_in, const std::st
       bar.Stop();
       if (!table.ok()) return Fail(table.status());
       rows_out = (*table)->num_rows();
-      auto writer = sluice::connector::OpenBatchWriter("/dev/stdout", (*table)->schema(), wo);
+      auto writer = sluice::connector::OpenBatchWriter(std::make_shared<StdoutStream>(),
+                                                       (*table)->schema(), wo);
       if (!writer.ok()) return Fail(writer.status());
       arrow::TableBatchReader reader(**table);
       std::shared_ptr<arrow::RecordBatch> batch;

@@ -56,6 +56,18 @@ class Builder {
         std::vector<Partial> all;
         for (const auto& in : node->inputs) {
           ARROW_ASSIGN_OR_RAISE(auto parts, Build(in));
+          // Inputs may name their columns differently: give their batches the union's
+          // schema so that sinks see one schema.
+          if (!in->schema->Equals(*node->schema, /*check_metadata=*/false)) {
+            std::vector<expr::Expr> cols;
+            for (int i = 0; i < node->schema->num_fields(); ++i) {
+              cols.push_back(expr::BoundColumn(i, node->schema->field(i)->name(),
+                                               node->schema->field(i)->type()));
+            }
+            auto rename = std::make_shared<ProjectFactory>(cols, node->schema);
+            Register(rename, node->id);
+            for (auto& p : parts) p.operators.push_back(rename);
+          }
           for (auto& p : parts) all.push_back(std::move(p));
         }
         return all;

@@ -55,19 +55,15 @@ const char* FileFormatExtension(FileFormat format) {
 
 namespace {
 
-Result<std::shared_ptr<arrow::io::FileOutputStream>> OpenOutput(const std::string& path) {
-  auto r = arrow::io::FileOutputStream::Open(path);
-  if (!r.ok()) return Status::IOError("cannot create '", path, "': ", r.status().message());
-  return r;
-}
+using OutputPtr = std::shared_ptr<arrow::io::OutputStream>;
 
 class ParquetBatchWriter : public BatchWriter {
  public:
-  static Result<std::unique_ptr<BatchWriter>> Open(const std::string& path,
+  static Result<std::unique_ptr<BatchWriter>> Open(OutputPtr out,
                                                    const std::shared_ptr<arrow::Schema>& schema,
                                                    const WriteOptions& options) {
     auto w = std::make_unique<ParquetBatchWriter>();
-    ARROW_ASSIGN_OR_RAISE(w->out_, OpenOutput(path));
+    w->out_ = std::move(out);
     parquet::WriterProperties::Builder props;
     arrow::Compression::type codec;
     if (options.compression == "snappy") {
@@ -101,17 +97,17 @@ class ParquetBatchWriter : public BatchWriter {
   }
 
  private:
-  std::shared_ptr<arrow::io::FileOutputStream> out_;
+  OutputPtr out_;
   std::unique_ptr<parquet::arrow::FileWriter> writer_;
 };
 
 class CsvBatchWriter : public BatchWriter {
  public:
-  static Result<std::unique_ptr<BatchWriter>> Open(const std::string& path,
+  static Result<std::unique_ptr<BatchWriter>> Open(OutputPtr out,
                                                    const std::shared_ptr<arrow::Schema>& schema,
                                                    const WriteOptions& options) {
     auto w = std::make_unique<CsvBatchWriter>();
-    ARROW_ASSIGN_OR_RAISE(w->out_, OpenOutput(path));
+    w->out_ = std::move(out);
     auto opts = arrow::csv::WriteOptions::Defaults();
     opts.include_header = options.csv_header;
     opts.delimiter = options.csv_delimiter;
@@ -128,17 +124,17 @@ class CsvBatchWriter : public BatchWriter {
   }
 
  private:
-  std::shared_ptr<arrow::io::FileOutputStream> out_;
+  OutputPtr out_;
   std::shared_ptr<arrow::ipc::RecordBatchWriter> writer_;
 };
 
 class IpcBatchWriter : public BatchWriter {
  public:
-  static Result<std::unique_ptr<BatchWriter>> Open(const std::string& path,
+  static Result<std::unique_ptr<BatchWriter>> Open(OutputPtr out,
                                                    const std::shared_ptr<arrow::Schema>& schema,
                                                    const WriteOptions&) {
     auto w = std::make_unique<IpcBatchWriter>();
-    ARROW_ASSIGN_OR_RAISE(w->out_, OpenOutput(path));
+    w->out_ = std::move(out);
     ARROW_ASSIGN_OR_RAISE(w->writer_, arrow::ipc::MakeFileWriter(w->out_, schema));
     return w;
   }
@@ -151,7 +147,7 @@ class IpcBatchWriter : public BatchWriter {
   }
 
  private:
-  std::shared_ptr<arrow::io::FileOutputStream> out_;
+  OutputPtr out_;
   std::shared_ptr<arrow::ipc::RecordBatchWriter> writer_;
 };
 
@@ -190,11 +186,11 @@ void AppendJsonString(std::string* out, std::string_view s) {
 // dates and timestamps as ISO strings, NULL as null.
 class JsonBatchWriter : public BatchWriter {
  public:
-  static Result<std::unique_ptr<BatchWriter>> Open(const std::string& path,
+  static Result<std::unique_ptr<BatchWriter>> Open(OutputPtr out,
                                                    const std::shared_ptr<arrow::Schema>& schema,
                                                    const WriteOptions&) {
     auto w = std::make_unique<JsonBatchWriter>();
-    ARROW_ASSIGN_OR_RAISE(w->out_, OpenOutput(path));
+    w->out_ = std::move(out);
     for (const auto& f : schema->fields()) {
       std::string key;
       AppendJsonString(&key, f->name());
@@ -281,26 +277,34 @@ class JsonBatchWriter : public BatchWriter {
   Status Close() override { return out_->Close(); }
 
  private:
-  std::shared_ptr<arrow::io::FileOutputStream> out_;
+  OutputPtr out_;
   std::vector<std::string> keys_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(const std::string& path,
+Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(std::shared_ptr<arrow::io::OutputStream> out,
                                                      const std::shared_ptr<arrow::Schema>& schema,
                                                      const WriteOptions& options) {
   switch (options.format) {
     case FileFormat::kParquet:
-      return ParquetBatchWriter::Open(path, schema, options);
+      return ParquetBatchWriter::Open(std::move(out), schema, options);
     case FileFormat::kCsv:
-      return CsvBatchWriter::Open(path, schema, options);
+      return CsvBatchWriter::Open(std::move(out), schema, options);
     case FileFormat::kJsonLines:
-      return JsonBatchWriter::Open(path, schema, options);
+      return JsonBatchWriter::Open(std::move(out), schema, options);
     case FileFormat::kArrowIpc:
-      return IpcBatchWriter::Open(path, schema, options);
+      return IpcBatchWriter::Open(std::move(out), schema, options);
   }
   return Status::Invalid("unknown format");
+}
+
+Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(const std::string& path,
+                                                     const std::shared_ptr<arrow::Schema>& schema,
+                                                     const WriteOptions& options) {
+  auto out = arrow::io::FileOutputStream::Open(path);
+  if (!out.ok()) return Status::IOError("cannot create '", path, "': ", out.status().message());
+  return OpenBatchWriter(*out, schema, options);
 }
 
 struct FileWriteSink::Local : exec::LocalSinkState {

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <arrow/io/interfaces.h>
+
 #include "sluice/exec/operator.h"
 
 namespace sluice::connector {
@@ -44,6 +46,10 @@ class BatchWriter {
   virtual Status Close() = 0;
 };
 
+/// Writes into an open stream (closed by BatchWriter::Close).
+Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(std::shared_ptr<arrow::io::OutputStream> out,
+                                                     const std::shared_ptr<arrow::Schema>& schema,
+                                                     const WriteOptions& options);
 Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(const std::string& path,
                                                      const std::shared_ptr<arrow::Schema>& schema,
                                                      const WriteOptions& options);

@@ -1,0 +1,2 @@
+#pragma once
+#include "sluice/api/api.h"  // IWYU pragma: export
