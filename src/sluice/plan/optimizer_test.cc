@@ -1,0 +1,100 @@
+#include "sluice/plan/optimizer.h"
+
+#include <gtest/gtest.h>
+
+#include "sluice/plan/plan_builder.h"
+
+namespace sluice::plan {
+namespace {
+
+using expr::Aggregate;
+using expr::Call;
+using expr::Column;
+using expr::Literal;
+
+class FakeSource : public TableSource {
+ public:
+  FakeSource(std::shared_ptr<arrow::Schema> schema, int64_t rows, bool prunable)
+      : schema_(std::move(schema)), rows_(rows), prunable_(prunable) {}
+  std::string Describe() const override { return "fake"; }
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+  std::optional<int64_t> EstimatedRows() const override { return rows_; }
+  bool SupportsPredicatePruning() const override { return prunable_; }
+
+ private:
+  std::shared_ptr<arrow::Schema> schema_;
+  int64_t rows_;
+  bool prunable_;
+};
+
+Plan Scan(int64_t rows, bool prunable = true) {
+  auto schema = arrow::schema({arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8()),
+                               arrow::field("c", arrow::float64()), arrow::field("d", arrow::int64())});
+  return MakeScan(std::make_shared<FakeSource>(schema, rows, prunable));
+}
+
+const ScanNode* FindScan(const Plan& p) {
+  if (p->kind == NodeKind::kScan) return static_cast<const ScanNode*>(p.get());
+  for (const auto& in : p->inputs) {
+    if (auto* s = FindScan(in)) return s;
+  }
+  return nullptr;
+}
+
+TEST(Optimizer, ScansReadOnlyUsedColumnsAndGetPruningPredicates) {
+  auto f = MakeFilter(Scan(1000), Call(">", {Column("c"), Literal(arrow::MakeScalar(1.5))}));
+  ASSERT_TRUE(f.ok());
+  auto agg = MakeAggregate(*f, {Column("b")}, {Aggregate("sum", {Column("a")})});
+  ASSERT_TRUE(agg.ok()) << agg.status().ToString();
+  auto before = (*agg)->schema;
+  auto opt = Optimize(*agg);
+  ASSERT_TRUE(opt.ok()) << opt.status().ToString();
+  EXPECT_TRUE((*opt)->schema->Equals(*before));
+  const ScanNode* scan = FindScan(*opt);
+  ASSERT_NE(scan, nullptr);
+  // a, b, c are used; d is not.
+  EXPECT_EQ(scan->projection, (std::vector<int>{0, 1, 2}));
+  ASSERT_EQ(scan->pruning_predicates.size(), 1u);
+  EXPECT_EQ(expr::ToString(scan->pruning_predicates[0]), "(c > 1.5)");
+}
+
+TEST(Optimizer, FoldsConstantsAndDropsTrueFilters) {
+  auto cond = Call("=", {Call("+", {Literal(arrow::MakeScalar(int64_t{1})), Literal(arrow::MakeScalar(int64_t{1}))}),
+                         Literal(arrow::MakeScalar(int64_t{2}))});
+  auto f = MakeFilter(Scan(10), cond);
+  ASSERT_TRUE(f.ok());
+  auto opt = Optimize(*f);
+  ASSERT_TRUE(opt.ok());
+  EXPECT_EQ((*opt)->kind, NodeKind::kScan) << ExplainPlan(*opt);
+}
+
+TEST(Optimizer, CrossJoinWithEqualityBecomesHashJoinAndBuildsOnSmallerSide) {
+  auto j = MakeJoin(Scan(1000000), Scan(100), JoinType::kInner, {}, {});
+  ASSERT_TRUE(j.ok());
+  // WHERE left.a = right.d (right columns start at 4)
+  auto f = MakeFilter(*j, Call("=", {expr::BoundColumn(0, "a", arrow::int64()),
+                                     expr::BoundColumn(7, "d", arrow::int64())}));
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  auto opt = Optimize(*f);
+  ASSERT_TRUE(opt.ok());
+  const PlanNode* node = opt->get();
+  while (node->kind != NodeKind::kJoin) node = node->inputs[0].get();
+  const auto& join = static_cast<const JoinNode&>(*node);
+  ASSERT_EQ(join.left_keys.size(), 1u) << ExplainPlan(*opt);
+  EXPECT_FALSE(join.build_left);  // right (100 rows) is smaller
+  EXPECT_EQ((*opt)->kind, NodeKind::kJoin) << ExplainPlan(*opt);  // no filter left above
+}
+
+TEST(Optimizer, LimitOverSortBecomesTopK) {
+  auto s = MakeSort(Scan(100), {SortKey{Column("a"), false, false}});
+  ASSERT_TRUE(s.ok());
+  auto l = MakeLimit(*s, 10, 5);
+  ASSERT_TRUE(l.ok());
+  auto opt = Optimize(*l);
+  ASSERT_TRUE(opt.ok());
+  const auto& sort = static_cast<const SortNode&>(*(*opt)->inputs[0]);
+  EXPECT_EQ(sort.limit, 15);
+}
+
+}  // namespace
+}  // namespace sluice::plan
