@@ -14,7 +14,8 @@ namespace {
 Status CheckArgs(const std::vector<Expr>& args, const std::string& context) {
   for (const auto& a : args) {
     if (!a.status().ok()) return a.status();
-    if (a.node() == nullptr) return Status::Invalid(context, ": an argument is an empty expression");
+    if (a.node() == nullptr)
+      return Status::Invalid(context, ": an argument is an empty expression");
   }
   return Status::OK();
 }
@@ -60,7 +61,9 @@ std::shared_ptr<arrow::Scalar> UnsignedScalar(uint64_t v) {
   return std::make_shared<arrow::UInt64Scalar>(v);
 }
 
-Expr Binary(const char* op, const Expr& a, const Expr& b) { return Expr::MakeCall(op, {a, b}); }
+Expr Binary(const char* op, const Expr& a, const Expr& b) {
+  return Expr::MakeCall(op, {a, b});
+}
 
 }  // namespace api_internal
 
@@ -70,7 +73,8 @@ Expr lit(const char* value) {
 }
 
 Expr lit(std::string value) {
-  return lit(std::shared_ptr<arrow::Scalar>(std::make_shared<arrow::StringScalar>(std::move(value))));
+  return lit(std::shared_ptr<arrow::Scalar>(
+      std::make_shared<arrow::StringScalar>(std::move(value))));
 }
 
 Expr lit(std::string_view value) { return lit(std::string(value)); }
@@ -81,7 +85,8 @@ Expr lit(std::shared_ptr<arrow::Scalar> value) {
 }
 
 Expr lit_null(std::shared_ptr<arrow::DataType> type) {
-  return Expr(expr::Literal(arrow::MakeNullScalar(type ? std::move(type) : arrow::null())));
+  return Expr(
+      expr::Literal(arrow::MakeNullScalar(type ? std::move(type) : arrow::null())));
 }
 
 // ---- Expr -------------------------------------------------------------------------
@@ -111,7 +116,8 @@ Expr Expr::alias(std::string name) const {
   if (!st.ok()) return Error(st);
   if (name.empty()) return Error(Status::Invalid("alias(): the name must not be empty"));
   // Re-aliasing replaces the name rather than nesting aliases.
-  const expr::Expr& inner = node_->kind == expr::ExprKind::kAlias ? node_->args[0] : node_;
+  const expr::Expr& inner =
+      node_->kind == expr::ExprKind::kAlias ? node_->args[0] : node_;
   return Expr(expr::Alias(inner, std::move(name)));
 }
 
@@ -144,7 +150,9 @@ Expr Expr::try_cast(std::shared_ptr<arrow::DataType> type) const {
   return Expr(expr::Cast(node_, std::move(type), /*try_cast=*/true));
 }
 
-Expr Expr::like(std::string pattern) const { return MakeCall("like", {*this, lit(std::move(pattern))}); }
+Expr Expr::like(std::string pattern) const {
+  return MakeCall("like", {*this, lit(std::move(pattern))});
+}
 Expr Expr::ilike(std::string pattern) const {
   return MakeCall("ilike", {*this, lit(std::move(pattern))});
 }
@@ -194,7 +202,8 @@ SortSpec SortSpec::nulls_last() const {
 // ---- Builders ---------------------------------------------------------------------
 
 Expr col(std::string name) {
-  if (name.empty()) return Expr::Error(Status::Invalid("col(): the column name is empty"));
+  if (name.empty())
+    return Expr::Error(Status::Invalid("col(): the column name is empty"));
   return Expr(expr::Column(std::move(name)));
 }
 
@@ -202,7 +211,8 @@ Expr star() { return Expr(expr::Star()); }
 
 Expr call(const std::string& name, const std::vector<Expr>& args) {
   std::string lower;
-  for (char c : name) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : name)
+    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   if (expr::IsAggregateFunction(lower)) return aggregate(lower, args);
   return Expr::MakeCall(lower, args);
 }
@@ -237,7 +247,9 @@ Expr coalesce(const std::vector<Expr>& args) {
   return Expr::MakeCall("coalesce", args);
 }
 
-Expr nullif(const Expr& x, const Operand& value) { return Expr::MakeCall("nullif", {x, value.expr()}); }
+Expr nullif(const Expr& x, const Operand& value) {
+  return Expr::MakeCall("nullif", {x, value.expr()});
+}
 
 CaseBuilder::Pending CaseBuilder::when(const Expr& condition) const {
   Pending p;
@@ -267,7 +279,9 @@ CaseBuilder::Pending when(const Expr& condition) {
   return p;
 }
 
-Expr to_timestamp(const Expr& seconds) { return Expr::MakeCall("to_timestamp", {seconds}); }
+Expr to_timestamp(const Expr& seconds) {
+  return Expr::MakeCall("to_timestamp", {seconds});
+}
 Expr date_trunc(const std::string& unit, const Expr& x) {
   return Expr::MakeCall("date_trunc", {lit(unit), x});
 }
@@ -287,7 +301,8 @@ Expr floor(const Expr& x) { return Expr::MakeCall("floor", {x}); }
 Expr ceil(const Expr& x) { return Expr::MakeCall("ceil", {x}); }
 Expr sqrt(const Expr& x) { return Expr::MakeCall("sqrt", {x}); }
 
-Expr cut(const Expr& x, const std::vector<double>& edges, const std::vector<std::string>& labels) {
+Expr cut(const Expr& x, const std::vector<double>& edges,
+         const std::vector<std::string>& labels) {
   auto e = ListLiteral<arrow::DoubleBuilder>(edges);
   if (!e.ok()) return Expr::Error(e.status());
   if (labels.empty()) return Expr::MakeCall("cut", {x, lit(*e)});
@@ -311,7 +326,8 @@ Expr median(const Expr& x) { return Agg("median", {x}); }
 
 Expr quantile(const Expr& x, double q) {
   if (!(q >= 0 && q <= 1)) {
-    return Expr::Error(Status::Invalid("quantile(): the fraction must be between 0 and 1, got ", q));
+    return Expr::Error(
+        Status::Invalid("quantile(): the fraction must be between 0 and 1, got ", q));
   }
   return Agg("quantile", {x}, false, {arrow::MakeScalar(q)});
 }
@@ -328,7 +344,8 @@ Expr string_agg(const Expr& x, std::string separator) {
 
 Expr aggregate(const std::string& name, const std::vector<Expr>& args, bool distinct) {
   std::string lower;
-  for (char c : name) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : name)
+    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   if (!expr::IsAggregateFunction(lower)) {
     return Expr::Error(Status::Invalid("unknown aggregate function '", name, "'"));
   }
@@ -336,7 +353,8 @@ Expr aggregate(const std::string& name, const std::vector<Expr>& args, bool dist
   if (lower == "quantile" || lower == "quantile_cont") {
     if (args.size() != 2 || args[1].node() == nullptr ||
         args[1].node()->kind != expr::ExprKind::kLiteral) {
-      return Expr::Error(Status::Invalid(name, "() takes a value and a constant fraction"));
+      return Expr::Error(
+          Status::Invalid(name, "() takes a value and a constant fraction"));
     }
     auto q = args[1].node()->value->CastTo(arrow::float64());
     if (!q.ok()) return Expr::Error(q.status());
@@ -344,11 +362,14 @@ Expr aggregate(const std::string& name, const std::vector<Expr>& args, bool dist
   }
   if (lower == "string_agg" && args.size() == 2) {
     const auto& sep = args[1].node();
-    if (sep == nullptr || sep->kind != expr::ExprKind::kLiteral || !sep->value->is_valid ||
-        !expr::IsStringLike(*sep->value->type)) {
-      return Expr::Error(Status::Invalid("string_agg(): the separator must be a string literal"));
+    if (sep == nullptr || sep->kind != expr::ExprKind::kLiteral ||
+        !sep->value->is_valid || !expr::IsStringLike(*sep->value->type)) {
+      return Expr::Error(
+          Status::Invalid("string_agg(): the separator must be a string literal"));
     }
-    return string_agg(args[0], std::string(static_cast<const arrow::BaseBinaryScalar&>(*sep->value).view()));
+    return string_agg(
+        args[0],
+        std::string(static_cast<const arrow::BaseBinaryScalar&>(*sep->value).view()));
   }
   if (lower == "count" && args.empty()) return Agg("count_star", {}, distinct);
   return Agg(lower, args, distinct);

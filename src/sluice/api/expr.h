@@ -17,6 +17,9 @@
 // receives it returns it.
 //
 // Thread-safety: Expr values are immutable and may be shared between threads.
+#include <arrow/scalar.h>
+#include <arrow/type.h>
+
 #include <concepts>
 #include <cstdint>
 #include <memory>
@@ -25,9 +28,6 @@
 #include <string_view>
 #include <type_traits>
 #include <vector>
-
-#include <arrow/scalar.h>
-#include <arrow/type.h>
 
 #include "sluice/base/status.h"
 #include "sluice/expr/expr.h"
@@ -42,14 +42,14 @@ struct SortSpec;
 /// to 32 bits -> int32 (unsigned 32-bit -> int64), 64-bit integers -> int64 (uint64 ->
 /// uint64), floating point -> float64, strings -> utf8.
 template <typename T>
-  requires std::is_arithmetic_v<T>
-Expr lit(T value);
+requires std::is_arithmetic_v<T> Expr lit(T value);
 Expr lit(const char* value);
 Expr lit(std::string value);
 Expr lit(std::string_view value);
 /// An Arrow scalar as is (any type, e.g. a date32 or decimal scalar); null -> NULL.
 Expr lit(std::shared_ptr<arrow::Scalar> value);
-/// A NULL literal, typed if `type` is given (an untyped NULL takes its type from context).
+/// A NULL literal, typed if `type` is given (an untyped NULL takes its type from
+/// context).
 Expr lit_null(std::shared_ptr<arrow::DataType> type = nullptr);
 
 class Expr {
@@ -61,8 +61,8 @@ class Expr {
   Expr(const std::string& column_name);  // NOLINT(runtime/explicit)
   /// A literal number or bool: `col("x") + 1`, `coalesce({"x", 0})`.
   template <typename T>
-    requires std::is_arithmetic_v<T>
-  Expr(T value) : Expr(lit(value)) {}  // NOLINT(runtime/explicit)
+  requires std::is_arithmetic_v<T> Expr(T value)
+      : Expr(lit(value)) {}  // NOLINT(runtime/explicit)
   /// Wraps an expression tree of the engine.
   explicit Expr(expr::Expr node) : node_(std::move(node)) {}
   /// An expression that carries `error` (see "Errors" above).
@@ -119,8 +119,8 @@ class Operand {
  public:
   Operand(const Expr& e) : expr_(e) {}  // NOLINT(runtime/explicit)
   template <typename T>
-    requires std::is_arithmetic_v<T>
-  Operand(T value) : expr_(lit(value)) {}  // NOLINT(runtime/explicit)
+  requires std::is_arithmetic_v<T> Operand(T value)
+      : expr_(lit(value)) {}                              // NOLINT(runtime/explicit)
   Operand(const char* text) : expr_(lit(text)) {}         // NOLINT(runtime/explicit)
   Operand(const std::string& text) : expr_(lit(text)) {}  // NOLINT(runtime/explicit)
   Operand(std::string_view text) : expr_(lit(text)) {}    // NOLINT(runtime/explicit)
@@ -136,8 +136,8 @@ class Operand {
 
 /// One sort key: an expression, its direction and where NULLs go.
 struct SortSpec {
-  SortSpec(const Expr& e) : expr(e) {}                // NOLINT(runtime/explicit)
-  SortSpec(const char* column) : expr(column) {}      // NOLINT(runtime/explicit)
+  SortSpec(const Expr& e) : expr(e) {}                   // NOLINT(runtime/explicit)
+  SortSpec(const char* column) : expr(column) {}         // NOLINT(runtime/explicit)
   SortSpec(const std::string& column) : expr(column) {}  // NOLINT(runtime/explicit)
 
   SortSpec asc() const;
@@ -253,7 +253,8 @@ Expr bool_and(const Expr& x);
 Expr bool_or(const Expr& x);
 Expr string_agg(const Expr& x, std::string separator = ",");
 /// Any aggregate by name, e.g. aggregate("var_pop", {"x"}).
-Expr aggregate(const std::string& name, const std::vector<Expr>& args, bool distinct = false);
+Expr aggregate(const std::string& name, const std::vector<Expr>& args,
+               bool distinct = false);
 
 // ---- Operators --------------------------------------------------------------------
 // Templates so that `col("s") == "x"` takes "x" as a literal without ambiguity with
@@ -262,12 +263,14 @@ Expr aggregate(const std::string& name, const std::vector<Expr>& args, bool dist
 namespace api_internal {
 
 template <typename T>
-concept OperandType =
-    std::same_as<T, Expr> || std::is_arithmetic_v<T> || std::is_convertible_v<const T&, std::string_view> ||
-    std::is_convertible_v<const T&, std::shared_ptr<arrow::Scalar>> || std::same_as<T, std::nullptr_t>;
+concept OperandType = std::same_as<T, Expr> || std::is_arithmetic_v<T> ||
+    std::is_convertible_v<const T&, std::string_view> ||
+    std::is_convertible_v<const T&, std::shared_ptr<arrow::Scalar>> ||
+    std::same_as<T, std::nullptr_t>;
 
 template <typename A, typename B>
-concept BinaryOperands = OperandType<A> && OperandType<B> && (std::same_as<A, Expr> || std::same_as<B, Expr>);
+concept BinaryOperands = OperandType<A> && OperandType<B> &&
+    (std::same_as<A, Expr> || std::same_as<B, Expr>);
 
 template <typename T>
 Expr AsOperand(const T& v) {
@@ -290,11 +293,11 @@ std::shared_ptr<arrow::Scalar> UnsignedScalar(uint64_t v);
 
 }  // namespace api_internal
 
-#define SLUICE_API_BINARY_OPERATOR(OP, NAME)                                          \
-  template <typename A, typename B>                                                 \
-    requires api_internal::BinaryOperands<A, B>                                     \
-  Expr operator OP(const A& a, const B& b) {                                        \
-    return api_internal::Binary(NAME, api_internal::AsOperand(a), api_internal::AsOperand(b)); \
+#define SLUICE_API_BINARY_OPERATOR(OP, NAME)                                             \
+  template <typename A, typename B>                                                      \
+  requires api_internal::BinaryOperands<A, B> Expr operator OP(const A& a, const B& b) { \
+    return api_internal::Binary(NAME, api_internal::AsOperand(a),                        \
+                                api_internal::AsOperand(b));                             \
   }
 SLUICE_API_BINARY_OPERATOR(+, "+")
 SLUICE_API_BINARY_OPERATOR(-, "-")
@@ -312,15 +315,16 @@ SLUICE_API_BINARY_OPERATOR(||, "or")
 #undef SLUICE_API_BINARY_OPERATOR
 
 template <typename T>
-  requires std::is_arithmetic_v<T>
-Expr lit(T value) {
+requires std::is_arithmetic_v<T> Expr lit(T value) {
   if constexpr (std::is_same_v<T, bool>) {
-    return lit(std::shared_ptr<arrow::Scalar>(std::make_shared<arrow::BooleanScalar>(value)));
+    return lit(
+        std::shared_ptr<arrow::Scalar>(std::make_shared<arrow::BooleanScalar>(value)));
   } else if constexpr (std::is_floating_point_v<T>) {
     return lit(std::shared_ptr<arrow::Scalar>(
         std::make_shared<arrow::DoubleScalar>(static_cast<double>(value))));
   } else if constexpr (std::is_signed_v<T> || sizeof(T) < 8) {
-    return lit(api_internal::ArithmeticScalar(static_cast<int64_t>(value), std::is_signed_v<T>,
+    return lit(api_internal::ArithmeticScalar(static_cast<int64_t>(value),
+                                              std::is_signed_v<T>,
                                               static_cast<int>(sizeof(T) * 8)));
   } else {
     return lit(api_internal::UnsignedScalar(static_cast<uint64_t>(value)));

@@ -33,7 +33,9 @@ std::vector<expr::Expr> Nodes(const std::vector<Expr>& exprs) {
   return out;
 }
 
-expr::Expr StripAlias(const expr::Expr& e) { return e->kind == ExprKind::kAlias ? e->args[0] : e; }
+expr::Expr StripAlias(const expr::Expr& e) {
+  return e->kind == ExprKind::kAlias ? e->args[0] : e;
+}
 
 // A deep copy of the plan's nodes: frames share subtrees, and running a plan
 // numbers its nodes in place (plan::AssignIds).
@@ -54,10 +56,12 @@ std::string ColumnList(const arrow::Schema& schema) {
 }
 
 // Column index by name as the binder finds it, or an error naming the column.
-Result<int> RequireColumn(const arrow::Schema& schema, const std::string& name, const char* where) {
+Result<int> RequireColumn(const arrow::Schema& schema, const std::string& name,
+                          const char* where) {
   ARROW_ASSIGN_OR_RAISE(int i, expr::FindColumn(schema, name));
   if (i < 0) {
-    return Status::Invalid("unknown column '", name, "'", where, " (columns: ", ColumnList(schema), ")");
+    return Status::Invalid("unknown column '", name, "'", where,
+                           " (columns: ", ColumnList(schema), ")");
   }
   return i;
 }
@@ -81,7 +85,8 @@ class AggregateSplit {
     schema_ = agg->schema;
     std::vector<expr::Expr> out;
     for (size_t i = 0; i < keys_.size(); ++i) {
-      out.push_back(expr::Alias(ColumnOf(*schema_, static_cast<int>(i)), schema_->field(i)->name()));
+      out.push_back(expr::Alias(ColumnOf(*schema_, static_cast<int>(i)),
+                                schema_->field(i)->name()));
     }
     for (const auto& e : exprs) {
       ARROW_ASSIGN_OR_RAISE(auto rewritten, Rewrite(StripAlias(e), e));
@@ -111,7 +116,8 @@ class AggregateSplit {
     switch (e->kind) {
       case ExprKind::kAggregate:
         for (size_t j = 0; j < aggregates_.size(); ++j) {
-          if (expr::Equals(aggregates_[j], e)) return ColumnOf(*schema_, nkeys + static_cast<int>(j));
+          if (expr::Equals(aggregates_[j], e))
+            return ColumnOf(*schema_, nkeys + static_cast<int>(j));
         }
         return Status::UnknownError("aggregate not collected: ", expr::ToString(e));
       case ExprKind::kColumn:
@@ -119,9 +125,10 @@ class AggregateSplit {
         for (int i = 0; i < nkeys; ++i) {
           if (schema_->field(i)->name() == e->name) return ColumnOf(*schema_, i);
         }
-        return Status::Invalid("column '", e->name,
-                               "' must be a group_by key or used inside an aggregate function in ",
-                               expr::ToString(whole));
+        return Status::Invalid(
+            "column '", e->name,
+            "' must be a group_by key or used inside an aggregate function in ",
+            expr::ToString(whole));
       case ExprKind::kStar:
         return Status::Invalid("* is not allowed in agg()");
       case ExprKind::kCall: {
@@ -141,7 +148,8 @@ class AggregateSplit {
   std::shared_ptr<arrow::Schema> schema_;
 };
 
-Result<plan::Plan> MakeGroupedAggregate(plan::Plan input, const std::vector<expr::Expr>& keys,
+Result<plan::Plan> MakeGroupedAggregate(plan::Plan input,
+                                        const std::vector<expr::Expr>& keys,
                                         const std::vector<expr::Expr>& exprs) {
   bool plain = std::all_of(exprs.begin(), exprs.end(), [](const expr::Expr& e) {
     return StripAlias(e)->kind == ExprKind::kAggregate;
@@ -151,27 +159,28 @@ Result<plan::Plan> MakeGroupedAggregate(plan::Plan input, const std::vector<expr
   return split.MakePlan(std::move(input), exprs);
 }
 
-bool IsFiltering(JoinType how) { return how == JoinType::kSemi || how == JoinType::kAnti; }
+bool IsFiltering(JoinType how) {
+  return how == JoinType::kSemi || how == JoinType::kAnti;
+}
 
 // Renames right columns whose names clash with left ones ("x" -> "x_right"), keeping
 // their positions. Returns the right plan (unchanged if nothing clashes).
 Result<plan::Plan> RenameClashes(const arrow::Schema& left, plan::Plan right) {
-  std::set<std::string> taken;
-  for (const auto& f : left.fields()) taken.insert(f->name());
-  for (const auto& f : right->schema->fields()) {
-    if (!taken.count(f->name())) taken.insert(f->name());
-  }
-  bool clash = false;
-  std::vector<expr::Expr> exprs;
   const auto& schema = *right->schema;
   std::set<std::string> left_names;
   for (const auto& f : left.fields()) left_names.insert(f->name());
+  // New names must not clash with any name on either side.
+  std::set<std::string> taken = left_names;
+  for (const auto& f : schema.fields()) taken.insert(f->name());
+  bool clash = false;
+  std::vector<expr::Expr> exprs;
   for (int j = 0; j < schema.num_fields(); ++j) {
     std::string name = schema.field(j)->name();
     if (left_names.count(name)) {
       clash = true;
       std::string candidate = name + "_right";
-      for (int k = 2; taken.count(candidate); ++k) candidate = name + "_right" + std::to_string(k);
+      for (int k = 2; taken.count(candidate); ++k)
+        candidate = name + "_right" + std::to_string(k);
       taken.insert(candidate);
       name = candidate;
     }
@@ -188,25 +197,27 @@ Result<plan::Plan> MakeFrameJoin(plan::Plan left, plan::Plan right, JoinType how
                                  const expr::Expr& condition) {
   if (left_keys.empty()) return Status::Invalid("join(): no join keys");
   if (left_keys.size() != right_keys.size()) {
-    return Status::Invalid("join(): ", left_keys.size(), " left keys but ", right_keys.size(),
-                           " right keys");
+    return Status::Invalid("join(): ", left_keys.size(), " left keys but ",
+                           right_keys.size(), " right keys");
   }
   // Right keys are bound before renaming: they name the right frame's own columns.
   std::vector<expr::Expr> bound_right;
   for (const auto& k : right_keys) {
     auto b = expr::Bind(k, *right->schema);
-    if (!b.ok()) return b.status().WithMessage("join(): right key: ", b.status().message());
+    if (!b.ok())
+      return b.status().WithMessage("join(): right key: ", b.status().message());
     bound_right.push_back(*b);
   }
   for (const auto& k : left_keys) {
     auto b = expr::Bind(k, *left->schema);
-    if (!b.ok()) return b.status().WithMessage("join(): left key: ", b.status().message());
+    if (!b.ok())
+      return b.status().WithMessage("join(): left key: ", b.status().message());
   }
   const auto right_schema = right->schema;
   const auto left_schema = left->schema;
   ARROW_ASSIGN_OR_RAISE(auto renamed, RenameClashes(*left_schema, right));
-  ARROW_ASSIGN_OR_RAISE(auto joined,
-                        plan::MakeJoin(left, renamed, how, left_keys, bound_right, condition));
+  ARROW_ASSIGN_OR_RAISE(
+      auto joined, plan::MakeJoin(left, renamed, how, left_keys, bound_right, condition));
   if (using_names.empty() || IsFiltering(how)) return joined;
 
   // USING-style output: each key once, in the left key's place.
@@ -214,8 +225,10 @@ Result<plan::Plan> MakeFrameJoin(plan::Plan left, plan::Plan right, JoinType how
   std::vector<int> left_index;
   std::vector<int> right_index;
   for (const auto& name : using_names) {
-    ARROW_ASSIGN_OR_RAISE(int li, RequireColumn(*left_schema, name, " in the left frame of join()"));
-    ARROW_ASSIGN_OR_RAISE(int ri, RequireColumn(*right_schema, name, " in the right frame of join()"));
+    ARROW_ASSIGN_OR_RAISE(
+        int li, RequireColumn(*left_schema, name, " in the left frame of join()"));
+    ARROW_ASSIGN_OR_RAISE(
+        int ri, RequireColumn(*right_schema, name, " in the right frame of join()"));
     left_index.push_back(li);
     right_index.push_back(ri);
   }
@@ -227,12 +240,14 @@ Result<plan::Plan> MakeFrameJoin(plan::Plan left, plan::Plan right, JoinType how
     if (k != left_index.end()) {
       int r = nl + right_index[k - left_index.begin()];
       if (how == JoinType::kRight) e = ColumnOf(js, r);
-      if (how == JoinType::kFull) e = expr::Call("coalesce", {ColumnOf(js, i), ColumnOf(js, r)});
+      if (how == JoinType::kFull)
+        e = expr::Call("coalesce", {ColumnOf(js, i), ColumnOf(js, r)});
     }
     exprs.push_back(expr::Alias(e, left_schema->field(i)->name()));
   }
   for (int j = 0; j < right_schema->num_fields(); ++j) {
-    if (std::find(right_index.begin(), right_index.end(), j) != right_index.end()) continue;
+    if (std::find(right_index.begin(), right_index.end(), j) != right_index.end())
+      continue;
     exprs.push_back(expr::Alias(ColumnOf(js, nl + j), js.field(nl + j)->name()));
   }
   return plan::MakeProject(joined, exprs);
@@ -287,8 +302,9 @@ Frame Frame::with_columns(const std::vector<Expr>& exprs) const {
   if (!st.ok()) return Error(st);
   for (const auto& e : exprs) {
     if (expr::ContainsAggregate(e.node())) {
-      return Error(Status::Invalid("with_columns(): aggregate functions are not allowed (",
-                                   e.ToString(), "); use group_by().agg()"));
+      return Error(
+          Status::Invalid("with_columns(): aggregate functions are not allowed (",
+                          e.ToString(), "); use group_by().agg()"));
     }
   }
   return Wrap(plan::MakeWithColumns(plan_, Nodes(exprs)));
@@ -305,7 +321,8 @@ Frame Frame::drop(const std::vector<std::string>& columns) const {
   }
   std::vector<expr::Expr> exprs;
   for (int i = 0; i < schema.num_fields(); ++i) {
-    if (!dropped.count(i)) exprs.push_back(expr::Alias(ColumnOf(schema, i), schema.field(i)->name()));
+    if (!dropped.count(i))
+      exprs.push_back(expr::Alias(ColumnOf(schema, i), schema.field(i)->name()));
   }
   return Wrap(plan::MakeProject(plan_, exprs));
 }
@@ -318,7 +335,8 @@ Frame Frame::rename(const std::vector<std::pair<std::string, std::string>>& name
   for (const auto& [from, to] : names) {
     auto i = RequireColumn(schema, from, " in rename()");
     if (!i.ok()) return Error(i.status());
-    if (to.empty()) return Error(Status::Invalid("rename(): empty new name for '", from, "'"));
+    if (to.empty())
+      return Error(Status::Invalid("rename(): empty new name for '", from, "'"));
     out_names[*i] = to;
   }
   std::vector<expr::Expr> exprs;
@@ -328,9 +346,13 @@ Frame Frame::rename(const std::vector<std::pair<std::string, std::string>>& name
   return Wrap(plan::MakeProject(plan_, exprs));
 }
 
-GroupedFrame Frame::group_by(const std::vector<Expr>& keys) const { return GroupedFrame(*this, keys); }
+GroupedFrame Frame::group_by(const std::vector<Expr>& keys) const {
+  return GroupedFrame(*this, keys);
+}
 
-Frame Frame::agg(const std::vector<Expr>& aggregates) const { return group_by({}).agg(aggregates); }
+Frame Frame::agg(const std::vector<Expr>& aggregates) const {
+  return group_by({}).agg(aggregates);
+}
 
 Frame GroupedFrame::agg(const std::vector<Expr>& aggregates) const {
   if (!input_.ok()) return input_;
@@ -339,11 +361,13 @@ Frame GroupedFrame::agg(const std::vector<Expr>& aggregates) const {
   if (!st.ok()) return Frame::Error(st);
   for (const auto& k : keys_) {
     if (expr::ContainsAggregate(k.node())) {
-      return Frame::Error(Status::Invalid("group_by(): aggregate functions are not allowed in keys (",
-                                          k.ToString(), ")"));
+      return Frame::Error(
+          Status::Invalid("group_by(): aggregate functions are not allowed in keys (",
+                          k.ToString(), ")"));
     }
   }
-  if (keys_.empty() && aggregates.empty()) return Frame::Error(Status::Invalid("agg(): nothing to compute"));
+  if (keys_.empty() && aggregates.empty())
+    return Frame::Error(Status::Invalid("agg(): nothing to compute"));
   return input_.Wrap(MakeGroupedAggregate(input_.plan_, Nodes(keys_), Nodes(aggregates)));
 }
 
@@ -360,21 +384,26 @@ Frame Frame::join(const Frame& right, const std::vector<std::string>& on, JoinTy
     if (!ri.ok()) return Error(ri.status());
     keys.push_back(col(name));
   }
-  if (right.session_ != session_) return Error(Status::Invalid("join(): the frames belong to different sessions"));
+  if (right.session_ != session_)
+    return Error(Status::Invalid("join(): the frames belong to different sessions"));
   if (!condition.status().ok()) return Error(condition.status());
-  return Wrap(MakeFrameJoin(plan_, right.plan_, how, Nodes(keys), Nodes(keys), on, condition.node()));
+  return Wrap(MakeFrameJoin(plan_, right.plan_, how, Nodes(keys), Nodes(keys), on,
+                            condition.node()));
 }
 
 Frame Frame::join(const Frame& right, const std::vector<Expr>& left_on,
-                  const std::vector<Expr>& right_on, JoinType how, const Expr& condition) const {
+                  const std::vector<Expr>& right_on, JoinType how,
+                  const Expr& condition) const {
   if (!ok()) return *this;
   if (!right.ok()) return right;
   Status st = CheckExprs(left_on, "join");
   if (st.ok()) st = CheckExprs(right_on, "join");
   if (st.ok()) st = condition.status();
   if (!st.ok()) return Error(st);
-  if (right.session_ != session_) return Error(Status::Invalid("join(): the frames belong to different sessions"));
-  return Wrap(MakeFrameJoin(plan_, right.plan_, how, Nodes(left_on), Nodes(right_on), {}, condition.node()));
+  if (right.session_ != session_)
+    return Error(Status::Invalid("join(): the frames belong to different sessions"));
+  return Wrap(MakeFrameJoin(plan_, right.plan_, how, Nodes(left_on), Nodes(right_on), {},
+                            condition.node()));
 }
 
 Frame Frame::sort(const std::vector<SortSpec>& keys) const {
@@ -384,14 +413,16 @@ Frame Frame::sort(const std::vector<SortSpec>& keys) const {
   for (const auto& k : keys) {
     Status st = CheckExprs({k.expr}, "sort");
     if (!st.ok()) return Error(st);
-    plan_keys.push_back(plan::SortKey{StripAlias(k.expr.node()), k.ascending, k.effective_nulls_first()});
+    plan_keys.push_back(
+        plan::SortKey{StripAlias(k.expr.node()), k.ascending, k.effective_nulls_first()});
   }
   return Wrap(plan::MakeSort(plan_, std::move(plan_keys)));
 }
 
 Frame Frame::limit(int64_t n, int64_t offset) const {
   if (!ok()) return *this;
-  if (n < 0) return Error(Status::Invalid("limit(): the row count must not be negative, got ", n));
+  if (n < 0)
+    return Error(Status::Invalid("limit(): the row count must not be negative, got ", n));
   return Wrap(plan::MakeLimit(plan_, n, offset));
 }
 
@@ -403,7 +434,8 @@ Frame Frame::distinct() const {
 Frame Frame::union_(const Frame& other, bool all) const {
   if (!ok()) return *this;
   if (!other.ok()) return other;
-  if (other.session_ != session_) return Error(Status::Invalid("union: the frames belong to different sessions"));
+  if (other.session_ != session_)
+    return Error(Status::Invalid("union: the frames belong to different sessions"));
   return Wrap(plan::MakeUnion({plan_, other.plan_}, all));
 }
 
@@ -426,7 +458,8 @@ Result<int64_t> Frame::count() const {
   return static_cast<const arrow::Int64Scalar&>(*scalar).value;
 }
 
-Result<int64_t> Frame::Write(const std::string& path, int format, const WriteOptions& options) const {
+Result<int64_t> Frame::Write(const std::string& path, int format,
+                             const WriteOptions& options) const {
   ARROW_RETURN_NOT_OK(status_);
   if (path.empty()) return Status::Invalid("write: the path is empty");
   connector::WriteOptions w;
@@ -445,16 +478,20 @@ Result<int64_t> Frame::Write(const std::string& path, int format, const WriteOpt
   return rows;
 }
 
-Result<int64_t> Frame::write_parquet(const std::string& path, const WriteOptions& options) const {
+Result<int64_t> Frame::write_parquet(const std::string& path,
+                                     const WriteOptions& options) const {
   return Write(path, static_cast<int>(connector::FileFormat::kParquet), options);
 }
-Result<int64_t> Frame::write_csv(const std::string& path, const WriteOptions& options) const {
+Result<int64_t> Frame::write_csv(const std::string& path,
+                                 const WriteOptions& options) const {
   return Write(path, static_cast<int>(connector::FileFormat::kCsv), options);
 }
-Result<int64_t> Frame::write_json(const std::string& path, const WriteOptions& options) const {
+Result<int64_t> Frame::write_json(const std::string& path,
+                                  const WriteOptions& options) const {
   return Write(path, static_cast<int>(connector::FileFormat::kJsonLines), options);
 }
-Result<int64_t> Frame::write_arrow(const std::string& path, const WriteOptions& options) const {
+Result<int64_t> Frame::write_arrow(const std::string& path,
+                                   const WriteOptions& options) const {
   return Write(path, static_cast<int>(connector::FileFormat::kArrowIpc), options);
 }
 

@@ -16,12 +16,12 @@
 //
 // Thread-safety: Frame values may be shared and used from several threads; running
 // queries goes through the Session, which runs one at a time (session.h).
+#include <arrow/table.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <arrow/table.h>
 
 #include "sluice/api/expr.h"
 #include "sluice/base/status.h"
@@ -92,13 +92,14 @@ class Frame {
   /// Right columns whose names clash with left ones get the suffix "_right" (before
   /// the join, so `condition` can use them). `condition` is an extra predicate over
   /// both sides' columns (e.g. col("amount") > col("limit_right")).
-  Frame join(const Frame& right, const std::vector<std::string>& on, JoinType how = JoinType::kInner,
-             const Expr& condition = Expr()) const;
+  Frame join(const Frame& right, const std::vector<std::string>& on,
+             JoinType how = JoinType::kInner, const Expr& condition = Expr()) const;
   /// Equi-join on pairs of key expressions (left_on[i] over the left frame, right_on[i]
   /// over the right frame); all columns of both sides are kept, clashing right names
   /// get the suffix "_right". Keys of different types are compared in a common type.
-  Frame join(const Frame& right, const std::vector<Expr>& left_on, const std::vector<Expr>& right_on,
-             JoinType how = JoinType::kInner, const Expr& condition = Expr()) const;
+  Frame join(const Frame& right, const std::vector<Expr>& left_on,
+             const std::vector<Expr>& right_on, JoinType how = JoinType::kInner,
+             const Expr& condition = Expr()) const;
 
   /// Sorts by keys: sort({"a", col("b").desc(), col("c").nulls_first()}).
   Frame sort(const std::vector<SortSpec>& keys) const;
@@ -119,12 +120,16 @@ class Frame {
   /// Number of rows.
   Result<int64_t> count() const;
   /// Writes the rows; returns the number of rows written.
-  Result<int64_t> write_parquet(const std::string& path, const WriteOptions& options = {}) const;
-  Result<int64_t> write_csv(const std::string& path, const WriteOptions& options = {}) const;
+  Result<int64_t> write_parquet(const std::string& path,
+                                const WriteOptions& options = {}) const;
+  Result<int64_t> write_csv(const std::string& path,
+                            const WriteOptions& options = {}) const;
   /// JSON lines, one object per row.
-  Result<int64_t> write_json(const std::string& path, const WriteOptions& options = {}) const;
+  Result<int64_t> write_json(const std::string& path,
+                             const WriteOptions& options = {}) const;
   /// Arrow IPC file format.
-  Result<int64_t> write_arrow(const std::string& path, const WriteOptions& options = {}) const;
+  Result<int64_t> write_arrow(const std::string& path,
+                              const WriteOptions& options = {}) const;
   /// The logical, optimized and physical plans; with `analyze`, runs the query and
   /// returns the optimized plan annotated with rows, time and memory per operator.
   Result<std::string> explain(bool analyze = false) const;
@@ -137,7 +142,8 @@ class Frame {
   Frame(std::shared_ptr<Session> session, plan::Plan plan);
   /// A frame over `plan` in this frame's session, or the error.
   Frame Wrap(Result<plan::Plan> plan) const;
-  Result<int64_t> Write(const std::string& path, int format, const WriteOptions& options) const;
+  Result<int64_t> Write(const std::string& path, int format,
+                        const WriteOptions& options) const;
 
   std::shared_ptr<Session> session_;
   plan::Plan plan_;
@@ -155,7 +161,8 @@ class GroupedFrame {
 
  private:
   friend class Frame;
-  GroupedFrame(Frame input, std::vector<Expr> keys) : input_(std::move(input)), keys_(std::move(keys)) {}
+  GroupedFrame(Frame input, std::vector<Expr> keys)
+      : input_(std::move(input)), keys_(std::move(keys)) {}
   Frame input_;
   std::vector<Expr> keys_;
 };

@@ -18,8 +18,9 @@ Result<std::string> ColumnText(const ColumnTypes& columns, const char* option) {
       return Status::Invalid(option, ": every column needs a name and a type");
     }
     if (name.find_first_of(" \t,:") != std::string::npos) {
-      return Status::Invalid(option, ": column name '", name,
-                             "' contains a space, comma or colon; rename the column after reading");
+      return Status::Invalid(
+          option, ": column name '", name,
+          "' contains a space, comma or colon; rename the column after reading");
     }
     out += (out.empty() ? "" : ", ") + name + " " + type;
   }
@@ -29,9 +30,11 @@ Result<std::string> ColumnText(const ColumnTypes& columns, const char* option) {
 }  // namespace
 
 Result<std::shared_ptr<Session>> Session::Make(SessionOptions options) {
-  if (options.threads < 0) return Status::Invalid("SessionOptions.threads must be >= 0, got ", options.threads);
+  if (options.threads < 0)
+    return Status::Invalid("SessionOptions.threads must be >= 0, got ", options.threads);
   if (options.batch_rows <= 0) {
-    return Status::Invalid("SessionOptions.batch_rows must be > 0, got ", options.batch_rows);
+    return Status::Invalid("SessionOptions.batch_rows must be > 0, got ",
+                           options.batch_rows);
   }
   return std::shared_ptr<Session>(new Session(options));
 }
@@ -39,7 +42,8 @@ Result<std::shared_ptr<Session>> Session::Make(SessionOptions options) {
 Frame Session::Open(const std::string& format, const std::string& path,
                     std::map<std::string, std::string> options, OnError on_error,
                     const std::string& rejects) {
-  if (path.empty()) return Frame::Error(Status::Invalid("read_", format, "(): the path is empty"));
+  if (path.empty())
+    return Frame::Error(Status::Invalid("read_", format, "(): the path is empty"));
   connector::SourceSpec spec;
   spec.name = path;
   spec.format = format;
@@ -71,8 +75,8 @@ Frame Session::read_csv(const std::string& path, const CsvReadOptions& options) 
   std::string nulls;
   for (size_t i = 0; i < options.null_values.size(); ++i) {
     if (options.null_values[i].find(',') != std::string::npos) {
-      return Frame::Error(Status::Invalid("read_csv(): null value '", options.null_values[i],
-                                          "' contains a comma"));
+      return Frame::Error(Status::Invalid("read_csv(): null value '",
+                                          options.null_values[i], "' contains a comma"));
     }
     nulls += (i > 0 ? "," : "") + options.null_values[i];
   }
@@ -110,10 +114,13 @@ Frame Session::read_json(const std::string& path, const JsonReadOptions& options
   return Open("json", path, std::move(o), options.on_error, options.rejects);
 }
 
-Frame Session::read_arrow(const std::string& path) { return Open("arrow", path, {}, OnError::kFail, ""); }
+Frame Session::read_arrow(const std::string& path) {
+  return Open("arrow", path, {}, OnError::kFail, "");
+}
 
 Frame Session::from_arrow(std::shared_ptr<arrow::Table> table, const std::string& name) {
-  if (table == nullptr) return Frame::Error(Status::Invalid("from_arrow(): the table is null"));
+  if (table == nullptr)
+    return Frame::Error(Status::Invalid("from_arrow(): the table is null"));
   auto source = std::make_shared<exec::InMemoryTable>(std::move(table), name);
   return Frame(shared_from_this(), plan::MakeScan(source));
 }
@@ -131,7 +138,8 @@ Frame Session::sql(const std::string& query) {
 Status Session::Register(const std::string& name, const Frame& frame) {
   ARROW_RETURN_NOT_OK(frame.status());
   if (frame.session().get() != this) {
-    return Status::Invalid("Register('", name, "'): the frame belongs to another session");
+    return Status::Invalid("Register('", name,
+                           "'): the frame belongs to another session");
   }
   if (name.empty()) return Status::Invalid("Register(): the name is empty");
   std::lock_guard<std::mutex> lock(catalog_mu_);
@@ -143,7 +151,8 @@ std::vector<InputStats> Session::inputs() const {
   std::lock_guard<std::mutex> lock(catalog_mu_);
   std::vector<InputStats> out;
   auto add = [&](const std::string& name, const connector::InputTable& input) {
-    out.push_back(InputStats{name, input.rows_read(), input.rows_rejected(), input.rejects_path()});
+    out.push_back(
+        InputStats{name, input.rows_read(), input.rows_rejected(), input.rejects_path()});
   };
   for (const auto& [name, input] : inputs_) add(name, *input);
   for (const auto& [name, input] : catalog_.inputs()) add(name, *input);

@@ -19,6 +19,8 @@
 // Thread-safety: all methods may be called from any thread. Queries of one session
 // run one at a time (each uses all of the session's threads); use several sessions to
 // run queries concurrently.
+#include <arrow/table.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -27,8 +29,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <arrow/table.h>
 
 #include "sluice/api/expr.h"
 #include "sluice/api/frame.h"
@@ -94,10 +94,10 @@ struct JsonReadOptions {
 
 /// What one input has read so far.
 struct InputStats {
-  std::string name;          // the path or glob as given
-  int64_t rows_read = 0;     // good + bad rows of completed scans
+  std::string name;           // the path or glob as given
+  int64_t rows_read = 0;      // good + bad rows of completed scans
   int64_t rows_rejected = 0;  // skipped or rejected rows
-  std::string rejects_path;  // empty unless on_error = reject
+  std::string rejects_path;   // empty unless on_error = reject
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -119,7 +119,8 @@ class Session : public std::enable_shared_from_this<Session> {
   /// Arrow IPC files.
   Frame read_arrow(const std::string& path);
   /// In-memory Arrow data (not copied). `name` is shown by explain().
-  Frame from_arrow(std::shared_ptr<arrow::Table> table, const std::string& name = "arrow table");
+  Frame from_arrow(std::shared_ptr<arrow::Table> table,
+                   const std::string& name = "arrow table");
 
   // ---- SQL.
   /// Plans one SELECT (WITH/UNION/...) over the registered names and table functions;

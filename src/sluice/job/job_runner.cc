@@ -111,7 +111,7 @@ Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
     if (!p.ok()) return StepError(spec, step, p.status());
     bool materialize = step.materialize == "true" ||
                        (step.materialize == "auto" && uses[Lower(step.name)] > 1);
-    if (materialize && !options.explain) {
+    if (materialize && (!options.explain || options.analyze)) {
       ProgressBar bar(&ctx, options.progress);
       auto table = CollectQuery(*p, &ctx);
       bar.Stop();
