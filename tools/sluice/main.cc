@@ -1,14 +1,13 @@
 // The `sluice` command line: run job files, run SQL, explain plans, inspect files,
 // generate data. Errors end the process with status 1 and one line on stderr.
-#include <unistd.h>
-
-#include <CLI/CLI.hpp>
 #include <arrow/io/file.h>
 #include <fmt/format.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/file_reader.h>
 #include <parquet/metadata.h>
+#include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -41,8 +40,9 @@ struct Common {
 void AddCommon(CLI::App* cmd, Common* c) {
   cmd->add_option("--threads", c->threads, "Worker threads (default: all cores)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--memory-limit", c->memory_limit,
-                  "Memory limit for the job, e.g. 4GiB, 512MB or 50% (default: 80% of RAM)");
+  cmd->add_option(
+      "--memory-limit", c->memory_limit,
+      "Memory limit for the job, e.g. 4GiB, 512MB or 50% (default: 80% of RAM)");
   cmd->add_flag("--quiet,-q", c->quiet, "No progress bar and no summary line");
 }
 
@@ -63,14 +63,16 @@ int Fail(const Status& st) {
 class StdoutStream : public arrow::io::OutputStream {
  public:
   Status Write(const void* data, int64_t nbytes) override {
-    if (std::fwrite(data, 1, static_cast<size_t>(nbytes), stdout) != static_cast<size_t>(nbytes)) {
+    if (std::fwrite(data, 1, static_cast<size_t>(nbytes), stdout) !=
+        static_cast<size_t>(nbytes)) {
       return Status::IOError("cannot write to standard output");
     }
     position_ += nbytes;
     return Status::OK();
   }
   Status Flush() override {
-    return std::fflush(stdout) == 0 ? Status::OK() : Status::IOError("cannot flush standard output");
+    return std::fflush(stdout) == 0 ? Status::OK()
+                                    : Status::IOError("cannot flush standard output");
   }
   Status Close() override {
     closed_ = true;
@@ -90,7 +92,8 @@ bool LooksLikeJobFile(const std::string& s) {
 }
 
 // --table name=path registers a file under a name for SQL.
-Status RegisterTables(sluice::job::Catalog* catalog, const std::vector<std::string>& tables) {
+Status RegisterTables(sluice::job::Catalog* catalog,
+                      const std::vector<std::string>& tables) {
   for (const auto& t : tables) {
     auto eq = t.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -116,8 +119,9 @@ std::string Summary(int64_t rows_in, int64_t rejected, int64_t rows_out, double 
   return sluice::job::FormatSummary(s);
 }
 
-int RunSql(const std::string& query, const std::string& format_in, const std::string& output,
-           const std::vector<std::string>& tables, const Common& common) {
+int RunSql(const std::string& query, const std::string& format_in,
+           const std::string& output, const std::vector<std::string>& tables,
+           const Common& common) {
   auto start = std::chrono::steady_clock::now();
   auto limit = MemoryLimit(common);
   if (!limit.ok()) return Fail(limit.status());
@@ -130,8 +134,8 @@ int RunSql(const std::string& query, const std::string& format_in, const std::st
   if (format.empty()) {
     if (!output.empty()) {
       auto f = sluice::connector::FileFormatFromPath(output);
-      format = f.ok() ? (*f == sluice::connector::FileFormat::kParquet ? "parquet"
-                         : *f == sluice::connector::FileFormat::kCsv   ? "csv"
+      format = f.ok() ? (*f == sluice::connector::FileFormat::kParquet     ? "parquet"
+                         : *f == sluice::connector::FileFormat::kCsv       ? "csv"
                          : *f == sluice::connector::FileFormat::kJsonLines ? "json"
                                                                            : "arrow")
                       : "csv";
@@ -150,11 +154,13 @@ int RunSql(const std::string& query, const std::string& format_in, const std::st
     std::fputs(sluice::job::FormatTable(**table).c_str(), stdout);
   } else {
     auto f = sluice::connector::ParseFileFormat(format);
-    if (!f.ok()) return Fail(Status::Invalid("--format must be table, csv, json, parquet or arrow"));
+    if (!f.ok())
+      return Fail(Status::Invalid("--format must be table, csv, json, parquet or arrow"));
     sluice::connector::WriteOptions wo;
     wo.format = *f;
     if (output.empty()) {
-      if (*f == sluice::connector::FileFormat::kParquet || *f == sluice::connector::FileFormat::kArrowIpc) {
+      if (*f == sluice::connector::FileFormat::kParquet ||
+          *f == sluice::connector::FileFormat::kArrowIpc) {
         return Fail(Status::Invalid("--format ", format, " needs --output PATH"));
       }
       sluice::job::ProgressBar bar(&ctx, progress);
@@ -186,7 +192,8 @@ int RunSql(const std::string& query, const std::string& format_in, const std::st
     rows_in += in->rows_read();
     rejected += in->rows_rejected();
   }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!common.quiet) {
     std::fprintf(stderr, "%s\n", Summary(rows_in, rejected, rows_out, secs, ctx).c_str());
   }
@@ -222,8 +229,8 @@ int RunJobCommand(const std::string& path, const std::vector<std::string>& sets,
   return 0;
 }
 
-int ExplainSql(const std::string& query, const std::vector<std::string>& tables, bool analyze,
-               const Common& common) {
+int ExplainSql(const std::string& query, const std::vector<std::string>& tables,
+               bool analyze, const Common& common) {
   sluice::job::Catalog catalog;
   if (auto st = RegisterTables(&catalog, tables); !st.ok()) return Fail(st);
   auto plan = sluice::sql::PlanQuery(query, &catalog);
@@ -234,16 +241,19 @@ int ExplainSql(const std::string& query, const std::vector<std::string>& tables,
   if (analyze) {
     auto limit = MemoryLimit(common);
     if (!limit.ok()) return Fail(limit.status());
-    sluice::exec::ExecContext ctx(sluice::exec::ExecOptions{common.threads, *limit, 65536});
+    sluice::exec::ExecContext ctx(
+        sluice::exec::ExecOptions{common.threads, *limit, 65536});
     std::string annotated;
     auto start = std::chrono::steady_clock::now();
     auto table = sluice::job::CollectQuery(*plan, &ctx, &annotated);
     if (!table.ok()) return Fail(table.status());
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::fputs(("\nAnalyzed plan:\n" + annotated).c_str(), stdout);
     int64_t rows_in = 0;
     for (const auto& [n, in] : catalog.inputs()) rows_in += in->rows_read();
-    std::fprintf(stderr, "%s\n", Summary(rows_in, 0, (*table)->num_rows(), secs, ctx).c_str());
+    std::fprintf(stderr, "%s\n",
+                 Summary(rows_in, 0, (*table)->num_rows(), secs, ctx).c_str());
   }
   return 0;
 }
@@ -283,16 +293,21 @@ int Schema(const std::string& path, const std::string& format) {
     }
   }
   if (parquet) {
-    std::printf("rows: %lld  row groups: %lld  files: %zu\n", static_cast<long long>(total_rows),
-                static_cast<long long>(total_groups), files.size());
+    std::printf("rows: %lld  row groups: %lld  files: %zu\n",
+                static_cast<long long>(total_rows), static_cast<long long>(total_groups),
+                files.size());
   } else if ((*input)->EstimatedRows()) {
-    std::printf("files: %zu  size: %s (types inferred from a sample; override with types: or columns:)\n",
-                files.size(), sluice::FormatBytes((*input)->EstimatedBytes().value_or(0)).c_str());
+    std::printf(
+        "files: %zu  size: %s (types inferred from a sample; override with types: or "
+        "columns:)\n",
+        files.size(),
+        sluice::FormatBytes((*input)->EstimatedBytes().value_or(0)).c_str());
   }
   return 0;
 }
 
-int Generate(double scale, const std::string& out, uint64_t seed, int threads, bool quiet) {
+int Generate(double scale, const std::string& out, uint64_t seed, int threads,
+             bool quiet) {
   sluice::generator::EcommerceOptions o;
   o.scale = scale;
   o.out_dir = out;
@@ -302,23 +317,27 @@ int Generate(double scale, const std::string& out, uint64_t seed, int threads, b
   auto start = std::chrono::steady_clock::now();
   if (progress) {
     o.progress = [start](int64_t done, int64_t total) {
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (secs < 1) return;
-      std::fprintf(stderr, "\r\033[Kgenerating %lld / %lld rows (%.0f%%) %.1fs", static_cast<long long>(done),
-                   static_cast<long long>(total), 100.0 * done / std::max<int64_t>(1, total), secs);
+      std::fprintf(stderr, "\r\033[Kgenerating %lld / %lld rows (%.0f%%) %.1fs",
+                   static_cast<long long>(done), static_cast<long long>(total),
+                   100.0 * done / std::max<int64_t>(1, total), secs);
     };
   }
   auto r = sluice::generator::GenerateEcommerce(o);
   if (progress) std::fprintf(stderr, "\r\033[K");
   if (!r.ok()) return Fail(r.status());
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!quiet) {
-    std::fprintf(stderr,
-                 "generated %lld orders, %lld users (%lld malformed), %lld products in %s · %s · "
-                 "%.2f s\n",
-                 static_cast<long long>(r->orders), static_cast<long long>(r->users),
-                 static_cast<long long>(r->bad_user_rows), static_cast<long long>(r->products),
-                 out.c_str(), sluice::FormatBytes(r->bytes_written).c_str(), secs);
+    std::fprintf(
+        stderr,
+        "generated %lld orders, %lld users (%lld malformed), %lld products in %s · %s · "
+        "%.2f s\n",
+        static_cast<long long>(r->orders), static_cast<long long>(r->users),
+        static_cast<long long>(r->bad_user_rows), static_cast<long long>(r->products),
+        out.c_str(), sluice::FormatBytes(r->bytes_written).c_str(), secs);
   }
   return 0;
 }
@@ -326,7 +345,8 @@ int Generate(double scale, const std::string& out, uint64_t seed, int threads, b
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Sluice: batch and stream data processing (SQL, YAML jobs, Parquet/CSV/JSON)"};
+  CLI::App app{
+      "Sluice: batch and stream data processing (SQL, YAML jobs, Parquet/CSV/JSON)"};
   app.set_version_flag("--version", std::string("sluice ") + SLUICE_VERSION);
   app.require_subcommand(1);
 
@@ -336,8 +356,11 @@ int main(int argc, char** argv) {
   std::string job_path;
   std::vector<std::string> sets;
   bool run_explain = false;
-  run->add_option("job", job_path, "Job file (YAML)")->required()->check(CLI::ExistingFile);
-  run->add_option("--set", sets, "Set a variable (name=value) or a job value (settings.threads=2)");
+  run->add_option("job", job_path, "Job file (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  run->add_option("--set", sets,
+                  "Set a variable (name=value) or a job value (settings.threads=2)");
   run->add_flag("--explain", run_explain, "Print the plans instead of running");
   AddCommon(run, &common);
 
@@ -346,10 +369,13 @@ int main(int argc, char** argv) {
   std::string query, format, output;
   std::vector<std::string> tables;
   sql->add_option("query", query, "The query")->required();
-  sql->add_option("--format", format, "table (default on a terminal), csv (default otherwise), json, parquet, arrow")
+  sql->add_option(
+         "--format", format,
+         "table (default on a terminal), csv (default otherwise), json, parquet, arrow")
       ->check(CLI::IsMember({"table", "csv", "json", "jsonl", "parquet", "arrow"}));
   sql->add_option("--output,-o", output, "Write the result to this file (atomically)");
-  sql->add_option("--table", tables, "Register a file as a table: NAME=PATH (format from the extension)");
+  sql->add_option("--table", tables,
+                  "Register a file as a table: NAME=PATH (format from the extension)");
   AddCommon(sql, &common);
 
   // explain
@@ -357,21 +383,27 @@ int main(int argc, char** argv) {
   std::string target;
   bool analyze = false;
   explain->add_option("target", target, "A SQL query or a job file (.yaml)")->required();
-  explain->add_flag("--analyze", analyze, "Run it and show rows, time and peak memory per operator");
+  explain->add_flag("--analyze", analyze,
+                    "Run it and show rows, time and peak memory per operator");
   explain->add_option("--table", tables, "Register a file as a table: NAME=PATH");
   explain->add_option("--set", sets, "Job variables, as for run");
   AddCommon(explain, &common);
 
   // schema
-  auto* schema = app.add_subcommand("schema", "Show a file's schema (inferred types for CSV/JSON), rows and row groups");
+  auto* schema = app.add_subcommand(
+      "schema",
+      "Show a file's schema (inferred types for CSV/JSON), rows and row groups");
   std::string schema_path, schema_format;
   schema->add_option("file", schema_path, "File or glob")->required();
-  schema->add_option("--format", schema_format, "parquet, csv, json or arrow (default: from the extension)");
+  schema->add_option("--format", schema_format,
+                     "parquet, csv, json or arrow (default: from the extension)");
 
   // generate
   auto* gen = app.add_subcommand("generate", "Generate synthetic data sets");
   gen->require_subcommand(1);
-  auto* ecommerce = gen->add_subcommand("ecommerce", "Orders (Parquet), users (CSV, with some malformed rows), products (Parquet)");
+  auto* ecommerce = gen->add_subcommand(
+      "ecommerce",
+      "Orders (Parquet), users (CSV, with some malformed rows), products (Parquet)");
   double scale = 0.01;
   std::string out_dir = "data/ecommerce";
   uint64_t seed = 42;
@@ -380,7 +412,8 @@ int main(int argc, char** argv) {
   ecommerce->add_option("--scale", scale, "1 = 10 million orders (default 0.01)");
   ecommerce->add_option("--out", out_dir, "Output directory (default data/ecommerce)");
   ecommerce->add_option("--seed", seed, "Random seed (default 42)");
-  ecommerce->add_option("--threads", gen_threads, "Threads (default: all cores; output does not depend on it)");
+  ecommerce->add_option("--threads", gen_threads,
+                        "Threads (default: all cores; output does not depend on it)");
   ecommerce->add_flag("--quiet,-q", gen_quiet, "No progress and no summary");
 
   CLI11_PARSE(app, argc, argv);
@@ -388,7 +421,8 @@ int main(int argc, char** argv) {
   if (run->parsed()) return RunJobCommand(job_path, sets, common, run_explain, false);
   if (sql->parsed()) return RunSql(query, format, output, tables, common);
   if (explain->parsed()) {
-    if (LooksLikeJobFile(target)) return RunJobCommand(target, sets, common, true, analyze);
+    if (LooksLikeJobFile(target))
+      return RunJobCommand(target, sets, common, true, analyze);
     return ExplainSql(target, tables, analyze, common);
   }
   if (schema->parsed()) return Schema(schema_path, schema_format);

@@ -1,14 +1,13 @@
 #include "sluice/base/atomic_file.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 namespace sluice {
 
@@ -19,8 +18,8 @@ static constexpr const char* kTempPrefix = ".sluice-tmp-";
 std::string TempPathFor(const std::string& final_path) {
   static std::atomic<int64_t> counter{0};
   fs::path p(final_path);
-  std::string name = fmt::format("{}{}-{}-{}", kTempPrefix, getpid(), counter.fetch_add(1),
-                                 p.filename().string());
+  std::string name = fmt::format("{}{}-{}-{}", kTempPrefix, getpid(),
+                                 counter.fetch_add(1), p.filename().string());
   return (p.parent_path() / name).string();
 }
 

@@ -1,9 +1,9 @@
 #include "sluice/base/bad_rows.h"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "sluice/base/atomic_file.h"
 
@@ -40,8 +40,10 @@ BadRowHandler::~BadRowHandler() {
 }
 
 std::string FormatBadRow(const BadRow& row) {
-  std::string where = row.line > 0 ? fmt::format("{}:{}", row.source, row.line) : row.source;
-  if (!row.column.empty()) return fmt::format("{}: column '{}': {}", where, row.column, row.reason);
+  std::string where =
+      row.line > 0 ? fmt::format("{}:{}", row.source, row.line) : row.source;
+  if (!row.column.empty())
+    return fmt::format("{}: column '{}': {}", where, row.column, row.reason);
   return fmt::format("{}: {}", where, row.reason);
 }
 

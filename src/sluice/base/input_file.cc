@@ -1,14 +1,13 @@
 #include "sluice/base/input_file.h"
 
+#include <arrow/io/compressed.h>
+#include <arrow/io/file.h>
+#include <arrow/util/compression.h>
 #include <fnmatch.h>
 #include <glob.h>
 
 #include <algorithm>
 #include <filesystem>
-
-#include <arrow/io/compressed.h>
-#include <arrow/io/file.h>
-#include <arrow/util/compression.h>
 
 namespace sluice {
 
@@ -19,11 +18,13 @@ Result<Compression> ParseCompression(const std::string& text) {
   if (text == "none") return Compression::kNone;
   if (text == "gzip") return Compression::kGzip;
   if (text == "zstd") return Compression::kZstd;
-  return Status::Invalid("compression must be auto, none, gzip or zstd, not '", text, "'");
+  return Status::Invalid("compression must be auto, none, gzip or zstd, not '", text,
+                         "'");
 }
 
 static bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 Compression CompressionFromPath(const std::string& path) {
@@ -33,7 +34,7 @@ Compression CompressionFromPath(const std::string& path) {
 }
 
 Result<std::shared_ptr<arrow::io::InputStream>> OpenInputStream(const std::string& path,
-                                                               Compression compression) {
+                                                                Compression compression) {
   auto file_result = arrow::io::ReadableFile::Open(path);
   if (!file_result.ok()) {
     return Status::IOError("cannot open '", path, "': ", file_result.status().message());
@@ -41,8 +42,9 @@ Result<std::shared_ptr<arrow::io::InputStream>> OpenInputStream(const std::strin
   std::shared_ptr<arrow::io::InputStream> raw = *file_result;
   if (compression == Compression::kAuto) compression = CompressionFromPath(path);
   if (compression == Compression::kNone) return raw;
-  arrow::Compression::type type =
-      compression == Compression::kGzip ? arrow::Compression::GZIP : arrow::Compression::ZSTD;
+  arrow::Compression::type type = compression == Compression::kGzip
+                                      ? arrow::Compression::GZIP
+                                      : arrow::Compression::ZSTD;
   ARROW_ASSIGN_OR_RAISE(auto codec, arrow::util::Codec::Create(type));
   std::shared_ptr<arrow::util::Codec> shared_codec(std::move(codec));
   ARROW_ASSIGN_OR_RAISE(auto stream,
@@ -55,7 +57,9 @@ Result<std::shared_ptr<arrow::io::InputStream>> OpenInputStream(const std::strin
     bool closed() const override { return inner->closed(); }
     Result<int64_t> Tell() const override { return inner->Tell(); }
     Result<int64_t> Read(int64_t n, void* out) override { return inner->Read(n, out); }
-    Result<std::shared_ptr<arrow::Buffer>> Read(int64_t n) override { return inner->Read(n); }
+    Result<std::shared_ptr<arrow::Buffer>> Read(int64_t n) override {
+      return inner->Read(n);
+    }
   };
   auto holder = std::make_shared<Holder>();
   holder->codec = shared_codec;

@@ -1,10 +1,10 @@
 #pragma once
 // Opening input files that may be compressed, and expanding globs.
+#include <arrow/io/interfaces.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <arrow/io/interfaces.h>
 
 #include "sluice/base/status.h"
 
@@ -21,7 +21,7 @@ Compression CompressionFromPath(const std::string& path);
 /// Opens `path` as a sequential byte stream, decompressing when `compression` says so
 /// (kAuto: by file extension). Errors name the path.
 Result<std::shared_ptr<arrow::io::InputStream>> OpenInputStream(const std::string& path,
-                                                               Compression compression);
+                                                                Compression compression);
 
 /// Size of the file on disk in bytes (compressed size for compressed files).
 Result<int64_t> FileSize(const std::string& path);

@@ -2,13 +2,12 @@
 
 #include <arrow/array.h>
 #include <arrow/record_batch.h>
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <cmath>
-
-#include <fmt/format.h>
 
 namespace sluice {
 
@@ -90,7 +89,8 @@ int64_t ArrayMemory(const arrow::ArrayData& data) {
 
 int64_t BatchMemory(const arrow::RecordBatch& batch) {
   int64_t total = 0;
-  for (int i = 0; i < batch.num_columns(); ++i) total += ArrayMemory(*batch.column_data(i));
+  for (int i = 0; i < batch.num_columns(); ++i)
+    total += ArrayMemory(*batch.column_data(i));
   return total;
 }
 
@@ -114,29 +114,42 @@ std::string FormatBytes(int64_t bytes) {
 
 Result<int64_t> ParseByteSize(const std::string& text) {
   size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+  while (i < text.size() &&
+         (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
     ++i;
-  if (i == 0) return Status::Invalid("not a byte size: '", text, "' (expected e.g. 4GiB, 512MB, 80%)");
+  if (i == 0)
+    return Status::Invalid("not a byte size: '", text,
+                           "' (expected e.g. 4GiB, 512MB, 80%)");
   double value = std::stod(text.substr(0, i));
   std::string unit = text.substr(i);
   while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
   for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   double mult;
-  if (unit.empty() || unit == "b") mult = 1;
-  else if (unit == "k" || unit == "kb") mult = 1e3;
-  else if (unit == "kib") mult = 1024.0;
-  else if (unit == "m" || unit == "mb") mult = 1e6;
-  else if (unit == "mib") mult = 1024.0 * 1024;
-  else if (unit == "g" || unit == "gb") mult = 1e9;
-  else if (unit == "gib") mult = 1024.0 * 1024 * 1024;
-  else if (unit == "t" || unit == "tb") mult = 1e12;
-  else if (unit == "tib") mult = 1024.0 * 1024 * 1024 * 1024;
+  if (unit.empty() || unit == "b")
+    mult = 1;
+  else if (unit == "k" || unit == "kb")
+    mult = 1e3;
+  else if (unit == "kib")
+    mult = 1024.0;
+  else if (unit == "m" || unit == "mb")
+    mult = 1e6;
+  else if (unit == "mib")
+    mult = 1024.0 * 1024;
+  else if (unit == "g" || unit == "gb")
+    mult = 1e9;
+  else if (unit == "gib")
+    mult = 1024.0 * 1024 * 1024;
+  else if (unit == "t" || unit == "tb")
+    mult = 1e12;
+  else if (unit == "tib")
+    mult = 1024.0 * 1024 * 1024 * 1024;
   else if (unit == "%") {
     long pages = sysconf(_SC_PHYS_PAGES);
     long page_size = sysconf(_SC_PAGE_SIZE);
     return static_cast<int64_t>(static_cast<double>(pages) * page_size * value / 100.0);
   } else {
-    return Status::Invalid("unknown unit in byte size '", text, "' (use B, KB, KiB, MB, MiB, GB, GiB, TB, TiB or %)");
+    return Status::Invalid("unknown unit in byte size '", text,
+                           "' (use B, KB, KiB, MB, MiB, GB, GiB, TB, TiB or %)");
   }
   return static_cast<int64_t>(value * mult);
 }

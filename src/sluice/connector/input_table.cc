@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 
 #include <atomic>
-#include <mutex>
 #include <filesystem>
+#include <mutex>
 #include <set>
 
 #include "sluice/base/input_file.h"
@@ -21,7 +21,8 @@ namespace fs = std::filesystem;
 
 Result<bool> ParseBoolOption(const std::string& key, const std::string& value) {
   std::string v;
-  for (char c : value) v.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : value)
+    v.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   if (v == "true" || v == "yes" || v == "1" || v == "on") return true;
   if (v == "false" || v == "no" || v == "0" || v == "off") return false;
   return Status::Invalid("option ", key, ": expected true or false, got '", value, "'");
@@ -50,7 +51,8 @@ Result<arrow::FieldVector> ParseColumnList(const std::string& text) {
     item = item.substr(b);
     size_t sp = item.find_first_of(" \t:");
     if (sp == std::string::npos) {
-      return Status::Invalid("column '", item, "' needs a type (e.g. \"", item, " bigint\")");
+      return Status::Invalid("column '", item, "' needs a type (e.g. \"", item,
+                             " bigint\")");
     }
     std::string name = item.substr(0, sp);
     std::string type = item.substr(sp + 1);
@@ -70,8 +72,9 @@ Status CheckKnown(const SourceSpec& spec, const std::set<std::string>& known) {
     if (!known.count(k)) {
       std::string list;
       for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
-      return Status::Invalid("source ", spec.name, ": unknown option '", k, "' for format ",
-                             spec.format, " (known: ", list.empty() ? "none" : list, ")");
+      return Status::Invalid("source ", spec.name, ": unknown option '", k,
+                             "' for format ", spec.format,
+                             " (known: ", list.empty() ? "none" : list, ")");
     }
   }
   return Status::OK();
@@ -80,7 +83,8 @@ Status CheckKnown(const SourceSpec& spec, const std::set<std::string>& known) {
 Result<char> CharOption(const std::string& key, const std::string& v) {
   if (v == "\\t" || v == "tab") return '\t';
   if (v.empty() || v == "none") return '\0';
-  if (v.size() != 1) return Status::Invalid("option ", key, " must be one character, got '", v, "'");
+  if (v.size() != 1)
+    return Status::Invalid("option ", key, " must be one character, got '", v, "'");
   return v[0];
 }
 
@@ -89,7 +93,8 @@ std::vector<std::string> SplitList(const std::string& s) {
   size_t start = 0;
   while (true) {
     size_t comma = s.find(',', start);
-    out.push_back(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    out.push_back(
+        s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -141,19 +146,23 @@ class TextTable : public InputTable {
   }
   Status Close() override { return bad_rows->Close(); }
 
-  Result<std::shared_ptr<exec::Source>> MakeSource(const std::vector<int>& projection,
-                                                   const std::vector<expr::Expr>&) const override;
+  Result<std::shared_ptr<exec::Source>> MakeSource(
+      const std::vector<int>& projection, const std::vector<expr::Expr>&) const override;
 };
 
 class TextScan : public exec::Source {
  public:
   TextScan(const TextTable* table, std::vector<int> projection)
-      : PhysicalNode("Scan " + table->Describe()), table_(table), projection_(std::move(projection)) {}
+      : PhysicalNode("Scan " + table->Describe()),
+        table_(table),
+        projection_(std::move(projection)) {}
   Status Prepare(exec::ExecContext* ctx) override {
     ctx->progress().bytes_total += table_->total_bytes;
     return Status::OK();
   }
-  int64_t num_morsels() const override { return static_cast<int64_t>(table_->files.size()); }
+  int64_t num_morsels() const override {
+    return static_cast<int64_t>(table_->files.size());
+  }
   int64_t EstimatedBytes() const override { return table_->total_bytes; }
 
   // Every column is read and converted, even those the query does not use: whether a
@@ -187,21 +196,24 @@ class TextScan : public exec::Source {
         }
         if (batch->num_rows() == 0) continue;
         ARROW_ASSIGN_OR_RAISE(auto projected, batch->SelectColumns(projection_));
-        ARROW_RETURN_NOT_OK(out->Emit(exec::Batch{projected, exec::MorselSeq(morsel, k++)}));
+        ARROW_RETURN_NOT_OK(
+            out->Emit(exec::Batch{projected, exec::MorselSeq(morsel, k++)}));
       }
       return Status::OK();
     };
     if (table_->format == TextFormat::kCsv) {
       auto opts = table_->csv_options;
       opts.batch_rows = ctx->batch_rows();
-      ARROW_ASSIGN_OR_RAISE(auto reader, csv::CsvReader::Open(path, table_->file_schema, AllColumns(),
-                                                              opts, table_->bad_rows.get()));
+      ARROW_ASSIGN_OR_RAISE(
+          auto reader, csv::CsvReader::Open(path, table_->file_schema, AllColumns(), opts,
+                                            table_->bad_rows.get()));
       return pump(reader);
     }
     auto opts = table_->json_options;
     opts.batch_rows = ctx->batch_rows();
-    ARROW_ASSIGN_OR_RAISE(auto reader, json::JsonReader::Open(path, table_->file_schema, AllColumns(),
-                                                             opts, table_->bad_rows.get()));
+    ARROW_ASSIGN_OR_RAISE(
+        auto reader, json::JsonReader::Open(path, table_->file_schema, AllColumns(), opts,
+                                            table_->bad_rows.get()));
     return pump(reader);
   }
 
@@ -210,8 +222,8 @@ class TextScan : public exec::Source {
   std::vector<int> projection_;
 };
 
-Result<std::shared_ptr<exec::Source>> TextTable::MakeSource(const std::vector<int>& projection,
-                                                            const std::vector<expr::Expr>&) const {
+Result<std::shared_ptr<exec::Source>> TextTable::MakeSource(
+    const std::vector<int>& projection, const std::vector<expr::Expr>&) const {
   return std::make_shared<TextScan>(this, projection);
 }
 
@@ -228,16 +240,20 @@ class IpcTable : public InputTable {
   std::shared_ptr<arrow::Schema> schema() const override { return file_schema; }
   std::optional<int64_t> EstimatedRows() const override { return rows; }
   int64_t rows_read() const override { return rows; }
-  Result<std::shared_ptr<exec::Source>> MakeSource(const std::vector<int>& projection,
-                                                   const std::vector<expr::Expr>&) const override;
+  Result<std::shared_ptr<exec::Source>> MakeSource(
+      const std::vector<int>& projection, const std::vector<expr::Expr>&) const override;
 };
 
 class IpcScan : public exec::Source {
  public:
   IpcScan(const IpcTable* t, std::vector<int> projection)
-      : PhysicalNode("Scan " + t->Describe()), t_(t), projection_(std::move(projection)) {}
+      : PhysicalNode("Scan " + t->Describe()),
+        t_(t),
+        projection_(std::move(projection)) {}
   Status Prepare(exec::ExecContext*) override { return Status::OK(); }
-  int64_t num_morsels() const override { return static_cast<int64_t>(t_->batches.size()); }
+  int64_t num_morsels() const override {
+    return static_cast<int64_t>(t_->batches.size());
+  }
   Status Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitter* out) override {
     auto [f, b] = t_->batches[morsel];
     ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(t_->files[f]));
@@ -253,8 +269,8 @@ class IpcScan : public exec::Source {
   std::vector<int> projection_;
 };
 
-Result<std::shared_ptr<exec::Source>> IpcTable::MakeSource(const std::vector<int>& projection,
-                                                           const std::vector<expr::Expr>&) const {
+Result<std::shared_ptr<exec::Source>> IpcTable::MakeSource(
+    const std::vector<int>& projection, const std::vector<expr::Expr>&) const {
   return std::make_shared<IpcScan>(this, projection);
 }
 
@@ -268,7 +284,8 @@ class ParquetInput : public InputTable {
   bool SupportsPredicatePruning() const override { return true; }
   int64_t rows_read() const override { return *t_->EstimatedRows(); }
   Result<std::shared_ptr<exec::Source>> MakeSource(
-      const std::vector<int>& projection, const std::vector<expr::Expr>& preds) const override {
+      const std::vector<int>& projection,
+      const std::vector<expr::Expr>& preds) const override {
     return t_->MakeSource(projection, preds);
   }
 
@@ -287,7 +304,8 @@ Result<std::shared_ptr<InputTable>> OpenText(const SourceSpec& spec, TextFormat 
   }
   ARROW_ASSIGN_OR_RAISE(auto policy, ParseOnError(spec.on_error));
   std::string rejects = spec.rejects_path;
-  if (policy == OnError::kReject && rejects.empty()) rejects = DefaultRejectsPath(spec, t->files[0]);
+  if (policy == OnError::kReject && rejects.empty())
+    rejects = DefaultRejectsPath(spec, t->files[0]);
   t->bad_rows = std::make_shared<BadRowHandler>(policy, rejects);
   std::shared_ptr<arrow::Schema> explicit_schema;
   std::map<std::string, std::shared_ptr<arrow::DataType>> overrides;
@@ -311,9 +329,10 @@ Result<std::shared_ptr<InputTable>> OpenText(const SourceSpec& spec, TextFormat 
     }
   }
   if (format == TextFormat::kCsv) {
-    ARROW_RETURN_NOT_OK(CheckKnown(spec, {"header", "delimiter", "delim", "sep", "quote", "escape",
-                                          "null_values", "nullstr", "columns", "types", "infer_rows",
-                                          "compression", "timestamp_format"}));
+    ARROW_RETURN_NOT_OK(
+        CheckKnown(spec, {"header", "delimiter", "delim", "sep", "quote", "escape",
+                          "null_values", "nullstr", "columns", "types", "infer_rows",
+                          "compression", "timestamp_format"}));
     auto& o = t->csv_options;
     o.schema = explicit_schema;
     o.column_types = overrides;
@@ -340,7 +359,8 @@ Result<std::shared_ptr<InputTable>> OpenText(const SourceSpec& spec, TextFormat 
       ARROW_ASSIGN_OR_RAISE(t->file_schema, csv::InferSchema(t->files[0], o));
     }
   } else {
-    ARROW_RETURN_NOT_OK(CheckKnown(spec, {"columns", "types", "infer_rows", "compression"}));
+    ARROW_RETURN_NOT_OK(
+        CheckKnown(spec, {"columns", "types", "infer_rows", "compression"}));
     auto& o = t->json_options;
     o.schema = explicit_schema;
     o.column_types = overrides;
@@ -364,11 +384,13 @@ Result<std::shared_ptr<InputTable>> OpenIpc(const SourceSpec& spec) {
     ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(t->files[f]));
     auto reader = arrow::ipc::RecordBatchFileReader::Open(file);
     if (!reader.ok()) {
-      return Status::IOError("'", t->files[f], "' is not an Arrow IPC file: ", reader.status().message());
+      return Status::IOError("'", t->files[f],
+                             "' is not an Arrow IPC file: ", reader.status().message());
     }
     if (f == 0) t->file_schema = (*reader)->schema();
     if (!(*reader)->schema()->Equals(*t->file_schema)) {
-      return Status::Invalid("'", t->files[f], "' has a different schema than '", t->files[0], "'");
+      return Status::Invalid("'", t->files[f], "' has a different schema than '",
+                             t->files[0], "'");
     }
     for (int b = 0; b < (*reader)->num_record_batches(); ++b) {
       t->batches.emplace_back(static_cast<int>(f), b);
@@ -385,17 +407,24 @@ Result<std::shared_ptr<InputTable>> OpenInputTable(const SourceSpec& spec) {
   std::string format = spec.format;
   if (format.empty()) {
     std::string ext = fs::path(spec.path).extension().string();
-    if (ext == ".gz" || ext == ".zst") ext = fs::path(spec.path).stem().extension().string();
-    if (ext == ".parquet") format = "parquet";
-    else if (ext == ".csv" || ext == ".tsv") format = "csv";
-    else if (ext == ".json" || ext == ".jsonl" || ext == ".ndjson") format = "json";
-    else if (ext == ".arrow" || ext == ".ipc" || ext == ".feather") format = "arrow";
-    else return Status::Invalid("source ", spec.name, ": cannot tell the format of '", spec.path,
-                                "': give format: parquet|csv|json|arrow");
+    if (ext == ".gz" || ext == ".zst")
+      ext = fs::path(spec.path).stem().extension().string();
+    if (ext == ".parquet")
+      format = "parquet";
+    else if (ext == ".csv" || ext == ".tsv")
+      format = "csv";
+    else if (ext == ".json" || ext == ".jsonl" || ext == ".ndjson")
+      format = "json";
+    else if (ext == ".arrow" || ext == ".ipc" || ext == ".feather")
+      format = "arrow";
+    else
+      return Status::Invalid("source ", spec.name, ": cannot tell the format of '",
+                             spec.path, "': give format: parquet|csv|json|arrow");
   }
   if (format == "parquet") {
     if (spec.on_error != "fail") {
-      return Status::Invalid("source ", spec.name, ": on_error applies to csv and json sources");
+      return Status::Invalid("source ", spec.name,
+                             ": on_error applies to csv and json sources");
     }
     ARROW_RETURN_NOT_OK(CheckKnown(spec, {"hive_partitioning"}));
     ParquetReadOptions o;

@@ -1,11 +1,11 @@
 #pragma once
 // What a running job shares with its operators: threads, the memory budget,
 // cancellation and progress counters.
+#include <arrow/memory_pool.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
-
-#include <arrow/memory_pool.h>
 
 #include "sluice/base/memory.h"
 

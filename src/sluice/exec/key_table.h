@@ -29,7 +29,8 @@ class KeyTable {
   std::string_view key(int64_t id) const {
     uint64_t begin = key_offsets_[id];
     uint64_t end = id + 1 < size() ? key_offsets_[id + 1] : arena_.size();
-    return std::string_view(reinterpret_cast<const char*>(arena_.data()) + begin, end - begin);
+    return std::string_view(reinterpret_cast<const char*>(arena_.data()) + begin,
+                            end - begin);
   }
   uint64_t hash(int64_t id) const { return key_hashes_[id]; }
   std::vector<std::string_view> Keys() const;

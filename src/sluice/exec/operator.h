@@ -17,12 +17,12 @@
 //   FinishLocal (merges into the shared state; may run concurrently with other workers'
 //   FinishLocal, so it must synchronise) -> Finalize once, after every pipeline feeding
 //   the sink has finished.
+#include <arrow/record_batch.h>
+
 #include <cstdint>
 #include <limits>
 #include <memory>
 #include <string>
-
-#include <arrow/record_batch.h>
 
 #include "sluice/base/status.h"
 #include "sluice/exec/exec_context.h"
@@ -134,7 +134,8 @@ class LocalSinkState {
 class Sink : public virtual PhysicalNode {
  public:
   Sink() : PhysicalNode("sink") {}
-  virtual Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx, int worker) = 0;
+  virtual Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx,
+                                                            int worker) = 0;
   virtual Status Consume(ExecContext* ctx, LocalSinkState* local, Batch batch) = 0;
   virtual Status ConsumeWatermark(ExecContext* ctx, LocalSinkState* local, Watermark wm) {
     return Status::OK();

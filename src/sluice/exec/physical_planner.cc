@@ -96,9 +96,11 @@ class Builder {
   Result<std::vector<Partial>> BuildScan(const plan::ScanNode& n) {
     auto* scannable = dynamic_cast<const Scannable*>(n.source.get());
     if (scannable == nullptr) {
-      return Status::Invalid("internal: source ", n.source->Describe(), " cannot be scanned");
+      return Status::Invalid("internal: source ", n.source->Describe(),
+                             " cannot be scanned");
     }
-    ARROW_ASSIGN_OR_RAISE(auto source, scannable->MakeSource(n.projection, n.pruning_predicates));
+    ARROW_ASSIGN_OR_RAISE(auto source,
+                          scannable->MakeSource(n.projection, n.pruning_predicates));
     Register(source, n.id);
     return std::vector<Partial>{Partial{source, {}}};
   }
@@ -130,7 +132,8 @@ class Builder {
     expr::Expr condition = n.condition;
     const int nl = n.inputs[0]->schema->num_fields();
     const int nr = n.inputs[1]->schema->num_fields();
-    bool swap = n.build_left && type != plan::JoinType::kSemi && type != plan::JoinType::kAnti;
+    bool swap =
+        n.build_left && type != plan::JoinType::kSemi && type != plan::JoinType::kAnti;
     std::shared_ptr<arrow::Schema> probe_out = n.schema;
     if (swap) {
       std::swap(probe_plan, build_plan);
@@ -181,7 +184,8 @@ class Builder {
 
 }  // namespace
 
-Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root, std::shared_ptr<Sink> sink) {
+Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root,
+                                       std::shared_ptr<Sink> sink) {
   Builder builder;
   ARROW_ASSIGN_OR_RAISE(auto parts, builder.Build(root));
   builder.Register(std::dynamic_pointer_cast<PhysicalNode>(sink), -1);
@@ -189,7 +193,8 @@ Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root, std::shared_ptr<S
   return builder.Take();
 }
 
-Result<std::shared_ptr<arrow::Table>> ExecuteToTable(const plan::Plan& root, ExecContext* ctx,
+Result<std::shared_ptr<arrow::Table>> ExecuteToTable(const plan::Plan& root,
+                                                     ExecContext* ctx,
                                                      PhysicalPlan* physical) {
   auto sink = std::make_shared<CollectSink>(root->schema);
   ARROW_ASSIGN_OR_RAISE(auto pp, BuildPhysicalPlan(root, sink));
@@ -200,8 +205,9 @@ Result<std::shared_ptr<arrow::Table>> ExecuteToTable(const plan::Plan& root, Exe
   return sink->table();
 }
 
-static void ExplainInto(const plan::Plan& node, const std::map<int, std::vector<PhysicalNode*>>& by_id,
-                        int depth, std::string* out) {
+static void ExplainInto(const plan::Plan& node,
+                        const std::map<int, std::vector<PhysicalNode*>>& by_id, int depth,
+                        std::string* out) {
   std::string line(depth * 2, ' ');
   line += plan::DescribeNode(*node);
   auto it = by_id.find(node->id);
@@ -213,7 +219,8 @@ static void ExplainInto(const plan::Plan& node, const std::map<int, std::vector<
       peak += p->metrics().peak_memory.load();
     }
     rows = it->second.back()->metrics().rows_out.load();
-    line += fmt::format("  [rows={} time={:.3f}s mem={}]", rows, nanos / 1e9, FormatBytes(peak));
+    line += fmt::format("  [rows={} time={:.3f}s mem={}]", rows, nanos / 1e9,
+                        FormatBytes(peak));
   }
   out->append(line);
   out->push_back('\n');

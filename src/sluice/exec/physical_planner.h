@@ -18,10 +18,12 @@ struct PhysicalPlan {
 
 /// Builds the pipelines computing `root` into `sink`. The plan's ids must be assigned
 /// (plan::AssignIds).
-Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root, std::shared_ptr<Sink> sink);
+Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root,
+                                       std::shared_ptr<Sink> sink);
 
 /// Plans, runs, and returns the result as a table (rows in order if the plan orders).
-Result<std::shared_ptr<arrow::Table>> ExecuteToTable(const plan::Plan& root, ExecContext* ctx,
+Result<std::shared_ptr<arrow::Table>> ExecuteToTable(const plan::Plan& root,
+                                                     ExecContext* ctx,
                                                      PhysicalPlan* physical = nullptr);
 
 /// The logical plan annotated with what each node did: rows out, time, peak memory.

@@ -31,7 +31,8 @@ std::shared_ptr<arrow::Table> RandomTable(int64_t n, int keys, uint32_t seed) {
     (void)v.Append(static_cast<double>(rng() % 1000) / 10.0);
     (void)s.Append("s" + std::to_string(rng() % 7));
   }
-  auto schema = arrow::schema({arrow::field("k", arrow::int64()), arrow::field("v", arrow::float64()),
+  auto schema = arrow::schema({arrow::field("k", arrow::int64()),
+                               arrow::field("v", arrow::float64()),
                                arrow::field("s", arrow::utf8())});
   return arrow::Table::Make(schema, {k.Finish().ValueOrDie(), v.Finish().ValueOrDie(),
                                      s.Finish().ValueOrDie()});
@@ -41,7 +42,8 @@ plan::Plan ScanOf(std::shared_ptr<arrow::Table> t) {
   return plan::MakeScan(std::make_shared<InMemoryTable>(t, "t"));
 }
 
-std::shared_ptr<arrow::Table> RunPlan(const plan::Plan& p, int threads, int64_t batch_rows = 1000) {
+std::shared_ptr<arrow::Table> RunPlan(const plan::Plan& p, int threads,
+                                      int64_t batch_rows = 1000) {
   plan::AssignIds(p);
   ExecContext ctx(ExecOptions{threads, -1, batch_rows});
   auto r = ExecuteToTable(p, &ctx);
@@ -117,18 +119,21 @@ TEST(Executor, JoinTypesCountRows) {
     int64_t rows;
   };
   for (bool build_left : {false, true}) {
-    for (auto c : {Case{plan::JoinType::kInner, inner}, Case{plan::JoinType::kLeft, inner + left_unmatched},
+    for (auto c : {Case{plan::JoinType::kInner, inner},
+                   Case{plan::JoinType::kLeft, inner + left_unmatched},
                    Case{plan::JoinType::kRight, inner + right_unmatched},
                    Case{plan::JoinType::kFull, inner + left_unmatched + right_unmatched},
-                   Case{plan::JoinType::kSemi, semi}, Case{plan::JoinType::kAnti, left_unmatched}}) {
+                   Case{plan::JoinType::kSemi, semi},
+                   Case{plan::JoinType::kAnti, left_unmatched}}) {
       auto j = plan::MakeJoin(ScanOf(a), ScanOf(b), c.type, {Column("k")}, {Column("k")});
       ASSERT_TRUE(j.ok()) << j.status().ToString();
       static_cast<plan::JoinNode&>(**j).build_left = build_left;
       for (int threads : {1, 3}) {
         auto out = RunPlan(*j, threads, 256);
         ASSERT_TRUE(out);
-        EXPECT_EQ(out->num_rows(), c.rows) << plan::JoinTypeName(c.type) << " threads=" << threads
-                                           << " build_left=" << build_left;
+        EXPECT_EQ(out->num_rows(), c.rows)
+            << plan::JoinTypeName(c.type) << " threads=" << threads
+            << " build_left=" << build_left;
       }
     }
   }
@@ -143,7 +148,8 @@ TEST(Executor, MemoryLimitErrorNamesOperator) {
   auto r = ExecuteToTable(*agg, &ctx);
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsOutOfMemory()) << r.status().ToString();
-  EXPECT_NE(r.status().message().find("HashAggregate"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("HashAggregate"), std::string::npos)
+      << r.status().ToString();
 }
 
 }  // namespace

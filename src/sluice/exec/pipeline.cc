@@ -65,7 +65,8 @@ class ChainEmitter : public Emitter {
 // Counts the rows an operator emits (wraps the emitter it writes into).
 class CountingEmitter : public Emitter {
  public:
-  CountingEmitter(OperatorMetrics* metrics, Emitter* inner) : metrics_(metrics), inner_(inner) {}
+  CountingEmitter(OperatorMetrics* metrics, Emitter* inner)
+      : metrics_(metrics), inner_(inner) {}
   Status Emit(Batch batch) override {
     metrics_->rows_out += batch.data->num_rows();
     metrics_->batches_out += 1;
@@ -80,13 +81,15 @@ class CountingEmitter : public Emitter {
 
 }  // namespace
 
-Status Executor::RunPipeline(const std::shared_ptr<Source>& source,
-                             const std::vector<std::shared_ptr<OperatorFactory>>& operators,
-                             size_t first_operator, const std::shared_ptr<Sink>& sink) {
+Status Executor::RunPipeline(
+    const std::shared_ptr<Source>& source,
+    const std::vector<std::shared_ptr<OperatorFactory>>& operators, size_t first_operator,
+    const std::shared_ptr<Sink>& sink) {
   ARROW_RETURN_NOT_OK(source->Prepare(ctx_));
   const int64_t morsels = source->num_morsels();
   std::atomic<int64_t> next_morsel{0};
-  int workers = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx_->threads(), morsels)));
+  int workers =
+      static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx_->threads(), morsels)));
   if (source->ordered() && sink->needs_order()) workers = 1;
   const size_t n_ops = operators.size() - first_operator;
 
@@ -105,13 +108,14 @@ Status Executor::RunPipeline(const std::shared_ptr<Source>& source,
     // Build the chain back to front: emitters[i] feeds ops[i] (or the sink when i == n).
     std::vector<std::unique_ptr<Emitter>> emitters(n_ops + 1);
     std::vector<std::unique_ptr<Emitter>> counters(n_ops + 1);
-    emitters[n_ops] = std::make_unique<ChainEmitter>(ctx_, nullptr, nullptr, nullptr, sink.get(),
-                                                     local.get());
+    emitters[n_ops] = std::make_unique<ChainEmitter>(ctx_, nullptr, nullptr, nullptr,
+                                                     sink.get(), local.get());
     for (size_t i = n_ops; i-- > 0;) {
       auto* factory = operators[first_operator + i].get();
-      counters[i] = std::make_unique<CountingEmitter>(&factory->metrics(), emitters[i + 1].get());
-      emitters[i] = std::make_unique<ChainEmitter>(ctx_, ops[i].get(), factory,
-                                                   counters[i].get(), sink.get(), local.get());
+      counters[i] =
+          std::make_unique<CountingEmitter>(&factory->metrics(), emitters[i + 1].get());
+      emitters[i] = std::make_unique<ChainEmitter>(
+          ctx_, ops[i].get(), factory, counters[i].get(), sink.get(), local.get());
     }
     CountingEmitter source_out(&source->metrics(), emitters[0].get());
     while (!ctx_->cancelled()) {

@@ -62,7 +62,8 @@ static int ByteWidth(const arrow::DataType& t) {
   return t.byte_width();
 }
 
-Status EncodeRows(const std::vector<std::shared_ptr<arrow::Array>>& columns, EncodedRows* out) {
+Status EncodeRows(const std::vector<std::shared_ptr<arrow::Array>>& columns,
+                  EncodedRows* out) {
   const int64_t n = columns.empty() ? 0 : columns[0]->length();
   // Sizes first, so that bytes are written once.
   std::vector<uint32_t>& offsets = out->offsets;
@@ -203,7 +204,8 @@ Result<std::vector<std::shared_ptr<arrow::Array>>> DecodeRows(
     std::unique_ptr<arrow::ArrayBuilder> builder;
     if (type->id() == arrow::Type::NA) {
       for (size_t r = 0; r < rows.size(); ++r) pos[r] += 1;
-      out.push_back(std::make_shared<arrow::NullArray>(static_cast<int64_t>(rows.size())));
+      out.push_back(
+          std::make_shared<arrow::NullArray>(static_cast<int64_t>(rows.size())));
       continue;
     }
     if (IsFixedWidth(*type)) {
@@ -253,7 +255,8 @@ Result<std::vector<std::shared_ptr<arrow::Array>>> DecodeRows(
       switch (type->id()) {
         case arrow::Type::LARGE_STRING:
         case arrow::Type::LARGE_BINARY:
-          ARROW_RETURN_NOT_OK(static_cast<arrow::LargeBinaryBuilder&>(*builder).Append(v));
+          ARROW_RETURN_NOT_OK(
+              static_cast<arrow::LargeBinaryBuilder&>(*builder).Append(v));
           break;
         case arrow::Type::STRING_VIEW:
         case arrow::Type::BINARY_VIEW:

@@ -7,12 +7,12 @@
 // fixed-width values as their bytes (floats normalised: -0.0 -> 0.0, every NaN ->
 // one NaN), strings as a 4-byte length and the bytes. Equal keys encode equally
 // (SQL GROUP BY semantics: NULLs group together, NaNs group together).
+#include <arrow/array.h>
+
 #include <cstdint>
 #include <memory>
 #include <string_view>
 #include <vector>
-
-#include <arrow/array.h>
 
 #include "sluice/base/status.h"
 
@@ -35,7 +35,8 @@ struct EncodedRows {
 Status CheckEncodable(const std::vector<std::shared_ptr<arrow::DataType>>& types);
 
 /// Encodes `columns` (all of the same length) into `out` and hashes every row.
-Status EncodeRows(const std::vector<std::shared_ptr<arrow::Array>>& columns, EncodedRows* out);
+Status EncodeRows(const std::vector<std::shared_ptr<arrow::Array>>& columns,
+                  EncodedRows* out);
 
 /// Decodes rows (each produced by EncodeRows for columns of `types`) back into arrays.
 Result<std::vector<std::shared_ptr<arrow::Array>>> DecodeRows(

@@ -13,9 +13,9 @@ Result<std::shared_ptr<Source>> InMemoryTable::MakeSource(
     std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
     const int64_t chunk = 1 << 16;
     for (int64_t off = 0; off < projected->num_rows(); off += chunk) {
-      batches.push_back(arrow::RecordBatch::Make(projected->schema(),
-                                                 std::min(chunk, projected->num_rows() - off),
-                                                 arrow::ArrayVector{}));
+      batches.push_back(arrow::RecordBatch::Make(
+          projected->schema(), std::min(chunk, projected->num_rows() - off),
+          arrow::ArrayVector{}));
     }
     return std::make_shared<BatchListSource>(std::move(batches), "Scan " + description_);
   }
@@ -40,7 +40,8 @@ Status BatchListSource::Prepare(ExecContext* ctx) {
       morsels_.push_back(b);
       continue;
     }
-    for (int64_t off = 0; off < b->num_rows(); off += rows) morsels_.push_back(b->Slice(off, rows));
+    for (int64_t off = 0; off < b->num_rows(); off += rows)
+      morsels_.push_back(b->Slice(off, rows));
   }
   return Status::OK();
 }

@@ -20,8 +20,8 @@ Result<std::shared_ptr<arrow::DataType>> AggregateResultType(const ExprNode& agg
   };
   auto need_args = [&](size_t n) -> Status {
     if (agg.args.size() != n) {
-      return Status::Invalid(agg.name, "() takes ", n, " argument", n == 1 ? "" : "s", ", got ",
-                             agg.args.size());
+      return Status::Invalid(agg.name, "() takes ", n, " argument", n == 1 ? "" : "s",
+                             ", got ", agg.args.size());
     }
     return Status::OK();
   };
@@ -44,7 +44,8 @@ Result<std::shared_ptr<arrow::DataType>> AggregateResultType(const ExprNode& agg
     ARROW_RETURN_NOT_OK(need_args(1));
   }
   auto t = arg_type(0);
-  if (name == "min" || name == "max" || name == "first" || name == "last" || name == "any_value") {
+  if (name == "min" || name == "max" || name == "first" || name == "last" ||
+      name == "any_value") {
     return t->id() == arrow::Type::NA ? arrow::int32() : t;
   }
   if (name == "bool_and" || name == "bool_or") {
@@ -64,8 +65,8 @@ Result<std::shared_ptr<arrow::DataType>> AggregateResultType(const ExprNode& agg
     }
     return arrow::float64();
   }
-  if (name == "avg" || name == "stddev_samp" || name == "stddev_pop" || name == "var_samp" ||
-      name == "var_pop" || name == "median" || name == "quantile") {
+  if (name == "avg" || name == "stddev_samp" || name == "stddev_pop" ||
+      name == "var_samp" || name == "var_pop" || name == "median" || name == "quantile") {
     return arrow::float64();
   }
   return Status::Invalid("unknown aggregate function '", agg.name, "'");

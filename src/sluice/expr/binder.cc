@@ -111,8 +111,8 @@ static Result<Expr> BindNode(const Expr& e, BindState& st, bool inside_aggregate
           ARROW_ASSIGN_OR_RAISE(index, FindColumn(st.schema, e->name));
         }
         if (index < 0) {
-          return Status::Invalid("unknown column '", full, "' (columns: ", Candidates(st.schema),
-                                 ")");
+          return Status::Invalid("unknown column '", full,
+                                 "' (columns: ", Candidates(st.schema), ")");
         }
       }
       if (index >= st.schema.num_fields()) {

@@ -12,7 +12,8 @@ namespace sluice::expr {
 /// binder) are kept; named columns are looked up by exact name, then
 /// case-insensitively; an ambiguous or unknown name is an error that lists candidates.
 /// Aggregate nodes are rejected unless `allow_aggregates` (their arguments are bound).
-Result<Expr> Bind(const Expr& e, const arrow::Schema& schema, bool allow_aggregates = false);
+Result<Expr> Bind(const Expr& e, const arrow::Schema& schema,
+                  bool allow_aggregates = false);
 
 /// Finds a column by name as Bind does; -1 when absent, error when ambiguous.
 Result<int> FindColumn(const arrow::Schema& schema, const std::string& name);

@@ -64,8 +64,8 @@ Result<std::shared_ptr<arrow::Array>> EvaluateToArray(const Expr& e,
 }
 
 Result<std::shared_ptr<arrow::Scalar>> EvaluateConstant(const Expr& e) {
-  static const auto empty = arrow::RecordBatch::Make(arrow::schema({}), 1,
-                                                     arrow::ArrayVector{});
+  static const auto empty =
+      arrow::RecordBatch::Make(arrow::schema({}), 1, arrow::ArrayVector{});
   ARROW_ASSIGN_OR_RAISE(auto d, Evaluate(e, *empty));
   if (d.is_scalar()) return d.scalar();
   ARROW_ASSIGN_OR_RAISE(auto arr, EvaluateToArray(e, *empty));

@@ -72,8 +72,9 @@ Expr WithPosition(const Expr& e, int position) {
 }
 
 static bool IsInfix(const std::string& name) {
-  static const char* ops[] = {"+", "-", "*", "/", "%", "=", "<>", "<", "<=", ">", ">=",
-                              "and", "or", "||", "like", "ilike", "not like", "not ilike"};
+  static const char* ops[] = {"+",  "-",  "*",    "/",     "%",        "=",
+                              "<>", "<",  "<=",   ">",     ">=",       "and",
+                              "or", "||", "like", "ilike", "not like", "not ilike"};
   for (const char* op : ops) {
     if (name == op) return true;
   }
@@ -107,8 +108,10 @@ std::string ToString(const Expr& e) {
           return fmt::format("({} {} {})", ToString(e->args[0]), e->name,
                              ToString(e->args[1]));
         }
-        if (e->name == "not" && e->args.size() == 1) return "(NOT " + ToString(e->args[0]) + ")";
-        if (e->name == "negate" && e->args.size() == 1) return "(-" + ToString(e->args[0]) + ")";
+        if (e->name == "not" && e->args.size() == 1)
+          return "(NOT " + ToString(e->args[0]) + ")";
+        if (e->name == "negate" && e->args.size() == 1)
+          return "(-" + ToString(e->args[0]) + ")";
         if (e->name == "is_null") return "(" + ToString(e->args[0]) + " IS NULL)";
         if (e->name == "is_not_null") return "(" + ToString(e->args[0]) + " IS NOT NULL)";
       }
@@ -145,7 +148,8 @@ bool IsConstant(const Expr& e) {
     return false;
   }
   // Non-deterministic functions are never constant.
-  if (e->kind == ExprKind::kCall && (e->name == "random" || e->name == "now")) return false;
+  if (e->kind == ExprKind::kCall && (e->name == "random" || e->name == "now"))
+    return false;
   for (const auto& a : e->args) {
     if (!IsConstant(a)) return false;
   }

@@ -15,12 +15,12 @@
 //              argument of an Aggregate plan node, never evaluated by eval.h
 //   Alias      names its single argument; stripped by projections
 //   Star       `*` (select list expansion, count(*))
+#include <arrow/scalar.h>
+#include <arrow/type.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <arrow/scalar.h>
-#include <arrow/type.h>
 
 namespace sluice::expr {
 

@@ -52,7 +52,8 @@ Result<std::string> ConstString(const ExprNode& call, const Args& args, size_t i
   return std::string(static_cast<const arrow::BaseBinaryScalar&>(*s).view());
 }
 
-Result<int64_t> ConstInt(const ExprNode& call, const Args& args, size_t i, const char* what) {
+Result<int64_t> ConstInt(const ExprNode& call, const Args& args, size_t i,
+                         const char* what) {
   ARROW_ASSIGN_OR_RAISE(auto s, ConstArg(call, args, i, what));
   if (!s->is_valid) return Status::Invalid(call.name, "(): ", what, " must not be NULL");
   ARROW_ASSIGN_OR_RAISE(auto c, s->CastTo(arrow::int64()));
@@ -62,7 +63,9 @@ Result<int64_t> ConstInt(const ExprNode& call, const Args& args, size_t i, const
 std::shared_ptr<ExprNode> Copy(const Expr& e) { return std::make_shared<ExprNode>(*e); }
 
 bool IsNullType(const Expr& e) { return e->type && e->type->id() == Type::NA; }
-bool IsInterval(const arrow::DataType& t) { return t.id() == Type::INTERVAL_MONTH_DAY_NANO; }
+bool IsInterval(const arrow::DataType& t) {
+  return t.id() == Type::INTERVAL_MONTH_DAY_NANO;
+}
 
 // ---- binding rules ----------------------------------------------------------------
 
@@ -81,14 +84,15 @@ Result<Expr> BindComparison(std::shared_ptr<ExprNode> call) {
     ARROW_ASSIGN_OR_RAISE(a, CastTo(a, tb));
   } else if (IsNullType(b)) {
     ARROW_ASSIGN_OR_RAISE(b, CastTo(b, ta));
-  } else if ((IsTemporal(*ta) && IsTemporal(*tb)) || (IsStringLike(*ta) && IsStringLike(*tb)) ||
+  } else if ((IsTemporal(*ta) && IsTemporal(*tb)) ||
+             (IsStringLike(*ta) && IsStringLike(*tb)) ||
              (IsDecimal(*ta) || IsDecimal(*tb))) {
     ARROW_ASSIGN_OR_RAISE(auto common, CommonType(ta, tb));
     ARROW_ASSIGN_OR_RAISE(a, CastTo(a, common));
     ARROW_ASSIGN_OR_RAISE(b, CastTo(b, common));
   } else if (!(IsNumeric(*ta) && IsNumeric(*tb))) {
-    return Status::TypeError("cannot compare ", TypeName(*ta), " with ", TypeName(*tb), " in ",
-                             ToString(call));
+    return Status::TypeError("cannot compare ", TypeName(*ta), " with ", TypeName(*tb),
+                             " in ", ToString(call));
   }
   call->type = arrow::boolean();
   return Expr(call);
@@ -115,8 +119,8 @@ Status UnifyArgs(ExprNode* call, size_t first, size_t step, bool include_last) {
 Status RequireBool(const ExprNode& call) {
   for (const auto& a : call.args) {
     if (a->type->id() != Type::BOOL && a->type->id() != Type::NA) {
-      return Status::TypeError(call.name, " needs boolean arguments, got ", TypeName(*a->type),
-                               " (", ToString(a), ")");
+      return Status::TypeError(call.name, " needs boolean arguments, got ",
+                               TypeName(*a->type), " (", ToString(a), ")");
     }
   }
   return Status::OK();
@@ -165,7 +169,8 @@ Result<Expr> BindArithmetic(std::shared_ptr<ExprNode> call) {
   if (call->name == "%" && !(IsNumeric(ta) && IsNumeric(tb))) {
     return Status::TypeError("% needs numbers");
   }
-  if (call->name == "%" || (IsDecimal(ta) != IsDecimal(tb) && IsFloating(ta) != IsFloating(tb))) {
+  if (call->name == "%" ||
+      (IsDecimal(ta) != IsDecimal(tb) && IsFloating(ta) != IsFloating(tb))) {
     // Modulo runs on one type; decimal mixed with float runs as double.
     ARROW_ASSIGN_OR_RAISE(auto common, CommonType(a->type, b->type));
     ARROW_ASSIGN_OR_RAISE(a, CastTo(a, common));
@@ -219,8 +224,8 @@ Result<Expr> BindString(std::shared_ptr<ExprNode> call) {
     ARROW_ASSIGN_OR_RAISE(a, CastTo(a, arrow::utf8()));
   }
   if (!IsStringLike(*a->type)) {
-    return Status::TypeError(call->name, "() needs a string, got ", TypeName(*a->type), " (",
-                             ToString(a), ")");
+    return Status::TypeError(call->name, "() needs a string, got ", TypeName(*a->type),
+                             " (", ToString(a), ")");
   }
   return Expr(call);
 }
@@ -278,7 +283,6 @@ Result<Expr> BindTemporal(std::shared_ptr<ExprNode> call) {
 
 // ---- evaluation helpers --------------------------------------------------------------
 
-
 Result<std::shared_ptr<arrow::Array>> ToArray(const Datum& d, const EvalContext& ctx) {
   if (d.is_scalar()) return arrow::MakeArrayFromScalar(*d.scalar(), ctx.num_rows);
   return d.make_array();
@@ -288,7 +292,8 @@ Result<std::shared_ptr<arrow::Array>> ToArray(const Datum& d, const EvalContext&
 Result<Datum> ZeroToNull(const Datum& divisor) {
   ARROW_ASSIGN_OR_RAISE(auto zero, arrow::MakeScalar(int64_t{0})->CastTo(divisor.type()));
   ARROW_ASSIGN_OR_RAISE(auto is_zero, Call("equal", {divisor, Datum(zero)}));
-  return Call("if_else", {is_zero, Datum(arrow::MakeNullScalar(divisor.type())), divisor});
+  return Call("if_else",
+              {is_zero, Datum(arrow::MakeNullScalar(divisor.type())), divisor});
 }
 
 Result<Datum> EvalArithmetic(const ExprNode& call, Args& args, const EvalContext& ctx);
@@ -301,7 +306,8 @@ Result<Datum> AddInterval(const ExprNode& call, Args& args, const EvalContext& c
   if (!interval.is_scalar()) {
     return Status::NotImplemented("interval arithmetic needs a constant interval");
   }
-  const auto& iv = static_cast<const arrow::MonthDayNanoIntervalScalar&>(*interval.scalar());
+  const auto& iv =
+      static_cast<const arrow::MonthDayNanoIntervalScalar&>(*interval.scalar());
   if (!iv.is_valid) return Datum(arrow::MakeNullScalar(call.type));
   int sign = call.name == "-" ? -1 : 1;
   int32_t months = sign * iv.value.months;
@@ -315,10 +321,10 @@ Result<Datum> AddInterval(const ExprNode& call, Args& args, const EvalContext& c
   ARROW_ASSIGN_OR_RAISE(auto as_ts, cp::Cast(value, ts_type));
   ARROW_ASSIGN_OR_RAISE(auto arr, ToArray(as_ts, ctx));
   const auto& tst = static_cast<const arrow::TimestampType&>(*ts_type);
-  int64_t per_second = tst.unit() == arrow::TimeUnit::SECOND   ? 1
+  int64_t per_second = tst.unit() == arrow::TimeUnit::SECOND  ? 1
                        : tst.unit() == arrow::TimeUnit::MILLI ? 1000
                        : tst.unit() == arrow::TimeUnit::MICRO ? 1000000
-                                                               : 1000000000;
+                                                              : 1000000000;
   int64_t per_day = per_second * 86400;
   int64_t nano_units = nanos / (1000000000 / per_second);
   auto data = arr->data();
@@ -339,7 +345,8 @@ Result<Datum> AddInterval(const ExprNode& call, Args& args, const EvalContext& c
       auto ym = year_month{ymd.year(), ymd.month()} + std::chrono::months{months};
       auto last = year_month_day_last{ym.year(), month_day_last{ym.month()}}.day();
       auto d = ymd.day() > last ? last : ymd.day();
-      int64_t new_day = sys_days{year_month_day{ym.year(), ym.month(), d}}.time_since_epoch().count();
+      int64_t new_day =
+          sys_days{year_month_day{ym.year(), ym.month(), d}}.time_since_epoch().count();
       v = new_day * per_day + rem;
     }
     v += static_cast<int64_t>(days) * per_day + nano_units;
@@ -421,7 +428,8 @@ Result<Datum> EvalArithmetic(const ExprNode& call, Args& args, const EvalContext
     r = Call("multiply_checked", args);
   } else if (op == "/") {
     ARROW_ASSIGN_OR_RAISE(auto divisor, ZeroToNull(args[1]));
-    r = Call(IsFloating(*args[0].type()) ? "divide" : "divide_checked", {args[0], divisor});
+    r = Call(IsFloating(*args[0].type()) ? "divide" : "divide_checked",
+             {args[0], divisor});
   } else {
     return Modulo(args, ctx);
   }
@@ -438,7 +446,8 @@ Result<Datum> EvalIn(const ExprNode& call, Args& args, const EvalContext& ctx) {
     std::vector<std::shared_ptr<arrow::Scalar>> items;
     for (size_t i = 1; i < args.size(); ++i) items.push_back(args[i].scalar());
     std::unique_ptr<arrow::ArrayBuilder> builder;
-    ARROW_RETURN_NOT_OK(arrow::MakeBuilder(arrow::default_memory_pool(), args[0].type(), &builder));
+    ARROW_RETURN_NOT_OK(
+        arrow::MakeBuilder(arrow::default_memory_pool(), args[0].type(), &builder));
     ARROW_RETURN_NOT_OK(builder->AppendScalars(items));
     ARROW_ASSIGN_OR_RAISE(auto set, builder->Finish());
     cp::SetLookupOptions opts(set, cp::SetLookupOptions::INCONCLUSIVE);
@@ -482,8 +491,8 @@ Result<Datum> CastDatum(const Datum& d, const std::shared_ptr<arrow::DataType>& 
   if (d.is_scalar() && !d.scalar()->is_valid) return Datum(arrow::MakeNullScalar(type));
   auto r = cp::Cast(d, cp::CastOptions::Safe(type));
   if (!r.ok()) {
-    return Status::Invalid("cannot cast ", TypeName(*d.type()), " to ", TypeName(*type), ": ",
-                           r.status().message());
+    return Status::Invalid("cannot cast ", TypeName(*d.type()), " to ", TypeName(*type),
+                           ": ", r.status().message());
   }
   return r;
 }
@@ -552,7 +561,8 @@ Result<Datum> RegexpExtract(const ExprNode& call, Args& args, const EvalContext&
   int groups = 0;
   std::string named = "(?P<g0>" + NameGroups(pattern, &groups) + ")";
   if (group < 0 || group > groups) {
-    return Status::Invalid("regexp_extract(): group ", group, " does not exist in '", pattern, "'");
+    return Status::Invalid("regexp_extract(): group ", group, " does not exist in '",
+                           pattern, "'");
   }
   cp::ExtractRegexOptions opts(named);
   ARROW_ASSIGN_OR_RAISE(auto s, Call("extract_regex", {args[0]}, &opts));
@@ -571,7 +581,8 @@ Result<Datum> RegexpExtract(const ExprNode& call, Args& args, const EvalContext&
   }
   // No match gives '' (as DuckDB does) while a NULL input stays NULL.
   ARROW_ASSIGN_OR_RAISE(auto valid, Call("is_valid", {args[0]}));
-  ARROW_ASSIGN_OR_RAISE(auto empty, arrow::MakeScalar(std::string())->CastTo(args[0].type()));
+  ARROW_ASSIGN_OR_RAISE(auto empty,
+                        arrow::MakeScalar(std::string())->CastTo(args[0].type()));
   ARROW_ASSIGN_OR_RAISE(auto filled, Call("coalesce", {field, Datum(empty)}));
   return Call("if_else", {valid, filled, Datum(arrow::MakeNullScalar(args[0].type()))});
 }
@@ -641,10 +652,12 @@ Result<Datum> Cut(const ExprNode& call, Args& args, const EvalContext& ctx) {
   if (args.size() > 2) {
     ARROW_ASSIGN_OR_RAISE(auto labels_s, ConstArg(call, args, 2, "the labels"));
     if (labels_s->type->id() != Type::LIST || !labels_s->is_valid) {
-      return Status::TypeError("cut(): labels must be a list literal like ['low', 'high']");
+      return Status::TypeError(
+          "cut(): labels must be a list literal like ['low', 'high']");
     }
-    ARROW_ASSIGN_OR_RAISE(auto ld, cp::Cast(static_cast<const arrow::ListScalar&>(*labels_s).value,
-                                            arrow::utf8()));
+    ARROW_ASSIGN_OR_RAISE(
+        auto ld,
+        cp::Cast(static_cast<const arrow::ListScalar&>(*labels_s).value, arrow::utf8()));
     auto la = std::static_pointer_cast<arrow::StringArray>(ld.make_array());
     for (int64_t i = 0; i < la->length(); ++i) labels.emplace_back(la->GetView(i));
     if (labels.size() != edges.size() - 1) {
@@ -667,7 +680,8 @@ Result<Datum> Cut(const ExprNode& call, Args& args, const EvalContext& ctx) {
       ARROW_RETURN_NOT_OK(builder.AppendNull());
       continue;
     }
-    size_t k = std::lower_bound(edges.begin(), edges.end(), v) - edges.begin();  // edges[k-1] < v <= edges[k]
+    size_t k = std::lower_bound(edges.begin(), edges.end(), v) -
+               edges.begin();  // edges[k-1] < v <= edges[k]
     ARROW_RETURN_NOT_OK(builder.Append(labels[k - 1]));
   }
   ARROW_ASSIGN_OR_RAISE(auto out, builder.Finish());
@@ -721,7 +735,6 @@ Result<Datum> DatePart(const std::string& field_in, const Datum& x) {
   return Status::Invalid("unknown date part '", field_in, "'");
 }
 
-
 using EvalFn = std::function<Result<Datum>(const ExprNode&, Args&, const EvalContext&)>;
 using BindFn = std::function<Result<Expr>(std::shared_ptr<ExprNode>)>;
 
@@ -754,25 +767,29 @@ void Alias(const std::string& alias, const std::string& name) {
 
 void RegisterAll() {
   // Arithmetic.
-  for (const char* op : {"+", "-", "*", "/", "%"}) Add(op, 2, 2, BindArithmetic, EvalArithmetic);
+  for (const char* op : {"+", "-", "*", "/", "%"})
+    Add(op, 2, 2, BindArithmetic, EvalArithmetic);
   Add("negate", 1, 1, BindNumeric, [](const ExprNode&, Args& a, const EvalContext&) {
     return Call("negate_checked", {a[0]});
   });
   // Comparison.
-  const std::pair<const char*, const char*> cmps[] = {{"=", "equal"},         {"<>", "not_equal"},
-                                                      {"<", "less"},          {"<=", "less_equal"},
-                                                      {">", "greater"},       {">=", "greater_equal"}};
+  const std::pair<const char*, const char*> cmps[] = {
+      {"=", "equal"},       {"<>", "not_equal"}, {"<", "less"},
+      {"<=", "less_equal"}, {">", "greater"},    {">=", "greater_equal"}};
   for (const auto& [op, kernel] : cmps) Add(op, 2, 2, BindComparison, Kernel(kernel));
   Alias("!=", "<>");
-  Add("is_distinct_from", 2, 2, BindComparison, [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
-    ARROW_ASSIGN_OR_RAISE(auto ne, Call("not_equal", a));
-    ARROW_ASSIGN_OR_RAISE(auto na, Call("is_null", {a[0]}));
-    ARROW_ASSIGN_OR_RAISE(auto nb, Call("is_null", {a[1]}));
-    ARROW_ASSIGN_OR_RAISE(auto one_null, Call("xor", {na, nb}));
-    ARROW_ASSIGN_OR_RAISE(auto ne_filled, Call("coalesce", {ne, Datum(false)}));
-    return Call("or", {ne_filled, one_null});
-  });
-  Add("between", 3, 3, [](std::shared_ptr<ExprNode> c) -> Result<Expr> {
+  Add("is_distinct_from", 2, 2, BindComparison,
+      [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
+        ARROW_ASSIGN_OR_RAISE(auto ne, Call("not_equal", a));
+        ARROW_ASSIGN_OR_RAISE(auto na, Call("is_null", {a[0]}));
+        ARROW_ASSIGN_OR_RAISE(auto nb, Call("is_null", {a[1]}));
+        ARROW_ASSIGN_OR_RAISE(auto one_null, Call("xor", {na, nb}));
+        ARROW_ASSIGN_OR_RAISE(auto ne_filled, Call("coalesce", {ne, Datum(false)}));
+        return Call("or", {ne_filled, one_null});
+      });
+  Add(
+      "between", 3, 3,
+      [](std::shared_ptr<ExprNode> c) -> Result<Expr> {
         ARROW_RETURN_NOT_OK(UnifyArgs(c.get(), 0, 1, true));
         c->type = arrow::boolean();
         return Expr(c);
@@ -792,27 +809,32 @@ void RegisterAll() {
     return Call("coalesce", {a[0], Datum(false)});
   });
   Add("in", 2, -1, BindIn, EvalIn);
-  Add("like", 2, 2, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
-    ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the LIKE pattern"));
-    cp::MatchSubstringOptions o(p, false);
-    return Call("match_like", {a[0]}, &o);
-  });
-  Add("ilike", 2, 2, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
-    ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the ILIKE pattern"));
-    cp::MatchSubstringOptions o(p, true);
-    return Call("match_like", {a[0]}, &o);
-  });
+  Add("like", 2, 2, BindString,
+      [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+        ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the LIKE pattern"));
+        cp::MatchSubstringOptions o(p, false);
+        return Call("match_like", {a[0]}, &o);
+      });
+  Add("ilike", 2, 2, BindString,
+      [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+        ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the ILIKE pattern"));
+        cp::MatchSubstringOptions o(p, true);
+        return Call("match_like", {a[0]}, &o);
+      });
   // Conditionals.
   Add("case", 2, -1, BindCase, EvalCase);
   Add("coalesce", 1, -1, BindUnifyAll, Kernel("coalesce"));
   Add("greatest", 1, -1, BindUnifyAll, Kernel("max_element_wise"));
   Add("least", 1, -1, BindUnifyAll, Kernel("min_element_wise"));
-  Add("nullif", 2, 2, BindUnifyAll, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
-    ARROW_ASSIGN_OR_RAISE(auto eq, Call("equal", a));
-    ARROW_ASSIGN_OR_RAISE(auto eqf, Call("coalesce", {eq, Datum(false)}));
-    return Call("if_else", {eqf, Datum(arrow::MakeNullScalar(a[0].type())), a[0]});
-  });
-  Add("if", 3, 3, [](std::shared_ptr<ExprNode> c) -> Result<Expr> {
+  Add("nullif", 2, 2, BindUnifyAll,
+      [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+        ARROW_ASSIGN_OR_RAISE(auto eq, Call("equal", a));
+        ARROW_ASSIGN_OR_RAISE(auto eqf, Call("coalesce", {eq, Datum(false)}));
+        return Call("if_else", {eqf, Datum(arrow::MakeNullScalar(a[0].type())), a[0]});
+      });
+  Add(
+      "if", 3, 3,
+      [](std::shared_ptr<ExprNode> c) -> Result<Expr> {
         ARROW_RETURN_NOT_OK(UnifyArgs(c.get(), 1, 1, true));
         return Expr(c);
       },
@@ -836,89 +858,101 @@ void RegisterAll() {
   Add("ltrim", 1, 1, BindString, Kernel("utf8_ltrim_whitespace"));
   Add("rtrim", 1, 1, BindString, Kernel("utf8_rtrim_whitespace"));
   Add("reverse", 1, 1, BindString, Kernel("utf8_reverse"));
-  Add("substr", 2, 3, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
-    ARROW_ASSIGN_OR_RAISE(auto start, ConstInt(c, a, 1, "the start"));
-    int64_t stop = std::numeric_limits<int64_t>::max();
-    // SQL positions are 1-based; start <= 0 counts characters before the string.
-    int64_t begin = start - 1;
-    if (a.size() > 2) {
-      ARROW_ASSIGN_OR_RAISE(auto len, ConstInt(c, a, 2, "the length"));
-      if (len < 0) return Status::Invalid("substr(): negative length");
-      stop = begin + len;
-    }
-    if (begin < 0) begin = 0;
-    if (stop < 0) stop = 0;
-    cp::SliceOptions o(begin, stop);
-    return Call("utf8_slice_codeunits", {a[0]}, &o);
-  });
+  Add("substr", 2, 3, BindString,
+      [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+        ARROW_ASSIGN_OR_RAISE(auto start, ConstInt(c, a, 1, "the start"));
+        int64_t stop = std::numeric_limits<int64_t>::max();
+        // SQL positions are 1-based; start <= 0 counts characters before the string.
+        int64_t begin = start - 1;
+        if (a.size() > 2) {
+          ARROW_ASSIGN_OR_RAISE(auto len, ConstInt(c, a, 2, "the length"));
+          if (len < 0) return Status::Invalid("substr(): negative length");
+          stop = begin + len;
+        }
+        if (begin < 0) begin = 0;
+        if (stop < 0) stop = 0;
+        cp::SliceOptions o(begin, stop);
+        return Call("utf8_slice_codeunits", {a[0]}, &o);
+      });
   Alias("substring", "substr");
-  Add("replace", 3, 3, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
-    ARROW_ASSIGN_OR_RAISE(auto from, ConstString(c, a, 1, "the search string"));
-    ARROW_ASSIGN_OR_RAISE(auto to, ConstString(c, a, 2, "the replacement"));
-    cp::ReplaceSubstringOptions o(from, to);
-    return Call("replace_substring", {a[0]}, &o);
-  });
-  Add("regexp_replace", 3, 3, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
-    ARROW_ASSIGN_OR_RAISE(auto from, ConstString(c, a, 1, "the pattern"));
-    ARROW_ASSIGN_OR_RAISE(auto to, ConstString(c, a, 2, "the replacement"));
-    cp::ReplaceSubstringOptions o(from, to, 1);
-    return Call("replace_substring_regex", {a[0]}, &o);
-  });
+  Add("replace", 3, 3, BindString,
+      [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+        ARROW_ASSIGN_OR_RAISE(auto from, ConstString(c, a, 1, "the search string"));
+        ARROW_ASSIGN_OR_RAISE(auto to, ConstString(c, a, 2, "the replacement"));
+        cp::ReplaceSubstringOptions o(from, to);
+        return Call("replace_substring", {a[0]}, &o);
+      });
+  Add("regexp_replace", 3, 3, BindString,
+      [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+        ARROW_ASSIGN_OR_RAISE(auto from, ConstString(c, a, 1, "the pattern"));
+        ARROW_ASSIGN_OR_RAISE(auto to, ConstString(c, a, 2, "the replacement"));
+        cp::ReplaceSubstringOptions o(from, to, 1);
+        return Call("replace_substring_regex", {a[0]}, &o);
+      });
   Add("concat", 1, -1, BindConcat, [](const ExprNode& c, Args& a, const EvalContext&) {
     cp::JoinOptions o(cp::JoinOptions::REPLACE, "");
     Args args = a;
-    args.push_back(Datum(arrow::MakeScalar(std::string())->CastTo(a[0].type()).ValueOrDie()));
+    args.push_back(
+        Datum(arrow::MakeScalar(std::string())->CastTo(a[0].type()).ValueOrDie()));
     return Call("binary_join_element_wise", args, &o);
   });
   Add("||", 2, 2, BindConcat, [](const ExprNode& c, Args& a, const EvalContext&) {
     cp::JoinOptions o(cp::JoinOptions::EMIT_NULL);
     Args args = a;
-    args.push_back(Datum(arrow::MakeScalar(std::string())->CastTo(a[0].type()).ValueOrDie()));
+    args.push_back(
+        Datum(arrow::MakeScalar(std::string())->CastTo(a[0].type()).ValueOrDie()));
     return Call("binary_join_element_wise", args, &o);
   });
-  Add("starts_with", 2, 2, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
-    ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the prefix"));
-    cp::MatchSubstringOptions o(p);
-    return Call("starts_with", {a[0]}, &o);
-  });
-  Add("ends_with", 2, 2, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
-    ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the suffix"));
-    cp::MatchSubstringOptions o(p);
-    return Call("ends_with", {a[0]}, &o);
-  });
-  Add("contains", 2, 2, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
-    ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the substring"));
-    cp::MatchSubstringOptions o(p);
-    return Call("match_substring", {a[0]}, &o);
-  });
-  Add("regexp_matches", 2, 2, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
-    ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the pattern"));
-    cp::MatchSubstringOptions o(p);
-    return Call("match_substring_regex", {a[0]}, &o);
-  });
+  Add("starts_with", 2, 2, BindString,
+      [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+        ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the prefix"));
+        cp::MatchSubstringOptions o(p);
+        return Call("starts_with", {a[0]}, &o);
+      });
+  Add("ends_with", 2, 2, BindString,
+      [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+        ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the suffix"));
+        cp::MatchSubstringOptions o(p);
+        return Call("ends_with", {a[0]}, &o);
+      });
+  Add("contains", 2, 2, BindString,
+      [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+        ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the substring"));
+        cp::MatchSubstringOptions o(p);
+        return Call("match_substring", {a[0]}, &o);
+      });
+  Add("regexp_matches", 2, 2, BindString,
+      [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+        ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the pattern"));
+        cp::MatchSubstringOptions o(p);
+        return Call("match_substring_regex", {a[0]}, &o);
+      });
   Add("regexp_extract", 2, 3, BindString, RegexpExtract);
   Add("split_part", 3, 3, BindString, SplitPart);
   // Math.
   Add("abs", 1, 1, BindNumeric, Kernel("abs_checked"));
   Add("sign", 1, 1, BindNumeric, Kernel("sign"));
-  Add("round", 1, 2, BindNumeric, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
-    int64_t digits = 0;
-    if (a.size() > 1) {
-      ARROW_ASSIGN_OR_RAISE(digits, ConstInt(c, a, 1, "the number of digits"));
-    }
-    if (IsInteger(*a[0].type()) && digits >= 0) return a[0];
-    // SQL rounds halves away from zero.
-    cp::RoundOptions o(digits, cp::RoundMode::HALF_TOWARDS_INFINITY);
-    return Call("round", {a[0]}, &o);
-  });
-  Add("floor", 1, 1, BindNumeric, [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
-    if (IsInteger(*a[0].type())) return a[0];
-    return Call("floor", {a[0]});
-  });
-  Add("ceil", 1, 1, BindNumeric, [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
-    if (IsInteger(*a[0].type())) return a[0];
-    return Call("ceil", {a[0]});
-  });
+  Add("round", 1, 2, BindNumeric,
+      [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+        int64_t digits = 0;
+        if (a.size() > 1) {
+          ARROW_ASSIGN_OR_RAISE(digits, ConstInt(c, a, 1, "the number of digits"));
+        }
+        if (IsInteger(*a[0].type()) && digits >= 0) return a[0];
+        // SQL rounds halves away from zero.
+        cp::RoundOptions o(digits, cp::RoundMode::HALF_TOWARDS_INFINITY);
+        return Call("round", {a[0]}, &o);
+      });
+  Add("floor", 1, 1, BindNumeric,
+      [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
+        if (IsInteger(*a[0].type())) return a[0];
+        return Call("floor", {a[0]});
+      });
+  Add("ceil", 1, 1, BindNumeric,
+      [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
+        if (IsInteger(*a[0].type())) return a[0];
+        return Call("ceil", {a[0]});
+      });
   Alias("ceiling", "ceil");
   Add("sqrt", 1, 1, BindFloat, Kernel("sqrt"));
   Add("ln", 1, 1, BindFloat, Kernel("ln"));
@@ -935,26 +969,29 @@ void RegisterAll() {
       return DatePart(field, a[0]);
     });
   }
-  Add("date_part", 2, 2, BindTemporal, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
-    ARROW_ASSIGN_OR_RAISE(auto f, ConstString(c, a, 0, "the field"));
-    return DatePart(f, a[1]);
-  });
+  Add("date_part", 2, 2, BindTemporal,
+      [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+        ARROW_ASSIGN_OR_RAISE(auto f, ConstString(c, a, 0, "the field"));
+        return DatePart(f, a[1]);
+      });
   Alias("extract", "date_part");
-  Add("date_trunc", 2, 2, BindTemporal, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
-    ARROW_ASSIGN_OR_RAISE(auto u, ConstString(c, a, 0, "the unit"));
-    ARROW_ASSIGN_OR_RAISE(auto unit, ParseUnit(u));
-    cp::RoundTemporalOptions o(1, unit, /*week_starts_monday=*/true);
-    return Call("floor_temporal", {a[1]}, &o);
-  });
-  Add("to_timestamp", 1, 1, BindNumeric, [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
-    // Unix seconds (possibly fractional) -> timestamp(us, UTC).
-    ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(a[0], arrow::float64()));
-    ARROW_ASSIGN_OR_RAISE(auto us, Call("multiply", {d, Datum(1e6)}));
-    cp::RoundOptions ro(0, cp::RoundMode::HALF_TOWARDS_INFINITY);
-    ARROW_ASSIGN_OR_RAISE(auto r, Call("round", {us}, &ro));
-    ARROW_ASSIGN_OR_RAISE(auto i, cp::Cast(r, arrow::int64()));
-    return cp::Cast(i, arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"));
-  });
+  Add("date_trunc", 2, 2, BindTemporal,
+      [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+        ARROW_ASSIGN_OR_RAISE(auto u, ConstString(c, a, 0, "the unit"));
+        ARROW_ASSIGN_OR_RAISE(auto unit, ParseUnit(u));
+        cp::RoundTemporalOptions o(1, unit, /*week_starts_monday=*/true);
+        return Call("floor_temporal", {a[1]}, &o);
+      });
+  Add("to_timestamp", 1, 1, BindNumeric,
+      [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
+        // Unix seconds (possibly fractional) -> timestamp(us, UTC).
+        ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(a[0], arrow::float64()));
+        ARROW_ASSIGN_OR_RAISE(auto us, Call("multiply", {d, Datum(1e6)}));
+        cp::RoundOptions ro(0, cp::RoundMode::HALF_TOWARDS_INFINITY);
+        ARROW_ASSIGN_OR_RAISE(auto r, Call("round", {us}, &ro));
+        ARROW_ASSIGN_OR_RAISE(auto i, cp::Cast(r, arrow::int64()));
+        return cp::Cast(i, arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"));
+      });
   Add("strftime", 2, 2, BindTemporal, nullptr);
   Registry()["strftime"].bind = [](std::shared_ptr<ExprNode> c) -> Result<Expr> {
     if (!IsTemporal(*c->args[0]->type)) {
@@ -962,7 +999,8 @@ void RegisterAll() {
     }
     return Expr(c);
   };
-  Registry()["strftime"].eval = [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+  Registry()["strftime"].eval = [](const ExprNode& c, Args& a,
+                                   const EvalContext&) -> Result<Datum> {
     ARROW_ASSIGN_OR_RAISE(auto f, ConstString(c, a, 1, "the format"));
     cp::StrftimeOptions o(f, "C");
     Datum x = a[0];
@@ -971,11 +1009,12 @@ void RegisterAll() {
     }
     return Call("strftime", {x}, &o);
   };
-  Add("strptime", 2, 2, BindString, [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
-    ARROW_ASSIGN_OR_RAISE(auto f, ConstString(c, a, 1, "the format"));
-    cp::StrptimeOptions o(f, arrow::TimeUnit::MICRO, /*error_is_null=*/false);
-    return Call("strptime", {a[0]}, &o);
-  });
+  Add("strptime", 2, 2, BindString,
+      [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
+        ARROW_ASSIGN_OR_RAISE(auto f, ConstString(c, a, 1, "the format"));
+        cp::StrptimeOptions o(f, arrow::TimeUnit::MICRO, /*error_is_null=*/false);
+        return Call("strptime", {a[0]}, &o);
+      });
   Add("cut", 2, 3, BindNumeric, Cut);
   Registry()["cut"].bind = [](std::shared_ptr<ExprNode> c) -> Result<Expr> {
     if (!IsNumeric(*c->args[0]->type)) return Status::TypeError("cut() needs a number");
@@ -1005,12 +1044,30 @@ std::vector<std::string> FunctionNames() {
 }
 
 bool IsAggregateFunction(const std::string& name) {
-  static const std::set<std::string> names = {
-      "count",       "count_star", "sum",        "avg",       "mean",          "min",
-      "max",         "stddev",     "stddev_samp", "stddev_pop", "variance",    "var_samp",
-      "var_pop",     "median",     "quantile",   "quantile_cont", "percentile_cont",
-      "first",       "last",       "bool_and",   "bool_or",   "string_agg",    "any_value",
-      "arbitrary"};
+  static const std::set<std::string> names = {"count",
+                                              "count_star",
+                                              "sum",
+                                              "avg",
+                                              "mean",
+                                              "min",
+                                              "max",
+                                              "stddev",
+                                              "stddev_samp",
+                                              "stddev_pop",
+                                              "variance",
+                                              "var_samp",
+                                              "var_pop",
+                                              "median",
+                                              "quantile",
+                                              "quantile_cont",
+                                              "percentile_cont",
+                                              "first",
+                                              "last",
+                                              "bool_and",
+                                              "bool_or",
+                                              "string_agg",
+                                              "any_value",
+                                              "arbitrary"};
   return names.count(name) > 0;
 }
 
@@ -1024,8 +1081,8 @@ Result<Expr> CastTo(const Expr& e, const std::shared_ptr<arrow::DataType>& type)
       FindFunction("cast");  // make sure compute is initialised
       auto r = cp::Cast(Datum(e->value), cp::CastOptions::Safe(type));
       if (!r.ok()) {
-        return Status::Invalid("cannot convert ", ToString(e), " to ", TypeName(*type), ": ",
-                               r.status().message());
+        return Status::Invalid("cannot convert ", ToString(e), " to ", TypeName(*type),
+                               ": ", r.status().message());
       }
       v = r->scalar();
     }

@@ -11,11 +11,11 @@
 // - concat() skips NULLs (as DuckDB and PostgreSQL concat do); `||` is NULL if either
 //   side is.
 // - LIKE/ILIKE patterns, regular expressions, formats and units must be constants.
+#include <arrow/datum.h>
+
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <arrow/datum.h>
 
 #include "sluice/base/status.h"
 #include "sluice/expr/expr.h"
@@ -35,8 +35,8 @@ struct FunctionDef {
   /// Returns the call with bound args; the binder fills in the result type afterwards
   /// by evaluating the call on empty input unless bind already set `type`.
   std::function<Result<Expr>(std::shared_ptr<ExprNode> call)> bind;
-  std::function<Result<arrow::Datum>(const ExprNode& call, std::vector<arrow::Datum>& args,
-                                     const EvalContext& ctx)>
+  std::function<Result<arrow::Datum>(
+      const ExprNode& call, std::vector<arrow::Datum>& args, const EvalContext& ctx)>
       eval;
 };
 

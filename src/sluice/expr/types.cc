@@ -14,7 +14,8 @@ bool IsNumeric(const arrow::DataType& t) {
   return IsInteger(t) || IsFloating(t) || IsDecimal(t);
 }
 bool IsStringLike(const arrow::DataType& t) {
-  return t.id() == Type::STRING || t.id() == Type::LARGE_STRING || t.id() == Type::STRING_VIEW;
+  return t.id() == Type::STRING || t.id() == Type::LARGE_STRING ||
+         t.id() == Type::STRING_VIEW;
 }
 bool IsTemporal(const arrow::DataType& t) {
   return t.id() == Type::DATE32 || t.id() == Type::DATE64 || t.id() == Type::TIMESTAMP;
@@ -36,8 +37,9 @@ static int IntegerDigits(const arrow::DataType& t) {
   }
 }
 
-Result<std::shared_ptr<arrow::DataType>> CommonType(const std::shared_ptr<arrow::DataType>& a,
-                                                    const std::shared_ptr<arrow::DataType>& b) {
+Result<std::shared_ptr<arrow::DataType>> CommonType(
+    const std::shared_ptr<arrow::DataType>& a,
+    const std::shared_ptr<arrow::DataType>& b) {
   if (a->Equals(*b)) return a;
   if (a->id() == Type::NA) return b;
   if (b->id() == Type::NA) return a;
@@ -131,7 +133,8 @@ Result<std::shared_ptr<arrow::DataType>> ParseTypeName(const std::string& text) 
   if (t == "usmallint" || t == "uint16") return arrow::uint16();
   if (t == "uinteger" || t == "uint32") return arrow::uint32();
   if (t == "ubigint" || t == "uint64") return arrow::uint64();
-  if (t == "float" || t == "real" || t == "float32" || t == "float4") return arrow::float32();
+  if (t == "float" || t == "real" || t == "float32" || t == "float4")
+    return arrow::float32();
   if (t == "double" || t == "float64" || t == "double precision" || t == "float8") {
     return arrow::float64();
   }

@@ -1,9 +1,9 @@
 #pragma once
 // Type rules shared by the binder, SQL and job specs.
+#include <arrow/type.h>
+
 #include <memory>
 #include <string>
-
-#include <arrow/type.h>
 
 #include "sluice/base/status.h"
 
@@ -12,17 +12,17 @@ namespace sluice::expr {
 bool IsInteger(const arrow::DataType& t);
 bool IsFloating(const arrow::DataType& t);
 bool IsDecimal(const arrow::DataType& t);
-bool IsNumeric(const arrow::DataType& t);  // integer, floating or decimal
+bool IsNumeric(const arrow::DataType& t);     // integer, floating or decimal
 bool IsStringLike(const arrow::DataType& t);  // utf8, large_utf8, utf8_view
-bool IsTemporal(const arrow::DataType& t);  // date32/64, timestamp
+bool IsTemporal(const arrow::DataType& t);    // date32/64, timestamp
 
 /// The type two values are converted to when combined (CASE branches, COALESCE,
 /// UNION, IN lists, comparisons): null unifies with anything; integers widen (signed
 /// wins, int64 at most); integer+decimal -> decimal wide enough; anything numeric with
 /// floating -> float64; string kinds -> utf8 (large_utf8 if either is large); date +
 /// timestamp -> timestamp. Error when there is none.
-Result<std::shared_ptr<arrow::DataType>> CommonType(const std::shared_ptr<arrow::DataType>& a,
-                                                    const std::shared_ptr<arrow::DataType>& b);
+Result<std::shared_ptr<arrow::DataType>> CommonType(
+    const std::shared_ptr<arrow::DataType>& a, const std::shared_ptr<arrow::DataType>& b);
 
 /// Parses a type name as written in SQL casts and job schemas: int/integer/int32,
 /// bigint/int64, smallint/int16, tinyint/int8, uint8..uint64, float/real/float32,

@@ -28,7 +28,9 @@ Status Catalog::OpenInput(const connector::SourceSpec& spec) {
   return Status::OK();
 }
 
-bool Catalog::Has(const std::string& name) const { return tables_.count(Lower(name)) > 0; }
+bool Catalog::Has(const std::string& name) const {
+  return tables_.count(Lower(name)) > 0;
+}
 
 Result<plan::Plan> Catalog::FindTable(const std::string& name) {
   auto it = tables_.find(Lower(name));
@@ -51,7 +53,8 @@ static Result<std::string> ScalarText(const std::string& what,
     }
     return out;
   }
-  if (s->type->id() == arrow::Type::STRING || s->type->id() == arrow::Type::LARGE_STRING) {
+  if (s->type->id() == arrow::Type::STRING ||
+      s->type->id() == arrow::Type::LARGE_STRING) {
     return std::string(static_cast<const arrow::BaseBinaryScalar&>(*s).view());
   }
   return s->ToString();
@@ -59,7 +62,8 @@ static Result<std::string> ScalarText(const std::string& what,
 
 Result<plan::Plan> Catalog::CallTableFunction(
     const std::string& name, const std::vector<std::shared_ptr<arrow::Scalar>>& args,
-    const std::vector<std::pair<std::string, std::shared_ptr<arrow::Scalar>>>& named_args) {
+    const std::vector<std::pair<std::string, std::shared_ptr<arrow::Scalar>>>&
+        named_args) {
   std::string fn = Lower(name);
   connector::SourceSpec spec;
   if (fn == "read_parquet") {
@@ -75,7 +79,8 @@ Result<plan::Plan> Catalog::CallTableFunction(
                            "' (read_parquet, read_csv, read_json, read_arrow)");
   }
   if (args.size() != 1) {
-    return Status::Invalid(name, "() takes one path or glob, then named options (name => value)");
+    return Status::Invalid(
+        name, "() takes one path or glob, then named options (name => value)");
   }
   ARROW_ASSIGN_OR_RAISE(spec.path, ScalarText(name + "() path", args[0]));
   spec.name = spec.path;

@@ -19,7 +19,8 @@ class Catalog : public sql::Catalog {
   /// Registers a plan under a name (case-insensitive). Replaces an earlier one.
   void Register(const std::string& name, plan::Plan plan);
   /// Registers an input (its rows and rejects are reported in summaries).
-  void RegisterInput(const std::string& name, std::shared_ptr<connector::InputTable> input);
+  void RegisterInput(const std::string& name,
+                     std::shared_ptr<connector::InputTable> input);
   /// Opens an input as a source spec says and registers it.
   Status OpenInput(const connector::SourceSpec& spec);
 
@@ -28,12 +29,13 @@ class Catalog : public sql::Catalog {
   Result<plan::Plan> FindTable(const std::string& name) override;
   Result<plan::Plan> CallTableFunction(
       const std::string& name, const std::vector<std::shared_ptr<arrow::Scalar>>& args,
-      const std::vector<std::pair<std::string, std::shared_ptr<arrow::Scalar>>>& named_args)
-      override;
+      const std::vector<std::pair<std::string, std::shared_ptr<arrow::Scalar>>>&
+          named_args) override;
   Result<plan::Plan> SingleRow() override;
 
   /// Every input opened so far (by sources and by table functions).
-  const std::vector<std::pair<std::string, std::shared_ptr<connector::InputTable>>>& inputs() const {
+  const std::vector<std::pair<std::string, std::shared_ptr<connector::InputTable>>>&
+  inputs() const {
     return inputs_;
   }
   /// Flushes rejects files of all inputs.

@@ -37,13 +37,15 @@ class CountingCatalog : public sql::Catalog {
   explicit CountingCatalog(Catalog* inner) : inner_(inner) {}
   Result<plan::Plan> FindTable(const std::string& name) override {
     std::string key = name;
-    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto& c : key)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     counts[key]++;
     return inner_->FindTable(name);
   }
   Result<plan::Plan> CallTableFunction(
       const std::string& name, const std::vector<std::shared_ptr<arrow::Scalar>>& args,
-      const std::vector<std::pair<std::string, std::shared_ptr<arrow::Scalar>>>& named) override {
+      const std::vector<std::pair<std::string, std::shared_ptr<arrow::Scalar>>>& named)
+      override {
     return inner_->CallTableFunction(name, args, named);
   }
   Result<plan::Plan> SingleRow() override { return inner_->SingleRow(); }
@@ -59,8 +61,8 @@ std::string Lower(std::string s) {
 }
 
 Status StepError(const JobSpec& spec, const StepSpec& step, const Status& st) {
-  return st.WithMessage(fmt::format("{}:{}: step '{}': {}", spec.path, step.line, step.name,
-                                    st.message()));
+  return st.WithMessage(
+      fmt::format("{}:{}: step '{}': {}", spec.path, step.line, step.name, st.message()));
 }
 
 }  // namespace
@@ -68,21 +70,26 @@ Status StepError(const JobSpec& spec, const StepSpec& step, const Status& st) {
 std::string FormatSummary(const RunSummary& s) {
   std::string line = fmt::format("rows in {}", Thousands(s.rows_in));
   if (s.rows_rejected > 0) {
-    line += fmt::format(" (accepted {}, rejected {})", Thousands(s.rows_in - s.rows_rejected),
-                        Thousands(s.rows_rejected));
+    line +=
+        fmt::format(" (accepted {}, rejected {})", Thousands(s.rows_in - s.rows_rejected),
+                    Thousands(s.rows_rejected));
   }
-  line += fmt::format(" · out {} · {:.2f} s · peak memory {} (operators {})", Thousands(s.rows_out),
-                      s.seconds, FormatBytes(s.peak_rss), FormatBytes(s.peak_memory));
+  line += fmt::format(" · out {} · {:.2f} s · peak memory {} (operators {})",
+                      Thousands(s.rows_out), s.seconds, FormatBytes(s.peak_rss),
+                      FormatBytes(s.peak_memory));
   for (const auto& f : s.rejects_files) line += " · rejects: " + f;
   return line;
 }
 
 Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
   auto start = std::chrono::steady_clock::now();
-  auto print = options.print ? options.print : [](const std::string& s) { std::fputs(s.c_str(), stdout); };
+  auto print = options.print ? options.print : [](const std::string& s) {
+    std::fputs(s.c_str(), stdout);
+  };
   exec::ExecOptions eo;
   eo.threads = options.threads >= 0 ? options.threads : spec.settings.threads;
-  eo.memory_limit = options.memory_limit >= 0 ? options.memory_limit : spec.settings.memory_limit;
+  eo.memory_limit =
+      options.memory_limit >= 0 ? options.memory_limit : spec.settings.memory_limit;
   exec::ExecContext ctx(eo);
   Catalog catalog;
   for (const auto& src : spec.sources) {
@@ -116,8 +123,9 @@ Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
       auto table = CollectQuery(*p, &ctx);
       bar.Stop();
       if (!table.ok()) return StepError(spec, step, table.status());
-      final_catalog.Register(step.name, plan::MakeScan(std::make_shared<exec::InMemoryTable>(
-                                            *table, "step " + step.name)));
+      final_catalog.Register(step.name,
+                             plan::MakeScan(std::make_shared<exec::InMemoryTable>(
+                                 *table, "step " + step.name)));
     } else {
       final_catalog.Register(step.name, *p);
     }
@@ -126,9 +134,10 @@ Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
   for (const auto& sink : spec.sinks) {
     ARROW_ASSIGN_OR_RAISE(auto p, final_catalog.FindTable(sink.from));
     if (!p) {
-      return Status::Invalid(fmt::format("{}:{}: sink reads from '{}', which is neither a step "
-                                         "nor a source",
-                                         spec.path, sink.line, sink.from));
+      return Status::Invalid(
+          fmt::format("{}:{}: sink reads from '{}', which is neither a step "
+                      "nor a source",
+                      spec.path, sink.line, sink.from));
     }
     auto where = [&](const Status& st) {
       return st.WithMessage(fmt::format("{}:{}: sink from '{}': {}", spec.path, sink.line,
@@ -154,13 +163,15 @@ Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
       print("\n" + FormatTable(**table, po));
     } else {
       std::vector<std::string> files;
-      auto rows = WriteQuery(p, &ctx, sink.write, &files, options.analyze ? &analyze : nullptr);
+      auto rows =
+          WriteQuery(p, &ctx, sink.write, &files, options.analyze ? &analyze : nullptr);
       bar.Stop();
       if (!rows.ok()) return where(rows.status());
       summary.rows_out += *rows;
       for (auto& f : files) summary.files_written.push_back(f);
     }
-    if (options.analyze) print(fmt::format("== sink from {} ==\n{}\n", sink.from, analyze));
+    if (options.analyze)
+      print(fmt::format("== sink from {} ==\n{}\n", sink.from, analyze));
   }
   ARROW_RETURN_NOT_OK(final_catalog.CloseInputs());
   for (const auto& [name, input] : final_catalog.inputs()) {
@@ -170,7 +181,8 @@ Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
       summary.rejects_files.push_back(input->rejects_path());
     }
   }
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   summary.peak_memory = ctx.budget()->peak();
   summary.peak_rss = PeakRss();
   return summary;

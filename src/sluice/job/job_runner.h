@@ -13,11 +13,11 @@
 namespace sluice::job {
 
 struct RunOptions {
-  int threads = -1;            // -1: the job's setting
-  int64_t memory_limit = -1;   // -1: the job's setting
-  bool progress = false;       // progress bar on stderr
-  bool explain = false;        // print plans instead of running
-  bool analyze = false;        // run and print plans with per-operator figures
+  int threads = -1;           // -1: the job's setting
+  int64_t memory_limit = -1;  // -1: the job's setting
+  bool progress = false;      // progress bar on stderr
+  bool explain = false;       // print plans instead of running
+  bool analyze = false;       // run and print plans with per-operator figures
   /// Where terminal sinks and plans are printed.
   std::function<void(const std::string&)> print;
 };
@@ -27,13 +27,14 @@ struct RunSummary {
   int64_t rows_rejected = 0;  // bad rows skipped or rejected
   int64_t rows_out = 0;       // rows written by sinks
   double seconds = 0;
-  int64_t peak_memory = 0;    // peak accounted memory (operators' state)
-  int64_t peak_rss = 0;       // peak resident memory of the process
+  int64_t peak_memory = 0;  // peak accounted memory (operators' state)
+  int64_t peak_rss = 0;     // peak resident memory of the process
   std::vector<std::string> rejects_files;
   std::vector<std::string> files_written;
 };
 
-/// The one-line summary: "rows in 1,000,200 (rejected 200) · out 45 · 1.23 s · peak 310 MiB".
+/// The one-line summary: "rows in 1,000,200 (rejected 200) · out 45 · 1.23 s · peak 310
+/// MiB".
 std::string FormatSummary(const RunSummary& summary);
 
 Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options);

@@ -32,7 +32,8 @@ class Parser {
       if (!known.count(key)) {
         std::string list;
         for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-        return Error(kv.first, fmt::format("unknown key '{}' in {} (known: {})", key, where, list));
+        return Error(kv.first,
+                     fmt::format("unknown key '{}' in {} (known: {})", key, where, list));
       }
     }
     return Status::OK();
@@ -53,9 +54,10 @@ class Parser {
         std::string name = s.substr(i + 2, end - i - 2);
         auto it = vars_.find(name);
         if (it == vars_.end()) {
-          return Error(node, fmt::format("unknown variable ${{{}}} (define it under vars: or "
-                                         "pass --set {}=...)",
-                                         name, name));
+          return Error(node,
+                       fmt::format("unknown variable ${{{}}} (define it under vars: or "
+                                   "pass --set {}=...)",
+                                   name, name));
         }
         out += it->second;
         i = end + 1;
@@ -81,16 +83,21 @@ class Parser {
   Result<JobSpec> Parse(const YAML::Node& root) {
     JobSpec spec;
     spec.path = path_;
-    if (!root.IsMap()) return Error(root, "a job file is a mapping with sources, steps and sinks");
-    ARROW_RETURN_NOT_OK(CheckKeys(root, "the job", {"name", "vars", "settings", "sources", "steps", "sinks", "description"}));
+    if (!root.IsMap())
+      return Error(root, "a job file is a mapping with sources, steps and sinks");
+    ARROW_RETURN_NOT_OK(CheckKeys(
+        root, "the job",
+        {"name", "vars", "settings", "sources", "steps", "sinks", "description"}));
     if (root["name"]) {
       ARROW_ASSIGN_OR_RAISE(spec.name, Text(root["name"], "name"));
     }
     if (auto s = root["settings"]) {
-      ARROW_RETURN_NOT_OK(CheckKeys(s, "settings", {"threads", "memory_limit", "batch_rows"}));
+      ARROW_RETURN_NOT_OK(
+          CheckKeys(s, "settings", {"threads", "memory_limit", "batch_rows"}));
       if (s["threads"]) {
         ARROW_ASSIGN_OR_RAISE(auto t, Int(s["threads"], "settings.threads"));
-        if (t < 0) return Error(s["threads"], "settings.threads must be >= 0 (0 = all cores)");
+        if (t < 0)
+          return Error(s["threads"], "settings.threads must be >= 0 (0 = all cores)");
         spec.settings.threads = static_cast<int>(t);
       }
       if (s["memory_limit"]) {
@@ -102,14 +109,16 @@ class Parser {
     }
     auto sources = root["sources"];
     if (!sources || !sources.IsMap() || sources.size() == 0) {
-      return Error(sources ? sources : root, "a job needs a 'sources' mapping (name: {format, path})");
+      return Error(sources ? sources : root,
+                   "a job needs a 'sources' mapping (name: {format, path})");
     }
     for (const auto& kv : sources) {
       connector::SourceSpec src;
       src.name = kv.first.as<std::string>();
       const auto& n = kv.second;
       std::string where = "source '" + src.name + "'";
-      ARROW_RETURN_NOT_OK(CheckKeys(n, where, {"format", "path", "options", "on_error", "rejects", "columns"}));
+      ARROW_RETURN_NOT_OK(CheckKeys(
+          n, where, {"format", "path", "options", "on_error", "rejects", "columns"}));
       if (!n["path"]) return Error(n, where + " needs a path");
       ARROW_ASSIGN_OR_RAISE(src.path, Text(n["path"], where + ".path"));
       if (n["format"]) {
@@ -117,7 +126,8 @@ class Parser {
       }
       if (n["on_error"]) {
         ARROW_ASSIGN_OR_RAISE(src.on_error, Text(n["on_error"], where + ".on_error"));
-        if (src.on_error != "fail" && src.on_error != "skip" && src.on_error != "reject") {
+        if (src.on_error != "fail" && src.on_error != "skip" &&
+            src.on_error != "reject") {
           return Error(n["on_error"], where + ".on_error must be fail, skip or reject");
         }
       }
@@ -125,9 +135,11 @@ class Parser {
         ARROW_ASSIGN_OR_RAISE(src.rejects_path, Text(n["rejects"], where + ".rejects"));
       }
       if (n["options"]) {
-        if (!n["options"].IsMap()) return Error(n["options"], where + ".options must be a mapping");
+        if (!n["options"].IsMap())
+          return Error(n["options"], where + ".options must be a mapping");
         for (const auto& o : n["options"]) {
-          ARROW_ASSIGN_OR_RAISE(auto v, Text(o.second, where + ".options." + o.first.as<std::string>()));
+          ARROW_ASSIGN_OR_RAISE(
+              auto v, Text(o.second, where + ".options." + o.first.as<std::string>()));
           src.options[o.first.as<std::string>()] = v;
         }
       }
@@ -164,9 +176,12 @@ class Parser {
           if (!kv.second["sql"]) return Error(kv.second, where + " needs sql");
           ARROW_ASSIGN_OR_RAISE(step.sql, Text(kv.second["sql"], where + ".sql"));
           if (kv.second["materialize"]) {
-            ARROW_ASSIGN_OR_RAISE(step.materialize, Text(kv.second["materialize"], where + ".materialize"));
-            if (step.materialize != "auto" && step.materialize != "true" && step.materialize != "false") {
-              return Error(kv.second["materialize"], where + ".materialize must be auto, true or false");
+            ARROW_ASSIGN_OR_RAISE(step.materialize,
+                                  Text(kv.second["materialize"], where + ".materialize"));
+            if (step.materialize != "auto" && step.materialize != "true" &&
+                step.materialize != "false") {
+              return Error(kv.second["materialize"],
+                           where + ".materialize must be auto, true or false");
             }
           }
         }
@@ -175,14 +190,17 @@ class Parser {
     }
     auto sinks = root["sinks"];
     if (!sinks || !sinks.IsSequence() || sinks.size() == 0) {
-      return Error(sinks ? sinks : root, "a job needs a 'sinks' list (- from: step, format: ..., path: ...)");
+      return Error(sinks ? sinks : root,
+                   "a job needs a 'sinks' list (- from: step, format: ..., path: ...)");
     }
     for (const auto& n : sinks) {
       SinkSpec sink;
       sink.line = n.Mark().line + 1;
       std::string where = fmt::format("sink at line {}", sink.line);
-      ARROW_RETURN_NOT_OK(CheckKeys(n, where, {"name", "from", "format", "path", "partition_by", "compression",
-                                               "row_group_rows", "title", "max_rows", "header", "delimiter"}));
+      ARROW_RETURN_NOT_OK(
+          CheckKeys(n, where,
+                    {"name", "from", "format", "path", "partition_by", "compression",
+                     "row_group_rows", "title", "max_rows", "header", "delimiter"}));
       if (!n["from"]) return Error(n, where + " needs from: (a step or source name)");
       ARROW_ASSIGN_OR_RAISE(sink.from, Text(n["from"], where + ".from"));
       if (n["format"]) {
@@ -216,10 +234,12 @@ class Parser {
         }
       }
       if (n["compression"]) {
-        ARROW_ASSIGN_OR_RAISE(sink.write.compression, Text(n["compression"], where + ".compression"));
+        ARROW_ASSIGN_OR_RAISE(sink.write.compression,
+                              Text(n["compression"], where + ".compression"));
       }
       if (n["row_group_rows"]) {
-        ARROW_ASSIGN_OR_RAISE(sink.write.row_group_rows, Int(n["row_group_rows"], where + ".row_group_rows"));
+        ARROW_ASSIGN_OR_RAISE(sink.write.row_group_rows,
+                              Int(n["row_group_rows"], where + ".row_group_rows"));
       }
       if (n["title"]) {
         ARROW_ASSIGN_OR_RAISE(sink.title, Text(n["title"], where + ".title"));
@@ -229,11 +249,13 @@ class Parser {
       }
       if (n["header"]) {
         ARROW_ASSIGN_OR_RAISE(auto t, Text(n["header"], where + ".header"));
-        ARROW_ASSIGN_OR_RAISE(sink.write.csv_header, connector::ParseBoolOption("header", t));
+        ARROW_ASSIGN_OR_RAISE(sink.write.csv_header,
+                              connector::ParseBoolOption("header", t));
       }
       if (n["delimiter"]) {
         ARROW_ASSIGN_OR_RAISE(auto t, Text(n["delimiter"], where + ".delimiter"));
-        if (t.size() != 1) return Error(n["delimiter"], "delimiter must be one character");
+        if (t.size() != 1)
+          return Error(n["delimiter"], "delimiter must be one character");
         sink.write.csv_delimiter = t[0];
       }
       spec.sinks.push_back(std::move(sink));
@@ -254,7 +276,8 @@ Status ApplyOverride(YAML::Node root, const std::string& key, const std::string&
   size_t start = 0;
   while (true) {
     size_t dot = key.find('.', start);
-    parts.push_back(key.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    parts.push_back(
+        key.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
     if (dot == std::string::npos) break;
     start = dot + 1;
   }
@@ -262,7 +285,8 @@ Status ApplyOverride(YAML::Node root, const std::string& key, const std::string&
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
     YAML::Node next = chain.back()[parts[i]];
     if (!next.IsDefined() || next.IsNull()) {
-      return Status::Invalid(path, ": --set ", key, ": no '", parts[i], "' in the job file");
+      return Status::Invalid(path, ": --set ", key, ": no '", parts[i],
+                             "' in the job file");
     }
     chain.push_back(next);
   }
@@ -272,13 +296,15 @@ Status ApplyOverride(YAML::Node root, const std::string& key, const std::string&
 
 }  // namespace
 
-Result<JobSpec> ParseJob(const std::string& text, const std::string& path,
-                         const std::vector<std::pair<std::string, std::string>>& overrides) {
+Result<JobSpec> ParseJob(
+    const std::string& text, const std::string& path,
+    const std::vector<std::pair<std::string, std::string>>& overrides) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return Status::Invalid(fmt::format("{}:{}: invalid YAML: {}", path, e.mark.line + 1, e.msg));
+    return Status::Invalid(
+        fmt::format("{}:{}: invalid YAML: {}", path, e.mark.line + 1, e.msg));
   }
   std::map<std::string, std::string> vars;
   if (root.IsMap() && root["vars"]) {
@@ -289,7 +315,8 @@ Result<JobSpec> ParseJob(const std::string& text, const std::string& path,
     for (const auto& kv : root["vars"]) {
       if (!kv.second.IsScalar()) {
         return Status::Invalid(fmt::format("{}:{}: vars.{} must be a text value", path,
-                                           kv.second.Mark().line + 1, kv.first.as<std::string>()));
+                                           kv.second.Mark().line + 1,
+                                           kv.first.as<std::string>()));
       }
       vars[kv.first.as<std::string>()] = kv.second.as<std::string>();
     }
@@ -309,8 +336,9 @@ Result<JobSpec> ParseJob(const std::string& text, const std::string& path,
   }
 }
 
-Result<JobSpec> LoadJob(const std::string& path,
-                        const std::vector<std::pair<std::string, std::string>>& overrides) {
+Result<JobSpec> LoadJob(
+    const std::string& path,
+    const std::vector<std::pair<std::string, std::string>>& overrides) {
   std::ifstream in(path);
   if (!in) return Status::IOError("cannot read job file '", path, "'");
   std::stringstream ss;

@@ -8,7 +8,8 @@
 //     users: {format: csv, path: "${data}/users.csv", on_error: reject,
 //             rejects: "${out}/users.rejects.jsonl", options: {header: true}}
 //   steps:
-//     active: SELECT ... FROM users ...                 # or {sql: ..., materialize: true}
+//     active: SELECT ... FROM users ...                 # or {sql: ..., materialize:
+//     true}
 //   sinks:
 //     - {from: active, format: parquet, path: "${out}/active.parquet"}
 //     - {from: active, format: terminal, title: "Active users", max_rows: 20}
@@ -58,11 +59,13 @@ struct JobSpec {
 
 /// Parses a job file. `overrides` are the --set key=value pairs: a plain key sets a
 /// variable (${key}); a dotted key (settings.threads) replaces that value in the file.
-Result<JobSpec> LoadJob(const std::string& path,
-                        const std::vector<std::pair<std::string, std::string>>& overrides = {});
+Result<JobSpec> LoadJob(
+    const std::string& path,
+    const std::vector<std::pair<std::string, std::string>>& overrides = {});
 
 /// Same, from text (`path` is used in messages only).
-Result<JobSpec> ParseJob(const std::string& text, const std::string& path,
-                         const std::vector<std::pair<std::string, std::string>>& overrides = {});
+Result<JobSpec> ParseJob(
+    const std::string& text, const std::string& path,
+    const std::vector<std::pair<std::string, std::string>>& overrides = {});
 
 }  // namespace sluice::job

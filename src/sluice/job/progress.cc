@@ -27,7 +27,8 @@ void ProgressBar::Stop() {
 void ProgressBar::Loop() {
   while (!stop_) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     if (elapsed >= 1.0 && !stop_) Draw(elapsed);
   }
 }
@@ -51,7 +52,8 @@ void ProgressBar::Draw(double elapsed) {
     std::string bar;
     for (int i = 0; i < 24; ++i) bar += i < filled ? "█" : "░";
     std::string eta = "";
-    if (frac > 0.01 && frac < 1.0) eta = fmt::format(" ETA {:.0f}s", elapsed * (1 - frac) / frac);
+    if (frac > 0.01 && frac < 1.0)
+      eta = fmt::format(" ETA {:.0f}s", elapsed * (1 - frac) / frac);
     line = fmt::format("{} {:3.0f}%  {} rows  {} / {}  {}/s  {:.1f}s{}", bar, frac * 100,
                        Count(rows), FormatBytes(bytes), FormatBytes(total),
                        FormatBytes(static_cast<int64_t>(bytes / elapsed)), elapsed, eta);

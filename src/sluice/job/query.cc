@@ -9,7 +9,8 @@
 namespace sluice::job {
 
 Result<std::shared_ptr<arrow::Table>> CollectQuery(const plan::Plan& logical,
-                                                   exec::ExecContext* ctx, std::string* analyze) {
+                                                   exec::ExecContext* ctx,
+                                                   std::string* analyze) {
   ARROW_ASSIGN_OR_RAISE(auto optimized, plan::Optimize(logical));
   exec::PhysicalPlan physical;
   auto result = exec::ExecuteToTable(optimized, ctx, &physical);
@@ -18,10 +19,11 @@ Result<std::shared_ptr<arrow::Table>> CollectQuery(const plan::Plan& logical,
 }
 
 Result<int64_t> WriteQuery(const plan::Plan& logical, exec::ExecContext* ctx,
-                           const connector::WriteOptions& options, std::vector<std::string>* files,
-                           std::string* analyze) {
+                           const connector::WriteOptions& options,
+                           std::vector<std::string>* files, std::string* analyze) {
   ARROW_ASSIGN_OR_RAISE(auto optimized, plan::Optimize(logical));
-  ARROW_ASSIGN_OR_RAISE(auto sink, connector::FileWriteSink::Make(optimized->schema, options));
+  ARROW_ASSIGN_OR_RAISE(auto sink,
+                        connector::FileWriteSink::Make(optimized->schema, options));
   ARROW_ASSIGN_OR_RAISE(auto physical, exec::BuildPhysicalPlan(optimized, sink));
   exec::Executor executor(ctx);
   Status st = executor.Run(physical.pipelines);

@@ -1,10 +1,10 @@
 #pragma once
 // Running one logical plan: optimize, build pipelines, execute into a sink.
+#include <arrow/table.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <arrow/table.h>
 
 #include "sluice/connector/writer/file_writer.h"
 #include "sluice/exec/exec_context.h"

@@ -35,7 +35,8 @@ std::string Cut(const std::string& s, size_t max) {
 std::string FormatDouble(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  if (v != 0 && (std::fabs(v) >= 1e15 || std::fabs(v) < 1e-4)) return fmt::format("{:.6g}", v);
+  if (v != 0 && (std::fabs(v) >= 1e15 || std::fabs(v) < 1e-4))
+    return fmt::format("{:.6g}", v);
   std::string s = fmt::format("{:.6f}", v);
   while (!s.empty() && s.back() == '0') s.pop_back();
   if (!s.empty() && s.back() == '.') s.pop_back();
@@ -68,14 +69,15 @@ std::string FormatTable(const arrow::Table& table, const PrintOptions& options) 
         } else if (is_float) {
           auto s = chunk->GetScalar(i).ValueOrDie();
           auto d = s->CastTo(arrow::float64()).ValueOrDie();
-          cells[c].push_back(FormatDouble(static_cast<const arrow::DoubleScalar&>(*d).value));
+          cells[c].push_back(
+              FormatDouble(static_cast<const arrow::DoubleScalar&>(*d).value));
         } else if (text) {
           cells[c].push_back(
               Cut(std::string(static_cast<const arrow::StringArray&>(*text).GetView(i)),
                   options.max_cell_width));
         } else {
-          cells[c].push_back(Cut(chunk->GetScalar(i).ValueOrDie()->ToString(),
-                                 options.max_cell_width));
+          cells[c].push_back(
+              Cut(chunk->GetScalar(i).ValueOrDie()->ToString(), options.max_cell_width));
         }
       }
     }
@@ -109,7 +111,8 @@ std::string FormatTable(const arrow::Table& table, const PrintOptions& options) 
     out += "\n";
   }
   if (table.num_rows() > shown) {
-    out += fmt::format("… {} more rows ({} in all)\n", table.num_rows() - shown, table.num_rows());
+    out += fmt::format("… {} more rows ({} in all)\n", table.num_rows() - shown,
+                       table.num_rows());
   }
   return out;
 }

@@ -1,9 +1,9 @@
 #pragma once
 // Human-readable tables for the terminal (the `terminal` sink, `sluice sql`).
+#include <arrow/table.h>
+
 #include <memory>
 #include <string>
-
-#include <arrow/table.h>
 
 namespace sluice::job {
 

@@ -71,7 +71,8 @@ std::string DescribeNode(const PlanNode& node) {
     }
     case NodeKind::kAggregate: {
       const auto& n = static_cast<const AggregateNode&>(node);
-      return fmt::format("Aggregate keys=[{}] aggs=[{}]", JoinExprs(n.keys), JoinExprs(n.aggregates));
+      return fmt::format("Aggregate keys=[{}] aggs=[{}]", JoinExprs(n.keys),
+                         JoinExprs(n.aggregates));
     }
     case NodeKind::kJoin: {
       const auto& n = static_cast<const JoinNode&>(node);

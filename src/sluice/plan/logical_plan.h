@@ -5,18 +5,27 @@
 //
 // Built by PlanBuilder (plan_builder.h) from the C++ API and from SQL; rewritten by the
 // optimizer (optimizer.h); turned into pipelines by exec/physical_planner.h.
+#include <arrow/type.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <arrow/type.h>
 
 #include "sluice/expr/expr.h"
 #include "sluice/plan/table_source.h"
 
 namespace sluice::plan {
 
-enum class NodeKind { kScan, kFilter, kProject, kAggregate, kJoin, kSort, kLimit, kUnion };
+enum class NodeKind {
+  kScan,
+  kFilter,
+  kProject,
+  kAggregate,
+  kJoin,
+  kSort,
+  kLimit,
+  kUnion
+};
 
 enum class JoinType { kInner, kLeft, kRight, kFull, kSemi, kAnti };
 const char* JoinTypeName(JoinType t);

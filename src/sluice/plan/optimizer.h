@@ -1,6 +1,7 @@
 #pragma once
 // The logical optimizer: a fixed sequence of rewrite rules, one file each under rules/.
-//   1. fold_constants      evaluate constant subexpressions once; drop always-true filters
+//   1. fold_constants      evaluate constant subexpressions once; drop always-true
+//   filters
 //   2. push_down_filters   move filter terms below projections, joins and aggregates,
 //                          and hand them to scans for row-group pruning
 //   3. prune_columns       keep only the columns each node needs; scans read only those

@@ -28,8 +28,9 @@ class FakeSource : public TableSource {
 };
 
 Plan Scan(int64_t rows, bool prunable = true) {
-  auto schema = arrow::schema({arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8()),
-                               arrow::field("c", arrow::float64()), arrow::field("d", arrow::int64())});
+  auto schema = arrow::schema(
+      {arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8()),
+       arrow::field("c", arrow::float64()), arrow::field("d", arrow::int64())});
   return MakeScan(std::make_shared<FakeSource>(schema, rows, prunable));
 }
 
@@ -42,7 +43,8 @@ const ScanNode* FindScan(const Plan& p) {
 }
 
 TEST(Optimizer, ScansReadOnlyUsedColumnsAndGetPruningPredicates) {
-  auto f = MakeFilter(Scan(1000), Call(">", {Column("c"), Literal(arrow::MakeScalar(1.5))}));
+  auto f =
+      MakeFilter(Scan(1000), Call(">", {Column("c"), Literal(arrow::MakeScalar(1.5))}));
   ASSERT_TRUE(f.ok());
   auto agg = MakeAggregate(*f, {Column("b")}, {Aggregate("sum", {Column("a")})});
   ASSERT_TRUE(agg.ok()) << agg.status().ToString();
@@ -59,7 +61,8 @@ TEST(Optimizer, ScansReadOnlyUsedColumnsAndGetPruningPredicates) {
 }
 
 TEST(Optimizer, FoldsConstantsAndDropsTrueFilters) {
-  auto cond = Call("=", {Call("+", {Literal(arrow::MakeScalar(int64_t{1})), Literal(arrow::MakeScalar(int64_t{1}))}),
+  auto cond = Call("=", {Call("+", {Literal(arrow::MakeScalar(int64_t{1})),
+                                    Literal(arrow::MakeScalar(int64_t{1}))}),
                          Literal(arrow::MakeScalar(int64_t{2}))});
   auto f = MakeFilter(Scan(10), cond);
   ASSERT_TRUE(f.ok());

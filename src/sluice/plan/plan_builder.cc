@@ -27,7 +27,8 @@ Result<Plan> MakeFilter(Plan input, const Expr& predicate) {
   }
   if (bound->type->id() != arrow::Type::BOOL) {
     return Status::TypeError("filter condition must be boolean, got ",
-                             expr::TypeName(*bound->type), ": ", expr::ToString(predicate));
+                             expr::TypeName(*bound->type), ": ",
+                             expr::ToString(predicate));
   }
   auto n = std::make_shared<FilterNode>();
   n->schema = input->schema;
@@ -98,7 +99,8 @@ Result<Plan> MakeAggregate(Plan input, const std::vector<Expr>& keys,
     if (inner->kind != ExprKind::kAggregate) {
       return Status::Invalid("not an aggregate: ", expr::ToString(a));
     }
-    ARROW_ASSIGN_OR_RAISE(auto bound, expr::Bind(inner, *input->schema, /*allow_aggregates=*/true));
+    ARROW_ASSIGN_OR_RAISE(auto bound,
+                          expr::Bind(inner, *input->schema, /*allow_aggregates=*/true));
     auto typed = std::make_shared<expr::ExprNode>(*bound);
     typed->name = expr::CanonicalAggregate(typed->name);
     auto type_result = expr::AggregateResultType(*typed);
@@ -115,7 +117,8 @@ Result<Plan> MakeAggregate(Plan input, const std::vector<Expr>& keys,
   return Plan(n);
 }
 
-Result<Plan> MakeJoin(Plan left, Plan right, JoinType type, const std::vector<Expr>& left_keys,
+Result<Plan> MakeJoin(Plan left, Plan right, JoinType type,
+                      const std::vector<Expr>& left_keys,
                       const std::vector<Expr>& right_keys, const Expr& condition) {
   if (left_keys.size() != right_keys.size()) {
     return Status::Invalid("join needs as many left keys as right keys");
@@ -129,8 +132,8 @@ Result<Plan> MakeJoin(Plan left, Plan right, JoinType type, const std::vector<Ex
       auto common = expr::CommonType(l->type, r->type);
       if (!common.ok()) {
         return Status::TypeError("cannot join ", expr::ToString(l), " (",
-                                 expr::TypeName(*l->type), ") with ", expr::ToString(r), " (",
-                                 expr::TypeName(*r->type), ")");
+                                 expr::TypeName(*l->type), ") with ", expr::ToString(r),
+                                 " (", expr::TypeName(*r->type), ")");
       }
       ARROW_ASSIGN_OR_RAISE(l, expr::CastTo(l, *common));
       ARROW_ASSIGN_OR_RAISE(r, expr::CastTo(r, *common));
@@ -152,10 +155,13 @@ Result<Plan> MakeJoin(Plan left, Plan right, JoinType type, const std::vector<Ex
   } else {
     // Outer joins make the other side's columns nullable.
     for (const auto& f : left->schema->fields()) {
-      out.push_back(type == JoinType::kRight || type == JoinType::kFull ? f->WithNullable(true) : f);
+      out.push_back(type == JoinType::kRight || type == JoinType::kFull
+                        ? f->WithNullable(true)
+                        : f);
     }
     for (const auto& f : right->schema->fields()) {
-      out.push_back(type == JoinType::kLeft || type == JoinType::kFull ? f->WithNullable(true) : f);
+      out.push_back(
+          type == JoinType::kLeft || type == JoinType::kFull ? f->WithNullable(true) : f);
     }
   }
   n->schema = arrow::schema(out);
@@ -200,13 +206,14 @@ Result<Plan> MakeUnion(std::vector<Plan> inputs, bool all) {
   for (int i = 0; i < ncols; ++i) types.push_back(inputs[0]->schema->field(i)->type());
   for (size_t k = 1; k < inputs.size(); ++k) {
     if (inputs[k]->schema->num_fields() != ncols) {
-      return Status::Invalid("UNION inputs have different numbers of columns (", ncols, " and ",
-                             inputs[k]->schema->num_fields(), ")");
+      return Status::Invalid("UNION inputs have different numbers of columns (", ncols,
+                             " and ", inputs[k]->schema->num_fields(), ")");
     }
     for (int i = 0; i < ncols; ++i) {
       auto common = expr::CommonType(types[i], inputs[k]->schema->field(i)->type());
       if (!common.ok()) {
-        return Status::TypeError("UNION column ", i + 1, " (", inputs[0]->schema->field(i)->name(),
+        return Status::TypeError("UNION column ", i + 1, " (",
+                                 inputs[0]->schema->field(i)->name(),
                                  "): ", common.status().message());
       }
       types[i] = *common;
@@ -219,12 +226,14 @@ Result<Plan> MakeUnion(std::vector<Plan> inputs, bool all) {
   auto schema = arrow::schema(fields);
   for (auto& in : inputs) {
     bool same = true;
-    for (int i = 0; i < ncols; ++i) same = same && in->schema->field(i)->type()->Equals(*types[i]);
+    for (int i = 0; i < ncols; ++i)
+      same = same && in->schema->field(i)->type()->Equals(*types[i]);
     if (same) continue;
     std::vector<Expr> casts;
     for (int i = 0; i < ncols; ++i) {
       const auto& f = in->schema->field(i);
-      ARROW_ASSIGN_OR_RAISE(auto c, expr::CastTo(expr::BoundColumn(i, f->name(), f->type()), types[i]));
+      ARROW_ASSIGN_OR_RAISE(
+          auto c, expr::CastTo(expr::BoundColumn(i, f->name(), f->type()), types[i]));
       casts.push_back(expr::Alias(c, fields[i]->name()));
     }
     ARROW_ASSIGN_OR_RAISE(in, MakeProject(in, casts));

@@ -12,7 +12,8 @@ namespace sluice::plan {
 Plan CopyNode(const PlanNode& node);
 
 /// Rewrites every expression held by `node` (not its inputs) with `fn`.
-Status RewriteExprs(PlanNode* node, const std::function<Result<expr::Expr>(const expr::Expr&)>& fn);
+Status RewriteExprs(PlanNode* node,
+                    const std::function<Result<expr::Expr>(const expr::Expr&)>& fn);
 
 /// Applies `fn` bottom-up to every node, replacing it with the result.
 Result<Plan> TransformUp(const Plan& node, const std::function<Result<Plan>(Plan)>& fn);

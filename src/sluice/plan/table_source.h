@@ -2,11 +2,11 @@
 // A named input the planner can scan: a file set, an in-memory table, a generator.
 // Connectors implement this together with exec::Scannable (which makes the physical
 // scan); the planner only needs the schema, size estimates and pushdown abilities.
+#include <arrow/type.h>
+
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <arrow/type.h>
 
 namespace sluice::plan {
 

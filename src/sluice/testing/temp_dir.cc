@@ -9,7 +9,8 @@
 namespace sluice::testing {
 
 TempDir::TempDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "sluice-test-XXXXXX").string();
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / "sluice-test-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   path_ = tmpl;
 }

@@ -1,10 +1,3 @@
-#include "sluice/connector/csv/csv_column_decoder_internal.h"
-
-#include <algorithm>
-#include <cstring>
-#include <limits>
-#include <mutex>
-
 #include <arrow/array.h>
 #include <arrow/buffer.h>
 #include <arrow/buffer_builder.h>
@@ -13,10 +6,17 @@
 #include <arrow/util/utf8.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <mutex>
+
+#include "sluice/connector/csv/csv_column_decoder_internal.h"
+
 namespace sluice::csv {
 
-std::string CannotParseReason(const char* text, int64_t length, const std::string& type_name,
-                              ParseStatus status) {
+std::string CannotParseReason(const char* text, int64_t length,
+                              const std::string& type_name, ParseStatus status) {
   constexpr int64_t kMaxShown = 80;
   std::string shown(text, static_cast<size_t>(std::min(length, kMaxShown)));
   if (length > kMaxShown) shown += "...";
@@ -31,9 +31,9 @@ namespace {
 void PackBits(const uint8_t* bytes, int64_t n, uint8_t* bits) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    bits[i / 8] = static_cast<uint8_t>(bytes[i] | bytes[i + 1] << 1 | bytes[i + 2] << 2 |
-                                       bytes[i + 3] << 3 | bytes[i + 4] << 4 |
-                                       bytes[i + 5] << 5 | bytes[i + 6] << 6 | bytes[i + 7] << 7);
+    bits[i / 8] = static_cast<uint8_t>(
+        bytes[i] | bytes[i + 1] << 1 | bytes[i + 2] << 2 | bytes[i + 3] << 3 |
+        bytes[i + 4] << 4 | bytes[i + 5] << 5 | bytes[i + 6] << 6 | bytes[i + 7] << 7);
   }
   if (i < n) {
     uint8_t last = 0;
@@ -68,7 +68,8 @@ class ValidityBytes {
     for (int64_t i = length; i < length_; ++i) null_count_ -= bytes_[i] == 0 ? 1 : 0;
     length_ = length;
   }
-  Result<std::shared_ptr<arrow::Buffer>> Finish(arrow::MemoryPool* pool, int64_t* null_count) {
+  Result<std::shared_ptr<arrow::Buffer>> Finish(arrow::MemoryPool* pool,
+                                                int64_t* null_count) {
     *null_count = null_count_;
     std::shared_ptr<arrow::Buffer> bitmap;
     if (null_count_ > 0) {
@@ -168,7 +169,8 @@ struct Date32Parser {
       return ParseStatus::kSyntax;
     }
     int64_t days = seconds / 86400 - (seconds % 86400 < 0 ? 1 : 0);
-    if (days < std::numeric_limits<int32_t>::min() || days > std::numeric_limits<int32_t>::max()) {
+    if (days < std::numeric_limits<int32_t>::min() ||
+        days > std::numeric_limits<int32_t>::max()) {
       return ParseStatus::kRange;
     }
     *out = static_cast<int32_t>(days);
@@ -182,7 +184,7 @@ struct TimestampParser {
   ParseStatus operator()(const char* s, int64_t n, int64_t* out) const {
     if (custom != nullptr) {
       return (*custom)(s, static_cast<size_t>(n), unit, out) ? ParseStatus::kOk
-                                                              : ParseStatus::kSyntax;
+                                                             : ParseStatus::kSyntax;
     }
     IsoTimestamp ts;
     ParseStatus st = ParseIsoTimestamp(s, n, &ts);
@@ -205,7 +207,8 @@ class FixedWidthDecoder final : public ColumnDecoder {
         values_(options.pool) {}
 
   Status Decode(const DecodeInput& in, std::vector<ValueError>* errors) override {
-    return in.skip != nullptr ? DecodeImpl<true>(in, errors) : DecodeImpl<false>(in, errors);
+    return in.skip != nullptr ? DecodeImpl<true>(in, errors)
+                              : DecodeImpl<false>(in, errors);
   }
 
   void Truncate(int64_t length) override {
@@ -225,8 +228,8 @@ class FixedWidthDecoder final : public ColumnDecoder {
     } else {
       ARROW_ASSIGN_OR_RAISE(values, values_.Finish());
     }
-    auto data = arrow::ArrayData::Make(type_, length_, {std::move(bitmap), std::move(values)},
-                                       null_count);
+    auto data = arrow::ArrayData::Make(
+        type_, length_, {std::move(bitmap), std::move(values)}, null_count);
     length_ = 0;
     return arrow::MakeArray(data);
   }
@@ -253,7 +256,8 @@ class FixedWidthDecoder final : public ColumnDecoder {
         ParseStatus st = parser_(text, length, &out[j]);
         ok = st == ParseStatus::kOk;
         if (ARROW_PREDICT_FALSE(!ok)) {
-          errors->push_back(ValueError{i, CannotParseReason(text, length, type_name_, st)});
+          errors->push_back(
+              ValueError{i, CannotParseReason(text, length, type_name_, st)});
         }
       }
       if (!ok) {
@@ -287,7 +291,8 @@ void InitUtf8Once() {
 template <typename OffsetType>
 class StringDecoder final : public ColumnDecoder {
  public:
-  StringDecoder(std::shared_ptr<arrow::DataType> type, bool utf8, const DecoderOptions& options)
+  StringDecoder(std::shared_ptr<arrow::DataType> type, bool utf8,
+                const DecoderOptions& options)
       : type_(std::move(type)),
         utf8_(utf8),
         options_(options),
@@ -297,7 +302,8 @@ class StringDecoder final : public ColumnDecoder {
   }
 
   Status Decode(const DecodeInput& in, std::vector<ValueError>* errors) override {
-    return in.skip != nullptr ? DecodeImpl<true>(in, errors) : DecodeImpl<false>(in, errors);
+    return in.skip != nullptr ? DecodeImpl<true>(in, errors)
+                              : DecodeImpl<false>(in, errors);
   }
 
   void Truncate(int64_t length) override {
@@ -317,7 +323,8 @@ class StringDecoder final : public ColumnDecoder {
     ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> offsets, offsets_.Finish());
     ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> data, data_.Finish());
     auto array_data = arrow::ArrayData::Make(
-        type_, length_, {std::move(bitmap), std::move(offsets), std::move(data)}, null_count);
+        type_, length_, {std::move(bitmap), std::move(offsets), std::move(data)},
+        null_count);
     length_ = 0;
     return arrow::MakeArray(array_data);
   }
@@ -343,10 +350,12 @@ class StringDecoder final : public ColumnDecoder {
       if (kSkip && in.skip[i]) continue;
       bytes += fields[i * stride].length;
     }
-    if (sizeof(OffsetType) == 4 && data_.length() + bytes > std::numeric_limits<int32_t>::max()) {
-      return Status::CapacityError("CSV column '", options_.column_name,
-                                   "' holds more than 2 GiB of text in one batch: read it as "
-                                   "large_utf8 or use a smaller batch_rows");
+    if (sizeof(OffsetType) == 4 &&
+        data_.length() + bytes > std::numeric_limits<int32_t>::max()) {
+      return Status::CapacityError(
+          "CSV column '", options_.column_name,
+          "' holds more than 2 GiB of text in one batch: read it as "
+          "large_utf8 or use a smaller batch_rows");
     }
     ARROW_RETURN_NOT_OK(EnsureFirstOffset());
     ARROW_RETURN_NOT_OK(data_.Reserve(bytes));
@@ -405,10 +414,11 @@ class StringDecoder final : public ColumnDecoder {
 
 template <typename CType, typename Parser, bool kBits = false>
 std::unique_ptr<ColumnDecoder> MakeFixed(const std::shared_ptr<arrow::DataType>& type,
-                                         const DecoderOptions& options, Parser parser = Parser{}) {
+                                         const DecoderOptions& options,
+                                         Parser parser = Parser{}) {
   std::string name = type->id() == arrow::Type::DATE32 ? "date32" : type->ToString();
-  return std::make_unique<FixedWidthDecoder<CType, Parser, kBits>>(type, std::move(name), options,
-                                                                   parser);
+  return std::make_unique<FixedWidthDecoder<CType, Parser, kBits>>(type, std::move(name),
+                                                                   options, parser);
 }
 
 }  // namespace
@@ -450,7 +460,8 @@ Result<std::unique_ptr<ColumnDecoder>> ColumnDecoder::Make(
       return MakeFixed<int32_t, Date32Parser>(type, options, Date32Parser{custom});
     case arrow::Type::TIMESTAMP: {
       const auto& ts = static_cast<const arrow::TimestampType&>(*type);
-      return MakeFixed<int64_t, TimestampParser>(type, options, TimestampParser{ts.unit(), custom});
+      return MakeFixed<int64_t, TimestampParser>(type, options,
+                                                 TimestampParser{ts.unit(), custom});
     }
     case arrow::Type::STRING:
       return std::make_unique<StringDecoder<int32_t>>(type, /*utf8=*/true, options);
@@ -461,8 +472,9 @@ Result<std::unique_ptr<ColumnDecoder>> ColumnDecoder::Make(
     case arrow::Type::LARGE_BINARY:
       return std::make_unique<StringDecoder<int64_t>>(type, /*utf8=*/false, options);
     default:
-      return Status::NotImplemented("column '", options.column_name, "': cannot read type ",
-                                    type->ToString(), " from CSV");
+      return Status::NotImplemented("column '", options.column_name,
+                                    "': cannot read type ", type->ToString(),
+                                    " from CSV");
   }
 }
 

@@ -1,12 +1,12 @@
 #pragma once
 // Converting one column of parsed CSV records into an Arrow array.
+#include <arrow/type_fwd.h>
+#include <arrow/util/value_parsing.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <arrow/type_fwd.h>
-#include <arrow/util/value_parsing.h>
 
 #include "sluice/base/status.h"
 #include "sluice/connector/csv/csv_tokenizer_internal.h"
@@ -15,7 +15,7 @@
 namespace sluice::csv {
 
 struct DecoderOptions {
-  std::string column_name;  // for errors
+  std::string column_name;             // for errors
   const NullMatcher* nulls = nullptr;  // not owned
   char quote = '"';
   char escape = '\0';
@@ -29,7 +29,7 @@ struct DecodeInput {
   int32_t stride = 0;  // fields per record: record i's fields start at i * stride
   int32_t column = 0;  // index of this column's field within a record
   const uint8_t* skip = nullptr;  // per record, nonzero: leave out; null: none
-  bool ascii = false;  // the block is all ASCII (so valid UTF-8)
+  bool ascii = false;             // the block is all ASCII (so valid UTF-8)
 };
 
 /// A value that does not convert: block record index and reason.
@@ -46,8 +46,8 @@ class ColumnDecoder {
   virtual ~ColumnDecoder() = default;
 
   /// The type must be one of those listed at CsvReader::Open (else NotImplemented).
-  static Result<std::unique_ptr<ColumnDecoder>> Make(const std::shared_ptr<arrow::DataType>& type,
-                                                     const DecoderOptions& options);
+  static Result<std::unique_ptr<ColumnDecoder>> Make(
+      const std::shared_ptr<arrow::DataType>& type, const DecoderOptions& options);
 
   /// Appends field `in.column` of each record of `in.block` that is not skipped.
   /// Appends to `errors` (in record order) the values that do not convert.
@@ -64,7 +64,7 @@ class ColumnDecoder {
 };
 
 /// "cannot parse '<text>' as <type>" (+ ": out of range"); long text is cut short.
-std::string CannotParseReason(const char* text, int64_t length, const std::string& type_name,
-                              ParseStatus status);
+std::string CannotParseReason(const char* text, int64_t length,
+                              const std::string& type_name, ParseStatus status);
 
 }  // namespace sluice::csv

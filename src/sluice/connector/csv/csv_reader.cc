@@ -1,12 +1,12 @@
 #include "sluice/connector/csv/csv_reader.h"
 
-#include <algorithm>
-#include <numeric>
-
 #include <arrow/array.h>
 #include <arrow/memory_pool.h>
 #include <arrow/type.h>
 #include <arrow/util/value_parsing.h>
+
+#include <algorithm>
+#include <numeric>
 
 #include "sluice/connector/csv/csv_column_decoder_internal.h"
 #include "sluice/connector/csv/csv_record_source_internal.h"
@@ -37,7 +37,8 @@ Status CsvReader::Init(const std::string& path, std::shared_ptr<arrow::Schema> s
                        std::vector<int> projection, const CsvOptions& options,
                        BadRowHandler* bad_rows) {
   if (schema == nullptr || schema->num_fields() == 0) {
-    return Status::Invalid("reading '", path, "': a CSV reader needs a schema with columns");
+    return Status::Invalid("reading '", path,
+                           "': a CSV reader needs a schema with columns");
   }
   if (bad_rows == nullptr) {
     return Status::Invalid("reading '", path, "': a CSV reader needs a BadRowHandler");
@@ -75,27 +76,30 @@ Status CsvReader::Init(const std::string& path, std::shared_ptr<arrow::Schema> s
     decoder_options.escape = options.escape;
     decoder_options.timestamp_parser = timestamp_parser;
     decoder_options.pool = arrow::default_memory_pool();
-    ARROW_ASSIGN_OR_RAISE(auto decoder, ColumnDecoder::Make(field->type(), decoder_options));
+    ARROW_ASSIGN_OR_RAISE(auto decoder,
+                          ColumnDecoder::Make(field->type(), decoder_options));
     decoders_.push_back(std::move(decoder));
   }
   value_errors_.resize(decoders_.size());
   block_ = std::make_unique<ParsedBlock>();
 
-  ARROW_ASSIGN_OR_RAISE(source_,
-                        RecordSource::Open(path, options, options.header ? 0 : num_fields));
+  ARROW_ASSIGN_OR_RAISE(
+      source_, RecordSource::Open(path, options, options.header ? 0 : num_fields));
   if (options.header) {
     std::vector<std::string> names;
     ARROW_ASSIGN_OR_RAISE(bool any, source_->ReadHeader(&names));
     if (any && static_cast<int>(names.size()) != num_fields) {
-      return Status::Invalid(path, ": the header has ", names.size(), " fields, the schema has ",
-                             num_fields, " columns");
+      return Status::Invalid(path, ": the header has ", names.size(),
+                             " fields, the schema has ", num_fields, " columns");
     }
     source_->tokenizer()->set_expected_fields(num_fields);
   }
   return Status::OK();
 }
 
-int64_t CsvReader::bytes_read() const { return source_ != nullptr ? source_->bytes_read() : 0; }
+int64_t CsvReader::bytes_read() const {
+  return source_ != nullptr ? source_->bytes_read() : 0;
+}
 
 Result<std::shared_ptr<arrow::RecordBatch>> CsvReader::Next() {
   if (!status_.ok()) return status_;
@@ -176,10 +180,12 @@ Result<int64_t> CsvReader::DecodeSlice() {
     std::vector<Entry> entries;
     for (size_t k = 0; k < value_errors_.size(); ++k) {
       for (const ValueError& e : value_errors_[k]) {
-        entries.push_back(Entry{block.records[e.record].line, static_cast<int>(k), &e, nullptr});
+        entries.push_back(
+            Entry{block.records[e.record].line, static_cast<int>(k), &e, nullptr});
       }
     }
-    for (const BadRecord& bad : block.bad) entries.push_back(Entry{bad.line, -1, nullptr, &bad});
+    for (const BadRecord& bad : block.bad)
+      entries.push_back(Entry{bad.line, -1, nullptr, &bad});
     std::stable_sort(entries.begin(), entries.end(),
                      [](const Entry& a, const Entry& b) { return a.line < b.line; });
     BadRow row;

@@ -23,14 +23,14 @@
 // Line numbers (in bad-row reports and errors) are 1-based physical line numbers of the
 // first line of the record: the header is line 1, and a quoted field spanning three
 // lines moves the next record's number on by three.
+#include <arrow/record_batch.h>
+#include <arrow/type_fwd.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <arrow/record_batch.h>
-#include <arrow/type_fwd.h>
 
 #include "sluice/base/bad_rows.h"
 #include "sluice/base/input_file.h"
@@ -166,7 +166,8 @@ class CsvReader {
  private:
   CsvReader();
   Status Init(const std::string& path, std::shared_ptr<arrow::Schema> schema,
-              std::vector<int> projection, const CsvOptions& options, BadRowHandler* bad_rows);
+              std::vector<int> projection, const CsvOptions& options,
+              BadRowHandler* bad_rows);
   Result<std::shared_ptr<arrow::RecordBatch>> ReadBatch();
   // Decodes one parsed slice into the column decoders and reports its bad rows;
   // returns the number of good rows appended.
@@ -180,7 +181,7 @@ class CsvReader {
   BadRowHandler* bad_rows_ = nullptr;
   std::unique_ptr<NullMatcher> null_values_;
   std::unique_ptr<RecordSource> source_;
-  std::unique_ptr<ParsedBlock> block_;  // the current slice
+  std::unique_ptr<ParsedBlock> block_;                    // the current slice
   std::vector<std::unique_ptr<ColumnDecoder>> decoders_;  // one per output column
   std::vector<std::vector<ValueError>> value_errors_;     // per output column, this slice
   std::vector<uint8_t> skip_;  // per record of the current slice: 1 = leave out

@@ -1,13 +1,5 @@
 #include "sluice/connector/csv/csv_reader.h"
 
-#include <gtest/gtest.h>
-
-#include <chrono>
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <random>
-
 #include <arrow/api.h>
 #include <arrow/csv/api.h>
 #include <arrow/io/compressed.h>
@@ -15,6 +7,13 @@
 #include <arrow/json/from_string.h>
 #include <arrow/util/compression.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
 
 #include "sluice/testing/temp_dir.h"
 
@@ -25,17 +24,17 @@ using sluice::testing::ReadFile;
 using sluice::testing::TempDir;
 using sluice::testing::WriteFile;
 
-#define CSV_ASSERT_OK(expr)                              \
-  do {                                                   \
-    ::arrow::Status _st = (expr);                        \
+#define CSV_ASSERT_OK(expr)                                   \
+  do {                                                        \
+    ::arrow::Status _st = (expr);                             \
     ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.ToString(); \
   } while (false)
 
 #define CSV_CONCAT_INNER(a, b) a##b
 #define CSV_CONCAT(a, b) CSV_CONCAT_INNER(a, b)
-#define CSV_ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, rexpr)                        \
-  auto tmp = (rexpr);                                                         \
-  ASSERT_TRUE(tmp.ok()) << #rexpr << ": " << tmp.status().ToString();         \
+#define CSV_ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, rexpr)                \
+  auto tmp = (rexpr);                                                 \
+  ASSERT_TRUE(tmp.ok()) << #rexpr << ": " << tmp.status().ToString(); \
   lhs = std::move(tmp).ValueOrDie();
 #define CSV_ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
   CSV_ASSERT_OK_AND_ASSIGN_IMPL(CSV_CONCAT(_result_, __LINE__), lhs, rexpr)
@@ -59,7 +58,8 @@ struct ReadResult {
 Result<ReadResult> ReadCsv(const std::string& path, std::shared_ptr<arrow::Schema> schema,
                            const CsvOptions& options, BadRowHandler* bad_rows,
                            std::vector<int> projection = {}) {
-  ARROW_ASSIGN_OR_RAISE(auto reader, CsvReader::Open(path, schema, projection, options, bad_rows));
+  ARROW_ASSIGN_OR_RAISE(auto reader,
+                        CsvReader::Open(path, schema, projection, options, bad_rows));
   ReadResult out;
   std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
   int64_t returned = 0;
@@ -78,7 +78,8 @@ Result<ReadResult> ReadCsv(const std::string& path, std::shared_ptr<arrow::Schem
   // At the end, and again: Next() keeps returning nullptr.
   ARROW_ASSIGN_OR_RAISE(auto after_end, reader->Next());
   if (after_end != nullptr) return Status::Invalid("batch after the end");
-  ARROW_ASSIGN_OR_RAISE(out.table, arrow::Table::FromRecordBatches(reader->output_schema(), batches));
+  ARROW_ASSIGN_OR_RAISE(
+      out.table, arrow::Table::FromRecordBatches(reader->output_schema(), batches));
   out.rows_read = reader->rows_read();
   out.rows_rejected = reader->rows_rejected();
   out.bytes_read = reader->bytes_read();
@@ -86,9 +87,11 @@ Result<ReadResult> ReadCsv(const std::string& path, std::shared_ptr<arrow::Schem
 }
 
 // Reads `text` (written to dir/name) with InferSchema unless a schema is given.
-Result<ReadResult> ReadText(const TempDir& dir, const std::string& text, CsvOptions options,
+Result<ReadResult> ReadText(const TempDir& dir, const std::string& text,
+                            CsvOptions options,
                             std::shared_ptr<arrow::Schema> schema = nullptr,
-                            std::vector<int> projection = {}, const std::string& name = "file.csv") {
+                            std::vector<int> projection = {},
+                            const std::string& name = "file.csv") {
   std::string path = dir.Join(name);
   WriteFile(path, text);
   if (schema == nullptr) {
@@ -98,11 +101,13 @@ Result<ReadResult> ReadText(const TempDir& dir, const std::string& text, CsvOpti
   return ReadCsv(path, schema, options, &handler, std::move(projection));
 }
 
-void ExpectColumn(const ReadResult& r, int i, const std::shared_ptr<arrow::Array>& expected) {
+void ExpectColumn(const ReadResult& r, int i,
+                  const std::shared_ptr<arrow::Array>& expected) {
   ASSERT_LT(i, r.table->num_columns());
   auto actual = r.table->column(i);
   ASSERT_TRUE(actual->type()->Equals(expected->type()))
-      << "column " << i << ": " << actual->type()->ToString() << " vs " << expected->type()->ToString();
+      << "column " << i << ": " << actual->type()->ToString() << " vs "
+      << expected->type()->ToString();
   arrow::ChunkedArray expected_chunked(expected);
   EXPECT_TRUE(actual->Equals(expected_chunked))
       << "column " << r.table->field(i)->name() << "\nactual:   " << actual->ToString()
@@ -139,7 +144,8 @@ TEST(CsvReaderTest, TypesAndNulls) {
       ",,,,,,,,,,,,,\n"
       "1, +5 ,\t7 ,+42,3,0.1,99999999.99,NULL,\"NULL\",1969-12-31,2024-01-02 03:04,"
       "2024-01-02 03:04:05.123456789Z,+7,-0\n"
-      "0,\"-1\",\"\",1,\"\",  ,\"1e2\",quoted,x,\"2000-01-01\",2000-01-01,2000-01-01,\" 8 \",00012\n";
+      "0,\"-1\",\"\",1,\"\",  ,\"1e2\",quoted,x,\"2000-01-01\",2000-01-01,2000-01-01,\" "
+      "8 \",00012\n";
   CsvOptions options;
   options.null_values = {"", "NULL"};
   CSV_ASSERT_OK_AND_ASSIGN(ReadResult r, ReadText(dir, text, options, schema));
@@ -148,18 +154,24 @@ TEST(CsvReaderTest, TypesAndNulls) {
   ExpectColumn(r, 0, Json(arrow::boolean(), "[true, false, null, true, false]"));
   ExpectColumn(r, 1, Json(arrow::int8(), "[-128, 127, null, 5, -1]"));
   ExpectColumn(r, 2, Json(arrow::uint16(), "[65535, 0, null, 7, null]"));
-  ExpectColumn(r, 3, Json(arrow::int64(), "[-9223372036854775808, 9223372036854775807, null, 42, 1]"));
+  ExpectColumn(
+      r, 3,
+      Json(arrow::int64(), "[-9223372036854775808, 9223372036854775807, null, 42, 1]"));
   ExpectColumn(r, 4, Json(arrow::float32(), "[1.5, -0.25, null, 3, null]"));
   ExpectColumn(r, 5, Json(arrow::float64(), "[-2e10, 1e308, null, 0.1, null]"));
-  ExpectColumn(r, 6, Json(arrow::decimal128(10, 2), R"(["12.35", "-0.01", null, "99999999.99", "100.00"])"));
+  ExpectColumn(r, 6,
+               Json(arrow::decimal128(10, 2),
+                    R"(["12.35", "-0.01", null, "99999999.99", "100.00"])"));
   ExpectColumn(r, 7, Json(arrow::utf8(), R"(["abc", "", null, null, "quoted"])"));
   ExpectColumn(r, 8, Json(arrow::large_utf8(), R"(["x, y", null, null, "NULL", "x"])"));
   ExpectColumn(r, 9, Json(arrow::date32(), "[19782, 0, null, -1, 10957]"));
-  ExpectColumn(r, 10, Json(arrow::timestamp(arrow::TimeUnit::MICRO),
-                           R"(["2024-01-02 03:04:05.123456", "2024-01-02 02:04:05.5", null,
+  ExpectColumn(r, 10,
+               Json(arrow::timestamp(arrow::TimeUnit::MICRO),
+                    R"(["2024-01-02 03:04:05.123456", "2024-01-02 02:04:05.5", null,
                                "2024-01-02 03:04:00", "2000-01-01"])"));
-  ExpectColumn(r, 11, Json(arrow::timestamp(arrow::TimeUnit::MILLI, "UTC"),
-                           R"(["2024-01-02 03:04:05", "2000-01-01 05:29:59", null,
+  ExpectColumn(r, 11,
+               Json(arrow::timestamp(arrow::TimeUnit::MILLI, "UTC"),
+                    R"(["2024-01-02 03:04:05", "2000-01-01 05:29:59", null,
                                "2024-01-02 03:04:05.123", "2000-01-01"])"));
   ExpectColumn(r, 12, Json(arrow::uint64(), "[18446744073709551615, 0, null, 7, 8]"));
   ExpectColumn(r, 13, Json(arrow::int32(), "[-2147483648, 2147483647, null, 0, 12]"));
@@ -170,8 +182,10 @@ TEST(CsvReaderTest, FloatSpecialValues) {
   auto schema = arrow::schema({arrow::field("f", arrow::float64())});
   CsvOptions options;
   CSV_ASSERT_OK_AND_ASSIGN(
-      ReadResult r, ReadText(dir, "f\ninf\n-inf\nnan\n+1.5\n1E-3\nInfinity\n-0\n.5\n5.\n", options, schema));
-  auto values = std::static_pointer_cast<arrow::DoubleArray>(r.table->column(0)->chunk(0));
+      ReadResult r, ReadText(dir, "f\ninf\n-inf\nnan\n+1.5\n1E-3\nInfinity\n-0\n.5\n5.\n",
+                             options, schema));
+  auto values =
+      std::static_pointer_cast<arrow::DoubleArray>(r.table->column(0)->chunk(0));
   ASSERT_EQ(values->length(), 9);
   EXPECT_TRUE(std::isinf(values->Value(0)) && values->Value(0) > 0);
   EXPECT_TRUE(std::isinf(values->Value(1)) && values->Value(1) < 0);
@@ -186,9 +200,11 @@ TEST(CsvReaderTest, FloatSpecialValues) {
 
 TEST(CsvReaderTest, BinaryTakesAnyBytesUtf8IsValidated) {
   TempDir dir;
-  auto schema = arrow::schema({arrow::field("id", arrow::int64()), arrow::field("b", arrow::binary()),
+  auto schema = arrow::schema({arrow::field("id", arrow::int64()),
+                               arrow::field("b", arrow::binary()),
                                arrow::field("s", arrow::utf8())});
-  std::string text = "id,b,s\n1,\xff\xfe,\xc3\xa9t\xc3\xa9\n2,ok,\xff\n3,\xc3,\xe6\x97\xa5\n";
+  std::string text =
+      "id,b,s\n1,\xff\xfe,\xc3\xa9t\xc3\xa9\n2,ok,\xff\n3,\xc3,\xe6\x97\xa5\n";
   std::string path = dir.Join("file.csv");
   WriteFile(path, text);
   BadRowHandler handler(OnError::kSkip);
@@ -213,11 +229,14 @@ TEST(CsvReaderTest, UnsupportedTypeAndBadProjection) {
   EXPECT_NE(result.status().message().find("'a'"), std::string::npos);
   auto schema = arrow::schema({arrow::field("a", arrow::int32())});
   EXPECT_FALSE(CsvReader::Open(path, schema, {1}, CsvOptions{}, &handler).ok());
-  EXPECT_FALSE(CsvReader::Open(dir.Join("missing.csv"), schema, {}, CsvOptions{}, &handler).ok());
-  auto two = arrow::schema({arrow::field("a", arrow::int32()), arrow::field("b", arrow::int32())});
+  EXPECT_FALSE(
+      CsvReader::Open(dir.Join("missing.csv"), schema, {}, CsvOptions{}, &handler).ok());
+  auto two = arrow::schema(
+      {arrow::field("a", arrow::int32()), arrow::field("b", arrow::int32())});
   auto header_mismatch = CsvReader::Open(path, two, {}, CsvOptions{}, &handler);
   ASSERT_FALSE(header_mismatch.ok());
-  EXPECT_NE(header_mismatch.status().message().find("header has 1 fields"), std::string::npos);
+  EXPECT_NE(header_mismatch.status().message().find("header has 1 fields"),
+            std::string::npos);
 }
 
 // ---------------------------------------------------------------------------
@@ -235,11 +254,13 @@ TEST(CsvReaderTest, QuotingAndEmbeddedNewlines) {
       "6,\"\"\n"
       "7,\n";
   CsvOptions options;
-  auto schema = arrow::schema({arrow::field("id", arrow::int64()), arrow::field("text", arrow::utf8())});
+  auto schema = arrow::schema(
+      {arrow::field("id", arrow::int64()), arrow::field("text", arrow::utf8())});
   CSV_ASSERT_OK_AND_ASSIGN(ReadResult r, ReadText(dir, text, options, schema));
   ExpectColumn(r, 0, Json(arrow::int64(), "[1, 2, 3, 4, 5, 6, 7]"));
-  ExpectColumn(r, 1, Json(arrow::utf8(),
-                          R"(["a,b", "say \"hi\"", "line1\nline2\r\nline3", "\"",
+  ExpectColumn(r, 1,
+               Json(arrow::utf8(),
+                    R"(["a,b", "say \"hi\"", "line1\nline2\r\nline3", "\"",
                               "plain \"quote\" inside", "", null])"));
 }
 
@@ -255,7 +276,8 @@ TEST(CsvReaderTest, LineNumbersAfterEmbeddedNewlines) {
       "4,e,extra\r\n";
   std::string path = dir.Join("file.csv");
   WriteFile(path, text);
-  auto schema = arrow::schema({arrow::field("id", arrow::int64()), arrow::field("text", arrow::utf8())});
+  auto schema = arrow::schema(
+      {arrow::field("id", arrow::int64()), arrow::field("text", arrow::utf8())});
   BadRowHandler handler(OnError::kReject, dir.Join("rejects.jsonl"));
   CSV_ASSERT_OK_AND_ASSIGN(ReadResult r, ReadCsv(path, schema, CsvOptions{}, &handler));
   CSV_ASSERT_OK(handler.Close());
@@ -263,9 +285,11 @@ TEST(CsvReaderTest, LineNumbersAfterEmbeddedNewlines) {
   ExpectColumn(r, 1, Json(arrow::utf8(), R"(["a\r\nb\r\nc", "d\ne"])"));
   std::string rejects = ReadFile(dir.Join("rejects.jsonl"));
   std::string expected = fmt::format(
-      "{{\"source\":\"{0}\",\"line\":6,\"column\":\"id\",\"reason\":\"cannot parse 'x' as "
+      "{{\"source\":\"{0}\",\"line\":6,\"column\":\"id\",\"reason\":\"cannot parse 'x' "
+      "as "
       "int64\",\"raw\":\"x,bad\"}}\n"
-      "{{\"source\":\"{0}\",\"line\":9,\"column\":\"\",\"reason\":\"expected 2 fields, found "
+      "{{\"source\":\"{0}\",\"line\":9,\"column\":\"\",\"reason\":\"expected 2 fields, "
+      "found "
       "3\",\"raw\":\"4,e,extra\"}}\n",
       path);
   EXPECT_EQ(rejects, expected);
@@ -280,7 +304,8 @@ TEST(CsvReaderTest, EscapeCharacter) {
       "\"dq\"\"still\",z\n";
   CsvOptions options;
   options.escape = '\\';
-  auto schema = arrow::schema({arrow::field("a", arrow::utf8()), arrow::field("b", arrow::utf8())});
+  auto schema =
+      arrow::schema({arrow::field("a", arrow::utf8()), arrow::field("b", arrow::utf8())});
   CSV_ASSERT_OK_AND_ASSIGN(ReadResult r, ReadText(dir, text, options, schema));
   ExpectColumn(r, 0, Json(arrow::utf8(), R"(["x\"y", "back\\slash", "dq\"still"])"));
   ExpectColumn(r, 1, Json(arrow::utf8(), R"(["p,q", "new\nline", "z"])"));
@@ -290,18 +315,23 @@ TEST(CsvReaderTest, NoQuoting) {
   TempDir dir;
   CsvOptions options;
   options.quote = '\0';
-  auto schema = arrow::schema({arrow::field("a", arrow::utf8()), arrow::field("b", arrow::int32())});
-  CSV_ASSERT_OK_AND_ASSIGN(ReadResult r, ReadText(dir, "a,b\n\"x\",1\n\"\"y\",2\n", options, schema));
+  auto schema = arrow::schema(
+      {arrow::field("a", arrow::utf8()), arrow::field("b", arrow::int32())});
+  CSV_ASSERT_OK_AND_ASSIGN(ReadResult r,
+                           ReadText(dir, "a,b\n\"x\",1\n\"\"y\",2\n", options, schema));
   ExpectColumn(r, 0, Json(arrow::utf8(), R"(["\"x\"", "\"\"y\""])"));
 }
 
 TEST(CsvReaderTest, LineEndingsBomEmptyLinesNoFinalNewline) {
   TempDir dir;
-  auto schema = arrow::schema({arrow::field("a", arrow::int32()), arrow::field("b", arrow::utf8())});
+  auto schema = arrow::schema(
+      {arrow::field("a", arrow::int32()), arrow::field("b", arrow::utf8())});
   for (const std::string& text : {
-           std::string("\xEF\xBB\xBF" "a,b\r\n1,x\r\n\r\n2,y\r\n\n3,z"),
+           std::string("\xEF\xBB\xBF"
+                       "a,b\r\n1,x\r\n\r\n2,y\r\n\n3,z"),
            std::string("\n\na,b\n1,x\n2,y\n\n\n3,z\n\n"),
-           std::string("\xEF\xBB\xBF" "a,b\n1,x\r\n2,y\n3,z\r\n"),
+           std::string("\xEF\xBB\xBF"
+                       "a,b\n1,x\r\n2,y\n3,z\r\n"),
            std::string("a,b\n1,\"x\"\n2,\"y\"\r\n3,\"z\""),
        }) {
     CSV_ASSERT_OK_AND_ASSIGN(ReadResult r, ReadText(dir, text, CsvOptions{}, schema));
@@ -311,7 +341,9 @@ TEST(CsvReaderTest, LineEndingsBomEmptyLinesNoFinalNewline) {
   }
   // The BOM does not end up in the first column name.
   std::string path = dir.Join("bom.csv");
-  WriteFile(path, "\xEF\xBB\xBF" "a,b\n1,2\n");
+  WriteFile(path,
+            "\xEF\xBB\xBF"
+            "a,b\n1,2\n");
   CSV_ASSERT_OK_AND_ASSIGN(auto inferred, InferSchema(path, CsvOptions{}));
   EXPECT_EQ(inferred->field(0)->name(), "a");
 }
@@ -348,12 +380,13 @@ TEST(CsvReaderTest, HeaderAndNoHeader) {
 
 TEST(CsvReaderTest, CustomDelimiters) {
   TempDir dir;
-  auto schema = arrow::schema({arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8()),
-                               arrow::field("c", arrow::float64())});
+  auto schema =
+      arrow::schema({arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8()),
+                     arrow::field("c", arrow::float64())});
   for (char delimiter : {'\t', '|', ';'}) {
     std::string d(1, delimiter);
-    std::string text = "a" + d + "b" + d + "c\n1" + d + "x,y" + d + "1.5\n2" + d + "\"p" + d +
-                       "q\"" + d + "2\n";
+    std::string text = "a" + d + "b" + d + "c\n1" + d + "x,y" + d + "1.5\n2" + d + "\"p" +
+                       d + "q\"" + d + "2\n";
     CsvOptions options;
     options.delimiter = delimiter;
     CSV_ASSERT_OK_AND_ASSIGN(ReadResult r, ReadText(dir, text, options));
@@ -388,7 +421,8 @@ Status WriteCompressed(const std::string& path, const std::string& text,
                        arrow::Compression::type type) {
   ARROW_ASSIGN_OR_RAISE(auto codec, arrow::util::Codec::Create(type));
   ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::FileOutputStream::Open(path));
-  ARROW_ASSIGN_OR_RAISE(auto stream, arrow::io::CompressedOutputStream::Make(codec.get(), file));
+  ARROW_ASSIGN_OR_RAISE(auto stream,
+                        arrow::io::CompressedOutputStream::Make(codec.get(), file));
   ARROW_RETURN_NOT_OK(stream->Write(text.data(), static_cast<int64_t>(text.size())));
   ARROW_RETURN_NOT_OK(stream->Close());
   return file->Close();
@@ -397,14 +431,17 @@ Status WriteCompressed(const std::string& path, const std::string& text,
 TEST(CsvReaderTest, GzipAndZstd) {
   TempDir dir;
   std::string text = "id,name\n";
-  for (int i = 0; i < 20000; ++i) text += fmt::format("{},\"name {}\nsecond line\"\n", i, i * 7);
-  auto schema = arrow::schema({arrow::field("id", arrow::int64()), arrow::field("name", arrow::utf8())});
+  for (int i = 0; i < 20000; ++i)
+    text += fmt::format("{},\"name {}\nsecond line\"\n", i, i * 7);
+  auto schema = arrow::schema(
+      {arrow::field("id", arrow::int64()), arrow::field("name", arrow::utf8())});
   CsvOptions options;
   options.block_bytes = 4096;  // many blocks
   std::string plain = dir.Join("plain.csv");
   WriteFile(plain, text);
   BadRowHandler handler(OnError::kFail);
-  CSV_ASSERT_OK_AND_ASSIGN(ReadResult expected, ReadCsv(plain, schema, options, &handler));
+  CSV_ASSERT_OK_AND_ASSIGN(ReadResult expected,
+                           ReadCsv(plain, schema, options, &handler));
   EXPECT_EQ(expected.bytes_read, static_cast<int64_t>(text.size()));
   ASSERT_EQ(expected.table->num_rows(), 20000);
 
@@ -413,10 +450,11 @@ TEST(CsvReaderTest, GzipAndZstd) {
     arrow::Compression::type type;
     Compression option;
   };
-  for (const Case& c : {Case{"data.csv.gz", arrow::Compression::GZIP, Compression::kAuto},
-                        Case{"data.csv.zst", arrow::Compression::ZSTD, Compression::kAuto},
-                        Case{"gzip-no-suffix", arrow::Compression::GZIP, Compression::kGzip},
-                        Case{"zstd-no-suffix", arrow::Compression::ZSTD, Compression::kZstd}}) {
+  for (const Case& c :
+       {Case{"data.csv.gz", arrow::Compression::GZIP, Compression::kAuto},
+        Case{"data.csv.zst", arrow::Compression::ZSTD, Compression::kAuto},
+        Case{"gzip-no-suffix", arrow::Compression::GZIP, Compression::kGzip},
+        Case{"zstd-no-suffix", arrow::Compression::ZSTD, Compression::kZstd}}) {
     SCOPED_TRACE(c.name);
     std::string path = dir.Join(c.name);
     CSV_ASSERT_OK(WriteCompressed(path, text, c.type));
@@ -424,7 +462,8 @@ TEST(CsvReaderTest, GzipAndZstd) {
     compressed_options.compression = c.option;
     CSV_ASSERT_OK_AND_ASSIGN(auto inferred, InferSchema(path, compressed_options));
     EXPECT_TRUE(inferred->Equals(*schema)) << inferred->ToString();
-    CSV_ASSERT_OK_AND_ASSIGN(ReadResult r, ReadCsv(path, schema, compressed_options, &handler));
+    CSV_ASSERT_OK_AND_ASSIGN(ReadResult r,
+                             ReadCsv(path, schema, compressed_options, &handler));
     EXPECT_TRUE(r.table->Equals(*expected.table));
     CSV_ASSERT_OK_AND_ASSIGN(int64_t size, FileSize(path));
     EXPECT_EQ(r.bytes_read, size);  // compressed bytes
@@ -438,14 +477,16 @@ TEST(CsvReaderTest, GzipAndZstd) {
 TEST(CsvReaderTest, InferSchemaTypes) {
   TempDir dir;
   std::string path = dir.Join("file.csv");
-  WriteFile(path,
-            "i,f,b,d,ts,tsz,s,empty,mixed_dt,big,sp\n"
-            "1,1.5,true,2024-01-01,2024-01-01 10:00:00,2024-01-01T10:00:00Z,abc,,2024-01-01,1,\" 3 \"\n"
-            "-2,2,False,2024-12-31,2024-01-01T10:00:00.123456,2024-01-01 10:00:00+02:00,1,,"
-            "2024-01-01 00:00:01,99999999999999999999,4\n"
-            "1,2,3\n"  // malformed: ignored for inference
-            ",nan,,,,,\"\",,,,\n"
-            "+3,-1e5,TRUE,1970-01-01,1970-01-01 00:00:00,1970-01-01 00:00:00.5-01:30,x,,,,\n");
+  WriteFile(
+      path,
+      "i,f,b,d,ts,tsz,s,empty,mixed_dt,big,sp\n"
+      "1,1.5,true,2024-01-01,2024-01-01 "
+      "10:00:00,2024-01-01T10:00:00Z,abc,,2024-01-01,1,\" 3 \"\n"
+      "-2,2,False,2024-12-31,2024-01-01T10:00:00.123456,2024-01-01 10:00:00+02:00,1,,"
+      "2024-01-01 00:00:01,99999999999999999999,4\n"
+      "1,2,3\n"  // malformed: ignored for inference
+      ",nan,,,,,\"\",,,,\n"
+      "+3,-1e5,TRUE,1970-01-01,1970-01-01 00:00:00,1970-01-01 00:00:00.5-01:30,x,,,,\n");
   CSV_ASSERT_OK_AND_ASSIGN(auto schema, InferSchema(path, CsvOptions{}));
   auto expected = arrow::schema({
       arrow::field("i", arrow::int64()),
@@ -497,17 +538,21 @@ TEST(CsvReaderTest, InferSchemaTypes) {
 TEST(CsvReaderTest, InferSchemaTimestampFormatAndEmptyFile) {
   TempDir dir;
   std::string path = dir.Join("file.csv");
-  WriteFile(path, "when,day,other\n31/12/2024 23:59:58,31/12/2024,1\n01/02/2023 00:00:00,01/02/2023,x\n");
+  WriteFile(path,
+            "when,day,other\n31/12/2024 23:59:58,31/12/2024,1\n01/02/2023 "
+            "00:00:00,01/02/2023,x\n");
   CsvOptions options;
   options.timestamp_format = "%d/%m/%Y %H:%M:%S";
   CSV_ASSERT_OK_AND_ASSIGN(auto schema, InferSchema(path, options));
   EXPECT_TRUE(schema->field(0)->type()->Equals(arrow::timestamp(arrow::TimeUnit::MICRO)));
-  EXPECT_TRUE(schema->field(1)->type()->Equals(arrow::utf8()));  // does not match the format
+  EXPECT_TRUE(
+      schema->field(1)->type()->Equals(arrow::utf8()));  // does not match the format
   EXPECT_TRUE(schema->field(2)->type()->Equals(arrow::utf8()));
   BadRowHandler handler(OnError::kFail);
   CSV_ASSERT_OK_AND_ASSIGN(ReadResult r, ReadCsv(path, schema, options, &handler));
-  ExpectColumn(r, 0, Json(arrow::timestamp(arrow::TimeUnit::MICRO),
-                          R"(["2024-12-31 23:59:58", "2023-02-01"])"));
+  ExpectColumn(r, 0,
+               Json(arrow::timestamp(arrow::TimeUnit::MICRO),
+                    R"(["2024-12-31 23:59:58", "2023-02-01"])"));
 
   options.timestamp_format = "%d/%m/%Y";
   auto date_schema = arrow::schema({arrow::field("when", arrow::utf8()),
@@ -539,12 +584,14 @@ TEST(CsvReaderTest, Projection) {
   TempDir dir;
   std::string path = dir.Join("file.csv");
   WriteFile(path, "a,b,c\n1,x,1.5\n2,not_int_but_unused,2.5\n3,z\n4,w,4.5\n");
-  auto schema = arrow::schema({arrow::field("a", arrow::int64()), arrow::field("b", arrow::int64()),
-                               arrow::field("c", arrow::float64())});
+  auto schema =
+      arrow::schema({arrow::field("a", arrow::int64()), arrow::field("b", arrow::int64()),
+                     arrow::field("c", arrow::float64())});
   BadRowHandler handler(OnError::kSkip);
-  CSV_ASSERT_OK_AND_ASSIGN(ReadResult r, ReadCsv(path, schema, CsvOptions{}, &handler, {2, 0}));
-  EXPECT_TRUE(r.table->schema()->Equals(
-      *arrow::schema({arrow::field("c", arrow::float64()), arrow::field("a", arrow::int64())})));
+  CSV_ASSERT_OK_AND_ASSIGN(ReadResult r,
+                           ReadCsv(path, schema, CsvOptions{}, &handler, {2, 0}));
+  EXPECT_TRUE(r.table->schema()->Equals(*arrow::schema(
+      {arrow::field("c", arrow::float64()), arrow::field("a", arrow::int64())})));
   ExpectColumn(r, 0, Json(arrow::float64(), "[1.5, 2.5, 4.5]"));
   ExpectColumn(r, 1, Json(arrow::int64(), "[1, 2, 4]"));
   // b is not converted, so only the short row is bad.
@@ -583,9 +630,10 @@ const char* kBadText =
     "still open, to the end\n";
 
 std::shared_ptr<arrow::Schema> BadSchema() {
-  return arrow::schema({arrow::field("id", arrow::int64()), arrow::field("u", arrow::uint8()),
-                        arrow::field("d", arrow::decimal128(5, 2)),
-                        arrow::field("dt", arrow::date32()), arrow::field("s", arrow::utf8())});
+  return arrow::schema(
+      {arrow::field("id", arrow::int64()), arrow::field("u", arrow::uint8()),
+       arrow::field("d", arrow::decimal128(5, 2)), arrow::field("dt", arrow::date32()),
+       arrow::field("s", arrow::utf8())});
 }
 
 TEST(CsvReaderTest, BadRowsReject) {
@@ -594,7 +642,8 @@ TEST(CsvReaderTest, BadRowsReject) {
   WriteFile(path, kBadText);
   std::string rejects_path = dir.Join("out/rejects.jsonl");
   BadRowHandler handler(OnError::kReject, rejects_path);
-  CSV_ASSERT_OK_AND_ASSIGN(ReadResult r, ReadCsv(path, BadSchema(), CsvOptions{}, &handler));
+  CSV_ASSERT_OK_AND_ASSIGN(ReadResult r,
+                           ReadCsv(path, BadSchema(), CsvOptions{}, &handler));
   CSV_ASSERT_OK(handler.Close());
   ExpectColumn(r, 0, Json(arrow::int64(), "[1, 5]"));
   ExpectColumn(r, 2, Json(arrow::decimal128(5, 2), R"(["1.50", "999.99"])"));
@@ -603,14 +652,16 @@ TEST(CsvReaderTest, BadRowsReject) {
   EXPECT_EQ(handler.rejected(), 11);
   auto line = [&](int n, const char* column, const char* reason, const char* raw) {
     return fmt::format(
-        "{{\"source\":\"{}\",\"line\":{},\"column\":\"{}\",\"reason\":\"{}\",\"raw\":\"{}\"}}\n",
+        "{{\"source\":\"{}\",\"line\":{},\"column\":\"{}\",\"reason\":\"{}\",\"raw\":\"{}"
+        "\"}}\n",
         path, n, column, reason, raw);
   };
   // Line 7 is good: 999.994 rounds to 999.99. Line 12 has two bad values: the first
   // column is reported.
   std::string expected =
       line(3, "id", "cannot parse 'x' as int64", "x,1,1.5,2024-01-01,ok") +
-      line(4, "u", "cannot parse '256' as uint8: out of range", "2,256,1.5,2024-01-01,ok") +
+      line(4, "u", "cannot parse '256' as uint8: out of range",
+           "2,256,1.5,2024-01-01,ok") +
       line(5, "u", "cannot parse '-1' as uint8: out of range", "3,-1,1.5,2024-01-01,ok") +
       line(6, "d", "cannot parse '1000.00' as decimal128(5, 2): out of range",
            "4,1,1000.00,2024-01-01,ok") +
@@ -619,7 +670,8 @@ TEST(CsvReaderTest, BadRowsReject) {
       line(9, "", "expected 5 fields, found 4", "7,1,1,2024-01-01") +
       line(10, "", "expected 5 fields, found 6", "8,1,1,2024-01-01,ok,extra") +
       line(11, "", "unexpected 'b' after closing quote", "9,1,1,2024-01-01,\\\"a\\\"b") +
-      line(12, "d", "cannot parse 'bad' as decimal128(5, 2)", "10,1,bad,2024-02-30,fine") +
+      line(12, "d", "cannot parse 'bad' as decimal128(5, 2)",
+           "10,1,bad,2024-02-30,fine") +
       line(13, "dt", "cannot parse '2024-02-30' as date32", "11,1,1,2024-02-30,fine") +
       line(14, "", "unterminated quoted field (the file ends inside quotes)",
            "12,1,1,2024-01-01,\\\"open\\nstill open, to the end");
@@ -653,10 +705,12 @@ TEST(CsvReaderTest, BadRowsFailNamesFileAndLine) {
             "3,x,30\n"
             "4,y,abc\n"
             "5,z,50\n");
-  auto schema = arrow::schema({arrow::field("id", arrow::int64()), arrow::field("note", arrow::utf8()),
+  auto schema = arrow::schema({arrow::field("id", arrow::int64()),
+                               arrow::field("note", arrow::utf8()),
                                arrow::field("qty", arrow::int64())});
   BadRowHandler handler(OnError::kFail);
-  CSV_ASSERT_OK_AND_ASSIGN(auto reader, CsvReader::Open(path, schema, {}, CsvOptions{}, &handler));
+  CSV_ASSERT_OK_AND_ASSIGN(auto reader,
+                           CsvReader::Open(path, schema, {}, CsvOptions{}, &handler));
   auto failed = reader->Next();
   ASSERT_FALSE(failed.ok());
   const std::string message = failed.status().message();
@@ -672,7 +726,8 @@ TEST(CsvReaderTest, BadRowsFailNamesFileAndLine) {
   std::string text = "a,b\n";
   for (int i = 0; i < 100; ++i) text += i == 57 ? "1\n" : "1,2\n";
   WriteFile(path, text);
-  auto ints = arrow::schema({arrow::field("a", arrow::int32()), arrow::field("b", arrow::int32())});
+  auto ints = arrow::schema(
+      {arrow::field("a", arrow::int32()), arrow::field("b", arrow::int32())});
   CsvOptions options;
   options.batch_rows = 10;
   CSV_ASSERT_OK_AND_ASSIGN(reader, CsvReader::Open(path, ints, {}, options, &handler));
@@ -688,7 +743,8 @@ TEST(CsvReaderTest, BadRowsFailNamesFileAndLine) {
     ++good_batches;
   }
   EXPECT_EQ(good_batches, 5);
-  EXPECT_NE(status.message().find("file.csv:59: expected 2 fields, found 1"), std::string::npos)
+  EXPECT_NE(status.message().find("file.csv:59: expected 2 fields, found 1"),
+            std::string::npos)
       << status.ToString();
 }
 
@@ -708,12 +764,14 @@ TEST(CsvReaderTest, BatchSizesAndTinyBlocks) {
   TempDir dir;
   std::string text = "a,b\n";
   for (int i = 0; i < 1000; ++i) {
-    text += i % 10 == 3 ? fmt::format("{},\"q\"\"{}\n\"\r\n", i, i) : fmt::format("{},v{}\n", i, i);
+    text += i % 10 == 3 ? fmt::format("{},\"q\"\"{}\n\"\r\n", i, i)
+                        : fmt::format("{},v{}\n", i, i);
   }
-  auto schema = arrow::schema({arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8())});
+  auto schema = arrow::schema(
+      {arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8())});
   std::shared_ptr<arrow::Table> reference;
-  for (int64_t block : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{7}, int64_t{64}, int64_t{4096},
-                        int64_t{1} << 22}) {
+  for (int64_t block : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{7}, int64_t{64},
+                        int64_t{4096}, int64_t{1} << 22}) {
     CsvOptions options;
     options.block_bytes = block;
     options.batch_rows = 300;
@@ -737,7 +795,8 @@ TEST(CsvReaderTest, BlockBoundariesDoNotMatterFuzz) {
   TempDir dir;
   std::mt19937 rng(12345);
   const std::string alphabet = "ab,,\"\"\n\n\r\\1 ";
-  auto schema = arrow::schema({arrow::field("x", arrow::utf8()), arrow::field("y", arrow::utf8())});
+  auto schema =
+      arrow::schema({arrow::field("x", arrow::utf8()), arrow::field("y", arrow::utf8())});
   for (int round = 0; round < 300; ++round) {
     std::string text;
     int length = static_cast<int>(rng() % 200);
@@ -751,7 +810,8 @@ TEST(CsvReaderTest, BlockBoundariesDoNotMatterFuzz) {
     std::string reference_rejects;
     std::shared_ptr<arrow::Table> reference;
     int64_t reference_rejected = 0;
-    for (int64_t block : {int64_t{1} << 20, int64_t{1}, int64_t{2}, int64_t{5}, int64_t{16}}) {
+    for (int64_t block :
+         {int64_t{1} << 20, int64_t{1}, int64_t{2}, int64_t{5}, int64_t{16}}) {
       CsvOptions options = base;
       options.block_bytes = block;
       options.batch_rows = 1 + round % 4;
@@ -765,8 +825,10 @@ TEST(CsvReaderTest, BlockBoundariesDoNotMatterFuzz) {
         reference_rejects = rejected;
         reference_rejected = r.rows_rejected;
       } else {
-        EXPECT_TRUE(r.table->Equals(*reference)) << "round " << round << " block " << block;
-        EXPECT_EQ(r.rows_rejected, reference_rejected) << "round " << round << " block " << block;
+        EXPECT_TRUE(r.table->Equals(*reference))
+            << "round " << round << " block " << block;
+        EXPECT_EQ(r.rows_rejected, reference_rejected)
+            << "round " << round << " block " << block;
         EXPECT_EQ(rejected, reference_rejects) << "round " << round << " block " << block;
       }
     }
@@ -779,8 +841,8 @@ TEST(CsvReaderTest, BlockBoundariesDoNotMatterFuzz) {
 
 std::string RandomString(std::mt19937* rng) {
   static const std::vector<std::string> kPieces = {
-      "a", "b", "Z", "0", "7", " ", ",", "\"", "\n", "\r\n", "\t", "|", "é", "日本", "😀",
-      "NULL", "x\"y", "''", "\\", ";", "ß"};
+      "a", "b", "Z",    "0", "7",    " ",    ",",  "\"", "\n", "\r\n", "\t",
+      "|", "é", "日本", "😀", "NULL", "x\"y", "''", "\\", ";",  "ß"};
   int n = static_cast<int>((*rng)() % 8);
   std::string s;
   for (int i = 0; i < n; ++i) s += kPieces[(*rng)() % kPieces.size()];
@@ -822,7 +884,8 @@ RandomTable MakeRandomTable(uint32_t seed, int rows) {
   arrow::BooleanBuilder flag;
   arrow::StringBuilder note;
   arrow::Date32Builder day;
-  arrow::TimestampBuilder at(arrow::timestamp(arrow::TimeUnit::MICRO), arrow::default_memory_pool());
+  arrow::TimestampBuilder at(arrow::timestamp(arrow::TimeUnit::MICRO),
+                             arrow::default_memory_pool());
   arrow::Decimal128Builder amount(arrow::decimal128(12, 3));
   std::string csv = "id,text,value,small,flag,note,day,at,amount\n";
   const std::string newline = seed % 2 == 0 ? "\n" : "\r\n";
@@ -835,7 +898,9 @@ RandomTable MakeRandomTable(uint32_t seed, int rows) {
       cells.push_back("");
     } else {
       int64_t v = static_cast<int64_t>((static_cast<uint64_t>(rng()) << 32) | rng());
-      if (rng() % 20 == 0) v = rng() % 2 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+      if (rng() % 20 == 0)
+        v = rng() % 2 ? std::numeric_limits<int64_t>::min()
+                      : std::numeric_limits<int64_t>::max();
       (void)id.Append(v);
       cells.push_back(std::to_string(v));
     }
@@ -869,7 +934,8 @@ RandomTable MakeRandomTable(uint32_t seed, int rows) {
           break;
       }
       (void)value.Append(v);
-      cells.push_back(std::isinf(v) ? "inf" : fmt::format("{}", v));  // shortest round-trip
+      cells.push_back(std::isinf(v) ? "inf"
+                                    : fmt::format("{}", v));  // shortest round-trip
     }
     // small
     if (null()) {
@@ -907,7 +973,8 @@ RandomTable MakeRandomTable(uint32_t seed, int rows) {
       cells.push_back("");
     } else {
       (void)day.Append(static_cast<int32_t>(days));
-      int64_t micros = days * 86400000000LL + static_cast<int64_t>(rng() % 86400000) * 1000 + rng() % 1000;
+      int64_t micros = days * 86400000000LL +
+                       static_cast<int64_t>(rng() % 86400000) * 1000 + rng() % 1000;
       (void)at.Append(micros);
       // Format with the C library from the values (an independent path from the parser).
       time_t seconds = static_cast<time_t>(days * 86400);
@@ -952,8 +1019,8 @@ RandomTable MakeRandomTable(uint32_t seed, int rows) {
   return RandomTable{arrow::Table::Make(schema, arrays), csv};
 }
 
-Result<std::shared_ptr<arrow::Table>> ReadWithArrow(const std::string& path,
-                                                    const std::shared_ptr<arrow::Schema>& schema) {
+Result<std::shared_ptr<arrow::Table>> ReadWithArrow(
+    const std::string& path, const std::shared_ptr<arrow::Schema>& schema) {
   ARROW_ASSIGN_OR_RAISE(auto file, arrow::io::ReadableFile::Open(path));
   auto read_options = arrow::csv::ReadOptions::Defaults();
   read_options.use_threads = false;
@@ -963,10 +1030,11 @@ Result<std::shared_ptr<arrow::Table>> ReadWithArrow(const std::string& path,
   convert_options.null_values = {""};
   convert_options.strings_can_be_null = true;
   convert_options.quoted_strings_can_be_null = false;
-  for (const auto& field : schema->fields()) convert_options.column_types[field->name()] = field->type();
-  ARROW_ASSIGN_OR_RAISE(auto reader,
-                        arrow::csv::TableReader::Make(arrow::io::default_io_context(), file,
-                                                      read_options, parse_options, convert_options));
+  for (const auto& field : schema->fields())
+    convert_options.column_types[field->name()] = field->type();
+  ARROW_ASSIGN_OR_RAISE(auto reader, arrow::csv::TableReader::Make(
+                                         arrow::io::default_io_context(), file,
+                                         read_options, parse_options, convert_options));
   return reader->Read();
 }
 
@@ -984,14 +1052,16 @@ TEST(CsvReaderTest, RandomRoundTrip) {
     EXPECT_TRUE(inferred->field(2)->type()->Equals(arrow::float64()));
     EXPECT_TRUE(inferred->field(4)->type()->Equals(arrow::boolean()));
     EXPECT_TRUE(inferred->field(6)->type()->Equals(arrow::date32()));
-    EXPECT_TRUE(inferred->field(7)->type()->Equals(arrow::timestamp(arrow::TimeUnit::MICRO)));
+    EXPECT_TRUE(
+        inferred->field(7)->type()->Equals(arrow::timestamp(arrow::TimeUnit::MICRO)));
 
     for (int64_t block : {int64_t{1} << 22, int64_t{4096}, int64_t{37}}) {
       CsvOptions options;
       options.block_bytes = block;
       options.batch_rows = 1 + seed * 250;
       BadRowHandler handler(OnError::kFail);
-      CSV_ASSERT_OK_AND_ASSIGN(ReadResult r, ReadCsv(path, random.table->schema(), options, &handler));
+      CSV_ASSERT_OK_AND_ASSIGN(ReadResult r,
+                               ReadCsv(path, random.table->schema(), options, &handler));
       EXPECT_EQ(r.rows_rejected, 0);
       ASSERT_EQ(r.table->num_rows(), 3000);
       for (int c = 0; c < random.table->num_columns(); ++c) {
@@ -1000,14 +1070,17 @@ TEST(CsvReaderTest, RandomRoundTrip) {
             << random.table->field(c)->name();
       }
     }
-    CSV_ASSERT_OK_AND_ASSIGN(auto arrow_table, ReadWithArrow(path, random.table->schema()));
-    EXPECT_TRUE(arrow_table->Equals(*random.table)) << "Arrow's reader disagrees with the generator";
+    CSV_ASSERT_OK_AND_ASSIGN(auto arrow_table,
+                             ReadWithArrow(path, random.table->schema()));
+    EXPECT_TRUE(arrow_table->Equals(*random.table))
+        << "Arrow's reader disagrees with the generator";
   }
 }
 
 // ---------------------------------------------------------------------------
 // Throughput (run explicitly:
-//   sluice_connector_csv_test --gtest_also_run_disabled_tests --gtest_filter='*Throughput*'
+//   sluice_connector_csv_test --gtest_also_run_disabled_tests
+//   --gtest_filter='*Throughput*'
 // SLUICE_CSV_BENCH_ROWS sets the row count, default 2,000,000 ~ 130 MB).
 
 TEST(CsvReaderTest, DISABLED_Throughput) {
@@ -1025,9 +1098,10 @@ TEST(CsvReaderTest, DISABLED_Throughput) {
       uint32_t customer = rng() % 100000;
       std::string name = i % 7 == 0 ? fmt::format("\"Smith, {}\"", customer)
                                     : fmt::format("customer {}", customer);
-      buffer += fmt::format("{},{:.2f},{},{},{},{}\n", 1000000 + i,
-                            static_cast<double>(rng() % 1000000) / 100.0, rng() % 100, name,
-                            kCategories[rng() % 5], static_cast<double>(rng()) / 4294967296.0);
+      buffer +=
+          fmt::format("{},{:.2f},{},{},{},{}\n", 1000000 + i,
+                      static_cast<double>(rng() % 1000000) / 100.0, rng() % 100, name,
+                      kCategories[rng() % 5], static_cast<double>(rng()) / 4294967296.0);
       if (buffer.size() > (1 << 20)) {
         std::fwrite(buffer.data(), 1, buffer.size(), f);
         buffer.clear();
@@ -1044,14 +1118,16 @@ TEST(CsvReaderTest, DISABLED_Throughput) {
   for (int run = 0; run < 3; ++run) {
     BadRowHandler handler(OnError::kFail);
     auto start = std::chrono::steady_clock::now();
-    CSV_ASSERT_OK_AND_ASSIGN(auto reader, CsvReader::Open(path, schema, {}, CsvOptions{}, &handler));
+    CSV_ASSERT_OK_AND_ASSIGN(auto reader,
+                             CsvReader::Open(path, schema, {}, CsvOptions{}, &handler));
     int64_t n = 0;
     for (;;) {
       CSV_ASSERT_OK_AND_ASSIGN(auto batch, reader->Next());
       if (batch == nullptr) break;
       n += batch->num_rows();
     }
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ASSERT_EQ(n, rows);
     best = std::min(best, seconds);
   }
@@ -1059,12 +1135,14 @@ TEST(CsvReaderTest, DISABLED_Throughput) {
   for (int run = 0; run < 2; ++run) {
     auto start = std::chrono::steady_clock::now();
     CSV_ASSERT_OK_AND_ASSIGN(auto table, ReadWithArrow(path, schema));
-    arrow_best = std::min(arrow_best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    arrow_best = std::min(
+        arrow_best,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     ASSERT_EQ(table->num_rows(), rows);
   }
   std::printf("schema: %s\n", schema->ToString().c_str());
-  std::printf("sluice csv: %.1f MB in %.3f s = %.0f MB/s (single thread)\n", size / 1e6, best,
-              size / 1e6 / best);
+  std::printf("sluice csv: %.1f MB in %.3f s = %.0f MB/s (single thread)\n", size / 1e6,
+              best, size / 1e6 / best);
   std::printf("arrow csv (use_threads=false): %.3f s = %.0f MB/s\n", arrow_best,
               size / 1e6 / arrow_best);
 }

@@ -1,12 +1,11 @@
-#include "sluice/connector/csv/csv_record_source_internal.h"
+#include <arrow/io/compressed.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include <arrow/io/compressed.h>
-
 #include "sluice/base/input_file.h"
 #include "sluice/connector/csv/csv_reader.h"
+#include "sluice/connector/csv/csv_record_source_internal.h"
 
 namespace sluice::csv {
 
@@ -30,7 +29,8 @@ bool IsAscii(const char* data, int64_t size) {
 
 }  // namespace
 
-RecordSource::RecordSource(std::string path, const CsvOptions& options, int32_t expected_fields)
+RecordSource::RecordSource(std::string path, const CsvOptions& options,
+                           int32_t expected_fields)
     : path_(std::move(path)),
       quote_(options.quote),
       escape_(options.escape),
@@ -65,8 +65,9 @@ Result<std::unique_ptr<RecordSource>> RecordSource::Open(const std::string& path
   if (compression == Compression::kNone) {
     source->stream_ = source->raw_;
   } else {
-    arrow::Compression::type type =
-        compression == Compression::kGzip ? arrow::Compression::GZIP : arrow::Compression::ZSTD;
+    arrow::Compression::type type = compression == Compression::kGzip
+                                        ? arrow::Compression::GZIP
+                                        : arrow::Compression::ZSTD;
     ARROW_ASSIGN_OR_RAISE(source->codec_, arrow::util::Codec::Create(type));
     ARROW_ASSIGN_OR_RAISE(source->stream_, arrow::io::CompressedInputStream::Make(
                                                source->codec_.get(), source->raw_));
@@ -77,11 +78,13 @@ Result<std::unique_ptr<RecordSource>> RecordSource::Open(const std::string& path
 Status RecordSource::Refill() {
   const int64_t carry = size_ - pos_;
   if (carry >= kMaxRecordBytes - 1) {
-    return Status::Invalid(path_, ":", line_, ": record longer than 1 GiB (an unbalanced quote?)");
+    return Status::Invalid(path_, ":", line_,
+                           ": record longer than 1 GiB (an unbalanced quote?)");
   }
   // Read at least as much as is carried over, so that a record longer than a block is
   // re-scanned only O(log) times.
-  const int64_t want = std::min(std::max(block_bytes_, carry), kMaxRecordBytes - 1 - carry);
+  const int64_t want =
+      std::min(std::max(block_bytes_, carry), kMaxRecordBytes - 1 - carry);
   if (carry + want > capacity_) {
     int64_t capacity = std::max(carry + want, capacity_ * 2);
     capacity = std::min(capacity, kMaxRecordBytes);
@@ -123,8 +126,8 @@ Result<bool> RecordSource::ReadHeader(std::vector<std::string>* names) {
   ARROW_ASSIGN_OR_RAISE(bool any, NextSlice(1, &block));
   if (!any) return false;
   if (!block.bad.empty()) {
-    return Status::Invalid(path_, ":", block.bad[0].line, ": bad header: ",
-                           RecordErrorReason(block.bad[0], 0));
+    return Status::Invalid(path_, ":", block.bad[0].line,
+                           ": bad header: ", RecordErrorReason(block.bad[0], 0));
   }
   names->clear();
   std::string name;
@@ -145,7 +148,8 @@ Result<bool> RecordSource::ReadHeader(std::vector<std::string>* names) {
 Result<bool> RecordSource::NextSlice(int64_t max_records, ParsedBlock* out) {
   for (;;) {
     if (pos_ < size_) {
-      pos_ += tokenizer_.Parse(buffer_.get() + pos_, size_ - pos_, eof_, max_records, &line_, out);
+      pos_ += tokenizer_.Parse(buffer_.get() + pos_, size_ - pos_, eof_, max_records,
+                               &line_, out);
       if (out->num_records() > 0) return true;
       // Only empty lines, or a record that continues past the buffer.
       ARROW_DCHECK(!eof_ || pos_ == size_);

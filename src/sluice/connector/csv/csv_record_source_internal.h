@@ -1,12 +1,12 @@
 #pragma once
 // Reading a CSV file block by block and cutting it into parsed slices of records.
+#include <arrow/io/interfaces.h>
+#include <arrow/util/compression.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <arrow/io/interfaces.h>
-#include <arrow/util/compression.h>
 
 #include "sluice/base/status.h"
 #include "sluice/connector/csv/csv_tokenizer_internal.h"
@@ -37,7 +37,8 @@ class RecordSource {
   Result<bool> NextSlice(int64_t max_records, ParsedBlock* out);
 
   CsvTokenizer* tokenizer() { return &tokenizer_; }
-  /// Whether the buffer of the last slice holds only ASCII bytes (then it is valid UTF-8).
+  /// Whether the buffer of the last slice holds only ASCII bytes (then it is valid
+  /// UTF-8).
   bool ascii() const { return ascii_; }
   /// Bytes read from the file on disk (compressed bytes for compressed files).
   int64_t bytes_read() const { return bytes_read_; }
@@ -53,9 +54,9 @@ class RecordSource {
   char escape_;
   CsvTokenizer tokenizer_;
   int64_t block_bytes_;
-  std::unique_ptr<arrow::util::Codec> codec_;      // must outlive stream_
-  std::shared_ptr<arrow::io::InputStream> raw_;    // the file, for bytes_read
-  std::shared_ptr<arrow::io::InputStream> stream_; // decompressed bytes
+  std::unique_ptr<arrow::util::Codec> codec_;       // must outlive stream_
+  std::shared_ptr<arrow::io::InputStream> raw_;     // the file, for bytes_read
+  std::shared_ptr<arrow::io::InputStream> stream_;  // decompressed bytes
   std::unique_ptr<char[]> buffer_;
   int64_t capacity_ = 0;  // of buffer_, without the padding
   int64_t pos_ = 0;       // first unconsumed byte

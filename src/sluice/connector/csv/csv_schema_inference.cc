@@ -36,7 +36,8 @@ struct InferenceContext {
 // the narrowest candidate left wins.
 class ColumnGuess {
  public:
-  void Add(const char* data, FieldRef f, const InferenceContext& ctx, std::string* scratch) {
+  void Add(const char* data, FieldRef f, const InferenceContext& ctx,
+           std::string* scratch) {
     if (!can_int_ && !can_float_ && !can_bool_ && !can_date_ && !can_time_) return;
     const char* s = data + f.begin;
     int64_t n = f.length;
@@ -70,7 +71,8 @@ class ColumnGuess {
       }
     } else if (can_date_ || can_time_) {
       IsoTimestamp ts;
-      if (ParseIsoTimestamp(s, n, &ts) != ParseStatus::kOk || (ts.has_time && !ts.has_seconds)) {
+      if (ParseIsoTimestamp(s, n, &ts) != ParseStatus::kOk ||
+          (ts.has_time && !ts.has_seconds)) {
         can_date_ = can_time_ = false;
       } else {
         if (ts.has_time) can_date_ = false;
@@ -90,7 +92,8 @@ class ColumnGuess {
       return arrow::timestamp(arrow::TimeUnit::MICRO, ctx.custom_has_zone ? "UTC" : "");
     }
     if (can_date_) return arrow::date32();
-    if (can_time_) return arrow::timestamp(arrow::TimeUnit::MICRO, has_zone_ ? "UTC" : "");
+    if (can_time_)
+      return arrow::timestamp(arrow::TimeUnit::MICRO, has_zone_ ? "UTC" : "");
     return arrow::utf8();
   }
 
@@ -109,13 +112,15 @@ class ColumnGuess {
 Result<std::shared_ptr<arrow::Schema>> InferSchema(const std::string& path,
                                                    const CsvOptions& options) {
   if (options.schema != nullptr) return options.schema;
-  ARROW_ASSIGN_OR_RAISE(auto source, RecordSource::Open(path, options, /*expected_fields=*/0));
+  ARROW_ASSIGN_OR_RAISE(auto source,
+                        RecordSource::Open(path, options, /*expected_fields=*/0));
   std::vector<std::string> names;
   bool have_names = false;
   if (options.header) {
     ARROW_ASSIGN_OR_RAISE(bool any, source->ReadHeader(&names));
     if (!any) {
-      return Status::Invalid("cannot infer the schema of '", path, "': the file is empty");
+      return Status::Invalid("cannot infer the schema of '", path,
+                             "': the file is empty");
     }
     have_names = true;
   } else if (!options.column_names.empty()) {
@@ -143,7 +148,8 @@ Result<std::shared_ptr<arrow::Schema>> InferSchema(const std::string& path,
   std::string scratch;
   int64_t sampled = 0;
   while (sampled < options.infer_rows) {
-    ARROW_ASSIGN_OR_RAISE(bool more, source->NextSlice(options.infer_rows - sampled, &block));
+    ARROW_ASSIGN_OR_RAISE(bool more,
+                          source->NextSlice(options.infer_rows - sampled, &block));
     if (!more) break;
     sampled += block.num_records();
     for (const ParsedRecord& record : block.records) {
@@ -162,13 +168,15 @@ Result<std::shared_ptr<arrow::Schema>> InferSchema(const std::string& path,
     }
   }
   if (num_columns < 0) {
-    return Status::Invalid("cannot infer the schema of '", path,
-                           "': the file has no rows (set column_names or an explicit schema)");
+    return Status::Invalid(
+        "cannot infer the schema of '", path,
+        "': the file has no rows (set column_names or an explicit schema)");
   }
   if (matched == 0 && other_count >= 0) {
-    return Status::Invalid("cannot infer the schema of '", path, "': ",
-                           options.header ? "the header has " : "column_names has ", num_columns,
-                           " names but the rows have ", other_count, " fields");
+    return Status::Invalid(
+        "cannot infer the schema of '", path,
+        "': ", options.header ? "the header has " : "column_names has ", num_columns,
+        " names but the rows have ", other_count, " fields");
   }
 
   std::vector<std::shared_ptr<arrow::Field>> fields;

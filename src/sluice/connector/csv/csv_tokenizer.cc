@@ -1,6 +1,6 @@
-#include "sluice/connector/csv/csv_tokenizer_internal.h"
-
 #include <cstring>
+
+#include "sluice/connector/csv/csv_tokenizer_internal.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -22,7 +22,7 @@ std::string RecordErrorReason(const BadRecord& bad, int32_t expected_fields) {
     case RecordError::kCharAfterQuote: {
       unsigned char c = static_cast<unsigned char>(bad.bad_char);
       std::string shown = c >= 0x20 && c < 0x7f ? std::string(1, bad.bad_char)
-                                                 : fmt::format("\\x{:02x}", c);
+                                                : fmt::format("\\x{:02x}", c);
       return fmt::format("unexpected '{}' after closing quote", shown);
     }
   }
@@ -52,8 +52,9 @@ class CharFinder {
 #if defined(__SSE2__)
     for (;;) {
       __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-      __m128i hits = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(chunk, a_), _mm_cmpeq_epi8(chunk, b_)),
-                                  _mm_cmpeq_epi8(chunk, c_));
+      __m128i hits =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(chunk, a_), _mm_cmpeq_epi8(chunk, b_)),
+                       _mm_cmpeq_epi8(chunk, c_));
       int mask = _mm_movemask_epi8(hits);
       if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
       p += 16;
@@ -80,14 +81,16 @@ CsvTokenizer::CsvTokenizer(const CsvOptions& options, int32_t expected_fields)
       escape_(options.escape),
       expected_fields_(expected_fields) {}
 
-int64_t CsvTokenizer::Parse(const char* data, int64_t size, bool final, int64_t max_records,
-                            int64_t* line, ParsedBlock* out) const {
+int64_t CsvTokenizer::Parse(const char* data, int64_t size, bool final,
+                            int64_t max_records, int64_t* line, ParsedBlock* out) const {
   ARROW_DCHECK_EQ(data[size], '\n');
   if (quote_ != '\0') {
-    if (escape_ != '\0') return ParseImpl<true, true>(data, size, final, max_records, line, out);
+    if (escape_ != '\0')
+      return ParseImpl<true, true>(data, size, final, max_records, line, out);
     return ParseImpl<true, false>(data, size, final, max_records, line, out);
   }
-  if (escape_ != '\0') return ParseImpl<false, true>(data, size, final, max_records, line, out);
+  if (escape_ != '\0')
+    return ParseImpl<false, true>(data, size, final, max_records, line, out);
   return ParseImpl<false, false>(data, size, final, max_records, line, out);
 }
 
@@ -96,8 +99,9 @@ int64_t CsvTokenizer::Parse(const char* data, int64_t size, bool final, int64_t 
 // sentinel from a real line ending. A lookahead at p[1] with p + 1 == end sees the
 // sentinel: unless `final`, the record is then incomplete (the next byte is unknown).
 template <bool kQuoting, bool kEscaping>
-int64_t CsvTokenizer::ParseImpl(const char* data, int64_t size, bool final, int64_t max_records,
-                                int64_t* line_io, ParsedBlock* out) const {
+int64_t CsvTokenizer::ParseImpl(const char* data, int64_t size, bool final,
+                                int64_t max_records, int64_t* line_io,
+                                ParsedBlock* out) const {
   out->Clear();
   out->data = data;
   const char* p = data;
@@ -165,7 +169,8 @@ int64_t CsvTokenizer::ParseImpl(const char* data, int64_t size, bool final, int6
             continue;
           }
           // A quote: doubled, or the closing one. (At the end of the input, not final, it
-          // is taken as closing; the check after the closing quote then defers the record.)
+          // is taken as closing; the check after the closing quote then defers the
+          // record.)
           if (p[1] == quote && p + 1 < end) {
             escaped = true;
             p += 2;
@@ -246,8 +251,9 @@ int64_t CsvTokenizer::ParseImpl(const char* data, int64_t size, bool final, int6
       out->bad.push_back(BadRecord{record_line, offset(record_begin), offset(record_end),
                                    num_fields, error, bad_char});
     } else {
-      out->records.push_back(ParsedRecord{record_line, offset(record_begin), offset(record_end),
-                                          static_cast<uint32_t>(first_field), num_fields});
+      out->records.push_back(
+          ParsedRecord{record_line, offset(record_begin), offset(record_end),
+                       static_cast<uint32_t>(first_field), num_fields});
     }
     continue;
 
@@ -275,8 +281,8 @@ int64_t CsvTokenizer::ParseImpl(const char* data, int64_t size, bool final, int6
   return p - data;
 }
 
-int64_t UnescapeField(const char* text, int64_t length, bool quoted, char quote, char escape,
-                      char* out) {
+int64_t UnescapeField(const char* text, int64_t length, bool quoted, char quote,
+                      char escape, char* out) {
   int64_t o = 0;
   for (int64_t i = 0; i < length; ++i) {
     char c = text[i];

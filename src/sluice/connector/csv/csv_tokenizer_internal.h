@@ -55,7 +55,9 @@ struct ParsedBlock {
   std::vector<ParsedRecord> records;
   std::vector<BadRecord> bad;
 
-  int64_t num_records() const { return static_cast<int64_t>(records.size() + bad.size()); }
+  int64_t num_records() const {
+    return static_cast<int64_t>(records.size() + bad.size());
+  }
   void Clear() {
     fields.clear();
     records.clear();
@@ -103,7 +105,7 @@ class CsvTokenizer {
 /// room for `length` bytes; returns the unescaped length. In a quoted field a doubled
 /// quote becomes one; with `escape` set the escape character is dropped and the next
 /// character kept.
-int64_t UnescapeField(const char* text, int64_t length, bool quoted, char quote, char escape,
-                      char* out);
+int64_t UnescapeField(const char* text, int64_t length, bool quoted, char quote,
+                      char escape, char* out);
 
 }  // namespace sluice::csv

@@ -1,11 +1,10 @@
-#include "sluice/connector/csv/csv_tokenizer_internal.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "sluice/connector/csv/csv_reader.h"
+#include "sluice/connector/csv/csv_tokenizer_internal.h"
 
 namespace sluice::csv {
 namespace {
@@ -39,8 +38,8 @@ Tokenized Tokenize(const std::string& text, const CsvOptions& options, int32_t e
       const FieldRef& f = block.fields[r.first_field + i];
       std::string value(f.length, '\0');
       if (f.escaped) {
-        value.resize(UnescapeField(block.data + f.begin, f.length, f.quoted, options.quote,
-                                   options.escape, value.data()));
+        value.resize(UnescapeField(block.data + f.begin, f.length, f.quoted,
+                                   options.quote, options.escape, value.data()));
       } else {
         value.assign(block.data + f.begin, f.length);
       }
@@ -53,7 +52,8 @@ Tokenized Tokenize(const std::string& text, const CsvOptions& options, int32_t e
     out.raws.emplace_back(block.data + r.raw_begin, r.raw_end - r.raw_begin);
   }
   out.bad = block.bad;
-  for (const BadRecord& b : block.bad) out.bad_raws.emplace_back(block.data + b.raw_begin, b.raw_end - b.raw_begin);
+  for (const BadRecord& b : block.bad)
+    out.bad_raws.emplace_back(block.data + b.raw_begin, b.raw_end - b.raw_begin);
   return out;
 }
 
@@ -69,7 +69,8 @@ TEST(CsvTokenizerTest, SimpleRecordsAndLines) {
 }
 
 TEST(CsvTokenizerTest, QuotedFields) {
-  Tokenized t = Tokenize("\"a,b\",\"x\"\"y\",\"\"\n\"multi\nline\",z\n", CsvOptions{}, 0, true);
+  Tokenized t =
+      Tokenize("\"a,b\",\"x\"\"y\",\"\"\n\"multi\nline\",z\n", CsvOptions{}, 0, true);
   EXPECT_EQ(t.records, (Records{{"a,b", "x\"y", ""}, {"multi\nline", "z"}}));
   EXPECT_EQ(t.quoted[0], (std::vector<bool>{true, true, true}));
   EXPECT_EQ(t.quoted[1], (std::vector<bool>{true, false}));
@@ -111,7 +112,8 @@ TEST(CsvTokenizerTest, MaxRecords) {
 }
 
 TEST(CsvTokenizerTest, BadRecords) {
-  Tokenized t = Tokenize("a,b\nc\n\"x\"y,z\nd,e,f\ng,h\n\"open\nrest", CsvOptions{}, 2, true);
+  Tokenized t =
+      Tokenize("a,b\nc\n\"x\"y,z\nd,e,f\ng,h\n\"open\nrest", CsvOptions{}, 2, true);
   EXPECT_EQ(t.records, (Records{{"a", "b"}, {"g", "h"}}));
   EXPECT_EQ(t.lines, (std::vector<int64_t>{1, 5}));
   ASSERT_EQ(t.bad.size(), 4u);
@@ -134,7 +136,8 @@ TEST(CsvTokenizerTest, BadRecords) {
   std::string text = "a,b\nc\nd,e,f\n";
   std::string padded = text + '\n' + std::string(kTokenizerPadding, 'P');
   int64_t line = 1;
-  tokenizer.Parse(padded.data(), static_cast<int64_t>(text.size()), true, 100, &line, &block);
+  tokenizer.Parse(padded.data(), static_cast<int64_t>(text.size()), true, 100, &line,
+                  &block);
   EXPECT_EQ(block.fields.size(), 2u);
 }
 
@@ -158,12 +161,12 @@ TEST(CsvTokenizerTest, NoQuoteCharacter) {
 
 TEST(CsvTokenizerTest, LongFieldsAcrossSimdChunks) {
   std::string long_value(100, 'v');
-  std::string quoted_value = std::string(40, 'q') + "\"\"" + std::string(40, 'r') + "\n" +
-                             std::string(17, 's');
-  Tokenized t = Tokenize(long_value + "," + "\"" + quoted_value + "\"\n" + long_value, CsvOptions{},
-                         2, false);
-  std::string unescaped = std::string(40, 'q') + "\"" + std::string(40, 'r') + "\n" +
-                          std::string(17, 's');
+  std::string quoted_value =
+      std::string(40, 'q') + "\"\"" + std::string(40, 'r') + "\n" + std::string(17, 's');
+  Tokenized t = Tokenize(long_value + "," + "\"" + quoted_value + "\"\n" + long_value,
+                         CsvOptions{}, 2, false);
+  std::string unescaped =
+      std::string(40, 'q') + "\"" + std::string(40, 'r') + "\n" + std::string(17, 's');
   EXPECT_EQ(t.records, (Records{{long_value, unescaped}}));
   EXPECT_EQ(t.end_line, 3);
 }
@@ -171,9 +174,11 @@ TEST(CsvTokenizerTest, LongFieldsAcrossSimdChunks) {
 TEST(CsvTokenizerTest, UnescapeField) {
   char out[32];
   std::string text = "a\"\"b";
-  EXPECT_EQ(std::string(out, UnescapeField(text.data(), 4, true, '"', '\0', out)), "a\"b");
+  EXPECT_EQ(std::string(out, UnescapeField(text.data(), 4, true, '"', '\0', out)),
+            "a\"b");
   text = "a\\,b\\\\";
-  EXPECT_EQ(std::string(out, UnescapeField(text.data(), 6, false, '"', '\\', out)), "a,b\\");
+  EXPECT_EQ(std::string(out, UnescapeField(text.data(), 6, false, '"', '\\', out)),
+            "a,b\\");
 }
 
 }  // namespace

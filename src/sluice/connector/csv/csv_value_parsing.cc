@@ -1,10 +1,10 @@
-#include "sluice/connector/csv/csv_value_parsing_internal.h"
+#include <arrow/type.h>
+#include <arrow/util/value_parsing.h>
 
 #include <limits>
 #include <system_error>
 
-#include <arrow/type.h>
-#include <arrow/util/value_parsing.h>
+#include "sluice/connector/csv/csv_value_parsing_internal.h"
 
 namespace sluice::csv {
 
@@ -16,7 +16,8 @@ NullMatcher::NullMatcher(std::vector<std::string> values) : values_(std::move(va
 
 bool NullMatcher::MatchesSlow(const char* text, int64_t length) const {
   for (const std::string& v : values_) {
-    if (static_cast<int64_t>(v.size()) == length && std::memcmp(v.data(), text, length) == 0) {
+    if (static_cast<int64_t>(v.size()) == length &&
+        std::memcmp(v.data(), text, length) == 0) {
       return true;
     }
   }
@@ -115,8 +116,10 @@ int64_t DaysFromCivil(int64_t year, int32_t month, int32_t day) {
   year -= month <= 2 ? 1 : 0;
   const int64_t era = (year >= 0 ? year : year - 399) / 400;
   const int64_t year_of_era = year - era * 400;
-  const int64_t day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
-  const int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  const int64_t day_of_year =
+      (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+  const int64_t day_of_era =
+      year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
   return era * 146097 + day_of_era - 719468;
 }
 
@@ -269,7 +272,8 @@ ParseStatus ParseIsoTimestamp(const char* text, int64_t length, IsoTimestamp* ou
   return ParseStatus::kOk;
 }
 
-ParseStatus IsoTimestampToUnit(const IsoTimestamp& ts, arrow::TimeUnit::type unit, int64_t* out) {
+ParseStatus IsoTimestampToUnit(const IsoTimestamp& ts, arrow::TimeUnit::type unit,
+                               int64_t* out) {
   int64_t multiplier;
   int32_t divisor;
   switch (unit) {
@@ -298,8 +302,8 @@ ParseStatus IsoTimestampToUnit(const IsoTimestamp& ts, arrow::TimeUnit::type uni
   return ParseStatus::kOk;
 }
 
-ParseStatus ParseDecimal128(const char* text, int64_t length, int32_t precision, int32_t scale,
-                            arrow::Decimal128* out) {
+ParseStatus ParseDecimal128(const char* text, int64_t length, int32_t precision,
+                            int32_t scale, arrow::Decimal128* out) {
   int64_t i = 0;
   bool negative = false;
   if (i < length && (text[i] == '+' || text[i] == '-')) {

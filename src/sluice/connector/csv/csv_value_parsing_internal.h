@@ -1,13 +1,13 @@
 #pragma once
 // Parsing one CSV field's text as a value. All parsers take the exact text (no
 // surrounding spaces: see TrimSpaces) and never allocate.
+#include <arrow/type_fwd.h>
+#include <arrow/util/decimal.h>
+
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
-
-#include <arrow/type_fwd.h>
-#include <arrow/util/decimal.h>
 
 namespace sluice::csv {
 
@@ -74,13 +74,14 @@ struct IsoTimestamp {
 };
 ParseStatus ParseIsoTimestamp(const char* text, int64_t length, IsoTimestamp* out);
 /// Converts to a count of `unit` (truncating below the unit); kRange on overflow.
-ParseStatus IsoTimestampToUnit(const IsoTimestamp& ts, arrow::TimeUnit::type unit, int64_t* out);
+ParseStatus IsoTimestampToUnit(const IsoTimestamp& ts, arrow::TimeUnit::type unit,
+                               int64_t* out);
 
 /// [+|-]digits[.digits][(e|E)[+|-]digits] as a decimal with `precision` and `scale`:
 /// extra fractional digits are rounded half away from zero; kRange when the value needs
 /// more than `precision` digits. REQUIRES: 1 <= precision <= 38, 0 <= scale.
-ParseStatus ParseDecimal128(const char* text, int64_t length, int32_t precision, int32_t scale,
-                            arrow::Decimal128* out);
+ParseStatus ParseDecimal128(const char* text, int64_t length, int32_t precision,
+                            int32_t scale, arrow::Decimal128* out);
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 int64_t DaysFromCivil(int64_t year, int32_t month, int32_t day);

@@ -1,5 +1,6 @@
-#include "sluice/connector/csv/csv_value_parsing_internal.h"
-
+#include <arrow/type.h>
+#include <arrow/util/value_parsing.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -8,9 +9,7 @@
 #include <limits>
 #include <string>
 
-#include <arrow/type.h>
-#include <arrow/util/value_parsing.h>
-#include <fmt/format.h>
+#include "sluice/connector/csv/csv_value_parsing_internal.h"
 
 namespace sluice::csv {
 namespace {
@@ -37,14 +36,17 @@ TEST(CsvValueParsingTest, Int64) {
   EXPECT_EQ(Int("-9223372036854775809", &v), ParseStatus::kRange);
   EXPECT_EQ(Int("99999999999999999999", &v), ParseStatus::kRange);
   EXPECT_EQ(Int("999999999999999999999999", &v), ParseStatus::kRange);
-  for (const char* bad : {"", "-", "+", "1a", " 1", "1 ", "1.0", "--1", "1e3", "0x10", "9999999999999999999x"}) {
+  for (const char* bad : {"", "-", "+", "1a", " 1", "1 ", "1.0", "--1", "1e3", "0x10",
+                          "9999999999999999999x"}) {
     EXPECT_EQ(Int(bad, &v), ParseStatus::kSyntax) << bad;
   }
 }
 
 TEST(CsvValueParsingTest, UInt64) {
   uint64_t v = 0;
-  auto parse = [&](const std::string& s) { return ParseUInt64(s.data(), static_cast<int64_t>(s.size()), &v); };
+  auto parse = [&](const std::string& s) {
+    return ParseUInt64(s.data(), static_cast<int64_t>(s.size()), &v);
+  };
   EXPECT_EQ(parse("18446744073709551615"), ParseStatus::kOk);
   EXPECT_EQ(v, std::numeric_limits<uint64_t>::max());
   EXPECT_EQ(parse("18446744073709551616"), ParseStatus::kRange);
@@ -58,7 +60,9 @@ TEST(CsvValueParsingTest, UInt64) {
 
 TEST(CsvValueParsingTest, Floating) {
   double d = 0;
-  auto parse = [&](const std::string& s) { return ParseDouble(s.data(), static_cast<int64_t>(s.size()), &d); };
+  auto parse = [&](const std::string& s) {
+    return ParseDouble(s.data(), static_cast<int64_t>(s.size()), &d);
+  };
   EXPECT_EQ(parse("+1.5"), ParseStatus::kOk);
   EXPECT_EQ(d, 1.5);
   EXPECT_EQ(parse("-2.5e-3"), ParseStatus::kOk);
@@ -71,7 +75,8 @@ TEST(CsvValueParsingTest, Floating) {
   EXPECT_TRUE(std::isinf(d) && d < 0);
   EXPECT_EQ(parse("NaN"), ParseStatus::kOk);
   EXPECT_TRUE(std::isnan(d));
-  for (const char* bad : {"", "+", "+-1", "1e", ".", "1,5", "0x10", "1.2.3", "e5", "abc"}) {
+  for (const char* bad :
+       {"", "+", "+-1", "1e", ".", "1,5", "0x10", "1.2.3", "e5", "abc"}) {
     EXPECT_EQ(parse(bad), ParseStatus::kSyntax) << bad;
   }
   float f = 0;
@@ -101,16 +106,20 @@ TEST(CsvValueParsingTest, DatesAgainstChrono) {
   using namespace std::chrono;
   for (int64_t days = -719468; days < 2932897; days += 97) {  // 0000-03-01 .. 9999-12-31
     year_month_day ymd{sys_days{std::chrono::days{days}}};
-    std::string text = fmt::format("{:04d}-{:02d}-{:02d}", static_cast<int>(ymd.year()),
-                                   static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+    std::string text =
+        fmt::format("{:04d}-{:02d}-{:02d}", static_cast<int>(ymd.year()),
+                    static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
     int32_t parsed = 0;
     ASSERT_EQ(ParseDate(text.data(), 10, &parsed), ParseStatus::kOk) << text;
     ASSERT_EQ(parsed, days) << text;
   }
   int32_t d;
-  for (const char* bad : {"2023-02-29", "2024-02-30", "2024-13-01", "2024-00-10", "2024-01-00",
-                          "2024-1-01", "2024/01/01", "24-01-01", "2024-01-011", "1900-02-29"}) {
-    EXPECT_EQ(ParseDate(bad, static_cast<int64_t>(std::strlen(bad)), &d), ParseStatus::kSyntax) << bad;
+  for (const char* bad :
+       {"2023-02-29", "2024-02-30", "2024-13-01", "2024-00-10", "2024-01-00", "2024-1-01",
+        "2024/01/01", "24-01-01", "2024-01-011", "1900-02-29"}) {
+    EXPECT_EQ(ParseDate(bad, static_cast<int64_t>(std::strlen(bad)), &d),
+              ParseStatus::kSyntax)
+        << bad;
   }
   EXPECT_EQ(ParseDate("2000-02-29", 10, &d), ParseStatus::kOk);
 }
@@ -118,19 +127,21 @@ TEST(CsvValueParsingTest, DatesAgainstChrono) {
 // ISO timestamps against Arrow's ISO 8601 parser.
 TEST(CsvValueParsingTest, TimestampsAgainstArrow) {
   auto arrow_parser = arrow::TimestampParser::MakeISO8601();
-  for (const char* text : {"2024-01-02 03:04:05", "2024-01-02T03:04:05", "1969-12-31 23:59:59",
-                           "2024-01-02 03:04:05.123", "2024-01-02 03:04:05.123456",
-                           "2024-01-02 03:04:05.123456789", "2024-01-02T03:04:05Z",
-                           "2024-01-02 03:04:05+01:00", "2024-01-02 03:04:05-0530",
-                           "2024-01-02 03:04:05+05", "1900-03-01T00:00:00", "2024-01-02 03:04",
-                           "2024-01-02", "1970-01-01 00:00:00.5-01:30", "2262-04-11 23:47:16"}) {
-    for (auto unit : {arrow::TimeUnit::SECOND, arrow::TimeUnit::MILLI, arrow::TimeUnit::MICRO,
-                      arrow::TimeUnit::NANO}) {
+  for (const char* text :
+       {"2024-01-02 03:04:05", "2024-01-02T03:04:05", "1969-12-31 23:59:59",
+        "2024-01-02 03:04:05.123", "2024-01-02 03:04:05.123456",
+        "2024-01-02 03:04:05.123456789", "2024-01-02T03:04:05Z",
+        "2024-01-02 03:04:05+01:00", "2024-01-02 03:04:05-0530", "2024-01-02 03:04:05+05",
+        "1900-03-01T00:00:00", "2024-01-02 03:04", "2024-01-02",
+        "1970-01-01 00:00:00.5-01:30", "2262-04-11 23:47:16"}) {
+    for (auto unit : {arrow::TimeUnit::SECOND, arrow::TimeUnit::MILLI,
+                      arrow::TimeUnit::MICRO, arrow::TimeUnit::NANO}) {
       int64_t expected = 0;
       bool arrow_ok = (*arrow_parser)(text, std::strlen(text), unit, &expected);
       if (!arrow_ok) continue;  // Arrow rejects lost precision (e.g. .123 as seconds)
       IsoTimestamp ts;
-      ASSERT_EQ(ParseIsoTimestamp(text, static_cast<int64_t>(std::strlen(text)), &ts), ParseStatus::kOk)
+      ASSERT_EQ(ParseIsoTimestamp(text, static_cast<int64_t>(std::strlen(text)), &ts),
+                ParseStatus::kOk)
           << text;
       int64_t actual = 0;
       ASSERT_EQ(IsoTimestampToUnit(ts, unit, &actual), ParseStatus::kOk) << text;
@@ -138,16 +149,19 @@ TEST(CsvValueParsingTest, TimestampsAgainstArrow) {
     }
   }
   IsoTimestamp ts;
-  for (const char* bad : {"2024-01-02 24:00:00", "2024-01-02 03:60:00", "2024-01-02 03:04:61",
-                          "2024-01-02 03", "2024-01-02X03:04:05", "2024-01-02 03:04:05.",
-                          "2024-01-02 03:04:05 ", "2024-01-02 03:04:05+1", "2024-01-02 03:04:05Zx",
-                          "2024-01-02 3:04:05"}) {
-    EXPECT_EQ(ParseIsoTimestamp(bad, static_cast<int64_t>(std::strlen(bad)), &ts), ParseStatus::kSyntax)
+  for (const char* bad :
+       {"2024-01-02 24:00:00", "2024-01-02 03:60:00", "2024-01-02 03:04:61",
+        "2024-01-02 03", "2024-01-02X03:04:05", "2024-01-02 03:04:05.",
+        "2024-01-02 03:04:05 ", "2024-01-02 03:04:05+1", "2024-01-02 03:04:05Zx",
+        "2024-01-02 3:04:05"}) {
+    EXPECT_EQ(ParseIsoTimestamp(bad, static_cast<int64_t>(std::strlen(bad)), &ts),
+              ParseStatus::kSyntax)
         << bad;
   }
   // Digits beyond nanoseconds are dropped; fractions below the unit truncate.
   const char* many = "1970-01-01 00:00:01.1234567891";
-  ASSERT_EQ(ParseIsoTimestamp(many, static_cast<int64_t>(std::strlen(many)), &ts), ParseStatus::kOk);
+  ASSERT_EQ(ParseIsoTimestamp(many, static_cast<int64_t>(std::strlen(many)), &ts),
+            ParseStatus::kOk);
   int64_t v;
   EXPECT_EQ(IsoTimestampToUnit(ts, arrow::TimeUnit::NANO, &v), ParseStatus::kOk);
   EXPECT_EQ(v, 1123456789);
@@ -162,7 +176,8 @@ TEST(CsvValueParsingTest, TimestampsAgainstArrow) {
 std::string Decimal(const std::string& text, int32_t precision, int32_t scale,
                     ParseStatus expected_status = ParseStatus::kOk) {
   arrow::Decimal128 value;
-  ParseStatus st = ParseDecimal128(text.data(), static_cast<int64_t>(text.size()), precision, scale, &value);
+  ParseStatus st = ParseDecimal128(text.data(), static_cast<int64_t>(text.size()),
+                                   precision, scale, &value);
   EXPECT_EQ(st, expected_status) << text;
   return st == ParseStatus::kOk ? value.ToString(scale) : "";
 }
@@ -193,15 +208,16 @@ TEST(CsvValueParsingTest, Decimal128) {
   Decimal("123456789012345678901234567890123456789", 38, 0, ParseStatus::kRange);
   Decimal("1e38", 38, 0, ParseStatus::kRange);
   Decimal("1e100000000", 5, 2, ParseStatus::kRange);
-  for (const char* bad : {"", "-", ".", "1e", "1.2.3", "abc", "1,5", "e3", "1e+", "--1"}) {
+  for (const char* bad :
+       {"", "-", ".", "1e", "1.2.3", "abc", "1,5", "e3", "1e+", "--1"}) {
     Decimal(bad, 10, 2, ParseStatus::kSyntax);
   }
 }
 
 // Exactly representable values agree with Arrow's decimal parsing.
 TEST(CsvValueParsingTest, Decimal128AgainstArrow) {
-  for (const char* text : {"0", "1", "-1", "3.14", "-271.8", "1234567.89", "0.01", "-0.10", "5e3",
-                           "1.23e-1"}) {
+  for (const char* text : {"0", "1", "-1", "3.14", "-271.8", "1234567.89", "0.01",
+                           "-0.10", "5e3", "1.23e-1"}) {
     arrow::Decimal128 expected;
     int32_t precision = 0;
     int32_t scale = 0;
@@ -209,8 +225,9 @@ TEST(CsvValueParsingTest, Decimal128AgainstArrow) {
     auto rescaled = expected.Rescale(scale, 4);
     ASSERT_TRUE(rescaled.ok());
     arrow::Decimal128 actual;
-    ASSERT_EQ(ParseDecimal128(text, static_cast<int64_t>(std::strlen(text)), 20, 4, &actual),
-              ParseStatus::kOk);
+    ASSERT_EQ(
+        ParseDecimal128(text, static_cast<int64_t>(std::strlen(text)), 20, 4, &actual),
+        ParseStatus::kOk);
     EXPECT_EQ(actual, *rescaled) << text;
   }
 }

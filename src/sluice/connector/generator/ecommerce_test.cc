@@ -490,8 +490,8 @@ TEST(GenerateEcommerce, ReplacesAnEarlierRunAndLeavesNoTempFiles) {
   // Leftovers: a bigger earlier run's part file and the temp file of a crashed run
   // (its pid, 999999999, is above any pid_max, so no live process owns it).
   sluice::testing::WriteFile(dir.Join("orders/part-00005.parquet"), "old");
-  sluice::testing::WriteFile(dir.Join("orders/.sluice-tmp-999999999-0-part-00000.parquet"),
-                             "junk");
+  sluice::testing::WriteFile(
+      dir.Join("orders/.sluice-tmp-999999999-0-part-00000.parquet"), "junk");
   sluice::testing::WriteFile(dir.Join("orders/notes.txt"), "mine");
   sluice::testing::WriteFile(dir.Join("users.csv"), "old");
   EcommerceOptions options;

@@ -31,8 +31,8 @@ std::string BaseDir(const std::string& pattern) {
   return slash == std::string::npos ? "." : prefix.substr(0, slash);
 }
 
-std::vector<std::pair<std::string, std::string>> PartitionSegments(const std::string& base,
-                                                                   const std::string& path) {
+std::vector<std::pair<std::string, std::string>> PartitionSegments(
+    const std::string& base, const std::string& path) {
   std::vector<std::pair<std::string, std::string>> out;
   std::string rel = fs::path(path).lexically_relative(base).parent_path().string();
   size_t start = 0;
@@ -41,7 +41,8 @@ std::vector<std::pair<std::string, std::string>> PartitionSegments(const std::st
     if (end == std::string::npos) end = rel.size();
     std::string seg = rel.substr(start, end - start);
     size_t eq = seg.find('=');
-    if (eq != std::string::npos && eq > 0) out.emplace_back(seg.substr(0, eq), seg.substr(eq + 1));
+    if (eq != std::string::npos && eq > 0)
+      out.emplace_back(seg.substr(0, eq), seg.substr(eq + 1));
     start = end + 1;
   }
   return out;
@@ -95,7 +96,8 @@ Result<std::shared_ptr<ParquetTable>> ParquetTable::Open(const std::string& path
     File file;
     file.path = p;
     auto opened = arrow::io::ReadableFile::Open(p);
-    if (!opened.ok()) return Status::IOError("cannot open '", p, "': ", opened.status().message());
+    if (!opened.ok())
+      return Status::IOError("cannot open '", p, "': ", opened.status().message());
     ARROW_ASSIGN_OR_RAISE(file.size, (*opened)->GetSize());
     try {
       auto reader = parquet::ParquetFileReader::Open(*opened);
@@ -132,8 +134,9 @@ Result<std::shared_ptr<ParquetTable>> ParquetTable::Open(const std::string& path
   for (const auto& file : table->files_) {
     for (const auto& field : first->fields()) {
       if (file.schema->GetFieldIndex(field->name()) < 0) {
-        return Status::Invalid("Parquet file '", file.path, "' has no column '", field->name(),
-                               "' (which '", table->files_[0].path, "' has)");
+        return Status::Invalid("Parquet file '", file.path, "' has no column '",
+                               field->name(), "' (which '", table->files_[0].path,
+                               "' has)");
       }
     }
   }
@@ -170,7 +173,8 @@ std::string ParquetTable::Describe() const {
 
 namespace {
 
-Result<bool> CompareScalars(const std::string& fn, const std::shared_ptr<arrow::Scalar>& a,
+Result<bool> CompareScalars(const std::string& fn,
+                            const std::shared_ptr<arrow::Scalar>& a,
                             const std::shared_ptr<arrow::Scalar>& b) {
   std::shared_ptr<arrow::Scalar> x = a, y = b;
   if (!x->type->Equals(*y->type)) {
@@ -182,13 +186,16 @@ Result<bool> CompareScalars(const std::string& fn, const std::shared_ptr<arrow::
 }
 
 // Three outcomes: definitely no match (false) or maybe (true). Unknown forms: maybe.
-bool MayMatchNode(const expr::Expr& e, const std::vector<std::shared_ptr<arrow::Scalar>>& mins,
+bool MayMatchNode(const expr::Expr& e,
+                  const std::vector<std::shared_ptr<arrow::Scalar>>& mins,
                   const std::vector<std::shared_ptr<arrow::Scalar>>& maxs) {
   using expr::ExprKind;
   if (e->kind != ExprKind::kCall) return true;
   const std::string& fn = e->name;
-  if (fn == "and") return MayMatchNode(e->args[0], mins, maxs) && MayMatchNode(e->args[1], mins, maxs);
-  if (fn == "or") return MayMatchNode(e->args[0], mins, maxs) || MayMatchNode(e->args[1], mins, maxs);
+  if (fn == "and")
+    return MayMatchNode(e->args[0], mins, maxs) && MayMatchNode(e->args[1], mins, maxs);
+  if (fn == "or")
+    return MayMatchNode(e->args[0], mins, maxs) || MayMatchNode(e->args[1], mins, maxs);
   auto column_range = [&](const expr::Expr& c, std::shared_ptr<arrow::Scalar>* lo,
                           std::shared_ptr<arrow::Scalar>* hi) {
     if (c->kind != ExprKind::kColumn || c->index < 0 ||
@@ -214,10 +221,14 @@ bool MayMatchNode(const expr::Expr& e, const std::vector<std::shared_ptr<arrow::
     if (!column_range(col, &lo, &hi)) {
       std::swap(col, lit_e);
       // Mirror the operator: lit < col  <=>  col > lit.
-      if (op == "<") op = ">";
-      else if (op == ">") op = "<";
-      else if (op == "<=") op = ">=";
-      else if (op == ">=") op = "<=";
+      if (op == "<")
+        op = ">";
+      else if (op == ">")
+        op = "<";
+      else if (op == "<=")
+        op = ">=";
+      else if (op == ">=")
+        op = "<=";
       if (!column_range(col, &lo, &hi)) return true;
     }
     auto v = literal(lit_e);
@@ -277,8 +288,8 @@ namespace {
 class ParquetScan : public exec::Source {
  public:
   ParquetScan(const ParquetTable* table, std::vector<int> projection,
-              std::vector<std::pair<int, int>> morsels, std::shared_ptr<arrow::Schema> schema,
-              int64_t bytes)
+              std::vector<std::pair<int, int>> morsels,
+              std::shared_ptr<arrow::Schema> schema, int64_t bytes)
       : PhysicalNode("Scan " + table->Describe()),
         table_(table),
         projection_(std::move(projection)),
@@ -303,16 +314,18 @@ class ParquetScan : public exec::Source {
     props.set_pre_buffer(true);
     std::unique_ptr<parquet::arrow::FileReader> reader;
     try {
-      auto pf = parquet::ParquetFileReader::Open(input, parquet::default_reader_properties(),
-                                                 file.metadata);
-      ARROW_RETURN_NOT_OK(parquet::arrow::FileReader::Make(ctx->pool(), std::move(pf), props, &reader));
+      auto pf = parquet::ParquetFileReader::Open(
+          input, parquet::default_reader_properties(), file.metadata);
+      ARROW_RETURN_NOT_OK(
+          parquet::arrow::FileReader::Make(ctx->pool(), std::move(pf), props, &reader));
     } catch (const std::exception& e) {
       return Status::IOError("'", file.path, "': ", e.what());
     }
     // File column indices for the projected file columns (by name: files may order
     // columns differently).
     std::vector<int> file_columns;
-    std::vector<int> output_of;  // for each projected column: index into read batch, or -1
+    std::vector<int>
+        output_of;  // for each projected column: index into read batch, or -1
     const int nfile = table_->num_file_columns();
     for (int c : projection_) {
       if (c < nfile) {
@@ -326,7 +339,8 @@ class ParquetScan : public exec::Source {
     int64_t rows_in_group = file.metadata->RowGroup(row_group)->num_rows();
     int64_t group_bytes = file.metadata->RowGroup(row_group)->total_compressed_size();
     int64_t k = 0;
-    auto emit = [&](const std::shared_ptr<arrow::RecordBatch>& batch, int64_t n) -> Status {
+    auto emit = [&](const std::shared_ptr<arrow::RecordBatch>& batch,
+                    int64_t n) -> Status {
       arrow::ArrayVector cols;
       for (size_t i = 0; i < projection_.size(); ++i) {
         std::shared_ptr<arrow::Array> col;
@@ -340,7 +354,8 @@ class ParquetScan : public exec::Source {
         if (!col->type()->Equals(*want)) {
           auto cast = cp::Cast(col, want);
           if (!cast.ok()) {
-            return Status::Invalid("'", file.path, "': column '", schema_->field(static_cast<int>(i))->name(),
+            return Status::Invalid("'", file.path, "': column '",
+                                   schema_->field(static_cast<int>(i))->name(),
                                    "' has type ", col->type()->ToString(), ", expected ",
                                    want->ToString());
           }
@@ -366,7 +381,9 @@ class ParquetScan : public exec::Source {
       while (true) {
         std::shared_ptr<arrow::RecordBatch> batch;
         Status st = (*rb_reader)->ReadNext(&batch);
-        if (!st.ok()) return Status::IOError("'", file.path, "' row group ", row_group, ": ", st.message());
+        if (!st.ok())
+          return Status::IOError("'", file.path, "' row group ", row_group, ": ",
+                                 st.message());
         if (!batch) break;
         ARROW_RETURN_NOT_OK(emit(batch, batch->num_rows()));
       }
@@ -386,7 +403,8 @@ class ParquetScan : public exec::Source {
 }  // namespace
 
 Result<std::shared_ptr<exec::Source>> ParquetTable::MakeSource(
-    const std::vector<int>& projection, const std::vector<expr::Expr>& pruning_predicates) const {
+    const std::vector<int>& projection,
+    const std::vector<expr::Expr>& pruning_predicates) const {
   arrow::FieldVector fields;
   for (int c : projection) fields.push_back(schema_->field(c));
   auto out_schema = arrow::schema(fields);
@@ -398,7 +416,8 @@ Result<std::shared_ptr<exec::Source>> ParquetTable::MakeSource(
       bool keep = true;
       if (!pruning_predicates.empty()) {
         auto rg_meta = file.metadata->RowGroup(rg);
-        std::vector<std::shared_ptr<arrow::Scalar>> mins(projection.size()), maxs(projection.size());
+        std::vector<std::shared_ptr<arrow::Scalar>> mins(projection.size()),
+            maxs(projection.size());
         for (size_t i = 0; i < projection.size(); ++i) {
           int c = projection[i];
           if (c >= num_file_columns_) {
@@ -437,7 +456,8 @@ Result<std::shared_ptr<exec::Source>> ParquetTable::MakeSource(
       }
     }
   }
-  return std::make_shared<ParquetScan>(this, projection, std::move(morsels), out_schema, bytes);
+  return std::make_shared<ParquetScan>(this, projection, std::move(morsels), out_schema,
+                                       bytes);
 }
 
 }  // namespace sluice::connector

@@ -42,7 +42,8 @@ class ParquetTable : public plan::TableSource, public exec::Scannable {
     std::string path;
     std::shared_ptr<parquet::FileMetaData> metadata;
     std::shared_ptr<arrow::Schema> schema;
-    std::vector<std::shared_ptr<arrow::Scalar>> partition_values;  // one per partition key
+    std::vector<std::shared_ptr<arrow::Scalar>>
+        partition_values;  // one per partition key
     int64_t size = 0;
   };
   const std::vector<File>& files() const { return files_; }

@@ -24,19 +24,22 @@ namespace cp = arrow::compute;
 Result<FileFormat> ParseFileFormat(const std::string& name) {
   if (name == "parquet") return FileFormat::kParquet;
   if (name == "csv") return FileFormat::kCsv;
-  if (name == "json" || name == "jsonl" || name == "ndjson") return FileFormat::kJsonLines;
+  if (name == "json" || name == "jsonl" || name == "ndjson")
+    return FileFormat::kJsonLines;
   if (name == "ipc" || name == "arrow" || name == "feather") return FileFormat::kArrowIpc;
-  return Status::Invalid("unknown file format '", name, "' (parquet, csv, jsonl or arrow)");
+  return Status::Invalid("unknown file format '", name,
+                         "' (parquet, csv, jsonl or arrow)");
 }
 
 Result<FileFormat> FileFormatFromPath(const std::string& path) {
   std::string ext = fs::path(path).extension().string();
   if (!ext.empty()) ext = ext.substr(1);
-  if (ext == "parquet" || ext == "csv" || ext == "json" || ext == "jsonl" || ext == "ndjson" ||
-      ext == "arrow" || ext == "ipc" || ext == "feather") {
+  if (ext == "parquet" || ext == "csv" || ext == "json" || ext == "jsonl" ||
+      ext == "ndjson" || ext == "arrow" || ext == "ipc" || ext == "feather") {
     return ParseFileFormat(ext);
   }
-  return Status::Invalid("cannot tell the format of '", path, "' from its extension: say format:");
+  return Status::Invalid("cannot tell the format of '", path,
+                         "' from its extension: say format:");
 }
 
 const char* FileFormatExtension(FileFormat format) {
@@ -59,9 +62,9 @@ using OutputPtr = std::shared_ptr<arrow::io::OutputStream>;
 
 class ParquetBatchWriter : public BatchWriter {
  public:
-  static Result<std::unique_ptr<BatchWriter>> Open(OutputPtr out,
-                                                   const std::shared_ptr<arrow::Schema>& schema,
-                                                   const WriteOptions& options) {
+  static Result<std::unique_ptr<BatchWriter>> Open(
+      OutputPtr out, const std::shared_ptr<arrow::Schema>& schema,
+      const WriteOptions& options) {
     auto w = std::make_unique<ParquetBatchWriter>();
     w->out_ = std::move(out);
     parquet::WriterProperties::Builder props;
@@ -103,9 +106,9 @@ class ParquetBatchWriter : public BatchWriter {
 
 class CsvBatchWriter : public BatchWriter {
  public:
-  static Result<std::unique_ptr<BatchWriter>> Open(OutputPtr out,
-                                                   const std::shared_ptr<arrow::Schema>& schema,
-                                                   const WriteOptions& options) {
+  static Result<std::unique_ptr<BatchWriter>> Open(
+      OutputPtr out, const std::shared_ptr<arrow::Schema>& schema,
+      const WriteOptions& options) {
     auto w = std::make_unique<CsvBatchWriter>();
     w->out_ = std::move(out);
     auto opts = arrow::csv::WriteOptions::Defaults();
@@ -130,9 +133,8 @@ class CsvBatchWriter : public BatchWriter {
 
 class IpcBatchWriter : public BatchWriter {
  public:
-  static Result<std::unique_ptr<BatchWriter>> Open(OutputPtr out,
-                                                   const std::shared_ptr<arrow::Schema>& schema,
-                                                   const WriteOptions&) {
+  static Result<std::unique_ptr<BatchWriter>> Open(
+      OutputPtr out, const std::shared_ptr<arrow::Schema>& schema, const WriteOptions&) {
     auto w = std::make_unique<IpcBatchWriter>();
     w->out_ = std::move(out);
     ARROW_ASSIGN_OR_RAISE(w->writer_, arrow::ipc::MakeFileWriter(w->out_, schema));
@@ -186,9 +188,8 @@ void AppendJsonString(std::string* out, std::string_view s) {
 // dates and timestamps as ISO strings, NULL as null.
 class JsonBatchWriter : public BatchWriter {
  public:
-  static Result<std::unique_ptr<BatchWriter>> Open(OutputPtr out,
-                                                   const std::shared_ptr<arrow::Schema>& schema,
-                                                   const WriteOptions&) {
+  static Result<std::unique_ptr<BatchWriter>> Open(
+      OutputPtr out, const std::shared_ptr<arrow::Schema>& schema, const WriteOptions&) {
     auto w = std::make_unique<JsonBatchWriter>();
     w->out_ = std::move(out);
     for (const auto& f : schema->fields()) {
@@ -220,8 +221,8 @@ class JsonBatchWriter : public BatchWriter {
         if (id != arrow::Type::STRING) {
           auto d = cp::Cast(col, arrow::utf8());
           if (!d.ok()) {
-            return Status::NotImplemented("cannot write a column of type ", col->type()->ToString(),
-                                          " as JSON");
+            return Status::NotImplemented("cannot write a column of type ",
+                                          col->type()->ToString(), " as JSON");
           }
           col = d->make_array();
         }
@@ -247,10 +248,12 @@ class JsonBatchWriter : public BatchWriter {
             buf += static_cast<const arrow::StringArray&>(*col).GetView(r);
             break;
           case 1:
-            AppendJsonString(&buf, static_cast<const arrow::StringArray&>(*col).GetView(r));
+            AppendJsonString(&buf,
+                             static_cast<const arrow::StringArray&>(*col).GetView(r));
             break;
           case 2:
-            buf += static_cast<const arrow::BooleanArray&>(*col).Value(r) ? "true" : "false";
+            buf +=
+                static_cast<const arrow::BooleanArray&>(*col).Value(r) ? "true" : "false";
             break;
           case 3: {
             double v = static_cast<const arrow::DoubleArray&>(*col).Value(r);
@@ -283,9 +286,9 @@ class JsonBatchWriter : public BatchWriter {
 
 }  // namespace
 
-Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(std::shared_ptr<arrow::io::OutputStream> out,
-                                                     const std::shared_ptr<arrow::Schema>& schema,
-                                                     const WriteOptions& options) {
+Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(
+    std::shared_ptr<arrow::io::OutputStream> out,
+    const std::shared_ptr<arrow::Schema>& schema, const WriteOptions& options) {
   switch (options.format) {
     case FileFormat::kParquet:
       return ParquetBatchWriter::Open(std::move(out), schema, options);
@@ -299,11 +302,12 @@ Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(std::shared_ptr<arrow::io::
   return Status::Invalid("unknown format");
 }
 
-Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(const std::string& path,
-                                                     const std::shared_ptr<arrow::Schema>& schema,
-                                                     const WriteOptions& options) {
+Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(
+    const std::string& path, const std::shared_ptr<arrow::Schema>& schema,
+    const WriteOptions& options) {
   auto out = arrow::io::FileOutputStream::Open(path);
-  if (!out.ok()) return Status::IOError("cannot create '", path, "': ", out.status().message());
+  if (!out.ok())
+    return Status::IOError("cannot create '", path, "': ", out.status().message());
   return OpenBatchWriter(*out, schema, options);
 }
 
@@ -319,8 +323,8 @@ FileWriteSink::FileWriteSink(std::shared_ptr<arrow::Schema> schema, WriteOptions
       options_(std::move(options)),
       single_file_(single_file) {}
 
-Result<std::shared_ptr<FileWriteSink>> FileWriteSink::Make(std::shared_ptr<arrow::Schema> schema,
-                                                           WriteOptions options) {
+Result<std::shared_ptr<FileWriteSink>> FileWriteSink::Make(
+    std::shared_ptr<arrow::Schema> schema, WriteOptions options) {
   if (options.path.empty()) return Status::Invalid("a file sink needs a path");
   std::error_code ec;
   bool directory = !options.partition_by.empty() || options.path.back() == '/' ||
@@ -329,8 +333,8 @@ Result<std::shared_ptr<FileWriteSink>> FileWriteSink::Make(std::shared_ptr<arrow
   for (const auto& key : options.partition_by) {
     int idx = schema->GetFieldIndex(key);
     if (idx < 0) {
-      return Status::Invalid("partition_by: no column '", key, "' in the output (columns: ",
-                             schema->ToString(), ")");
+      return Status::Invalid("partition_by: no column '", key,
+                             "' in the output (columns: ", schema->ToString(), ")");
     }
     sink->partition_columns_.push_back(idx);
   }
@@ -344,7 +348,8 @@ Result<std::shared_ptr<FileWriteSink>> FileWriteSink::Make(std::shared_ptr<arrow
   }
   sink->file_schema_ = arrow::schema(data_fields);
   // Leftovers of earlier failed runs.
-  std::string dir = directory ? options.path : fs::path(options.path).parent_path().string();
+  std::string dir =
+      directory ? options.path : fs::path(options.path).parent_path().string();
   if (!dir.empty()) {
     fs::create_directories(dir, ec);
     if (ec) return Status::IOError("cannot create directory '", dir, "': ", ec.message());
@@ -353,9 +358,9 @@ Result<std::shared_ptr<FileWriteSink>> FileWriteSink::Make(std::shared_ptr<arrow
   return sink;
 }
 
-Result<FileWriteSink::OpenFile*> FileWriteSink::FileFor(std::map<std::string, OpenFile>* files,
-                                                        const std::string& partition_dir,
-                                                        int worker) {
+Result<FileWriteSink::OpenFile*> FileWriteSink::FileFor(
+    std::map<std::string, OpenFile>* files, const std::string& partition_dir,
+    int worker) {
   auto it = files->find(partition_dir);
   if (it != files->end()) return &it->second;
   OpenFile f;
@@ -367,9 +372,10 @@ Result<FileWriteSink::OpenFile*> FileWriteSink::FileFor(std::map<std::string, Op
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) return Status::IOError("cannot create directory '", dir, "': ", ec.message());
-    f.final_path = (fs::path(dir) / fmt::format("part-{:05d}{}", file_counter_.fetch_add(1),
-                                                FileFormatExtension(options_.format)))
-                       .string();
+    f.final_path =
+        (fs::path(dir) / fmt::format("part-{:05d}{}", file_counter_.fetch_add(1),
+                                     FileFormatExtension(options_.format)))
+            .string();
   }
   f.temp_path = TempPathFor(f.final_path);
   ARROW_ASSIGN_OR_RAISE(f.writer, OpenBatchWriter(f.temp_path, file_schema_, options_));
@@ -420,8 +426,8 @@ Status FileWriteSink::WritePartitioned(std::map<std::string, OpenFile>* files,
   return Status::OK();
 }
 
-Result<std::unique_ptr<exec::LocalSinkState>> FileWriteSink::MakeLocal(exec::ExecContext* ctx,
-                                                                       int worker) {
+Result<std::unique_ptr<exec::LocalSinkState>> FileWriteSink::MakeLocal(
+    exec::ExecContext* ctx, int worker) {
   auto local = std::make_unique<Local>();
   local->worker = worker;
   return local;
@@ -441,7 +447,8 @@ Status FileWriteSink::Consume(exec::ExecContext* ctx, exec::LocalSinkState* base
   return WritePartitioned(&local->files, *batch.data, local->worker);
 }
 
-Status FileWriteSink::FinishLocal(exec::ExecContext* ctx, std::unique_ptr<exec::LocalSinkState> base) {
+Status FileWriteSink::FinishLocal(exec::ExecContext* ctx,
+                                  std::unique_ptr<exec::LocalSinkState> base) {
   auto* local = static_cast<Local*>(base.get());
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [dir, f] : local->files) {

@@ -8,13 +8,13 @@
 // renamed to its final name only when the whole job's output is complete (Finalize).
 // A job that fails leaves no file under a final name. A single-file target receives
 // ordered input in order (see exec::Sink::needs_order).
+#include <arrow/io/interfaces.h>
+
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <arrow/io/interfaces.h>
 
 #include "sluice/exec/operator.h"
 
@@ -22,7 +22,8 @@ namespace sluice::connector {
 
 enum class FileFormat { kParquet, kCsv, kJsonLines, kArrowIpc };
 
-Result<FileFormat> ParseFileFormat(const std::string& name);  // parquet|csv|json|jsonl|ipc|arrow
+Result<FileFormat> ParseFileFormat(
+    const std::string& name);  // parquet|csv|json|jsonl|ipc|arrow
 /// Format implied by a path's extension, if any.
 Result<FileFormat> FileFormatFromPath(const std::string& path);
 const char* FileFormatExtension(FileFormat format);
@@ -47,22 +48,24 @@ class BatchWriter {
 };
 
 /// Writes into an open stream (closed by BatchWriter::Close).
-Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(std::shared_ptr<arrow::io::OutputStream> out,
-                                                     const std::shared_ptr<arrow::Schema>& schema,
-                                                     const WriteOptions& options);
-Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(const std::string& path,
-                                                     const std::shared_ptr<arrow::Schema>& schema,
-                                                     const WriteOptions& options);
+Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(
+    std::shared_ptr<arrow::io::OutputStream> out,
+    const std::shared_ptr<arrow::Schema>& schema, const WriteOptions& options);
+Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(
+    const std::string& path, const std::shared_ptr<arrow::Schema>& schema,
+    const WriteOptions& options);
 
 class FileWriteSink : public exec::Sink {
  public:
-  static Result<std::shared_ptr<FileWriteSink>> Make(std::shared_ptr<arrow::Schema> schema,
-                                                     WriteOptions options);
+  static Result<std::shared_ptr<FileWriteSink>> Make(
+      std::shared_ptr<arrow::Schema> schema, WriteOptions options);
 
   Result<std::unique_ptr<exec::LocalSinkState>> MakeLocal(exec::ExecContext* ctx,
                                                           int worker) override;
-  Status Consume(exec::ExecContext* ctx, exec::LocalSinkState* local, exec::Batch batch) override;
-  Status FinishLocal(exec::ExecContext* ctx, std::unique_ptr<exec::LocalSinkState> local) override;
+  Status Consume(exec::ExecContext* ctx, exec::LocalSinkState* local,
+                 exec::Batch batch) override;
+  Status FinishLocal(exec::ExecContext* ctx,
+                     std::unique_ptr<exec::LocalSinkState> local) override;
   Status Finalize(exec::ExecContext* ctx) override;
   bool needs_order() const override { return single_file_; }
 
@@ -73,7 +76,8 @@ class FileWriteSink : public exec::Sink {
   /// Removes temporary files of this sink (called when the job fails).
   void Abort();
 
-  FileWriteSink(std::shared_ptr<arrow::Schema> schema, WriteOptions options, bool single_file);
+  FileWriteSink(std::shared_ptr<arrow::Schema> schema, WriteOptions options,
+                bool single_file);
 
  private:
   struct OpenFile {
@@ -82,10 +86,10 @@ class FileWriteSink : public exec::Sink {
     std::unique_ptr<BatchWriter> writer;
   };
   struct Local;
-  Result<OpenFile*> FileFor(std::map<std::string, OpenFile>* files, const std::string& partition_dir,
-                            int worker);
-  Status WritePartitioned(std::map<std::string, OpenFile>* files, const arrow::RecordBatch& batch,
-                          int worker);
+  Result<OpenFile*> FileFor(std::map<std::string, OpenFile>* files,
+                            const std::string& partition_dir, int worker);
+  Status WritePartitioned(std::map<std::string, OpenFile>* files,
+                          const arrow::RecordBatch& batch, int worker);
 
   std::shared_ptr<arrow::Schema> schema_;       // input schema
   std::shared_ptr<arrow::Schema> file_schema_;  // without partition columns

@@ -21,7 +21,8 @@ using TypePtr = std::shared_ptr<arrow::DataType>;
 
 namespace {
 
-// ---- physical representations ----------------------------------------------------------
+// ---- physical representations
+// ----------------------------------------------------------
 
 bool IsInt64Repr(const arrow::DataType& t) {
   switch (t.id()) {
@@ -101,8 +102,8 @@ struct Repr<int64_t> {
     return r;
   }
   int64_t Get(int64_t i) const { return raw[i]; }
-  static Result<ArrayPtr> Build(const std::vector<int64_t>& v, const std::vector<uint8_t>& has,
-                                const TypePtr& type) {
+  static Result<ArrayPtr> Build(const std::vector<int64_t>& v,
+                                const std::vector<uint8_t>& has, const TypePtr& type) {
     arrow::Int64Builder b;
     ARROW_RETURN_NOT_OK(b.Reserve(static_cast<int64_t>(v.size())));
     for (size_t g = 0; g < v.size(); ++g) {
@@ -129,8 +130,8 @@ struct Repr<double> {
     return r;
   }
   double Get(int64_t i) const { return raw[i]; }
-  static Result<ArrayPtr> Build(const std::vector<double>& v, const std::vector<uint8_t>& has,
-                                const TypePtr& type) {
+  static Result<ArrayPtr> Build(const std::vector<double>& v,
+                                const std::vector<uint8_t>& has, const TypePtr& type) {
     arrow::DoubleBuilder b;
     ARROW_RETURN_NOT_OK(b.Reserve(static_cast<int64_t>(v.size())));
     for (size_t g = 0; g < v.size(); ++g) {
@@ -156,7 +157,8 @@ struct Repr<arrow::Decimal128> {
     return r;
   }
   arrow::Decimal128 Get(int64_t i) const {
-    return arrow::Decimal128(static_cast<const arrow::Decimal128Array&>(*arr).GetValue(i));
+    return arrow::Decimal128(
+        static_cast<const arrow::Decimal128Array&>(*arr).GetValue(i));
   }
   static Result<ArrayPtr> Build(const std::vector<arrow::Decimal128>& v,
                                 const std::vector<uint8_t>& has, const TypePtr& type) {
@@ -189,8 +191,8 @@ struct Repr<std::string> {
   std::string_view Get(int64_t i) const {
     return static_cast<const arrow::StringArray&>(*arr).GetView(i);
   }
-  static Result<ArrayPtr> Build(const std::vector<std::string>& v, const std::vector<uint8_t>& has,
-                                const TypePtr& type) {
+  static Result<ArrayPtr> Build(const std::vector<std::string>& v,
+                                const std::vector<uint8_t>& has, const TypePtr& type) {
     arrow::StringBuilder b;
     ARROW_RETURN_NOT_OK(b.Reserve(static_cast<int64_t>(v.size())));
     for (size_t g = 0; g < v.size(); ++g) {
@@ -207,7 +209,8 @@ struct Repr<std::string> {
   }
 };
 
-// ---- min / max / first / last / any_value ----------------------------------------------
+// ---- min / max / first / last / any_value
+// ----------------------------------------------
 
 enum class Pick { kMin, kMax, kFirst, kLast };
 
@@ -310,7 +313,9 @@ class CountAccumulator : public GroupedAccumulator {
     ARROW_RETURN_NOT_OK(b.AppendValues(counts_));
     return b.Finish();
   }
-  int64_t MemoryUsage() const override { return static_cast<int64_t>(counts_.capacity() * 8); }
+  int64_t MemoryUsage() const override {
+    return static_cast<int64_t>(counts_.capacity() * 8);
+  }
 
  private:
   bool star_;
@@ -331,8 +336,9 @@ class SumAccumulator : public GroupedAccumulator {
   Status Add(uint32_t g, const T& v) {
     if constexpr (std::is_same_v<T, int64_t>) {
       if (__builtin_add_overflow(sums_[g], v, &sums_[g])) {
-        return Status::Invalid("integer overflow in sum(): the total exceeds the bigint range "
-                               "(cast the argument to decimal or double)");
+        return Status::Invalid(
+            "integer overflow in sum(): the total exceeds the bigint range "
+            "(cast the argument to decimal or double)");
       }
     } else {
       sums_[g] += v;
@@ -372,7 +378,8 @@ class SumAccumulator : public GroupedAccumulator {
   std::vector<uint8_t> has_;
 };
 
-// ---- avg, variance ------------------------------------------------------------------------
+// ---- avg, variance
+// ------------------------------------------------------------------------
 
 enum class Moment { kAvg, kVarSamp, kVarPop, kStddevSamp, kStddevPop };
 
@@ -448,7 +455,9 @@ class MomentAccumulator : public GroupedAccumulator {
     }
     return b.Finish();
   }
-  int64_t MemoryUsage() const override { return static_cast<int64_t>(count_.capacity() * 24); }
+  int64_t MemoryUsage() const override {
+    return static_cast<int64_t>(count_.capacity() * 24);
+  }
 
  private:
   Moment kind_;
@@ -460,7 +469,8 @@ class MomentAccumulator : public GroupedAccumulator {
 // Exact average for integers and decimals would need wide sums; double is what DuckDB
 // returns for avg, and summing in the Welford mean keeps it stable.
 
-// ---- bool_and / bool_or -------------------------------------------------------------------
+// ---- bool_and / bool_or
+// -------------------------------------------------------------------
 
 class BoolAccumulator : public GroupedAccumulator {
  public:
@@ -530,7 +540,9 @@ class CollectedValues {
     return arrow::Concatenate(chunks_);
   }
   const std::vector<uint32_t>& ids() const { return ids_; }
-  int64_t MemoryUsage() const { return bytes_ + static_cast<int64_t>(ids_.capacity() * 4); }
+  int64_t MemoryUsage() const {
+    return bytes_ + static_cast<int64_t>(ids_.capacity() * 4);
+  }
 
  private:
   std::vector<ArrayPtr> chunks_;
@@ -684,15 +696,18 @@ class DistinctAccumulator : public GroupedAccumulator {
 };
 
 template <template <typename> class Acc, typename... Args>
-Result<std::unique_ptr<GroupedAccumulator>> ByRepr(const TypePtr& arg_type, Args&&... args) {
+Result<std::unique_ptr<GroupedAccumulator>> ByRepr(const TypePtr& arg_type,
+                                                   Args&&... args) {
   if (IsInt64Repr(*arg_type) || arg_type->id() == arrow::Type::NA) {
     return std::make_unique<Acc<int64_t>>(std::forward<Args>(args)...);
   }
-  if (arrow::is_floating(arg_type->id())) return std::make_unique<Acc<double>>(std::forward<Args>(args)...);
+  if (arrow::is_floating(arg_type->id()))
+    return std::make_unique<Acc<double>>(std::forward<Args>(args)...);
   if (arg_type->id() == arrow::Type::DECIMAL128) {
     return std::make_unique<Acc<arrow::Decimal128>>(std::forward<Args>(args)...);
   }
-  if (expr::IsStringLike(*arg_type)) return std::make_unique<Acc<std::string>>(std::forward<Args>(args)...);
+  if (expr::IsStringLike(*arg_type))
+    return std::make_unique<Acc<std::string>>(std::forward<Args>(args)...);
   return Status::NotImplemented("aggregate over ", arg_type->ToString());
 }
 
@@ -703,7 +718,8 @@ Result<std::unique_ptr<GroupedAccumulator>> MakePlain(const expr::ExprNode& agg)
   if (name == "count_star") return std::make_unique<CountAccumulator>(true);
   if (name == "count") return std::make_unique<CountAccumulator>(agg.args.empty());
   if (name == "sum") {
-    if (out->id() == arrow::Type::INT64) return std::make_unique<SumAccumulator<int64_t>>(out);
+    if (out->id() == arrow::Type::INT64)
+      return std::make_unique<SumAccumulator<int64_t>>(out);
     if (out->id() == arrow::Type::DECIMAL128) {
       return std::make_unique<SumAccumulator<arrow::Decimal128>>(out);
     }
@@ -712,21 +728,25 @@ Result<std::unique_ptr<GroupedAccumulator>> MakePlain(const expr::ExprNode& agg)
   if (name == "avg") return std::make_unique<MomentAccumulator>(Moment::kAvg);
   if (name == "var_samp") return std::make_unique<MomentAccumulator>(Moment::kVarSamp);
   if (name == "var_pop") return std::make_unique<MomentAccumulator>(Moment::kVarPop);
-  if (name == "stddev_samp") return std::make_unique<MomentAccumulator>(Moment::kStddevSamp);
-  if (name == "stddev_pop") return std::make_unique<MomentAccumulator>(Moment::kStddevPop);
+  if (name == "stddev_samp")
+    return std::make_unique<MomentAccumulator>(Moment::kStddevSamp);
+  if (name == "stddev_pop")
+    return std::make_unique<MomentAccumulator>(Moment::kStddevPop);
   if (name == "bool_and") return std::make_unique<BoolAccumulator>(true);
   if (name == "bool_or") return std::make_unique<BoolAccumulator>(false);
   if (name == "median") return std::make_unique<QuantileAccumulator>(0.5);
   if (name == "quantile") {
     ARROW_ASSIGN_OR_RAISE(auto q, agg.options[0]->CastTo(arrow::float64()));
     double v = static_cast<const arrow::DoubleScalar&>(*q).value;
-    if (!(v >= 0 && v <= 1)) return Status::Invalid("quantile must be between 0 and 1, got ", v);
+    if (!(v >= 0 && v <= 1))
+      return Status::Invalid("quantile must be between 0 and 1, got ", v);
     return std::make_unique<QuantileAccumulator>(v);
   }
   if (name == "string_agg") {
     std::string sep = ",";
     std::shared_ptr<arrow::Scalar> s;
-    if (agg.args.size() > 1 && agg.args[1]->kind == expr::ExprKind::kLiteral) s = agg.args[1]->value;
+    if (agg.args.size() > 1 && agg.args[1]->kind == expr::ExprKind::kLiteral)
+      s = agg.args[1]->value;
     if (!agg.options.empty()) s = agg.options[0];
     if (s && s->is_valid) {
       ARROW_ASSIGN_OR_RAISE(auto str, s->CastTo(arrow::utf8()));

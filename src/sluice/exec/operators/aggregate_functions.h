@@ -10,9 +10,9 @@
 // min, max, ... return NULL and count returns 0. first/last/any_value return the first
 // or last non-null value in arrival order (not deterministic across threads unless the
 // input is ordered). Integer sums that overflow int64 fail.
-#include <memory>
-
 #include <arrow/array.h>
+
+#include <memory>
 
 #include "sluice/base/status.h"
 #include "sluice/expr/expr.h"
@@ -38,6 +38,7 @@ class GroupedAccumulator {
 
 /// Creates the accumulator for a bound Aggregate expression (its `type` set by the
 /// planner, its argument types bound).
-Result<std::unique_ptr<GroupedAccumulator>> MakeAccumulator(const expr::ExprNode& aggregate);
+Result<std::unique_ptr<GroupedAccumulator>> MakeAccumulator(
+    const expr::ExprNode& aggregate);
 
 }  // namespace sluice::exec

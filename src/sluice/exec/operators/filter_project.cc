@@ -8,8 +8,8 @@ namespace sluice::exec {
 
 namespace cp = arrow::compute;
 
-Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(const std::shared_ptr<arrow::RecordBatch>& batch,
-                                                        const arrow::Datum& mask) {
+Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(
+    const std::shared_ptr<arrow::RecordBatch>& batch, const arrow::Datum& mask) {
   if (mask.is_scalar()) {
     // A constant predicate keeps all rows or none (NULL counts as false).
     const auto& s = static_cast<const arrow::BooleanScalar&>(*mask.scalar());
@@ -17,8 +17,7 @@ Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(const std::shared_ptr<ar
     return batch->Slice(0, 0);
   }
   cp::FilterOptions opts(cp::FilterOptions::DROP);
-  ARROW_ASSIGN_OR_RAISE(auto out, cp::Filter(arrow::Datum(batch),
-                                             mask, opts));
+  ARROW_ASSIGN_OR_RAISE(auto out, cp::Filter(arrow::Datum(batch), mask, opts));
   return out.record_batch();
 }
 
@@ -54,9 +53,9 @@ class ProjectOp : public Operator {
       }
       columns.push_back(std::move(arr));
     }
-    return out->Emit(
-        Batch{arrow::RecordBatch::Make(schema_, batch.data->num_rows(), std::move(columns)),
-              batch.seq});
+    return out->Emit(Batch{
+        arrow::RecordBatch::Make(schema_, batch.data->num_rows(), std::move(columns)),
+        batch.seq});
   }
 
  private:

@@ -21,7 +21,9 @@ class FilterFactory : public OperatorFactory {
 class ProjectFactory : public OperatorFactory {
  public:
   ProjectFactory(std::vector<expr::Expr> exprs, std::shared_ptr<arrow::Schema> schema)
-      : OperatorFactory("Project"), exprs_(std::move(exprs)), schema_(std::move(schema)) {}
+      : OperatorFactory("Project"),
+        exprs_(std::move(exprs)),
+        schema_(std::move(schema)) {}
   Result<std::unique_ptr<Operator>> Make(ExecContext* ctx, int worker) override;
 
  private:
@@ -30,7 +32,7 @@ class ProjectFactory : public OperatorFactory {
 };
 
 /// Filters a batch by a boolean array (NULL = drop).
-Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(const std::shared_ptr<arrow::RecordBatch>& batch,
-                                                        const arrow::Datum& mask);
+Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(
+    const std::shared_ptr<arrow::RecordBatch>& batch, const arrow::Datum& mask);
 
 }  // namespace sluice::exec

@@ -16,8 +16,8 @@ struct AggregateLocal : LocalSinkState {
   std::vector<uint32_t> ids;
 
   int64_t MemoryUsage() const {
-    int64_t total = table->MemoryUsage() + static_cast<int64_t>(rows.bytes.capacity() +
-                                                                ids.capacity() * 4);
+    int64_t total = table->MemoryUsage() +
+                    static_cast<int64_t>(rows.bytes.capacity() + ids.capacity() * 4);
     for (const auto& a : accumulators) total += a->MemoryUsage();
     return total;
   }
@@ -25,14 +25,16 @@ struct AggregateLocal : LocalSinkState {
 
 }  // namespace
 
-HashAggregate::HashAggregate(std::vector<expr::Expr> keys, std::vector<expr::Expr> aggregates,
+HashAggregate::HashAggregate(std::vector<expr::Expr> keys,
+                             std::vector<expr::Expr> aggregates,
                              std::shared_ptr<arrow::Schema> output_schema)
     : PhysicalNode("HashAggregate"),
       keys_(std::move(keys)),
       aggregates_(std::move(aggregates)),
       output_schema_(std::move(output_schema)) {}
 
-Result<std::unique_ptr<LocalSinkState>> HashAggregate::MakeLocal(ExecContext* ctx, int worker) {
+Result<std::unique_ptr<LocalSinkState>> HashAggregate::MakeLocal(ExecContext* ctx,
+                                                                 int worker) {
   auto local = std::make_unique<AggregateLocal>();
   local->reservation = MemoryReservation(ctx->budget(), name());
   local->table = std::make_unique<KeyTable>(nullptr);
@@ -58,7 +60,8 @@ Status HashAggregate::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
   }
   local->ids.resize(n);
   if (keys_.empty()) {
-    if (local->table->size() == 0) ARROW_RETURN_NOT_OK(local->table->FindOrInsert("", 0).status());
+    if (local->table->size() == 0)
+      ARROW_RETURN_NOT_OK(local->table->FindOrInsert("", 0).status());
     std::fill(local->ids.begin(), local->ids.end(), 0);
   } else {
     ARROW_RETURN_NOT_OK(EncodeRows(key_arrays, &local->rows));
@@ -79,7 +82,8 @@ Status HashAggregate::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
   return local->reservation.Resize(usage);
 }
 
-Status HashAggregate::FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local) {
+Status HashAggregate::FinishLocal(ExecContext* ctx,
+                                  std::unique_ptr<LocalSinkState> local) {
   std::lock_guard<std::mutex> lock(mu_);
   finished_.push_back(std::move(local));
   return Status::OK();
@@ -99,13 +103,14 @@ Status HashAggregate::Finalize(ExecContext* ctx) {
     auto* other = static_cast<AggregateLocal*>(finished_[w].get());
     std::vector<uint32_t> mapping(other->table->size());
     for (int64_t g = 0; g < other->table->size(); ++g) {
-      ARROW_ASSIGN_OR_RAISE(mapping[g], global->table->FindOrInsert(other->table->key(g),
-                                                                    other->table->hash(g)));
+      ARROW_ASSIGN_OR_RAISE(mapping[g], global->table->FindOrInsert(
+                                            other->table->key(g), other->table->hash(g)));
     }
     for (size_t a = 0; a < aggregates_.size(); ++a) {
       ARROW_RETURN_NOT_OK(global->accumulators[a]->Resize(global->table->size()));
       ARROW_RETURN_NOT_OK(other->accumulators[a]->Resize(other->table->size()));
-      ARROW_RETURN_NOT_OK(global->accumulators[a]->Merge(other->accumulators[a].get(), mapping.data()));
+      ARROW_RETURN_NOT_OK(
+          global->accumulators[a]->Merge(other->accumulators[a].get(), mapping.data()));
     }
     ARROW_RETURN_NOT_OK(global->reservation.Resize(global->MemoryUsage()));
     finished_[w].reset();

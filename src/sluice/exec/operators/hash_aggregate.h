@@ -19,7 +19,8 @@ class HashAggregate : public Sink, public Source {
   HashAggregate(std::vector<expr::Expr> keys, std::vector<expr::Expr> aggregates,
                 std::shared_ptr<arrow::Schema> output_schema);
 
-  Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx, int worker) override;
+  Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx,
+                                                    int worker) override;
   Status Consume(ExecContext* ctx, LocalSinkState* local, Batch batch) override;
   Status FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local) override;
   Status Finalize(ExecContext* ctx) override;

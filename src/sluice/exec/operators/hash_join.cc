@@ -29,8 +29,11 @@ Result<std::vector<std::shared_ptr<arrow::Array>>> EvaluateKeys(
 }
 }  // namespace
 
-HashJoinBuild::HashJoinBuild(std::vector<expr::Expr> keys, std::shared_ptr<arrow::Schema> schema)
-    : PhysicalNode("HashJoin build"), keys_(std::move(keys)), schema_(std::move(schema)) {}
+HashJoinBuild::HashJoinBuild(std::vector<expr::Expr> keys,
+                             std::shared_ptr<arrow::Schema> schema)
+    : PhysicalNode("HashJoin build"),
+      keys_(std::move(keys)),
+      schema_(std::move(schema)) {}
 
 Result<std::unique_ptr<LocalSinkState>> HashJoinBuild::MakeLocal(ExecContext* ctx, int) {
   auto local = std::make_unique<BuildLocal>();
@@ -45,10 +48,12 @@ Status HashJoinBuild::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
   return Status::OK();
 }
 
-Status HashJoinBuild::FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local_base) {
+Status HashJoinBuild::FinishLocal(ExecContext* ctx,
+                                  std::unique_ptr<LocalSinkState> local_base) {
   auto* local = static_cast<BuildLocal*>(local_base.get());
   std::lock_guard<std::mutex> lock(mu_);
-  if (reservation_.owner().empty()) reservation_ = MemoryReservation(ctx->budget(), name());
+  if (reservation_.owner().empty())
+    reservation_ = MemoryReservation(ctx->budget(), name());
   int64_t bytes = local->reservation.size();
   local->reservation.Clear();
   ARROW_RETURN_NOT_OK(reservation_.Grow(bytes));
@@ -57,7 +62,8 @@ Status HashJoinBuild::FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkSta
 }
 
 Status HashJoinBuild::Finalize(ExecContext* ctx) {
-  if (reservation_.owner().empty()) reservation_ = MemoryReservation(ctx->budget(), name());
+  if (reservation_.owner().empty())
+    reservation_ = MemoryReservation(ctx->budget(), name());
   std::vector<std::shared_ptr<arrow::RecordBatch>> rbs;
   for (auto& b : batches_) rbs.push_back(b.data);
   batches_.clear();
@@ -101,8 +107,10 @@ namespace {
 // Builds output rows from (probe index, build index) pairs; a null index makes that
 // side's columns null.
 Result<std::shared_ptr<arrow::RecordBatch>> Assemble(
-    const std::shared_ptr<arrow::RecordBatch>& probe, const std::shared_ptr<arrow::Array>& probe_idx,
-    const std::shared_ptr<arrow::RecordBatch>& build, const std::shared_ptr<arrow::Array>& build_idx,
+    const std::shared_ptr<arrow::RecordBatch>& probe,
+    const std::shared_ptr<arrow::Array>& probe_idx,
+    const std::shared_ptr<arrow::RecordBatch>& build,
+    const std::shared_ptr<arrow::Array>& build_idx,
     const std::shared_ptr<arrow::Schema>& out_schema, bool left_only) {
   arrow::ArrayVector cols;
   const int64_t n = probe_idx->length();
@@ -151,14 +159,15 @@ class ProbeOp : public Operator {
       if (pv.empty()) return Status::OK();
       // Wrap the index vectors without copying: the buffers own the memory.
       auto wrap = [](std::vector<int64_t>* v) {
-        auto buf = std::make_shared<arrow::Buffer>(reinterpret_cast<const uint8_t*>(v->data()),
-                                                   static_cast<int64_t>(v->size() * 8));
+        auto buf =
+            std::make_shared<arrow::Buffer>(reinterpret_cast<const uint8_t*>(v->data()),
+                                            static_cast<int64_t>(v->size() * 8));
         return std::make_shared<arrow::Int64Array>(static_cast<int64_t>(v->size()), buf);
       };
       auto pidx = wrap(&pv);
       auto bidx = wrap(&bv);
-      ARROW_ASSIGN_OR_RAISE(auto joined, Assemble(probe, pidx, build.rows(), bidx,
-                                                  JoinedSchema(), false));
+      ARROW_ASSIGN_OR_RAISE(
+          auto joined, Assemble(probe, pidx, build.rows(), bidx, JoinedSchema(), false));
       const int64_t* p = pv.data();
       const int64_t* b = bv.data();
       std::vector<uint8_t> keep(joined->num_rows(), 1);
@@ -181,7 +190,8 @@ class ProbeOp : public Operator {
       if (joined->num_rows() == 0) return Status::OK();
       return out->Emit(Batch{joined, batch.seq + (sub++)});
     };
-    const bool one_match = (type == JoinType::kSemi || type == JoinType::kAnti) && !f_->condition();
+    const bool one_match =
+        (type == JoinType::kSemi || type == JoinType::kAnti) && !f_->condition();
     for (int64_t i = 0; i < n; ++i) {
       for (int64_t r = chain_start[i]; r >= 0; r = build.next_row(r)) {
         pv.push_back(i);
@@ -272,8 +282,8 @@ Result<std::shared_ptr<Source>> HashJoinProbe::DrainSource() {
     left_nulls.push_back(a);
   }
   auto left_batch = arrow::RecordBatch::Make(left_schema_, 1, left_nulls);
-  ARROW_ASSIGN_OR_RAISE(auto assembled,
-                        Assemble(left_batch, pidx, build_->rows(), bidx, output_schema_, false));
+  ARROW_ASSIGN_OR_RAISE(auto assembled, Assemble(left_batch, pidx, build_->rows(), bidx,
+                                                 output_schema_, false));
   std::vector<std::shared_ptr<arrow::RecordBatch>> batches = {assembled};
   return std::make_shared<BatchListSource>(batches, "HashJoin unmatched build rows");
 }

@@ -22,7 +22,8 @@ class HashJoinBuild : public Sink {
  public:
   HashJoinBuild(std::vector<expr::Expr> keys, std::shared_ptr<arrow::Schema> schema);
 
-  Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx, int worker) override;
+  Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx,
+                                                    int worker) override;
   Status Consume(ExecContext* ctx, LocalSinkState* local, Batch batch) override;
   Status FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local) override;
   Status Finalize(ExecContext* ctx) override;
@@ -32,7 +33,9 @@ class HashJoinBuild : public Sink {
   /// First build row of key `id` (-1 if none); next_row(r): the following row.
   int64_t first_row(int64_t key_id) const { return first_[key_id]; }
   int64_t next_row(int64_t row) const { return next_[row]; }
-  int64_t FindKey(std::string_view key, uint64_t hash) const { return table_->Find(key, hash); }
+  int64_t FindKey(std::string_view key, uint64_t hash) const {
+    return table_->Find(key, hash);
+  }
   bool has_keys() const { return !keys_.empty(); }
   std::vector<std::atomic<uint8_t>>& matched() { return matched_; }
 

@@ -36,7 +36,8 @@ Status LimitSink::Consume(ExecContext* ctx, LocalSinkState* base, Batch batch) {
     SortBySeq(&l->batches);
     int64_t kept = 0;
     size_t k = 0;
-    while (k < l->batches.size() && kept < limit_ + offset_) kept += l->batches[k++].data->num_rows();
+    while (k < l->batches.size() && kept < limit_ + offset_)
+      kept += l->batches[k++].data->num_rows();
     l->batches.resize(k);
     l->rows = kept;
     int64_t bytes = 0;
@@ -49,7 +50,8 @@ Status LimitSink::Consume(ExecContext* ctx, LocalSinkState* base, Batch batch) {
 Status LimitSink::FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> base) {
   auto* l = static_cast<BatchesLocal*>(base.get());
   std::lock_guard<std::mutex> lock(mu_);
-  if (reservation_.owner().empty()) reservation_ = MemoryReservation(ctx->budget(), name());
+  if (reservation_.owner().empty())
+    reservation_ = MemoryReservation(ctx->budget(), name());
   int64_t bytes = l->reservation.size();
   l->reservation.Clear();
   ARROW_RETURN_NOT_OK(reservation_.Grow(bytes));
@@ -101,7 +103,8 @@ Status CollectSink::Consume(ExecContext* ctx, LocalSinkState* base, Batch batch)
 Status CollectSink::FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> base) {
   auto* l = static_cast<BatchesLocal*>(base.get());
   std::lock_guard<std::mutex> lock(mu_);
-  if (reservation_.owner().empty()) reservation_ = MemoryReservation(ctx->budget(), name());
+  if (reservation_.owner().empty())
+    reservation_ = MemoryReservation(ctx->budget(), name());
   int64_t bytes = l->reservation.size();
   l->reservation.Clear();
   ARROW_RETURN_NOT_OK(reservation_.Grow(bytes));

@@ -11,7 +11,8 @@ namespace sluice::exec {
 class LimitSink : public Sink, public Source {
  public:
   LimitSink(int64_t limit, int64_t offset, std::shared_ptr<arrow::Schema> schema);
-  Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx, int worker) override;
+  Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx,
+                                                    int worker) override;
   Status Consume(ExecContext* ctx, LocalSinkState* local, Batch batch) override;
   Status FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local) override;
   Status Finalize(ExecContext* ctx) override;
@@ -34,7 +35,8 @@ class LimitSink : public Sink, public Source {
 class CollectSink : public Sink {
  public:
   explicit CollectSink(std::shared_ptr<arrow::Schema> schema);
-  Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx, int worker) override;
+  Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx,
+                                                    int worker) override;
   Status Consume(ExecContext* ctx, LocalSinkState* local, Batch batch) override;
   Status FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local) override;
   Status Finalize(ExecContext* ctx) override;

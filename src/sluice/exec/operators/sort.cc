@@ -65,12 +65,14 @@ struct KeyColumn {
   }
 };
 
-Result<KeyColumn> MakeKeyColumn(std::shared_ptr<arrow::Array> arr, const plan::SortKey& key) {
+Result<KeyColumn> MakeKeyColumn(std::shared_ptr<arrow::Array> arr,
+                                const plan::SortKey& key) {
   KeyColumn k;
   k.ascending = key.ascending;
   k.nulls_first = key.nulls_first;
   const auto& t = *arr->type();
-  auto view64 = [&](std::shared_ptr<arrow::DataType> as) -> Result<std::shared_ptr<arrow::Array>> {
+  auto view64 =
+      [&](std::shared_ptr<arrow::DataType> as) -> Result<std::shared_ptr<arrow::Array>> {
     return arr->View(as);
   };
   switch (t.id()) {
@@ -154,7 +156,8 @@ Result<KeyColumn> MakeKeyColumn(std::shared_ptr<arrow::Array> arr, const plan::S
 }  // namespace
 
 Result<std::vector<int64_t>> SortIndices(const arrow::RecordBatch& batch,
-                                         const std::vector<plan::SortKey>& keys, int64_t limit) {
+                                         const std::vector<plan::SortKey>& keys,
+                                         int64_t limit) {
   std::vector<KeyColumn> cols;
   for (const auto& key : keys) {
     ARROW_ASSIGN_OR_RAISE(auto arr, expr::EvaluateToArray(key.expr, batch));
@@ -193,7 +196,8 @@ SortSink::SortSink(std::vector<plan::SortKey> keys, int64_t limit,
       limit_(limit),
       schema_(std::move(schema)) {}
 
-Result<std::unique_ptr<LocalSinkState>> SortSink::MakeLocal(ExecContext* ctx, int worker) {
+Result<std::unique_ptr<LocalSinkState>> SortSink::MakeLocal(ExecContext* ctx,
+                                                            int worker) {
   auto local = std::make_unique<SortLocal>();
   local->reservation = MemoryReservation(ctx->budget(), name());
   return local;
@@ -207,10 +211,12 @@ Status SortSink::Consume(ExecContext* ctx, LocalSinkState* local_base, Batch bat
   return Status::OK();
 }
 
-Status SortSink::FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local_base) {
+Status SortSink::FinishLocal(ExecContext* ctx,
+                             std::unique_ptr<LocalSinkState> local_base) {
   auto* local = static_cast<SortLocal*>(local_base.get());
   std::lock_guard<std::mutex> lock(mu_);
-  if (reservation_.owner().empty()) reservation_ = MemoryReservation(ctx->budget(), name());
+  if (reservation_.owner().empty())
+    reservation_ = MemoryReservation(ctx->budget(), name());
   // Move the worker's reservation into the shared one.
   int64_t bytes = local->reservation.size();
   local->reservation.Clear();
@@ -247,7 +253,8 @@ int64_t SortSink::num_morsels() const {
 
 Status SortSink::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
   auto indices = order_->Slice(morsel * batch_rows_, batch_rows_);
-  ARROW_ASSIGN_OR_RAISE(auto taken, cp::Take(arrow::Datum(sorted_input_), arrow::Datum(indices)));
+  ARROW_ASSIGN_OR_RAISE(auto taken,
+                        cp::Take(arrow::Datum(sorted_input_), arrow::Datum(indices)));
   return out->Emit(Batch{taken.record_batch(), MorselSeq(morsel, 0)});
 }
 

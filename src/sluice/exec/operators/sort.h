@@ -14,9 +14,11 @@ namespace sluice::exec {
 
 class SortSink : public Sink, public Source {
  public:
-  SortSink(std::vector<plan::SortKey> keys, int64_t limit, std::shared_ptr<arrow::Schema> schema);
+  SortSink(std::vector<plan::SortKey> keys, int64_t limit,
+           std::shared_ptr<arrow::Schema> schema);
 
-  Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx, int worker) override;
+  Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx,
+                                                    int worker) override;
   Status Consume(ExecContext* ctx, LocalSinkState* local, Batch batch) override;
   Status FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local) override;
   Status Finalize(ExecContext* ctx) override;
@@ -41,6 +43,7 @@ class SortSink : public Sink, public Source {
 /// Row order of `batch` by `keys` (evaluated on the batch): the first `limit` row
 /// indices (all if limit < 0).
 Result<std::vector<int64_t>> SortIndices(const arrow::RecordBatch& batch,
-                                         const std::vector<plan::SortKey>& keys, int64_t limit);
+                                         const std::vector<plan::SortKey>& keys,
+                                         int64_t limit);
 
 }  // namespace sluice::exec

@@ -8,9 +8,8 @@ namespace sluice::plan {
 
 Result<Plan> FoldConstants(Plan root) {
   return TransformUp(root, [](Plan node) -> Result<Plan> {
-    ARROW_RETURN_NOT_OK(RewriteExprs(node.get(), [](const expr::Expr& e) {
-      return expr::FoldConstants(e);
-    }));
+    ARROW_RETURN_NOT_OK(RewriteExprs(
+        node.get(), [](const expr::Expr& e) { return expr::FoldConstants(e); }));
     if (node->kind == NodeKind::kFilter) {
       const auto& p = static_cast<FilterNode&>(*node).predicate;
       if (p->kind == expr::ExprKind::kLiteral && p->value && p->value->is_valid &&

@@ -24,7 +24,8 @@ void Require(const Expr& e, std::vector<bool>* need) {
   for (int c : cols) (*need)[c] = true;
 }
 
-std::shared_ptr<arrow::Schema> Select(const arrow::Schema& s, const std::vector<int>& mapping) {
+std::shared_ptr<arrow::Schema> Select(const arrow::Schema& s,
+                                      const std::vector<int>& mapping) {
   arrow::FieldVector fields;
   for (int i = 0; i < s.num_fields(); ++i) {
     if (mapping[i] >= 0) fields.push_back(s.field(i));
@@ -56,7 +57,8 @@ Result<Pruned> Prune(const Plan& node, std::vector<bool> need) {
       for (const auto& p : scan->pruning_predicates) {
         std::vector<int> cols;
         expr::CollectColumns(p, &cols);
-        if (std::all_of(cols.begin(), cols.end(), [&](int c) { return mapping[c] >= 0; })) {
+        if (std::all_of(cols.begin(), cols.end(),
+                        [&](int c) { return mapping[c] >= 0; })) {
           preds.push_back(expr::RemapColumns(p, mapping));
         }
       }
@@ -132,7 +134,8 @@ Result<Pruned> Prune(const Plan& node, std::vector<bool> need) {
       const int new_nl = l.node->schema->num_fields();
       std::vector<int> both_map(nl + nr, -1);
       for (int i = 0; i < nl; ++i) both_map[i] = l.mapping[i];
-      for (int i = 0; i < nr; ++i) both_map[nl + i] = r.mapping[i] < 0 ? -1 : new_nl + r.mapping[i];
+      for (int i = 0; i < nr; ++i)
+        both_map[nl + i] = r.mapping[i] < 0 ? -1 : new_nl + r.mapping[i];
       if (j->condition) j->condition = expr::RemapColumns(j->condition, both_map);
       j->inputs = {l.node, r.node};
       std::vector<int> out_map = left_only ? l.mapping : both_map;
@@ -168,7 +171,8 @@ Result<Pruned> Prune(const Plan& node, std::vector<bool> need) {
         // Some nodes (aggregates) keep outputs nobody needs: drop them here so that
         // every input has the same layout.
         bool extra = false;
-        for (size_t i = 0; i < need.size(); ++i) extra = extra || (!need[i] && child.mapping[i] >= 0);
+        for (size_t i = 0; i < need.size(); ++i)
+          extra = extra || (!need[i] && child.mapping[i] >= 0);
         if (extra) {
           auto p = std::make_shared<ProjectNode>();
           std::vector<int> narrowed(need.size(), -1);

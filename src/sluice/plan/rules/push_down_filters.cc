@@ -36,7 +36,8 @@ Plan WrapFilter(Plan node, const std::vector<Expr>& terms) {
 
 // Non-deterministic terms must stay where they are.
 bool Deterministic(const Expr& e) {
-  if (e->kind == ExprKind::kCall && (e->name == "random" || e->name == "now")) return false;
+  if (e->kind == ExprKind::kCall && (e->name == "random" || e->name == "now"))
+    return false;
   for (const auto& a : e->args) {
     if (!Deterministic(a)) return false;
   }
@@ -67,7 +68,8 @@ Result<Plan> PushJoin(const Plan& node, std::vector<Expr> terms) {
   for (const auto& t : terms) {
     auto cols = ColumnsOf(t);
     bool all_left = std::all_of(cols.begin(), cols.end(), [&](int c) { return c < nl; });
-    bool all_right = std::all_of(cols.begin(), cols.end(), [&](int c) { return c >= nl; });
+    bool all_right =
+        std::all_of(cols.begin(), cols.end(), [&](int c) { return c >= nl; });
     if (!Deterministic(t)) {
       stay.push_back(t);
     } else if (all_left && can_left) {
@@ -125,8 +127,8 @@ Result<Plan> Push(const Plan& node, std::vector<Expr> terms) {
       std::vector<Expr> down, stay;
       for (const auto& t : terms) {
         auto cols = ColumnsOf(t);
-        bool ok = Deterministic(t) &&
-                  std::all_of(cols.begin(), cols.end(), [&](int c) { return mapping[c] >= 0; });
+        bool ok = Deterministic(t) && std::all_of(cols.begin(), cols.end(),
+                                                  [&](int c) { return mapping[c] >= 0; });
         if (ok) {
           down.push_back(expr::RemapColumns(t, mapping));
         } else {
@@ -148,8 +150,9 @@ Result<Plan> Push(const Plan& node, std::vector<Expr> terms) {
       std::vector<Expr> down, stay;
       for (const auto& t : terms) {
         auto cols = ColumnsOf(t);
-        bool ok = !a.keys.empty() && Deterministic(t) &&
-                  std::all_of(cols.begin(), cols.end(), [&](int c) { return mapping[c] >= 0; });
+        bool ok =
+            !a.keys.empty() && Deterministic(t) &&
+            std::all_of(cols.begin(), cols.end(), [&](int c) { return mapping[c] >= 0; });
         if (ok) {
           down.push_back(expr::RemapColumns(t, mapping));
         } else {
@@ -161,7 +164,8 @@ Result<Plan> Push(const Plan& node, std::vector<Expr> terms) {
       return WrapFilter(copy, stay);
     }
     case NodeKind::kSort: {
-      if (static_cast<const SortNode&>(*node).limit >= 0) return RecurseWithout(node, terms);
+      if (static_cast<const SortNode&>(*node).limit >= 0)
+        return RecurseWithout(node, terms);
       Plan copy = CopyNode(*node);
       ARROW_ASSIGN_OR_RAISE(copy->inputs[0], Push(node->inputs[0], terms));
       return copy;
