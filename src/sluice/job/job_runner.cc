@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <list>
 #include <map>
 #include <set>
 
@@ -113,6 +114,7 @@ Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
   }
   // Pass 2: plan in order, materializing shared steps.
   Catalog final_catalog = catalog;
+  std::list<MemoryReservation> materialized;
   for (const auto& step : spec.steps) {
     auto p = sql::PlanQuery(step.sql, &final_catalog);
     if (!p.ok()) return StepError(spec, step, p.status());
@@ -123,6 +125,14 @@ Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
       auto table = CollectQuery(*p, &ctx);
       bar.Stop();
       if (!table.ok()) return StepError(spec, step, table.status());
+      // The kept result stays accounted until the job ends.
+      int64_t bytes = 0;
+      for (const auto& column : (*table)->columns()) {
+        for (const auto& chunk : column->chunks()) bytes += ArrayMemory(*chunk->data());
+      }
+      materialized.emplace_back(ctx.budget(), "materialized step " + step.name);
+      Status grown = materialized.back().Grow(bytes);
+      if (!grown.ok()) return StepError(spec, step, grown);
       final_catalog.Register(step.name,
                              plan::MakeScan(std::make_shared<exec::InMemoryTable>(
                                  *table, "step " + step.name)));

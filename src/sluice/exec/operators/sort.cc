@@ -185,6 +185,7 @@ Result<std::vector<int64_t>> SortIndices(const arrow::RecordBatch& batch,
 namespace {
 struct SortLocal : LocalSinkState {
   std::vector<Batch> batches;
+  int64_t rows = 0;
   MemoryReservation reservation;
 };
 }  // namespace
@@ -207,7 +208,28 @@ Status SortSink::Consume(ExecContext* ctx, LocalSinkState* local_base, Batch bat
   auto* local = static_cast<SortLocal*>(local_base);
   ARROW_RETURN_NOT_OK(local->reservation.Grow(BatchMemory(*batch.data)));
   metrics().RecordPeak(local->reservation.size());
+  local->rows += batch.data->num_rows();
   local->batches.push_back(std::move(batch));
+  // Top-k: a worker never needs more than its own best `limit` rows. Compact when the
+  // buffer holds well over that, so memory stays O(k) per worker.
+  if (limit_ >= 0 && local->rows > std::max<int64_t>(4 * limit_, 1 << 16)) {
+    std::vector<std::shared_ptr<arrow::RecordBatch>> rbs;
+    for (auto& b : local->batches) rbs.push_back(b.data);
+    ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(schema_, rbs));
+    ARROW_ASSIGN_OR_RAISE(auto combined, table->CombineChunksToBatch(ctx->pool()));
+    ARROW_ASSIGN_OR_RAISE(auto idx, SortIndices(*combined, keys_, limit_));
+    arrow::Int64Builder b;
+    ARROW_RETURN_NOT_OK(b.AppendValues(idx));
+    ARROW_ASSIGN_OR_RAISE(auto indices, b.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto taken, cp::Take(arrow::Datum(combined), arrow::Datum(indices)));
+    // Ties keep arrival order: the kept rows take the smallest seq of what they replace.
+    int64_t seq = local->batches.front().seq;
+    for (const auto& kept : local->batches) seq = std::min(seq, kept.seq);
+    local->batches.clear();
+    local->batches.push_back(Batch{taken.record_batch(), seq});
+    local->rows = taken.record_batch()->num_rows();
+    ARROW_RETURN_NOT_OK(local->reservation.Resize(BatchMemory(*taken.record_batch())));
+  }
   return Status::OK();
 }
 
