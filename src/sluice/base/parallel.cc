@@ -22,6 +22,11 @@ Status RunWorkers(int n, const std::function<Status(int worker)>& fn) {
   }
   results[0] = fn(0);
   for (auto& t : threads) t.join();
+  // The first real error; a worker that stopped because another failed reports
+  // Cancelled, which must not hide the cause.
+  for (auto& st : results) {
+    if (!st.ok() && !st.IsCancelled()) return st;
+  }
   for (auto& st : results) {
     if (!st.ok()) return st;
   }

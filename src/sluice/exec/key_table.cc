@@ -4,6 +4,24 @@
 
 namespace sluice::exec {
 
+namespace {
+// Key equality without a libc call for the common short keys (an encoded integer is
+// 9 bytes): two overlapping 8-byte loads cover 8 < n <= 16.
+inline bool SameKey(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  if (n >= 8 && n <= 16) {
+    uint64_t a0, b0, a1, b1;
+    std::memcpy(&a0, a.data(), 8);
+    std::memcpy(&b0, b.data(), 8);
+    std::memcpy(&a1, a.data() + n - 8, 8);
+    std::memcpy(&b1, b.data() + n - 8, 8);
+    return a0 == b0 && a1 == b1;
+  }
+  return std::memcmp(a.data(), b.data(), n) == 0;
+}
+}  // namespace
+
 int64_t KeyTable::MemoryUsage() const {
   return static_cast<int64_t>(slot_hash_.capacity() * 8 + slot_id_.capacity() * 4 +
                               arena_.capacity() + key_offsets_.capacity() * 8 +
@@ -40,7 +58,7 @@ int64_t KeyTable::Find(std::string_view key, uint64_t hash) const {
   while (slot_id_[p] != 0) {
     if (slot_hash_[p] == hash) {
       uint32_t id = slot_id_[p] - 1;
-      if (this->key(id) == key) return id;
+      if (SameKey(this->key(id), key)) return id;
     }
     p = (p + 1) & mask_;
   }
@@ -53,7 +71,7 @@ Result<uint32_t> KeyTable::FindOrInsert(std::string_view key, uint64_t hash) {
   while (slot_id_[p] != 0) {
     if (slot_hash_[p] == hash) {
       uint32_t id = slot_id_[p] - 1;
-      if (this->key(id) == key) return id;
+      if (SameKey(this->key(id), key)) return id;
     }
     p = (p + 1) & mask_;
   }
@@ -73,9 +91,28 @@ Result<uint32_t> KeyTable::FindOrInsert(std::string_view key, uint64_t hash) {
   return id;
 }
 
+void KeyTable::FindBatch(const EncodedRows& rows, const uint8_t* skip, int64_t* ids) const {
+  const int64_t n = rows.num_rows();
+  constexpr int64_t kAhead = 16;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!slot_id_.empty() && i + kAhead < n) {
+      uint64_t p = rows.hashes[i + kAhead] & mask_;
+      __builtin_prefetch(&slot_hash_[p]);
+      __builtin_prefetch(&slot_id_[p]);
+    }
+    ids[i] = (skip != nullptr && skip[i]) ? -1 : Find(rows.row(i), rows.hashes[i]);
+  }
+}
+
 Status KeyTable::FindOrInsert(const EncodedRows& rows, uint32_t* ids) {
   const int64_t n = rows.num_rows();
+  constexpr int64_t kAhead = 16;
   for (int64_t i = 0; i < n; ++i) {
+    if (!slot_id_.empty() && i + kAhead < n) {
+      uint64_t p = rows.hashes[i + kAhead] & mask_;
+      __builtin_prefetch(&slot_hash_[p]);
+      __builtin_prefetch(&slot_id_[p]);
+    }
     ARROW_ASSIGN_OR_RAISE(ids[i], FindOrInsert(rows.row(i), rows.hashes[i]));
   }
   return Status::OK();

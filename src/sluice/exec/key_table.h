@@ -24,6 +24,9 @@ class KeyTable {
   Result<uint32_t> FindOrInsert(std::string_view key, uint64_t hash);
   /// Looks a key up: its id, or -1 if absent.
   int64_t Find(std::string_view key, uint64_t hash) const;
+  /// Looks up every row whose skip[i] is 0 (skip may be null); ids[i] = id or -1.
+  /// Prefetches slots ahead of the lookups, which are cache misses on big tables.
+  void FindBatch(const EncodedRows& rows, const uint8_t* skip, int64_t* ids) const;
 
   int64_t size() const { return static_cast<int64_t>(key_offsets_.size()); }
   std::string_view key(int64_t id) const {

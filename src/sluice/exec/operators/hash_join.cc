@@ -141,10 +141,10 @@ class ProbeOp : public Operator {
     if (build.has_keys()) {
       ARROW_ASSIGN_OR_RAISE(auto keys, EvaluateKeys(f_->probe_keys(), *probe));
       ARROW_RETURN_NOT_OK(EncodeRows(keys, &enc_));
+      key_ids_.resize(n);
+      build.FindKeys(enc_, key_ids_.data());
       for (int64_t i = 0; i < n; ++i) {
-        if (enc_.any_null[i]) continue;
-        int64_t id = build.FindKey(enc_.row(i), enc_.hashes[i]);
-        if (id >= 0) chain_start[i] = build.first_row(id);
+        if (key_ids_[i] >= 0) chain_start[i] = build.first_row(key_ids_[i]);
       }
     } else {
       for (int64_t i = 0; i < n; ++i) chain_start[i] = build.first_row(0);
@@ -244,6 +244,7 @@ class ProbeOp : public Operator {
   HashJoinProbe* f_;
   ExecContext* ctx_;
   EncodedRows enc_;
+  std::vector<int64_t> key_ids_;
   std::shared_ptr<arrow::Schema> joined_schema_;
 };
 

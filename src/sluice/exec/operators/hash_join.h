@@ -33,8 +33,9 @@ class HashJoinBuild : public Sink {
   /// First build row of key `id` (-1 if none); next_row(r): the following row.
   int64_t first_row(int64_t key_id) const { return first_[key_id]; }
   int64_t next_row(int64_t row) const { return next_[row]; }
-  int64_t FindKey(std::string_view key, uint64_t hash) const {
-    return table_->Find(key, hash);
+  /// Key ids of every probe row (-1: no such key, or a NULL key).
+  void FindKeys(const EncodedRows& rows, int64_t* ids) const {
+    table_->FindBatch(rows, rows.any_null.data(), ids);
   }
   bool has_keys() const { return !keys_.empty(); }
   std::vector<std::atomic<uint8_t>>& matched() { return matched_; }
