@@ -19,6 +19,7 @@
 //   the sink has finished.
 #include <arrow/record_batch.h>
 
+#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -106,6 +107,15 @@ class OperatorFactory : public PhysicalNode {
   /// been seen (a right/full join's unmatched build rows), pushed through the rest of
   /// the pipeline. Null if none.
   virtual Result<std::shared_ptr<Source>> DrainSource() { return nullptr; }
+
+  /// How many pipelines feed this operator (set by the physical planner; the executor
+  /// drains the operator when the last one has finished).
+  void AddPipeline() { open_pipelines_.fetch_add(1); }
+  /// Marks one feeding pipeline finished; returns how many are still open.
+  int ClosePipeline() { return open_pipelines_.fetch_sub(1) - 1; }
+
+ private:
+  std::atomic<int> open_pipelines_{0};
 };
 
 /// Produces a pipeline's input, split into morsels that workers take independently.

@@ -80,6 +80,7 @@ class Builder {
 
   Status Finish(std::vector<Partial> parts, std::shared_ptr<Sink> sink) {
     for (auto& p : parts) {
+      for (auto& op : p.operators) op->AddPipeline();
       out_.pipelines.push_back(Pipeline{p.source, std::move(p.operators), sink});
     }
     return Status::OK();

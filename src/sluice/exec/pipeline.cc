@@ -134,10 +134,16 @@ Status Executor::RunPipeline(
     return Status::OK();
   });
   if (!st.ok()) return st;
-  // Output that exists only once every worker is done (e.g. unmatched build rows).
+  // Output that exists only once all input has been seen (a right/full join's
+  // unmatched build rows): an operator drains when the last pipeline feeding it ends.
+  // The drained rows run through the operators after it, which counts as one more
+  // pipeline feeding those.
   for (size_t i = first_operator; i < operators.size(); ++i) {
+    if (operators[i]->ClosePipeline() > 0) continue;
     ARROW_ASSIGN_OR_RAISE(auto drain, operators[i]->DrainSource());
-    if (drain) ARROW_RETURN_NOT_OK(RunPipeline(drain, operators, i + 1, sink));
+    if (!drain) continue;
+    for (size_t k = i + 1; k < operators.size(); ++k) operators[k]->AddPipeline();
+    ARROW_RETURN_NOT_OK(RunPipeline(drain, operators, i + 1, sink));
   }
   return Status::OK();
 }

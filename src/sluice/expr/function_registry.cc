@@ -1,6 +1,7 @@
 #include "sluice/expr/function_registry.h"
 
 #include <arrow/array/builder_binary.h>
+#include <arrow/array/builder_decimal.h>
 #include <arrow/array/builder_primitive.h>
 #include <arrow/array/util.h>
 #include <arrow/compute/api.h>
@@ -93,6 +94,28 @@ Result<Expr> BindComparison(std::shared_ptr<ExprNode> call) {
   } else if (!(IsNumeric(*ta) && IsNumeric(*tb))) {
     return Status::TypeError("cannot compare ", TypeName(*ta), " with ", TypeName(*tb),
                              " in ", ToString(call));
+  } else if (IsInteger(*ta) && IsInteger(*tb) &&
+             (a->kind == ExprKind::kLiteral || b->kind == ExprKind::kLiteral)) {
+    // An integer constant takes the column's type when it fits (so `u > 5` stays a
+    // comparison of the unsigned column, usable for pruning); otherwise both sides
+    // widen to a common type.
+    auto& lit = a->kind == ExprKind::kLiteral ? a : b;
+    auto& other = a->kind == ExprKind::kLiteral ? b : a;
+    auto narrowed = CastTo(lit, other->type);
+    if (narrowed.ok()) {
+      lit = *narrowed;
+    } else {
+      ARROW_ASSIGN_OR_RAISE(auto common, CommonType(ta, tb));
+      ARROW_ASSIGN_OR_RAISE(a, CastTo(a, common));
+      ARROW_ASSIGN_OR_RAISE(b, CastTo(b, common));
+    }
+  } else {
+    // Mixed numeric types compare in their common type (integers with floats as
+    // double), with explicit casts so that large integers convert (rounding) instead
+    // of failing Arrow's exactness check.
+    ARROW_ASSIGN_OR_RAISE(auto common, CommonType(ta, tb));
+    ARROW_ASSIGN_OR_RAISE(a, CastTo(a, common));
+    ARROW_ASSIGN_OR_RAISE(b, CastTo(b, common));
   }
   call->type = arrow::boolean();
   return Expr(call);
@@ -146,33 +169,50 @@ Result<Expr> BindArithmetic(std::shared_ptr<ExprNode> call) {
   if (IsNullType(b)) {
     ARROW_ASSIGN_OR_RAISE(b, CastTo(b, a->type));
   }
-  const auto& ta = *a->type;
-  const auto& tb = *b->type;
-  if (IsInterval(ta) || IsInterval(tb)) {
-    const auto& other = IsInterval(ta) ? tb : ta;
-    if (!IsTemporal(other) || (call->name != "+" && call->name != "-") ||
-        (IsInterval(ta) && call->name == "-")) {
-      return Status::TypeError("cannot apply ", call->name, " to ", TypeName(ta), " and ",
-                               TypeName(tb));
+  // Copies: a and b may be replaced below.
+  const std::shared_ptr<arrow::DataType> ta = a->type, tb = b->type;
+  if (IsInterval(*ta) || IsInterval(*tb)) {
+    const auto& other = IsInterval(*ta) ? tb : ta;
+    const auto& interval = IsInterval(*ta) ? a : b;
+    if (!IsTemporal(*other) || (call->name != "+" && call->name != "-") ||
+        (IsInterval(*ta) && call->name == "-")) {
+      return Status::TypeError("cannot apply ", call->name, " to ", TypeName(*ta), " and ",
+                               TypeName(*tb));
+    }
+    // A date plus whole days or months stays a date; anything finer gives a timestamp.
+    bool whole_days = false;
+    if (interval->kind == ExprKind::kLiteral && interval->value && interval->value->is_valid) {
+      whole_days = static_cast<const arrow::MonthDayNanoIntervalScalar&>(*interval->value)
+                       .value.nanoseconds == 0;
+    }
+    if (other->id() == Type::TIMESTAMP) {
+      call->type = other;
+    } else {
+      call->type = whole_days ? std::shared_ptr<arrow::DataType>(arrow::date32())
+                              : arrow::timestamp(arrow::TimeUnit::MICRO);
     }
     return Expr(call);
   }
-  if (IsStringLike(ta) || IsStringLike(tb)) {
-    return Status::TypeError("cannot apply ", call->name, " to ", TypeName(ta), " and ",
-                             TypeName(tb), " in ", ToString(call),
+  if (IsStringLike(*ta) || IsStringLike(*tb)) {
+    return Status::TypeError("cannot apply ", call->name, " to ", TypeName(*ta), " and ",
+                             TypeName(*tb), " in ", ToString(call),
                              " (use || or concat() for strings)");
   }
-  if (call->name == "/" && IsInteger(ta) && IsInteger(tb)) {
-    ARROW_ASSIGN_OR_RAISE(a, CastTo(a, arrow::float64()));
-    ARROW_ASSIGN_OR_RAISE(b, CastTo(b, arrow::float64()));
+  if (!IsNumeric(*ta) || !IsNumeric(*tb)) {
+    if (IsTemporal(*ta) || IsTemporal(*tb)) return Expr(call);  // Arrow's temporal kernels
+    return Status::TypeError("cannot apply ", call->name, " to ", TypeName(*ta), " and ",
+                             TypeName(*tb));
   }
-  if (call->name == "%" && !(IsNumeric(ta) && IsNumeric(tb))) {
-    return Status::TypeError("% needs numbers");
-  }
-  if (call->name == "%" ||
-      (IsDecimal(ta) != IsDecimal(tb) && IsFloating(ta) != IsFloating(tb))) {
-    // Modulo runs on one type; decimal mixed with float runs as double.
-    ARROW_ASSIGN_OR_RAISE(auto common, CommonType(a->type, b->type));
+  bool as_double = (call->name == "/" && IsInteger(*ta) && IsInteger(*tb)) ||
+                   IsFloating(*ta) || IsFloating(*tb);
+  if (as_double) {
+    // Integers and decimals meet floats as double (explicit casts round large integers
+    // instead of failing Arrow's exactness check).
+    auto ft = (ta->id() == Type::FLOAT && tb->id() == Type::FLOAT) ? ta : arrow::float64();
+    ARROW_ASSIGN_OR_RAISE(a, CastTo(a, ft));
+    ARROW_ASSIGN_OR_RAISE(b, CastTo(b, ft));
+  } else if (call->name == "%" || (IsInteger(*ta) && IsInteger(*tb) && !ta->Equals(*tb))) {
+    ARROW_ASSIGN_OR_RAISE(auto common, CommonType(ta, tb));
     ARROW_ASSIGN_OR_RAISE(a, CastTo(a, common));
     ARROW_ASSIGN_OR_RAISE(b, CastTo(b, common));
   }
@@ -290,7 +330,12 @@ Result<std::shared_ptr<arrow::Array>> ToArray(const Datum& d, const EvalContext&
 
 // Replaces zeros in `divisor` by nulls (division/modulo by zero yields NULL).
 Result<Datum> ZeroToNull(const Datum& divisor) {
-  ARROW_ASSIGN_OR_RAISE(auto zero, arrow::MakeScalar(int64_t{0})->CastTo(divisor.type()));
+  std::shared_ptr<arrow::Scalar> zero;
+  if (divisor.type()->id() == Type::DECIMAL128) {
+    zero = std::make_shared<arrow::Decimal128Scalar>(arrow::Decimal128(0), divisor.type());
+  } else {
+    ARROW_ASSIGN_OR_RAISE(zero, arrow::MakeScalar(int64_t{0})->CastTo(divisor.type()));
+  }
   ARROW_ASSIGN_OR_RAISE(auto is_zero, Call("equal", {divisor, Datum(zero)}));
   return Call("if_else",
               {is_zero, Datum(arrow::MakeNullScalar(divisor.type())), divisor});
@@ -357,6 +402,9 @@ Result<Datum> AddInterval(const ExprNode& call, Args& args, const EvalContext& c
   return Datum(result);
 }
 
+Result<Datum> WideDecimalArithmetic(const std::string& op, const Args& args,
+                                    const EvalContext& ctx);
+
 Result<Datum> Modulo(const Args& args, const EvalContext& ctx) {
   ARROW_ASSIGN_OR_RAISE(auto divisor, ZeroToNull(args[1]));
   // a % b = a - trunc(a / b) * b, computed per type.
@@ -405,13 +453,74 @@ Result<Datum> Modulo(const Args& args, const EvalContext& ctx) {
     ARROW_ASSIGN_OR_RAISE(auto out, builder.Finish());
     return cp::Cast(out, type);
   }
-  // Decimal: a - trunc(a/b)*b in decimal arithmetic.
-  ARROW_ASSIGN_OR_RAISE(auto q, Call("divide", {args[0], divisor}));
-  cp::RoundOptions trunc(0, cp::RoundMode::TOWARDS_ZERO);
-  ARROW_ASSIGN_OR_RAISE(auto qt, Call("round", {q}, &trunc));
-  ARROW_ASSIGN_OR_RAISE(auto prod, Call("multiply", {qt, divisor}));
-  ARROW_ASSIGN_OR_RAISE(auto diff, Call("subtract", {args[0], prod}));
-  return cp::Cast(diff, type);
+  // Decimal: exact, in 128 bits.
+  return WideDecimalArithmetic("%", args, ctx);
+}
+
+// Decimal + - * whose exact result type would need more than 38 digits (e.g.
+// decimal(38,2) + 1): the result is decimal(38, s) (+/-: the larger scale, *: the sum
+// of scales), and a value that does not fit in 38 digits is an overflow error.
+Result<Datum> WideDecimalArithmetic(const std::string& op, const Args& args,
+                                    const EvalContext& ctx) {
+  auto scale_of = [](const arrow::DataType& t) {
+    return IsDecimal(t) ? static_cast<const arrow::DecimalType&>(t).scale() : 0;
+  };
+  int sa = scale_of(*args[0].type()), sb = scale_of(*args[1].type());
+  int scale = op == "*" ? sa + sb : std::max(sa, sb);  // + - %: the larger scale
+  if (scale > 38) return Status::Invalid("decimal overflow in ", op, ": scale above 38");
+  // Bring both sides to 38 digits: +/- at the common scale, * at their own scales.
+  auto widen = [&](const Datum& d, int s) -> Result<std::shared_ptr<arrow::Array>> {
+    ARROW_ASSIGN_OR_RAISE(auto arr, ToArray(d, ctx));
+    auto r = cp::Cast(arr, cp::CastOptions::Safe(arrow::decimal128(38, s)));
+    if (!r.ok()) return Status::Invalid("decimal overflow in ", op, ": ", r.status().message());
+    return r->make_array();
+  };
+  ARROW_ASSIGN_OR_RAISE(auto x, widen(args[0], op == "*" ? sa : scale));
+  ARROW_ASSIGN_OR_RAISE(auto y, widen(args[1], op == "*" ? sb : scale));
+  const auto& xa = static_cast<const arrow::Decimal128Array&>(*x);
+  const auto& ya = static_cast<const arrow::Decimal128Array&>(*y);
+  auto type = arrow::decimal128(38, scale);
+  arrow::Decimal128Builder builder(type);
+  ARROW_RETURN_NOT_OK(builder.Reserve(xa.length()));
+  // 10^38: the first value that does not fit in 38 digits.
+  const __int128 limit = [] {
+    __int128 v = 1;
+    for (int i = 0; i < 38; ++i) v *= 10;
+    return v;
+  }();
+  auto as_int128 = [](const arrow::Decimal128& d) {
+    return static_cast<__int128>((static_cast<unsigned __int128>(static_cast<uint64_t>(d.high_bits())) << 64) |
+                                 d.low_bits());
+  };
+  for (int64_t i = 0; i < xa.length(); ++i) {
+    if (xa.IsNull(i) || ya.IsNull(i)) {
+      builder.UnsafeAppendNull();
+      continue;
+    }
+    __int128 p = as_int128(arrow::Decimal128(xa.GetValue(i)));
+    __int128 q = as_int128(arrow::Decimal128(ya.GetValue(i)));
+    __int128 v = 0;
+    if (op == "%") {
+      if (q == 0) {  // modulo by zero is NULL
+        builder.UnsafeAppendNull();
+        continue;
+      }
+      builder.UnsafeAppend(arrow::Decimal128(static_cast<int64_t>((p % q) >> 64),
+                                             static_cast<uint64_t>(p % q)));
+      continue;
+    }
+    bool overflow = op == "+"   ? __builtin_add_overflow(p, q, &v)
+                    : op == "-" ? __builtin_sub_overflow(p, q, &v)
+                                : __builtin_mul_overflow(p, q, &v);
+    if (overflow || v >= limit || v <= -limit) {
+      return Status::Invalid("decimal overflow in ", op, ": the result needs more than 38 digits");
+    }
+    builder.UnsafeAppend(arrow::Decimal128(static_cast<int64_t>(v >> 64),
+                                           static_cast<uint64_t>(v)));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto out, builder.Finish());
+  if (args[0].is_scalar() && args[1].is_scalar()) return out->GetScalar(0);
+  return Datum(out);
 }
 
 Result<Datum> EvalArithmetic(const ExprNode& call, Args& args, const EvalContext& ctx) {
@@ -433,10 +542,24 @@ Result<Datum> EvalArithmetic(const ExprNode& call, Args& args, const EvalContext
   } else {
     return Modulo(args, ctx);
   }
+  bool has_decimal = IsDecimal(*args[0].type()) || IsDecimal(*args[1].type());
+  if (!r.ok() && has_decimal && op != "/" &&
+      r.status().message().find("recision") != std::string::npos) {
+    // Arrow's result precision would pass 38 digits: compute in 38 digits ourselves.
+    return WideDecimalArithmetic(op, args, ctx);
+  }
   if (!r.ok() && r.status().message().find("overflow") != std::string::npos) {
-    return Status::Invalid("integer overflow in ", op);
+    return Status::Invalid(has_decimal ? "decimal" : "integer", " overflow in ", op);
   }
   return r;
+}
+
+// Rounding a decimal up may need one more digit (9.99 -> 10.0): give it room.
+Result<Datum> WidenDecimal(const Datum& x) {
+  if (x.type()->id() != Type::DECIMAL128) return x;
+  const auto& t = static_cast<const arrow::DecimalType&>(*x.type());
+  if (t.precision() >= 38) return x;
+  return cp::Cast(x, arrow::decimal128(t.precision() + 1, t.scale()));
 }
 
 Result<Datum> EvalIn(const ExprNode& call, Args& args, const EvalContext& ctx) {
@@ -450,8 +573,16 @@ Result<Datum> EvalIn(const ExprNode& call, Args& args, const EvalContext& ctx) {
         arrow::MakeBuilder(arrow::default_memory_pool(), args[0].type(), &builder));
     ARROW_RETURN_NOT_OK(builder->AppendScalars(items));
     ARROW_ASSIGN_OR_RAISE(auto set, builder->Finish());
+    Datum value = args[0];
+    if (IsFloating(*value.type())) {
+      // Set lookup compares bits; adding +0.0 turns -0.0 into 0.0 on both sides.
+      auto zero = Datum(arrow::MakeScalar(0.0)->CastTo(value.type()).ValueOrDie());
+      ARROW_ASSIGN_OR_RAISE(value, Call("add", {value, zero}));
+      ARROW_ASSIGN_OR_RAISE(auto normalized, Call("add", {Datum(set), zero}));
+      set = normalized.make_array();
+    }
     cp::SetLookupOptions opts(set, cp::SetLookupOptions::INCONCLUSIVE);
-    return Call("is_in", {args[0]}, &opts);
+    return Call("is_in", {value}, &opts);
   }
   // Non-constant list: x = a OR x = b OR ...
   Datum acc;
@@ -486,10 +617,96 @@ Result<Datum> EvalCase(const ExprNode& call, Args& args, const EvalContext& ctx)
   return Call("case_when", call_args);
 }
 
+// Text to boolean as PostgreSQL/DuckDB read it: true/t/yes/y/on/1 and
+// false/f/no/n/off/0, any case, surrounding spaces ignored.
+Result<Datum> StringToBool(const Datum& d) {
+  auto parse = [](std::string_view v, bool* out) {
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+    std::string l;
+    for (char c : v) l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    if (l == "true" || l == "t" || l == "yes" || l == "y" || l == "on" || l == "1") {
+      *out = true;
+      return true;
+    }
+    if (l == "false" || l == "f" || l == "no" || l == "n" || l == "off" || l == "0") {
+      *out = false;
+      return true;
+    }
+    return false;
+  };
+  std::shared_ptr<arrow::Array> arr;
+  if (d.is_scalar()) {
+    ARROW_ASSIGN_OR_RAISE(arr, arrow::MakeArrayFromScalar(*d.scalar(), 1));
+  } else {
+    arr = d.make_array();
+  }
+  ARROW_ASSIGN_OR_RAISE(auto text, cp::Cast(arr, arrow::utf8()));
+  const auto& s = static_cast<const arrow::StringArray&>(*text.make_array());
+  arrow::BooleanBuilder b;
+  ARROW_RETURN_NOT_OK(b.Reserve(s.length()));
+  for (int64_t i = 0; i < s.length(); ++i) {
+    bool v;
+    if (s.IsNull(i)) {
+      b.UnsafeAppendNull();
+    } else if (parse(s.GetView(i), &v)) {
+      b.UnsafeAppend(v);
+    } else {
+      return Status::Invalid("cannot cast '", std::string(s.GetView(i)), "' to boolean");
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto out, b.Finish());
+  if (d.is_scalar()) return out->GetScalar(0);
+  return Datum(out);
+}
+
 Result<Datum> CastDatum(const Datum& d, const std::shared_ptr<arrow::DataType>& type) {
   if (d.type()->Equals(*type)) return d;
   if (d.is_scalar() && !d.scalar()->is_valid) return Datum(arrow::MakeNullScalar(type));
-  auto r = cp::Cast(d, cp::CastOptions::Safe(type));
+  auto options = cp::CastOptions::Safe(type);
+  // Numbers convert to floating point by rounding (SQL), not only when exact.
+  if (IsFloating(*type)) options.allow_float_truncate = true;
+  if (IsInteger(*d.type()) && type->id() == Type::DECIMAL128) {
+    // Arrow wants room for every value of the integer type; SQL checks the values:
+    // go through decimal(38, s), whose narrowing checks each value.
+    int scale = static_cast<const arrow::DecimalType&>(*type).scale();
+    auto wide = arrow::decimal128(38, scale);
+    if (!wide->Equals(*type)) {
+      auto w = cp::Cast(d, cp::CastOptions::Safe(wide));
+      if (w.ok()) return CastDatum(*w, type);
+    }
+  }
+  if ((IsFloating(*d.type()) || IsDecimal(*d.type())) && IsInteger(*type)) {
+    // SQL rounds to the nearest integer instead of refusing a fraction (as DuckDB:
+    // doubles to even on a tie, decimals away from zero); out-of-range values are still
+    // errors.
+    cp::RoundOptions ro(0, IsFloating(*d.type()) ? cp::RoundMode::HALF_TO_EVEN
+                                                 : cp::RoundMode::HALF_TOWARDS_INFINITY);
+    Datum x = d;
+    if (IsDecimal(*x.type())) {
+      const auto& t = static_cast<const arrow::DecimalType&>(*x.type());
+      if (t.precision() < 38) {
+        ARROW_ASSIGN_OR_RAISE(x, cp::Cast(x, arrow::decimal128(t.precision() + 1, t.scale())));
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(auto rounded, Call("round", {x}, &ro));
+    auto r = cp::Cast(rounded, cp::CastOptions::Safe(type));
+    if (!r.ok()) {
+      return Status::Invalid("cannot cast ", TypeName(*d.type()), " to ", TypeName(*type), ": ",
+                             r.status().message());
+    }
+    return r;
+  }
+  if (IsStringLike(*d.type()) && type->id() == Type::BOOL) return StringToBool(d);
+  auto r = cp::Cast(d, options);
+  if (!r.ok() && IsStringLike(*d.type()) && type->id() == Type::TIMESTAMP &&
+      !static_cast<const arrow::TimestampType&>(*type).timezone().empty()) {
+    // A time without an offset, for a time zone aware type, is a UTC time (the
+    // session time zone is UTC).
+    auto naive = arrow::timestamp(static_cast<const arrow::TimestampType&>(*type).unit());
+    auto n = cp::Cast(d, cp::CastOptions::Safe(naive));
+    if (n.ok()) r = cp::Cast(*n, cp::CastOptions::Safe(type));
+  }
   if (!r.ok()) {
     return Status::Invalid("cannot cast ", TypeName(*d.type()), " to ", TypeName(*type),
                            ": ", r.status().message());
@@ -941,17 +1158,20 @@ void RegisterAll() {
         if (IsInteger(*a[0].type()) && digits >= 0) return a[0];
         // SQL rounds halves away from zero.
         cp::RoundOptions o(digits, cp::RoundMode::HALF_TOWARDS_INFINITY);
-        return Call("round", {a[0]}, &o);
+        ARROW_ASSIGN_OR_RAISE(auto x, WidenDecimal(a[0]));
+        return Call("round", {x}, &o);
       });
   Add("floor", 1, 1, BindNumeric,
       [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
         if (IsInteger(*a[0].type())) return a[0];
-        return Call("floor", {a[0]});
+        ARROW_ASSIGN_OR_RAISE(auto x, WidenDecimal(a[0]));
+        return Call("floor", {x});
       });
   Add("ceil", 1, 1, BindNumeric,
       [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
         if (IsInteger(*a[0].type())) return a[0];
-        return Call("ceil", {a[0]});
+        ARROW_ASSIGN_OR_RAISE(auto x, WidenDecimal(a[0]));
+        return Call("ceil", {x});
       });
   Alias("ceiling", "ceil");
   Add("sqrt", 1, 1, BindFloat, Kernel("sqrt"));
@@ -1004,6 +1224,13 @@ void RegisterAll() {
     ARROW_ASSIGN_OR_RAISE(auto f, ConstString(c, a, 1, "the format"));
     cp::StrftimeOptions o(f, "C");
     Datum x = a[0];
+    if (x.type()->id() == Type::TIMESTAMP) {
+      // %S prints whole seconds (as C, Python, PostgreSQL and DuckDB do); Arrow would
+      // add the fraction of the timestamp's unit.
+      const auto& t = static_cast<const arrow::TimestampType&>(*x.type());
+      auto opts = cp::CastOptions::Unsafe(arrow::timestamp(arrow::TimeUnit::SECOND, t.timezone()));
+      ARROW_ASSIGN_OR_RAISE(x, cp::Cast(x, opts));
+    }
     if (x.type()->id() == Type::DATE32 || x.type()->id() == Type::DATE64) {
       ARROW_ASSIGN_OR_RAISE(x, cp::Cast(x, arrow::timestamp(arrow::TimeUnit::SECOND)));
     }
@@ -1079,7 +1306,7 @@ Result<Expr> CastTo(const Expr& e, const std::shared_ptr<arrow::DataType>& type)
       v = arrow::MakeNullScalar(type);
     } else {
       FindFunction("cast");  // make sure compute is initialised
-      auto r = cp::Cast(Datum(e->value), cp::CastOptions::Safe(type));
+      auto r = CastDatum(Datum(e->value), type);
       if (!r.ok()) {
         return Status::Invalid("cannot convert ", ToString(e), " to ", TypeName(*type),
                                ": ", r.status().message());

@@ -32,6 +32,8 @@ static int IntegerDigits(const arrow::DataType& t) {
     case Type::INT32:
     case Type::UINT32:
       return 10;
+    case Type::UINT64:
+      return 20;
     default:
       return 19;
   }
@@ -47,12 +49,14 @@ Result<std::shared_ptr<arrow::DataType>> CommonType(
     int wa = a->byte_width(), wb = b->byte_width();
     bool sa = arrow::is_signed_integer(a->id()), sb = arrow::is_signed_integer(b->id());
     if (sa == sb) return wa >= wb ? a : b;
-    // Mixed signedness: a signed type wider than the unsigned one.
+    // Mixed signedness: a signed type wider than the unsigned one; for uint64 no
+    // integer type holds both, so decimal(38, 0) does (exactly).
     int w = std::max(sa ? wa : wa * 2, sb ? wb : wb * 2);
     if (w <= 1) return arrow::int8();
     if (w <= 2) return arrow::int16();
     if (w <= 4) return arrow::int32();
-    return arrow::int64();
+    if (w <= 8) return arrow::int64();
+    return arrow::decimal128(38, 0);
   }
   if (IsFloating(*a) || IsFloating(*b)) {
     if (IsNumeric(*a) && IsNumeric(*b)) {

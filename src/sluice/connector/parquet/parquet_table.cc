@@ -178,7 +178,10 @@ Result<bool> CompareScalars(const std::string& fn,
                             const std::shared_ptr<arrow::Scalar>& b) {
   std::shared_ptr<arrow::Scalar> x = a, y = b;
   if (!x->type->Equals(*y->type)) {
-    ARROW_ASSIGN_OR_RAISE(y, y->CastTo(x->type));
+    // A checked cast: a constant that does not fit the column's type (-1 for an
+    // unsigned column) must not wrap around, it makes the check inconclusive.
+    ARROW_ASSIGN_OR_RAISE(auto cast, cp::Cast(arrow::Datum(y), cp::CastOptions::Safe(x->type)));
+    y = cast.scalar();
   }
   ARROW_ASSIGN_OR_RAISE(auto d, cp::CallFunction(fn, {arrow::Datum(x), arrow::Datum(y)}));
   const auto& s = static_cast<const arrow::BooleanScalar&>(*d.scalar());

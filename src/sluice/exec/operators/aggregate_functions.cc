@@ -118,14 +118,48 @@ struct Repr<int64_t> {
   }
 };
 
+// Numbers as doubles, rounding integers beyond 2^53 (Arrow's safe cast refuses them).
+Result<ArrayPtr> ToDouble(const ArrayPtr& a) {
+  if (a->type()->id() == arrow::Type::DOUBLE) return a;
+  auto options = cp::CastOptions::Safe(arrow::float64());
+  options.allow_float_truncate = true;
+  ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(a, options));
+  return d.make_array();
+}
+
+template <>
+struct Repr<uint64_t> {
+  ArrayPtr arr;
+  const uint64_t* raw = nullptr;
+  static Result<Repr> Make(const ArrayPtr& a) {
+    Repr r;
+    r.arr = a;
+    r.raw = a->data()->GetValues<uint64_t>(1);
+    return r;
+  }
+  uint64_t Get(int64_t i) const { return raw[i]; }
+  static Result<ArrayPtr> Build(const std::vector<uint64_t>& v, const std::vector<uint8_t>& has,
+                                const TypePtr& type) {
+    arrow::UInt64Builder b;
+    ARROW_RETURN_NOT_OK(b.Reserve(static_cast<int64_t>(v.size())));
+    for (size_t g = 0; g < v.size(); ++g) {
+      if (has[g]) {
+        b.UnsafeAppend(v[g]);
+      } else {
+        b.UnsafeAppendNull();
+      }
+    }
+    return b.Finish();
+  }
+};
+
 template <>
 struct Repr<double> {
   ArrayPtr arr;
   const double* raw = nullptr;
   static Result<Repr> Make(const ArrayPtr& a) {
     Repr r;
-    ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(a, arrow::float64()));
-    r.arr = d.make_array();
+    ARROW_ASSIGN_OR_RAISE(r.arr, ToDouble(a));
     r.raw = r.arr->data()->GetValues<double>(1);
     return r;
   }
@@ -381,7 +415,7 @@ class SumAccumulator : public GroupedAccumulator {
 // ---- avg, variance
 // ------------------------------------------------------------------------
 
-enum class Moment { kAvg, kVarSamp, kVarPop, kStddevSamp, kStddevPop };
+enum class Moment { kVarSamp, kVarPop, kStddevSamp, kStddevPop };
 
 // Per group: count, mean and M2 (Welford), merged with Chan et al.'s formula.
 class MomentAccumulator : public GroupedAccumulator {
@@ -426,13 +460,6 @@ class MomentAccumulator : public GroupedAccumulator {
     for (size_t g = 0; g < count_.size(); ++g) {
       double n = static_cast<double>(count_[g]);
       switch (kind_) {
-        case Moment::kAvg:
-          if (n == 0) {
-            b.UnsafeAppendNull();
-          } else {
-            b.UnsafeAppend(mean_[g]);
-          }
-          break;
         case Moment::kVarSamp:
         case Moment::kStddevSamp:
           if (n < 2) {
@@ -466,8 +493,104 @@ class MomentAccumulator : public GroupedAccumulator {
   std::vector<double> m2_;
 };
 
-// Exact average for integers and decimals would need wide sums; double is what DuckDB
-// returns for avg, and summing in the Welford mean keeps it stable.
+// avg: sum / count. Integers and decimals sum exactly in 128 bits (a running mean
+// loses precision when large values cancel); floats sum as double.
+class AvgAccumulator : public GroupedAccumulator {
+ public:
+  explicit AvgAccumulator(TypePtr arg_type) {
+    if (arrow::is_decimal(arg_type->id())) {
+      mode_ = kDecimal;
+      divisor_ = std::pow(10.0, static_cast<const arrow::DecimalType&>(*arg_type).scale());
+    } else if (arrow::is_integer(arg_type->id()) && arg_type->id() != arrow::Type::UINT64) {
+      mode_ = kInteger;
+    } else {
+      mode_ = kDouble;
+    }
+  }
+  Status Resize(int64_t n) override {
+    count_.resize(n, 0);
+    if (mode_ == kDouble) {
+      dsum_.resize(n, 0);
+    } else {
+      isum_.resize(n, 0);
+    }
+    return Status::OK();
+  }
+  Status Update(const ArrayPtr& arg, const uint32_t* ids, int64_t n) override {
+    if (mode_ == kDouble) {
+      ARROW_ASSIGN_OR_RAISE(auto d, ToDouble(arg));
+      const double* v = d->data()->GetValues<double>(1);
+      for (int64_t i = 0; i < n; ++i) {
+        if (d->IsNull(i)) continue;
+        dsum_[ids[i]] += v[i];
+        count_[ids[i]]++;
+      }
+    } else if (mode_ == kInteger) {
+      ARROW_ASSIGN_OR_RAISE(auto x, ToInt64(arg));
+      const int64_t* v = x->data()->GetValues<int64_t>(1);
+      for (int64_t i = 0; i < n; ++i) {
+        if (x->IsNull(i)) continue;
+        isum_[ids[i]] += v[i];
+        count_[ids[i]]++;
+      }
+    } else {
+      const auto& d = static_cast<const arrow::Decimal128Array&>(*arg);
+      for (int64_t i = 0; i < n; ++i) {
+        if (d.IsNull(i)) continue;
+        arrow::Decimal128 v(d.GetValue(i));
+        isum_[ids[i]] += static_cast<__int128>(
+            (static_cast<unsigned __int128>(static_cast<uint64_t>(v.high_bits())) << 64) |
+            v.low_bits());
+        count_[ids[i]]++;
+      }
+    }
+    return Status::OK();
+  }
+  Status Merge(GroupedAccumulator* other_base, const uint32_t* mapping) override {
+    auto* o = static_cast<AvgAccumulator*>(other_base);
+    for (size_t g = 0; g < o->count_.size(); ++g) {
+      uint32_t m = mapping[g];
+      count_[m] += o->count_[g];
+      if (mode_ == kDouble) {
+        dsum_[m] += o->dsum_[g];
+      } else {
+        isum_[m] += o->isum_[g];
+      }
+    }
+    return Status::OK();
+  }
+  Result<ArrayPtr> Finalize() override {
+    arrow::DoubleBuilder b;
+    ARROW_RETURN_NOT_OK(b.Reserve(static_cast<int64_t>(count_.size())));
+    for (size_t g = 0; g < count_.size(); ++g) {
+      if (count_[g] == 0) {
+        b.UnsafeAppendNull();
+        continue;
+      }
+      double c = static_cast<double>(count_[g]);
+      if (mode_ == kDouble) {
+        b.UnsafeAppend(dsum_[g] / c);
+      } else {
+        // Divide in 128 bits first so that the quotient keeps its precision.
+        __int128 q = isum_[g] / count_[g];
+        __int128 r = isum_[g] % count_[g];
+        double v = static_cast<double>(q) + static_cast<double>(r) / c;
+        b.UnsafeAppend(mode_ == kDecimal ? v / divisor_ : v);
+      }
+    }
+    return b.Finish();
+  }
+  int64_t MemoryUsage() const override {
+    return static_cast<int64_t>(count_.capacity() * 8 + dsum_.capacity() * 8 + isum_.capacity() * 16);
+  }
+
+ private:
+  enum Mode { kDouble, kInteger, kDecimal } mode_;
+  double divisor_ = 1;
+  std::vector<int64_t> count_;
+  std::vector<double> dsum_;
+  std::vector<__int128> isum_;
+};
 
 // ---- bool_and / bool_or
 // -------------------------------------------------------------------
@@ -558,8 +681,8 @@ class QuantileAccumulator : public GroupedAccumulator {
     return Status::OK();
   }
   Status Update(const ArrayPtr& arg, const uint32_t* ids, int64_t n) override {
-    ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(arg, arrow::float64()));
-    values_.Add(d.make_array(), ids, n);
+    ARROW_ASSIGN_OR_RAISE(auto d, ToDouble(arg));
+    values_.Add(d, ids, n);
     return Status::OK();
   }
   Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
@@ -698,6 +821,9 @@ class DistinctAccumulator : public GroupedAccumulator {
 template <template <typename> class Acc, typename... Args>
 Result<std::unique_ptr<GroupedAccumulator>> ByRepr(const TypePtr& arg_type,
                                                    Args&&... args) {
+  if (arg_type->id() == arrow::Type::UINT64) {
+    return std::make_unique<Acc<uint64_t>>(std::forward<Args>(args)...);
+  }
   if (IsInt64Repr(*arg_type) || arg_type->id() == arrow::Type::NA) {
     return std::make_unique<Acc<int64_t>>(std::forward<Args>(args)...);
   }
@@ -725,7 +851,7 @@ Result<std::unique_ptr<GroupedAccumulator>> MakePlain(const expr::ExprNode& agg)
     }
     return std::make_unique<SumAccumulator<double>>(out);
   }
-  if (name == "avg") return std::make_unique<MomentAccumulator>(Moment::kAvg);
+  if (name == "avg") return std::make_unique<AvgAccumulator>(arg_type);
   if (name == "var_samp") return std::make_unique<MomentAccumulator>(Moment::kVarSamp);
   if (name == "var_pop") return std::make_unique<MomentAccumulator>(Moment::kVarPop);
   if (name == "stddev_samp")
