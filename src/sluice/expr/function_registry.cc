@@ -660,7 +660,8 @@ Result<Datum> StringToBool(const Datum& d) {
   return Datum(out);
 }
 
-Result<Datum> CastDatum(const Datum& d, const std::shared_ptr<arrow::DataType>& type) {
+// A cast with SQL's rules; errors carry Arrow's reason only (callers add context).
+Result<Datum> CastDatumImpl(const Datum& d, const std::shared_ptr<arrow::DataType>& type) {
   if (d.type()->Equals(*type)) return d;
   if (d.is_scalar() && !d.scalar()->is_valid) return Datum(arrow::MakeNullScalar(type));
   auto options = cp::CastOptions::Safe(type);
@@ -673,7 +674,7 @@ Result<Datum> CastDatum(const Datum& d, const std::shared_ptr<arrow::DataType>& 
     auto wide = arrow::decimal128(38, scale);
     if (!wide->Equals(*type)) {
       auto w = cp::Cast(d, cp::CastOptions::Safe(wide));
-      if (w.ok()) return CastDatum(*w, type);
+      if (w.ok()) return CastDatumImpl(*w, type);
     }
   }
   if ((IsFloating(*d.type()) || IsDecimal(*d.type())) && IsInteger(*type)) {
@@ -690,12 +691,7 @@ Result<Datum> CastDatum(const Datum& d, const std::shared_ptr<arrow::DataType>& 
       }
     }
     ARROW_ASSIGN_OR_RAISE(auto rounded, Call("round", {x}, &ro));
-    auto r = cp::Cast(rounded, cp::CastOptions::Safe(type));
-    if (!r.ok()) {
-      return Status::Invalid("cannot cast ", TypeName(*d.type()), " to ", TypeName(*type), ": ",
-                             r.status().message());
-    }
-    return r;
+    return cp::Cast(rounded, cp::CastOptions::Safe(type));
   }
   if (IsStringLike(*d.type()) && type->id() == Type::BOOL) return StringToBool(d);
   auto r = cp::Cast(d, options);
@@ -707,9 +703,14 @@ Result<Datum> CastDatum(const Datum& d, const std::shared_ptr<arrow::DataType>& 
     auto n = cp::Cast(d, cp::CastOptions::Safe(naive));
     if (n.ok()) r = cp::Cast(*n, cp::CastOptions::Safe(type));
   }
+  return r;
+}
+
+Result<Datum> CastDatum(const Datum& d, const std::shared_ptr<arrow::DataType>& type) {
+  auto r = CastDatumImpl(d, type);
   if (!r.ok()) {
-    return Status::Invalid("cannot cast ", TypeName(*d.type()), " to ", TypeName(*type),
-                           ": ", r.status().message());
+    return Status::Invalid("cannot cast ", TypeName(*d.type()), " to ", TypeName(*type), ": ",
+                           r.status().message());
   }
   return r;
 }
@@ -1306,7 +1307,7 @@ Result<Expr> CastTo(const Expr& e, const std::shared_ptr<arrow::DataType>& type)
       v = arrow::MakeNullScalar(type);
     } else {
       FindFunction("cast");  // make sure compute is initialised
-      auto r = CastDatum(Datum(e->value), type);
+      auto r = CastDatumImpl(Datum(e->value), type);
       if (!r.ok()) {
         return Status::Invalid("cannot convert ", ToString(e), " to ", TypeName(*type),
                                ": ", r.status().message());

@@ -219,7 +219,7 @@ TEST(SqlPlanner, JoinOnSplitsEquiKeysFromTheRest) {
   EXPECT_EQ(
       Explain("SELECT * FROM t JOIN u ON u.a = t.a AND t.b + 1 = u.c AND t.b > u.c "
               "AND t.s = 'x'"),
-      "Join inner on [t.a, CAST((t.b + 1) AS int64)] = [u.a, u.c] and ((t.b > u.c) and "
+      "Join inner on [t.a, CAST((t.b + 1) AS int64)] = [u.a, u.c] and ((CAST(t.b AS int64) > u.c) and "
       "(t.s = 'x')) build=right\n"
       "  Scan t [a, b, s, d]\n"
       "  Scan u [a, c]\n");
