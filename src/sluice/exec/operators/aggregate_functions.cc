@@ -767,54 +767,68 @@ class StringAggAccumulator : public GroupedAccumulator {
 class DistinctAccumulator : public GroupedAccumulator {
  public:
   DistinctAccumulator(std::unique_ptr<GroupedAccumulator> inner, TypePtr arg_type)
-      : inner_(std::move(inner)), arg_type_(std::move(arg_type)) {}
+      : inner_(std::move(inner)), arg_type_(std::move(arg_type)), seen_(nullptr) {}
   Status Resize(int64_t n) override {
     groups_ = n;
     return Status::OK();
   }
+  // Deduplicates as it goes: only (group, value) pairs not seen before are kept, so
+  // memory grows with the distinct pairs, not the input.
   Status Update(const ArrayPtr& arg, const uint32_t* ids, int64_t n) override {
-    values_.Add(arg, ids, n);
-    return Status::OK();
+    return AddUnique(arg, ids, n);
   }
-  Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
-    values_.MergeFrom(&static_cast<DistinctAccumulator*>(other)->values_, mapping);
-    return Status::OK();
+  Status Merge(GroupedAccumulator* other_base, const uint32_t* mapping) override {
+    auto* other = static_cast<DistinctAccumulator*>(other_base);
+    ARROW_ASSIGN_OR_RAISE(auto values, other->values_.Values(arg_type_));
+    std::vector<uint32_t> ids(other->values_.ids().size());
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = mapping[other->values_.ids()[i]];
+    return AddUnique(values, ids.data(), static_cast<int64_t>(ids.size()));
   }
   Result<ArrayPtr> Finalize() override {
     ARROW_ASSIGN_OR_RAISE(auto all, values_.Values(arg_type_));
     const auto& ids = values_.ids();
-    arrow::UInt32Builder id_builder;
-    ARROW_RETURN_NOT_OK(id_builder.AppendValues(ids));
-    ARROW_ASSIGN_OR_RAISE(auto id_array, id_builder.Finish());
-    EncodedRows rows;
-    ARROW_RETURN_NOT_OK(EncodeRows({id_array, all}, &rows));
-    KeyTable seen(nullptr);
-    std::vector<uint32_t> key_ids(rows.num_rows());
-    ARROW_RETURN_NOT_OK(seen.FindOrInsert(rows, key_ids.data()));
-    // Keep the first occurrence of each (group, value).
-    arrow::Int64Builder take;
+    ARROW_RETURN_NOT_OK(inner_->Resize(groups_));
+    ARROW_RETURN_NOT_OK(inner_->Update(all, ids.data(), static_cast<int64_t>(ids.size())));
+    return inner_->Finalize();
+  }
+  int64_t MemoryUsage() const override { return values_.MemoryUsage() + seen_.MemoryUsage(); }
+
+ private:
+  Status AddUnique(const ArrayPtr& arg, const uint32_t* ids, int64_t n) {
+    if (n == 0) return Status::OK();
+    auto id_buffer = std::make_shared<arrow::Buffer>(reinterpret_cast<const uint8_t*>(ids),
+                                                     n * static_cast<int64_t>(sizeof(uint32_t)));
+    auto id_array = std::make_shared<arrow::UInt32Array>(n, id_buffer);
+    ARROW_RETURN_NOT_OK(EncodeRows({id_array, arg}, &rows_));
+    key_ids_.resize(n);
+    const int64_t before = seen_.size();
+    ARROW_RETURN_NOT_OK(seen_.FindOrInsert(rows_, key_ids_.data()));
+    // A row is new when it got the next fresh id (later duplicates in the batch reuse it).
+    std::vector<int64_t> keep;
     std::vector<uint32_t> kept_ids;
-    int64_t next = 0;
-    for (int64_t i = 0; i < rows.num_rows(); ++i) {
-      if (key_ids[i] == next) {
-        ARROW_RETURN_NOT_OK(take.Append(i));
+    int64_t next = before;
+    for (int64_t i = 0; i < n; ++i) {
+      if (key_ids_[i] == next) {
+        keep.push_back(i);
         kept_ids.push_back(ids[i]);
         ++next;
       }
     }
-    ARROW_ASSIGN_OR_RAISE(auto take_idx, take.Finish());
-    ARROW_ASSIGN_OR_RAISE(auto kept, cp::Take(all, take_idx));
-    ARROW_RETURN_NOT_OK(inner_->Resize(groups_));
-    ARROW_RETURN_NOT_OK(inner_->Update(kept.make_array(), kept_ids.data(),
-                                       static_cast<int64_t>(kept_ids.size())));
-    return inner_->Finalize();
+    if (keep.empty()) return Status::OK();
+    arrow::Int64Builder b;
+    ARROW_RETURN_NOT_OK(b.AppendValues(keep));
+    ARROW_ASSIGN_OR_RAISE(auto idx, b.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto kept, cp::Take(arg, idx));
+    values_.Add(kept.make_array(), kept_ids.data(), static_cast<int64_t>(kept_ids.size()));
+    return Status::OK();
   }
-  int64_t MemoryUsage() const override { return values_.MemoryUsage(); }
 
- private:
   std::unique_ptr<GroupedAccumulator> inner_;
   TypePtr arg_type_;
   int64_t groups_ = 0;
+  KeyTable seen_;
+  EncodedRows rows_;
+  std::vector<uint32_t> key_ids_;
   CollectedValues values_;
 };
 
