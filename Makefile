@@ -3,6 +3,10 @@
 .PHONY: all release debug asan setup test test-unit test-py test-asan test-long demo bench format clean
 
 JOBS ?= $(shell nproc)
+# ccache hits across clones in different directories (CI builds a fresh clone).
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 CMAKE_FLAGS ?=
 
 all: release
