@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "sluice/base/atomic_file.h"
+#include "sluice/base/json_text.h"
 
 namespace sluice {
 
@@ -45,36 +46,6 @@ std::string FormatBadRow(const BadRow& row) {
   if (!row.column.empty())
     return fmt::format("{}: column '{}': {}", where, row.column, row.reason);
   return fmt::format("{}: {}", where, row.reason);
-}
-
-static void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          out->append(fmt::format("\\u{:04x}", c));
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
 }
 
 Status BadRowHandler::Report(const BadRow& row) {

@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "sluice/base/atomic_file.h"
+#include "sluice/base/json_text.h"
 #include "sluice/exec/row_encoding.h"
 
 namespace sluice::connector {
@@ -152,36 +153,6 @@ class IpcBatchWriter : public BatchWriter {
   OutputPtr out_;
   std::shared_ptr<arrow::ipc::RecordBatchWriter> writer_;
 };
-
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          out->append(fmt::format("\\u{:04x}", c));
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
 
 // JSON lines: one object per row. Numbers as JSON numbers (decimals exactly, floats
 // in shortest round-trip form, NaN/Infinity unquoted as Python's json module does),

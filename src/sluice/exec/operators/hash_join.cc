@@ -13,11 +13,6 @@ namespace cp = arrow::compute;
 using plan::JoinType;
 
 namespace {
-struct BuildLocal : LocalSinkState {
-  std::vector<Batch> batches;
-  MemoryReservation reservation;
-};
-
 Result<std::vector<std::shared_ptr<arrow::Array>>> EvaluateKeys(
     const std::vector<expr::Expr>& keys, const arrow::RecordBatch& batch) {
   std::vector<std::shared_ptr<arrow::Array>> out;
@@ -33,40 +28,25 @@ HashJoinBuild::HashJoinBuild(std::vector<expr::Expr> keys,
                              std::shared_ptr<arrow::Schema> schema)
     : PhysicalNode("HashJoin build"),
       keys_(std::move(keys)),
-      schema_(std::move(schema)) {}
+      schema_(std::move(schema)),
+      collected_("HashJoin build") {}
 
 Result<std::unique_ptr<LocalSinkState>> HashJoinBuild::MakeLocal(ExecContext* ctx, int) {
-  auto local = std::make_unique<BuildLocal>();
-  local->reservation = MemoryReservation(ctx->budget(), name());
-  return local;
+  return collected_.MakeLocal(ctx);
 }
 
-Status HashJoinBuild::Consume(ExecContext* ctx, LocalSinkState* local_base, Batch batch) {
-  auto* local = static_cast<BuildLocal*>(local_base);
-  ARROW_RETURN_NOT_OK(local->reservation.Grow(BatchMemory(*batch.data)));
-  local->batches.push_back(std::move(batch));
-  return Status::OK();
+Status HashJoinBuild::Consume(ExecContext* ctx, LocalSinkState* local, Batch batch) {
+  return static_cast<CollectedBatches*>(local)->Add(std::move(batch));
 }
 
 Status HashJoinBuild::FinishLocal(ExecContext* ctx,
-                                  std::unique_ptr<LocalSinkState> local_base) {
-  auto* local = static_cast<BuildLocal*>(local_base.get());
-  std::lock_guard<std::mutex> lock(mu_);
-  if (reservation_.owner().empty())
-    reservation_ = MemoryReservation(ctx->budget(), name());
-  int64_t bytes = local->reservation.size();
-  local->reservation.Clear();
-  ARROW_RETURN_NOT_OK(reservation_.Grow(bytes));
-  for (auto& b : local->batches) batches_.push_back(std::move(b));
-  return Status::OK();
+                                  std::unique_ptr<LocalSinkState> local) {
+  return collected_.Merge(ctx, std::move(local));
 }
 
 Status HashJoinBuild::Finalize(ExecContext* ctx) {
-  if (reservation_.owner().empty())
-    reservation_ = MemoryReservation(ctx->budget(), name());
   std::vector<std::shared_ptr<arrow::RecordBatch>> rbs;
-  for (auto& b : batches_) rbs.push_back(b.data);
-  batches_.clear();
+  for (auto& b : collected_.TakeInOrder()) rbs.push_back(b.data);
   ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(schema_, rbs));
   ARROW_ASSIGN_OR_RAISE(rows_, table->CombineChunksToBatch(ctx->pool()));
   rbs.clear();
@@ -99,7 +79,7 @@ Status HashJoinBuild::Finalize(ExecContext* ctx) {
   int64_t bytes = BatchMemory(*rows_) + table_->MemoryUsage() +
                   static_cast<int64_t>(first_.capacity() * 8 + next_.capacity() * 9);
   metrics().RecordPeak(bytes);
-  return reservation_.Resize(bytes);
+  return collected_.reservation().Resize(bytes);
 }
 
 namespace {

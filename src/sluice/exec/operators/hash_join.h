@@ -11,6 +11,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "sluice/exec/batch_collector.h"
 #include "sluice/exec/key_table.h"
 #include "sluice/exec/operator.h"
 #include "sluice/expr/expr.h"
@@ -43,9 +44,7 @@ class HashJoinBuild : public Sink {
  private:
   std::vector<expr::Expr> keys_;
   std::shared_ptr<arrow::Schema> schema_;
-  std::mutex mu_;
-  std::vector<Batch> batches_;
-  MemoryReservation reservation_;
+  BatchCollector collected_;
   std::shared_ptr<arrow::RecordBatch> rows_;
   std::unique_ptr<KeyTable> table_;
   std::vector<int64_t> first_;

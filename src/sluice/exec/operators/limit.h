@@ -4,6 +4,7 @@
 // "Limit"; a worker stops keeping batches once it holds enough rows on its own.
 #include <mutex>
 
+#include "sluice/exec/batch_collector.h"
 #include "sluice/exec/operator.h"
 
 namespace sluice::exec {
@@ -25,9 +26,7 @@ class LimitSink : public Sink, public Source {
   int64_t limit_;
   int64_t offset_;
   std::shared_ptr<arrow::Schema> schema_;
-  std::mutex mu_;
-  std::vector<Batch> batches_;
-  MemoryReservation reservation_;
+  BatchCollector collected_;
   std::vector<std::shared_ptr<arrow::RecordBatch>> out_;
 };
 
@@ -45,9 +44,7 @@ class CollectSink : public Sink {
 
  private:
   std::shared_ptr<arrow::Schema> schema_;
-  std::mutex mu_;
-  std::vector<Batch> batches_;
-  MemoryReservation reservation_;
+  BatchCollector collected_;
   std::shared_ptr<arrow::Table> table_;
 };
 

@@ -182,34 +182,23 @@ Result<std::vector<int64_t>> SortIndices(const arrow::RecordBatch& batch,
   return idx;
 }
 
-namespace {
-struct SortLocal : LocalSinkState {
-  std::vector<Batch> batches;
-  int64_t rows = 0;
-  MemoryReservation reservation;
-};
-}  // namespace
-
 SortSink::SortSink(std::vector<plan::SortKey> keys, int64_t limit,
                    std::shared_ptr<arrow::Schema> schema)
     : PhysicalNode(limit >= 0 ? "TopK" : "Sort"),
       keys_(std::move(keys)),
       limit_(limit),
-      schema_(std::move(schema)) {}
+      schema_(std::move(schema)),
+      collected_(limit >= 0 ? "TopK" : "Sort") {}
 
 Result<std::unique_ptr<LocalSinkState>> SortSink::MakeLocal(ExecContext* ctx,
                                                             int worker) {
-  auto local = std::make_unique<SortLocal>();
-  local->reservation = MemoryReservation(ctx->budget(), name());
-  return local;
+  return collected_.MakeLocal(ctx);
 }
 
 Status SortSink::Consume(ExecContext* ctx, LocalSinkState* local_base, Batch batch) {
-  auto* local = static_cast<SortLocal*>(local_base);
-  ARROW_RETURN_NOT_OK(local->reservation.Grow(BatchMemory(*batch.data)));
+  auto* local = static_cast<CollectedBatches*>(local_base);
+  ARROW_RETURN_NOT_OK(local->Add(std::move(batch)));
   metrics().RecordPeak(local->reservation.size());
-  local->rows += batch.data->num_rows();
-  local->batches.push_back(std::move(batch));
   // Top-k: a worker never needs more than its own best `limit` rows. Compact when the
   // buffer holds well over that, so memory stays O(k) per worker.
   if (limit_ >= 0 && local->rows > std::max<int64_t>(4 * limit_, 1 << 16)) {
@@ -221,45 +210,30 @@ Status SortSink::Consume(ExecContext* ctx, LocalSinkState* local_base, Batch bat
     arrow::Int64Builder b;
     ARROW_RETURN_NOT_OK(b.AppendValues(idx));
     ARROW_ASSIGN_OR_RAISE(auto indices, b.Finish());
-    ARROW_ASSIGN_OR_RAISE(auto taken, cp::Take(arrow::Datum(combined), arrow::Datum(indices)));
+    ARROW_ASSIGN_OR_RAISE(auto taken,
+                          cp::Take(arrow::Datum(combined), arrow::Datum(indices)));
     // Ties keep arrival order: the kept rows take the smallest seq of what they replace.
     int64_t seq = local->batches.front().seq;
     for (const auto& kept : local->batches) seq = std::min(seq, kept.seq);
-    local->batches.clear();
-    local->batches.push_back(Batch{taken.record_batch(), seq});
-    local->rows = taken.record_batch()->num_rows();
-    ARROW_RETURN_NOT_OK(local->reservation.Resize(BatchMemory(*taken.record_batch())));
+    ARROW_RETURN_NOT_OK(local->Reset({Batch{taken.record_batch(), seq}}));
   }
   return Status::OK();
 }
 
-Status SortSink::FinishLocal(ExecContext* ctx,
-                             std::unique_ptr<LocalSinkState> local_base) {
-  auto* local = static_cast<SortLocal*>(local_base.get());
-  std::lock_guard<std::mutex> lock(mu_);
-  if (reservation_.owner().empty())
-    reservation_ = MemoryReservation(ctx->budget(), name());
-  // Move the worker's reservation into the shared one.
-  int64_t bytes = local->reservation.size();
-  local->reservation.Clear();
-  ARROW_RETURN_NOT_OK(reservation_.Grow(bytes));
-  for (auto& b : local->batches) batches_.push_back(std::move(b));
-  return Status::OK();
+Status SortSink::FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local) {
+  return collected_.Merge(ctx, std::move(local));
 }
 
 Status SortSink::Finalize(ExecContext* ctx) {
   batch_rows_ = ctx->batch_rows();
   // Arrival order across workers is arbitrary; order by seq so ties are deterministic
   // when the input is.
-  std::sort(batches_.begin(), batches_.end(),
-            [](const Batch& a, const Batch& b) { return a.seq < b.seq; });
   std::vector<std::shared_ptr<arrow::RecordBatch>> rbs;
-  for (auto& b : batches_) rbs.push_back(b.data);
-  batches_.clear();
+  for (auto& b : collected_.TakeInOrder()) rbs.push_back(b.data);
   ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(schema_, rbs));
   ARROW_ASSIGN_OR_RAISE(sorted_input_, table->CombineChunksToBatch(ctx->pool()));
   rbs.clear();
-  ARROW_RETURN_NOT_OK(reservation_.Resize(BatchMemory(*sorted_input_) * 2));
+  ARROW_RETURN_NOT_OK(collected_.reservation().Resize(BatchMemory(*sorted_input_) * 2));
   ARROW_ASSIGN_OR_RAISE(auto idx, SortIndices(*sorted_input_, keys_, limit_));
   arrow::Int64Builder b;
   ARROW_RETURN_NOT_OK(b.AppendValues(idx));

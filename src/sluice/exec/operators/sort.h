@@ -7,6 +7,7 @@
 // limit only the first `limit` rows are produced (partial sort).
 #include <mutex>
 
+#include "sluice/exec/batch_collector.h"
 #include "sluice/exec/operator.h"
 #include "sluice/plan/logical_plan.h"
 
@@ -32,9 +33,7 @@ class SortSink : public Sink, public Source {
   std::vector<plan::SortKey> keys_;
   int64_t limit_;
   std::shared_ptr<arrow::Schema> schema_;
-  std::mutex mu_;
-  std::vector<Batch> batches_;
-  MemoryReservation reservation_;
+  BatchCollector collected_;
   std::shared_ptr<arrow::RecordBatch> sorted_input_;
   std::shared_ptr<arrow::Int64Array> order_;
   int64_t batch_rows_ = 65536;
