@@ -107,11 +107,11 @@ Status RegisterTables(sluice::job::Catalog* catalog,
   return Status::OK();
 }
 
-std::string Summary(int64_t rows_in, int64_t rejected, int64_t rows_out, double seconds,
+// The summary line of a run that read the catalog's inputs.
+std::string Summary(const sluice::job::Catalog& catalog, int64_t rows_out, double seconds,
                     sluice::exec::ExecContext& ctx) {
   sluice::job::RunSummary s;
-  s.rows_in = rows_in;
-  s.rows_rejected = rejected;
+  sluice::job::AddInputStats(catalog, &s);
   s.rows_out = rows_out;
   s.seconds = seconds;
   s.peak_memory = ctx.budget()->peak();
@@ -187,15 +187,11 @@ int RunSql(const std::string& query, const std::string& format_in,
     }
   }
   if (auto st = catalog.CloseInputs(); !st.ok()) return Fail(st);
-  int64_t rows_in = 0, rejected = 0;
-  for (const auto& [n, in] : catalog.inputs()) {
-    rows_in += in->rows_read();
-    rejected += in->rows_rejected();
-  }
+
   double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!common.quiet) {
-    std::fprintf(stderr, "%s\n", Summary(rows_in, rejected, rows_out, secs, ctx).c_str());
+    std::fprintf(stderr, "%s\n", Summary(catalog, rows_out, secs, ctx).c_str());
   }
   return 0;
 }
@@ -250,10 +246,9 @@ int ExplainSql(const std::string& query, const std::vector<std::string>& tables,
     double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::fputs(("\nAnalyzed plan:\n" + annotated).c_str(), stdout);
-    int64_t rows_in = 0;
-    for (const auto& [n, in] : catalog.inputs()) rows_in += in->rows_read();
+    if (auto st = catalog.CloseInputs(); !st.ok()) return Fail(st);
     std::fprintf(stderr, "%s\n",
-                 Summary(rows_in, 0, (*table)->num_rows(), secs, ctx).c_str());
+                 Summary(catalog, (*table)->num_rows(), secs, ctx).c_str());
   }
   return 0;
 }

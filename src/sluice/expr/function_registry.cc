@@ -176,12 +176,13 @@ Result<Expr> BindArithmetic(std::shared_ptr<ExprNode> call) {
     const auto& interval = IsInterval(*ta) ? a : b;
     if (!IsTemporal(*other) || (call->name != "+" && call->name != "-") ||
         (IsInterval(*ta) && call->name == "-")) {
-      return Status::TypeError("cannot apply ", call->name, " to ", TypeName(*ta), " and ",
-                               TypeName(*tb));
+      return Status::TypeError("cannot apply ", call->name, " to ", TypeName(*ta),
+                               " and ", TypeName(*tb));
     }
     // A date plus whole days or months stays a date; anything finer gives a timestamp.
     bool whole_days = false;
-    if (interval->kind == ExprKind::kLiteral && interval->value && interval->value->is_valid) {
+    if (interval->kind == ExprKind::kLiteral && interval->value &&
+        interval->value->is_valid) {
       whole_days = static_cast<const arrow::MonthDayNanoIntervalScalar&>(*interval->value)
                        .value.nanoseconds == 0;
     }
@@ -199,7 +200,8 @@ Result<Expr> BindArithmetic(std::shared_ptr<ExprNode> call) {
                              " (use || or concat() for strings)");
   }
   if (!IsNumeric(*ta) || !IsNumeric(*tb)) {
-    if (IsTemporal(*ta) || IsTemporal(*tb)) return Expr(call);  // Arrow's temporal kernels
+    if (IsTemporal(*ta) || IsTemporal(*tb))
+      return Expr(call);  // Arrow's temporal kernels
     return Status::TypeError("cannot apply ", call->name, " to ", TypeName(*ta), " and ",
                              TypeName(*tb));
   }
@@ -208,10 +210,12 @@ Result<Expr> BindArithmetic(std::shared_ptr<ExprNode> call) {
   if (as_double) {
     // Integers and decimals meet floats as double (explicit casts round large integers
     // instead of failing Arrow's exactness check).
-    auto ft = (ta->id() == Type::FLOAT && tb->id() == Type::FLOAT) ? ta : arrow::float64();
+    auto ft =
+        (ta->id() == Type::FLOAT && tb->id() == Type::FLOAT) ? ta : arrow::float64();
     ARROW_ASSIGN_OR_RAISE(a, CastTo(a, ft));
     ARROW_ASSIGN_OR_RAISE(b, CastTo(b, ft));
-  } else if (call->name == "%" || (IsInteger(*ta) && IsInteger(*tb) && !ta->Equals(*tb))) {
+  } else if (call->name == "%" ||
+             (IsInteger(*ta) && IsInteger(*tb) && !ta->Equals(*tb))) {
     ARROW_ASSIGN_OR_RAISE(auto common, CommonType(ta, tb));
     ARROW_ASSIGN_OR_RAISE(a, CastTo(a, common));
     ARROW_ASSIGN_OR_RAISE(b, CastTo(b, common));
@@ -332,7 +336,8 @@ Result<std::shared_ptr<arrow::Array>> ToArray(const Datum& d, const EvalContext&
 Result<Datum> ZeroToNull(const Datum& divisor) {
   std::shared_ptr<arrow::Scalar> zero;
   if (divisor.type()->id() == Type::DECIMAL128) {
-    zero = std::make_shared<arrow::Decimal128Scalar>(arrow::Decimal128(0), divisor.type());
+    zero =
+        std::make_shared<arrow::Decimal128Scalar>(arrow::Decimal128(0), divisor.type());
   } else {
     ARROW_ASSIGN_OR_RAISE(zero, arrow::MakeScalar(int64_t{0})->CastTo(divisor.type()));
   }
@@ -472,7 +477,8 @@ Result<Datum> WideDecimalArithmetic(const std::string& op, const Args& args,
   auto widen = [&](const Datum& d, int s) -> Result<std::shared_ptr<arrow::Array>> {
     ARROW_ASSIGN_OR_RAISE(auto arr, ToArray(d, ctx));
     auto r = cp::Cast(arr, cp::CastOptions::Safe(arrow::decimal128(38, s)));
-    if (!r.ok()) return Status::Invalid("decimal overflow in ", op, ": ", r.status().message());
+    if (!r.ok())
+      return Status::Invalid("decimal overflow in ", op, ": ", r.status().message());
     return r->make_array();
   };
   ARROW_ASSIGN_OR_RAISE(auto x, widen(args[0], op == "*" ? sa : scale));
@@ -489,8 +495,9 @@ Result<Datum> WideDecimalArithmetic(const std::string& op, const Args& args,
     return v;
   }();
   auto as_int128 = [](const arrow::Decimal128& d) {
-    return static_cast<__int128>((static_cast<unsigned __int128>(static_cast<uint64_t>(d.high_bits())) << 64) |
-                                 d.low_bits());
+    return static_cast<__int128>(
+        (static_cast<unsigned __int128>(static_cast<uint64_t>(d.high_bits())) << 64) |
+        d.low_bits());
   };
   for (int64_t i = 0; i < xa.length(); ++i) {
     if (xa.IsNull(i) || ya.IsNull(i)) {
@@ -513,10 +520,11 @@ Result<Datum> WideDecimalArithmetic(const std::string& op, const Args& args,
                     : op == "-" ? __builtin_sub_overflow(p, q, &v)
                                 : __builtin_mul_overflow(p, q, &v);
     if (overflow || v >= limit || v <= -limit) {
-      return Status::Invalid("decimal overflow in ", op, ": the result needs more than 38 digits");
+      return Status::Invalid("decimal overflow in ", op,
+                             ": the result needs more than 38 digits");
     }
-    builder.UnsafeAppend(arrow::Decimal128(static_cast<int64_t>(v >> 64),
-                                           static_cast<uint64_t>(v)));
+    builder.UnsafeAppend(
+        arrow::Decimal128(static_cast<int64_t>(v >> 64), static_cast<uint64_t>(v)));
   }
   ARROW_ASSIGN_OR_RAISE(auto out, builder.Finish());
   if (args[0].is_scalar() && args[1].is_scalar()) return out->GetScalar(0);
@@ -624,7 +632,8 @@ Result<Datum> StringToBool(const Datum& d) {
     while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
     while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
     std::string l;
-    for (char c : v) l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    for (char c : v)
+      l.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     if (l == "true" || l == "t" || l == "yes" || l == "y" || l == "on" || l == "1") {
       *out = true;
       return true;
@@ -661,7 +670,8 @@ Result<Datum> StringToBool(const Datum& d) {
 }
 
 // A cast with SQL's rules; errors carry Arrow's reason only (callers add context).
-Result<Datum> CastDatumImpl(const Datum& d, const std::shared_ptr<arrow::DataType>& type) {
+Result<Datum> CastDatumImpl(const Datum& d,
+                            const std::shared_ptr<arrow::DataType>& type) {
   if (d.type()->Equals(*type)) return d;
   if (d.is_scalar() && !d.scalar()->is_valid) return Datum(arrow::MakeNullScalar(type));
   auto options = cp::CastOptions::Safe(type);
@@ -687,7 +697,8 @@ Result<Datum> CastDatumImpl(const Datum& d, const std::shared_ptr<arrow::DataTyp
     if (IsDecimal(*x.type())) {
       const auto& t = static_cast<const arrow::DecimalType&>(*x.type());
       if (t.precision() < 38) {
-        ARROW_ASSIGN_OR_RAISE(x, cp::Cast(x, arrow::decimal128(t.precision() + 1, t.scale())));
+        ARROW_ASSIGN_OR_RAISE(
+            x, cp::Cast(x, arrow::decimal128(t.precision() + 1, t.scale())));
       }
     }
     ARROW_ASSIGN_OR_RAISE(auto rounded, Call("round", {x}, &ro));
@@ -709,8 +720,8 @@ Result<Datum> CastDatumImpl(const Datum& d, const std::shared_ptr<arrow::DataTyp
 Result<Datum> CastDatum(const Datum& d, const std::shared_ptr<arrow::DataType>& type) {
   auto r = CastDatumImpl(d, type);
   if (!r.ok()) {
-    return Status::Invalid("cannot cast ", TypeName(*d.type()), " to ", TypeName(*type), ": ",
-                           r.status().message());
+    return Status::Invalid("cannot cast ", TypeName(*d.type()), " to ", TypeName(*type),
+                           ": ", r.status().message());
   }
   return r;
 }
@@ -1228,9 +1239,12 @@ void RegisterAll() {
     if (x.type()->id() == Type::TIMESTAMP) {
       // %S prints whole seconds (as C, Python, PostgreSQL and DuckDB do); Arrow would
       // add the fraction of the timestamp's unit.
+      // Floor (not truncate) to whole seconds, so that times before 1970 stay right.
       const auto& t = static_cast<const arrow::TimestampType&>(*x.type());
-      auto opts = cp::CastOptions::Unsafe(arrow::timestamp(arrow::TimeUnit::SECOND, t.timezone()));
-      ARROW_ASSIGN_OR_RAISE(x, cp::Cast(x, opts));
+      cp::RoundTemporalOptions to_second(1, cp::CalendarUnit::SECOND);
+      ARROW_ASSIGN_OR_RAISE(x, Call("floor_temporal", {x}, &to_second));
+      ARROW_ASSIGN_OR_RAISE(x, cp::Cast(x, cp::CastOptions::Safe(arrow::timestamp(
+                                               arrow::TimeUnit::SECOND, t.timezone()))));
     }
     if (x.type()->id() == Type::DATE32 || x.type()->id() == Type::DATE64) {
       ARROW_ASSIGN_OR_RAISE(x, cp::Cast(x, arrow::timestamp(arrow::TimeUnit::SECOND)));

@@ -68,6 +68,16 @@ Status StepError(const JobSpec& spec, const StepSpec& step, const Status& st) {
 
 }  // namespace
 
+void AddInputStats(const Catalog& catalog, RunSummary* summary) {
+  for (const auto& [name, input] : catalog.inputs()) {
+    summary->rows_in += input->rows_read();
+    summary->rows_rejected += input->rows_rejected();
+    if (input->rows_rejected() > 0 && !input->rejects_path().empty()) {
+      summary->rejects_files.push_back(input->rejects_path());
+    }
+  }
+}
+
 std::string FormatSummary(const RunSummary& s) {
   std::string line = fmt::format("rows in {}", Thousands(s.rows_in));
   if (s.rows_rejected > 0) {
@@ -184,13 +194,7 @@ Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
       print(fmt::format("== sink from {} ==\n{}\n", sink.from, analyze));
   }
   ARROW_RETURN_NOT_OK(final_catalog.CloseInputs());
-  for (const auto& [name, input] : final_catalog.inputs()) {
-    summary.rows_in += input->rows_read();
-    summary.rows_rejected += input->rows_rejected();
-    if (input->rows_rejected() > 0 && !input->rejects_path().empty()) {
-      summary.rejects_files.push_back(input->rejects_path());
-    }
-  }
+  AddInputStats(final_catalog, &summary);
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   summary.peak_memory = ctx.budget()->peak();

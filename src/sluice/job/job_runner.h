@@ -33,6 +33,11 @@ struct RunSummary {
   std::vector<std::string> files_written;
 };
 
+class Catalog;
+
+/// Adds the rows read and rejected by the catalog's inputs, and their rejects files.
+void AddInputStats(const Catalog& catalog, RunSummary* summary);
+
 /// The one-line summary: "rows in 1,000,200 (rejected 200) · out 45 · 1.23 s · peak 310
 /// MiB".
 std::string FormatSummary(const RunSummary& summary);

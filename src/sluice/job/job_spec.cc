@@ -285,8 +285,13 @@ Status ApplyOverride(YAML::Node root, const std::string& key, const std::string&
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
     YAML::Node next = chain.back()[parts[i]];
     if (!next.IsDefined() || next.IsNull()) {
-      return Status::Invalid(path, ": --set ", key, ": no '", parts[i],
-                             "' in the job file");
+      // A section the file does not have (settings:, say) is created; the usual checks
+      // then apply to the key.
+      chain.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
+      next = chain.back()[parts[i]];
+    } else if (!next.IsMap()) {
+      return Status::Invalid(path, ": --set ", key, ": '", parts[i],
+                             "' is not a mapping");
     }
     chain.push_back(next);
   }
