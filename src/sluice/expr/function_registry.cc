@@ -200,12 +200,26 @@ Result<Expr> BindArithmetic(std::shared_ptr<ExprNode> call) {
                              " (use || or concat() for strings)");
   }
   if (!IsNumeric(*ta) || !IsNumeric(*tb)) {
+    // date +/- integer days (and integer + date), as PostgreSQL and DuckDB.
+    bool date_days = (ta->id() == Type::DATE32 && IsInteger(*tb) &&
+                      (call->name == "+" || call->name == "-")) ||
+                     (IsInteger(*ta) && tb->id() == Type::DATE32 && call->name == "+");
+    if (date_days) {
+      call->type = arrow::date32();
+      return Expr(call);
+    }
+    if (ta->id() == Type::DATE32 && tb->id() == Type::DATE32 && call->name == "-") {
+      call->type = arrow::int64();  // days between, as PostgreSQL and DuckDB
+      return Expr(call);
+    }
     if (IsTemporal(*ta) || IsTemporal(*tb))
       return Expr(call);  // Arrow's temporal kernels
     return Status::TypeError("cannot apply ", call->name, " to ", TypeName(*ta), " and ",
                              TypeName(*tb));
   }
-  bool as_double = (call->name == "/" && IsInteger(*ta) && IsInteger(*tb)) ||
+  // Division of integers or decimals is done in double, as DuckDB does (decimal
+  // division has no exact result type anyway).
+  bool as_double = (call->name == "/" && !(IsFloating(*ta) || IsFloating(*tb))) ||
                    IsFloating(*ta) || IsFloating(*tb);
   if (as_double) {
     // Integers and decimals meet floats as double (explicit casts round large integers
@@ -534,6 +548,37 @@ Result<Datum> WideDecimalArithmetic(const std::string& op, const Args& args,
 Result<Datum> EvalArithmetic(const ExprNode& call, Args& args, const EvalContext& ctx) {
   if (IsInterval(*args[0].type()) || IsInterval(*args[1].type())) {
     return AddInterval(call, args, ctx);
+  }
+  if (call.type &&
+      (call.type->id() == Type::DATE32 ||
+       (call.type->id() == Type::INT64 && args[0].type()->id() == Type::DATE32))) {
+    // date +/- days, and date - date: in days since the epoch, as int32.
+    Args days = args;
+    for (auto& d : days) {
+      if (d.type()->id() == Type::DATE32) {
+        if (d.is_scalar()) {
+          if (!d.scalar()->is_valid) return Datum(arrow::MakeNullScalar(call.type));
+          d = Datum(std::make_shared<arrow::Int32Scalar>(
+              static_cast<const arrow::Date32Scalar&>(*d.scalar()).value,
+              arrow::int32()));
+        } else {
+          ARROW_ASSIGN_OR_RAISE(auto v, d.make_array()->View(arrow::int32()));
+          d = Datum(v);
+        }
+      } else {
+        ARROW_ASSIGN_OR_RAISE(d, cp::Cast(d, arrow::int32()));
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(
+        auto sum, Call(call.name == "+" ? "add_checked" : "subtract_checked", days));
+    if (call.type->id() == Type::INT64) return cp::Cast(sum, arrow::int64());
+    if (sum.is_scalar()) {
+      const auto& s = static_cast<const arrow::Int32Scalar&>(*sum.scalar());
+      if (!s.is_valid) return Datum(arrow::MakeNullScalar(call.type));
+      return Datum(std::make_shared<arrow::Date32Scalar>(s.value));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto out, sum.make_array()->View(arrow::date32()));
+    return Datum(out);
   }
   const std::string& op = call.name;
   Result<Datum> r;
@@ -973,6 +1018,34 @@ EvalFn Kernel(const std::string& kernel) {
   };
 }
 
+// greatest()/least(): Arrow has no element-wise min/max for booleans and zoned
+// timestamps; compute those on their integer form and convert back.
+EvalFn ElementWise(const std::string& kernel) {
+  return [kernel](const ExprNode& call, Args& args,
+                  const EvalContext& ctx) -> Result<Datum> {
+    auto type = call.type;
+    bool zoned = type->id() == Type::TIMESTAMP &&
+                 !static_cast<const arrow::TimestampType&>(*type).timezone().empty();
+    if (!zoned && type->id() != Type::BOOL) return Call(kernel, args);
+    auto as = zoned ? arrow::int64() : arrow::int8();
+    Args converted;
+    for (const auto& a : args) {
+      ARROW_ASSIGN_OR_RAISE(auto arr, ToArray(a, ctx));
+      if (zoned) {
+        ARROW_ASSIGN_OR_RAISE(auto v, arr->View(as));
+        converted.push_back(Datum(v));
+      } else {
+        ARROW_ASSIGN_OR_RAISE(auto v, cp::Cast(arr, as));
+        converted.push_back(v);
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(auto r, Call(kernel, converted));
+    auto arr = r.make_array();
+    if (zoned) return Datum(*arr->View(type));
+    return cp::Cast(arr, type);
+  };
+}
+
 std::map<std::string, FunctionDef>& Registry() {
   static std::map<std::string, FunctionDef> registry;
   return registry;
@@ -1053,8 +1126,8 @@ void RegisterAll() {
   // Conditionals.
   Add("case", 2, -1, BindCase, EvalCase);
   Add("coalesce", 1, -1, BindUnifyAll, Kernel("coalesce"));
-  Add("greatest", 1, -1, BindUnifyAll, Kernel("max_element_wise"));
-  Add("least", 1, -1, BindUnifyAll, Kernel("min_element_wise"));
+  Add("greatest", 1, -1, BindUnifyAll, ElementWise("max_element_wise"));
+  Add("least", 1, -1, BindUnifyAll, ElementWise("min_element_wise"));
   Add("nullif", 2, 2, BindUnifyAll,
       [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
         ARROW_ASSIGN_OR_RAISE(auto eq, Call("equal", a));
