@@ -18,7 +18,7 @@ inline bool SameKey(std::string_view a, std::string_view b) {
     std::memcpy(&b1, b.data() + n - 8, 8);
     return a0 == b0 && a1 == b1;
   }
-  return std::memcmp(a.data(), b.data(), n) == 0;
+    return n == 0 || std::memcmp(a.data(), b.data(), n) == 0;
 }
 }  // namespace
 

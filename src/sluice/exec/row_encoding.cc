@@ -184,7 +184,7 @@ Status EncodeRows(const std::vector<std::shared_ptr<arrow::Array>>& columns,
       uint32_t len = static_cast<uint32_t>(v.size());
       std::memcpy(base + pos[i], &len, 4);
       pos[i] += 4;
-      std::memcpy(base + pos[i], v.data(), v.size());
+      if (!v.empty()) std::memcpy(base + pos[i], v.data(), v.size());
       pos[i] += len;
     }
   }

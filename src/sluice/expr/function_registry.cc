@@ -696,7 +696,8 @@ Result<Datum> StringToBool(const Datum& d) {
     arr = d.make_array();
   }
   ARROW_ASSIGN_OR_RAISE(auto text, cp::Cast(arr, arrow::utf8()));
-  const auto& s = static_cast<const arrow::StringArray&>(*text.make_array());
+  auto text_array = text.make_array();  // keep it alive while `s` refers to it
+  const auto& s = static_cast<const arrow::StringArray&>(*text_array);
   arrow::BooleanBuilder b;
   ARROW_RETURN_NOT_OK(b.Reserve(s.length()));
   for (int64_t i = 0; i < s.length(); ++i) {
