@@ -105,42 +105,28 @@ class ParquetBatchWriter : public BatchWriter {
   std::unique_ptr<parquet::arrow::FileWriter> writer_;
 };
 
-class CsvBatchWriter : public BatchWriter {
+// CSV and Arrow IPC: Arrow's record batch writers over the stream.
+class ArrowBatchWriter : public BatchWriter {
  public:
-  static Result<std::unique_ptr<BatchWriter>> Open(
+  ArrowBatchWriter(OutputPtr out, std::shared_ptr<arrow::ipc::RecordBatchWriter> writer)
+      : out_(std::move(out)), writer_(std::move(writer)) {}
+
+  static Result<std::unique_ptr<BatchWriter>> OpenCsv(
       OutputPtr out, const std::shared_ptr<arrow::Schema>& schema,
       const WriteOptions& options) {
-    auto w = std::make_unique<CsvBatchWriter>();
-    w->out_ = std::move(out);
     auto opts = arrow::csv::WriteOptions::Defaults();
     opts.include_header = options.csv_header;
     opts.delimiter = options.csv_delimiter;
     opts.quoting_style = arrow::csv::QuotingStyle::Needed;
-    ARROW_ASSIGN_OR_RAISE(w->writer_, arrow::csv::MakeCSVWriter(w->out_, schema, opts));
-    return w;
+    ARROW_ASSIGN_OR_RAISE(auto writer, arrow::csv::MakeCSVWriter(out, schema, opts));
+    return std::make_unique<ArrowBatchWriter>(std::move(out), std::move(writer));
   }
-  Status Write(const arrow::RecordBatch& batch) override {
-    return writer_->WriteRecordBatch(batch);
-  }
-  Status Close() override {
-    ARROW_RETURN_NOT_OK(writer_->Close());
-    return out_->Close();
+  static Result<std::unique_ptr<BatchWriter>> OpenIpc(
+      OutputPtr out, const std::shared_ptr<arrow::Schema>& schema) {
+    ARROW_ASSIGN_OR_RAISE(auto writer, arrow::ipc::MakeFileWriter(out, schema));
+    return std::make_unique<ArrowBatchWriter>(std::move(out), std::move(writer));
   }
 
- private:
-  OutputPtr out_;
-  std::shared_ptr<arrow::ipc::RecordBatchWriter> writer_;
-};
-
-class IpcBatchWriter : public BatchWriter {
- public:
-  static Result<std::unique_ptr<BatchWriter>> Open(
-      OutputPtr out, const std::shared_ptr<arrow::Schema>& schema, const WriteOptions&) {
-    auto w = std::make_unique<IpcBatchWriter>();
-    w->out_ = std::move(out);
-    ARROW_ASSIGN_OR_RAISE(w->writer_, arrow::ipc::MakeFileWriter(w->out_, schema));
-    return w;
-  }
   Status Write(const arrow::RecordBatch& batch) override {
     return writer_->WriteRecordBatch(batch);
   }
@@ -264,11 +250,11 @@ Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(
     case FileFormat::kParquet:
       return ParquetBatchWriter::Open(std::move(out), schema, options);
     case FileFormat::kCsv:
-      return CsvBatchWriter::Open(std::move(out), schema, options);
+      return ArrowBatchWriter::OpenCsv(std::move(out), schema, options);
     case FileFormat::kJsonLines:
       return JsonBatchWriter::Open(std::move(out), schema, options);
     case FileFormat::kArrowIpc:
-      return IpcBatchWriter::Open(std::move(out), schema, options);
+      return ArrowBatchWriter::OpenIpc(std::move(out), schema);
   }
   return Status::Invalid("unknown format");
 }

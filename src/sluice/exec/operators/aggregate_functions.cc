@@ -88,6 +88,23 @@ Result<ArrayPtr> FromInt64(const ArrayPtr& arr, const TypePtr& type) {
   }
 }
 
+// Appends one value per group (NULL where the group saw none) and finishes the array.
+template <typename Builder, typename T>
+Result<ArrayPtr> BuildValues(Builder* b, const std::vector<T>& v,
+                             const std::vector<uint8_t>& has) {
+  ARROW_RETURN_NOT_OK(b->Reserve(static_cast<int64_t>(v.size())));
+  for (size_t g = 0; g < v.size(); ++g) {
+    if (has[g]) {
+      b->UnsafeAppend(v[g]);
+    } else {
+      b->UnsafeAppendNull();
+    }
+  }
+  std::shared_ptr<arrow::Array> out;
+  ARROW_RETURN_NOT_OK(b->Finish(&out));
+  return out;
+}
+
 template <typename T>
 struct Repr;
 
@@ -105,15 +122,7 @@ struct Repr<int64_t> {
   static Result<ArrayPtr> Build(const std::vector<int64_t>& v,
                                 const std::vector<uint8_t>& has, const TypePtr& type) {
     arrow::Int64Builder b;
-    ARROW_RETURN_NOT_OK(b.Reserve(static_cast<int64_t>(v.size())));
-    for (size_t g = 0; g < v.size(); ++g) {
-      if (has[g]) {
-        b.UnsafeAppend(v[g]);
-      } else {
-        b.UnsafeAppendNull();
-      }
-    }
-    ARROW_ASSIGN_OR_RAISE(auto out, b.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto out, BuildValues(&b, v, has));
     return FromInt64(out, type);
   }
 };
@@ -138,18 +147,11 @@ struct Repr<uint64_t> {
     return r;
   }
   uint64_t Get(int64_t i) const { return raw[i]; }
-  static Result<ArrayPtr> Build(const std::vector<uint64_t>& v, const std::vector<uint8_t>& has,
-                                const TypePtr& type) {
+  static Result<ArrayPtr> Build(const std::vector<uint64_t>& v,
+                                const std::vector<uint8_t>& has, const TypePtr& type) {
     arrow::UInt64Builder b;
-    ARROW_RETURN_NOT_OK(b.Reserve(static_cast<int64_t>(v.size())));
-    for (size_t g = 0; g < v.size(); ++g) {
-      if (has[g]) {
-        b.UnsafeAppend(v[g]);
-      } else {
-        b.UnsafeAppendNull();
-      }
-    }
-    return b.Finish();
+    ARROW_ASSIGN_OR_RAISE(auto out, BuildValues(&b, v, has));
+    return out;
   }
 };
 
@@ -167,15 +169,7 @@ struct Repr<double> {
   static Result<ArrayPtr> Build(const std::vector<double>& v,
                                 const std::vector<uint8_t>& has, const TypePtr& type) {
     arrow::DoubleBuilder b;
-    ARROW_RETURN_NOT_OK(b.Reserve(static_cast<int64_t>(v.size())));
-    for (size_t g = 0; g < v.size(); ++g) {
-      if (has[g]) {
-        b.UnsafeAppend(v[g]);
-      } else {
-        b.UnsafeAppendNull();
-      }
-    }
-    ARROW_ASSIGN_OR_RAISE(auto out, b.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto out, BuildValues(&b, v, has));
     if (type->id() == arrow::Type::DOUBLE) return out;
     ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(out, type));
     return d.make_array();
@@ -197,15 +191,8 @@ struct Repr<arrow::Decimal128> {
   static Result<ArrayPtr> Build(const std::vector<arrow::Decimal128>& v,
                                 const std::vector<uint8_t>& has, const TypePtr& type) {
     arrow::Decimal128Builder b(type);
-    ARROW_RETURN_NOT_OK(b.Reserve(static_cast<int64_t>(v.size())));
-    for (size_t g = 0; g < v.size(); ++g) {
-      if (has[g]) {
-        b.UnsafeAppend(v[g]);
-      } else {
-        b.UnsafeAppendNull();
-      }
-    }
-    return b.Finish();
+    ARROW_ASSIGN_OR_RAISE(auto out, BuildValues(&b, v, has));
+    return out;
   }
 };
 
@@ -500,8 +487,10 @@ class AvgAccumulator : public GroupedAccumulator {
   explicit AvgAccumulator(TypePtr arg_type) {
     if (arrow::is_decimal(arg_type->id())) {
       mode_ = kDecimal;
-      divisor_ = std::pow(10.0, static_cast<const arrow::DecimalType&>(*arg_type).scale());
-    } else if (arrow::is_integer(arg_type->id()) && arg_type->id() != arrow::Type::UINT64) {
+      divisor_ =
+          std::pow(10.0, static_cast<const arrow::DecimalType&>(*arg_type).scale());
+    } else if (arrow::is_integer(arg_type->id()) &&
+               arg_type->id() != arrow::Type::UINT64) {
       mode_ = kInteger;
     } else {
       mode_ = kDouble;
@@ -581,7 +570,8 @@ class AvgAccumulator : public GroupedAccumulator {
     return b.Finish();
   }
   int64_t MemoryUsage() const override {
-    return static_cast<int64_t>(count_.capacity() * 8 + dsum_.capacity() * 8 + isum_.capacity() * 16);
+    return static_cast<int64_t>(count_.capacity() * 8 + dsum_.capacity() * 8 +
+                                isum_.capacity() * 16);
   }
 
  private:
@@ -788,22 +778,27 @@ class DistinctAccumulator : public GroupedAccumulator {
     ARROW_ASSIGN_OR_RAISE(auto all, values_.Values(arg_type_));
     const auto& ids = values_.ids();
     ARROW_RETURN_NOT_OK(inner_->Resize(groups_));
-    ARROW_RETURN_NOT_OK(inner_->Update(all, ids.data(), static_cast<int64_t>(ids.size())));
+    ARROW_RETURN_NOT_OK(
+        inner_->Update(all, ids.data(), static_cast<int64_t>(ids.size())));
     return inner_->Finalize();
   }
-  int64_t MemoryUsage() const override { return values_.MemoryUsage() + seen_.MemoryUsage(); }
+  int64_t MemoryUsage() const override {
+    return values_.MemoryUsage() + seen_.MemoryUsage();
+  }
 
  private:
   Status AddUnique(const ArrayPtr& arg, const uint32_t* ids, int64_t n) {
     if (n == 0) return Status::OK();
-    auto id_buffer = std::make_shared<arrow::Buffer>(reinterpret_cast<const uint8_t*>(ids),
-                                                     n * static_cast<int64_t>(sizeof(uint32_t)));
+    auto id_buffer =
+        std::make_shared<arrow::Buffer>(reinterpret_cast<const uint8_t*>(ids),
+                                        n * static_cast<int64_t>(sizeof(uint32_t)));
     auto id_array = std::make_shared<arrow::UInt32Array>(n, id_buffer);
     ARROW_RETURN_NOT_OK(EncodeRows({id_array, arg}, &rows_));
     key_ids_.resize(n);
     const int64_t before = seen_.size();
     ARROW_RETURN_NOT_OK(seen_.FindOrInsert(rows_, key_ids_.data()));
-    // A row is new when it got the next fresh id (later duplicates in the batch reuse it).
+    // A row is new when it got the next fresh id (later duplicates in the batch reuse
+    // it).
     std::vector<int64_t> keep;
     std::vector<uint32_t> kept_ids;
     int64_t next = before;
@@ -819,7 +814,8 @@ class DistinctAccumulator : public GroupedAccumulator {
     ARROW_RETURN_NOT_OK(b.AppendValues(keep));
     ARROW_ASSIGN_OR_RAISE(auto idx, b.Finish());
     ARROW_ASSIGN_OR_RAISE(auto kept, cp::Take(arg, idx));
-    values_.Add(kept.make_array(), kept_ids.data(), static_cast<int64_t>(kept_ids.size()));
+    values_.Add(kept.make_array(), kept_ids.data(),
+                static_cast<int64_t>(kept_ids.size()));
     return Status::OK();
   }
 
