@@ -39,7 +39,7 @@ struct Common {
 
 void AddCommon(CLI::App* cmd, Common* c) {
   cmd->add_option("--threads", c->threads, "Worker threads (default: all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 4096));
   cmd->add_option(
       "--memory-limit", c->memory_limit,
       "Memory limit for the job, e.g. 4GiB, 512MB or 50% (default: 80% of RAM)");
@@ -411,7 +411,19 @@ int main(int argc, char** argv) {
                         "Threads (default: all cores; output does not depend on it)");
   ecommerce->add_flag("--quiet,-q", gen_quiet, "No progress and no summary");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors in the same one-line form as every other error.
+    std::fprintf(stderr, "error: %s (see sluice --help)\n", e.what());
+    return 1;
+  }
 
   if (run->parsed()) return RunJobCommand(job_path, sets, common, run_explain, false);
   if (sql->parsed()) return RunSql(query, format, output, tables, common);
