@@ -18,7 +18,7 @@ inline bool SameKey(std::string_view a, std::string_view b) {
     std::memcpy(&b1, b.data() + n - 8, 8);
     return a0 == b0 && a1 == b1;
   }
-    return n == 0 || std::memcmp(a.data(), b.data(), n) == 0;
+  return n == 0 || std::memcmp(a.data(), b.data(), n) == 0;
 }
 }  // namespace
 
@@ -52,29 +52,41 @@ Status KeyTable::Grow() {
   return Account();
 }
 
-int64_t KeyTable::Find(std::string_view key, uint64_t hash) const {
-  if (slot_id_.empty()) return -1;
+uint64_t KeyTable::Probe(std::string_view key, uint64_t hash, int64_t* id) const {
   uint64_t p = hash & mask_;
   while (slot_id_[p] != 0) {
     if (slot_hash_[p] == hash) {
-      uint32_t id = slot_id_[p] - 1;
-      if (SameKey(this->key(id), key)) return id;
+      uint32_t candidate = slot_id_[p] - 1;
+      if (SameKey(this->key(candidate), key)) {
+        *id = candidate;
+        return p;
+      }
     }
     p = (p + 1) & mask_;
   }
-  return -1;
+  *id = -1;
+  return p;
+}
+
+void KeyTable::Prefetch(uint64_t hash) const {
+  if (slot_id_.empty()) return;
+  uint64_t p = hash & mask_;
+  __builtin_prefetch(&slot_hash_[p]);
+  __builtin_prefetch(&slot_id_[p]);
+}
+
+int64_t KeyTable::Find(std::string_view key, uint64_t hash) const {
+  if (slot_id_.empty()) return -1;
+  int64_t id;
+  Probe(key, hash, &id);
+  return id;
 }
 
 Result<uint32_t> KeyTable::FindOrInsert(std::string_view key, uint64_t hash) {
   if ((key_offsets_.size() + 1) * 2 > slot_id_.size()) ARROW_RETURN_NOT_OK(Grow());
-  uint64_t p = hash & mask_;
-  while (slot_id_[p] != 0) {
-    if (slot_hash_[p] == hash) {
-      uint32_t id = slot_id_[p] - 1;
-      if (SameKey(this->key(id), key)) return id;
-    }
-    p = (p + 1) & mask_;
-  }
+  int64_t found;
+  uint64_t p = Probe(key, hash, &found);  // the free slot when not found
+  if (found >= 0) return static_cast<uint32_t>(found);
   if (key_offsets_.size() >= 0xFFFFFFFEu) {
     return Status::NotImplemented("more than 4 billion distinct keys");
   }
@@ -91,15 +103,12 @@ Result<uint32_t> KeyTable::FindOrInsert(std::string_view key, uint64_t hash) {
   return id;
 }
 
-void KeyTable::FindBatch(const EncodedRows& rows, const uint8_t* skip, int64_t* ids) const {
+void KeyTable::FindBatch(const EncodedRows& rows, const uint8_t* skip,
+                         int64_t* ids) const {
   const int64_t n = rows.num_rows();
   constexpr int64_t kAhead = 16;
   for (int64_t i = 0; i < n; ++i) {
-    if (!slot_id_.empty() && i + kAhead < n) {
-      uint64_t p = rows.hashes[i + kAhead] & mask_;
-      __builtin_prefetch(&slot_hash_[p]);
-      __builtin_prefetch(&slot_id_[p]);
-    }
+    if (i + kAhead < n) Prefetch(rows.hashes[i + kAhead]);
     ids[i] = (skip != nullptr && skip[i]) ? -1 : Find(rows.row(i), rows.hashes[i]);
   }
 }
@@ -108,11 +117,7 @@ Status KeyTable::FindOrInsert(const EncodedRows& rows, uint32_t* ids) {
   const int64_t n = rows.num_rows();
   constexpr int64_t kAhead = 16;
   for (int64_t i = 0; i < n; ++i) {
-    if (!slot_id_.empty() && i + kAhead < n) {
-      uint64_t p = rows.hashes[i + kAhead] & mask_;
-      __builtin_prefetch(&slot_hash_[p]);
-      __builtin_prefetch(&slot_id_[p]);
-    }
+    if (i + kAhead < n) Prefetch(rows.hashes[i + kAhead]);
     ARROW_ASSIGN_OR_RAISE(ids[i], FindOrInsert(rows.row(i), rows.hashes[i]));
   }
   return Status::OK();

@@ -40,6 +40,11 @@ class KeyTable {
   int64_t MemoryUsage() const;
 
  private:
+  /// Linear probing from the key's home slot: sets *id to the key's id (or -1) and
+  /// returns its slot (or the empty slot where it would go). REQUIRES: a non-empty table.
+  uint64_t Probe(std::string_view key, uint64_t hash, int64_t* id) const;
+  /// Prefetches the home slot of `hash` (lookups ahead in a batch are cache misses).
+  void Prefetch(uint64_t hash) const;
   Status Grow();
   Status Account();
 
