@@ -1127,6 +1127,24 @@ void RegisterAll() {
   // Conditionals.
   Add("case", 2, -1, BindCase, EvalCase);
   Add("coalesce", 1, -1, BindUnifyAll, Kernel("coalesce"));
+  // __single_value(n, v): v, or an error where the row count n of a scalar
+  // subquery's group is above one (planted by the SQL binder, not for users).
+  Add(
+      "__single_value", 2, 2,
+      [](std::shared_ptr<ExprNode> call) -> Result<Expr> {
+        call->type = call->args[1]->type;
+        return Expr(call);
+      },
+      [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
+        ARROW_ASSIGN_OR_RAISE(auto over, Call("greater", {a[0], Datum(int64_t{1})}));
+        ARROW_ASSIGN_OR_RAISE(auto any, Call("any", {over}));
+        const auto& flag = any.scalar_as<arrow::BooleanScalar>();
+        if (flag.is_valid && flag.value) {
+          return Status::Invalid(
+              "more than one row returned by a subquery used as an expression");
+        }
+        return a[1];
+      });
   Add("greatest", 1, -1, BindUnifyAll, ElementWise("max_element_wise"));
   Add("least", 1, -1, BindUnifyAll, ElementWise("min_element_wise"));
   Add("nullif", 2, 2, BindUnifyAll,

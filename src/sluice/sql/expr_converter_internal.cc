@@ -4,6 +4,7 @@
 #include <arrow/array/util.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 
 #include "sluice/expr/aggregate_types.h"
@@ -147,7 +148,7 @@ Result<Expr> ExprConverter::ConvertNode(const PgNode& n, bool inside_aggregate) 
     return CallAt(n.String("op") == "IS_LEAST" ? "least" : "greatest", std::move(args),
                   pos);
   }
-  if (n.Is("SubLink")) return NotSupported(pos, "subqueries in expressions");
+  if (n.Is("SubLink")) return ConvertSubLink(n, inside_aggregate);
   if (n.Is("ParamRef")) return NotSupported(pos, "query parameters ($n)");
   if (n.Is("A_Indirection"))
     return NotSupported(n.Node("arg").Location(), "subscripts and field selection");
@@ -177,8 +178,17 @@ Result<Expr> ExprConverter::ConvertColumnRef(const PgNode& n) {
     return ErrorAt(pos, "column references are not allowed in ", ctx_->clause, " (", full,
                    ")");
   }
+  // A qualifier only the enclosing query knows names an outer column.
+  CorrelationScope* corr = ctx_->correlation;
+  if (!table.empty() && !ctx_->scope->HasTable(table) && corr != nullptr &&
+      corr->outer != nullptr && corr->outer->HasTable(table)) {
+    ARROW_ASSIGN_OR_RAISE(auto outer, OuterReference(table, name, pos));
+    if (outer) return outer;
+  }
   ARROW_ASSIGN_OR_RAISE(const ScopeColumn* col, ctx_->scope->Find(table, name, pos));
   if (col == nullptr) {
+    ARROW_ASSIGN_OR_RAISE(auto outer, OuterReference(table, name, pos));
+    if (outer) return outer;
     return ErrorAt(pos, "unknown column '", full, "' (columns: ", ctx_->scope->Describe(),
                    ")");
   }
@@ -186,6 +196,64 @@ Result<Expr> ExprConverter::ConvertColumnRef(const PgNode& n) {
   c->index = col->index;
   c->position = pos;
   return Expr(c);
+}
+
+Result<Expr> ExprConverter::OuterReference(const std::string& table,
+                                           const std::string& name, int pos) {
+  CorrelationScope* corr = ctx_->correlation;
+  if (corr == nullptr || corr->outer == nullptr) return Expr(nullptr);
+  ARROW_ASSIGN_OR_RAISE(const ScopeColumn* col, corr->outer->Find(table, name, pos));
+  if (col == nullptr) return Expr(nullptr);
+  std::string full = table.empty() ? name : table + "." + name;
+  if (!corr->allowed) {
+    return NotSupported(pos, "a reference to the enclosing query ('" + full + "') in " +
+                                 ctx_->clause + " of a subquery (only in its WHERE)");
+  }
+  auto& refs = corr->outer_index;
+  auto it = std::find(refs.begin(), refs.end(), col->index);
+  int k = static_cast<int>(it - refs.begin());
+  if (it == refs.end()) refs.push_back(col->index);
+  auto c = std::make_shared<expr::ExprNode>(*expr::Column(col->name, table));
+  c->index = corr->base + k;
+  c->position = pos;
+  return Expr(c);
+}
+
+Result<Expr> ExprConverter::ConvertSubLink(const PgNode& n, bool inside_aggregate) {
+  int pos = n.Location();
+  if (ctx_->subqueries == nullptr || ctx_->subqueries->counter == nullptr) {
+    return NotSupported(pos, "subqueries in " + ctx_->clause);
+  }
+  if (inside_aggregate) return NotSupported(pos, "subqueries inside aggregate functions");
+  PendingSubquery p;
+  p.select = n.Node("subselect");
+  p.position = pos;
+  std::string_view type = n.String("subLinkType");
+  auto names = n.List("operName");
+  std::string op = names.empty() ? "=" : std::string(StringValue(names.back()));
+  bool negate = false;
+  if (type == "EXISTS_SUBLINK") {
+    p.kind = SubqueryKind::kExists;
+  } else if (type == "EXPR_SUBLINK") {
+    p.kind = SubqueryKind::kScalar;
+  } else if ((type == "ANY_SUBLINK" && op == "=") ||
+             (type == "ALL_SUBLINK" && (op == "<>" || op == "!="))) {
+    // x IN (...) = x = ANY (...); x <> ALL (...) = NOT (x IN (...)).
+    p.kind = SubqueryKind::kIn;
+    negate = type == "ALL_SUBLINK";
+    PgNode test = n.Node("testexpr");
+    if (test.Is("RowExpr")) return NotSupported(pos, "IN with a row of several values");
+    ARROW_ASSIGN_OR_RAISE(p.test, ConvertNode(test, inside_aggregate));
+  } else if (type == "ANY_SUBLINK" || type == "ALL_SUBLINK") {
+    return NotSupported(pos, (type == "ANY_SUBLINK" ? "ANY" : "ALL") +
+                                 std::string(" (subquery) with operator ") + op);
+  } else {
+    return NotSupported(pos, "this kind of subquery (" + std::string(type) + ")");
+  }
+  p.name = "__subquery_" + std::to_string((*ctx_->subqueries->counter)++);
+  Expr placeholder = SubqueryPlaceholder(p.name, pos);
+  ctx_->subqueries->items.push_back(std::move(p));
+  return negate ? Not(placeholder, pos) : placeholder;
 }
 
 Result<Expr> ExprConverter::ConvertConst(const PgNode& n) {

@@ -19,6 +19,7 @@
 #include "sluice/expr/expr.h"
 #include "sluice/sql/parse_tree_internal.h"
 #include "sluice/sql/scope_internal.h"
+#include "sluice/sql/subquery_internal.h"
 
 namespace sluice::sql::internal {
 
@@ -29,6 +30,12 @@ struct ExprContext {
   /// The clause, for error messages ("WHERE", "JOIN condition", "LIMIT", ...).
   std::string clause;
   bool allow_aggregates = false;
+  /// Where subqueries are recorded (see subquery_internal.h); null where they are not
+  /// allowed.
+  SubqueryCollector* subqueries = nullptr;
+  /// The enclosing query's scope when this is a subquery's clause (correlated
+  /// references); null otherwise.
+  CorrelationScope* correlation = nullptr;
 };
 
 class ExprConverter {
@@ -58,6 +65,10 @@ class ExprConverter {
   Result<expr::Expr> ConvertAggregate(const PgNode& n, const std::string& name,
                                       bool inside_aggregate);
   Result<expr::Expr> ConvertArray(const PgNode& n, bool inside_aggregate);
+  Result<expr::Expr> ConvertSubLink(const PgNode& n, bool inside_aggregate);
+  /// A reference to the enclosing query's column (nullptr when there is none).
+  Result<expr::Expr> OuterReference(const std::string& table, const std::string& name,
+                                    int position);
 
   const ParseTree& tree_;
   const ExprContext* ctx_ = nullptr;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 
 #include "sluice/expr/binder.h"
 #include "sluice/expr/types.h"
@@ -173,7 +174,88 @@ std::shared_ptr<arrow::Scalar> DefaultValue(
   return v;
 }
 
+Result<Expr> Identity(const Expr& e) { return e; }
+
+// The pending subquery a placeholder stands for.
+const PendingSubquery* FindSubquery(const std::vector<PendingSubquery>& subs,
+                                    const Expr& placeholder) {
+  for (const auto& p : subs) {
+    if (p.name == placeholder->name) return &p;
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+Result<BoundSubquery> QueryBinder::BindSubquery(const PendingSubquery& p,
+                                                const Scope& outer) {
+  BoundSubquery sq;
+  sq.what = p;
+  if (!p.select.Is("SelectStmt")) return NotSupported(p.position, "this subquery");
+  SubqueryFrame frame{&outer, &sq};
+  ARROW_ASSIGN_OR_RAISE(sq.plan, BindSelect(p.select, &frame));
+  // A set operation is bound without the frame: uncorrelated, all columns visible.
+  if (sq.visible == 0) sq.visible = sq.plan->schema->num_fields();
+  return sq;
+}
+
+Result<Plan> QueryBinder::ApplyWhere(Plan plan, const Scope& scope,
+                                     const std::vector<Expr>& terms,
+                                     const std::vector<PendingSubquery>& subqueries) {
+  std::vector<Expr> plain;
+  std::vector<Expr> rest;
+  std::vector<std::pair<const PendingSubquery*, bool>> semi;  // (subquery, anti)
+  for (const auto& t : terms) {
+    if (!ContainsSubquery(t)) {
+      plain.push_back(t);
+      continue;
+    }
+    bool negated = t->kind == ExprKind::kCall && t->name == "not";
+    const Expr& inner = negated ? t->args[0] : t;
+    const PendingSubquery* p =
+        IsSubqueryPlaceholder(inner) ? FindSubquery(subqueries, inner) : nullptr;
+    // NOT IN is left to the general form: a NULL in the set makes it unknown.
+    if (p != nullptr && (p->kind == SubqueryKind::kExists ||
+                         (p->kind == SubqueryKind::kIn && !negated))) {
+      semi.emplace_back(p, negated);
+    } else {
+      rest.push_back(t);
+    }
+  }
+  if (!plain.empty()) {
+    ARROW_ASSIGN_OR_RAISE(plan, Filter(plan, expr::MakeConjunction(plain)));
+  }
+  for (const auto& [p, anti] : semi) {
+    ARROW_ASSIGN_OR_RAISE(BoundSubquery sq, BindSubquery(*p, scope));
+    ARROW_ASSIGN_OR_RAISE(
+        plan, WithPosition(SemiJoinSubquery(plan, sq, anti, Identity), p->position));
+  }
+  if (rest.empty()) return plan;
+  std::vector<PendingSubquery> used;
+  for (const auto& p : subqueries) {
+    bool in_rest = std::any_of(rest.begin(), rest.end(),
+                               [&](const Expr& t) { return UsesSubquery(t, p.name); });
+    if (in_rest) used.push_back(p);
+  }
+  std::map<std::string, Expr> values;
+  ARROW_ASSIGN_OR_RAISE(plan, AttachSubqueries(plan, scope, used, Identity, &values));
+  Expr predicate = expr::MakeConjunction(rest);
+  ARROW_ASSIGN_OR_RAISE(predicate, ReplacePlaceholders(predicate, values));
+  return Filter(plan, predicate);
+}
+
+Result<Plan> QueryBinder::AttachSubqueries(Plan plan, const Scope& scope,
+                                           const std::vector<PendingSubquery>& subqueries,
+                                           const OuterMapper& map,
+                                           std::map<std::string, Expr>* values) {
+  for (const auto& p : subqueries) {
+    ARROW_ASSIGN_OR_RAISE(BoundSubquery sq, BindSubquery(p, scope));
+    Expr value;
+    ARROW_ASSIGN_OR_RAISE(plan, AttachSubquery(plan, sq, map, &value));
+    (*values)[p.name] = value;
+  }
+  return plan;
+}
 
 Result<Plan> QueryBinder::BindStatement(const PgNode& raw_stmt) {
   PgNode stmt = raw_stmt.Node("stmt");
@@ -183,7 +265,7 @@ Result<Plan> QueryBinder::BindStatement(const PgNode& raw_stmt) {
   return BindSelect(stmt);
 }
 
-Result<Plan> QueryBinder::BindSelect(const PgNode& select) {
+Result<Plan> QueryBinder::BindSelect(const PgNode& select, SubqueryFrame* frame) {
   // CTEs of this statement are visible in it (and in its subqueries) only.
   size_t mark = ctes_.size();
   auto bind = [&]() -> Result<Plan> {
@@ -191,7 +273,7 @@ Result<Plan> QueryBinder::BindSelect(const PgNode& select) {
       ARROW_RETURN_NOT_OK(BindWith(with));
     }
     std::string_view op = select.String("op");
-    if (op.empty() || op == "SETOP_NONE") return BindSimpleSelect(select);
+    if (op.empty() || op == "SETOP_NONE") return BindSimpleSelect(select, frame);
     return BindSetOperation(select);
   };
   Result<Plan> result = bind();
@@ -230,7 +312,7 @@ Status QueryBinder::BindWith(const PgNode& with) {
   return Status::OK();
 }
 
-Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s) {
+Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s, SubqueryFrame* frame) {
   int fallback = std::max(SelectPosition(s), 0);
   ARROW_RETURN_NOT_OK(CheckSupported(s, fallback));
   bool distinct = !s.List("distinctClause").empty();
@@ -248,12 +330,42 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s) {
   Plan plan = from.plan;
   const Scope& scope = from.scope;
 
-  // WHERE
-  if (PgNode where = s.Node("whereClause")) {
-    ARROW_ASSIGN_OR_RAISE(auto predicate,
-                          converter_.Convert(where, ExprContext{&scope, "WHERE", false}));
-    ARROW_ASSIGN_OR_RAISE(plan, Filter(plan, predicate));
+  // WHERE. In a subquery, terms using the enclosing query's columns are kept aside
+  // (they become join keys or a join condition, see subquery_internal.h).
+  CorrelationScope correlation;
+  CorrelationScope* corr = nullptr;
+  if (frame != nullptr) {
+    correlation.outer = frame->outer;
+    correlation.base = plan->schema->num_fields();
+    corr = &correlation;
   }
+  std::vector<Expr> correlated;
+  if (PgNode where = s.Node("whereClause")) {
+    SubqueryCollector subs{{}, &subquery_counter_};
+    ARROW_ASSIGN_OR_RAISE(
+        auto predicate,
+        converter_.Convert(where, ExprContext{&scope, "WHERE", false, &subs, corr}));
+    std::vector<Expr> terms;
+    expr::SplitConjunction(predicate, &terms);
+    std::vector<Expr> local;
+    for (const auto& t : terms) {
+      std::vector<int> cols;
+      expr::CollectColumns(t, &cols);
+      bool outer = corr != nullptr && std::any_of(cols.begin(), cols.end(), [&](int c) {
+                     return c >= correlation.base;
+                   });
+      if (!outer) {
+        local.push_back(t);
+      } else if (ContainsSubquery(t)) {
+        return NotSupported(t->position,
+                            "a condition using both the enclosing query and a subquery");
+      } else {
+        correlated.push_back(t);
+      }
+    }
+    ARROW_ASSIGN_OR_RAISE(plan, ApplyWhere(plan, scope, local, subs.items));
+  }
+  correlation.allowed = false;
 
   // Select list, over the FROM columns (aggregates still inside).
   struct Item {
@@ -261,7 +373,8 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s) {
     std::string name;
   };
   std::vector<Item> items;
-  ExprContext select_ctx{&scope, "SELECT", true};
+  SubqueryCollector select_subs{{}, &subquery_counter_};
+  ExprContext select_ctx{&scope, "SELECT", true, &select_subs, corr};
   for (const auto& target : s.List("targetList")) {
     int pos = target.Location();
     PgNode val = target.Node("val");
@@ -372,15 +485,89 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s) {
   }
 
   Expr having;
+  SubqueryCollector having_subs{{}, &subquery_counter_};
   if (PgNode h = s.Node("havingClause")) {
-    ARROW_ASSIGN_OR_RAISE(having,
-                          converter_.Convert(h, ExprContext{&scope, "HAVING", true}));
+    ARROW_ASSIGN_OR_RAISE(
+        having,
+        converter_.Convert(h, ExprContext{&scope, "HAVING", true, &having_subs, corr}));
   }
 
   bool grouped = !group_keys.empty() || having != nullptr;
   for (const auto& item : items) grouped = grouped || expr::ContainsAggregate(item.expr);
   for (const auto& o : order)
     grouped = grouped || (o.expr && expr::ContainsAggregate(o.expr));
+
+  if (frame != nullptr) {
+    // A subquery: split the correlated WHERE terms into `inner = outer` keys and other
+    // terms, and add the inner columns they need as hidden outputs after the select
+    // list. Outer reference k (column base + k) is enclosing-scope index outer_index[k].
+    BoundSubquery* out = frame->out;
+    int base = correlation.base;
+    const auto& refs = correlation.outer_index;
+    std::vector<int> to_outer(base + refs.size(), -1);
+    for (size_t k = 0; k < refs.size(); ++k) to_outer[base + k] = refs[k];
+    auto side = [&](const Expr& e) {
+      std::vector<int> cols;
+      expr::CollectColumns(e, &cols);
+      if (cols.empty()) return 0;
+      bool inner = std::all_of(cols.begin(), cols.end(), [&](int c) { return c < base; });
+      bool outer =
+          std::all_of(cols.begin(), cols.end(), [&](int c) { return c >= base; });
+      return inner ? 1 : outer ? 2 : 0;
+    };
+    bool explicit_groups = !group_keys.empty();
+    out->visible = static_cast<int>(items.size());
+    std::vector<Expr> extra;
+    for (const auto& t : correlated) {
+      if (t->kind == ExprKind::kCall && t->name == "=" && t->args.size() == 2) {
+        int a = side(t->args[0]);
+        int b = side(t->args[1]);
+        if ((a == 1 && b == 2) || (a == 2 && b == 1)) {
+          const Expr& inner = a == 1 ? t->args[0] : t->args[1];
+          const Expr& outer = a == 1 ? t->args[1] : t->args[0];
+          out->outer_keys.push_back(expr::RemapColumns(outer, to_outer));
+          out->key_columns.push_back(static_cast<int>(items.size()));
+          items.push_back({inner, "__key" + std::to_string(out->key_columns.size())});
+          if (grouped) group_keys.push_back(inner);
+          continue;
+        }
+      }
+      extra.push_back(t);
+    }
+    if (!extra.empty() && grouped) {
+      return NotSupported(extra[0]->position,
+                          "a correlated condition other than `inner = outer` in a "
+                          "subquery with aggregates or GROUP BY");
+    }
+    for (const auto& t : extra) {
+      std::vector<int> cols;
+      expr::CollectColumns(t, &cols);
+      for (int c : cols) {
+        if (c >= base || to_outer[c] >= 0) continue;
+        to_outer[c] = kInnerBase + static_cast<int>(items.size());
+        items.push_back({ColumnAt(c, plan->schema->field(c)->name(), t->position),
+                         "__inner" + std::to_string(c)});
+      }
+      out->extra.push_back(expr::RemapColumns(t, to_outer));
+    }
+    bool limited = s.Has("limitCount") || s.Has("limitOffset");
+    if (limited && !correlated.empty()) {
+      return NotSupported(correlated[0]->position,
+                          "LIMIT / OFFSET in a correlated subquery");
+    }
+    out->unique_per_key = grouped && !explicit_groups && !having && !limited;
+    if (grouped && !explicit_groups && out->visible >= 1) {
+      ARROW_ASSIGN_OR_RAISE(out->empty_value, ValueOverNoRows(items[0].expr));
+    }
+  }
+  if (!grouped && !select_subs.items.empty()) {
+    std::map<std::string, Expr> values;
+    ARROW_ASSIGN_OR_RAISE(
+        plan, AttachSubqueries(plan, scope, select_subs.items, Identity, &values));
+    for (auto& item : items) {
+      ARROW_ASSIGN_OR_RAISE(item.expr, ReplacePlaceholders(item.expr, values));
+    }
+  }
 
   if (grouped) {
     AggregateSplit split;
@@ -391,12 +578,23 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s) {
       if (o.item < 0) split.CollectAggregates(o.expr);
     }
     ARROW_ASSIGN_OR_RAISE(plan, split.MakePlan(plan, fallback));
+    // Subqueries in HAVING and the select list are joined to the aggregate's output;
+    // their correlation keys must be grouping keys there.
+    OuterMapper over_groups = [&](const Expr& e) { return split.Rewrite(e); };
     if (having) {
       ARROW_ASSIGN_OR_RAISE(auto h, split.Rewrite(having));
+      std::map<std::string, Expr> values;
+      ARROW_ASSIGN_OR_RAISE(
+          plan, AttachSubqueries(plan, scope, having_subs.items, over_groups, &values));
+      ARROW_ASSIGN_OR_RAISE(h, ReplacePlaceholders(h, values));
       ARROW_ASSIGN_OR_RAISE(plan, Filter(plan, h));
     }
+    std::map<std::string, Expr> values;
+    ARROW_ASSIGN_OR_RAISE(
+        plan, AttachSubqueries(plan, scope, select_subs.items, over_groups, &values));
     for (auto& item : items) {
       ARROW_ASSIGN_OR_RAISE(item.expr, split.Rewrite(item.expr));
+      ARROW_ASSIGN_OR_RAISE(item.expr, ReplacePlaceholders(item.expr, values));
     }
     for (auto& o : order) {
       if (o.item < 0) {

@@ -24,6 +24,7 @@
 #include "sluice/sql/parse_tree_internal.h"
 #include "sluice/sql/scope_internal.h"
 #include "sluice/sql/sql_planner.h"
+#include "sluice/sql/subquery_internal.h"
 
 namespace sluice::sql::internal {
 
@@ -49,12 +50,33 @@ class QueryBinder {
     std::vector<std::string> column_names;  // the CTE's output names (after renames)
   };
 
+  /// Set while binding the top SELECT block of a subquery in an expression: the
+  /// enclosing scope (for correlated references) and where the correlation goes.
+  struct SubqueryFrame {
+    const Scope* outer = nullptr;
+    BoundSubquery* out = nullptr;
+  };
+
   // SELECT statements (the fields of a SelectStmt node).
-  Result<plan::Plan> BindSelect(const PgNode& select);
-  Result<plan::Plan> BindSimpleSelect(const PgNode& select);
+  Result<plan::Plan> BindSelect(const PgNode& select, SubqueryFrame* frame = nullptr);
+  Result<plan::Plan> BindSimpleSelect(const PgNode& select, SubqueryFrame* frame);
   Result<plan::Plan> BindSetOperation(const PgNode& select);
   Status BindWith(const PgNode& with_clause);
   Result<plan::Plan> ApplyLimit(plan::Plan plan, const PgNode& select);
+
+  // Subqueries in expressions (subquery_internal.h).
+  Result<BoundSubquery> BindSubquery(const PendingSubquery& p, const Scope& outer);
+  /// WHERE terms over `plan` (whose columns `scope` names): plain terms filter first,
+  /// EXISTS / IN terms become semi / anti joins, the rest is filtered after joining in
+  /// the subqueries it uses.
+  Result<plan::Plan> ApplyWhere(plan::Plan plan, const Scope& scope,
+                                const std::vector<expr::Expr>& terms,
+                                const std::vector<PendingSubquery>& subqueries);
+  /// Joins each subquery into `plan` and records its placeholder's value in `values`.
+  Result<plan::Plan> AttachSubqueries(plan::Plan plan, const Scope& scope,
+                                      const std::vector<PendingSubquery>& subqueries,
+                                      const OuterMapper& map,
+                                      std::map<std::string, expr::Expr>* values);
 
   // FROM.
   Result<Relation> BindFromList(const std::vector<PgNode>& items);
@@ -74,6 +96,7 @@ class QueryBinder {
   Catalog* catalog_;
   ExprConverter converter_;
   std::vector<Cte> ctes_;  // innermost last
+  int subquery_counter_ = 0;
 };
 
 }  // namespace sluice::sql::internal

@@ -216,13 +216,13 @@ TEST(SqlPlanner, CommaAndCrossJoinsHaveNoKeys) {
 }
 
 TEST(SqlPlanner, JoinOnSplitsEquiKeysFromTheRest) {
-  EXPECT_EQ(
-      Explain("SELECT * FROM t JOIN u ON u.a = t.a AND t.b + 1 = u.c AND t.b > u.c "
-              "AND t.s = 'x'"),
-      "Join inner on [t.a, CAST((t.b + 1) AS int64)] = [u.a, u.c] and ((CAST(t.b AS int64) > u.c) and "
-      "(t.s = 'x')) build=right\n"
-      "  Scan t [a, b, s, d]\n"
-      "  Scan u [a, c]\n");
+  EXPECT_EQ(Explain("SELECT * FROM t JOIN u ON u.a = t.a AND t.b + 1 = u.c AND t.b > u.c "
+                    "AND t.s = 'x'"),
+            "Join inner on [t.a, CAST((t.b + 1) AS int64)] = [u.a, u.c] and ((CAST(t.b "
+            "AS int64) > u.c) and "
+            "(t.s = 'x')) build=right\n"
+            "  Scan t [a, b, s, d]\n"
+            "  Scan u [a, c]\n");
   // Right keys are bound against the right input: u.a is its column 0, u.c column 1.
   auto p = Plan("SELECT * FROM t LEFT JOIN u ON t.a = u.c");
   ASSERT_TRUE(p.ok()) << p.status();
@@ -543,10 +543,10 @@ TEST(SqlPlanner, TypeErrorsPointAtTheInnermostFailingExpression) {
 TEST(SqlPlanner, UnsupportedConstructsSaySo) {
   EXPECT_EQ(FirstLine("SELECT sum(a) OVER () FROM t"),
             "not supported yet: window functions (OVER) at line 1, column 8");
-  EXPECT_EQ(FirstLine("SELECT a FROM t WHERE a IN (SELECT a FROM u)"),
-            "not supported yet: subqueries in expressions at line 1, column 25");
-  EXPECT_EQ(FirstLine("SELECT (SELECT 1)"),
-            "not supported yet: subqueries in expressions at line 1, column 8");
+  EXPECT_EQ(FirstLine("SELECT a FROM t JOIN u ON t.a IN (SELECT 1)"),
+            "not supported yet: subqueries in JOIN condition at line 1, column 31");
+  EXPECT_EQ(FirstLine("SELECT a FROM t ORDER BY (SELECT 1)"),
+            "not supported yet: subqueries in ORDER BY at line 1, column 26");
   EXPECT_EQ(FirstLine("INSERT INTO t VALUES (1)"),
             "not supported yet: INSERT at line 1, column 1");
   EXPECT_EQ(FirstLine("SELECT * FROM t, LATERAL (SELECT 1) q"),
@@ -678,6 +678,54 @@ TEST(SplitStatements, SplitsAtTopLevelSemicolons) {
   EXPECT_EQ((*r)[0].offset, 0);
   EXPECT_EQ((*r)[1].text, "-- c;\nSELECT 2");
   EXPECT_EQ((*r)[1].offset, 23);
+}
+
+// --- subqueries in expressions -----------------------------------------------------
+
+TEST(SqlPlanner, ExistsAndInInWhereBecomeSemiAndAntiJoins) {
+  EXPECT_EQ(
+      Explain("SELECT a FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.a = t.a) "
+              "AND NOT EXISTS (SELECT 1 FROM u WHERE u.c = t.b AND u.a <> t.a)"),
+      "Project a\n"
+      "  Join anti on [CAST(t.b AS int64)] = [__key1] and (u.a <> t.a) build=right\n"
+      "    Join semi on [t.a] = [__key1] build=right\n"
+      "      Scan t [a, b, s, d]\n"
+      "      Project 1, u.a AS __key1\n"
+      "        Scan u [a, c]\n"
+      "    Project 1, u.c AS __key1, a AS __inner0\n"
+      "      Scan u [a, c]\n");
+  EXPECT_EQ(Explain("SELECT a FROM t WHERE b IN (SELECT c FROM u)"),
+            "Project a\n"
+            "  Join semi on [CAST(b AS int64)] = [c] build=right\n"
+            "    Scan t [a, b, s, d]\n"
+            "    Project c\n"
+            "      Scan u [a, c]\n");
+}
+
+TEST(SqlPlanner, CorrelatedAggregatesAreGroupedByTheirKeysAndLeftJoined) {
+  // The subquery groups by its correlation key; the outer query LEFT joins on it.
+  EXPECT_EQ(Explain("SELECT a FROM t WHERE b < (SELECT sum(c) FROM u WHERE u.a = t.a)"),
+            "Project a\n"
+            "  Filter (CAST(b AS int64) < __c0)\n"
+            "    Join left on [t.a] = [__c1] build=right\n"
+            "      Scan t [a, b, s, d]\n"
+            "      Project sum(c) AS __c0, __key1 AS __c1\n"
+            "        Project sum(c), a AS __key1\n"
+            "          Aggregate keys=[u.a] aggs=[sum(c)]\n"
+            "            Scan u [a, c]\n");
+}
+
+TEST(SqlPlanner, SubqueryErrorsNameThePlace) {
+  EXPECT_EQ(FirstLine("SELECT a FROM t WHERE a IN (SELECT a, c FROM u)"),
+            "the subquery returns 2 columns; it must return exactly one here at line 1, "
+            "column 25");
+  EXPECT_EQ(
+      FirstLine("SELECT (SELECT c + t.b FROM u WHERE u.a = t.a) FROM t"),
+      "not supported yet: a reference to the enclosing query ('t.b') in SELECT of a "
+      "subquery (only in its WHERE) at line 1, column 20");
+  EXPECT_EQ(FirstLine("SELECT a FROM t WHERE a = ANY (SELECT a FROM u) OR a > ALL "
+                      "(SELECT c FROM u)"),
+            "not supported yet: ALL (subquery) with operator > at line 1, column 54");
 }
 
 }  // namespace
