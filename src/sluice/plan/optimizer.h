@@ -2,11 +2,15 @@
 // The logical optimizer: a fixed sequence of rewrite rules, one file each under rules/.
 //   1. fold_constants      evaluate constant subexpressions once; drop always-true
 //   filters
-//   2. push_down_filters   move filter terms below projections, joins and aggregates,
+//   2. factor_or           (a AND b) OR (a AND c) -> a AND (b OR c): shared join keys
+//                          become join keys
+//   3. reorder_joins       inner join clusters: largest input first, then the
+//                          smallest input an equality connects (no cross products)
+//   4. push_down_filters   move filter terms below projections, joins and aggregates,
 //                          and hand them to scans for row-group pruning
-//   3. prune_columns       keep only the columns each node needs; scans read only those
-//   4. top_k               Sort followed by Limit -> a top-k sort
-//   5. choose_build_side   build the hash table on the smaller (estimated) join input
+//   5. prune_columns       keep only the columns each node needs; scans read only those
+//   6. top_k               Sort followed by Limit -> a top-k sort
+//   7. choose_build_side   build the hash table on the smaller (estimated) join input
 // Rules preserve the plan's output schema.
 #include "sluice/base/status.h"
 #include "sluice/plan/logical_plan.h"
@@ -17,6 +21,8 @@ Result<Plan> Optimize(Plan root);
 
 // The rules, for tests and EXPLAIN.
 Result<Plan> FoldConstants(Plan root);
+Result<Plan> FactorOr(Plan root);
+Result<Plan> ReorderJoins(Plan root);
 Result<Plan> PushDownFilters(Plan root);
 Result<Plan> PruneColumns(Plan root);
 Result<Plan> FuseTopK(Plan root);

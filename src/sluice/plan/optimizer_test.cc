@@ -99,5 +99,47 @@ TEST(Optimizer, LimitOverSortBecomesTopK) {
   EXPECT_EQ(sort.limit, 15);
 }
 
+// Joins whose key sits in every branch of an OR (TPC-H Q19) get it as a key.
+TEST(Optimizer, CommonTermsOfOrBranchesBecomeJoinKeys) {
+  auto j = MakeJoin(Scan(1000), Scan(10), JoinType::kInner, {}, {});
+  ASSERT_TRUE(j.ok());
+  // Columns: 0..3 left (a, b, c, d), 4..7 right.
+  auto key = Call("=", {expr::BoundColumn(0, "a", arrow::int64()),
+                        expr::BoundColumn(4, "a", arrow::int64())});
+  auto c = expr::BoundColumn(2, "c", arrow::float64());
+  auto big = Call(">", {c, Literal(arrow::MakeScalar(1.5))});
+  auto small = Call("<", {c, Literal(arrow::MakeScalar(0.5))});
+  auto f =
+      MakeFilter(*j, Call("or", {Call("and", {key, big}), Call("and", {small, key})}));
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  auto opt = Optimize(*f);
+  ASSERT_TRUE(opt.ok()) << opt.status().ToString();
+  std::string text = ExplainPlan(*opt);
+  EXPECT_NE(text.find("Join inner on [a] = [a]"), std::string::npos) << text;
+}
+
+// Three inputs written so that the first join has no key: the reordered plan joins
+// along the equalities instead of building a cross product.
+TEST(Optimizer, InnerJoinsAreOrderedAlongTheirKeys) {
+  auto ab = MakeJoin(Scan(1000), Scan(100), JoinType::kInner, {}, {});
+  ASSERT_TRUE(ab.ok());
+  auto abc = MakeJoin(*ab, Scan(1000000), JoinType::kInner, {}, {});
+  ASSERT_TRUE(abc.ok());
+  // first.a = third.a AND second.d = third.d (columns 0, 7 = second.d, 8 = third.a,
+  // 11 = third.d).
+  auto pred = Call("and", {Call("=", {expr::BoundColumn(0, "a", arrow::int64()),
+                                      expr::BoundColumn(8, "a", arrow::int64())}),
+                           Call("=", {expr::BoundColumn(7, "d", arrow::int64()),
+                                      expr::BoundColumn(11, "d", arrow::int64())})});
+  auto f = MakeFilter(*abc, pred);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  auto before = (*f)->schema;
+  auto opt = Optimize(*f);
+  ASSERT_TRUE(opt.ok()) << opt.status().ToString();
+  EXPECT_TRUE((*opt)->schema->Equals(*before));
+  std::string text = ExplainPlan(*opt);
+  EXPECT_EQ(text.find("on [] = []"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace sluice::plan

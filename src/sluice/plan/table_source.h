@@ -19,6 +19,11 @@ class TableSource {
   /// Estimated rows and bytes (used to pick join build sides and show ETA), if known.
   virtual std::optional<int64_t> EstimatedRows() const { return std::nullopt; }
   virtual std::optional<int64_t> EstimatedBytes() const { return std::nullopt; }
+  /// An upper bound on the distinct values of column `column` (e.g. max - min + 1 of an
+  /// integer column from file statistics), if cheaply known. Used for join order.
+  virtual std::optional<int64_t> EstimatedDistinct(int column) const {
+    return std::nullopt;
+  }
   /// True if the source can skip data using pushed-down predicates (e.g. Parquet
   /// row-group statistics). Pushed predicates are hints: rows are still filtered above.
   virtual bool SupportsPredicatePruning() const { return false; }

@@ -180,7 +180,8 @@ Result<bool> CompareScalars(const std::string& fn,
   if (!x->type->Equals(*y->type)) {
     // A checked cast: a constant that does not fit the column's type (-1 for an
     // unsigned column) must not wrap around, it makes the check inconclusive.
-    ARROW_ASSIGN_OR_RAISE(auto cast, cp::Cast(arrow::Datum(y), cp::CastOptions::Safe(x->type)));
+    ARROW_ASSIGN_OR_RAISE(auto cast,
+                          cp::Cast(arrow::Datum(y), cp::CastOptions::Safe(x->type)));
     y = cast.scalar();
   }
   ARROW_ASSIGN_OR_RAISE(auto d, cp::CallFunction(fn, {arrow::Datum(x), arrow::Datum(y)}));
@@ -404,6 +405,40 @@ class ParquetScan : public exec::Source {
 };
 
 }  // namespace
+
+std::optional<int64_t> ParquetTable::EstimatedDistinct(int column) const {
+  if (column < 0 || column >= num_file_columns_ || total_rows_ <= 0) return std::nullopt;
+  const auto& type = schema_->field(column)->type();
+  if (!arrow::is_integer(type->id()) && type->id() != arrow::Type::DATE32) {
+    return std::nullopt;
+  }
+  int64_t lo = INT64_MAX;
+  int64_t hi = INT64_MIN;
+  for (const auto& file : files_) {
+    int idx = file.schema->GetFieldIndex(schema_->field(column)->name());
+    if (idx < 0) return std::nullopt;
+    for (int rg = 0; rg < file.metadata->num_row_groups(); ++rg) {
+      auto rg_meta = file.metadata->RowGroup(rg);
+      if (idx >= rg_meta->num_columns()) return std::nullopt;
+      auto stats = rg_meta->ColumnChunk(idx)->statistics();
+      if (!stats || !stats->HasMinMax()) return std::nullopt;
+      std::shared_ptr<arrow::Scalar> min, max;
+      if (!parquet::arrow::StatisticsAsScalars(*stats, &min, &max).ok()) {
+        return std::nullopt;
+      }
+      auto l = min->CastTo(arrow::int64());
+      auto h = max->CastTo(arrow::int64());
+      if (!l.ok() || !h.ok()) return std::nullopt;
+      lo = std::min(lo, static_cast<const arrow::Int64Scalar&>(**l).value);
+      hi = std::max(hi, static_cast<const arrow::Int64Scalar&>(**h).value);
+    }
+  }
+  if (lo > hi) return int64_t{0};
+  // max - min + 1 without overflow.
+  uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+  return static_cast<int64_t>(
+      std::min<uint64_t>(span, static_cast<uint64_t>(total_rows_ - 1)) + 1);
+}
 
 Result<std::shared_ptr<exec::Source>> ParquetTable::MakeSource(
     const std::vector<int>& projection,

@@ -34,6 +34,9 @@ class ParquetTable : public plan::TableSource, public exec::Scannable {
   std::optional<int64_t> EstimatedRows() const override { return total_rows_; }
   std::optional<int64_t> EstimatedBytes() const override { return total_bytes_; }
   bool SupportsPredicatePruning() const override { return true; }
+  /// Integer and date columns: max - min + 1 over all row groups' statistics (at most
+  /// the row count); other columns: unknown.
+  std::optional<int64_t> EstimatedDistinct(int column) const override;
   Result<std::shared_ptr<exec::Source>> MakeSource(
       const std::vector<int>& projection,
       const std::vector<expr::Expr>& pruning_predicates) const override;

@@ -1,0 +1,291 @@
+// Rule: order a cluster of inner joins (with the filter above it) so that every join
+// has a key when possible, largest input first.
+//
+// A cluster is a tree of inner joins whose leaves are any other nodes; its predicates
+// are the filter's terms, the joins' key equalities and conditions. The new order is
+// greedy: start with the largest leaf (it becomes the probe side all the way up), then
+// repeatedly add, among the leaves an equality connects to those joined so far, the
+// one giving the smallest estimated result, |S| * |C| / max(ndv(x), ndv(y)) for the
+// most selective edge S.x = C.y, ties to the smaller leaf. Distinct counts come from
+// the source (Parquet min/max of integer keys: c_nationkey has 25 values, so joining
+// customer to supplier on it is seen to multiply rows), else the leaf's row estimate;
+// each single-leaf filter term halves a leaf's estimate. A leaf nothing connects to
+// (a true cross join) is added last, smallest first. The cluster is
+// rebuilt as a left-deep chain of key-less joins under one filter holding every
+// predicate and a projection restoring the column order; push_down_filters, which runs
+// next, turns the equalities into join keys at the lowest join that has both sides.
+// Clusters of two leaves are left as written (choose_build_side handles them).
+#include <algorithm>
+#include <optional>
+
+#include "sluice/plan/optimizer.h"
+#include "sluice/plan/plan_rewrite.h"
+
+namespace sluice::plan {
+
+namespace {
+
+using expr::Expr;
+using expr::ExprKind;
+
+struct Leaf {
+  Plan plan;
+  int offset = 0;  // first column in the cluster's output
+  int width = 0;
+  double rows = 0;
+};
+
+struct Cluster {
+  std::vector<Leaf> leaves;
+  std::vector<Expr> predicates;  // over the cluster's output columns
+  int width = 0;
+};
+
+bool IsInnerJoin(const Plan& p) {
+  return p->kind == NodeKind::kJoin &&
+         static_cast<const JoinNode&>(*p).type == JoinType::kInner;
+}
+
+Expr Shift(const Expr& e, int offset, int width) {
+  if (offset == 0) return e;
+  std::vector<int> map(width);
+  for (int i = 0; i < width; ++i) map[i] = i + offset;
+  return expr::RemapColumns(e, map);
+}
+
+Expr Equal(Expr a, Expr b) {
+  auto n = std::make_shared<expr::ExprNode>();
+  n->kind = ExprKind::kCall;
+  n->name = "=";
+  n->args = {std::move(a), std::move(b)};
+  n->type = arrow::boolean();
+  return n;
+}
+
+void Collect(const Plan& node, int offset, Cluster* c) {
+  if (!IsInnerJoin(node)) {
+    Leaf leaf;
+    leaf.plan = node;
+    leaf.offset = offset;
+    leaf.width = node->schema->num_fields();
+    leaf.rows = EstimateRows(node);
+    c->leaves.push_back(std::move(leaf));
+    return;
+  }
+  const auto& j = static_cast<const JoinNode&>(*node);
+  int nl = node->inputs[0]->schema->num_fields();
+  int nr = node->inputs[1]->schema->num_fields();
+  Collect(node->inputs[0], offset, c);
+  Collect(node->inputs[1], offset + nl, c);
+  for (size_t i = 0; i < j.left_keys.size(); ++i) {
+    c->predicates.push_back(Equal(Shift(j.left_keys[i], offset, nl),
+                                  Shift(j.right_keys[i], offset + nl, nr)));
+  }
+  if (j.condition) c->predicates.push_back(Shift(j.condition, offset, nl + nr));
+}
+
+Result<Plan> Visit(const Plan& node);
+
+// The leaves (bit i = leaf i) a predicate uses.
+uint64_t LeavesOf(const Expr& e, const std::vector<int>& leaf_of_column) {
+  std::vector<int> cols;
+  expr::CollectColumns(e, &cols);
+  uint64_t mask = 0;
+  for (int c : cols) mask |= uint64_t{1} << leaf_of_column[c];
+  return mask;
+}
+
+// An upper bound on the distinct values of column `column` of `node`, if known.
+std::optional<double> DistinctOf(const Plan& node, int column) {
+  switch (node->kind) {
+    case NodeKind::kScan: {
+      const auto& scan = static_cast<const ScanNode&>(*node);
+      int c = scan.projection.empty() ? column : scan.projection[column];
+      auto d = scan.source->EstimatedDistinct(c);
+      if (d) return static_cast<double>(*d);
+      return std::nullopt;
+    }
+    case NodeKind::kFilter:
+    case NodeKind::kSort:
+    case NodeKind::kLimit:
+      return DistinctOf(node->inputs[0], column);
+    case NodeKind::kProject: {
+      Expr e = static_cast<const ProjectNode&>(*node).exprs[column];
+      while (e->kind == ExprKind::kAlias) e = e->args[0];
+      if (e->kind == ExprKind::kColumn) return DistinctOf(node->inputs[0], e->index);
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+struct Edge {
+  int a = -1, b = -1;           // the two leaves
+  double ndv_a = 0, ndv_b = 0;  // distinct values of each side
+};
+
+std::vector<int> ChooseOrder(const Cluster& c) {
+  const int n = static_cast<int>(c.leaves.size());
+  std::vector<int> leaf_of_column(c.width);
+  for (int i = 0; i < n; ++i) {
+    for (int k = 0; k < c.leaves[i].width; ++k)
+      leaf_of_column[c.leaves[i].offset + k] = i;
+  }
+  std::vector<double> rows(n);
+  for (int i = 0; i < n; ++i) rows[i] = std::max(1.0, c.leaves[i].rows);
+  std::vector<uint64_t> links;  // leaf sets of equalities between leaves
+  std::vector<Expr> equalities;
+  for (const auto& p : c.predicates) {
+    uint64_t mask = LeavesOf(p, leaf_of_column);
+    if (mask != 0 && (mask & (mask - 1)) == 0) {
+      int leaf = __builtin_ctzll(mask);
+      rows[leaf] = std::max(1.0, rows[leaf] * 0.5);
+    } else if (p->kind == ExprKind::kCall && p->name == "=") {
+      links.push_back(mask);
+      equalities.push_back(p);
+    }
+  }
+  // Edges between two single leaves, with distinct-value estimates of both sides.
+  std::vector<Edge> edges;
+  auto side = [&](const Expr& e, int* leaf, double* ndv) {
+    uint64_t m = LeavesOf(e, leaf_of_column);
+    if (m == 0 || (m & (m - 1)) != 0) return false;
+    *leaf = __builtin_ctzll(m);
+    *ndv = rows[*leaf];
+    Expr x = e;
+    while (x->kind == ExprKind::kCall && x->name == "cast") x = x->args[0];
+    if (x->kind == ExprKind::kColumn) {
+      const Leaf& l = c.leaves[*leaf];
+      if (auto d = DistinctOf(l.plan, x->index - l.offset)) *ndv = std::min(*ndv, *d);
+    }
+    *ndv = std::max(1.0, *ndv);
+    return true;
+  };
+  for (const auto& p : equalities) {
+    Edge e;
+    if (side(p->args[0], &e.a, &e.ndv_a) && side(p->args[1], &e.b, &e.ndv_b) &&
+        e.a != e.b) {
+      edges.push_back(e);
+    }
+  }
+  std::vector<int> order;
+  uint64_t joined = 0;
+  double size = 0;
+  int first = 0;
+  for (int i = 1; i < n; ++i) {
+    if (rows[i] > rows[first]) first = i;
+  }
+  order.push_back(first);
+  joined |= uint64_t{1} << first;
+  size = rows[first];
+  while (static_cast<int>(order.size()) < n) {
+    int best = -1;
+    bool best_connected = false;
+    double best_size = 0;
+    for (int i = 0; i < n; ++i) {
+      uint64_t bit = uint64_t{1} << i;
+      if (joined & bit) continue;
+      bool connected = std::any_of(links.begin(), links.end(), [&](uint64_t m) {
+        return (m & bit) && (m & joined) && (m & ~(joined | bit)) == 0;
+      });
+      double denominator = 1;
+      for (const auto& e : edges) {
+        bool a_in = (joined >> e.a) & 1;
+        bool b_in = (joined >> e.b) & 1;
+        if ((e.a == i && b_in) || (e.b == i && a_in)) {
+          denominator = std::max(denominator, std::max(e.ndv_a, e.ndv_b));
+        }
+      }
+      double result = connected ? size * rows[i] / denominator : size * rows[i];
+      bool better =
+          best < 0 || (connected && !best_connected) ||
+          (connected == best_connected &&
+           (result < best_size || (result == best_size && rows[i] < rows[best])));
+      if (better) {
+        best = i;
+        best_connected = connected;
+        best_size = result;
+      }
+    }
+    order.push_back(best);
+    joined |= uint64_t{1} << best;
+    size = std::max(1.0, best_size);
+  }
+  return order;
+}
+
+Result<Plan> Rebuild(const Plan& top, Cluster c, std::vector<Expr> filter_terms) {
+  for (const auto& t : filter_terms) c.predicates.push_back(t);
+  std::vector<int> order = ChooseOrder(c);
+  bool unchanged = true;
+  for (size_t i = 0; i < order.size(); ++i)
+    unchanged = unchanged && order[i] == static_cast<int>(i);
+  // new_index[old column] in the reordered chain.
+  std::vector<int> new_index(c.width);
+  int at = 0;
+  for (int i : order) {
+    for (int k = 0; k < c.leaves[i].width; ++k) new_index[c.leaves[i].offset + k] = at++;
+  }
+  Plan chain = c.leaves[order[0]].plan;
+  for (size_t k = 1; k < order.size(); ++k) {
+    const Plan& right = c.leaves[order[k]].plan;
+    auto j = std::make_shared<JoinNode>();
+    j->type = JoinType::kInner;
+    arrow::FieldVector fields = chain->schema->fields();
+    for (const auto& f : right->schema->fields()) fields.push_back(f);
+    j->schema = arrow::schema(std::move(fields));
+    j->inputs = {chain, right};
+    chain = j;
+  }
+  std::vector<Expr> terms;
+  for (const auto& p : c.predicates) terms.push_back(expr::RemapColumns(p, new_index));
+  if (!terms.empty()) {
+    auto f = std::make_shared<FilterNode>();
+    f->schema = chain->schema;
+    f->predicate = expr::MakeConjunction(terms);
+    f->inputs = {chain};
+    chain = f;
+  }
+  if (unchanged) return chain;
+  auto project = std::make_shared<ProjectNode>();
+  project->schema = top->schema;
+  for (int i = 0; i < c.width; ++i) {
+    const auto& f = top->schema->field(i);
+    project->exprs.push_back(expr::BoundColumn(new_index[i], f->name(), f->type()));
+  }
+  project->inputs = {chain};
+  return Plan(project);
+}
+
+Result<Plan> Visit(const Plan& node) {
+  const bool filter_on_join =
+      node->kind == NodeKind::kFilter && IsInnerJoin(node->inputs[0]);
+  if (filter_on_join || IsInnerJoin(node)) {
+    const Plan& join = filter_on_join ? node->inputs[0] : node;
+    Cluster c;
+    Collect(join, 0, &c);
+    c.width = join->schema->num_fields();
+    for (auto& leaf : c.leaves) {
+      ARROW_ASSIGN_OR_RAISE(leaf.plan, Visit(leaf.plan));
+    }
+    if (c.leaves.size() >= 3 && c.leaves.size() <= 64) {
+      std::vector<Expr> terms;
+      if (filter_on_join) {
+        expr::SplitConjunction(static_cast<const FilterNode&>(*node).predicate, &terms);
+      }
+      return Rebuild(node, std::move(c), std::move(terms));
+    }
+  }
+  Plan copy = CopyNode(*node);
+  for (auto& in : copy->inputs) {
+    ARROW_ASSIGN_OR_RAISE(in, Visit(in));
+  }
+  return copy;
+}
+
+}  // namespace
+
+Result<Plan> ReorderJoins(Plan root) { return Visit(root); }
+
+}  // namespace sluice::plan
