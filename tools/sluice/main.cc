@@ -8,10 +8,13 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "sluice/base/input_file.h"
 #include "sluice/base/memory.h"
@@ -22,6 +25,7 @@
 #include "sluice/job/job_runner.h"
 #include "sluice/job/progress.h"
 #include "sluice/job/query.h"
+#include "sluice/job/sql_session.h"
 #include "sluice/job/table_printer.h"
 #include "sluice/version.h"
 
@@ -119,7 +123,54 @@ std::string Summary(const sluice::job::Catalog& catalog, int64_t rows_out, doubl
   return sluice::job::FormatSummary(s);
 }
 
-int RunSql(const std::string& query, const std::string& format_in,
+// The output format: --format, else from --output's extension, else table on a
+// terminal and csv otherwise.
+std::string ChooseFormat(const std::string& format, const std::string& output) {
+  if (!format.empty()) return format;
+  if (!output.empty()) {
+    auto f = sluice::connector::FileFormatFromPath(output);
+    if (!f.ok()) return "csv";
+    switch (*f) {
+      case sluice::connector::FileFormat::kParquet:
+        return "parquet";
+      case sluice::connector::FileFormat::kCsv:
+        return "csv";
+      case sluice::connector::FileFormat::kJsonLines:
+        return "json";
+      case sluice::connector::FileFormat::kArrowIpc:
+        return "arrow";
+    }
+  }
+  return isatty(fileno(stdout)) ? "table" : "csv";
+}
+
+// Prints a query's rows on standard output as `format` (table, csv or json).
+Status PrintRows(const arrow::Table& table, const std::string& format) {
+  if (format == "table") {
+    std::fputs(sluice::job::FormatTable(table).c_str(), stdout);
+    return Status::OK();
+  }
+  ARROW_ASSIGN_OR_RAISE(auto f, sluice::connector::ParseFileFormat(format));
+  if (f == sluice::connector::FileFormat::kParquet ||
+      f == sluice::connector::FileFormat::kArrowIpc) {
+    return Status::Invalid("--format ", format, " needs --output PATH");
+  }
+  sluice::connector::WriteOptions wo;
+  wo.format = f;
+  ARROW_ASSIGN_OR_RAISE(
+      auto writer, sluice::connector::OpenBatchWriter(std::make_shared<StdoutStream>(),
+                                                      table.schema(), wo));
+  arrow::TableBatchReader reader(table);
+  std::shared_ptr<arrow::RecordBatch> batch;
+  while (reader.ReadNext(&batch).ok() && batch) {
+    ARROW_RETURN_NOT_OK(writer->Write(*batch));
+  }
+  return writer->Close();
+}
+
+// Runs the statements of `text` in order. A single query may write to --output; in a
+// script, each query's rows are printed and other statements report on stderr.
+int RunSql(const std::string& text, const std::string& format_in,
            const std::string& output, const std::vector<std::string>& tables,
            const Common& common) {
   auto start = std::chrono::steady_clock::now();
@@ -128,62 +179,54 @@ int RunSql(const std::string& query, const std::string& format_in,
   sluice::exec::ExecContext ctx(sluice::exec::ExecOptions{common.threads, *limit, 65536});
   sluice::job::Catalog catalog;
   if (auto st = RegisterTables(&catalog, tables); !st.ok()) return Fail(st);
-  auto plan = sluice::sql::PlanQuery(query, &catalog);
-  if (!plan.ok()) return Fail(plan.status());
-  std::string format = format_in;
-  if (format.empty()) {
-    if (!output.empty()) {
-      auto f = sluice::connector::FileFormatFromPath(output);
-      format = f.ok() ? (*f == sluice::connector::FileFormat::kParquet     ? "parquet"
-                         : *f == sluice::connector::FileFormat::kCsv       ? "csv"
-                         : *f == sluice::connector::FileFormat::kJsonLines ? "json"
-                                                                           : "arrow")
-                      : "csv";
-    } else {
-      format = isatty(fileno(stdout)) ? "table" : "csv";
-    }
+  auto statements = sluice::sql::SplitStatements(text);
+  if (!statements.ok()) return Fail(statements.status());
+  if (statements->empty()) return Fail(Status::Invalid("no SQL statement given"));
+  const bool script = statements->size() > 1;
+  if (script && !output.empty()) {
+    return Fail(Status::Invalid("--output takes the result of one query, but ",
+                                statements->size(), " statements were given"));
   }
+  std::string format = ChooseFormat(format_in, output);
   bool progress = !common.quiet && sluice::job::StderrIsTerminal();
+  sluice::job::SqlSession session(&catalog, &ctx);
   int64_t rows_out = 0;
-  if (format == "table") {
+  for (size_t i = 0; i < statements->size(); ++i) {
+    const auto& stmt = (*statements)[i];
+    // In a script, errors say which statement (and its line) failed.
+    auto where = [&](const Status& st) {
+      if (!script) return st;
+      int line = 1 + static_cast<int>(
+                         std::count(text.begin(), text.begin() + stmt.offset, '\n'));
+      return st.WithMessage(
+          fmt::format("statement {} (line {}): {}", i + 1, line, st.message()));
+    };
+    auto planned = sluice::sql::PlanStatement(stmt.text, &catalog);
+    if (!planned.ok()) return Fail(where(planned.status()));
     sluice::job::ProgressBar bar(&ctx, progress);
-    auto table = sluice::job::CollectQuery(*plan, &ctx);
-    bar.Stop();
-    if (!table.ok()) return Fail(table.status());
-    rows_out = (*table)->num_rows();
-    std::fputs(sluice::job::FormatTable(**table).c_str(), stdout);
-  } else {
-    auto f = sluice::connector::ParseFileFormat(format);
-    if (!f.ok())
-      return Fail(Status::Invalid("--format must be table, csv, json, parquet or arrow"));
-    sluice::connector::WriteOptions wo;
-    wo.format = *f;
-    if (output.empty()) {
-      if (*f == sluice::connector::FileFormat::kParquet ||
-          *f == sluice::connector::FileFormat::kArrowIpc) {
-        return Fail(Status::Invalid("--format ", format, " needs --output PATH"));
-      }
-      sluice::job::ProgressBar bar(&ctx, progress);
-      auto table = sluice::job::CollectQuery(*plan, &ctx);
-      bar.Stop();
-      if (!table.ok()) return Fail(table.status());
-      rows_out = (*table)->num_rows();
-      auto writer = sluice::connector::OpenBatchWriter(std::make_shared<StdoutStream>(),
-                                                       (*table)->schema(), wo);
-      if (!writer.ok()) return Fail(writer.status());
-      arrow::TableBatchReader reader(**table);
-      std::shared_ptr<arrow::RecordBatch> batch;
-      while (reader.ReadNext(&batch).ok() && batch) {
-        if (auto st = (*writer)->Write(*batch); !st.ok()) return Fail(st);
-      }
-      if (auto st = (*writer)->Close(); !st.ok()) return Fail(st);
-    } else {
+    if (planned->kind == sluice::sql::StatementKind::kQuery && !output.empty()) {
+      auto f = sluice::connector::ParseFileFormat(format);
+      if (!f.ok())
+        return Fail(Status::Invalid(
+            "--format must be csv, json, parquet or arrow with --output"));
+      sluice::connector::WriteOptions wo;
+      wo.format = *f;
       wo.path = output;
-      sluice::job::ProgressBar bar(&ctx, progress);
-      auto rows = sluice::job::WriteQuery(*plan, &ctx, wo);
+      auto rows = sluice::job::WriteQuery(planned->plan, &ctx, wo);
       bar.Stop();
       if (!rows.ok()) return Fail(rows.status());
-      rows_out = *rows;
+      rows_out += *rows;
+      continue;
+    }
+    auto result = session.Execute(*planned);
+    bar.Stop();
+    if (!result.ok()) return Fail(where(result.status()));
+    if (result->rows) {
+      rows_out += result->rows->num_rows();
+      if (auto st = PrintRows(*result->rows, format); !st.ok()) return Fail(st);
+    } else {
+      rows_out += result->affected;
+      if (!common.quiet) std::fprintf(stderr, "%s\n", result->message.c_str());
     }
   }
   if (auto st = catalog.CloseInputs(); !st.ok()) return Fail(st);
@@ -191,6 +234,7 @@ int RunSql(const std::string& query, const std::string& format_in,
   double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!common.quiet) {
+    std::fflush(stdout);
     std::fprintf(stderr, "%s\n", Summary(catalog, rows_out, secs, ctx).c_str());
   }
   return 0;
@@ -360,10 +404,15 @@ int main(int argc, char** argv) {
   AddCommon(run, &common);
 
   // sql
-  auto* sql = app.add_subcommand("sql", "Run one SQL query");
-  std::string query, format, output;
+  auto* sql = app.add_subcommand(
+      "sql", "Run a SQL query, or a script of statements separated by ';'");
+  std::string query, format, output, script_path;
   std::vector<std::string> tables;
-  sql->add_option("query", query, "The query")->required();
+  auto* query_opt = sql->add_option("query", query, "The query or statements");
+  auto* file_opt =
+      sql->add_option("--file,-f", script_path, "Read the SQL from this file")
+          ->check(CLI::ExistingFile);
+  query_opt->excludes(file_opt);
   sql->add_option(
          "--format", format,
          "table (default on a terminal), csv (default otherwise), json, parquet, arrow")
@@ -426,7 +475,20 @@ int main(int argc, char** argv) {
   }
 
   if (run->parsed()) return RunJobCommand(job_path, sets, common, run_explain, false);
-  if (sql->parsed()) return RunSql(query, format, output, tables, common);
+  if (sql->parsed()) {
+    if (!script_path.empty()) {
+      std::ifstream in(script_path, std::ios::binary);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (!in.good() && !in.eof()) {
+        return Fail(Status::IOError("cannot read ", script_path));
+      }
+      query = text.str();
+    } else if (query_opt->count() == 0) {
+      return Fail(Status::Invalid("sluice sql needs a query or --file SCRIPT"));
+    }
+    return RunSql(query, format, output, tables, common);
+  }
   if (explain->parsed()) {
     if (LooksLikeJobFile(target))
       return RunJobCommand(target, sets, common, true, analyze);

@@ -28,6 +28,10 @@ Status Catalog::OpenInput(const connector::SourceSpec& spec) {
   return Status::OK();
 }
 
+bool Catalog::Unregister(const std::string& name) {
+  return tables_.erase(Lower(name)) > 0;
+}
+
 bool Catalog::Has(const std::string& name) const {
   return tables_.count(Lower(name)) > 0;
 }

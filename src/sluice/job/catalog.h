@@ -25,6 +25,8 @@ class Catalog : public sql::Catalog {
   Status OpenInput(const connector::SourceSpec& spec);
 
   bool Has(const std::string& name) const;
+  /// Removes a name; false if it was not registered.
+  bool Unregister(const std::string& name);
 
   Result<plan::Plan> FindTable(const std::string& name) override;
   Result<plan::Plan> CallTableFunction(

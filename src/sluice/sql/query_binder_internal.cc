@@ -4,6 +4,7 @@
 #include <cctype>
 #include <map>
 
+#include "sluice/exec/scannable.h"
 #include "sluice/expr/binder.h"
 #include "sluice/expr/types.h"
 #include "sluice/plan/plan_builder.h"
@@ -116,7 +117,6 @@ Status CheckSupported(const PgNode& s, int position) {
   if (s.Has("intoClause")) return NotSupported(position, "SELECT INTO");
   if (s.Has("lockingClause")) return NotSupported(position, "FOR UPDATE / FOR SHARE");
   if (s.Has("windowClause")) return NotSupported(position, "WINDOW clauses");
-  if (s.Has("valuesLists")) return NotSupported(position, "VALUES lists");
   if (s.Bool("groupDistinct")) return NotSupported(position, "GROUP BY DISTINCT");
   for (const auto& d : s.List("distinctClause")) {
     if (d) return NotSupported(d.Location(), "DISTINCT ON");
@@ -312,7 +312,61 @@ Status QueryBinder::BindWith(const PgNode& with) {
   return Status::OK();
 }
 
+Result<Plan> QueryBinder::BindValues(const PgNode& s) {
+  // VALUES (..), (..): constant rows as an in-memory table with columns col0, col1, ...
+  // (DuckDB's names), each column of the common type of its values.
+  auto rows = s.List("valuesLists");
+  int position = rows[0].List("items").empty() ? -1 : rows[0].List("items")[0].Location();
+  std::vector<std::vector<std::shared_ptr<arrow::Scalar>>> values;
+  size_t width = 0;
+  for (const auto& row : rows) {
+    auto items = row.List("items");
+    if (values.empty()) width = items.size();
+    if (items.size() != width) {
+      return ErrorAt(items.empty() ? position : items[0].Location(),
+                     "VALUES lists must all be the same length");
+    }
+    std::vector<std::shared_ptr<arrow::Scalar>> vals;
+    for (const auto& item : items) {
+      ARROW_ASSIGN_OR_RAISE(
+          auto e, converter_.Convert(item, ExprContext{nullptr, "VALUES", false}));
+      ARROW_ASSIGN_OR_RAISE(auto v, ExprConverter::ConstantValue(e, "a VALUES item"));
+      vals.push_back(v);
+    }
+    values.push_back(std::move(vals));
+  }
+  arrow::FieldVector fields;
+  arrow::ArrayVector columns;
+  for (size_t c = 0; c < width; ++c) {
+    std::shared_ptr<arrow::DataType> type = arrow::null();
+    for (const auto& row : values) {
+      ARROW_ASSIGN_OR_RAISE(type,
+                            WithPosition(expr::CommonType(type, row[c]->type), position));
+    }
+    if (type->id() == arrow::Type::NA) type = arrow::int32();
+    std::unique_ptr<arrow::ArrayBuilder> builder;
+    ARROW_RETURN_NOT_OK(arrow::MakeBuilder(arrow::default_memory_pool(), type, &builder));
+    for (const auto& row : values) {
+      ARROW_ASSIGN_OR_RAISE(auto v, WithPosition(CastScalar(row[c], type), position));
+      ARROW_RETURN_NOT_OK(builder->AppendScalar(*v));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto array, builder->Finish());
+    fields.push_back(arrow::field("col" + std::to_string(c), type));
+    columns.push_back(array);
+  }
+  auto table = arrow::Table::Make(arrow::schema(fields), columns,
+                                  static_cast<int64_t>(values.size()));
+  Plan plan = plan::MakeScan(std::make_shared<exec::InMemoryTable>(table, "VALUES"));
+  return ApplyLimit(plan, s);
+}
+
 Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s, SubqueryFrame* frame) {
+  if (s.Has("valuesLists")) {
+    if (!s.List("sortClause").empty()) {
+      return NotSupported(s.List("sortClause")[0].Location(), "ORDER BY on VALUES");
+    }
+    return BindValues(s);
+  }
   int fallback = std::max(SelectPosition(s), 0);
   ARROW_RETURN_NOT_OK(CheckSupported(s, fallback));
   bool distinct = !s.List("distinctClause").empty();

@@ -33,8 +33,10 @@ class QueryBinder {
   QueryBinder(const ParseTree& tree, Catalog* catalog)
       : tree_(tree), catalog_(catalog), converter_(tree) {}
 
-  /// Binds a RawStmt (a statement of ParseTree::statements()).
+  /// Binds a RawStmt (a statement of ParseTree::statements()) that must be a query.
   Result<plan::Plan> BindStatement(const PgNode& raw_stmt);
+  /// Binds a RawStmt of any supported kind (statement_binder_internal.cc).
+  Result<PlannedStatement> BindAnyStatement(const PgNode& raw_stmt);
 
  private:
   /// A FROM item or join bound so far: its plan and the names it provides.
@@ -57,9 +59,20 @@ class QueryBinder {
     BoundSubquery* out = nullptr;
   };
 
+  // Statements other than queries (statement_binder_internal.cc).
+  Result<PlannedStatement> BindCreateView(const PgNode& stmt, int position);
+  Result<PlannedStatement> BindCreateTableAs(const PgNode& stmt, int position);
+  Result<PlannedStatement> BindInsert(const PgNode& stmt, int position);
+  Result<PlannedStatement> BindCopy(const PgNode& stmt, int position);
+  Result<PlannedStatement> BindDrop(const PgNode& stmt, int position);
+  /// A SelectStmt (query) with output columns renamed to `names` (a prefix of them).
+  Result<plan::Plan> BindRenamed(const PgNode& query, const std::vector<PgNode>& names,
+                                 const std::string& what, int position);
+
   // SELECT statements (the fields of a SelectStmt node).
   Result<plan::Plan> BindSelect(const PgNode& select, SubqueryFrame* frame = nullptr);
   Result<plan::Plan> BindSimpleSelect(const PgNode& select, SubqueryFrame* frame);
+  Result<plan::Plan> BindValues(const PgNode& select);
   Result<plan::Plan> BindSetOperation(const PgNode& select);
   Status BindWith(const PgNode& with_clause);
   Result<plan::Plan> ApplyLimit(plan::Plan plan, const PgNode& select);

@@ -14,8 +14,12 @@ Result<plan::Plan> Catalog::SingleRow() {
   return Status::Invalid("SELECT without FROM is not supported by this catalog");
 }
 
-Result<plan::Plan> PlanQuery(const std::string& sql, Catalog* catalog) {
-  if (catalog == nullptr) return Status::Invalid("PlanQuery needs a catalog");
+namespace {
+
+// Parses `sql`, which must hold exactly one statement, and binds it with `bind`.
+template <typename T, typename Bind>
+Result<T> PlanOne(const std::string& sql, Catalog* catalog, Bind bind) {
+  if (catalog == nullptr) return Status::Invalid("planning SQL needs a catalog");
   auto tree = internal::ParseTree::Parse(sql);
   if (!tree.ok()) return internal::FormatSqlError(tree.status(), sql, 0);
   const auto& statements = (*tree)->statements();
@@ -35,12 +39,28 @@ Result<plan::Plan> PlanQuery(const std::string& sql, Catalog* catalog) {
         sql, 0);
   }
   internal::QueryBinder binder(**tree, catalog);
-  auto plan = binder.BindStatement(statements[0]);
-  if (!plan.ok()) {
+  Result<T> r = bind(binder, statements[0]);
+  if (!r.ok()) {
     return internal::FormatSqlError(
-        plan.status(), sql, static_cast<int>(statements[0].Int("stmt_location", 0)));
+        r.status(), sql, static_cast<int>(statements[0].Int("stmt_location", 0)));
   }
-  return plan;
+  return r;
+}
+
+}  // namespace
+
+Result<plan::Plan> PlanQuery(const std::string& sql, Catalog* catalog) {
+  return PlanOne<plan::Plan>(sql, catalog,
+                             [](internal::QueryBinder& b, const internal::PgNode& stmt) {
+                               return b.BindStatement(stmt);
+                             });
+}
+
+Result<PlannedStatement> PlanStatement(const std::string& sql, Catalog* catalog) {
+  return PlanOne<PlannedStatement>(
+      sql, catalog, [](internal::QueryBinder& b, const internal::PgNode& stmt) {
+        return b.BindAnyStatement(stmt);
+      });
 }
 
 Result<std::vector<Statement>> SplitStatements(const std::string& script) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "sluice/base/status.h"
+#include "sluice/connector/writer/file_writer.h"
 #include "sluice/plan/logical_plan.h"
 
 namespace sluice::sql {
@@ -55,6 +56,35 @@ class Catalog {
 /// Errors the catalog returns keep their status code (e.g. IOError) and get the same
 /// position suffix.
 Result<plan::Plan> PlanQuery(const std::string& sql, Catalog* catalog);
+
+/// A statement other than a plain query, planned; executed by job::SqlSession.
+enum class StatementKind {
+  kQuery,        // SELECT ...: `plan`
+  kCreateView,   // CREATE [OR REPLACE] VIEW name [(cols)] AS query
+  kCreateTable,  // CREATE [OR REPLACE] TABLE [IF NOT EXISTS] name [(cols)] AS query
+  kInsert,       // INSERT INTO name [(cols)] query
+  kCopy,         // COPY (query) | name TO 'path' [(FORMAT ..., ...)]
+  kDrop,         // DROP VIEW | TABLE [IF EXISTS] name
+};
+
+struct PlannedStatement {
+  StatementKind kind = StatementKind::kQuery;
+  /// The query: the view body, the rows to create / insert / copy. Null for kDrop.
+  plan::Plan plan;
+  /// The view or table created, inserted into or dropped.
+  std::string name;
+  bool or_replace = false;
+  bool if_not_exists = false;  // CREATE ... IF NOT EXISTS, DROP ... IF EXISTS
+  /// kInsert: the target columns listed (empty: all, in order).
+  std::vector<std::string> columns;
+  /// kCopy: where and how to write (path, format, compression, partition_by, ...).
+  connector::WriteOptions write;
+};
+
+/// Parses and binds one statement of any supported kind. A query plans as PlanQuery
+/// does; names are resolved against `catalog` as it is now (a script registers each
+/// statement's results before planning the next one).
+Result<PlannedStatement> PlanStatement(const std::string& sql, Catalog* catalog);
 
 /// One statement of a script.
 struct Statement {

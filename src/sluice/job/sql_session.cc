@@ -1,0 +1,182 @@
+#include "sluice/job/sql_session.h"
+
+#include <arrow/array/util.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "sluice/exec/scannable.h"
+#include "sluice/job/query.h"
+#include "sluice/plan/plan_builder.h"
+
+namespace sluice::job {
+
+using sql::StatementKind;
+
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+int64_t TableMemory(const arrow::Table& t) {
+  int64_t bytes = 0;
+  for (const auto& column : t.columns()) {
+    for (const auto& chunk : column->chunks()) bytes += ArrayMemory(*chunk->data());
+  }
+  return bytes;
+}
+
+std::string Rows(int64_t n) { return std::to_string(n) + (n == 1 ? " row" : " rows"); }
+
+}  // namespace
+
+Result<StatementResult> SqlSession::Execute(const std::string& text) {
+  ARROW_ASSIGN_OR_RAISE(auto planned, sql::PlanStatement(text, catalog_));
+  return Execute(planned);
+}
+
+Status SqlSession::Keep(const std::string& name, std::shared_ptr<arrow::Table> table) {
+  OwnedTable owned;
+  owned.reservation = MemoryReservation(ctx_->budget(), "table " + name);
+  ARROW_RETURN_NOT_OK(owned.reservation.Grow(TableMemory(*table)));
+  owned.table = table;
+  catalog_->Register(name, plan::MakeScan(std::make_shared<exec::InMemoryTable>(
+                               table, "table " + name)));
+  tables_[Lower(name)] = std::move(owned);
+  return Status::OK();
+}
+
+Result<StatementResult> SqlSession::Execute(const sql::PlannedStatement& s) {
+  StatementResult r;
+  r.kind = s.kind;
+  const std::string key = Lower(s.name);
+  switch (s.kind) {
+    case StatementKind::kQuery: {
+      ARROW_ASSIGN_OR_RAISE(r.rows, CollectQuery(s.plan, ctx_));
+      r.affected = r.rows->num_rows();
+      return r;
+    }
+    case StatementKind::kCreateView:
+      if (catalog_->Has(s.name) && !(s.or_replace && views_.count(key))) {
+        return Status::Invalid("'", s.name, "' already exists",
+                               s.or_replace ? " and is not a view" : "");
+      }
+      catalog_->Register(s.name, s.plan);
+      views_[key] = true;
+      r.message = "CREATE VIEW " + s.name;
+      return r;
+    case StatementKind::kCreateTable:
+      return CreateTable(s);
+    case StatementKind::kInsert:
+      return Insert(s);
+    case StatementKind::kCopy: {
+      std::vector<std::string> files;
+      ARROW_ASSIGN_OR_RAISE(r.affected, WriteQuery(s.plan, ctx_, s.write, &files));
+      r.message = "COPY " + Rows(r.affected) + " to " + s.write.path;
+      return r;
+    }
+    case StatementKind::kDrop:
+      if (!catalog_->Unregister(s.name)) {
+        if (s.if_not_exists) {
+          r.message = "DROP " + s.name + ": did not exist";
+          return r;
+        }
+        return Status::Invalid("cannot drop '", s.name, "': no such table or view");
+      }
+      tables_.erase(key);
+      views_.erase(key);
+      r.message = "DROP " + s.name;
+      return r;
+  }
+  return Status::Invalid("internal: unknown statement kind");
+}
+
+Result<StatementResult> SqlSession::CreateTable(const sql::PlannedStatement& s) {
+  StatementResult r;
+  r.kind = s.kind;
+  if (catalog_->Has(s.name)) {
+    if (s.if_not_exists) {
+      r.message = "CREATE TABLE " + s.name + ": already exists";
+      return r;
+    }
+    return Status::Invalid("'", s.name, "' already exists");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto table, CollectQuery(s.plan, ctx_));
+  ARROW_ASSIGN_OR_RAISE(table, table->CombineChunks());
+  ARROW_RETURN_NOT_OK(Keep(s.name, table));
+  r.affected = table->num_rows();
+  r.message = "CREATE TABLE " + s.name + ": " + Rows(r.affected);
+  return r;
+}
+
+Result<StatementResult> SqlSession::Insert(const sql::PlannedStatement& s) {
+  StatementResult r;
+  r.kind = s.kind;
+  auto it = tables_.find(Lower(s.name));
+  if (it == tables_.end()) {
+    return Status::Invalid("cannot INSERT INTO '", s.name, "': ",
+                           catalog_->Has(s.name)
+                               ? "only tables made by CREATE TABLE ... AS take inserts"
+                               : "no such table");
+  }
+  const auto& target = it->second.table->schema();
+  const int n = s.plan->schema->num_fields();
+  // source[i]: the query column that fills target column i (-1: NULL).
+  std::vector<int> source(target->num_fields(), -1);
+  if (s.columns.empty()) {
+    if (n != target->num_fields()) {
+      return Status::Invalid("INSERT INTO ", s.name, ": the query has ", n,
+                             " columns but the table has ", target->num_fields());
+    }
+    for (int i = 0; i < n; ++i) source[i] = i;
+  } else {
+    if (static_cast<int>(s.columns.size()) != n) {
+      return Status::Invalid("INSERT INTO ", s.name, ": ", s.columns.size(),
+                             " columns are listed but the query has ", n);
+    }
+    for (int k = 0; k < n; ++k) {
+      int i = -1;
+      for (int c = 0; c < target->num_fields(); ++c) {
+        if (Lower(target->field(c)->name()) == Lower(s.columns[k])) i = c;
+      }
+      if (i < 0) {
+        return Status::Invalid("INSERT INTO ", s.name, ": no column '", s.columns[k],
+                               "'");
+      }
+      if (source[i] >= 0) {
+        return Status::Invalid("INSERT INTO ", s.name, ": column '", s.columns[k],
+                               "' is listed twice");
+      }
+      source[i] = k;
+    }
+  }
+  std::vector<expr::Expr> exprs;
+  for (int i = 0; i < target->num_fields(); ++i) {
+    const auto& f = target->field(i);
+    expr::Expr value =
+        source[i] < 0
+            ? expr::Literal(arrow::MakeNullScalar(f->type()))
+            : expr::BoundColumn(source[i], s.plan->schema->field(source[i])->name(),
+                                s.plan->schema->field(source[i])->type());
+    exprs.push_back(expr::Alias(expr::Cast(value, f->type()), f->name()));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto plan, plan::MakeProject(s.plan, exprs));
+  ARROW_ASSIGN_OR_RAISE(auto rows, CollectQuery(plan, ctx_));
+  ARROW_ASSIGN_OR_RAISE(rows, rows->ReplaceSchemaMetadata(nullptr)->CombineChunks());
+  // Column nullability may differ: rebuild on the table's schema.
+  auto added = arrow::Table::Make(target, rows->columns(), rows->num_rows());
+  ARROW_ASSIGN_OR_RAISE(auto combined,
+                        arrow::ConcatenateTables({it->second.table, added}));
+  ARROW_ASSIGN_OR_RAISE(combined, combined->CombineChunks());
+  // Both copies are alive until the new one replaces the old: both are accounted.
+  std::string name = s.name;
+  ARROW_RETURN_NOT_OK(Keep(name, combined));
+  r.affected = rows->num_rows();
+  r.message = "INSERT INTO " + name + ": " + Rows(r.affected);
+  return r;
+}
+
+}  // namespace sluice::job
