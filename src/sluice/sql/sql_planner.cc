@@ -64,7 +64,9 @@ Result<PlannedStatement> PlanStatement(const std::string& sql, Catalog* catalog)
 }
 
 Result<std::vector<Statement>> SplitStatements(const std::string& script) {
-  PgQuerySplitResult result = pg_query_split_with_scanner(script.c_str());
+  // The parser (not the scanner) splits: the scanner silently drops text it cannot
+  // tokenize into a statement ("SELEC 1"), the parser reports it as a syntax error.
+  PgQuerySplitResult result = pg_query_split_with_parser(script.c_str());
   if (result.error != nullptr) {
     std::string message = result.error->message ? result.error->message : "cannot split";
     int position = result.error->cursorpos > 0 ? result.error->cursorpos - 1 : 0;

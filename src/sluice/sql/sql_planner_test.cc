@@ -678,6 +678,11 @@ TEST(SplitStatements, SplitsAtTopLevelSemicolons) {
   EXPECT_EQ((*r)[0].offset, 0);
   EXPECT_EQ((*r)[1].text, "-- c;\nSELECT 2");
   EXPECT_EQ((*r)[1].offset, 23);
+  // A statement that does not parse is an error, never dropped.
+  auto bad = SplitStatements("SELECT 1; SELEC 2");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("syntax error"), std::string::npos)
+      << bad.status();
 }
 
 // --- subqueries in expressions -----------------------------------------------------
