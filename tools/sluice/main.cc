@@ -418,8 +418,10 @@ int main(int argc, char** argv) {
          "table (default on a terminal), csv (default otherwise), json, parquet, arrow")
       ->check(CLI::IsMember({"table", "csv", "json", "jsonl", "parquet", "arrow"}));
   sql->add_option("--output,-o", output, "Write the result to this file (atomically)");
+  // One value per --table, so a query after it stays the positional argument.
   sql->add_option("--table", tables,
-                  "Register a file as a table: NAME=PATH (format from the extension)");
+                  "Register a file as a table: NAME=PATH (format from the extension)")
+      ->allow_extra_args(false);
   AddCommon(sql, &common);
 
   // explain
@@ -429,7 +431,8 @@ int main(int argc, char** argv) {
   explain->add_option("target", target, "A SQL query or a job file (.yaml)")->required();
   explain->add_flag("--analyze", analyze,
                     "Run it and show rows, time and peak memory per operator");
-  explain->add_option("--table", tables, "Register a file as a table: NAME=PATH");
+  explain->add_option("--table", tables, "Register a file as a table: NAME=PATH")
+      ->allow_extra_args(false);
   explain->add_option("--set", sets, "Job variables, as for run");
   AddCommon(explain, &common);
 
