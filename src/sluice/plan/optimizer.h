@@ -2,8 +2,9 @@
 // The logical optimizer: a fixed sequence of rewrite rules, one file each under rules/.
 //   1. fold_constants      evaluate constant subexpressions once; drop always-true
 //   filters
-//   2. push_down_filters   move filter terms below projections, joins and aggregates,
-//                          and hand them to scans for row-group pruning
+//   2. push_down_filters   move filter terms below projections, joins, aggregates and
+//                          windows (on their partition keys), and hand them to scans
+//                          for row-group pruning
 //   3. prune_columns       keep only the columns each node needs; scans read only those
 //   4. top_k               Sort followed by Limit -> a top-k sort
 //   5. choose_build_side   build the hash table on the smaller (estimated) join input
