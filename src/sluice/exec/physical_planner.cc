@@ -9,6 +9,7 @@
 #include "sluice/exec/operators/hash_join.h"
 #include "sluice/exec/operators/limit.h"
 #include "sluice/exec/operators/sort.h"
+#include "sluice/exec/operators/window.h"
 #include "sluice/exec/scannable.h"
 
 namespace sluice::exec {
@@ -74,6 +75,12 @@ class Builder {
       }
       case NodeKind::kJoin:
         return BuildJoin(node);
+      case NodeKind::kWindow: {
+        const auto& n = static_cast<const plan::WindowNode&>(*node);
+        auto window = std::make_shared<WindowSink>(
+            n.partition_by, n.order_by, n.functions, n.inputs[0]->schema, n.schema);
+        return Break(node, window, window);
+      }
     }
     return Status::Invalid("internal: unknown plan node");
   }

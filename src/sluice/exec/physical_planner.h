@@ -1,7 +1,7 @@
 #pragma once
-// Logical plan -> pipelines. Pipelines are cut at breakers (aggregate, sort, limit,
-// join build); a union feeds all its inputs into the same downstream sink. The result
-// is ordered so that a pipeline runs after the pipelines whose sinks it reads.
+// Logical plan -> pipelines. Pipelines are cut at breakers (aggregate, sort, window,
+// limit, join build); a union feeds all its inputs into the same downstream sink. The
+// result is ordered so that a pipeline runs after the pipelines whose sinks it reads.
 #include <memory>
 #include <vector>
 

@@ -41,6 +41,39 @@ static std::string JoinExprs(const std::vector<expr::Expr>& exprs) {
   return s;
 }
 
+static std::string DescribeSortKeys(const std::vector<SortKey>& keys) {
+  std::string s;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i > 0) s += ", ";
+    s += expr::ToString(keys[i].expr) + (keys[i].ascending ? " asc" : " desc") +
+         (keys[i].nulls_first ? " nulls first" : " nulls last");
+  }
+  return s;
+}
+
+static std::string DescribeBound(const FrameBound& b) {
+  switch (b.kind) {
+    case FrameBoundKind::kUnboundedPreceding:
+      return "UNBOUNDED PRECEDING";
+    case FrameBoundKind::kPreceding:
+      return (b.offset ? b.offset->ToString() : "?") + " PRECEDING";
+    case FrameBoundKind::kCurrentRow:
+      return "CURRENT ROW";
+    case FrameBoundKind::kFollowing:
+      return (b.offset ? b.offset->ToString() : "?") + " FOLLOWING";
+    case FrameBoundKind::kUnboundedFollowing:
+      return "UNBOUNDED FOLLOWING";
+  }
+  return "?";
+}
+
+std::string DescribeFrame(const WindowFrame& frame) {
+  if (frame.is_default) return "";
+  return fmt::format("{} BETWEEN {} AND {}",
+                     frame.unit == FrameUnit::kRows ? "ROWS" : "RANGE",
+                     DescribeBound(frame.start), DescribeBound(frame.end));
+}
+
 std::string DescribeNode(const PlanNode& node) {
   switch (node.kind) {
     case NodeKind::kScan: {
@@ -85,12 +118,7 @@ std::string DescribeNode(const PlanNode& node) {
     case NodeKind::kSort: {
       const auto& n = static_cast<const SortNode&>(node);
       std::string s = n.limit >= 0 ? fmt::format("TopK {} by ", n.limit) : "Sort by ";
-      for (size_t i = 0; i < n.keys.size(); ++i) {
-        if (i > 0) s += ", ";
-        s += expr::ToString(n.keys[i].expr) + (n.keys[i].ascending ? " asc" : " desc") +
-             (n.keys[i].nulls_first ? " nulls first" : " nulls last");
-      }
-      return s;
+      return s + DescribeSortKeys(n.keys);
     }
     case NodeKind::kLimit: {
       const auto& n = static_cast<const LimitNode&>(node);
@@ -98,6 +126,20 @@ std::string DescribeNode(const PlanNode& node) {
     }
     case NodeKind::kUnion:
       return static_cast<const UnionNode&>(node).all ? "UnionAll" : "Union";
+    case NodeKind::kWindow: {
+      const auto& n = static_cast<const WindowNode&>(node);
+      std::string fns;
+      for (size_t i = 0; i < n.functions.size(); ++i) {
+        const auto& f = n.functions[i];
+        if (i > 0) fns += ", ";
+        fns += f.name + "(" + JoinExprs(f.args) + ")";
+        std::string frame = DescribeFrame(f.frame);
+        if (!frame.empty()) fns += " " + frame;
+        fns += " AS " + f.output_name;
+      }
+      return fmt::format("Window partition=[{}] order=[{}] fns=[{}]",
+                         JoinExprs(n.partition_by), DescribeSortKeys(n.order_by), fns);
+    }
   }
   return "?";
 }

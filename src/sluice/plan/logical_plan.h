@@ -5,6 +5,7 @@
 //
 // Built by PlanBuilder (plan_builder.h) from the C++ API and from SQL; rewritten by the
 // optimizer (optimizer.h); turned into pipelines by exec/physical_planner.h.
+#include <arrow/scalar.h>
 #include <arrow/type.h>
 
 #include <memory>
@@ -24,7 +25,8 @@ enum class NodeKind {
   kJoin,
   kSort,
   kLimit,
-  kUnion
+  kUnion,
+  kWindow
 };
 
 enum class JoinType { kInner, kLeft, kRight, kFull, kSemi, kAnti };
@@ -102,6 +104,71 @@ struct UnionNode : PlanNode {
   UnionNode() : PlanNode(NodeKind::kUnion) {}
   bool all = true;  // UNION (without ALL) is planned as UNION ALL + DISTINCT
 };
+
+// ---- Window functions ----------------------------------------------------------------
+
+enum class FrameUnit { kRows, kRange };
+enum class FrameBoundKind {
+  kUnboundedPreceding,
+  kPreceding,
+  kCurrentRow,
+  kFollowing,
+  kUnboundedFollowing
+};
+
+struct FrameBound {
+  // A constructor (not an aggregate) so that FrameBound{kind} needs no offset.
+  FrameBound(FrameBoundKind k = FrameBoundKind::kCurrentRow,  // NOLINT
+             std::shared_ptr<arrow::Scalar> n = nullptr)
+      : kind(k), offset(std::move(n)) {}
+  FrameBoundKind kind;
+  /// N for kPreceding/kFollowing (null otherwise). ROWS: a non-negative integer. RANGE:
+  /// a non-negative value of the order key's type (numbers; whole days for dates) or
+  /// an interval/duration for dates and timestamps. MakeWindow checks it and stores
+  /// it normalised (int64 for ROWS and integer keys, float64 for floating keys,
+  /// decimal128(38, key scale) for decimal keys).
+  std::shared_ptr<arrow::Scalar> offset;
+};
+
+/// The rows of a partition an aggregate or first/last/nth_value sees for each row.
+/// RANGE CURRENT ROW includes the row's peers (equal ORDER BY keys); RANGE N
+/// PRECEDING/FOLLOWING compares the single ORDER BY key's value.
+struct WindowFrame {
+  FrameUnit unit = FrameUnit::kRange;
+  FrameBound start{FrameBoundKind::kUnboundedPreceding};
+  FrameBound end{FrameBoundKind::kCurrentRow};
+  /// True when the query gave no frame: RANGE UNBOUNDED PRECEDING .. CURRENT ROW, which
+  /// without ORDER BY is the whole partition (every row is a peer of every other).
+  bool is_default = true;
+};
+
+/// One window function of a WindowNode. Names (lower case): row_number rank
+/// dense_rank percent_rank cume_dist ntile lag lead first_value last_value nth_value
+/// sum avg min max count count_star. Ranking functions, ntile, lag and lead ignore
+/// the frame.
+struct WindowFunction {
+  std::string name;
+  /// Bound against the node's input. Constant arguments (ntile's and nth_value's n,
+  /// lag/lead's offset) are literals after MakeWindow.
+  std::vector<expr::Expr> args;
+  WindowFrame frame;
+  /// The output column's name; its type is in the node's schema.
+  std::string output_name;
+};
+
+/// Window functions over one (PARTITION BY, ORDER BY) specification. Output: every
+/// input column in order, then one column per function. Rows come out grouped by
+/// partition and ordered by the ORDER BY keys within one (no order across partitions).
+/// NULL partition keys form a partition of their own.
+struct WindowNode : PlanNode {
+  WindowNode() : PlanNode(NodeKind::kWindow) {}
+  std::vector<expr::Expr> partition_by;
+  std::vector<SortKey> order_by;
+  std::vector<WindowFunction> functions;
+};
+
+/// "ROWS BETWEEN 2 PRECEDING AND CURRENT ROW" (empty for a default frame).
+std::string DescribeFrame(const WindowFrame& frame);
 
 /// Numbers the nodes of a plan depth-first (root = 0).
 void AssignIds(const Plan& root);

@@ -6,8 +6,9 @@
 //                          become join keys
 //   3. reorder_joins       inner join clusters: largest input first, then the
 //                          smallest input an equality connects (no cross products)
-//   4. push_down_filters   move filter terms below projections, joins and aggregates,
-//                          and hand them to scans for row-group pruning
+//   4. push_down_filters   move filter terms below projections, joins, aggregates and
+//                          windows (on their partition keys), and hand them to scans
+//                          for row-group pruning
 //   5. prune_columns       keep only the columns each node needs; scans read only those
 //   6. top_k               Sort followed by Limit -> a top-k sort
 //   7. choose_build_side   build the hash table on the smaller (estimated) join input

@@ -43,4 +43,25 @@ Result<Plan> MakeDistinct(Plan input);
 /// Inputs must have the same number of columns; types are unified by casting.
 Result<Plan> MakeUnion(std::vector<Plan> inputs, bool all);
 
+/// Window functions over one (PARTITION BY, ORDER BY) specification (WindowNode in
+/// logical_plan.h): binds the keys and every function's arguments against input's
+/// schema, checks argument counts, constant arguments and frames, normalises frame
+/// offsets, and types each function:
+///   row_number rank dense_rank ntile(n) count(x) count_star()  -> int64
+///   percent_rank cume_dist                                      -> float64
+///   lag/lead(x [, offset [, default]]) first_value/last_value(x)
+///   nth_value(x, n) min/max(x)                                  -> type of x
+///   sum(x) avg(x)                 -> as the hash aggregate (expr/aggregate_types.h)
+/// ntile's and nth_value's n must be positive integer constants; lag/lead's offset an
+/// integer constant (default 1; negative looks the other way); the default (any
+/// expression, evaluated on the current row; NULL when absent) is cast to x's type.
+/// count with no arguments or with `*` is count_star. An empty output_name becomes
+/// "name(args)". Frames follow PostgreSQL: no UNBOUNDED FOLLOWING start, no UNBOUNDED
+/// PRECEDING end, no start after the end by kind (CURRENT ROW .. N PRECEDING), offsets
+/// non-null and non-negative; RANGE with an offset needs exactly one ORDER BY key of a
+/// numeric, date or timestamp type.
+Result<Plan> MakeWindow(Plan input, std::vector<expr::Expr> partition_by,
+                        std::vector<SortKey> order_by,
+                        std::vector<WindowFunction> functions);
+
 }  // namespace sluice::plan

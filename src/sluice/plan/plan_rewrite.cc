@@ -20,6 +20,8 @@ Plan CopyNode(const PlanNode& node) {
       return std::make_shared<LimitNode>(static_cast<const LimitNode&>(node));
     case NodeKind::kUnion:
       return std::make_shared<UnionNode>(static_cast<const UnionNode&>(node));
+    case NodeKind::kWindow:
+      return std::make_shared<WindowNode>(static_cast<const WindowNode&>(node));
   }
   return nullptr;
 }
@@ -69,6 +71,15 @@ Status RewriteExprs(PlanNode* node,
         ARROW_ASSIGN_OR_RAISE(k.expr, fn(k.expr));
       }
       return Status::OK();
+    case NodeKind::kWindow: {
+      auto* n = static_cast<WindowNode*>(node);
+      ARROW_RETURN_NOT_OK(each(n->partition_by));
+      for (auto& k : n->order_by) {
+        ARROW_ASSIGN_OR_RAISE(k.expr, fn(k.expr));
+      }
+      for (auto& f : n->functions) ARROW_RETURN_NOT_OK(each(f.args));
+      return Status::OK();
+    }
     default:
       return Status::OK();
   }

@@ -5,6 +5,7 @@
 #include "sluice/plan/plan_builder.h"
 #include "sluice/sql/sql_error_internal.h"
 #include "sluice/sql/subquery_internal.h"
+#include "sluice/sql/window_internal.h"
 
 namespace sluice::sql::internal {
 
@@ -93,7 +94,8 @@ Result<Expr> AggregateSplit::Rewrite(const Expr& e) const {
       return ErrorAt(e->position, "internal: aggregate ", expr::ToString(e),
                      " was not collected");
     case ExprKind::kColumn: {
-      if (IsSubqueryPlaceholder(e)) return e;  // planned over the aggregate's output
+      // Planned over the aggregate's output.
+      if (IsSubqueryPlaceholder(e) || IsWindowPlaceholder(e)) return e;
       std::string name = e->qualifier.empty() ? e->name : e->qualifier + "." + e->name;
       return ErrorAt(
           e->position, "column '", name,

@@ -256,6 +256,134 @@ Result<Expr> ExprConverter::ConvertSubLink(const PgNode& n, bool inside_aggregat
   return negate ? Not(placeholder, pos) : placeholder;
 }
 
+Result<Expr> ExprConverter::ConvertWindow(const PgNode& n, std::string name,
+                                          bool inside_aggregate) {
+  int pos = n.Location();
+  if (ctx_->windows == nullptr || ctx_->windows->counter == nullptr) {
+    return ErrorAt(pos, "window functions are not allowed in ", ctx_->clause);
+  }
+  if (inside_aggregate) {
+    return ErrorAt(pos, "window functions cannot be used inside aggregate functions");
+  }
+  PgNode over = n.Object("over");
+  if (over.Has("name") || over.Has("refname")) {
+    return NotSupported(pos, "named windows (WINDOW w AS ...)");
+  }
+  if (n.Bool("agg_distinct")) return NotSupported(pos, "DISTINCT in window functions");
+  if (n.Has("agg_order"))
+    return NotSupported(pos, "ORDER BY inside window function calls");
+  if (n.Bool("agg_star") || (name == "count" && n.List("args").empty()))
+    name = "count_star";
+  static const char* kNames[] = {
+      "row_number", "rank", "dense_rank",  "percent_rank", "cume_dist",  "ntile",
+      "lag",        "lead", "first_value", "last_value",   "nth_value",  "sum",
+      "avg",        "min",  "max",         "count",        "count_star", "mean"};
+  bool known = false;
+  for (const char* k : kNames) known = known || name == k;
+  if (!known) {
+    if (expr::IsAggregateFunction(name)) {
+      return NotSupported(pos, name + "() as a window function");
+    }
+    return ErrorAt(pos, "unknown window function '", name, "'");
+  }
+  if (name == "mean") name = "avg";
+  PendingWindow w;
+  w.position = pos;
+  w.function.name = name;
+  for (const auto& a : n.List("args")) {
+    if (a.Is("NamedArgExpr")) return NotSupported(a.Location(), "named arguments");
+    ARROW_ASSIGN_OR_RAISE(auto e, ConvertNode(a, false));
+    w.function.args.push_back(std::move(e));
+  }
+  ARROW_ASSIGN_OR_RAISE(w.partition_by, ConvertList(over.List("partitionClause"), false));
+  std::string order_text;
+  for (const auto& sort_by : over.List("orderClause")) {
+    plan::SortKey key;
+    ARROW_ASSIGN_OR_RAISE(key.expr, ConvertNode(sort_by.Node("node"), false));
+    if (sort_by.Has("useOp")) return NotSupported(pos, "ORDER BY ... USING");
+    key.ascending = sort_by.String("sortby_dir") != "SORTBY_DESC";
+    std::string_view nulls = sort_by.String("sortby_nulls");
+    key.nulls_first = nulls == "SORTBY_NULLS_FIRST"  ? true
+                      : nulls == "SORTBY_NULLS_LAST" ? false
+                                                     : !key.ascending;
+    order_text += (order_text.empty() ? "" : ", ") + expr::ToString(key.expr) +
+                  (key.ascending ? "" : " DESC");
+    w.order_by.push_back(std::move(key));
+  }
+  // Frame options: PostgreSQL's FRAMEOPTION_* bits (parsenodes.h).
+  enum : int64_t {
+    kNonDefault = 0x1,
+    kRange = 0x2,
+    kRows = 0x4,
+    kGroups = 0x8,
+    kBetween = 0x10,
+    kStartUnboundedPreceding = 0x20,
+    kEndUnboundedPreceding = 0x40,
+    kStartUnboundedFollowing = 0x80,
+    kEndUnboundedFollowing = 0x100,
+    kStartCurrentRow = 0x200,
+    kEndCurrentRow = 0x400,
+    kStartPreceding = 0x800,
+    kEndPreceding = 0x1000,
+    kStartFollowing = 0x2000,
+    kEndFollowing = 0x4000,
+    kExclude = 0x8000 | 0x10000 | 0x20000
+  };
+  int64_t opts = over.Int("frameOptions", 0);
+  if (opts & kNonDefault) {
+    if (opts & kGroups) return NotSupported(pos, "GROUPS frames");
+    if (opts & kExclude) return NotSupported(pos, "EXCLUDE in frames");
+    plan::WindowFrame& f = w.function.frame;
+    f.is_default = false;
+    f.unit = (opts & kRows) ? plan::FrameUnit::kRows : plan::FrameUnit::kRange;
+    auto offset = [&](const char* key) -> Result<std::shared_ptr<arrow::Scalar>> {
+      ARROW_ASSIGN_OR_RAISE(auto e, ConvertNode(over.Node(key), false));
+      return ConstantValue(e, "a frame offset");
+    };
+    using K = plan::FrameBoundKind;
+    if (opts & kStartUnboundedPreceding) {
+      f.start = plan::FrameBound(K::kUnboundedPreceding);
+    } else if (opts & kStartUnboundedFollowing) {
+      f.start = plan::FrameBound(K::kUnboundedFollowing);
+    } else if (opts & kStartCurrentRow) {
+      f.start = plan::FrameBound(K::kCurrentRow);
+    } else {
+      ARROW_ASSIGN_OR_RAISE(auto v, offset("startOffset"));
+      f.start =
+          plan::FrameBound((opts & kStartPreceding) ? K::kPreceding : K::kFollowing, v);
+    }
+    if (!(opts & kBetween) || (opts & kEndCurrentRow)) {
+      f.end = plan::FrameBound(K::kCurrentRow);
+    } else if (opts & kEndUnboundedFollowing) {
+      f.end = plan::FrameBound(K::kUnboundedFollowing);
+    } else if (opts & kEndUnboundedPreceding) {
+      f.end = plan::FrameBound(K::kUnboundedPreceding);
+    } else {
+      ARROW_ASSIGN_OR_RAISE(auto v, offset("endOffset"));
+      f.end = plan::FrameBound((opts & kEndPreceding) ? K::kPreceding : K::kFollowing, v);
+    }
+  }
+  // The column name when the call is a select item without an alias.
+  std::string args_text;
+  for (const auto& a : w.function.args) {
+    args_text += (args_text.empty() ? "" : ", ") + expr::ToString(a);
+  }
+  std::string spec;
+  for (const auto& p : w.partition_by) {
+    spec += (spec.empty() ? "PARTITION BY " : ", ") + expr::ToString(p);
+  }
+  if (!order_text.empty()) spec += (spec.empty() ? "" : " ") + ("ORDER BY " + order_text);
+  if (!w.function.frame.is_default) {
+    spec += (spec.empty() ? "" : " ") + plan::DescribeFrame(w.function.frame);
+  }
+  w.function.output_name = (name == "count_star" ? std::string("count_star") : name) +
+                           "(" + args_text + ") OVER (" + spec + ")";
+  w.name = "__window_" + std::to_string((*ctx_->windows->counter)++);
+  Expr placeholder = WindowPlaceholder(w.name, pos);
+  ctx_->windows->items.push_back(std::move(w));
+  return placeholder;
+}
+
 Result<Expr> ExprConverter::ConvertConst(const PgNode& n) {
   int pos = n.Location();
   std::shared_ptr<arrow::Scalar> value;
@@ -475,8 +603,8 @@ Result<Expr> ExprConverter::ConvertFuncCall(const PgNode& n, bool inside_aggrega
   } else {
     return NotSupported(pos, "schema-qualified function names");
   }
-  if (n.Has("over")) return NotSupported(pos, "window functions (OVER)");
   if (n.Has("agg_filter")) return NotSupported(pos, "FILTER (WHERE ...) on aggregates");
+  if (n.Has("over")) return ConvertWindow(n, name, inside_aggregate);
   if (n.Bool("func_variadic")) return NotSupported(pos, "VARIADIC");
   if (name == "btrim") name = "trim";  // TRIM(BOTH FROM x)
   if (expr::IsAggregateFunction(name) || n.Bool("agg_star") ||

@@ -20,6 +20,7 @@
 #include "sluice/sql/parse_tree_internal.h"
 #include "sluice/sql/scope_internal.h"
 #include "sluice/sql/subquery_internal.h"
+#include "sluice/sql/window_internal.h"
 
 namespace sluice::sql::internal {
 
@@ -36,6 +37,9 @@ struct ExprContext {
   /// The enclosing query's scope when this is a subquery's clause (correlated
   /// references); null otherwise.
   CorrelationScope* correlation = nullptr;
+  /// Where window function calls are recorded (window_internal.h); null where they are
+  /// not allowed.
+  WindowCollector* windows = nullptr;
 };
 
 class ExprConverter {
@@ -66,6 +70,8 @@ class ExprConverter {
                                       bool inside_aggregate);
   Result<expr::Expr> ConvertArray(const PgNode& n, bool inside_aggregate);
   Result<expr::Expr> ConvertSubLink(const PgNode& n, bool inside_aggregate);
+  Result<expr::Expr> ConvertWindow(const PgNode& n, std::string name,
+                                   bool inside_aggregate);
   /// A reference to the enclosing query's column (nullptr when there is none).
   Result<expr::Expr> OuterReference(const std::string& table, const std::string& name,
                                     int position);

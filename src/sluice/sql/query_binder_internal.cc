@@ -176,6 +176,24 @@ std::shared_ptr<arrow::Scalar> DefaultValue(
 
 Result<Expr> Identity(const Expr& e) { return e; }
 
+// `e` with window placeholders replaced by their columns (others left alone).
+Result<Expr> ReplaceWindowPlaceholders(const Expr& e,
+                                       const std::map<std::string, Expr>& values) {
+  if (IsWindowPlaceholder(e)) {
+    auto it = values.find(e->name);
+    if (it == values.end()) {
+      return ErrorAt(e->position, "internal: window ", e->name, " was not planned");
+    }
+    return it->second;
+  }
+  if (e->args.empty()) return e;
+  auto n = std::make_shared<expr::ExprNode>(*e);
+  for (auto& a : n->args) {
+    ARROW_ASSIGN_OR_RAISE(a, ReplaceWindowPlaceholders(a, values));
+  }
+  return Expr(n);
+}
+
 // The pending subquery a placeholder stands for.
 const PendingSubquery* FindSubquery(const std::vector<PendingSubquery>& subs,
                                     const Expr& placeholder) {
@@ -428,7 +446,8 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s, SubqueryFrame* frame
   };
   std::vector<Item> items;
   SubqueryCollector select_subs{{}, &subquery_counter_};
-  ExprContext select_ctx{&scope, "SELECT", true, &select_subs, corr};
+  WindowCollector windows{{}, &window_counter_};
+  ExprContext select_ctx{&scope, "SELECT", true, &select_subs, corr, &windows};
   for (const auto& target : s.List("targetList")) {
     int pos = target.Location();
     PgNode val = target.Node("val");
@@ -448,6 +467,11 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s, SubqueryFrame* frame
     }
     ARROW_ASSIGN_OR_RAISE(auto e, converter_.Convert(val, select_ctx));
     std::string name(target.String("name"));
+    if (name.empty() && IsWindowPlaceholder(e)) {
+      for (const auto& w : windows.items) {
+        if (w.name == e->name) name = w.function.output_name;
+      }
+    }
     items.push_back({e, name.empty() ? ColumnName(e) : name});
   }
 
@@ -488,7 +512,8 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s, SubqueryFrame* frame
     }
     if (o.item < 0) {
       ARROW_ASSIGN_OR_RAISE(
-          o.expr, converter_.Convert(node, ExprContext{&scope, "ORDER BY", true}));
+          o.expr, converter_.Convert(node, ExprContext{&scope, "ORDER BY", true, nullptr,
+                                                       corr, &windows}));
       for (size_t i = 0; i < items.size(); ++i) {
         if (expr::Equals(items[i].expr, o.expr)) {
           o.item = static_cast<int>(i);
@@ -550,6 +575,25 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s, SubqueryFrame* frame
   for (const auto& item : items) grouped = grouped || expr::ContainsAggregate(item.expr);
   for (const auto& o : order)
     grouped = grouped || (o.expr && expr::ContainsAggregate(o.expr));
+  const std::vector<Expr> window_exprs = WindowExprs(windows.items);
+  for (const auto& e : window_exprs) {
+    grouped = grouped || expr::ContainsAggregate(e);
+    if (ContainsSubquery(e)) {
+      return NotSupported(e->position, "subqueries inside window function calls");
+    }
+  }
+  // Window placeholders in the select list and ORDER BY become the window columns.
+  auto replace_windows = [&](const std::map<std::string, Expr>& values) -> Status {
+    for (auto& item : items) {
+      ARROW_ASSIGN_OR_RAISE(item.expr, ReplaceWindowPlaceholders(item.expr, values));
+    }
+    for (auto& o : order) {
+      if (o.item < 0) {
+        ARROW_ASSIGN_OR_RAISE(o.expr, ReplaceWindowPlaceholders(o.expr, values));
+      }
+    }
+    return Status::OK();
+  };
 
   if (frame != nullptr) {
     // A subquery: split the correlated WHERE terms into `inner = outer` keys and other
@@ -622,6 +666,11 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s, SubqueryFrame* frame
       ARROW_ASSIGN_OR_RAISE(item.expr, ReplacePlaceholders(item.expr, values));
     }
   }
+  if (!grouped && !windows.items.empty()) {
+    std::map<std::string, Expr> values;
+    ARROW_ASSIGN_OR_RAISE(plan, PlanWindows(plan, windows.items, Identity, &values));
+    ARROW_RETURN_NOT_OK(replace_windows(values));
+  }
 
   if (grouped) {
     AggregateSplit split;
@@ -631,6 +680,7 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s, SubqueryFrame* frame
     for (const auto& o : order) {
       if (o.item < 0) split.CollectAggregates(o.expr);
     }
+    for (const auto& e : window_exprs) split.CollectAggregates(e);
     ARROW_ASSIGN_OR_RAISE(plan, split.MakePlan(plan, fallback));
     // Subqueries in HAVING and the select list are joined to the aggregate's output;
     // their correlation keys must be grouping keys there.
@@ -654,6 +704,12 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s, SubqueryFrame* frame
       if (o.item < 0) {
         ARROW_ASSIGN_OR_RAISE(o.expr, split.Rewrite(o.expr));
       }
+    }
+    if (!windows.items.empty()) {
+      std::map<std::string, Expr> window_values;
+      ARROW_ASSIGN_OR_RAISE(
+          plan, PlanWindows(plan, windows.items, over_groups, &window_values));
+      ARROW_RETURN_NOT_OK(replace_windows(window_values));
     }
   }
 

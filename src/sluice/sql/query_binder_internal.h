@@ -110,6 +110,7 @@ class QueryBinder {
   ExprConverter converter_;
   std::vector<Cte> ctes_;  // innermost last
   int subquery_counter_ = 0;
+  int window_counter_ = 0;
 };
 
 }  // namespace sluice::sql::internal

@@ -541,8 +541,10 @@ TEST(SqlPlanner, TypeErrorsPointAtTheInnermostFailingExpression) {
 }
 
 TEST(SqlPlanner, UnsupportedConstructsSaySo) {
-  EXPECT_EQ(FirstLine("SELECT sum(a) OVER () FROM t"),
-            "not supported yet: window functions (OVER) at line 1, column 8");
+  EXPECT_EQ(FirstLine("SELECT sum(a) OVER w FROM t"),
+            "not supported yet: named windows (WINDOW w AS ...) at line 1, column 8");
+  EXPECT_EQ(FirstLine("SELECT a FROM t WHERE rank() OVER (ORDER BY a) = 1"),
+            "window functions are not allowed in WHERE at line 1, column 23");
   EXPECT_EQ(FirstLine("SELECT a FROM t JOIN u ON t.a IN (SELECT 1)"),
             "not supported yet: subqueries in JOIN condition at line 1, column 31");
   EXPECT_EQ(FirstLine("SELECT a FROM t ORDER BY (SELECT 1)"),

@@ -13,63 +13,11 @@ namespace sluice::exec {
 
 namespace cp = arrow::compute;
 
-namespace {
-
-struct KeyColumn {
-  enum Kind { kInt, kUInt, kDouble, kDecimal, kString, kLargeString } kind;
-  std::shared_ptr<arrow::Array> array;
-  const int64_t* i64 = nullptr;
-  const uint64_t* u64 = nullptr;
-  const double* f64 = nullptr;
-  bool ascending = true;
-  bool nulls_first = false;
-
-  // <0, 0, >0 comparing non-null values of rows a and b (ascending).
-  int CompareValues(int64_t a, int64_t b) const {
-    switch (kind) {
-      case kInt:
-        return (i64[a] > i64[b]) - (i64[a] < i64[b]);
-      case kUInt:
-        return (u64[a] > u64[b]) - (u64[a] < u64[b]);
-      case kDouble: {
-        double x = f64[a], y = f64[b];
-        bool nx = std::isnan(x), ny = std::isnan(y);
-        if (nx || ny) return nx - ny;  // NaN sorts after every number
-        return (x > y) - (x < y);
-      }
-      case kDecimal: {
-        const auto& d = static_cast<const arrow::Decimal128Array&>(*array);
-        arrow::Decimal128 x(d.GetValue(a)), y(d.GetValue(b));
-        return (x > y) - (x < y);
-      }
-      case kString: {
-        const auto& s = static_cast<const arrow::StringArray&>(*array);
-        return s.GetView(a).compare(s.GetView(b));
-      }
-      case kLargeString: {
-        const auto& s = static_cast<const arrow::LargeStringArray&>(*array);
-        return s.GetView(a).compare(s.GetView(b));
-      }
-    }
-    return 0;
-  }
-
-  int Compare(int64_t a, int64_t b) const {
-    bool na = array->IsNull(a), nb = array->IsNull(b);
-    if (na || nb) {
-      if (na && nb) return 0;
-      return (na ? -1 : 1) * (nulls_first ? 1 : -1);
-    }
-    int c = CompareValues(a, b);
-    return ascending ? c : -c;
-  }
-};
-
-Result<KeyColumn> MakeKeyColumn(std::shared_ptr<arrow::Array> arr,
-                                const plan::SortKey& key) {
-  KeyColumn k;
-  k.ascending = key.ascending;
-  k.nulls_first = key.nulls_first;
+Result<SortKeyColumn> SortKeyColumn::Make(std::shared_ptr<arrow::Array> arr,
+                                          bool ascending, bool nulls_first) {
+  SortKeyColumn k;
+  k.ascending = ascending;
+  k.nulls_first = nulls_first;
   const auto& t = *arr->type();
   auto view64 =
       [&](std::shared_ptr<arrow::DataType> as) -> Result<std::shared_ptr<arrow::Array>> {
@@ -77,33 +25,33 @@ Result<KeyColumn> MakeKeyColumn(std::shared_ptr<arrow::Array> arr,
   };
   switch (t.id()) {
     case arrow::Type::UINT64:
-      k.kind = KeyColumn::kUInt;
+      k.kind = SortKeyColumn::kUInt;
       k.array = arr;
       k.u64 = arr->data()->GetValues<uint64_t>(1);
       return k;
     case arrow::Type::FLOAT:
     case arrow::Type::DOUBLE: {
       ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(arr, arrow::float64()));
-      k.kind = KeyColumn::kDouble;
+      k.kind = SortKeyColumn::kDouble;
       k.array = d.make_array();
       k.f64 = k.array->data()->GetValues<double>(1);
       return k;
     }
     case arrow::Type::DECIMAL128:
-      k.kind = KeyColumn::kDecimal;
+      k.kind = SortKeyColumn::kDecimal;
       k.array = arr;
       return k;
     case arrow::Type::STRING:
-      k.kind = KeyColumn::kString;
+      k.kind = SortKeyColumn::kString;
       k.array = arr;
       return k;
     case arrow::Type::LARGE_STRING:
-      k.kind = KeyColumn::kLargeString;
+      k.kind = SortKeyColumn::kLargeString;
       k.array = arr;
       return k;
     case arrow::Type::STRING_VIEW: {
       ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(arr, arrow::utf8()));
-      k.kind = KeyColumn::kString;
+      k.kind = SortKeyColumn::kString;
       k.array = d.make_array();
       return k;
     }
@@ -111,7 +59,7 @@ Result<KeyColumn> MakeKeyColumn(std::shared_ptr<arrow::Array> arr,
     case arrow::Type::DATE64:
     case arrow::Type::TIME64:
     case arrow::Type::DURATION: {
-      k.kind = KeyColumn::kInt;
+      k.kind = SortKeyColumn::kInt;
       ARROW_ASSIGN_OR_RAISE(k.array, view64(arrow::int64()));
       k.i64 = k.array->data()->GetValues<int64_t>(1);
       return k;
@@ -120,7 +68,7 @@ Result<KeyColumn> MakeKeyColumn(std::shared_ptr<arrow::Array> arr,
     case arrow::Type::TIME32: {
       ARROW_ASSIGN_OR_RAISE(auto v, arr->View(arrow::int32()));
       ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(v, arrow::int64()));
-      k.kind = KeyColumn::kInt;
+      k.kind = SortKeyColumn::kInt;
       k.array = d.make_array();
       k.i64 = k.array->data()->GetValues<int64_t>(1);
       return k;
@@ -139,13 +87,13 @@ Result<KeyColumn> MakeKeyColumn(std::shared_ptr<arrow::Array> arr,
         src = b.make_array();
       }
       ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(src, arrow::int64()));
-      k.kind = KeyColumn::kInt;
+      k.kind = SortKeyColumn::kInt;
       k.array = d.make_array();
       k.i64 = k.array->data()->GetValues<int64_t>(1);
       return k;
     }
     case arrow::Type::NA:
-      k.kind = KeyColumn::kInt;
+      k.kind = SortKeyColumn::kInt;
       k.array = arr;
       return k;
     default:
@@ -153,15 +101,14 @@ Result<KeyColumn> MakeKeyColumn(std::shared_ptr<arrow::Array> arr,
   }
 }
 
-}  // namespace
-
 Result<std::vector<int64_t>> SortIndices(const arrow::RecordBatch& batch,
                                          const std::vector<plan::SortKey>& keys,
                                          int64_t limit) {
-  std::vector<KeyColumn> cols;
+  std::vector<SortKeyColumn> cols;
   for (const auto& key : keys) {
     ARROW_ASSIGN_OR_RAISE(auto arr, expr::EvaluateToArray(key.expr, batch));
-    ARROW_ASSIGN_OR_RAISE(auto col, MakeKeyColumn(arr, key));
+    ARROW_ASSIGN_OR_RAISE(auto col,
+                          SortKeyColumn::Make(arr, key.ascending, key.nulls_first));
     cols.push_back(std::move(col));
   }
   std::vector<int64_t> idx(batch.num_rows());

@@ -41,6 +41,7 @@ double EstimateRows(const Plan& node) {
       return total;
     }
     case NodeKind::kProject:
+    case NodeKind::kWindow:
       return EstimateRows(node->inputs[0]);
   }
   return 1e6;

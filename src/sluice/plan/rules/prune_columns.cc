@@ -162,6 +162,47 @@ Result<Pruned> Prune(const Plan& node, std::vector<bool> need) {
       l->schema = child.node->schema;
       return Pruned{l, child.mapping};
     }
+    case NodeKind::kWindow: {
+      // Keep the functions whose outputs are needed; a window with none left only
+      // reorders rows, so it disappears.
+      auto w = std::static_pointer_cast<WindowNode>(CopyNode(*node));
+      const int n_in = node->inputs[0]->schema->num_fields();
+      std::vector<bool> child_need(need.begin(), need.begin() + n_in);
+      std::vector<WindowFunction> kept;
+      arrow::FieldVector kept_fields;
+      for (size_t f = 0; f < w->functions.size(); ++f) {
+        if (!need[n_in + f]) continue;
+        for (const auto& a : w->functions[f].args) Require(a, &child_need);
+        kept.push_back(w->functions[f]);
+        kept_fields.push_back(node->schema->field(n_in + static_cast<int>(f)));
+      }
+      if (kept.empty()) {
+        ARROW_ASSIGN_OR_RAISE(auto child, Prune(node->inputs[0], child_need));
+        child.mapping.resize(n_out, -1);
+        return child;
+      }
+      for (const auto& p : w->partition_by) Require(p, &child_need);
+      for (const auto& k : w->order_by) Require(k.expr, &child_need);
+      ARROW_ASSIGN_OR_RAISE(auto child, Prune(node->inputs[0], child_need));
+      for (auto& p : w->partition_by) p = expr::RemapColumns(p, child.mapping);
+      for (auto& k : w->order_by) k.expr = expr::RemapColumns(k.expr, child.mapping);
+      for (auto& f : kept) {
+        for (auto& a : f.args) a = expr::RemapColumns(a, child.mapping);
+      }
+      const int new_in = child.node->schema->num_fields();
+      std::vector<int> mapping(n_out, -1);
+      for (int i = 0; i < n_in; ++i) mapping[i] = child.mapping[i];
+      int next = new_in;
+      for (size_t f = 0; f < w->functions.size(); ++f) {
+        if (need[n_in + f]) mapping[n_in + f] = next++;
+      }
+      arrow::FieldVector fields = child.node->schema->fields();
+      fields.insert(fields.end(), kept_fields.begin(), kept_fields.end());
+      w->functions = std::move(kept);
+      w->inputs = {child.node};
+      w->schema = arrow::schema(fields);
+      return Pruned{w, mapping};
+    }
     case NodeKind::kUnion: {
       // Every input must keep the same columns.
       auto u = CopyNode(*node);

@@ -5,6 +5,9 @@
 //     become join keys (a = b) or join conditions,
 //   - below an aggregate when it references only grouping columns,
 //   - through sorts and into every input of a union,
+//   - below a window when it references only columns the window partitions by (it
+//     then keeps or drops whole partitions, which does not change any other row's
+//     result); any other term stays above the window,
 //   - onto scans as pruning hints (the filter itself stays above the scan).
 #include <algorithm>
 
@@ -188,6 +191,29 @@ Result<Plan> Push(const Plan& node, std::vector<Expr> terms) {
     }
     case NodeKind::kLimit:
       return RecurseWithout(node, terms);
+    case NodeKind::kWindow: {
+      const auto& w = static_cast<const WindowNode&>(*node);
+      std::vector<bool> partition_col(node->inputs[0]->schema->num_fields(), false);
+      for (const auto& p : w.partition_by) {
+        if (p->kind == ExprKind::kColumn) partition_col[p->index] = true;
+      }
+      std::vector<Expr> down, stay;
+      for (const auto& t : terms) {
+        auto cols = ColumnsOf(t);
+        // Window outputs come after the input columns: a term on one stays above.
+        bool ok = Deterministic(t) && std::all_of(cols.begin(), cols.end(), [&](int c) {
+                    return c < static_cast<int>(partition_col.size()) && partition_col[c];
+                  });
+        if (ok) {
+          down.push_back(t);
+        } else {
+          stay.push_back(t);
+        }
+      }
+      Plan copy = CopyNode(*node);
+      ARROW_ASSIGN_OR_RAISE(copy->inputs[0], Push(node->inputs[0], down));
+      return WrapFilter(copy, stay);
+    }
   }
   return RecurseWithout(node, terms);
 }
