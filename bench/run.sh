@@ -4,9 +4,10 @@
 #           ecommerce  the nightly e-commerce report (bench/ecommerce_report.py)
 #           groupby    db-benchmark groupby q1-q10 (bench/dbbench.py)
 #           join       db-benchmark join q1-q5 (bench/dbbench.py)
-#           tpch       TPC-H (hook: runs bench/tpch.py once it exists)
+#           tpch       TPC-H q1-q22 (bench/tpch.py)
 #   SCALE   e-commerce scale (default 1 = 10 million orders)
 #   SIZE    db-benchmark rows (default 1e7; 1e8 needs ~10x the time, disk and memory)
+#   TPCH_SF TPC-H scale factor (default 1; 10 generates ~3.5 GB of Parquet first, once)
 #   RUNS    runs of each query (default 2; every run is recorded)
 # Each suite prints its table and writes bench/results/; a failing suite (for example an
 # answer disagreement) does not stop the others, but the script exits non-zero.
@@ -15,6 +16,7 @@ cd "$(dirname "$0")/.."
 SUITES=${SUITES:-ecommerce,groupby,join,tpch}
 SCALE=${SCALE:-1}
 SIZE=${SIZE:-1e7}
+TPCH_SF=${TPCH_SF:-1}
 RUNS=${RUNS:-2}
 PY=.venv/bin/python
 
@@ -29,10 +31,9 @@ for suite in "${wanted[@]}"; do
     groupby|join)
       db_suites+=("$suite") ;;
     tpch)
-      # Hook for the TPC-H suite: bench/tpch.py, when it lands, takes --runs.
       if [ -f bench/tpch.py ]; then
-        echo "== tpch ($RUNS runs)"
-        $PY bench/tpch.py --runs "$RUNS" || failed+=(tpch)
+        echo "== tpch (SF $TPCH_SF, $RUNS runs)"
+        $PY bench/tpch.py --sf "$TPCH_SF" --runs "$RUNS" || failed+=(tpch)
       else
         echo "== tpch: no bench/tpch.py yet, skipped"
       fi ;;
