@@ -1,6 +1,7 @@
 # Sluice: a thin wrapper over CMake/Ninja. Every target installs what is missing first
 # (scripts/setup.sh: Debian packages, the .venv with pinned Python packages).
-.PHONY: all release debug asan setup test test-unit test-py test-asan test-long demo bench format clean
+.PHONY: all release debug asan setup test test-unit test-py test-asan test-long demo bench format clean fuzz-sql \
+        fuzz fuzz-build fuzz-regress
 
 JOBS ?= $(shell nproc)
 # ccache hits across clones in different directories (CI builds a fresh clone).
@@ -45,11 +46,43 @@ test-asan: asan
 test-long: test
 	SLUICE_LONG=1 SLUICE_BIN=$(CURDIR)/build/release/tools/sluice/sluice .venv/bin/python -m pytest -q tests
 
+# Differential SQL fuzzer, Sluice vs DuckDB (docs/design/fuzz_sql.md): FUZZ_SQL_MINUTES=30,
+# or FUZZ_SQL_QUERIES=N; FUZZ_SQL_SEED=S to repeat a run; FUZZ_SQL_ARGS for other options
+# (--nan, --windows on|off, --shrink-seconds N). Tests $(SLUICE_BIN) if set (no build then),
+# else build/release. Minimized mismatches go to build/fuzz-sql/mismatches/NNN.test.
+FUZZ_SQL_MINUTES ?= 5
+FUZZ_SQL_QUERIES ?=
+FUZZ_SQL_SEED ?=
+FUZZ_SQL_ARGS ?=
+fuzz-sql: $(if $(SLUICE_BIN),setup,release)
+	nice .venv/bin/python tests/differential/fuzz_sql.py \
+		--sluice $(or $(SLUICE_BIN),$(CURDIR)/build/release/tools/sluice/sluice) \
+		$(if $(FUZZ_SQL_QUERIES),--queries $(FUZZ_SQL_QUERIES),--minutes $(FUZZ_SQL_MINUTES)) \
+		$(if $(FUZZ_SQL_SEED),--seed $(FUZZ_SQL_SEED)) --out $(CURDIR)/build/fuzz-sql $(FUZZ_SQL_ARGS)
+
 demo: release
 	@bash scripts/demo.sh
 
 bench: release
 	@bash bench/run.sh
+
+# libFuzzer targets (fuzz/, docs/design/fuzzing.md), built with clang + ASan + UBSan in
+# build/fuzz; scripts/setup_fuzz.sh installs clang and libFuzzer first. `make fuzz` runs
+# each target for FUZZ_SECONDS seconds; `make fuzz-regress` replays the kept failing
+# inputs (fuzz/*/regressions/, also replayed by `make test` through the release build).
+FUZZ_SECONDS ?= 60
+fuzz-build: setup
+	@bash scripts/setup_fuzz.sh
+	@CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSLUICE_FUZZ=ON \
+	  -DSLUICE_WERROR=OFF -DSLUICE_BUILD_TESTS=OFF $(CMAKE_FLAGS) > build-fuzz.log 2>&1 || (cat build-fuzz.log; exit 1)
+	@rm -f build-fuzz.log
+	@ninja -C build/fuzz -j $(JOBS) fuzz_sql fuzz_csv fuzz_json
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh run
+
+fuzz-regress: fuzz-build
+	bash scripts/fuzz.sh regress
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

@@ -145,7 +145,7 @@ struct FloatParser {
 
 struct BoolParser {
   ParseStatus operator()(const char* s, int64_t n, uint8_t* out) const {
-    bool b;
+    bool b = false;  // ParseBool leaves it unset on failure (UBSan, found by fuzz_csv)
     ParseStatus st = ParseBool(s, n, /*strict=*/false, &b);
     *out = b ? 1 : 0;
     return st;
@@ -207,6 +207,9 @@ class FixedWidthDecoder final : public ColumnDecoder {
         values_(options.pool) {}
 
   Status Decode(const DecodeInput& in, std::vector<ValueError>* errors) override {
+    // A slice of only bad records has no fields: fields.data() may be null, and
+    // null + column is undefined behaviour (UBSan, found by fuzz_csv).
+    if (in.block->records.empty()) return Status::OK();
     return in.skip != nullptr ? DecodeImpl<true>(in, errors)
                               : DecodeImpl<false>(in, errors);
   }
@@ -302,6 +305,9 @@ class StringDecoder final : public ColumnDecoder {
   }
 
   Status Decode(const DecodeInput& in, std::vector<ValueError>* errors) override {
+    // A slice of only bad records has no fields: fields.data() may be null, and
+    // null + column is undefined behaviour (UBSan, found by fuzz_csv).
+    if (in.block->records.empty()) return Status::OK();
     return in.skip != nullptr ? DecodeImpl<true>(in, errors)
                               : DecodeImpl<false>(in, errors);
   }

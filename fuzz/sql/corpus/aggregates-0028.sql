@@ -1,0 +1,1 @@
+SELECT sum(i), sum(d), sum(f), avg(i) FROM g

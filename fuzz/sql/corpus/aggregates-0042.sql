@@ -1,0 +1,1 @@
+SELECT min(b), max(b) FROM g

@@ -1,0 +1,1 @@
+SELECT bool_and(b), bool_or(b) FROM g

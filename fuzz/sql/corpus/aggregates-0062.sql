@@ -1,0 +1,1 @@
+SELECT median(d), quantile_cont(d, 0.5) FROM g

@@ -1,0 +1,1 @@
+SELECT median(f) FROM e

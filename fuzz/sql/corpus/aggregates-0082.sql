@@ -1,0 +1,1 @@
+SELECT k, count(*) FROM e GROUP BY k

@@ -1,0 +1,1 @@
+SELECT k, count(*), sum(i), max(d) FROM g GROUP BY k

@@ -1,0 +1,1 @@
+SELECT k, median(i), median(f) FROM g GROUP BY k

@@ -1,0 +1,1 @@
+SELECT k, b, count(*) FROM g GROUP BY k, b

@@ -1,0 +1,1 @@
+SELECT k, count(*) FROM g GROUP BY k HAVING count(*) > 1

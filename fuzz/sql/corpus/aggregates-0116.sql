@@ -1,0 +1,1 @@
+SELECT dt, count(*) FROM g GROUP BY dt

@@ -1,0 +1,1 @@
+SELECT b, count(*) FROM g GROUP BY b

@@ -1,0 +1,1 @@
+SELECT f, count(*) FROM g GROUP BY f

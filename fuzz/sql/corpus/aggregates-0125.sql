@@ -1,0 +1,1 @@
+SELECT d, count(*) FROM g GROUP BY d

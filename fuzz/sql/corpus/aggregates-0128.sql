@@ -1,0 +1,1 @@
+SELECT ts, count(*) FROM g GROUP BY ts

@@ -1,0 +1,1 @@
+SELECT upper(k) AS uk, count(*) FROM g GROUP BY uk

@@ -1,0 +1,1 @@
+SELECT k, count(*) FILTER (WHERE i > 1) FROM g GROUP BY k

@@ -1,0 +1,1 @@
+SELECT k, length(string_agg(s, '--')) FROM g GROUP BY k

@@ -1,0 +1,1 @@
+SELECT k, first(s), last(s), arbitrary(s) FROM g GROUP BY k

@@ -1,0 +1,1 @@
+SELECT sum(DISTINCT i), avg(DISTINCT i) FROM g

@@ -1,0 +1,1 @@
+SELECT min(i), max(i), count(DISTINCT i) FROM x

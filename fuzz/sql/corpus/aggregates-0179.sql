@@ -1,0 +1,1 @@
+SELECT sum(i) FROM x WHERE id <> 3

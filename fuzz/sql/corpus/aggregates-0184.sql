@@ -1,0 +1,1 @@
+SELECT sum(CAST(i AS DECIMAL(38,0))) FROM x

@@ -1,0 +1,1 @@
+SELECT k, count(*), sum(v), avg(f), stddev_samp(v) FROM big GROUP BY k

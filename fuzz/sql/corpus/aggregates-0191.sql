@@ -1,0 +1,1 @@
+SELECT count(DISTINCT v), min(v), max(v), median(v) FROM big

@@ -1,0 +1,1 @@
+SELECT min(u), max(u) FROM ub

@@ -1,0 +1,1 @@
+SELECT count(DISTINCT u), avg(i) FROM ub

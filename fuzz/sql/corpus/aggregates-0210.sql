@@ -1,0 +1,1 @@
+SELECT avg(u) FROM ub

@@ -1,0 +1,1 @@
+SELECT id, a / b FROM n WHERE id <= 4

@@ -1,0 +1,1 @@
+SELECT f * 2 + 1 FROM n

@@ -1,0 +1,1 @@
+SELECT id, a + i8, a * f, i32 / 4 FROM n

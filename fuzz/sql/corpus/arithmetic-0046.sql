@@ -1,0 +1,1 @@
+SELECT i16 + i32 FROM n WHERE id = 4

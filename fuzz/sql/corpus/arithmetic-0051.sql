@@ -1,0 +1,1 @@
+SELECT i32 + 1 FROM n WHERE id = 3

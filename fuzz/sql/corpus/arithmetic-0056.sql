@@ -1,0 +1,1 @@
+SELECT 2 + 3 * 4 - 10 / 5 FROM n WHERE id = 1

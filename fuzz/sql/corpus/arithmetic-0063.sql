@@ -1,0 +1,1 @@
+SELECT (2 + 3) * 4.5 / 3 FROM n WHERE id = 1

@@ -1,0 +1,1 @@
+SELECT f / 0 FROM n WHERE id = 1

@@ -1,0 +1,1 @@
+SELECT a / NULLIF(b, 2) FROM n

@@ -1,0 +1,1 @@
+SELECT -x FROM ext WHERE id = 2

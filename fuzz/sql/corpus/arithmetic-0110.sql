@@ -1,0 +1,1 @@
+SELECT abs(x) FROM ext WHERE id = 2

@@ -1,0 +1,1 @@
+SELECT x % 10, x % -10 FROM ext

@@ -1,0 +1,1 @@
+SELECT id, d + d FROM n

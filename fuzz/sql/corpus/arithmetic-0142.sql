@@ -1,0 +1,1 @@
+SELECT id, d - CAST(0.01 AS DECIMAL(12,2)) FROM n

@@ -1,0 +1,1 @@
+SELECT id, d * 3 FROM n

@@ -1,0 +1,1 @@
+SELECT d + f FROM n

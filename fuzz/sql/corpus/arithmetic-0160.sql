@@ -1,0 +1,1 @@
+SELECT id, a * 1.5 FROM n

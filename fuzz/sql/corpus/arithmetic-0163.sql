@@ -1,0 +1,1 @@
+SELECT count(*) FROM empty WHERE a + 1 > 0

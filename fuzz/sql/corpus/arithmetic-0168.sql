@@ -1,0 +1,1 @@
+SELECT sum(a * 2), sum(d * 2) FROM empty

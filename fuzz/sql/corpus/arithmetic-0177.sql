@@ -1,0 +1,1 @@
+SELECT id, CAST(a / d AS DOUBLE) FROM n WHERE d <> 0

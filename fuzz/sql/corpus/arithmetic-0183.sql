@@ -1,0 +1,1 @@
+SELECT id, a % CAST(2.5 AS DECIMAL(12,2)) FROM n

@@ -1,0 +1,1 @@
+SELECT id, CAST(a AS DECIMAL(38,2)) + 0 FROM n

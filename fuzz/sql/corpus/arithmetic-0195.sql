@@ -1,0 +1,1 @@
+SELECT x + 0.5 FROM ext

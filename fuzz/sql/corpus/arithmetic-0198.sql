@@ -1,0 +1,1 @@
+SELECT x + CAST(0.5 AS DOUBLE) FROM ext

@@ -1,0 +1,1 @@
+SELECT id, CAST(i / d AS DOUBLE) FROM wide

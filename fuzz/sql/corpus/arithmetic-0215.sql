@@ -1,0 +1,1 @@
+SELECT id, CAST(d / i AS DOUBLE) FROM wide WHERE i <> 0

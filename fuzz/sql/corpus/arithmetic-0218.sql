@@ -1,0 +1,1 @@
+SELECT id, i / NULLIF(u, 0) FROM wide

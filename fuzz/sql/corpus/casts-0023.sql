@@ -1,0 +1,1 @@
+SELECT id, CAST(dt AS VARCHAR) FROM c

@@ -1,0 +1,1 @@
+SELECT id, CAST(b AS VARCHAR) FROM c

@@ -1,0 +1,1 @@
+SELECT CAST('true' AS BOOLEAN) FROM c WHERE id = 1

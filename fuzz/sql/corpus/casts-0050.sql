@@ -1,0 +1,1 @@
+SELECT id::INTEGER * 2 FROM c WHERE id = 2

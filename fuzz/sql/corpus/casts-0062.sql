@@ -1,0 +1,1 @@
+SELECT CAST(s AS DATE) FROM txt WHERE id = 1

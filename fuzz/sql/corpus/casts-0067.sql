@@ -1,0 +1,1 @@
+SELECT id, CAST(f AS BIGINT) FROM c

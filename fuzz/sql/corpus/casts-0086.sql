@@ -1,0 +1,1 @@
+SELECT id, CAST(i AS DECIMAL(18,2)) FROM c

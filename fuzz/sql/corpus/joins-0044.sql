@@ -1,0 +1,1 @@
+SELECT l.id, r.id FROM l RIGHT JOIN r ON l.k = r.k

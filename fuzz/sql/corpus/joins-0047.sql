@@ -1,0 +1,1 @@
+SELECT l.id, r.id FROM l FULL JOIN r ON l.k = r.k

@@ -1,0 +1,1 @@
+SELECT count(*) FROM l JOIN r ON l.k = r.k WHERE l.k IS NULL

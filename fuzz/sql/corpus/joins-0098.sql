@@ -1,0 +1,1 @@
+SELECT l.id, r.id FROM l JOIN r ON l.k = r.k AND l.s <> r.s

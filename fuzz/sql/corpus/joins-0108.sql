@@ -1,0 +1,1 @@
+SELECT l.id, r.id FROM l, r WHERE l.k = r.k

@@ -1,0 +1,1 @@
+SELECT l.id, e.id FROM l LEFT JOIN e ON l.k = e.k

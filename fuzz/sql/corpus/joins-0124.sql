@@ -1,0 +1,1 @@
+SELECT l.id, e.id FROM e FULL JOIN l ON l.k = e.k

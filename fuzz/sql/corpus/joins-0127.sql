@@ -1,0 +1,1 @@
+SELECT count(*) FROM e JOIN l ON l.k = e.k

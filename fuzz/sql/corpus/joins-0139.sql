@@ -1,0 +1,1 @@
+SELECT k, l.id, l.s, r.id, r.s FROM l JOIN r USING (k)

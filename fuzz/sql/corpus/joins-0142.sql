@@ -1,0 +1,1 @@
+SELECT k, l.id, r.id FROM l FULL JOIN r USING (k)

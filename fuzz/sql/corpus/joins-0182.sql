@@ -1,0 +1,1 @@
+SELECT a1.k, b1.k, c1.k FROM a1 LEFT JOIN b1 ON a1.k = b1.k FULL JOIN c1 ON b1.k = c1.k

@@ -1,0 +1,1 @@
+SELECT a.id AS a_id, b.id AS b_id FROM (SELECT * FROM fj0 WHERE id < 150) a FULL JOIN (SELECT * FROM fj0 WHERE id < 150) b ON a.k = b.k AND a.k2 = b.k2 ORDER BY a_id ASC NULLS FIRST, b_id ASC NULLS FIRST

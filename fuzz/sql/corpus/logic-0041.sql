@@ -1,0 +1,1 @@
+SELECT p, q FROM tv WHERE NOT (p AND q)

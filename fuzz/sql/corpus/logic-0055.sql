@@ -1,0 +1,1 @@
+SELECT p = q, p <> q, p < q FROM tv

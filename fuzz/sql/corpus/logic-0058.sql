@@ -1,0 +1,1 @@
+SELECT id, i = 2, i <> 2, i < 2, i <= 2, i > 2, i >= 2 FROM v

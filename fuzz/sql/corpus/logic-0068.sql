@@ -1,0 +1,1 @@
+SELECT id, d = ts FROM v

@@ -1,0 +1,1 @@
+SELECT id, n = 2.5, n > i FROM v

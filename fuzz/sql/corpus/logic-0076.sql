@@ -1,0 +1,1 @@
+SELECT id, i = f, n < f FROM v

@@ -1,0 +1,1 @@
+SELECT id FROM v WHERE f = 0.0

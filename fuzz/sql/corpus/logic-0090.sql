@@ -1,0 +1,1 @@
+SELECT id, CAST(ts AS TIMESTAMPTZ) = tz FROM v

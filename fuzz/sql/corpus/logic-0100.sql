@@ -1,0 +1,1 @@
+SELECT id FROM v WHERE s NOT IN ('a', NULL)

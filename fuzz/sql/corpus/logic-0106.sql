@@ -1,0 +1,1 @@
+SELECT id FROM v WHERE i IN (id, 5, 7)

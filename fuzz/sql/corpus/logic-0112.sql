@@ -1,0 +1,1 @@
+SELECT id, s BETWEEN 'a' AND 'b' FROM v

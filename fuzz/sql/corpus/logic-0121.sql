@@ -1,0 +1,1 @@
+SELECT id, CASE WHEN i > 1 THEN 'big' END FROM v

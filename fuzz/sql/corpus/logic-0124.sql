@@ -1,0 +1,1 @@
+SELECT id, CASE i WHEN 1 THEN 'one' WHEN 2 THEN 'two' ELSE 'many' END FROM v

@@ -1,0 +1,1 @@
+SELECT id, CASE b WHEN NULL THEN 'null' WHEN true THEN 't' ELSE 'f' END FROM v

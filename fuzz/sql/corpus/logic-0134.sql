@@ -1,0 +1,1 @@
+SELECT id, CASE WHEN id < 3 THEN i ELSE f END FROM v

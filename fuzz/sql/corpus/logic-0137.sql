@@ -1,0 +1,1 @@
+SELECT id, coalesce(i, -1), coalesce(s, 'none') FROM v

@@ -1,0 +1,1 @@
+SELECT id, coalesce(n, 0) FROM v

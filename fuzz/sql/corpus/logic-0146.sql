@@ -1,0 +1,1 @@
+SELECT coalesce(NULL, NULL, 3) FROM v WHERE id = 1

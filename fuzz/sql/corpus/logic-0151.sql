@@ -1,0 +1,1 @@
+SELECT id, nullif(i, 2), nullif(s, '') FROM v

@@ -1,0 +1,1 @@
+SELECT id, greatest(i, id, 0), least(i, id) FROM v

@@ -1,0 +1,1 @@
+SELECT id, greatest(s, 'b') FROM v

@@ -1,0 +1,1 @@
+SELECT id, NOT (b OR i IS NULL) FROM v

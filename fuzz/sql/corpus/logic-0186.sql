@@ -1,0 +1,1 @@
+SELECT id, f + u FROM un

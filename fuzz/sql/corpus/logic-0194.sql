@@ -1,0 +1,1 @@
+SELECT id FROM un WHERE u >= -13

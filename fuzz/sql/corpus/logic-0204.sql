@@ -1,0 +1,1 @@
+SELECT id FROM un WHERE f NOT IN (0.0, 5.0)

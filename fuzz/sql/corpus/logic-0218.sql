@@ -1,0 +1,1 @@
+SELECT id, greatest(tz, TIMESTAMPTZ '2000-01-01 00:00:00+00'), least(tz, TIMESTAMPTZ '2000-01-01 00:00:00+00') FROM gl

@@ -1,0 +1,1 @@
+SELECT id, greatest(b, false), least(b, true) FROM gl

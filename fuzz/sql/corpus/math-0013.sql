@@ -1,0 +1,1 @@
+SELECT id, abs(i), sign(i) FROM m

@@ -1,0 +1,1 @@
+SELECT id, abs(f), sign(f) FROM m

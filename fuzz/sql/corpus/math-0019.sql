@@ -1,0 +1,1 @@
+SELECT id, abs(d) FROM m

@@ -1,0 +1,1 @@
+SELECT id, round(d) FROM m

@@ -1,0 +1,1 @@
+SELECT id, floor(f), ceil(f) FROM m

@@ -1,0 +1,1 @@
+SELECT id, floor(d), ceiling(d) FROM m

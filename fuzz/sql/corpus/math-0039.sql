@@ -1,0 +1,1 @@
+SELECT id, CAST(floor(i) AS BIGINT) FROM m

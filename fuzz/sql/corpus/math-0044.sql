@@ -1,0 +1,1 @@
+SELECT id, sqrt(f) FROM m WHERE f >= 0

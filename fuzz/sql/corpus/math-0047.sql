@@ -1,0 +1,1 @@
+SELECT id, sqrt(i) FROM m WHERE i >= 0

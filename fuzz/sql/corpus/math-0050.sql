@@ -1,0 +1,1 @@
+SELECT id, ln(f) FROM m WHERE f > 0

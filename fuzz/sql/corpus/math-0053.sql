@@ -1,0 +1,1 @@
+SELECT id, exp(f) FROM m WHERE abs(f) < 700

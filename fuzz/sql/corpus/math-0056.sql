@@ -1,0 +1,1 @@
+SELECT id, pow(f, 2), power(i, 3) FROM m

@@ -1,0 +1,1 @@
+SELECT id, pow(2, f) FROM m

@@ -1,0 +1,1 @@
+SELECT id, sqrt(d) FROM m WHERE d >= 0

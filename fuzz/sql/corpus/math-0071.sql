@@ -1,0 +1,1 @@
+SELECT round(2.5), round(-2.5) FROM m WHERE id = 1

@@ -1,0 +1,1 @@
+SELECT round(CAST(2.5 AS DOUBLE)), round(CAST(-2.5 AS DOUBLE)) FROM m WHERE id = 1

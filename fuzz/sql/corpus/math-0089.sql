@@ -1,0 +1,1 @@
+SELECT id, round(d, 0), round(d, 1), round(d) FROM edge

@@ -1,0 +1,1 @@
+SELECT id, floor(d), ceil(d) FROM edge

@@ -1,0 +1,1 @@
+SELECT id FROM edge WHERE round(d, 1) > 0

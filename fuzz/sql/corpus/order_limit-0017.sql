@@ -1,0 +1,1 @@
+SELECT id, k FROM o ORDER BY k, id

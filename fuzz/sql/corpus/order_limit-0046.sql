@@ -1,0 +1,1 @@
+SELECT id, s FROM o ORDER BY s NULLS FIRST, id

@@ -1,0 +1,1 @@
+SELECT id, s FROM o ORDER BY s DESC NULLS LAST, id

@@ -1,0 +1,1 @@
+SELECT id, f FROM o ORDER BY f NULLS FIRST, id

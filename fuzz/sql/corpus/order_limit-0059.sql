@@ -1,0 +1,1 @@
+SELECT id, k FROM o ORDER BY k * -1 NULLS LAST, id

@@ -1,0 +1,1 @@
+SELECT id, k AS kk FROM o ORDER BY kk NULLS FIRST, 1

@@ -1,0 +1,1 @@
+SELECT id, upper(s) AS u FROM o ORDER BY 2 NULLS LAST, 1 DESC

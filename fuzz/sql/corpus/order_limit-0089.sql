@@ -1,0 +1,1 @@
+SELECT count(*) FROM (SELECT id FROM o LIMIT 4) s

@@ -1,0 +1,1 @@
+SELECT count(*) FROM (SELECT id FROM o OFFSET 3) s

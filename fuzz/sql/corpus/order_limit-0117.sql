@@ -1,0 +1,1 @@
+SELECT id, v FROM big ORDER BY v DESC, id LIMIT 10

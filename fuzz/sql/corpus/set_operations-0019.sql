@@ -1,0 +1,1 @@
+SELECT k, s FROM p UNION SELECT k, s FROM q

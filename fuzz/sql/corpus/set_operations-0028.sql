@@ -1,0 +1,1 @@
+SELECT k, s FROM p EXCEPT SELECT k, s FROM q

@@ -1,0 +1,1 @@
+SELECT k, s FROM q EXCEPT SELECT k, s FROM p

@@ -1,0 +1,1 @@
+SELECT k, count(*) FROM (SELECT k FROM p UNION ALL SELECT k FROM q) u GROUP BY k

@@ -1,0 +1,1 @@
+SELECT id, lower(v) FROM s WHERE id <> 11

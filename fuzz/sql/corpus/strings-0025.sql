@@ -1,0 +1,1 @@
+SELECT id, upper(v) FROM s WHERE id <> 11

@@ -1,0 +1,1 @@
+SELECT upper(v) FROM s WHERE id = 11

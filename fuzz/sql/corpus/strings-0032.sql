@@ -1,0 +1,1 @@
+SELECT id, length(v) FROM s

@@ -1,0 +1,1 @@
+SELECT id, trim(v) FROM s

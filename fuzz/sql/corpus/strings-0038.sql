@@ -1,0 +1,1 @@
+SELECT id, ltrim(v), rtrim(v) FROM s

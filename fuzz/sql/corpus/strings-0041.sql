@@ -1,0 +1,1 @@
+SELECT id, substr(v, 2, 3) FROM s

@@ -1,0 +1,1 @@
+SELECT id, substr(v, 3) FROM s

@@ -1,0 +1,1 @@
+SELECT id, substring(v, 1, 1) FROM s

@@ -1,0 +1,1 @@
+SELECT id, substr(v, 100, 2) FROM s

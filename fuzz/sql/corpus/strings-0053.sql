@@ -1,0 +1,1 @@
+SELECT id, replace(v, 'b', 'XX') FROM s

@@ -1,0 +1,1 @@
+SELECT id, replace(v, 'abc', '') FROM s

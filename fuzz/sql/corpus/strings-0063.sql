@@ -1,0 +1,1 @@
+SELECT id, v || NULL, concat(v, NULL, '-', id) FROM s

@@ -1,0 +1,1 @@
+SELECT id, starts_with(v, 'ab'), ends_with(v, 'bc'), contains(v, 'b') FROM s

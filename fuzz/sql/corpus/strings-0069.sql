@@ -1,0 +1,1 @@
+SELECT id, contains(v, '') FROM s

@@ -1,0 +1,1 @@
+SELECT id, split_part(v, 'b', 1) FROM s

@@ -1,0 +1,1 @@
+SELECT id, split_part(v, 'b', 2) FROM s

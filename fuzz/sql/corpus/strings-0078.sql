@@ -1,0 +1,1 @@
+SELECT id, split_part(v, ' ', 3) FROM s

@@ -1,0 +1,1 @@
+SELECT id, regexp_matches(v, '^[a-z]+$') FROM s

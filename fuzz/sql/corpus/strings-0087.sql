@@ -1,0 +1,1 @@
+SELECT id, regexp_extract(v, '[a-z]+') FROM s

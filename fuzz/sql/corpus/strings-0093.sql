@@ -1,0 +1,1 @@
+SELECT id, regexp_replace(v, '[aeiou]', '*') FROM s

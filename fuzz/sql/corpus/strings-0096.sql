@@ -1,0 +1,1 @@
+SELECT id, reverse(v) FROM s

@@ -1,0 +1,1 @@
+SELECT id, v LIKE 'a%b%' FROM s

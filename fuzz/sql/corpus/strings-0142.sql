@@ -1,0 +1,1 @@
+SELECT id, v FROM s WHERE v IS NOT NULL ORDER BY v, id

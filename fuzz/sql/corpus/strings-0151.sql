@@ -1,0 +1,1 @@
+SELECT id, substr(v, 2999, 5) FROM wide

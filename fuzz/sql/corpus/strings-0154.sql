@@ -1,0 +1,1 @@
+SELECT id, v LIKE '%xyz4' FROM wide

@@ -1,0 +1,1 @@
+SELECT sum(length(upper(v))) FROM wide

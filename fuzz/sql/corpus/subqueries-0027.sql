@@ -1,0 +1,1 @@
+WITH a AS (SELECT k, v FROM t WHERE k IS NOT NULL), b AS (SELECT k, max(v) AS m FROM a GROUP BY k) SELECT k, m FROM b WHERE m > 2

@@ -1,0 +1,1 @@
+WITH u AS (SELECT id AS k FROM t WHERE id < 3) SELECT k FROM u

@@ -1,0 +1,1 @@
+SELECT count(*) FROM (SELECT k FROM t UNION ALL SELECT k FROM u) s

@@ -1,0 +1,1 @@
+SELECT count(*) FROM (SELECT * FROM t) AS s(a, b, c, d)

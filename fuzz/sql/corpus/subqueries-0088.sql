@@ -1,0 +1,1 @@
+SELECT id FROM t WHERE k NOT IN (SELECT k FROM withnull)

@@ -1,0 +1,1 @@
+SELECT id, k IN (SELECT k FROM withnull), k NOT IN (SELECT k FROM u) FROM t

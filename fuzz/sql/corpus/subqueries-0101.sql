@@ -1,0 +1,1 @@
+SELECT id, EXISTS (SELECT 1 FROM u WHERE u.k = t.k) FROM t

@@ -1,0 +1,1 @@
+SELECT id FROM t WHERE k <> ALL (SELECT k FROM u)

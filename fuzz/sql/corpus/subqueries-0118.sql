@@ -1,0 +1,1 @@
+SELECT id FROM t WHERE v > (SELECT avg(v) FROM t)

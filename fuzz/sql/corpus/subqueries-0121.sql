@@ -1,0 +1,1 @@
+SELECT id, (SELECT v FROM empty) FROM t

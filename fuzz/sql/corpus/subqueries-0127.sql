@@ -1,0 +1,1 @@
+SELECT id, (SELECT k FROM u) FROM t

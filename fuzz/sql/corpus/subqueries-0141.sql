@@ -1,0 +1,1 @@
+SELECT id, (SELECT count(*) FROM e WHERE e.k = t.k) FROM t

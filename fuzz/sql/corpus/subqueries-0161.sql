@@ -1,0 +1,1 @@
+SELECT id, (SELECT x FROM e WHERE e.k = t.k) FROM t

@@ -1,0 +1,1 @@
+SELECT id FROM e WHERE EXISTS (SELECT 1 FROM e e2 WHERE e2.id > e.id AND e2.x < e.x)

@@ -1,0 +1,1 @@
+SELECT id, id IN (SELECT t.id FROM t WHERE t.k = e.k) FROM e

@@ -1,0 +1,1 @@
+SELECT id, id NOT IN (SELECT t.id + 1 FROM t WHERE t.k = e.k) FROM e

@@ -1,0 +1,1 @@
+SELECT s.k, s.n FROM (SELECT k, count(*) AS n FROM t WHERE id NOT IN (SELECT id FROM e WHERE x IS NULL) GROUP BY k) s

@@ -1,0 +1,1 @@
+SELECT id FROM e WHERE k IN (SELECT k FROM e GROUP BY k HAVING count(*) > 1)

@@ -1,0 +1,1 @@
+SELECT id, extract(dow FROM d), extract(isodow FROM d) FROM t

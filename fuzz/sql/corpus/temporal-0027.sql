@@ -1,0 +1,1 @@
+SELECT id, date_part('dow', ts) FROM t

@@ -1,0 +1,1 @@
+SELECT id, extract(epoch FROM ts) FROM t

@@ -1,0 +1,1 @@
+SELECT id, date_trunc('quarter', ts), date_trunc('week', ts) FROM t

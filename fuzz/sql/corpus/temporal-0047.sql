@@ -1,0 +1,1 @@
+SELECT id, CAST(date_trunc('month', d) AS DATE) FROM t

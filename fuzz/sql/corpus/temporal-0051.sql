@@ -1,0 +1,1 @@
+SELECT date_trunc('month', d) FROM t WHERE id = 1

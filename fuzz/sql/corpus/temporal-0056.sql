@@ -1,0 +1,1 @@
+SELECT id, to_timestamp(e) FROM t

@@ -1,0 +1,1 @@
+SELECT to_timestamp(1.5) FROM t WHERE id = 1

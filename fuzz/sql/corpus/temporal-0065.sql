@@ -1,0 +1,1 @@
+SELECT id, strftime(ts, '%Y-%m-%d %H:%M:%S') FROM t

@@ -1,0 +1,1 @@
+SELECT id, strftime(tz, '%H:%M:%S') FROM t

@@ -1,0 +1,1 @@
+SELECT id, strftime(d, '%d/%m/%Y') FROM t

@@ -1,0 +1,1 @@
+SELECT id FROM t WHERE d < DATE '2000-01-01'

@@ -1,0 +1,1 @@
+SELECT id, d FROM t ORDER BY d DESC NULLS LAST, id

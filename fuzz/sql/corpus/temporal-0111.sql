@@ -1,0 +1,1 @@
+SELECT id, d - DATE '2024-02-28' FROM t

@@ -1,0 +1,1 @@
+SELECT id, ts + INTERVAL '1 month', ts - INTERVAL '1 year' FROM t

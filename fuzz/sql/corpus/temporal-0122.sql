@@ -1,0 +1,1 @@
+SELECT id, tz + INTERVAL '1 day' FROM t

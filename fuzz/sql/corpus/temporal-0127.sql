@@ -1,0 +1,1 @@
+SELECT id, CAST(d + INTERVAL '1 month' AS DATE) FROM t

@@ -1,0 +1,1 @@
+SELECT id, CAST(d - INTERVAL '1 day' AS DATE) FROM t

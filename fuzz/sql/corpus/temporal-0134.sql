@@ -1,0 +1,1 @@
+SELECT d + INTERVAL '1 day' FROM t WHERE id = 1

@@ -1,0 +1,1 @@
+SELECT id FROM t WHERE tz > '2000-01-01'

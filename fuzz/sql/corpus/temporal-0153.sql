@@ -1,0 +1,1 @@
+SELECT id FROM t WHERE tz <= '2024-02-29 13:14:15'

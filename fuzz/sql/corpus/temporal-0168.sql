@@ -1,0 +1,1 @@
+SELECT id, strftime(ts, '%H:%M') FROM old

@@ -1,0 +1,1 @@
+SELECT id, d + 1 FROM dd

@@ -1,0 +1,1 @@
+SELECT id, d - 7 FROM dd

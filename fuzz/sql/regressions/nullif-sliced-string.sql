@@ -1,0 +1,1 @@
+SELECT nullif(s, '') FROM v
