@@ -185,10 +185,31 @@ Result<Expr> ExprConverter::ConvertColumnRef(const PgNode& n) {
     ARROW_ASSIGN_OR_RAISE(auto outer, OuterReference(table, name, pos));
     if (outer) return outer;
   }
-  ARROW_ASSIGN_OR_RAISE(const ScopeColumn* col, ctx_->scope->Find(table, name, pos));
+  bool known_table = table.empty() || ctx_->scope->HasTable(table);
+  const ScopeColumn* col = nullptr;
+  if (known_table || corr == nullptr) {
+    ARROW_ASSIGN_OR_RAISE(col, ctx_->scope->Find(table, name, pos));
+  }
   if (col == nullptr) {
     ARROW_ASSIGN_OR_RAISE(auto outer, OuterReference(table, name, pos));
     if (outer) return outer;
+    if (corr != nullptr) {
+      for (const Scope* s : corr->unreachable) {
+        bool there = table.empty() ? s->Find("", name, pos).ValueOr(nullptr) != nullptr
+                                   : s->HasTable(table);
+        if (there) {
+          return NotSupported(pos, "a reference to '" + full +
+                                       "' of a query further out than the enclosing one "
+                                       "(or from a set operation or FROM subquery inside "
+                                       "a subquery)");
+        }
+      }
+      if (!known_table) {
+        ARROW_ASSIGN_OR_RAISE(col, ctx_->scope->Find(table, name, pos));
+      }
+    }
+  }
+  if (col == nullptr) {
     return ErrorAt(pos, "unknown column '", full, "' (columns: ", ctx_->scope->Describe(),
                    ")");
   }
@@ -202,6 +223,7 @@ Result<Expr> ExprConverter::OuterReference(const std::string& table,
                                            const std::string& name, int pos) {
   CorrelationScope* corr = ctx_->correlation;
   if (corr == nullptr || corr->outer == nullptr) return Expr(nullptr);
+  if (!table.empty() && !corr->outer->HasTable(table)) return Expr(nullptr);
   ARROW_ASSIGN_OR_RAISE(const ScopeColumn* col, corr->outer->Find(table, name, pos));
   if (col == nullptr) return Expr(nullptr);
   std::string full = table.empty() ? name : table + "." + name;

@@ -211,7 +211,10 @@ Result<BoundSubquery> QueryBinder::BindSubquery(const PendingSubquery& p,
   sq.what = p;
   if (!p.select.Is("SelectStmt")) return NotSupported(p.position, "this subquery");
   SubqueryFrame frame{&outer, &sq};
-  ARROW_ASSIGN_OR_RAISE(sq.plan, BindSelect(p.select, &frame));
+  enclosing_.push_back(&outer);
+  auto bound = BindSelect(p.select, &frame);
+  enclosing_.pop_back();
+  ARROW_ASSIGN_OR_RAISE(sq.plan, std::move(bound));
   // A set operation is bound without the frame: uncorrelated, all columns visible.
   if (sq.visible == 0) sq.visible = sq.plan->schema->num_fields();
   return sq;
@@ -233,8 +236,9 @@ Result<Plan> QueryBinder::ApplyWhere(Plan plan, const Scope& scope,
     const PendingSubquery* p =
         IsSubqueryPlaceholder(inner) ? FindSubquery(subqueries, inner) : nullptr;
     // NOT IN is left to the general form: a NULL in the set makes it unknown.
-    if (p != nullptr && (p->kind == SubqueryKind::kExists ||
-                         (p->kind == SubqueryKind::kIn && !negated))) {
+    if (p != nullptr &&
+        (p->kind == SubqueryKind::kExists ||
+         (p->kind == SubqueryKind::kIn && !negated && !ContainsSubquery(p->test)))) {
       semi.emplace_back(p, negated);
     } else {
       rest.push_back(t);
@@ -249,11 +253,13 @@ Result<Plan> QueryBinder::ApplyWhere(Plan plan, const Scope& scope,
         plan, WithPosition(SemiJoinSubquery(plan, sq, anti, Identity), p->position));
   }
   if (rest.empty()) return plan;
+  // Every other subquery is used by the remaining terms, directly or inside the IN
+  // test of one that is.
   std::vector<PendingSubquery> used;
   for (const auto& p : subqueries) {
-    bool in_rest = std::any_of(rest.begin(), rest.end(),
-                               [&](const Expr& t) { return UsesSubquery(t, p.name); });
-    if (in_rest) used.push_back(p);
+    bool semi_joined = std::any_of(
+        semi.begin(), semi.end(), [&](const auto& s) { return s.first->name == p.name; });
+    if (!semi_joined) used.push_back(p);
   }
   std::map<std::string, Expr> values;
   ARROW_ASSIGN_OR_RAISE(plan, AttachSubqueries(plan, scope, used, Identity, &values));
@@ -266,10 +272,16 @@ Result<Plan> QueryBinder::AttachSubqueries(Plan plan, const Scope& scope,
                                            const std::vector<PendingSubquery>& subqueries,
                                            const OuterMapper& map,
                                            std::map<std::string, Expr>* values) {
+  // A subquery inside another's IN test (`(SELECT ...) IN (SELECT ...)`) was recorded
+  // first, so it is joined first and the test sees its value.
+  OuterMapper map_then_replace = [&](const Expr& e) -> Result<Expr> {
+    ARROW_ASSIGN_OR_RAISE(auto m, map(e));
+    return ReplacePlaceholders(m, *values);
+  };
   for (const auto& p : subqueries) {
     ARROW_ASSIGN_OR_RAISE(BoundSubquery sq, BindSubquery(p, scope));
     Expr value;
-    ARROW_ASSIGN_OR_RAISE(plan, AttachSubquery(plan, sq, map, &value));
+    ARROW_ASSIGN_OR_RAISE(plan, AttachSubquery(plan, sq, map_then_replace, &value));
     (*values)[p.name] = value;
   }
   return plan;
@@ -409,6 +421,11 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s, SubqueryFrame* frame
   if (frame != nullptr) {
     correlation.outer = frame->outer;
     correlation.base = plan->schema->num_fields();
+    correlation.unreachable.assign(enclosing_.begin(), enclosing_.end() - 1);
+    corr = &correlation;
+  } else if (!enclosing_.empty()) {
+    // Inside a subquery but not its top block: no correlation supported here.
+    correlation.unreachable = enclosing_;
     corr = &correlation;
   }
   std::vector<Expr> correlated;
@@ -423,7 +440,7 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s, SubqueryFrame* frame
     for (const auto& t : terms) {
       std::vector<int> cols;
       expr::CollectColumns(t, &cols);
-      bool outer = corr != nullptr && std::any_of(cols.begin(), cols.end(), [&](int c) {
+      bool outer = frame != nullptr && std::any_of(cols.begin(), cols.end(), [&](int c) {
                      return c >= correlation.base;
                    });
       if (!outer) {

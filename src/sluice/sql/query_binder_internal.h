@@ -111,6 +111,8 @@ class QueryBinder {
   std::vector<Cte> ctes_;  // innermost last
   int subquery_counter_ = 0;
   int window_counter_ = 0;
+  /// Scopes of the queries enclosing the subquery being bound, innermost last.
+  std::vector<const Scope*> enclosing_;
 };
 
 }  // namespace sluice::sql::internal

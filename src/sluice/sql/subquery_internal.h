@@ -64,6 +64,10 @@ struct CorrelationScope {
   std::vector<int> outer_index;
   /// False outside WHERE: an outer reference there is reported as not supported.
   bool allowed = true;
+  /// Queries further out (or, in a set operation or a FROM subquery inside a
+  /// subquery, every enclosing query): a reference into them is reported as not
+  /// supported instead of as an unknown column.
+  std::vector<const Scope*> unreachable;
 };
 
 /// Offset of subquery output columns in BoundSubquery::extra (outer columns keep
