@@ -37,6 +37,18 @@ Result<std::shared_ptr<arrow::DataType>> AggregateResultType(const ExprNode& agg
     }
     return arrow::utf8();
   }
+  if (name == "corr" || name == "covar_samp" || name == "covar_pop") {
+    ARROW_RETURN_NOT_OK(need_args(2));
+    for (size_t i = 0; i < 2; ++i) {
+      auto t = arg_type(i);
+      if (!IsNumeric(*t) && t->id() != arrow::Type::NA) {
+        return Status::TypeError(agg.name, "() needs numeric arguments, got ",
+                                 TypeName(*t));
+      }
+    }
+    if (agg.distinct) return Status::Invalid(agg.name, "(DISTINCT ...) is not supported");
+    return arrow::float64();
+  }
   if (name == "quantile") {
     ARROW_RETURN_NOT_OK(need_args(1));
     if (agg.options.size() != 1) return Status::Invalid("quantile() needs a fraction");

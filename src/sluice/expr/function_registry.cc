@@ -1429,7 +1429,10 @@ bool IsAggregateFunction(const std::string& name) {
                                               "bool_or",
                                               "string_agg",
                                               "any_value",
-                                              "arbitrary"};
+                                              "arbitrary",
+                                              "corr",
+                                              "covar_samp",
+                                              "covar_pop"};
   return names.count(name) > 0;
 }
 

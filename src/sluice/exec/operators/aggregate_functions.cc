@@ -480,6 +480,110 @@ class MomentAccumulator : public GroupedAccumulator {
   std::vector<double> m2_;
 };
 
+// ---- corr, covar_samp, covar_pop
+// Per group: count, both means and the co-moment and second moments (Welford's
+// update for two variables), merged with the pairwise formula. The argument is a
+// struct array {x, y}; rows where either is NULL are skipped.
+enum class CoMoment { kCorr, kCovarSamp, kCovarPop };
+
+class CoMomentAccumulator : public GroupedAccumulator {
+ public:
+  explicit CoMomentAccumulator(CoMoment kind) : kind_(kind) {}
+  Status Resize(int64_t n) override {
+    s_.resize(n);
+    return Status::OK();
+  }
+  Status Update(const ArrayPtr& arg, const uint32_t* ids, int64_t n) override {
+    const auto& pair = static_cast<const arrow::StructArray&>(*arg);
+    const ArrayPtr& xs = pair.field(0);
+    const ArrayPtr& ys = pair.field(1);
+    ARROW_ASSIGN_OR_RAISE(auto rx, Repr<double>::Make(xs));
+    ARROW_ASSIGN_OR_RAISE(auto ry, Repr<double>::Make(ys));
+    for (int64_t i = 0; i < n; ++i) {
+      if (xs->IsNull(i) || ys->IsNull(i)) continue;
+      State& st = s_[ids[i]];
+      double x = rx.Get(i);
+      double y = ry.Get(i);
+      double c = static_cast<double>(++st.n);
+      double dx = x - st.mx;
+      st.mx += dx / c;
+      double dy_old = y - st.my;
+      st.my += dy_old / c;
+      double dy_new = y - st.my;
+      st.cxy += dx * dy_new;
+      st.m2x += dx * (x - st.mx);
+      st.m2y += dy_old * dy_new;
+    }
+    return Status::OK();
+  }
+  Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
+    auto* o = static_cast<CoMomentAccumulator*>(other);
+    for (size_t g = 0; g < o->s_.size(); ++g) {
+      const State& b = o->s_[g];
+      if (b.n == 0) continue;
+      State& a = s_[mapping[g]];
+      if (a.n == 0) {
+        a = b;
+        continue;
+      }
+      double na = static_cast<double>(a.n), nb = static_cast<double>(b.n);
+      double n = na + nb;
+      double dx = b.mx - a.mx;
+      double dy = b.my - a.my;
+      a.cxy += b.cxy + dx * dy * na * nb / n;
+      a.m2x += b.m2x + dx * dx * na * nb / n;
+      a.m2y += b.m2y + dy * dy * na * nb / n;
+      a.mx += dx * nb / n;
+      a.my += dy * nb / n;
+      a.n += b.n;
+    }
+    return Status::OK();
+  }
+  Result<ArrayPtr> Finalize() override {
+    arrow::DoubleBuilder b;
+    ARROW_RETURN_NOT_OK(b.Reserve(static_cast<int64_t>(s_.size())));
+    for (const State& st : s_) {
+      double n = static_cast<double>(st.n);
+      switch (kind_) {
+        case CoMoment::kCovarPop:
+          if (st.n < 1) {
+            b.UnsafeAppendNull();
+          } else {
+            b.UnsafeAppend(st.cxy / n);
+          }
+          break;
+        case CoMoment::kCovarSamp:
+          if (st.n < 2) {
+            b.UnsafeAppendNull();
+          } else {
+            b.UnsafeAppend(st.cxy / (n - 1));
+          }
+          break;
+        case CoMoment::kCorr:
+          // No correlation without two pairs or when a variable does not vary.
+          if (st.n < 2 || st.m2x == 0 || st.m2y == 0) {
+            b.UnsafeAppendNull();
+          } else {
+            b.UnsafeAppend(st.cxy / std::sqrt(st.m2x * st.m2y));
+          }
+          break;
+      }
+    }
+    return b.Finish();
+  }
+  int64_t MemoryUsage() const override {
+    return static_cast<int64_t>(s_.capacity() * sizeof(State));
+  }
+
+ private:
+  struct State {
+    int64_t n = 0;
+    double mx = 0, my = 0, cxy = 0, m2x = 0, m2y = 0;
+  };
+  CoMoment kind_;
+  std::vector<State> s_;
+};
+
 // avg: sum / count. Integers and decimals sum exactly in 128 bits (a running mean
 // loses precision when large values cancel); floats sum as double.
 class AvgAccumulator : public GroupedAccumulator {
@@ -868,6 +972,11 @@ Result<std::unique_ptr<GroupedAccumulator>> MakePlain(const expr::ExprNode& agg)
     return std::make_unique<MomentAccumulator>(Moment::kStddevSamp);
   if (name == "stddev_pop")
     return std::make_unique<MomentAccumulator>(Moment::kStddevPop);
+  if (name == "corr") return std::make_unique<CoMomentAccumulator>(CoMoment::kCorr);
+  if (name == "covar_samp")
+    return std::make_unique<CoMomentAccumulator>(CoMoment::kCovarSamp);
+  if (name == "covar_pop")
+    return std::make_unique<CoMomentAccumulator>(CoMoment::kCovarPop);
   if (name == "bool_and") return std::make_unique<BoolAccumulator>(true);
   if (name == "bool_or") return std::make_unique<BoolAccumulator>(false);
   if (name == "median") return std::make_unique<QuantileAccumulator>(0.5);
@@ -906,6 +1015,10 @@ Result<std::unique_ptr<GroupedAccumulator>> MakePlain(const expr::ExprNode& agg)
 }
 
 }  // namespace
+
+bool IsPairAggregate(const std::string& name) {
+  return name == "corr" || name == "covar_samp" || name == "covar_pop";
+}
 
 Result<std::unique_ptr<GroupedAccumulator>> MakeAccumulator(const expr::ExprNode& agg) {
   ARROW_ASSIGN_OR_RAISE(auto plain, MakePlain(agg));

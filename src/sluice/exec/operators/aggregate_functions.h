@@ -6,7 +6,8 @@
 // string_agg, and any DISTINCT aggregate) keep the values and finish at Finalize.
 // Parallel aggregation runs one accumulator per worker and merges them.
 //
-// Semantics: aggregates skip NULL inputs; on a group with no non-null input sum, avg,
+// Semantics: aggregates skip NULL inputs (two-argument ones skip rows where either is
+// NULL); on a group with no non-null input sum, avg,
 // min, max, ... return NULL and count returns 0. first/last/any_value return the first
 // or last non-null value in arrival order (not deterministic across threads unless the
 // input is ordered). Integer sums that overflow int64 fail.
@@ -35,6 +36,10 @@ class GroupedAccumulator {
   /// Bytes held (for memory accounting).
   virtual int64_t MemoryUsage() const = 0;
 };
+
+/// True for aggregates of two arguments (corr, covar_samp, covar_pop): their
+/// accumulator's Update gets a struct array {x, y} of both.
+bool IsPairAggregate(const std::string& name);
 
 /// Creates the accumulator for a bound Aggregate expression (its `type` set by the
 /// planner, its argument types bound).
