@@ -643,6 +643,18 @@ Result<Datum> WidenDecimal(const Datum& x) {
   return cp::Cast(x, arrow::decimal128(t.precision() + 1, t.scale()));
 }
 
+// A decimal rounded to `digits` places keeps only those (DuckDB: round(DECIMAL(12,2))
+// is DECIMAL(12,0), so it prints as 10, not 10.00). The dropped digits are zero, so
+// the cast is exact.
+Result<Datum> DropDecimalScale(const Datum& x, int64_t digits) {
+  if (x.type()->id() != Type::DECIMAL128) return x;
+  const auto& t = static_cast<const arrow::DecimalType&>(*x.type());
+  int32_t scale = static_cast<int32_t>(std::max<int64_t>(digits, 0));
+  if (scale >= t.scale()) return x;
+  int32_t precision = std::max(1, t.precision() - (t.scale() - scale));
+  return cp::Cast(x, arrow::decimal128(precision, scale));
+}
+
 Result<Datum> EvalIn(const ExprNode& call, Args& args, const EvalContext& ctx) {
   bool all_const = true;
   for (size_t i = 1; i < args.size(); ++i) all_const = all_const && args[i].is_scalar();
@@ -1291,19 +1303,22 @@ void RegisterAll() {
         // SQL rounds halves away from zero.
         cp::RoundOptions o(digits, cp::RoundMode::HALF_TOWARDS_INFINITY);
         ARROW_ASSIGN_OR_RAISE(auto x, WidenDecimal(a[0]));
-        return Call("round", {x}, &o);
+        ARROW_ASSIGN_OR_RAISE(auto r, Call("round", {x}, &o));
+        return DropDecimalScale(r, digits);
       });
   Add("floor", 1, 1, BindNumeric,
       [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
         if (IsInteger(*a[0].type())) return a[0];
         ARROW_ASSIGN_OR_RAISE(auto x, WidenDecimal(a[0]));
-        return Call("floor", {x});
+        ARROW_ASSIGN_OR_RAISE(auto r, Call("floor", {x}));
+        return DropDecimalScale(r, 0);
       });
   Add("ceil", 1, 1, BindNumeric,
       [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
         if (IsInteger(*a[0].type())) return a[0];
         ARROW_ASSIGN_OR_RAISE(auto x, WidenDecimal(a[0]));
-        return Call("ceil", {x});
+        ARROW_ASSIGN_OR_RAISE(auto r, Call("ceil", {x}));
+        return DropDecimalScale(r, 0);
       });
   Alias("ceiling", "ceil");
   Add("sqrt", 1, 1, BindFloat, Kernel("sqrt"));
