@@ -15,6 +15,12 @@ all-NULL columns and empty tables. Deliberate limits:
 - int64 value columns stay within +-1e12 so that sums fit in int64 (Sluice sums int64
   in int64 with an overflow error, DuckDB in HUGEINT; overflow is covered in
   tests/sql/aggregates.test). The other integer types use their whole range.
+
+make_world(..., variety=True) (the SQL fuzzer, fuzz_sql.py) adds, from a second random
+stream so that the default worlds of test_differential stay exactly as they were: 1-4
+files and tiny row groups (morsel boundaries), duplicated rows (equal but for `id`), and
+with nan=True also NaN and +-inf in float64 columns (off by default: Sluice compares NaN
+as IEEE does, DuckDB as the largest number; see docs/design/fuzz_sql.md).
 """
 
 from __future__ import annotations
@@ -77,6 +83,7 @@ INT_RANGES["i64"] = (max(INT_RANGES["i64"][0], -10**12), min(INT_RANGES["i64"][1
 DECIMAL_EXTREMES = ["9999999999.99", "-9999999999.99", "0.00", "-0.01"]
 
 KEY_INT_TYPES = [pa.int16(), pa.int32(), pa.int64()]
+FLOAT_SPECIALS = [float("nan"), float("inf"), float("-inf")]
 
 
 @dataclass
@@ -181,8 +188,12 @@ def _skewed_key(rng: random.Random, category: str, domain: int):
     return i
 
 
-def make_world(seed: int, out_dir: Path, num_tables: int = 3) -> World:
+def make_world(seed: int, out_dir: Path, num_tables: int = 3, *, variety: bool = False,
+               nan: bool = False) -> World:
     rng = random.Random(seed)
+    # Everything `variety`/`nan` add comes from vrng: the main stream (and so the default
+    # worlds of test_differential) does not change.
+    vrng = random.Random(seed * 1_000_003 + 7) if (variety or nan) else None
     key_category = rng.choice(["int", "int", "string"])
     world = World(seed, key_category)
     key_domain = rng.choice([3, 10, 40])
@@ -202,6 +213,7 @@ def make_world(seed: int, out_dir: Path, num_tables: int = 3) -> World:
             atype, cat = KINDS[kind]
             cols.append(Column(f"c{ci}_{kind}", kind, atype, cat, _null_rate(rng)))
         arrays = []
+        columns_vals = []
         ids = list(range(n))
         rng.shuffle(ids)
         for c in cols:
@@ -214,6 +226,19 @@ def make_world(seed: int, out_dir: Path, num_tables: int = 3) -> World:
                 vals = [None if rng.random() < c.null_rate else rng.choice(K2_STRINGS) for _ in range(n)]
             else:
                 vals = [None if rng.random() < c.null_rate else _value(rng, c.kind) for _ in range(n)]
+                if nan and c.kind == "f64" and vrng.random() < 0.5:
+                    rate = vrng.choice([0.02, 0.1, 0.3])
+                    vals = [vrng.choice(FLOAT_SPECIALS) if v is not None and vrng.random() < rate else v
+                            for v in vals]
+            columns_vals.append(vals)
+        if variety and n >= 2 and vrng.random() < 0.3:
+            # Duplicated rows: copy every column but `id` from another row.
+            for _ in range(vrng.randint(1, max(1, n // 4))):
+                i, j = vrng.randrange(n), vrng.randrange(n)
+                for ci, c in enumerate(cols):
+                    if c.name != "id":
+                        columns_vals[ci][i] = columns_vals[ci][j]
+        for c, vals in zip(cols, columns_vals):
             if c.kind in ("ts", "tstz"):
                 arrays.append(pa.array(vals, type=pa.int64()).cast(c.type))
             else:
@@ -222,22 +247,49 @@ def make_world(seed: int, out_dir: Path, num_tables: int = 3) -> World:
         table = Table(name, cols, n, data=data)
         table.row_group_size = rng.choice([0, 0, 50, 128, 1000])
         table.files = 2 if (n >= 40 and rng.random() < 0.25) else 1
-        _write(table, out_dir / f"seed{seed}")
+        if variety:
+            if n >= 2 and vrng.random() < 0.35:
+                table.files = vrng.choice([2, 2, 3, 4])
+            if vrng.random() < 0.2:
+                table.row_group_size = vrng.choice([1, 7, 16] if n <= 50 else [7, 16, 33])
+        _write(table, out_dir / f"seed{seed}", even=variety)
         world.tables.append(table)
     return world
 
 
-def _write(table: Table, dir_: Path) -> None:
+def _write(table: Table, dir_: Path, even: bool = False) -> None:
     dir_.mkdir(parents=True, exist_ok=True)
-    kw = {"row_group_size": table.row_group_size} if table.row_group_size else {}
     if table.files == 1:
         path = dir_ / f"{table.name}.parquet"
-        pq.write_table(table.data, path, **kw)
+        write_parquet(table.data, path, 1, table.row_group_size)
         table.path = path
-    else:
+    elif not even:
+        kw = {"row_group_size": table.row_group_size} if table.row_group_size else {}
         sub = dir_ / table.name
         sub.mkdir(exist_ok=True)
         half = table.num_rows // 2
         pq.write_table(table.data.slice(0, half), sub / "part-0.parquet", **kw)
         pq.write_table(table.data.slice(half), sub / "part-1.parquet", **kw)
         table.path = sub / "*.parquet"
+    else:
+        table.path = write_parquet(table.data, dir_ / table.name, table.files, table.row_group_size)
+
+
+def write_parquet(data: pa.Table, path: Path, files: int = 1, row_group_size: int = 0) -> Path:
+    """`data` as one file (`path`), or as `files` files path/part-N.parquet (returns the glob).
+
+    The rows are split in order into files of ceil(rows / files) rows, as the `load ...
+    files=N row_group_rows=M` blocks of tests/sql do, so a fuzzer case and its .test
+    record have the same layout."""
+    kw = {"row_group_size": row_group_size} if row_group_size else {}
+    if files == 1:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(data, path, **kw)
+        return path
+    path.mkdir(parents=True, exist_ok=True)
+    for old in path.glob("part-*.parquet"):
+        old.unlink()
+    per_file = -(-data.num_rows // files)
+    for f in range(files):
+        pq.write_table(data.slice(f * per_file, per_file), path / f"part-{f}.parquet", **kw)
+    return path / "*.parquet"
