@@ -79,4 +79,32 @@ inline void CheckRejectsFile(const char* target, const std::string& path,
   }
 }
 
+/// Reads every batch of `reader` (a CsvReader or JsonReader), checking each batch, the
+/// row counts after it, and that an error is sticky (the next call returns it again).
+template <typename Reader>
+void DrainReader(const char* target, Reader& reader, int64_t batch_rows) {
+  int64_t returned = 0;
+  while (true) {
+    auto batch = reader.Next();
+    if (!batch.ok()) {
+      auto again = reader.Next();
+      if (again.ok() || again.status().ToString() != batch.status().ToString()) {
+        Fail(target, "error not sticky: " + batch.status().ToString());
+      }
+      return;
+    }
+    if (*batch == nullptr) return;
+    CheckBatch(target, **batch, *reader.output_schema(), batch_rows);
+    returned += (*batch)->num_rows();
+    CheckCounts(target, reader.rows_read(), returned, reader.rows_rejected());
+  }
+}
+
+/// Checks the rejects file of a run that rejected `rejected` rows of input `data`.
+inline void CheckRejects(const char* target, const uint8_t* data, size_t size,
+                         const std::string& path, int64_t rejected) {
+  const bool utf8 = simdjson::validate_utf8(reinterpret_cast<const char*>(data), size);
+  CheckRejectsFile(target, path, rejected, utf8);
+}
+
 }  // namespace sluice::fuzz

@@ -115,27 +115,12 @@ void ReadJson(const uint8_t* data, size_t size) {
     auto reader = json::JsonReader::Open(path, schema, projection, options,
                                          policy_bits == 3 ? nullptr : &handler);
     if (!reader.ok()) return;
-    int64_t returned = 0;
-    while (true) {
-      auto batch = (*reader)->Next();
-      if (!batch.ok()) {
-        auto again = (*reader)->Next();
-        if (again.ok() || again.status().ToString() != batch.status().ToString()) {
-          Fail(kTarget, "error not sticky: " + batch.status().ToString());
-        }
-        break;
-      }
-      if (*batch == nullptr) break;
-      CheckBatch(kTarget, **batch, *(*reader)->output_schema(), options.batch_rows);
-      returned += (*batch)->num_rows();
-      CheckCounts(kTarget, (*reader)->rows_read(), returned, (*reader)->rows_rejected());
-    }
+    DrainReader(kTarget, **reader, options.batch_rows);
     rejected = handler.rejected();
     if (!handler.Close().ok()) return;
   }
   if (policy == OnError::kReject) {
-    const bool utf8 = simdjson::validate_utf8(reinterpret_cast<const char*>(data), size);
-    CheckRejectsFile(kTarget, rejects, rejected, utf8);
+    CheckRejects(kTarget, data, size, rejects, rejected);
     ScratchDir::Remove("rejects.jsonl");
   }
 }
