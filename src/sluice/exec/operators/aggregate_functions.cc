@@ -246,13 +246,24 @@ class PickAccumulator : public GroupedAccumulator {
     return Status::OK();
   }
 
+  // NaN sorts above every number (as in ORDER BY and DuckDB), so min and max do not
+  // depend on the order rows arrive in (found by fuzz-sql).
+  template <typename A, typename B>
+  static bool Less(const A& a, const B& b) {
+    if constexpr (std::is_floating_point_v<A> && std::is_floating_point_v<B>) {
+      if (std::isnan(a)) return false;
+      if (std::isnan(b)) return true;
+    }
+    return a < b;
+  }
+
   template <typename V>
   bool Better(const V& v, const T& cur) const {
     switch (pick_) {
       case Pick::kMin:
-        return v < cur;
+        return Less(v, cur);
       case Pick::kMax:
-        return cur < v;
+        return Less(cur, v);
       case Pick::kFirst:
         return false;
       case Pick::kLast:
