@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets (docs/design/fuzzing.md):
 
-  fuzz/sql/corpus/   every statement and query of tests/sql/*.test and the 22 TPC-H
-                     queries of tests/tpch/queries/, one file each
+  fuzz/sql/corpus/   every statement and query of tests/sql/*.test, one file each (the
+                     22 TPC-H queries are seeds too, read from tests/tpch/queries/
+                     where they live: scripts/fuzz.sh and the replay test pass that
+                     folder as a second corpus)
   fuzz/csv/corpus/   small CSV files (quoting, escapes, CRLF, BOM, every value type,
                      bad rows), each behind the two option bytes fuzz_csv.cc reads
   fuzz/json/corpus/  small JSON-lines files, the same way for fuzz_json.cc
@@ -40,8 +42,6 @@ def sql_seeds() -> dict:
     for path in sorted((ROOT / "tests" / "sql").glob("*.test")):
         for rec in parse_file(path).records:
             seeds.setdefault(rec.sql.strip() + "\n", f"{path.stem}-{rec.line:04d}.sql")
-    for path in sorted((ROOT / "tests" / "tpch" / "queries").glob("*.sql")):
-        seeds.setdefault(path.read_text(), f"tpch-{path.stem}.sql")
     return {name: text.encode() for text, name in seeds.items()}
 
 

@@ -14,6 +14,8 @@
 # Environment: FUZZ_SECONDS (per target), FUZZ_ARGS (extra libFuzzer flags, e.g.
 # "-seed=1" or "-fork=1 -ignore_crashes=1" to keep going after a crash).
 set -uo pipefail
+# Seeds kept elsewhere in the repository (read only, never copied).
+declare -A extra_seeds=([sql]=tests/tpch/queries)
 cd "$(dirname "$0")/.."
 
 mode=${1:-run}
@@ -44,7 +46,7 @@ for t in "${targets[@]}"; do
       before=$(ls build/fuzz/artifacts/$t | wc -l)
       echo "fuzz: fuzz_$t for ${SECONDS_PER_TARGET}s (log: $log)"
       # shellcheck disable=SC2086
-      "$exe" build/fuzz/corpus/$t fuzz/$t/corpus "${dict[@]}" \
+      "$exe" build/fuzz/corpus/$t fuzz/$t/corpus ${extra_seeds[$t]:-} "${dict[@]}" \
         -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -timeout=25 -max_len=4096 \
         -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/$t/ ${FUZZ_ARGS:-} \
         > "$log" 2>&1
