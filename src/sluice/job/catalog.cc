@@ -2,18 +2,14 @@
 
 #include <arrow/table.h>
 
+#include "sluice/base/text.h"
 #include "sluice/exec/scannable.h"
 #include "sluice/plan/plan_builder.h"
 
 namespace sluice::job {
 
-static std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 void Catalog::Register(const std::string& name, plan::Plan plan) {
-  tables_[Lower(name)] = std::move(plan);
+  tables_[AsciiLower(name)] = std::move(plan);
 }
 
 void Catalog::RegisterInput(const std::string& name,
@@ -29,15 +25,15 @@ Status Catalog::OpenInput(const connector::SourceSpec& spec) {
 }
 
 bool Catalog::Unregister(const std::string& name) {
-  return tables_.erase(Lower(name)) > 0;
+  return tables_.erase(AsciiLower(name)) > 0;
 }
 
 bool Catalog::Has(const std::string& name) const {
-  return tables_.count(Lower(name)) > 0;
+  return tables_.count(AsciiLower(name)) > 0;
 }
 
 Result<plan::Plan> Catalog::FindTable(const std::string& name) {
-  auto it = tables_.find(Lower(name));
+  auto it = tables_.find(AsciiLower(name));
   if (it == tables_.end()) return plan::Plan();
   return it->second;
 }
@@ -68,7 +64,7 @@ Result<plan::Plan> Catalog::CallTableFunction(
     const std::string& name, const std::vector<std::shared_ptr<arrow::Scalar>>& args,
     const std::vector<std::pair<std::string, std::shared_ptr<arrow::Scalar>>>&
         named_args) {
-  std::string fn = Lower(name);
+  std::string fn = AsciiLower(name);
   connector::SourceSpec spec;
   if (fn == "read_parquet") {
     spec.format = "parquet";
@@ -90,7 +86,7 @@ Result<plan::Plan> Catalog::CallTableFunction(
   spec.name = spec.path;
   for (const auto& [key, value] : named_args) {
     ARROW_ASSIGN_OR_RAISE(auto text, ScalarText(key, value));
-    std::string k = Lower(key);
+    std::string k = AsciiLower(key);
     if (k == "on_error") {
       spec.on_error = text;
     } else if (k == "rejects") {

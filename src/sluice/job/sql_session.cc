@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "sluice/base/text.h"
 #include "sluice/exec/scannable.h"
 #include "sluice/job/query.h"
 #include "sluice/plan/plan_builder.h"
@@ -14,12 +15,6 @@ namespace sluice::job {
 using sql::StatementKind;
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 int64_t TableMemory(const arrow::Table& t) {
   int64_t bytes = 0;
@@ -45,14 +40,14 @@ Status SqlSession::Keep(const std::string& name, std::shared_ptr<arrow::Table> t
   owned.table = table;
   catalog_->Register(name, plan::MakeScan(std::make_shared<exec::InMemoryTable>(
                                table, "table " + name)));
-  tables_[Lower(name)] = std::move(owned);
+  tables_[AsciiLower(name)] = std::move(owned);
   return Status::OK();
 }
 
 Result<StatementResult> SqlSession::Execute(const sql::PlannedStatement& s) {
   StatementResult r;
   r.kind = s.kind;
-  const std::string key = Lower(s.name);
+  const std::string key = AsciiLower(s.name);
   switch (s.kind) {
     case StatementKind::kQuery: {
       ARROW_ASSIGN_OR_RAISE(r.rows, CollectQuery(s.plan, ctx_));
@@ -115,7 +110,7 @@ Result<StatementResult> SqlSession::CreateTable(const sql::PlannedStatement& s) 
 Result<StatementResult> SqlSession::Insert(const sql::PlannedStatement& s) {
   StatementResult r;
   r.kind = s.kind;
-  auto it = tables_.find(Lower(s.name));
+  auto it = tables_.find(AsciiLower(s.name));
   if (it == tables_.end()) {
     return Status::Invalid("cannot INSERT INTO '", s.name, "': ",
                            catalog_->Has(s.name)
@@ -140,7 +135,7 @@ Result<StatementResult> SqlSession::Insert(const sql::PlannedStatement& s) {
     for (int k = 0; k < n; ++k) {
       int i = -1;
       for (int c = 0; c < target->num_fields(); ++c) {
-        if (Lower(target->field(c)->name()) == Lower(s.columns[k])) i = c;
+        if (AsciiLower(target->field(c)->name()) == AsciiLower(s.columns[k])) i = c;
       }
       if (i < 0) {
         return Status::Invalid("INSERT INTO ", s.name, ": no column '", s.columns[k],

@@ -93,4 +93,10 @@ Result<Plan> TransformUp(const Plan& node, const std::function<Result<Plan>(Plan
   return fn(copy);
 }
 
+Plan CopyTree(const Plan& root) {
+  Plan copy = CopyNode(*root);
+  for (auto& in : copy->inputs) in = CopyTree(in);
+  return copy;
+}
+
 }  // namespace sluice::plan

@@ -10,6 +10,9 @@ namespace sluice::plan {
 
 /// A shallow copy of a node (same kind and fields; inputs shared).
 Plan CopyNode(const PlanNode& node);
+/// A copy of every node of the tree (expressions, immutable, are shared): a plan used
+/// twice must not share nodes the optimizer mutates.
+Plan CopyTree(const Plan& root);
 
 /// Rewrites every expression held by `node` (not its inputs) with `fn`.
 Status RewriteExprs(PlanNode* node,

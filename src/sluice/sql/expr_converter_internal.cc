@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "sluice/base/text.h"
 #include "sluice/expr/aggregate_types.h"
 #include "sluice/expr/binder.h"
 #include "sluice/expr/function_registry.h"
@@ -28,12 +29,6 @@ Expr CallAt(std::string name, std::vector<Expr> args, int position) {
 }
 
 Expr Not(Expr e, int position) { return CallAt("not", {std::move(e)}, position); }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::vector<std::string> Strings(const std::vector<PgNode>& nodes) {
   std::vector<std::string> out;
@@ -454,7 +449,7 @@ Result<std::shared_ptr<arrow::DataType>> ExprConverter::ConvertType(
   bool bare_float = false;
   const std::string& sql = tree_.sql();
   if (pos >= 0 && static_cast<size_t>(pos) + 5 <= sql.size()) {
-    std::string word = Lower(sql.substr(pos, 5));
+    std::string word = AsciiLower(sql.substr(pos, 5));
     size_t after = pos + 5;
     bare_float =
         word == "float" &&
@@ -619,7 +614,7 @@ Result<Expr> ExprConverter::ConvertFuncCall(const PgNode& n, bool inside_aggrega
   auto names = Strings(n.List("funcname"));
   std::string name;
   if (names.size() == 1) {
-    name = Lower(names[0]);
+    name = AsciiLower(names[0]);
   } else if (names.size() == 2 && names[0] == "pg_catalog") {
     name = names[1];
   } else {

@@ -9,18 +9,13 @@
 #include <cstdlib>
 #include <limits>
 
+#include "sluice/base/text.h"
 #include "sluice/expr/function_registry.h"
 #include "sluice/expr/types.h"
 
 namespace sluice::sql::internal {
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
@@ -87,7 +82,7 @@ Result<std::shared_ptr<arrow::DataType>> TypeFromPgName(
   if (names.size() > 1 && !internal) {
     return Status::Invalid("unknown type '", names[0], ".", names[1], "'");
   }
-  std::string name = Lower(names.back());
+  std::string name = AsciiLower(names.back());
   if (name == "interval") return arrow::month_day_nano_interval();
   // PostgreSQL's internal names and the aliases both engines share, to names
   // expr::ParseTypeName knows.
@@ -227,7 +222,7 @@ bool ParseClock(std::string_view s, long double* nanos) {
 
 Result<std::shared_ptr<arrow::Scalar>> IntervalLiteral(std::string_view text_in,
                                                        int64_t field_mask) {
-  std::string text = Lower(Trim(text_in));
+  std::string text = AsciiLower(Trim(text_in));
   auto bad = [&](const std::string& why) {
     return Status::Invalid("invalid interval '", std::string(text_in), "': ", why);
   };

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <map>
 
+#include "sluice/base/text.h"
 #include "sluice/exec/scannable.h"
 #include "sluice/expr/binder.h"
 #include "sluice/expr/types.h"
@@ -30,12 +31,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // A column of the current plan, already resolved (expr::Bind keeps the index).
 Expr ColumnAt(int index, const std::string& name, int position) {
   auto c = std::make_shared<expr::ExprNode>(*expr::Column(name));
@@ -46,14 +41,6 @@ Expr ColumnAt(int index, const std::string& name, int position) {
 
 Expr Named(const Expr& e, const std::string& name) {
   return expr::WithPosition(expr::Alias(e, name), e->position);
-}
-
-// A copy of the tree's nodes (expressions are immutable and shared): a plan used twice
-// (a CTE referenced twice, a catalog plan) must not share nodes the optimizer mutates.
-Plan ClonePlan(const Plan& p) {
-  Plan copy = plan::CopyNode(*p);
-  for (auto& in : copy->inputs) in = ClonePlan(in);
-  return copy;
 }
 
 Result<Plan> Project(Plan input, const std::vector<Expr>& exprs, int fallback) {
@@ -407,7 +394,7 @@ Result<Plan> QueryBinder::BindSimpleSelect(const PgNode& s, SubqueryFrame* frame
   if (from_items.empty()) {
     ARROW_ASSIGN_OR_RAISE(from.plan, WithPosition(catalog_->SingleRow(), fallback));
     if (!from.plan) return ErrorAt(fallback, "the catalog has no single-row relation");
-    from.plan = ClonePlan(from.plan);
+    from.plan = plan::CopyTree(from.plan);
   } else {
     ARROW_ASSIGN_OR_RAISE(from, BindFromList(from_items));
   }
@@ -969,7 +956,7 @@ Result<QueryBinder::Relation> QueryBinder::BindRangeVar(const PgNode& rv) {
   if (schema.empty()) {
     for (auto it = ctes_.rbegin(); it != ctes_.rend(); ++it) {
       if (!EqualsIgnoreCase(it->name, name)) continue;
-      rel.plan = ClonePlan(it->plan);
+      rel.plan = plan::CopyTree(it->plan);
       for (size_t i = 0; i < it->column_names.size(); ++i) {
         rel.scope.Add(ScopeColumn{name, it->column_names[i], static_cast<int>(i)});
       }
@@ -980,7 +967,7 @@ Result<QueryBinder::Relation> QueryBinder::BindRangeVar(const PgNode& rv) {
   std::string full = schema.empty() ? name : schema + "." + name;
   ARROW_ASSIGN_OR_RAISE(Plan plan, WithPosition(catalog_->FindTable(full), rel.position));
   if (!plan) return ErrorAt(rel.position, "unknown table '", full, "'");
-  rel.plan = ClonePlan(plan);
+  rel.plan = plan::CopyTree(plan);
   rel.scope = Scope::FromSchema(*rel.plan->schema, name);
   ARROW_RETURN_NOT_OK(ApplyAlias(rv.Object("alias"), name, rel.position, &rel));
   return rel;
@@ -1003,7 +990,7 @@ Result<QueryBinder::Relation> QueryBinder::BindRangeFunction(const PgNode& rf) {
   if (!call.Is("FuncCall")) return NotSupported(position, "this table function syntax");
   std::string name;
   for (const auto& part : call.List("funcname")) {
-    name += (name.empty() ? "" : ".") + Lower(StringValue(part));
+    name += (name.empty() ? "" : ".") + AsciiLower(StringValue(part));
   }
   std::vector<std::shared_ptr<arrow::Scalar>> args;
   std::vector<std::pair<std::string, std::shared_ptr<arrow::Scalar>>> named;
@@ -1024,7 +1011,7 @@ Result<QueryBinder::Relation> QueryBinder::BindRangeFunction(const PgNode& rf) {
   ARROW_ASSIGN_OR_RAISE(
       Plan plan, WithPosition(catalog_->CallTableFunction(name, args, named), position));
   if (!plan) return ErrorAt(position, "unknown table function '", name, "'");
-  rel.plan = ClonePlan(plan);
+  rel.plan = plan::CopyTree(plan);
   rel.scope = Scope::FromSchema(*rel.plan->schema, name);
   ARROW_RETURN_NOT_OK(ApplyAlias(rf.Object("alias"), name, position, &rel));
   return rel;

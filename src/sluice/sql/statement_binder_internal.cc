@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "sluice/base/text.h"
 #include "sluice/expr/types.h"
 #include "sluice/plan/plan_builder.h"
 #include "sluice/sql/literals_internal.h"
@@ -16,12 +17,6 @@ using expr::Expr;
 using plan::Plan;
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 Result<std::string> TableName(const PgNode& range_var) {
   int position = range_var.Location();
@@ -66,7 +61,7 @@ Result<OptionValue> ReadOption(const PgNode& def) {
 
 Result<bool> BoolOption(const PgNode& def, const OptionValue& v) {
   if (!v.present) return true;
-  std::string t = Lower(v.text);
+  std::string t = AsciiLower(v.text);
   if (t == "true" || t == "1" || t == "on") return true;
   if (t == "false" || t == "0" || t == "off") return false;
   return ErrorAt(def.Location(), "option '", def.String("defname"),
@@ -185,11 +180,11 @@ Result<PlannedStatement> QueryBinder::BindCopy(const PgNode& stmt, int position)
   auto from_name = connector::FileFormatFromPath(s.write.path);
   bool have_format = false;
   for (const auto& def : stmt.List("options")) {
-    std::string name = Lower(def.String("defname"));
+    std::string name = AsciiLower(def.String("defname"));
     ARROW_ASSIGN_OR_RAISE(OptionValue v, ReadOption(def));
     int at = def.Location();
     if (name == "format") {
-      std::string f = Lower(v.text);
+      std::string f = AsciiLower(v.text);
       if (f == "json" || f == "ndjson") f = "jsonl";
       auto parsed = connector::ParseFileFormat(f);
       if (!parsed.ok()) {
@@ -199,7 +194,7 @@ Result<PlannedStatement> QueryBinder::BindCopy(const PgNode& stmt, int position)
       s.write.format = *parsed;
       have_format = true;
     } else if (name == "compression" || name == "codec") {
-      s.write.compression = Lower(v.text);
+      s.write.compression = AsciiLower(v.text);
     } else if (name == "header") {
       ARROW_ASSIGN_OR_RAISE(s.write.csv_header, BoolOption(def, v));
     } else if (name == "delimiter" || name == "delim" || name == "sep") {

@@ -25,12 +25,6 @@ Expr Named(const Expr& e, const std::string& name) { return expr::Alias(e, name)
 
 Expr True() { return expr::Literal(arrow::MakeScalar(true)); }
 
-Plan Clone(const Plan& p) {
-  Plan copy = plan::CopyNode(*p);
-  for (auto& in : copy->inputs) in = Clone(in);
-  return copy;
-}
-
 // Rewrites the Column nodes of `e` with `fn` (other nodes are copied as needed).
 Result<Expr> MapColumns(const Expr& e,
                         const std::function<Result<Expr>(const Expr&)>& fn) {
@@ -184,7 +178,8 @@ Result<Plan> AttachIn(Plan outer, const BoundSubquery& sq,
   std::vector<int> cols{0};
   for (int c : sq.key_columns) cols.push_back(c);
 
-  ARROW_ASSIGN_OR_RAISE(Plan values, ProjectColumns(Clone(sq.plan), cols, false));
+  ARROW_ASSIGN_OR_RAISE(Plan values,
+                        ProjectColumns(plan::CopyTree(sq.plan), cols, false));
   ARROW_ASSIGN_OR_RAISE(
       values, plan::MakeFilter(values, expr::Call("is_not_null", {ColumnOf(values, 0)})));
   ARROW_ASSIGN_OR_RAISE(values, plan::MakeDistinct(values));
