@@ -1,6 +1,6 @@
 #include "sluice/exec/operators/hash_aggregate.h"
 
-#include "sluice/exec/key_table.h"
+#include "sluice/exec/key_index.h"
 #include "sluice/exec/operators/aggregate_functions.h"
 #include "sluice/expr/eval.h"
 
@@ -10,14 +10,14 @@ namespace {
 
 struct AggregateLocal : LocalSinkState {
   MemoryReservation reservation;
-  std::unique_ptr<KeyTable> table;
+  std::unique_ptr<KeyIndex> table;  // null for a global aggregate (one group)
   std::vector<std::unique_ptr<GroupedAccumulator>> accumulators;
-  EncodedRows rows;
   std::vector<uint32_t> ids;
 
+  int64_t groups() const { return table ? table->size() : 1; }
   int64_t MemoryUsage() const {
-    int64_t total = table->MemoryUsage() +
-                    static_cast<int64_t>(rows.bytes.capacity() + ids.capacity() * 4);
+    int64_t total = (table ? table->MemoryUsage() : 0) +
+                    static_cast<int64_t>(ids.capacity() * 4);
     for (const auto& a : accumulators) total += a->MemoryUsage();
     return total;
   }
@@ -37,14 +37,15 @@ Result<std::unique_ptr<LocalSinkState>> HashAggregate::MakeLocal(ExecContext* ct
                                                                  int worker) {
   auto local = std::make_unique<AggregateLocal>();
   local->reservation = MemoryReservation(ctx->budget(), name());
-  local->table = std::make_unique<KeyTable>(nullptr);
+  if (!keys_.empty()) {
+    std::vector<std::shared_ptr<arrow::DataType>> types;
+    for (const auto& k : keys_) types.push_back(k->type);
+    ARROW_ASSIGN_OR_RAISE(local->table, KeyIndex::Make(types));
+  }
   for (const auto& a : aggregates_) {
     ARROW_ASSIGN_OR_RAISE(auto acc, MakeAccumulator(*a));
     local->accumulators.push_back(std::move(acc));
   }
-  std::vector<std::shared_ptr<arrow::DataType>> types;
-  for (const auto& k : keys_) types.push_back(k->type);
-  ARROW_RETURN_NOT_OK(CheckEncodable(types));
   return local;
 }
 
@@ -60,14 +61,12 @@ Status HashAggregate::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
   }
   local->ids.resize(n);
   if (keys_.empty()) {
-    if (local->table->size() == 0)
-      ARROW_RETURN_NOT_OK(local->table->FindOrInsert("", 0).status());
     std::fill(local->ids.begin(), local->ids.end(), 0);
   } else {
-    ARROW_RETURN_NOT_OK(EncodeRows(key_arrays, &local->rows));
-    ARROW_RETURN_NOT_OK(local->table->FindOrInsert(local->rows, local->ids.data()));
+    ARROW_RETURN_NOT_OK(
+        local->table->Insert(key_arrays, KeyIndex::Nulls::kGroup, local->ids.data()));
   }
-  const int64_t groups = local->table->size();
+  const int64_t groups = local->groups();
   for (size_t a = 0; a < aggregates_.size(); ++a) {
     auto& acc = local->accumulators[a];
     ARROW_RETURN_NOT_OK(acc->Resize(groups));
@@ -104,31 +103,25 @@ Status HashAggregate::Finalize(ExecContext* ctx) {
     finished_.push_back(std::move(l));
   }
   auto* global = static_cast<AggregateLocal*>(finished_[0].get());
-  if (keys_.empty() && global->table->size() == 0) {
-    ARROW_RETURN_NOT_OK(global->table->FindOrInsert("", 0).status());
-  }
   for (size_t w = 1; w < finished_.size(); ++w) {
     auto* other = static_cast<AggregateLocal*>(finished_[w].get());
-    std::vector<uint32_t> mapping(other->table->size());
-    for (int64_t g = 0; g < other->table->size(); ++g) {
-      ARROW_ASSIGN_OR_RAISE(mapping[g], global->table->FindOrInsert(
-                                            other->table->key(g), other->table->hash(g)));
+    std::vector<uint32_t> mapping(other->groups(), 0);
+    if (global->table) {
+      ARROW_RETURN_NOT_OK(global->table->InsertAll(*other->table, mapping.data()));
     }
     for (size_t a = 0; a < aggregates_.size(); ++a) {
-      ARROW_RETURN_NOT_OK(global->accumulators[a]->Resize(global->table->size()));
-      ARROW_RETURN_NOT_OK(other->accumulators[a]->Resize(other->table->size()));
+      ARROW_RETURN_NOT_OK(global->accumulators[a]->Resize(global->groups()));
+      ARROW_RETURN_NOT_OK(other->accumulators[a]->Resize(other->groups()));
       ARROW_RETURN_NOT_OK(
           global->accumulators[a]->Merge(other->accumulators[a].get(), mapping.data()));
     }
     ARROW_RETURN_NOT_OK(global->reservation.Resize(global->MemoryUsage()));
     finished_[w].reset();
   }
-  const int64_t groups = global->table->size();
+  const int64_t groups = global->groups();
   std::vector<std::shared_ptr<arrow::Array>> columns;
-  if (!keys_.empty()) {
-    std::vector<std::shared_ptr<arrow::DataType>> types;
-    for (const auto& k : keys_) types.push_back(k->type);
-    ARROW_ASSIGN_OR_RAISE(columns, DecodeRows(global->table->Keys(), types, ctx->pool()));
+  if (global->table) {
+    ARROW_ASSIGN_OR_RAISE(columns, global->table->KeyColumns(ctx->pool()));
   }
   for (auto& acc : global->accumulators) {
     ARROW_RETURN_NOT_OK(acc->Resize(groups));

@@ -52,31 +52,32 @@ Status HashJoinBuild::Finalize(ExecContext* ctx) {
   rbs.clear();
   table.reset();
   const int64_t n = rows_->num_rows();
-  table_ = std::make_unique<KeyTable>(nullptr);
   next_.assign(n, -1);
   matched_ = std::vector<std::atomic<uint8_t>>(n);
   if (keys_.empty()) {
     // Cross join: one key holding every row.
     first_.assign(1, -1);
-    ARROW_RETURN_NOT_OK(table_->FindOrInsert("", 0).status());
     for (int64_t r = n - 1; r >= 0; --r) {
       next_[r] = first_[0];
       first_[0] = r;
     }
   } else {
     ARROW_ASSIGN_OR_RAISE(auto key_arrays, EvaluateKeys(keys_, *rows_));
-    EncodedRows enc;
-    ARROW_RETURN_NOT_OK(EncodeRows(key_arrays, &enc));
-    // Insert back to front so each chain lists rows in input order.
+    std::vector<std::shared_ptr<arrow::DataType>> types;
+    for (const auto& k : key_arrays) types.push_back(k->type());
+    ARROW_ASSIGN_OR_RAISE(table_, KeyIndex::Make(types));
+    std::vector<uint32_t> ids(n);
+    ARROW_RETURN_NOT_OK(table_->Insert(key_arrays, KeyIndex::Nulls::kSkip, ids.data()));
+    ARROW_RETURN_NOT_OK(table_->Seal());
+    first_.assign(table_->size(), -1);
+    // Back to front, so that each chain lists rows in input order.
     for (int64_t r = n - 1; r >= 0; --r) {
-      if (enc.any_null[r]) continue;
-      ARROW_ASSIGN_OR_RAISE(uint32_t id, table_->FindOrInsert(enc.row(r), enc.hashes[r]));
-      if (id >= first_.size()) first_.resize(id + 1, -1);
-      next_[r] = first_[id];
-      first_[id] = r;
+      if (ids[r] == KeyIndex::kSkipped) continue;
+      next_[r] = first_[ids[r]];
+      first_[ids[r]] = r;
     }
   }
-  int64_t bytes = BatchMemory(*rows_) + table_->MemoryUsage() +
+  int64_t bytes = BatchMemory(*rows_) + (table_ ? table_->MemoryUsage() : 0) +
                   static_cast<int64_t>(first_.capacity() * 8 + next_.capacity() * 9);
   metrics().RecordPeak(bytes);
   return collected_.reservation().Resize(bytes);
@@ -120,9 +121,8 @@ class ProbeOp : public Operator {
     std::vector<int64_t> chain_start(n, -1);
     if (build.has_keys()) {
       ARROW_ASSIGN_OR_RAISE(auto keys, EvaluateKeys(f_->probe_keys(), *probe));
-      ARROW_RETURN_NOT_OK(EncodeRows(keys, &enc_));
       key_ids_.resize(n);
-      build.FindKeys(enc_, key_ids_.data());
+      ARROW_RETURN_NOT_OK(build.FindKeys(keys, &scratch_, key_ids_.data()));
       for (int64_t i = 0; i < n; ++i) {
         if (key_ids_[i] >= 0) chain_start[i] = build.first_row(key_ids_[i]);
       }
@@ -223,7 +223,7 @@ class ProbeOp : public Operator {
 
   HashJoinProbe* f_;
   ExecContext* ctx_;
-  EncodedRows enc_;
+  ProbeScratch scratch_;
   std::vector<int64_t> key_ids_;
   std::shared_ptr<arrow::Schema> joined_schema_;
 };

@@ -12,7 +12,7 @@
 #include <mutex>
 
 #include "sluice/exec/batch_collector.h"
-#include "sluice/exec/key_table.h"
+#include "sluice/exec/key_index.h"
 #include "sluice/exec/operator.h"
 #include "sluice/expr/expr.h"
 #include "sluice/plan/logical_plan.h"
@@ -34,9 +34,10 @@ class HashJoinBuild : public Sink {
   /// First build row of key `id` (-1 if none); next_row(r): the following row.
   int64_t first_row(int64_t key_id) const { return first_[key_id]; }
   int64_t next_row(int64_t row) const { return next_[row]; }
-  /// Key ids of every probe row (-1: no such key, or a NULL key).
-  void FindKeys(const EncodedRows& rows, int64_t* ids) const {
-    table_->FindBatch(rows, rows.any_null.data(), ids);
+  /// Key ids of every probe row (-1: no such key, or a NULL key). Thread-safe.
+  Status FindKeys(const arrow::ArrayVector& keys, ProbeScratch* scratch,
+                  int64_t* ids) const {
+    return table_->Find(keys, scratch, ids);
   }
   bool has_keys() const { return !keys_.empty(); }
   std::vector<std::atomic<uint8_t>>& matched() { return matched_; }
@@ -46,7 +47,7 @@ class HashJoinBuild : public Sink {
   std::shared_ptr<arrow::Schema> schema_;
   BatchCollector collected_;
   std::shared_ptr<arrow::RecordBatch> rows_;
-  std::unique_ptr<KeyTable> table_;
+  std::unique_ptr<KeyIndex> table_;  // null without key columns (cross join)
   std::vector<int64_t> first_;
   std::vector<int64_t> next_;
   std::vector<std::atomic<uint8_t>> matched_;

@@ -1,0 +1,347 @@
+#include "sluice/exec/key_index.h"
+
+#include <arrow/util/bit_util.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "sluice/exec/key_table.h"
+
+namespace sluice::exec {
+
+namespace {
+
+// The integer-like types whose values are keys as they are (no normalisation: unlike
+// floats, equal values have equal bits).
+bool IsIntegerLike(const arrow::DataType& t) {
+  switch (t.id()) {
+    case arrow::Type::INT8:
+    case arrow::Type::INT16:
+    case arrow::Type::INT32:
+    case arrow::Type::INT64:
+    case arrow::Type::UINT8:
+    case arrow::Type::UINT16:
+    case arrow::Type::UINT32:
+    case arrow::Type::UINT64:
+    case arrow::Type::DATE32:
+    case arrow::Type::DATE64:
+    case arrow::Type::TIMESTAMP:
+    case arrow::Type::TIME32:
+    case arrow::Type::TIME64:
+    case arrow::Type::DURATION:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsUnsigned(const arrow::DataType& t) {
+  return t.id() == arrow::Type::UINT8 || t.id() == arrow::Type::UINT16 ||
+         t.id() == arrow::Type::UINT32 || t.id() == arrow::Type::UINT64;
+}
+
+template <typename T>
+void Widen(const uint8_t* values, int64_t n, int64_t* out) {
+  const T* v = reinterpret_cast<const T*>(values);
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<int64_t>(v[i]);
+}
+
+// The values of an integer-like array as int64 (unsigned ones zero-extended, so equal
+// values of one type stay equal and distinct ones distinct).
+Status LoadIntegers(const arrow::Array& array, std::vector<int64_t>* out) {
+  const auto& t = *array.type();
+  const int64_t n = array.length();
+  out->resize(n);
+  const auto& data = *array.data();
+  const int w = t.byte_width();
+  if (!IsIntegerLike(t) || data.buffers.size() < 2 || !data.buffers[1]) {
+    return Status::Invalid("internal: integer key index given a ", t.ToString(),
+                           " column");
+  }
+  const uint8_t* values = data.buffers[1]->data() + data.offset * w;
+  const bool u = IsUnsigned(t);
+  switch (w) {
+    case 1:
+      u ? Widen<uint8_t>(values, n, out->data()) : Widen<int8_t>(values, n, out->data());
+      break;
+    case 2:
+      u ? Widen<uint16_t>(values, n, out->data())
+        : Widen<int16_t>(values, n, out->data());
+      break;
+    case 4:
+      u ? Widen<uint32_t>(values, n, out->data())
+        : Widen<int32_t>(values, n, out->data());
+      break;
+    default:
+      std::memcpy(out->data(), values, n * 8);
+  }
+  return Status::OK();
+}
+
+// Keys inline in open-addressing slots (linear probing, at most half full), hashed by
+// Fibonacci hashing: the top bits of key * 2^64/phi, which spreads runs of consecutive
+// keys over the whole table.
+class IntKeyIndex final : public KeyIndex {
+ public:
+  explicit IntKeyIndex(std::shared_ptr<arrow::DataType> type) : type_(std::move(type)) {}
+
+  Status Insert(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids) override {
+    if (sealed_) return Status::Invalid("internal: insert into a sealed key index");
+    const arrow::Array& col = *columns[0];
+    ARROW_RETURN_NOT_OK(LoadIntegers(col, &scratch_));
+    const int64_t n = col.length();
+    const int64_t* keys = scratch_.data();
+    const bool has_nulls = col.null_count() > 0;
+    constexpr int64_t kAhead = 8;
+    for (int64_t i = 0; i < n; ++i) {
+      if (i + kAhead < n && !slots_.empty()) Prefetch(keys[i + kAhead]);
+      if (has_nulls && col.IsNull(i)) {
+        if (nulls == Nulls::kSkip) {
+          ids[i] = kSkipped;
+          continue;
+        }
+        ARROW_ASSIGN_OR_RAISE(ids[i], NullId());
+        continue;
+      }
+      ARROW_ASSIGN_OR_RAISE(ids[i], FindOrInsert(keys[i]));
+    }
+    return Status::OK();
+  }
+
+  Status InsertAll(const KeyIndex& other_base, uint32_t* mapping) override {
+    if (sealed_) return Status::Invalid("internal: insert into a sealed key index");
+    const auto& other = static_cast<const IntKeyIndex&>(other_base);
+    for (int64_t g = 0; g < other.size(); ++g) {
+      if (g == other.null_id_) {
+        ARROW_ASSIGN_OR_RAISE(mapping[g], NullId());
+      } else {
+        ARROW_ASSIGN_OR_RAISE(mapping[g], FindOrInsert(other.keys_[g]));
+      }
+    }
+    return Status::OK();
+  }
+
+  Status Find(const arrow::ArrayVector& columns, ProbeScratch* scratch,
+              int64_t* ids) const override {
+    const arrow::Array& col = *columns[0];
+    ARROW_RETURN_NOT_OK(LoadIntegers(col, &scratch->ints));
+    const int64_t n = col.length();
+    const int64_t* keys = scratch->ints.data();
+    if (dense_) {
+      const uint64_t range = direct_.size();
+      const uint32_t* direct = direct_.data();
+      for (int64_t i = 0; i < n; ++i) {
+        uint64_t off = static_cast<uint64_t>(keys[i]) - static_cast<uint64_t>(min_);
+        ids[i] = off < range ? static_cast<int64_t>(direct[off]) - 1 : -1;
+      }
+    } else if (slots_.empty()) {
+      std::fill(ids, ids + n, -1);
+    } else {
+      constexpr int64_t kAhead = 16;
+      for (int64_t i = 0; i < n; ++i) {
+        if (i + kAhead < n) Prefetch(keys[i + kAhead]);
+        ids[i] = Lookup(keys[i]);
+      }
+    }
+    if (col.null_count() > 0) {
+      for (int64_t i = 0; i < n; ++i) {
+        if (col.IsNull(i)) ids[i] = -1;
+      }
+    }
+    return Status::OK();
+  }
+
+  Status Seal() override {
+    sealed_ = true;
+    const int64_t distinct = size() - (null_id_ >= 0 ? 1 : 0);
+    if (distinct == 0) return Status::OK();
+    // max - min + 1 without overflow; a dense array of 4 bytes per value in the range
+    // when that is at most 4 per key (plus a little), and never more than 512 MiB.
+    uint64_t span = static_cast<uint64_t>(max_) - static_cast<uint64_t>(min_);
+    constexpr uint64_t kMaxRange = uint64_t{1} << 27;
+    uint64_t allowed = std::max<uint64_t>(4 * static_cast<uint64_t>(distinct), 4096);
+    if (span >= std::min(kMaxRange, allowed)) return Status::OK();
+    direct_.assign(span + 1, 0);
+    for (int64_t g = 0; g < size(); ++g) {
+      if (g == null_id_) continue;
+      direct_[static_cast<uint64_t>(keys_[g]) - static_cast<uint64_t>(min_)] =
+          static_cast<uint32_t>(g + 1);
+    }
+    dense_ = true;
+    std::vector<Slot>().swap(slots_);
+    return Status::OK();
+  }
+
+  int64_t size() const override { return static_cast<int64_t>(keys_.size()); }
+
+  Result<arrow::ArrayVector> KeyColumns(arrow::MemoryPool* pool) const override {
+    const int64_t n = size();
+    const int w = type_->byte_width();
+    ARROW_ASSIGN_OR_RAISE(auto values, arrow::AllocateBuffer(n * w, pool));
+    uint8_t* dst = values->mutable_data();
+    // Little-endian: the low w bytes of the widened value are the original value.
+    for (int64_t g = 0; g < n; ++g) std::memcpy(dst + g * w, &keys_[g], w);
+    std::shared_ptr<arrow::Buffer> validity;
+    int64_t nulls = 0;
+    if (null_id_ >= 0) {
+      ARROW_ASSIGN_OR_RAISE(validity, arrow::AllocateBitmap(n, pool));
+      arrow::bit_util::SetBitsTo(validity->mutable_data(), 0, n, true);
+      arrow::bit_util::ClearBit(validity->mutable_data(), null_id_);
+      nulls = 1;
+    }
+    return arrow::ArrayVector{arrow::MakeArray(arrow::ArrayData::Make(
+        type_, n, {std::move(validity), std::move(values)}, nulls))};
+  }
+
+  int64_t MemoryUsage() const override {
+    return static_cast<int64_t>(slots_.capacity() * sizeof(Slot) +
+                                keys_.capacity() * 8 + direct_.capacity() * 4 +
+                                scratch_.capacity() * 8);
+  }
+
+ private:
+  struct Slot {
+    int64_t key;
+    uint32_t id1;  // id + 1; 0 = empty
+  };
+
+  uint64_t Home(int64_t key) const {
+    return (static_cast<uint64_t>(key) * 0x9E3779B97F4A7C15ull) >> shift_;
+  }
+  void Prefetch(int64_t key) const { __builtin_prefetch(&slots_[Home(key)]); }
+
+  int64_t Lookup(int64_t key) const {
+    for (uint64_t p = Home(key);; p = (p + 1) & mask_) {
+      const Slot& s = slots_[p];
+      if (s.id1 == 0) return -1;
+      if (s.key == key) return static_cast<int64_t>(s.id1) - 1;
+    }
+  }
+
+  Result<uint32_t> NewId() {
+    if (keys_.size() >= kSkipped - 1) {
+      return Status::NotImplemented("more than 4 billion distinct keys");
+    }
+    return static_cast<uint32_t>(keys_.size());
+  }
+
+  Result<uint32_t> NullId() {
+    if (null_id_ < 0) {
+      ARROW_ASSIGN_OR_RAISE(uint32_t id, NewId());
+      null_id_ = id;
+      keys_.push_back(0);
+    }
+    return static_cast<uint32_t>(null_id_);
+  }
+
+  Result<uint32_t> FindOrInsert(int64_t key) {
+    if ((keys_.size() + 1) * 2 > slots_.size()) Grow();
+    uint64_t p = Home(key);
+    while (true) {
+      Slot& s = slots_[p];
+      if (s.id1 == 0) break;
+      if (s.key == key) return s.id1 - 1;
+      p = (p + 1) & mask_;
+    }
+    ARROW_ASSIGN_OR_RAISE(uint32_t id, NewId());
+    slots_[p] = Slot{key, id + 1};
+    keys_.push_back(key);
+    min_ = std::min(min_, key);
+    max_ = std::max(max_, key);
+    return id;
+  }
+
+  void Grow() {
+    size_t cap = slots_.empty() ? 1024 : slots_.size() * 2;
+    std::vector<Slot> old(cap, Slot{0, 0});
+    old.swap(slots_);
+    mask_ = cap - 1;
+    shift_ = 64 - __builtin_ctzll(cap);
+    for (const Slot& s : old) {
+      if (s.id1 == 0) continue;
+      uint64_t p = Home(s.key);
+      while (slots_[p].id1 != 0) p = (p + 1) & mask_;
+      slots_[p] = s;
+    }
+  }
+
+  std::shared_ptr<arrow::DataType> type_;
+  std::vector<Slot> slots_;
+  uint64_t mask_ = 0;
+  int shift_ = 64;
+  std::vector<int64_t> keys_;  // by id (0 at the NULL key's id)
+  int64_t null_id_ = -1;
+  int64_t min_ = std::numeric_limits<int64_t>::max();
+  int64_t max_ = std::numeric_limits<int64_t>::min();
+  bool sealed_ = false;
+  bool dense_ = false;
+  std::vector<uint32_t> direct_;  // after Seal, when dense: id + 1 of key min_ + i
+  std::vector<int64_t> scratch_;
+};
+
+// Any key types: row-encoded keys in a KeyTable.
+class EncodedKeyIndex final : public KeyIndex {
+ public:
+  explicit EncodedKeyIndex(std::vector<std::shared_ptr<arrow::DataType>> types)
+      : types_(std::move(types)), table_(nullptr) {}
+
+  Status Insert(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids) override {
+    ARROW_RETURN_NOT_OK(EncodeRows(columns, &rows_));
+    if (nulls == Nulls::kGroup) return table_.FindOrInsert(rows_, ids);
+    for (int64_t i = 0; i < rows_.num_rows(); ++i) {
+      if (rows_.any_null[i]) {
+        ids[i] = kSkipped;
+        continue;
+      }
+      ARROW_ASSIGN_OR_RAISE(ids[i], table_.FindOrInsert(rows_.row(i), rows_.hashes[i]));
+    }
+    return Status::OK();
+  }
+
+  Status InsertAll(const KeyIndex& other_base, uint32_t* mapping) override {
+    const auto& other = static_cast<const EncodedKeyIndex&>(other_base).table_;
+    for (int64_t g = 0; g < other.size(); ++g) {
+      ARROW_ASSIGN_OR_RAISE(mapping[g], table_.FindOrInsert(other.key(g), other.hash(g)));
+    }
+    return Status::OK();
+  }
+
+  Status Find(const arrow::ArrayVector& columns, ProbeScratch* scratch,
+              int64_t* ids) const override {
+    ARROW_RETURN_NOT_OK(EncodeRows(columns, &scratch->rows));
+    table_.FindBatch(scratch->rows, scratch->rows.any_null.data(), ids);
+    return Status::OK();
+  }
+
+  int64_t size() const override { return table_.size(); }
+
+  Result<arrow::ArrayVector> KeyColumns(arrow::MemoryPool* pool) const override {
+    return DecodeRows(table_.Keys(), types_, pool);
+  }
+
+  int64_t MemoryUsage() const override {
+    return table_.MemoryUsage() + static_cast<int64_t>(rows_.bytes.capacity() +
+                                                       rows_.offsets.capacity() * 4 +
+                                                       rows_.hashes.capacity() * 8);
+  }
+
+ private:
+  std::vector<std::shared_ptr<arrow::DataType>> types_;
+  KeyTable table_;
+  EncodedRows rows_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<KeyIndex>> KeyIndex::Make(
+    const std::vector<std::shared_ptr<arrow::DataType>>& types) {
+  if (types.empty()) return Status::Invalid("internal: a key index needs key columns");
+  ARROW_RETURN_NOT_OK(CheckEncodable(types));
+  if (types.size() == 1 && IsIntegerLike(*types[0])) {
+    return std::make_unique<IntKeyIndex>(types[0]);
+  }
+  return std::make_unique<EncodedKeyIndex>(types);
+}
+
+}  // namespace sluice::exec

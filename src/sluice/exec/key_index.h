@@ -1,0 +1,67 @@
+#pragma once
+// A map from the key columns of rows to dense ids 0, 1, 2, ... in order of first
+// insertion: what hash aggregation (group ids) and hash joins (build key ids) share.
+//
+// Make() picks the implementation for the key types:
+// - one integer-like column (ints, dates, timestamps, times, durations of at most 8
+//   bytes): the keys sit inline in the slots, hashed by one multiplication, no row
+//   encoding; after Seal(), a dense domain (max - min small against the number of
+//   keys) is looked up by direct indexing instead of probing;
+// - anything else: row-encoded keys (row_encoding.h) in a KeyTable.
+// NULL is a key like any other for Insert with Nulls::kGroup (SQL GROUP BY groups the
+// NULLs together); joins use Nulls::kSkip, and Find never matches a NULL key.
+//
+// Thread safety: Insert/InsertAll/Seal need exclusive access. Find is const and may run
+// concurrently from several threads once inserts are over; each caller brings its own
+// ProbeScratch.
+#include <arrow/array.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "sluice/base/status.h"
+#include "sluice/exec/row_encoding.h"
+
+namespace sluice::exec {
+
+/// Per-caller scratch space for KeyIndex::Find (reused across batches).
+struct ProbeScratch {
+  EncodedRows rows;
+  std::vector<int64_t> ints;
+};
+
+class KeyIndex {
+ public:
+  enum class Nulls { kGroup, kSkip };
+  /// ids[i] of a row that Insert skipped (a NULL key under Nulls::kSkip).
+  static constexpr uint32_t kSkipped = 0xFFFFFFFFu;
+
+  virtual ~KeyIndex() = default;
+
+  /// The implementation for key columns of these types (at least one). Fails for types
+  /// that cannot be keys.
+  static Result<std::unique_ptr<KeyIndex>> Make(
+      const std::vector<std::shared_ptr<arrow::DataType>>& types);
+
+  /// Finds or inserts the key of every row of `columns` (the key types, equal lengths);
+  /// ids[i] receives row i's id (kSkipped: see Nulls).
+  virtual Status Insert(const arrow::ArrayVector& columns, Nulls nulls,
+                        uint32_t* ids) = 0;
+  /// Inserts every key of `other` (an index made for the same types) in its id order;
+  /// mapping[g] receives the id here of other's key g.
+  virtual Status InsertAll(const KeyIndex& other, uint32_t* mapping) = 0;
+  /// Looks every row's key up: ids[i] = its id, or -1 if absent or NULL.
+  virtual Status Find(const arrow::ArrayVector& columns, ProbeScratch* scratch,
+                      int64_t* ids) const = 0;
+  /// Declares that no more keys come (lets the index pick a faster lookup structure).
+  virtual Status Seal() { return Status::OK(); }
+
+  virtual int64_t size() const = 0;
+  /// The keys, one array per key column, row g holding the key of id g.
+  virtual Result<arrow::ArrayVector> KeyColumns(arrow::MemoryPool* pool) const = 0;
+  /// Bytes held (for memory accounting).
+  virtual int64_t MemoryUsage() const = 0;
+};
+
+}  // namespace sluice::exec

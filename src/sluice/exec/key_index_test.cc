@@ -1,0 +1,166 @@
+#include "sluice/exec/key_index.h"
+
+#include <arrow/array/builder_binary.h>
+#include <arrow/array/builder_primitive.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+
+namespace sluice::exec {
+namespace {
+
+#define SLUICE_CONCAT_INNER(a, b) a##b
+#define SLUICE_CONCAT(a, b) SLUICE_CONCAT_INNER(a, b)
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                              \
+  auto SLUICE_CONCAT(result_, __LINE__) = (expr);                   \
+  ASSERT_TRUE(SLUICE_CONCAT(result_, __LINE__).ok())                \
+      << SLUICE_CONCAT(result_, __LINE__).status().ToString();      \
+  lhs = std::move(SLUICE_CONCAT(result_, __LINE__)).ValueOrDie()
+
+// A key as the reference sees it: nullopt for NULL, else the value as text.
+using RefKey = std::optional<std::string>;
+
+std::vector<RefKey> RefKeys(const arrow::Array& a) {
+  std::vector<RefKey> out;
+  for (int64_t i = 0; i < a.length(); ++i) {
+    auto s = a.GetScalar(i).ValueOrDie();
+    out.push_back(s->is_valid ? RefKey(s->ToString()) : std::nullopt);
+  }
+  return out;
+}
+
+template <typename Builder, typename Gen>
+std::shared_ptr<arrow::Array> MakeColumn(std::shared_ptr<arrow::DataType> type,
+                                         int64_t n, double null_share, Gen gen,
+                                         std::mt19937_64* rng) {
+  Builder b(type, arrow::default_memory_pool());
+  std::uniform_real_distribution<double> u(0, 1);
+  for (int64_t i = 0; i < n; ++i) {
+    if (u(*rng) < null_share) {
+      EXPECT_TRUE(b.AppendNull().ok());
+    } else {
+      EXPECT_TRUE(b.Append(gen()).ok());
+    }
+  }
+  return b.Finish().ValueOrDie();
+}
+
+// Inserts `batches` with Nulls::kGroup and checks ids against a reference map: equal
+// keys get equal ids, new keys the next id; then the key columns, Find before and after
+// Seal, and InsertAll into a second index.
+void CheckIndex(const std::vector<std::shared_ptr<arrow::Array>>& batches) {
+  auto type = batches[0]->type();
+  ASSERT_OK_AND_ASSIGN(auto index, KeyIndex::Make({type}));
+  std::map<RefKey, uint32_t> ref;
+  std::vector<RefKey> by_id;
+  for (const auto& b : batches) {
+    std::vector<uint32_t> ids(b->length());
+    ASSERT_TRUE(index->Insert({b}, KeyIndex::Nulls::kGroup, ids.data()).ok());
+    auto keys = RefKeys(*b);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto [it, inserted] = ref.emplace(keys[i], static_cast<uint32_t>(by_id.size()));
+      if (inserted) by_id.push_back(keys[i]);
+      ASSERT_EQ(ids[i], it->second) << "row " << i << " key " << keys[i].value_or("NULL");
+    }
+  }
+  ASSERT_EQ(index->size(), static_cast<int64_t>(by_id.size()));
+  ASSERT_OK_AND_ASSIGN(auto cols, index->KeyColumns(arrow::default_memory_pool()));
+  ASSERT_EQ(cols.size(), 1u);
+  ASSERT_TRUE(cols[0]->type()->Equals(*type));
+  ASSERT_EQ(RefKeys(*cols[0]), by_id);
+
+  // A second index fed the last batch first, then merged from the first one.
+  ASSERT_OK_AND_ASSIGN(auto other, KeyIndex::Make({type}));
+  std::vector<uint32_t> scratch_ids(batches.back()->length());
+  ASSERT_TRUE(
+      other->Insert({batches.back()}, KeyIndex::Nulls::kGroup, scratch_ids.data()).ok());
+  std::vector<uint32_t> mapping(index->size());
+  ASSERT_TRUE(other->InsertAll(*index, mapping.data()).ok());
+  ASSERT_OK_AND_ASSIGN(auto other_cols, other->KeyColumns(arrow::default_memory_pool()));
+  auto other_keys = RefKeys(*other_cols[0]);
+  for (size_t g = 0; g < by_id.size(); ++g) ASSERT_EQ(other_keys[mapping[g]], by_id[g]);
+
+  // Find: the same ids, -1 for NULL (never matched) and for absent keys.
+  for (int sealed = 0; sealed < 2; ++sealed) {
+    if (sealed) {
+      ASSERT_TRUE(index->Seal().ok());
+    }
+    ProbeScratch scratch;
+    for (const auto& b : batches) {
+      std::vector<int64_t> ids(b->length());
+      ASSERT_TRUE(index->Find({b}, &scratch, ids.data()).ok());
+      auto keys = RefKeys(*b);
+      for (size_t i = 0; i < keys.size(); ++i) {
+        int64_t want = keys[i] ? static_cast<int64_t>(ref[keys[i]]) : -1;
+        ASSERT_EQ(ids[i], want) << "sealed " << sealed << " row " << i;
+      }
+    }
+  }
+}
+
+TEST(KeyIndexTest, IntegerKeysDenseAndSparse) {
+  std::mt19937_64 rng(7);
+  for (int64_t domain : {int64_t{50}, int64_t{100000}, int64_t{1} << 40}) {
+    for (double nulls : {0.0, 0.05}) {
+      std::uniform_int_distribution<int64_t> d(-domain / 2, domain);
+      std::vector<std::shared_ptr<arrow::Array>> batches;
+      for (int b = 0; b < 4; ++b) {
+        batches.push_back(MakeColumn<arrow::Int64Builder>(
+            arrow::int64(), 3000, nulls, [&] { return d(rng); }, &rng));
+      }
+      SCOPED_TRACE("domain " + std::to_string(domain));
+      CheckIndex(batches);
+    }
+  }
+}
+
+TEST(KeyIndexTest, NarrowAndUnsignedAndTemporalKeys) {
+  std::mt19937_64 rng(11);
+  std::uniform_int_distribution<int> small(-128, 127);
+  std::uniform_int_distribution<uint64_t> big;
+  std::vector<std::shared_ptr<arrow::Array>> i8, u64, dates;
+  for (int b = 0; b < 3; ++b) {
+    i8.push_back(MakeColumn<arrow::Int8Builder>(
+        arrow::int8(), 500, 0.1, [&] { return static_cast<int8_t>(small(rng)); }, &rng));
+    // Values above 2^63 must stay distinct from negative int64 of the same bits' type.
+    u64.push_back(MakeColumn<arrow::UInt64Builder>(
+        arrow::uint64(), 500, 0.1, [&] { return big(rng) | (uint64_t{1} << 63); },
+        &rng));
+    dates.push_back(MakeColumn<arrow::Date32Builder>(
+        arrow::date32(), 500, 0.1, [&] { return 10000 + small(rng); }, &rng));
+  }
+  CheckIndex(i8);
+  CheckIndex(u64);
+  CheckIndex(dates);
+}
+
+TEST(KeyIndexTest, StringKeysUseEncodedRows) {
+  std::mt19937_64 rng(3);
+  std::uniform_int_distribution<int> d(0, 300);
+  std::vector<std::shared_ptr<arrow::Array>> batches;
+  for (int b = 0; b < 3; ++b) {
+    batches.push_back(MakeColumn<arrow::StringBuilder>(
+        arrow::utf8(), 2000, 0.05, [&] { return "k" + std::to_string(d(rng)); }, &rng));
+  }
+  CheckIndex(batches);
+}
+
+TEST(KeyIndexTest, SkipNullsLeavesThemOut) {
+  arrow::Int32Builder b;
+  ASSERT_TRUE(b.AppendValues({5, 6, 5}).ok());
+  ASSERT_TRUE(b.AppendNull().ok());
+  ASSERT_OK_AND_ASSIGN(auto arr, b.Finish());
+  ASSERT_OK_AND_ASSIGN(auto index, KeyIndex::Make({arrow::int32()}));
+  std::vector<uint32_t> ids(4);
+  ASSERT_TRUE(index->Insert({arr}, KeyIndex::Nulls::kSkip, ids.data()).ok());
+  EXPECT_EQ(ids, (std::vector<uint32_t>{0, 1, 0, KeyIndex::kSkipped}));
+  EXPECT_EQ(index->size(), 2);
+  ASSERT_TRUE(index->Seal().ok());
+  EXPECT_FALSE(index->Insert({arr}, KeyIndex::Nulls::kSkip, ids.data()).ok());
+}
+
+}  // namespace
+}  // namespace sluice::exec
