@@ -43,7 +43,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Bump when the layout or the types of the cached files change: older caches are then
 # regenerated instead of being used.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 GENERATOR = "tpchgen-cli"
 
@@ -137,32 +137,42 @@ def _is_complete(root: Path) -> bool:
 
 
 def _same_type(actual: pa.DataType, want: pa.DataType) -> bool:
-    # The generator marks strings as string_view in the Arrow schema it embeds; in Parquet
-    # both are the same BYTE_ARRAY (UTF8) column, so either is accepted as is.
+    # string_view is accepted by the type check but rewritten (see _conform).
     if pa.types.is_string(want):
         return pa.types.is_string(actual) or pa.types.is_large_string(actual) or pa.types.is_string_view(actual)
     return actual == want
 
 
 def _conform(path: Path, table: str) -> None:
-    """Checks one file's columns against SCHEMAS; rewrites it with casts if a type differs."""
+    """Checks one file's columns against SCHEMAS; rewrites it with the spec's types if a type
+    differs or the file's stored Arrow schema says string_view.
+
+    tpchgen-cli stores an Arrow schema that marks every string column string_view. In Parquet
+    that is the same BYTE_ARRAY (UTF8) column, but Arrow C++'s reader follows the stored
+    schema (no option turns that off) and decodes into views, about twice the cost of plain
+    strings for Sluice, while DuckDB and Polars ignore it. The cache holds plain-string files,
+    as DuckDB's, Spark's or pyarrow's writers make them (docs/design/tpch.md). The row group
+    size and the compression stay the generator's."""
     want = SCHEMAS[table]
-    schema = pq.read_schema(path)
+    meta = pq.read_metadata(path)
+    schema = meta.schema.to_arrow_schema()
     names = schema.names
     if names != [n for n, _ in want]:
         raise DataError(f"{path}: columns {names}, expected {[n for n, _ in want]}")
-    if all(_same_type(schema.field(n).type, t) for n, t in want):
+    types_ok = all(_same_type(schema.field(n).type, t) for n, t in want)
+    if types_ok and not any(pa.types.is_string_view(schema.field(n).type) for n, _ in want):
         return
-    # Only reached if a future generator writes other types (say decimals as doubles or
-    # dates as strings): convert them so every reader sees the spec's types.
     data = pq.read_table(path)
     target = pa.schema([pa.field(n, t, nullable=schema.field(n).nullable) for n, t in want])
     try:
         data = data.cast(target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
         raise DataError(f"{path}: cannot convert to the TPC-H types: {e}") from e
+    row_group = meta.row_group(0).num_rows if meta.num_row_groups else None
+    codec = meta.row_group(0).column(0).compression.lower() if meta.num_row_groups else "snappy"
     tmp = path.with_suffix(".conv.tmp")
-    pq.write_table(data, tmp)
+    pq.write_table(data, tmp, row_group_size=row_group, compression=codec,
+                   store_decimal_as_integer=True)
     os.replace(tmp, path)
 
 
