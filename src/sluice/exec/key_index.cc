@@ -104,6 +104,13 @@ class IntKeyIndex final : public KeyIndex {
         ARROW_ASSIGN_OR_RAISE(ids[i], NullId());
         continue;
       }
+      // Sorted or clustered input (lineitem by order key, events by time) repeats the
+      // previous row's key: no probe, no cache miss.
+      if (i > 0 && keys[i] == keys[i - 1] && ids[i - 1] != kSkipped &&
+          static_cast<int64_t>(ids[i - 1]) != null_id_) {
+        ids[i] = ids[i - 1];
+        continue;
+      }
       ARROW_ASSIGN_OR_RAISE(ids[i], FindOrInsert(keys[i]));
     }
     return Status::OK();
@@ -140,6 +147,10 @@ class IntKeyIndex final : public KeyIndex {
     } else {
       constexpr int64_t kAhead = 16;
       for (int64_t i = 0; i < n; ++i) {
+        if (i > 0 && keys[i] == keys[i - 1]) {  // a run of one key (see Insert)
+          ids[i] = ids[i - 1];
+          continue;
+        }
         if (i + kAhead < n) Prefetch(keys[i + kAhead]);
         ids[i] = Lookup(keys[i]);
       }
