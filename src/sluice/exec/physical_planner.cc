@@ -140,9 +140,19 @@ class Builder {
     expr::Expr condition = n.condition;
     const int nl = n.inputs[0]->schema->num_fields();
     const int nr = n.inputs[1]->schema->num_fields();
-    bool swap =
-        n.build_left && type != plan::JoinType::kSemi && type != plan::JoinType::kAnti;
+    const bool semi_or_anti = type == plan::JoinType::kSemi || type == plan::JoinType::kAnti;
+    bool swap = n.build_left && !semi_or_anti;
+    // A semi/anti join building its preserved side (hash_join.h): right probes left.
+    const bool preserve_build = n.build_left && semi_or_anti;
     std::shared_ptr<arrow::Schema> probe_out = n.schema;
+    if (preserve_build) {
+      std::swap(probe_plan, build_plan);
+      std::swap(probe_keys, build_keys);
+      std::vector<int> mapping(nl + nr);
+      for (int i = 0; i < nl; ++i) mapping[i] = nr + i;
+      for (int i = 0; i < nr; ++i) mapping[nl + i] = i;
+      if (condition) condition = expr::RemapColumns(condition, mapping);
+    }
     if (swap) {
       std::swap(probe_plan, build_plan);
       std::swap(probe_keys, build_keys);
@@ -167,7 +177,8 @@ class Builder {
     ARROW_RETURN_NOT_OK(Finish(std::move(build_parts), build));
     ARROW_ASSIGN_OR_RAISE(auto parts, Build(probe_plan));
     auto probe = std::make_shared<HashJoinProbe>(build, type, probe_keys, condition,
-                                                 probe_plan->schema, probe_out);
+                                                 probe_plan->schema, probe_out,
+                                                 preserve_build);
     Register(probe, n.id);
     for (auto& p : parts) p.operators.push_back(probe);
     if (swap) {

@@ -71,6 +71,7 @@ Status HashJoinBuild::Finalize(ExecContext* ctx) {
     ARROW_RETURN_NOT_OK(table_->Insert(key_arrays, KeyIndex::Nulls::kSkip, ids.data()));
     ARROW_RETURN_NOT_OK(table_->Seal());
     first_.assign(table_->size(), -1);
+    key_done_ = std::vector<std::atomic<uint8_t>>(table_->size());
     // Back to front, so that each chain lists rows in input order.
     for (int64_t r = n - 1; r >= 0; --r) {
       if (ids[r] == KeyIndex::kSkipped) continue;
@@ -197,6 +198,21 @@ class ProbeOp : public Operator {
     } else {
       for (int64_t i = 0; i < n; ++i) chain_start[i] = build.first_row(0);
     }
+    const bool preserve = f_->preserve_build();
+    if (preserve && build.has_keys() && !f_->condition()) {
+      // Only marks: every build row of a probed key matches; each key is walked once.
+      auto& done = f_->build()->key_done();
+      auto& matched = f_->build()->matched();
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t k = key_ids_[i];
+        if (k < 0 || done[k].load(std::memory_order_relaxed)) continue;
+        for (int64_t r = chain_start[i]; r >= 0; r = build.next_row(r)) {
+          matched[r].store(1, std::memory_order_relaxed);
+        }
+        done[k].store(1, std::memory_order_relaxed);
+      }
+      return Status::OK();
+    }
     // Walk the chains, emitting candidate pairs in chunks of about batch_rows.
     const int64_t chunk = ctx_->batch_rows();
     std::vector<int64_t> pv, bv;
@@ -228,7 +244,7 @@ class ProbeOp : public Operator {
       for (size_t k = 0; k < keep.size(); ++k) {
         if (!keep[k]) continue;
         probe_matched[p[k]] = 1;
-        if (type == JoinType::kRight || type == JoinType::kFull) {
+        if (type == JoinType::kRight || type == JoinType::kFull || preserve) {
           f_->build()->matched()[b[k]].store(1, std::memory_order_relaxed);
         }
       }
@@ -239,7 +255,7 @@ class ProbeOp : public Operator {
       return out->Emit(Batch{joined, batch.seq + (sub++)});
     };
     const bool one_match =
-        (type == JoinType::kSemi || type == JoinType::kAnti) && !f_->condition();
+        (type == JoinType::kSemi || type == JoinType::kAnti) && !f_->condition() && !preserve;
     for (int64_t i = 0; i < n; ++i) {
       for (int64_t r = chain_start[i]; r >= 0; r = build.next_row(r)) {
         pv.push_back(i);
@@ -250,7 +266,8 @@ class ProbeOp : public Operator {
       }
     }
     ARROW_RETURN_NOT_OK(flush());
-    // Rows decided by their match flag.
+    // Rows decided by their match flag (a preserved build side decides at the drain).
+    if (preserve) return Status::OK();
     if (type == JoinType::kLeft || type == JoinType::kFull || type == JoinType::kSemi ||
         type == JoinType::kAnti) {
       bool want_matched = type == JoinType::kSemi;
@@ -301,20 +318,44 @@ class ProbeOp : public Operator {
 HashJoinProbe::HashJoinProbe(std::shared_ptr<HashJoinBuild> build, JoinType type,
                              std::vector<expr::Expr> probe_keys, expr::Expr condition,
                              std::shared_ptr<arrow::Schema> left_schema,
-                             std::shared_ptr<arrow::Schema> output_schema)
-    : OperatorFactory(std::string("HashJoin ") + plan::JoinTypeName(type)),
+                             std::shared_ptr<arrow::Schema> output_schema,
+                             bool preserve_build)
+    : OperatorFactory(std::string("HashJoin ") + plan::JoinTypeName(type) +
+                      (preserve_build ? " (build side preserved)" : "")),
       build_(std::move(build)),
       type_(type),
       probe_keys_(std::move(probe_keys)),
       condition_(std::move(condition)),
       left_schema_(std::move(left_schema)),
-      output_schema_(std::move(output_schema)) {}
+      output_schema_(std::move(output_schema)),
+      preserve_build_(preserve_build) {}
 
 Result<std::unique_ptr<Operator>> HashJoinProbe::Make(ExecContext* ctx, int worker) {
   return std::make_unique<ProbeOp>(this, ctx);
 }
 
 Result<std::shared_ptr<Source>> HashJoinProbe::DrainSource() {
+  if (preserve_build_) {
+    // Semi: the build rows some probe row matched; anti: the others.
+    const uint8_t want = type_ == JoinType::kSemi ? 1 : 0;
+    auto& matched = build_->matched();
+    arrow::Int64Builder rows;
+    for (size_t r = 0; r < matched.size(); ++r) {
+      if (matched[r].load() == want) {
+        ARROW_RETURN_NOT_OK(rows.Append(static_cast<int64_t>(r)));
+      }
+    }
+    const int64_t count = rows.length();
+    ARROW_ASSIGN_OR_RAISE(auto idx, rows.Finish());
+    arrow::ArrayVector cols;
+    for (const auto& c : build_->rows()->columns()) {
+      ARROW_ASSIGN_OR_RAISE(auto taken, TakeRows(c, idx, arrow::default_memory_pool()));
+      cols.push_back(std::move(taken));
+    }
+    std::vector<std::shared_ptr<arrow::RecordBatch>> batches = {
+        arrow::RecordBatch::Make(output_schema_, count, std::move(cols))};
+    return std::make_shared<BatchListSource>(batches, "HashJoin preserved build rows");
+  }
   if (type_ != JoinType::kRight && type_ != JoinType::kFull) return nullptr;
   auto& matched = build_->matched();
   arrow::Int64Builder rows;

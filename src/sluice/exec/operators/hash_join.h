@@ -7,6 +7,12 @@
 // left only). Inner, left, right, full, semi and anti joins. Right/full joins mark
 // matched build rows and emit the unmatched ones after the probe pipeline finishes
 // (DrainSource). With no key columns this is a nested-loop (cross) join.
+//
+// A semi or anti join may build on its preserved (left) side instead (`preserve_build`,
+// chosen when that side is the smaller one): the other side probes and only marks the
+// build rows it matches; once every probe has finished, DrainSource emits the matched
+// (semi) or unmatched (anti) build rows. The probe rows are the candidate row's first
+// columns then, so the condition is bound to probe ++ build.
 // Memory: the build side is accounted under "HashJoin build".
 #include <atomic>
 #include <mutex>
@@ -41,6 +47,8 @@ class HashJoinBuild : public Sink {
   }
   bool has_keys() const { return !keys_.empty(); }
   std::vector<std::atomic<uint8_t>>& matched() { return matched_; }
+  /// Per key id: set once every build row of that key is marked matched.
+  std::vector<std::atomic<uint8_t>>& key_done() { return key_done_; }
 
  private:
   std::vector<expr::Expr> keys_;
@@ -51,6 +59,7 @@ class HashJoinBuild : public Sink {
   std::vector<int64_t> first_;
   std::vector<int64_t> next_;
   std::vector<std::atomic<uint8_t>> matched_;
+  std::vector<std::atomic<uint8_t>> key_done_;
 };
 
 class HashJoinProbe : public OperatorFactory {
@@ -58,7 +67,8 @@ class HashJoinProbe : public OperatorFactory {
   HashJoinProbe(std::shared_ptr<HashJoinBuild> build, plan::JoinType type,
                 std::vector<expr::Expr> probe_keys, expr::Expr condition,
                 std::shared_ptr<arrow::Schema> left_schema,
-                std::shared_ptr<arrow::Schema> output_schema);
+                std::shared_ptr<arrow::Schema> output_schema,
+                bool preserve_build = false);
   Result<std::unique_ptr<Operator>> Make(ExecContext* ctx, int worker) override;
   Result<std::shared_ptr<Source>> DrainSource() override;
 
@@ -68,6 +78,7 @@ class HashJoinProbe : public OperatorFactory {
   const expr::Expr& condition() const { return condition_; }
   const std::shared_ptr<arrow::Schema>& left_schema() const { return left_schema_; }
   const std::shared_ptr<arrow::Schema>& output_schema() const { return output_schema_; }
+  bool preserve_build() const { return preserve_build_; }
 
  private:
   std::shared_ptr<HashJoinBuild> build_;
@@ -76,6 +87,7 @@ class HashJoinProbe : public OperatorFactory {
   expr::Expr condition_;
   std::shared_ptr<arrow::Schema> left_schema_;
   std::shared_ptr<arrow::Schema> output_schema_;
+  bool preserve_build_;
 };
 
 }  // namespace sluice::exec

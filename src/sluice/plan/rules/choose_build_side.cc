@@ -1,4 +1,5 @@
 // Rule: build the join's hash table on the input with fewer estimated rows.
+// Semi/anti joins build their left side only when it is clearly the smaller one.
 // Estimates: scans report their size; filters keep half; aggregates a tenth (at
 // least 1); joins the larger input; limits their limit.
 #include <algorithm>
@@ -51,11 +52,16 @@ Result<Plan> ChooseBuildSide(Plan root) {
   return TransformUp(root, [](Plan node) -> Result<Plan> {
     if (node->kind != NodeKind::kJoin) return node;
     auto& j = static_cast<JoinNode&>(*node);
+    // Semi and anti joins too: building the left (preserved) side means the right side
+    // only marks the rows it matches (hash_join.h). Only when clearly smaller, since
+    // that form emits its rows at the end instead of streaming them.
+    const double left = EstimateRows(node->inputs[0]);
+    const double right = EstimateRows(node->inputs[1]);
     if (j.type == JoinType::kSemi || j.type == JoinType::kAnti) {
-      j.build_left = false;
+      j.build_left = left * 4 < right;
       return node;
     }
-    j.build_left = EstimateRows(node->inputs[0]) < EstimateRows(node->inputs[1]);
+    j.build_left = left < right;
     return node;
   });
 }
