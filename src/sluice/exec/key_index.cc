@@ -1,5 +1,6 @@
 #include "sluice/exec/key_index.h"
 
+#include <arrow/type_traits.h>
 #include <arrow/util/bit_util.h>
 
 #include <algorithm>
@@ -15,30 +16,8 @@ namespace {
 // The integer-like types whose values are keys as they are (no normalisation: unlike
 // floats, equal values have equal bits).
 bool IsIntegerLike(const arrow::DataType& t) {
-  switch (t.id()) {
-    case arrow::Type::INT8:
-    case arrow::Type::INT16:
-    case arrow::Type::INT32:
-    case arrow::Type::INT64:
-    case arrow::Type::UINT8:
-    case arrow::Type::UINT16:
-    case arrow::Type::UINT32:
-    case arrow::Type::UINT64:
-    case arrow::Type::DATE32:
-    case arrow::Type::DATE64:
-    case arrow::Type::TIMESTAMP:
-    case arrow::Type::TIME32:
-    case arrow::Type::TIME64:
-    case arrow::Type::DURATION:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool IsUnsigned(const arrow::DataType& t) {
-  return t.id() == arrow::Type::UINT8 || t.id() == arrow::Type::UINT16 ||
-         t.id() == arrow::Type::UINT32 || t.id() == arrow::Type::UINT64;
+  return arrow::is_integer(t.id()) || arrow::is_temporal(t.id()) ||
+         t.id() == arrow::Type::DURATION;
 }
 
 template <typename T>
@@ -60,7 +39,7 @@ Status LoadIntegers(const arrow::Array& array, std::vector<int64_t>* out) {
                            " column");
   }
   const uint8_t* values = data.buffers[1]->data() + data.offset * w;
-  const bool u = IsUnsigned(t);
+  const bool u = arrow::is_unsigned_integer(t.id());
   switch (w) {
     case 1:
       u ? Widen<uint8_t>(values, n, out->data()) : Widen<int8_t>(values, n, out->data());
@@ -206,9 +185,8 @@ class IntKeyIndex final : public KeyIndex {
   }
 
   int64_t MemoryUsage() const override {
-    return static_cast<int64_t>(slots_.capacity() * sizeof(Slot) +
-                                keys_.capacity() * 8 + direct_.capacity() * 4 +
-                                scratch_.capacity() * 8);
+    return static_cast<int64_t>(slots_.capacity() * sizeof(Slot) + keys_.capacity() * 8 +
+                                direct_.capacity() * 4 + scratch_.capacity() * 8);
   }
 
  private:
@@ -332,9 +310,9 @@ class EncodedKeyIndex final : public KeyIndex {
   }
 
   int64_t MemoryUsage() const override {
-    return table_.MemoryUsage() + static_cast<int64_t>(rows_.bytes.capacity() +
-                                                       rows_.offsets.capacity() * 4 +
-                                                       rows_.hashes.capacity() * 8);
+    return table_.MemoryUsage() +
+           static_cast<int64_t>(rows_.bytes.capacity() + rows_.offsets.capacity() * 4 +
+                                rows_.hashes.capacity() * 8);
   }
 
  private:

@@ -14,10 +14,10 @@ namespace {
 
 #define SLUICE_CONCAT_INNER(a, b) a##b
 #define SLUICE_CONCAT(a, b) SLUICE_CONCAT_INNER(a, b)
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                              \
-  auto SLUICE_CONCAT(result_, __LINE__) = (expr);                   \
-  ASSERT_TRUE(SLUICE_CONCAT(result_, __LINE__).ok())                \
-      << SLUICE_CONCAT(result_, __LINE__).status().ToString();      \
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                        \
+  auto SLUICE_CONCAT(result_, __LINE__) = (expr);              \
+  ASSERT_TRUE(SLUICE_CONCAT(result_, __LINE__).ok())           \
+      << SLUICE_CONCAT(result_, __LINE__).status().ToString(); \
   lhs = std::move(SLUICE_CONCAT(result_, __LINE__)).ValueOrDie()
 
 // A key as the reference sees it: nullopt for NULL, else the value as text.
@@ -33,8 +33,8 @@ std::vector<RefKey> RefKeys(const arrow::Array& a) {
 }
 
 template <typename Builder, typename Gen>
-std::shared_ptr<arrow::Array> MakeColumn(std::shared_ptr<arrow::DataType> type,
-                                         int64_t n, double null_share, Gen gen,
+std::shared_ptr<arrow::Array> MakeColumn(std::shared_ptr<arrow::DataType> type, int64_t n,
+                                         double null_share, Gen gen,
                                          std::mt19937_64* rng) {
   Builder b(type, arrow::default_memory_pool());
   std::uniform_real_distribution<double> u(0, 1);
@@ -151,8 +151,7 @@ TEST(KeyIndexTest, NarrowAndUnsignedAndTemporalKeys) {
         arrow::int8(), 500, 0.1, [&] { return static_cast<int8_t>(small(rng)); }, &rng));
     // Values above 2^63 must stay distinct from negative int64 of the same bits' type.
     u64.push_back(MakeColumn<arrow::UInt64Builder>(
-        arrow::uint64(), 500, 0.1, [&] { return big(rng) | (uint64_t{1} << 63); },
-        &rng));
+        arrow::uint64(), 500, 0.1, [&] { return big(rng) | (uint64_t{1} << 63); }, &rng));
     dates.push_back(MakeColumn<arrow::Date32Builder>(
         arrow::date32(), 500, 0.1, [&] { return 10000 + small(rng); }, &rng));
   }

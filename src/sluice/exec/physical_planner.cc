@@ -140,7 +140,8 @@ class Builder {
     expr::Expr condition = n.condition;
     const int nl = n.inputs[0]->schema->num_fields();
     const int nr = n.inputs[1]->schema->num_fields();
-    const bool semi_or_anti = type == plan::JoinType::kSemi || type == plan::JoinType::kAnti;
+    const bool semi_or_anti =
+        type == plan::JoinType::kSemi || type == plan::JoinType::kAnti;
     bool swap = n.build_left && !semi_or_anti;
     // A semi/anti join building its preserved side (hash_join.h): right probes left.
     const bool preserve_build = n.build_left && semi_or_anti;
@@ -176,9 +177,9 @@ class Builder {
     Register(build, n.id);
     ARROW_RETURN_NOT_OK(Finish(std::move(build_parts), build));
     ARROW_ASSIGN_OR_RAISE(auto parts, Build(probe_plan));
-    auto probe = std::make_shared<HashJoinProbe>(build, type, probe_keys, condition,
-                                                 probe_plan->schema, probe_out,
-                                                 preserve_build);
+    auto probe =
+        std::make_shared<HashJoinProbe>(build, type, probe_keys, condition,
+                                        probe_plan->schema, probe_out, preserve_build);
     Register(probe, n.id);
     for (auto& p : parts) p.operators.push_back(probe);
     if (swap) {

@@ -16,8 +16,8 @@ struct AggregateLocal : LocalSinkState {
 
   int64_t groups() const { return table ? table->size() : 1; }
   int64_t MemoryUsage() const {
-    int64_t total = (table ? table->MemoryUsage() : 0) +
-                    static_cast<int64_t>(ids.capacity() * 4);
+    int64_t total =
+        (table ? table->MemoryUsage() : 0) + static_cast<int64_t>(ids.capacity() * 4);
     for (const auto& a : accumulators) total += a->MemoryUsage();
     return total;
   }

@@ -101,9 +101,9 @@ struct Bytes16 {
 // Take of one column by row indices. The join's own index pairs are in range by
 // construction, so fixed-width columns (the most of them) are a plain gather instead of
 // Arrow's Take, which first checks every index's bounds; the rest go through Take.
-Result<std::shared_ptr<arrow::Array>> TakeRows(const std::shared_ptr<arrow::Array>& values,
-                                               const std::shared_ptr<arrow::Array>& indices,
-                                               arrow::MemoryPool* pool) {
+Result<std::shared_ptr<arrow::Array>> TakeRows(
+    const std::shared_ptr<arrow::Array>& values,
+    const std::shared_ptr<arrow::Array>& indices, arrow::MemoryPool* pool) {
   const auto& t = *values->type();
   const auto& vd = *values->data();
   const bool plain = (arrow::is_primitive(t.id()) && t.id() != arrow::Type::BOOL) ||
@@ -149,8 +149,8 @@ Result<std::shared_ptr<arrow::Array>> TakeRows(const std::shared_ptr<arrow::Arra
     if (nulls == 0) validity.reset();
   }
   return arrow::MakeArray(arrow::ArrayData::Make(
-      values->type(), n, {std::move(validity), std::shared_ptr<arrow::Buffer>(std::move(out))},
-      nulls));
+      values->type(), n,
+      {std::move(validity), std::shared_ptr<arrow::Buffer>(std::move(out))}, nulls));
 }
 
 // Builds output rows from (probe index, build index) pairs; a null index makes that
@@ -254,8 +254,8 @@ class ProbeOp : public Operator {
       if (joined->num_rows() == 0) return Status::OK();
       return out->Emit(Batch{joined, batch.seq + (sub++)});
     };
-    const bool one_match =
-        (type == JoinType::kSemi || type == JoinType::kAnti) && !f_->condition() && !preserve;
+    const bool one_match = (type == JoinType::kSemi || type == JoinType::kAnti) &&
+                           !f_->condition() && !preserve;
     for (int64_t i = 0; i < n; ++i) {
       for (int64_t r = chain_start[i]; r >= 0; r = build.next_row(r)) {
         pv.push_back(i);
