@@ -528,7 +528,10 @@ class ExprGen:
             return f"{self.expr('string', d)} {op} {sql_string(pat)}"
         if choice == 9 and self.has("string"):
             f = rng.choice(["starts_with", "ends_with", "contains", "regexp_matches"])
-            arg = rng.choice(["a", "k1", "é", "", "b"]) if f != "regexp_matches" else \
+            # No empty prefix for starts_with: DuckDB 2.0.0 turns starts_with(nullif(c, v), '')
+            # in a filter into "c IS NOT NULL" (tests/sql/strings.test, the t_sw record).
+            plain = ["a", "k1", "é", "b"] if f == "starts_with" else ["a", "k1", "é", "", "b"]
+            arg = rng.choice(plain) if f != "regexp_matches" else \
                 rng.choice(["^a", "b$", "[0-9]+", "é", "^$", "^k[0-9]$"])
             return f"{f}({self.expr('string', d)}, {sql_string(arg)})"
         if choice == 10 and self.has("bool"):
