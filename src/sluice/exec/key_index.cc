@@ -1,5 +1,6 @@
 #include "sluice/exec/key_index.h"
 
+#include <arrow/array/builder_binary.h>
 #include <arrow/type_traits.h>
 #include <arrow/util/bit_util.h>
 
@@ -269,6 +270,136 @@ class IntKeyIndex final : public KeyIndex {
   std::vector<int64_t> scratch_;
 };
 
+// One string or binary column: the raw bytes are the key (no row encoding), hashed
+// with XXH3, in a KeyTable. NULL is the empty key stored under a hash no empty string
+// has (XXH3("") ^ 1), so it gets an id in insertion order like any other key.
+class StringKeyIndex final : public KeyIndex {
+ public:
+  explicit StringKeyIndex(std::shared_ptr<arrow::DataType> type)
+      : type_(std::move(type)), table_(nullptr) {}
+
+  Status Insert(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids) override {
+    return Visit(*columns[0], [&](const auto& a) -> Status {
+      const int64_t n = a.length();
+      const bool has_nulls = a.null_count() > 0;
+      for (int64_t i = 0; i < n; ++i) {
+        if (has_nulls && a.IsNull(i)) {
+          if (nulls == Nulls::kSkip) {
+            ids[i] = kSkipped;
+            continue;
+          }
+          ARROW_ASSIGN_OR_RAISE(ids[i], table_.FindOrInsert({}, kNullHash));
+          null_id_ = ids[i];
+          continue;
+        }
+        std::string_view v = a.GetView(i);
+        ARROW_ASSIGN_OR_RAISE(ids[i],
+                              table_.FindOrInsert(v, HashBytes(v.data(), v.size())));
+      }
+      return Status::OK();
+    });
+  }
+
+  Status InsertAll(const KeyIndex& other_base, uint32_t* mapping) override {
+    const auto& other = static_cast<const StringKeyIndex&>(other_base);
+    for (int64_t g = 0; g < other.size(); ++g) {
+      ARROW_ASSIGN_OR_RAISE(
+          mapping[g], table_.FindOrInsert(other.table_.key(g), other.table_.hash(g)));
+      if (g == other.null_id_) null_id_ = mapping[g];
+    }
+    return Status::OK();
+  }
+
+  Status Find(const arrow::ArrayVector& columns, ProbeScratch* scratch,
+              int64_t* ids) const override {
+    return Visit(*columns[0], [&](const auto& a) -> Status {
+      const int64_t n = a.length();
+      for (int64_t i = 0; i < n; ++i) {
+        if (a.IsNull(i)) {
+          ids[i] = -1;
+          continue;
+        }
+        std::string_view v = a.GetView(i);
+        ids[i] = table_.Find(v, HashBytes(v.data(), v.size()));
+      }
+      return Status::OK();
+    });
+  }
+
+  int64_t size() const override { return table_.size(); }
+
+  Result<arrow::ArrayVector> KeyColumns(arrow::MemoryPool* pool) const override {
+    std::unique_ptr<arrow::ArrayBuilder> builder;
+    ARROW_RETURN_NOT_OK(arrow::MakeBuilder(pool, type_, &builder));
+    ARROW_RETURN_NOT_OK(builder->Reserve(size()));
+    auto append = [&](auto* b) -> Status {
+      for (int64_t g = 0; g < size(); ++g) {
+        ARROW_RETURN_NOT_OK(g == null_id_ ? b->AppendNull() : b->Append(table_.key(g)));
+      }
+      return Status::OK();
+    };
+    switch (type_->id()) {
+      case arrow::Type::LARGE_STRING:
+      case arrow::Type::LARGE_BINARY:
+        ARROW_RETURN_NOT_OK(
+            append(static_cast<arrow::LargeBinaryBuilder*>(builder.get())));
+        break;
+      case arrow::Type::STRING_VIEW:
+      case arrow::Type::BINARY_VIEW:
+        ARROW_RETURN_NOT_OK(
+            append(static_cast<arrow::BinaryViewBuilder*>(builder.get())));
+        break;
+      default:
+        ARROW_RETURN_NOT_OK(append(static_cast<arrow::BinaryBuilder*>(builder.get())));
+    }
+    std::shared_ptr<arrow::Array> out;
+    ARROW_RETURN_NOT_OK(builder->Finish(&out));
+    return arrow::ArrayVector{std::move(out)};
+  }
+
+  int64_t MemoryUsage() const override { return table_.MemoryUsage(); }
+
+  static bool Handles(const arrow::DataType& t) {
+    switch (t.id()) {
+      case arrow::Type::STRING:
+      case arrow::Type::BINARY:
+      case arrow::Type::LARGE_STRING:
+      case arrow::Type::LARGE_BINARY:
+      case arrow::Type::STRING_VIEW:
+      case arrow::Type::BINARY_VIEW:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+ private:
+  static inline const uint64_t kNullHash = HashBytes("", 0) ^ 1;
+
+  // Calls fn with the column as the array class that has GetView for its type.
+  template <typename Fn>
+  static Status Visit(const arrow::Array& a, Fn&& fn) {
+    switch (a.type_id()) {
+      case arrow::Type::LARGE_STRING:
+      case arrow::Type::LARGE_BINARY:
+        return fn(static_cast<const arrow::LargeBinaryArray&>(a));
+      case arrow::Type::STRING_VIEW:
+      case arrow::Type::BINARY_VIEW:
+        return fn(static_cast<const arrow::BinaryViewArray&>(a));
+      case arrow::Type::STRING:
+      case arrow::Type::BINARY:
+        return fn(static_cast<const arrow::BinaryArray&>(a));
+      default:
+        return Status::Invalid("internal: string key index given a ",
+                               a.type()->ToString(), " column");
+    }
+  }
+
+  std::shared_ptr<arrow::DataType> type_;
+  KeyTable table_;
+  int64_t null_id_ = -1;
+};
+
 // Any key types: row-encoded keys in a KeyTable.
 class EncodedKeyIndex final : public KeyIndex {
  public:
@@ -329,6 +460,9 @@ Result<std::unique_ptr<KeyIndex>> KeyIndex::Make(
   ARROW_RETURN_NOT_OK(CheckEncodable(types));
   if (types.size() == 1 && IsIntegerLike(*types[0])) {
     return std::make_unique<IntKeyIndex>(types[0]);
+  }
+  if (types.size() == 1 && StringKeyIndex::Handles(*types[0])) {
+    return std::make_unique<StringKeyIndex>(types[0]);
   }
   return std::make_unique<EncodedKeyIndex>(types);
 }

@@ -7,6 +7,7 @@
 //   bytes): the keys sit inline in the slots, hashed by one multiplication, no row
 //   encoding; after Seal(), a dense domain (max - min small against the number of
 //   keys) is looked up by direct indexing instead of probing;
+// - one string or binary column: its bytes are the key, hashed directly;
 // - anything else: row-encoded keys (row_encoding.h) in a KeyTable.
 // NULL is a key like any other for Insert with Nulls::kGroup (SQL GROUP BY groups the
 // NULLs together); joins use Nulls::kSkip, and Find never matches a NULL key.

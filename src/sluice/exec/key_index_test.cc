@@ -160,15 +160,29 @@ TEST(KeyIndexTest, NarrowAndUnsignedAndTemporalKeys) {
   CheckIndex(dates);
 }
 
-TEST(KeyIndexTest, StringKeysUseEncodedRows) {
+TEST(KeyIndexTest, StringKeys) {
+  // NULL and the empty string are different keys.
   std::mt19937_64 rng(3);
   std::uniform_int_distribution<int> d(0, 300);
-  std::vector<std::shared_ptr<arrow::Array>> batches;
+  auto value = [&] {
+    int v = d(rng);
+    return v < 10 ? std::string() : "k" + std::to_string(v);
+  };
+  std::vector<std::shared_ptr<arrow::Array>> plain, large, views, binary;
   for (int b = 0; b < 3; ++b) {
-    batches.push_back(MakeColumn<arrow::StringBuilder>(
-        arrow::utf8(), 2000, 0.05, [&] { return "k" + std::to_string(d(rng)); }, &rng));
+    plain.push_back(
+        MakeColumn<arrow::StringBuilder>(arrow::utf8(), 2000, 0.05, value, &rng));
+    large.push_back(MakeColumn<arrow::LargeStringBuilder>(arrow::large_utf8(), 2000, 0.05,
+                                                          value, &rng));
+    views.push_back(MakeColumn<arrow::StringViewBuilder>(arrow::utf8_view(), 2000, 0.05,
+                                                         value, &rng));
+    binary.push_back(
+        MakeColumn<arrow::BinaryBuilder>(arrow::binary(), 2000, 0.05, value, &rng));
   }
-  CheckIndex(batches);
+  CheckIndex(plain);
+  CheckIndex(large);
+  CheckIndex(views);
+  CheckIndex(binary);
 }
 
 TEST(KeyIndexTest, SkipNullsLeavesThemOut) {
