@@ -16,6 +16,7 @@
 #include <mutex>
 #include <set>
 
+#include "sluice/expr/decimal_to_double.h"
 #include "sluice/expr/eval.h"
 #include "sluice/expr/types.h"
 
@@ -760,6 +761,22 @@ Result<Datum> CastDatumImpl(const Datum& d,
                             const std::shared_ptr<arrow::DataType>& type) {
   if (d.type()->Equals(*type)) return d;
   if (d.is_scalar() && !d.scalar()->is_valid) return Datum(arrow::MakeNullScalar(type));
+  if (d.type()->id() == Type::DECIMAL128 && IsFloating(*type)) {
+    // Correctly rounded (decimal_to_double.h), then narrowed if the target is FLOAT.
+    std::shared_ptr<arrow::Array> in;
+    if (d.is_scalar()) {
+      ARROW_ASSIGN_OR_RAISE(in, arrow::MakeArrayFromScalar(*d.scalar(), 1));
+    } else {
+      in = d.make_array();
+    }
+    ARROW_ASSIGN_OR_RAISE(auto dbl, DecimalToDouble(*in, arrow::default_memory_pool()));
+    Datum out = dbl;
+    if (d.is_scalar()) {
+      ARROW_ASSIGN_OR_RAISE(auto s, dbl->GetScalar(0));
+      out = Datum(s);
+    }
+    return type->id() == Type::DOUBLE ? out : CastDatumImpl(out, type);
+  }
   auto options = cp::CastOptions::Safe(type);
   // Numbers convert to floating point by rounding (SQL), not only when exact.
   if (IsFloating(*type)) options.allow_float_truncate = true;

@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "sluice/exec/key_table.h"
+#include "sluice/expr/decimal_to_double.h"
 #include "sluice/expr/types.h"
 
 namespace sluice::exec {
@@ -130,6 +131,9 @@ struct Repr<int64_t> {
 // Numbers as doubles, rounding integers beyond 2^53 (Arrow's safe cast refuses them).
 Result<ArrayPtr> ToDouble(const ArrayPtr& a) {
   if (a->type()->id() == arrow::Type::DOUBLE) return a;
+  if (a->type()->id() == arrow::Type::DECIMAL128) {
+    return expr::DecimalToDouble(*a, arrow::default_memory_pool());
+  }
   auto options = cp::CastOptions::Safe(arrow::float64());
   options.allow_float_truncate = true;
   ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(a, options));
