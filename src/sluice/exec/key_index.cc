@@ -359,20 +359,6 @@ class StringKeyIndex final : public KeyIndex {
 
   int64_t MemoryUsage() const override { return table_.MemoryUsage(); }
 
-  static bool Handles(const arrow::DataType& t) {
-    switch (t.id()) {
-      case arrow::Type::STRING:
-      case arrow::Type::BINARY:
-      case arrow::Type::LARGE_STRING:
-      case arrow::Type::LARGE_BINARY:
-      case arrow::Type::STRING_VIEW:
-      case arrow::Type::BINARY_VIEW:
-        return true;
-      default:
-        return false;
-    }
-  }
-
  private:
   static inline const uint64_t kNullHash = HashBytes("", 0) ^ 1;
 
@@ -461,7 +447,7 @@ Result<std::unique_ptr<KeyIndex>> KeyIndex::Make(
   if (types.size() == 1 && IsIntegerLike(*types[0])) {
     return std::make_unique<IntKeyIndex>(types[0]);
   }
-  if (types.size() == 1 && StringKeyIndex::Handles(*types[0])) {
+  if (types.size() == 1 && IsBinaryLike(*types[0])) {
     return std::make_unique<StringKeyIndex>(types[0]);
   }
   return std::make_unique<EncodedKeyIndex>(types);

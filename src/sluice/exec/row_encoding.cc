@@ -41,7 +41,7 @@ static bool IsFixedWidth(const arrow::DataType& t) {
   }
 }
 
-static bool IsBinaryLike(const arrow::DataType& t) {
+bool IsBinaryLike(const arrow::DataType& t) {
   return t.id() == arrow::Type::STRING || t.id() == arrow::Type::BINARY ||
          t.id() == arrow::Type::LARGE_STRING || t.id() == arrow::Type::LARGE_BINARY ||
          t.id() == arrow::Type::STRING_VIEW || t.id() == arrow::Type::BINARY_VIEW;

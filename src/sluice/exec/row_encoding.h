@@ -45,4 +45,7 @@ Result<std::vector<std::shared_ptr<arrow::Array>>> DecodeRows(
 
 uint64_t HashBytes(const void* data, size_t len);
 
+/// Strings and binaries: plain, large and view layouts.
+bool IsBinaryLike(const arrow::DataType& t);
+
 }  // namespace sluice::exec

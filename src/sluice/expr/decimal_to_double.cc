@@ -35,8 +35,8 @@ Result<std::shared_ptr<arrow::Array>> DecimalToDouble(const arrow::Array& decima
     const uint64_t lo = v.low_bits();
     // Fits in int64 when the high word is the sign extension of the low one.
     const int64_t low = static_cast<int64_t>(lo);
-    const bool fits = (hi == 0 && low >= 0 && low < kExact) ||
-                      (hi == -1 && low < 0 && low > -kExact);
+    const bool fits =
+        (hi == 0 && low >= 0 && low < kExact) || (hi == -1 && low < 0 && low > -kExact);
     if (fits && scale >= 0 && scale <= 22) {
       out[i] = static_cast<double>(low) / kPow10[scale];
     } else {
