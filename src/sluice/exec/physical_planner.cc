@@ -142,11 +142,13 @@ class Builder {
     const int nr = n.inputs[1]->schema->num_fields();
     const bool semi_or_anti =
         type == plan::JoinType::kSemi || type == plan::JoinType::kAnti;
-    bool swap = n.build_left && !semi_or_anti;
-    // A semi/anti join building its preserved side (hash_join.h): right probes left.
+    // Building the left side: the right side probes, and candidate rows are right ++
+    // left. Semi/anti joins then keep the build side's rows (hash_join.h); the other
+    // joins flip left/right and a projection restores left ++ right.
+    const bool swap = n.build_left && !semi_or_anti;
     const bool preserve_build = n.build_left && semi_or_anti;
     std::shared_ptr<arrow::Schema> probe_out = n.schema;
-    if (preserve_build) {
+    if (n.build_left) {
       std::swap(probe_plan, build_plan);
       std::swap(probe_keys, build_keys);
       std::vector<int> mapping(nl + nr);
@@ -155,18 +157,11 @@ class Builder {
       if (condition) condition = expr::RemapColumns(condition, mapping);
     }
     if (swap) {
-      std::swap(probe_plan, build_plan);
-      std::swap(probe_keys, build_keys);
       if (type == plan::JoinType::kLeft) {
         type = plan::JoinType::kRight;
       } else if (type == plan::JoinType::kRight) {
         type = plan::JoinType::kLeft;
       }
-      // The probe emits right ++ left; a projection restores left ++ right.
-      std::vector<int> mapping(nl + nr);
-      for (int i = 0; i < nl; ++i) mapping[i] = nr + i;
-      for (int i = 0; i < nr; ++i) mapping[nl + i] = i;
-      if (condition) condition = expr::RemapColumns(condition, mapping);
       arrow::FieldVector swapped;
       for (int i = 0; i < nr; ++i) swapped.push_back(n.schema->field(nl + i));
       for (int i = 0; i < nl; ++i) swapped.push_back(n.schema->field(i));

@@ -163,17 +163,16 @@ Result<std::shared_ptr<arrow::RecordBatch>> Assemble(
     const std::shared_ptr<arrow::Schema>& out_schema, bool left_only) {
   arrow::ArrayVector cols;
   const int64_t n = probe_idx->length();
-  auto* pool = arrow::default_memory_pool();
-  for (int i = 0; i < probe->num_columns(); ++i) {
-    ARROW_ASSIGN_OR_RAISE(auto c, TakeRows(probe->column(i), probe_idx, pool));
-    cols.push_back(std::move(c));
-  }
-  if (!left_only) {
-    for (int i = 0; i < build->num_columns(); ++i) {
-      ARROW_ASSIGN_OR_RAISE(auto c, TakeRows(build->column(i), build_idx, pool));
+  auto take_all = [&](const arrow::RecordBatch& rows,
+                      const std::shared_ptr<arrow::Array>& idx) -> Status {
+    for (const auto& column : rows.columns()) {
+      ARROW_ASSIGN_OR_RAISE(auto c, TakeRows(column, idx, arrow::default_memory_pool()));
       cols.push_back(std::move(c));
     }
-  }
+    return Status::OK();
+  };
+  ARROW_RETURN_NOT_OK(take_all(*probe, probe_idx));
+  if (!left_only) ARROW_RETURN_NOT_OK(take_all(*build, build_idx));
   return arrow::RecordBatch::Make(out_schema, n, std::move(cols));
 }
 
