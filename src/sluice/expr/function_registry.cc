@@ -16,6 +16,7 @@
 #include <mutex>
 #include <set>
 
+#include "sluice/expr/decimal_kernels.h"
 #include "sluice/expr/decimal_to_double.h"
 #include "sluice/expr/eval.h"
 #include "sluice/expr/types.h"
@@ -610,6 +611,11 @@ Result<Datum> EvalArithmetic(const ExprNode& call, Args& args, const EvalContext
     return Datum(out);
   }
   const std::string& op = call.name;
+  if (call.type && call.type->id() == Type::DECIMAL128 && op.size() == 1) {
+    if (auto fast = DecimalArithmetic(op[0], args[0], args[1], *call.type)) {
+      return std::move(*fast);
+    }
+  }
   Result<Datum> r;
   if (op == "+") {
     r = Call("add_checked", args);
@@ -1070,6 +1076,22 @@ Result<Datum> DatePart(const std::string& field_in, const Datum& x) {
 using EvalFn = std::function<Result<Datum>(const ExprNode&, Args&, const EvalContext&)>;
 using BindFn = std::function<Result<Expr>(std::shared_ptr<ExprNode>)>;
 
+// A comparison by Arrow's kernel name; decimals compare in native 128 bits.
+Result<Datum> Compare(const std::string& kernel, const Datum& a, const Datum& b) {
+  if (a.type()->id() == Type::DECIMAL128 && b.type()->id() == Type::DECIMAL128) {
+    using CO = cp::CompareOperator;
+    static const std::pair<const char*, CO> ops[] = {
+        {"equal", CO::EQUAL},     {"not_equal", CO::NOT_EQUAL},
+        {"less", CO::LESS},       {"less_equal", CO::LESS_EQUAL},
+        {"greater", CO::GREATER}, {"greater_equal", CO::GREATER_EQUAL}};
+    for (const auto& [name, op] : ops) {
+      if (kernel != name) continue;
+      if (auto fast = DecimalCompare(op, a, b)) return std::move(*fast);
+    }
+  }
+  return Call(kernel, {a, b});
+}
+
 EvalFn Kernel(const std::string& kernel) {
   return [kernel](const ExprNode&, Args& args, const EvalContext&) {
     return Call(kernel, args);
@@ -1136,7 +1158,12 @@ void RegisterAll() {
   const std::pair<const char*, const char*> cmps[] = {
       {"=", "equal"},       {"<>", "not_equal"}, {"<", "less"},
       {"<=", "less_equal"}, {">", "greater"},    {">=", "greater_equal"}};
-  for (const auto& [op, kernel] : cmps) Add(op, 2, 2, BindComparison, Kernel(kernel));
+  for (const auto& [op, kernel] : cmps) {
+    std::string name = kernel;
+    Add(op, 2, 2, BindComparison, [name](const ExprNode&, Args& a, const EvalContext&) {
+      return Compare(name, a[0], a[1]);
+    });
+  }
   Alias("!=", "<>");
   Add("is_distinct_from", 2, 2, BindComparison,
       [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
@@ -1155,8 +1182,8 @@ void RegisterAll() {
         return Expr(c);
       },
       [](const ExprNode&, Args& a, const EvalContext&) -> Result<Datum> {
-        ARROW_ASSIGN_OR_RAISE(auto ge, Call("greater_equal", {a[0], a[1]}));
-        ARROW_ASSIGN_OR_RAISE(auto le, Call("less_equal", {a[0], a[2]}));
+        ARROW_ASSIGN_OR_RAISE(auto ge, Compare("greater_equal", a[0], a[1]));
+        ARROW_ASSIGN_OR_RAISE(auto le, Compare("less_equal", a[0], a[2]));
         return Call("and_kleene", {ge, le});
       });
   // Logic.

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "sluice/exec/key_table.h"
 #include "sluice/expr/decimal_to_double.h"
@@ -362,14 +363,18 @@ class CountAccumulator : public GroupedAccumulator {
 
 template <typename T>
 class SumAccumulator : public GroupedAccumulator {
+  // Decimals sum as native 128-bit integers (Decimal128's operators are out-of-line).
+  static constexpr bool kDecimal = std::is_same_v<T, arrow::Decimal128>;
+  using Store = std::conditional_t<kDecimal, __int128, T>;
+
  public:
   explicit SumAccumulator(TypePtr type) : type_(std::move(type)) {}
   Status Resize(int64_t n) override {
-    sums_.resize(n, T(0));
+    sums_.resize(n, Store(0));
     has_.resize(n, 0);
     return Status::OK();
   }
-  Status Add(uint32_t g, const T& v) {
+  Status Add(uint32_t g, const Store& v) {
     if constexpr (std::is_same_v<T, int64_t>) {
       if (__builtin_add_overflow(sums_[g], v, &sums_[g])) {
         return Status::Invalid(
@@ -383,12 +388,26 @@ class SumAccumulator : public GroupedAccumulator {
     return Status::OK();
   }
   Status Update(const ArrayPtr& arg, const uint32_t* ids, int64_t n) override {
-    ARROW_ASSIGN_OR_RAISE(auto r, Repr<T>::Make(arg));
-    for (int64_t i = 0; i < n; ++i) {
-      if (arg->IsNull(i)) continue;
-      ARROW_RETURN_NOT_OK(Add(ids[i], r.Get(i)));
+    if constexpr (kDecimal) {
+      const uint8_t* raw = arg->data()->GetValues<uint8_t>(1, 0) + arg->offset() * 16;
+      const bool nulls = arg->null_count() != 0;
+      for (int64_t i = 0; i < n; ++i) {
+        if (nulls && arg->IsNull(i)) continue;
+        __int128 v;
+        std::memcpy(&v, raw + i * 16, 16);  // little-endian, low word first
+        sums_[ids[i]] += v;
+        has_[ids[i]] = 1;
+      }
+      return Status::OK();
+    } else {
+      ARROW_ASSIGN_OR_RAISE(auto r, Repr<T>::Make(arg));
+      const bool nulls = arg->null_count() != 0;
+      for (int64_t i = 0; i < n; ++i) {
+        if (nulls && arg->IsNull(i)) continue;
+        ARROW_RETURN_NOT_OK(Add(ids[i], r.Get(i)));
+      }
+      return Status::OK();
     }
-    return Status::OK();
   }
   Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
     auto* o = static_cast<SumAccumulator*>(other);
@@ -398,19 +417,24 @@ class SumAccumulator : public GroupedAccumulator {
     return Status::OK();
   }
   Result<ArrayPtr> Finalize() override {
-    if constexpr (std::is_same_v<T, arrow::Decimal128>) {
-      return Repr<T>::Build(sums_, has_, type_);
+    if constexpr (kDecimal) {
+      std::vector<arrow::Decimal128> values(sums_.size());
+      for (size_t g = 0; g < sums_.size(); ++g) {
+        values[g] = arrow::Decimal128(static_cast<int64_t>(sums_[g] >> 64),
+                                      static_cast<uint64_t>(sums_[g]));
+      }
+      return Repr<T>::Build(values, has_, type_);
     } else {
       return Repr<T>::Build(sums_, has_, type_);
     }
   }
   int64_t MemoryUsage() const override {
-    return static_cast<int64_t>(sums_.capacity() * sizeof(T) + has_.capacity());
+    return static_cast<int64_t>(sums_.capacity() * sizeof(Store) + has_.capacity());
   }
 
  private:
   TypePtr type_;
-  std::vector<T> sums_;
+  std::vector<Store> sums_;
   std::vector<uint8_t> has_;
 };
 
@@ -645,13 +669,13 @@ class AvgAccumulator : public GroupedAccumulator {
         count_[ids[i]]++;
       }
     } else {
-      const auto& d = static_cast<const arrow::Decimal128Array&>(*arg);
+      const uint8_t* raw = arg->data()->GetValues<uint8_t>(1, 0) + arg->offset() * 16;
+      const bool nulls = arg->null_count() != 0;
       for (int64_t i = 0; i < n; ++i) {
-        if (d.IsNull(i)) continue;
-        arrow::Decimal128 v(d.GetValue(i));
-        isum_[ids[i]] += static_cast<__int128>(
-            (static_cast<unsigned __int128>(static_cast<uint64_t>(v.high_bits())) << 64) |
-            v.low_bits());
+        if (nulls && arg->IsNull(i)) continue;
+        __int128 v;
+        std::memcpy(&v, raw + i * 16, 16);  // little-endian, low word first
+        isum_[ids[i]] += v;
         count_[ids[i]]++;
       }
     }
