@@ -280,6 +280,9 @@ class ParquetInput : public InputTable {
   std::string Describe() const override { return t_->Describe(); }
   std::shared_ptr<arrow::Schema> schema() const override { return t_->schema(); }
   std::optional<int64_t> EstimatedRows() const override { return t_->EstimatedRows(); }
+  std::optional<int64_t> EstimatedDistinct(int column) const override {
+    return t_->EstimatedDistinct(column);
+  }
   std::optional<int64_t> EstimatedBytes() const override { return t_->EstimatedBytes(); }
   bool SupportsPredicatePruning() const override { return true; }
   int64_t rows_read() const override { return *t_->EstimatedRows(); }

@@ -110,7 +110,8 @@ bool MakeOperand(const arrow::Datum& d, bool allow_integers, Operand* op) {
     op->scalar_valid = s.is_valid;
     if (!s.is_valid) return true;
     if (decimal) {
-      op->scalar_value = Load(static_cast<const arrow::Decimal128Scalar&>(s).value.native_endian_bytes());
+      op->scalar_value = Load(
+          static_cast<const arrow::Decimal128Scalar&>(s).value.native_endian_bytes());
     } else {
       auto view = static_cast<const arrow::internal::PrimitiveScalarBase&>(s).view();
       op->scalar_value = IntegerValue(reinterpret_cast<const uint8_t*>(view.data()),
@@ -138,8 +139,9 @@ bool MakeOperand(const arrow::Datum& d, bool allow_integers, Operand* op) {
 }
 
 // Validity of the result: the AND of both operands' (neither scalar is null here).
-Result<std::shared_ptr<arrow::Buffer>> CombinedValidity(const Operand& a, const Operand& b,
-                                                        int64_t n, int64_t* null_count) {
+Result<std::shared_ptr<arrow::Buffer>> CombinedValidity(const Operand& a,
+                                                        const Operand& b, int64_t n,
+                                                        int64_t* null_count) {
   arrow::MemoryPool* pool = arrow::default_memory_pool();
   std::shared_ptr<arrow::Buffer> out;
   if (a.validity && b.validity) {
@@ -147,7 +149,8 @@ Result<std::shared_ptr<arrow::Buffer>> CombinedValidity(const Operand& a, const 
                                                           b.validity, b.offset, n, 0));
   } else if (a.validity || b.validity) {
     const Operand& v = a.validity ? a : b;
-    ARROW_ASSIGN_OR_RAISE(out, arrow::internal::CopyBitmap(pool, v.validity, v.offset, n));
+    ARROW_ASSIGN_OR_RAISE(out,
+                          arrow::internal::CopyBitmap(pool, v.validity, v.offset, n));
   } else {
     *null_count = 0;
     return nullptr;
@@ -309,13 +312,13 @@ std::optional<Result<arrow::Datum>> DecimalArithmetic(char op, const arrow::Datu
       ARROW_RETURN_NOT_OK(st);
     }
     if (scalars) {
-      return arrow::Datum(std::make_shared<arrow::Decimal128Scalar>(
-          arrow::Decimal128(dst), out_ptr));
+      return arrow::Datum(
+          std::make_shared<arrow::Decimal128Scalar>(arrow::Decimal128(dst), out_ptr));
     }
     int64_t null_count = 0;
     ARROW_ASSIGN_OR_RAISE(auto validity, CombinedValidity(x, y, n, &null_count));
-    auto data = arrow::ArrayData::Make(out_ptr, n, {std::move(validity), std::move(values)},
-                                       null_count);
+    auto data = arrow::ArrayData::Make(
+        out_ptr, n, {std::move(validity), std::move(values)}, null_count);
     return arrow::Datum(arrow::MakeArray(data));
   };
   return run();
@@ -334,7 +337,8 @@ std::optional<Result<arrow::Datum>> DecimalCompare(arrow::compute::CompareOperat
     return AllNull(arrow::boolean(), scalars, n);
   }
   auto run = [&]() -> Result<arrow::Datum> {
-    ARROW_ASSIGN_OR_RAISE(auto bits, arrow::AllocateBuffer(arrow::bit_util::BytesForBits(n)));
+    ARROW_ASSIGN_OR_RAISE(auto bits,
+                          arrow::AllocateBuffer(arrow::bit_util::BytesForBits(n)));
     uint8_t* dst = bits->mutable_data();
     using CO = arrow::compute::CompareOperator;
     switch (op) {
@@ -360,8 +364,8 @@ std::optional<Result<arrow::Datum>> DecimalCompare(arrow::compute::CompareOperat
     if (scalars) return arrow::Datum(arrow::bit_util::GetBit(dst, 0));
     int64_t null_count = 0;
     ARROW_ASSIGN_OR_RAISE(auto validity, CombinedValidity(x, y, n, &null_count));
-    auto data = arrow::ArrayData::Make(arrow::boolean(), n,
-                                       {std::move(validity), std::move(bits)}, null_count);
+    auto data = arrow::ArrayData::Make(
+        arrow::boolean(), n, {std::move(validity), std::move(bits)}, null_count);
     return arrow::Datum(arrow::MakeArray(data));
   };
   return run();

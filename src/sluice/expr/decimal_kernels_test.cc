@@ -33,7 +33,8 @@ std::shared_ptr<arrow::Array> RandomDecimals(int precision, int scale, int64_t n
     // A value with a random number of digits (all nines at p == 1: the largest).
     int d = p == 1 ? precision : digits(*rng);
     std::string text = (p % 2 == 0) ? "-" : "";
-    for (int k = 0; k < d; ++k) text += p == 1 ? '9' : static_cast<char>('0' + pick(*rng));
+    for (int k = 0; k < d; ++k)
+      text += p == 1 ? '9' : static_cast<char>('0' + pick(*rng));
     if (text.empty() || text == "-") text += "0";
     auto v = arrow::Decimal128::FromString(text).ValueOrDie();
     EXPECT_TRUE(b.Append(v).ok());
@@ -44,8 +45,9 @@ std::shared_ptr<arrow::Array> RandomDecimals(int precision, int scale, int64_t n
 // The reference: Arrow's checked kernels.
 arrow::Datum Reference(char op, const arrow::Datum& a, const arrow::Datum& b) {
   EXPECT_TRUE(kComputeReady);
-  const char* name = op == '+' ? "add_checked" : op == '-' ? "subtract_checked"
-                                                           : "multiply_checked";
+  const char* name = op == '+'   ? "add_checked"
+                     : op == '-' ? "subtract_checked"
+                                 : "multiply_checked";
   auto r = cp::CallFunction(name, {a, b});
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return *r;
@@ -153,7 +155,8 @@ TEST(DecimalKernels, ResultsBeyond38DigitsAreOverflowErrors) {
   EXPECT_EQ((*fine)->make_array()->GetScalar(0).ValueOrDie()->ToString(), "6");
   // Multiplication: 10^20 * 10^20 = 10^40.
   auto big = arrow::Decimal128::FromString("1" + std::string(20, '0')).ValueOrDie();
-  arrow::Datum s(std::make_shared<arrow::Decimal128Scalar>(big, arrow::decimal128(38, 0)));
+  arrow::Datum s(
+      std::make_shared<arrow::Decimal128Scalar>(big, arrow::decimal128(38, 0)));
   auto mul = DecimalArithmetic('*', s, s, *arrow::decimal128(38, 0));
   ASSERT_TRUE(mul.has_value());
   EXPECT_FALSE(mul->ok());

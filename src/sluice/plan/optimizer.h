@@ -14,6 +14,7 @@
 //   7. choose_build_side   build the hash table on the smaller (estimated) join input
 // Rules preserve the plan's output schema.
 #include "sluice/base/status.h"
+#include "sluice/plan/cardinality.h"
 #include "sluice/plan/logical_plan.h"
 
 namespace sluice::plan {
@@ -28,8 +29,5 @@ Result<Plan> PushDownFilters(Plan root);
 Result<Plan> PruneColumns(Plan root);
 Result<Plan> FuseTopK(Plan root);
 Result<Plan> ChooseBuildSide(Plan root);
-
-/// Estimated output rows of a plan (for build side choice and progress).
-double EstimateRows(const Plan& node);
 
 }  // namespace sluice::plan

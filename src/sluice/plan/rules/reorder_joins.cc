@@ -95,31 +95,6 @@ uint64_t LeavesOf(const Expr& e, const std::vector<int>& leaf_of_column) {
   return mask;
 }
 
-// An upper bound on the distinct values of column `column` of `node`, if known.
-std::optional<double> DistinctOf(const Plan& node, int column) {
-  switch (node->kind) {
-    case NodeKind::kScan: {
-      const auto& scan = static_cast<const ScanNode&>(*node);
-      int c = scan.projection.empty() ? column : scan.projection[column];
-      auto d = scan.source->EstimatedDistinct(c);
-      if (d) return static_cast<double>(*d);
-      return std::nullopt;
-    }
-    case NodeKind::kFilter:
-    case NodeKind::kSort:
-    case NodeKind::kLimit:
-      return DistinctOf(node->inputs[0], column);
-    case NodeKind::kProject: {
-      Expr e = static_cast<const ProjectNode&>(*node).exprs[column];
-      while (e->kind == ExprKind::kAlias) e = e->args[0];
-      if (e->kind == ExprKind::kColumn) return DistinctOf(node->inputs[0], e->index);
-      return std::nullopt;
-    }
-    default:
-      return std::nullopt;
-  }
-}
-
 struct Edge {
   int a = -1, b = -1;           // the two leaves
   double ndv_a = 0, ndv_b = 0;  // distinct values of each side
@@ -157,7 +132,8 @@ std::vector<int> ChooseOrder(const Cluster& c) {
     while (x->kind == ExprKind::kCall && x->name == "cast") x = x->args[0];
     if (x->kind == ExprKind::kColumn) {
       const Leaf& l = c.leaves[*leaf];
-      if (auto d = DistinctOf(l.plan, x->index - l.offset)) *ndv = std::min(*ndv, *d);
+      if (auto d = EstimateDistinct(l.plan, x->index - l.offset))
+        *ndv = std::min(*ndv, *d);
     }
     *ndv = std::max(1.0, *ndv);
     return true;

@@ -1,0 +1,162 @@
+#include "sluice/plan/cardinality.h"
+
+#include <algorithm>
+
+namespace sluice::plan {
+
+namespace {
+
+double Selectivity(const expr::Expr& e) {
+  if (e->kind != expr::ExprKind::kCall) return 0.5;
+  const std::string& fn = e->name;
+  if (fn == "and") return Selectivity(e->args[0]) * Selectivity(e->args[1]);
+  if (fn == "=") return 0.1;
+  if (fn == "<" || fn == "<=" || fn == ">" || fn == ">=") return 1.0 / 3;
+  if (fn == "between") return 0.25;
+  if (fn == "in") return std::min(0.5, 0.1 * static_cast<double>(e->args.size() - 1));
+  return 0.5;
+}
+
+// The column an expression reads, looking through aliases and casts; -1 otherwise.
+int PlainColumn(expr::Expr e) {
+  while ((e->kind == expr::ExprKind::kAlias) ||
+         (e->kind == expr::ExprKind::kCall && e->name == "cast")) {
+    e = e->args[0];
+  }
+  return e->kind == expr::ExprKind::kColumn ? e->index : -1;
+}
+
+std::optional<double> DistinctOfExpr(const Plan& input, const expr::Expr& e) {
+  int c = PlainColumn(e);
+  if (c < 0) return std::nullopt;
+  return EstimateDistinct(input, c);
+}
+
+double EstimateJoin(const JoinNode& j, double left, double right) {
+  // The most selective key pair: the largest max(ndv(l), ndv(r)).
+  double denominator = 0;
+  double right_ndv = 0;  // distinct keys of the right side in that pair
+  for (size_t i = 0; i < j.left_keys.size(); ++i) {
+    auto l = DistinctOfExpr(j.inputs[0], j.left_keys[i]);
+    auto r = DistinctOfExpr(j.inputs[1], j.right_keys[i]);
+    if (!l && !r) continue;
+    double d = std::max(l.value_or(0), r.value_or(0));
+    if (d > denominator) {
+      denominator = d;
+      right_ndv = r.value_or(d);
+    }
+  }
+  if (denominator < 1) {
+    double larger = std::max(left, right);
+    if (j.type == JoinType::kSemi || j.type == JoinType::kAnti) return left;
+    return larger;
+  }
+  // The share of the right side's key values present after its filters.
+  const double right_share = std::min(1.0, right / std::max(1.0, right_ndv));
+  switch (j.type) {
+    case JoinType::kSemi:
+      return std::max(1.0, left * right_share);
+    case JoinType::kAnti:
+      return std::max(1.0, left * std::max(0.1, 1 - right_share));
+    default:
+      break;
+  }
+  double inner = std::max(1.0, left * right / denominator);
+  switch (j.type) {
+    case JoinType::kLeft:
+      return std::max(inner, left);
+    case JoinType::kRight:
+      return std::max(inner, right);
+    case JoinType::kFull:
+      return std::max(inner, std::max(left, right));
+    default:
+      return inner;
+  }
+}
+
+}  // namespace
+
+double EstimateRows(const Plan& node) {
+  switch (node->kind) {
+    case NodeKind::kScan: {
+      const auto& s = static_cast<const ScanNode&>(*node);
+      auto rows = s.source->EstimatedRows();
+      return rows ? static_cast<double>(*rows) : 1e6;
+    }
+    case NodeKind::kFilter: {
+      const auto& f = static_cast<const FilterNode&>(*node);
+      return EstimateRows(node->inputs[0]) * std::max(0.01, Selectivity(f.predicate));
+    }
+    case NodeKind::kAggregate: {
+      const auto& a = static_cast<const AggregateNode&>(*node);
+      if (a.keys.empty()) return 1;
+      double in = EstimateRows(node->inputs[0]);
+      double groups = 1;
+      for (const auto& k : a.keys) {
+        auto d = DistinctOfExpr(node->inputs[0], k);
+        if (!d) return std::max(1.0, in * 0.1);
+        groups *= *d;
+      }
+      return std::max(1.0, std::min(in, groups));
+    }
+    case NodeKind::kJoin:
+      return EstimateJoin(static_cast<const JoinNode&>(*node), EstimateRows(node->inputs[0]),
+                          EstimateRows(node->inputs[1]));
+    case NodeKind::kLimit: {
+      const auto& l = static_cast<const LimitNode&>(*node);
+      double in = EstimateRows(node->inputs[0]);
+      return l.limit < 0 ? in : std::min(in, static_cast<double>(l.limit));
+    }
+    case NodeKind::kSort: {
+      const auto& s = static_cast<const SortNode&>(*node);
+      double in = EstimateRows(node->inputs[0]);
+      return s.limit < 0 ? in : std::min(in, static_cast<double>(s.limit));
+    }
+    case NodeKind::kUnion: {
+      double total = 0;
+      for (const auto& in : node->inputs) total += EstimateRows(in);
+      return total;
+    }
+    case NodeKind::kProject:
+    case NodeKind::kWindow:
+      return EstimateRows(node->inputs[0]);
+  }
+  return 1e6;
+}
+
+std::optional<double> EstimateDistinct(const Plan& node, int column) {
+  switch (node->kind) {
+    case NodeKind::kScan: {
+      const auto& scan = static_cast<const ScanNode&>(*node);
+      int c = scan.projection.empty() ? column : scan.projection[column];
+      auto d = scan.source->EstimatedDistinct(c);
+      if (d) return static_cast<double>(*d);
+      return std::nullopt;
+    }
+    case NodeKind::kFilter:
+    case NodeKind::kSort:
+    case NodeKind::kLimit:
+      return EstimateDistinct(node->inputs[0], column);
+    case NodeKind::kProject: {
+      const auto& e = static_cast<const ProjectNode&>(*node).exprs[column];
+      return DistinctOfExpr(node->inputs[0], e);
+    }
+    case NodeKind::kJoin: {
+      const auto& j = static_cast<const JoinNode&>(*node);
+      int nl = node->inputs[0]->schema->num_fields();
+      if (column < nl) return EstimateDistinct(node->inputs[0], column);
+      if (j.type == JoinType::kSemi || j.type == JoinType::kAnti) return std::nullopt;
+      return EstimateDistinct(node->inputs[1], column - nl);
+    }
+    case NodeKind::kAggregate: {
+      const auto& a = static_cast<const AggregateNode&>(*node);
+      if (column >= static_cast<int>(a.keys.size())) return std::nullopt;
+      if (a.keys.size() == 1) return EstimateRows(node);
+      return DistinctOfExpr(node->inputs[0], a.keys[column]);
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace sluice::plan

@@ -1,0 +1,29 @@
+#pragma once
+// Cardinality estimates for the optimizer's choices (join order, build side) and for
+// progress: textbook guesses over what the sources know (row counts, Parquet min/max of
+// integer columns as distinct-value bounds). They only order alternatives; nothing
+// depends on them for correctness.
+#include <optional>
+
+#include "sluice/plan/logical_plan.h"
+
+namespace sluice::plan {
+
+/// Estimated output rows of a plan. Scans: the source's count (else 10^6). Filters:
+/// the product of their conjuncts' selectivities (= 0.1, a range bound 1/3, BETWEEN
+/// 1/4, IN 0.1 per value up to 1/2, anything else 1/2; at least 1/100). Aggregates:
+/// the product of their keys' distinct counts when known, else a tenth, never more than
+/// the input. Joins on keys: |L| * |R| / max(ndv(l), ndv(r)) for the most selective key
+/// pair, with distinct counts of the unfiltered columns, so a filter on the key side of
+/// a key/foreign-key join carries through; semi joins keep the left rows whose key can
+/// find a match, anti joins the others (at least a tenth); outer joins at least their
+/// preserved sides. Without distinct counts a join gives its larger input.
+double EstimateRows(const Plan& node);
+
+/// An upper bound on the distinct values of output column `column` of `node` before
+/// filters (filters, sorts and limits pass it through, projections of plain columns
+/// and joins map it to their input, an aggregate's key columns are unique per group),
+/// if the sources know it.
+std::optional<double> EstimateDistinct(const Plan& node, int column);
+
+}  // namespace sluice::plan

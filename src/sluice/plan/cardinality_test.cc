@@ -1,0 +1,98 @@
+#include "sluice/plan/cardinality.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "sluice/plan/plan_builder.h"
+
+namespace sluice::plan {
+namespace {
+
+using expr::Call;
+using expr::Column;
+using expr::Literal;
+
+// A source with a row count and, per column, a distinct-value bound.
+class StatsSource : public TableSource {
+ public:
+  StatsSource(int64_t rows, std::map<int, int64_t> distinct)
+      : rows_(rows), distinct_(std::move(distinct)) {}
+  std::string Describe() const override { return "stats"; }
+  std::shared_ptr<arrow::Schema> schema() const override {
+    return arrow::schema(
+        {arrow::field("k", arrow::int64()), arrow::field("name", arrow::utf8())});
+  }
+  std::optional<int64_t> EstimatedRows() const override { return rows_; }
+  std::optional<int64_t> EstimatedDistinct(int column) const override {
+    auto it = distinct_.find(column);
+    if (it == distinct_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  int64_t rows_;
+  std::map<int, int64_t> distinct_;
+};
+
+Plan Table(int64_t rows, std::map<int, int64_t> distinct) {
+  return MakeScan(std::make_shared<StatsSource>(rows, std::move(distinct)));
+}
+
+Plan NameIs(Plan input) {
+  return *MakeFilter(std::move(input),
+                     Call("=", {Column("name"), Literal(arrow::MakeScalar("x"))}));
+}
+
+Plan Join(Plan left, Plan right, JoinType type) {
+  auto j = MakeJoin(std::move(left), std::move(right), type, {Column("k")}, {Column("k")});
+  EXPECT_TRUE(j.ok()) << j.status().ToString();
+  return *j;
+}
+
+TEST(Cardinality, AFilterOnTheKeySideOfAKeyJoinCarriesThrough) {
+  // 6 M facts over 10,000 keys; the dimension's filter keeps a tenth of its keys.
+  Plan fact = Table(6000000, {{0, 10000}});
+  Plan dim = NameIs(Table(10000, {{0, 10000}}));
+  EXPECT_DOUBLE_EQ(EstimateRows(Join(fact, dim, JoinType::kInner)), 600000);
+  // Unfiltered: every fact finds its key.
+  EXPECT_DOUBLE_EQ(EstimateRows(Join(fact, Table(10000, {{0, 10000}}), JoinType::kInner)),
+                   6000000);
+  // A left join keeps at least its left side.
+  EXPECT_DOUBLE_EQ(EstimateRows(Join(fact, dim, JoinType::kLeft)), 6000000);
+}
+
+TEST(Cardinality, SemiAndAntiJoinsSplitTheLeftRowsByTheRightKeysPresent) {
+  Plan left = Table(1000, {{0, 1000}});
+  Plan right = NameIs(Table(50000, {{0, 1000}}));  // 5,000 rows over 1,000 keys
+  EXPECT_DOUBLE_EQ(EstimateRows(Join(left, right, JoinType::kSemi)), 1000);
+  Plan sparse = NameIs(Table(2000, {{0, 2000}}));  // 200 rows: a tenth of the keys
+  EXPECT_DOUBLE_EQ(EstimateRows(Join(left, sparse, JoinType::kSemi)), 100);
+  EXPECT_DOUBLE_EQ(EstimateRows(Join(left, sparse, JoinType::kAnti)), 900);
+}
+
+TEST(Cardinality, WithoutDistinctCountsAJoinGivesItsLargerInput) {
+  EXPECT_DOUBLE_EQ(EstimateRows(Join(Table(500, {}), Table(7000, {}), JoinType::kInner)),
+                   7000);
+  EXPECT_DOUBLE_EQ(EstimateRows(Join(Table(500, {}), Table(7000, {}), JoinType::kSemi)),
+                   500);
+}
+
+TEST(Cardinality, AggregatesHaveTheirKeysDistinctValuesAndKeysStayUnique) {
+  auto agg = MakeAggregate(Table(6000000, {{0, 25}}), {Column("k")}, {});
+  ASSERT_TRUE(agg.ok()) << agg.status().ToString();
+  EXPECT_DOUBLE_EQ(EstimateRows(*agg), 25);
+  EXPECT_EQ(EstimateDistinct(*agg, 0), 25);
+  // Unknown distinct counts: a tenth of the input.
+  auto agg2 = MakeAggregate(Table(6000000, {}), {Column("name")}, {});
+  ASSERT_TRUE(agg2.ok());
+  EXPECT_DOUBLE_EQ(EstimateRows(*agg2), 600000);
+  // Distinct counts pass through filters and joins to the column's source.
+  Plan j = Join(Table(100, {{0, 80}}), Table(10, {{0, 7}}), JoinType::kInner);
+  EXPECT_EQ(EstimateDistinct(j, 0), 80);
+  EXPECT_EQ(EstimateDistinct(j, 2), 7);
+  EXPECT_EQ(EstimateDistinct(NameIs(Table(100, {{0, 80}})), 0), 80);
+}
+
+}  // namespace
+}  // namespace sluice::plan
