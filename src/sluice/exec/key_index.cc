@@ -59,6 +59,15 @@ Status LoadIntegers(const arrow::Array& array, std::vector<int64_t>* out) {
   return Status::OK();
 }
 
+// The partition of a KeyTable's keys: the top bits of their hashes (the table's home
+// slots use the low bits).
+void PartitionsByHash(const KeyTable& table, int parts, uint8_t* out) {
+  const int shift = 64 - __builtin_ctz(static_cast<unsigned>(parts));
+  for (int64_t g = 0; g < table.size(); ++g) {
+    out[g] = parts == 1 ? 0 : static_cast<uint8_t>(table.hash(g) >> shift);
+  }
+}
+
 // Keys inline in open-addressing slots (linear probing, at most half full), hashed by
 // Fibonacci hashing: the top bits of key * 2^64/phi, which spreads runs of consecutive
 // keys over the whole table.
@@ -96,11 +105,14 @@ class IntKeyIndex final : public KeyIndex {
     return Status::OK();
   }
 
-  Status InsertAll(const KeyIndex& other_base, uint32_t* mapping) override {
+  Status InsertAll(const KeyIndex& other_base, uint32_t* mapping, const uint8_t* part_of,
+                   uint8_t part) override {
     if (sealed_) return Status::Invalid("internal: insert into a sealed key index");
     const auto& other = static_cast<const IntKeyIndex&>(other_base);
     for (int64_t g = 0; g < other.size(); ++g) {
-      if (g == other.null_id_) {
+      if (part_of != nullptr && part_of[g] != part) {
+        mapping[g] = kSkipped;
+      } else if (g == other.null_id_) {
         ARROW_ASSIGN_OR_RAISE(mapping[g], NullId());
       } else {
         ARROW_ASSIGN_OR_RAISE(mapping[g], FindOrInsert(other.keys_[g]));
@@ -161,6 +173,26 @@ class IntKeyIndex final : public KeyIndex {
     }
     dense_ = true;
     std::vector<Slot>().swap(slots_);
+    return Status::OK();
+  }
+
+  void Partitions(int parts, uint8_t* out) const override {
+    // A multiplier other than Home's: the partition's bits must not be the bits that
+    // pick the home slot, or each partition would crowd into a slice of its table.
+    const int shift = 64 - __builtin_ctz(static_cast<unsigned>(parts));
+    for (int64_t g = 0; g < size(); ++g) {
+      out[g] =
+          g == null_id_ || parts == 1
+              ? 0
+              : static_cast<uint8_t>(
+                    (static_cast<uint64_t>(keys_[g]) * 0xC2B2AE3D27D4EB4Full) >> shift);
+    }
+  }
+
+  Status Reserve(int64_t keys, int64_t bytes) override {
+    const size_t want = static_cast<size_t>(size() + keys) * 2;
+    keys_.reserve(size() + keys);
+    while (slots_.size() < want) Grow();
     return Status::OK();
   }
 
@@ -300,9 +332,14 @@ class StringKeyIndex final : public KeyIndex {
     });
   }
 
-  Status InsertAll(const KeyIndex& other_base, uint32_t* mapping) override {
+  Status InsertAll(const KeyIndex& other_base, uint32_t* mapping, const uint8_t* part_of,
+                   uint8_t part) override {
     const auto& other = static_cast<const StringKeyIndex&>(other_base);
     for (int64_t g = 0; g < other.size(); ++g) {
+      if (part_of != nullptr && part_of[g] != part) {
+        mapping[g] = kSkipped;
+        continue;
+      }
       ARROW_ASSIGN_OR_RAISE(
           mapping[g], table_.FindOrInsert(other.table_.key(g), other.table_.hash(g)));
       if (g == other.null_id_) null_id_ = mapping[g];
@@ -325,6 +362,14 @@ class StringKeyIndex final : public KeyIndex {
       return Status::OK();
     });
   }
+
+  void Partitions(int parts, uint8_t* out) const override {
+    PartitionsByHash(table_, parts, out);
+  }
+  Status Reserve(int64_t keys, int64_t bytes) override {
+    return table_.Reserve(size() + keys, table_.key_bytes() + bytes);
+  }
+  int64_t KeyBytes() const override { return table_.key_bytes(); }
 
   int64_t size() const override { return table_.size(); }
 
@@ -405,9 +450,14 @@ class EncodedKeyIndex final : public KeyIndex {
     return Status::OK();
   }
 
-  Status InsertAll(const KeyIndex& other_base, uint32_t* mapping) override {
+  Status InsertAll(const KeyIndex& other_base, uint32_t* mapping, const uint8_t* part_of,
+                   uint8_t part) override {
     const auto& other = static_cast<const EncodedKeyIndex&>(other_base).table_;
     for (int64_t g = 0; g < other.size(); ++g) {
+      if (part_of != nullptr && part_of[g] != part) {
+        mapping[g] = kSkipped;
+        continue;
+      }
       ARROW_ASSIGN_OR_RAISE(mapping[g], table_.FindOrInsert(other.key(g), other.hash(g)));
     }
     return Status::OK();
@@ -419,6 +469,14 @@ class EncodedKeyIndex final : public KeyIndex {
     table_.FindBatch(scratch->rows, scratch->rows.any_null.data(), ids);
     return Status::OK();
   }
+
+  void Partitions(int parts, uint8_t* out) const override {
+    PartitionsByHash(table_, parts, out);
+  }
+  Status Reserve(int64_t keys, int64_t bytes) override {
+    return table_.Reserve(size() + keys, table_.key_bytes() + bytes);
+  }
+  int64_t KeyBytes() const override { return table_.key_bytes(); }
 
   int64_t size() const override { return table_.size(); }
 

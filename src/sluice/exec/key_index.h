@@ -50,11 +50,22 @@ class KeyIndex {
   virtual Status Insert(const arrow::ArrayVector& columns, Nulls nulls,
                         uint32_t* ids) = 0;
   /// Inserts every key of `other` (an index made for the same types) in its id order;
-  /// mapping[g] receives the id here of other's key g.
-  virtual Status InsertAll(const KeyIndex& other, uint32_t* mapping) = 0;
+  /// mapping[g] receives the id here of other's key g. With `part_of` (one entry per
+  /// key of other, from other.Partitions), only the keys g with part_of[g] == part are
+  /// inserted and the others get kSkipped.
+  virtual Status InsertAll(const KeyIndex& other, uint32_t* mapping,
+                           const uint8_t* part_of = nullptr, uint8_t part = 0) = 0;
+  /// The hash partition in [0, parts) of every key, by id (parts: a power of two at most
+  /// 256). A key falls in the same partition in every index made for the same types,
+  /// which lets several threads merge indexes, one partition each.
+  virtual void Partitions(int parts, uint8_t* out) const = 0;
   /// Looks every row's key up: ids[i] = its id, or -1 if absent or NULL.
   virtual Status Find(const arrow::ArrayVector& columns, ProbeScratch* scratch,
                       int64_t* ids) const = 0;
+  /// Makes room for `keys` more keys of about `bytes` bytes in all (a hint).
+  virtual Status Reserve(int64_t keys, int64_t bytes) { return Status::OK(); }
+  /// Bytes the keys take (0 for inline integer keys): for Reserve.
+  virtual int64_t KeyBytes() const { return 0; }
   /// Declares that no more keys come (lets the index pick a faster lookup structure).
   virtual Status Seal() { return Status::OK(); }
 

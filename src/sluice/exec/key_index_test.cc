@@ -83,6 +83,43 @@ void CheckIndex(const std::vector<std::shared_ptr<arrow::Array>>& batches) {
   auto other_keys = RefKeys(*other_cols[0]);
   for (size_t g = 0; g < by_id.size(); ++g) ASSERT_EQ(other_keys[mapping[g]], by_id[g]);
 
+  // Partitioned merges: a key has the same partition in both indexes, and merging
+  // partition p of both into index p puts every key in exactly one of them.
+  constexpr int kParts = 4;
+  std::vector<uint8_t> part_a(index->size()), part_b(other->size());
+  index->Partitions(kParts, part_a.data());
+  other->Partitions(kParts, part_b.data());
+  std::map<RefKey, int> part_of_key;
+  for (size_t g = 0; g < by_id.size(); ++g) {
+    ASSERT_LT(part_a[g], kParts);
+    part_of_key[by_id[g]] = part_a[g];
+  }
+  for (size_t g = 0; g < other_keys.size(); ++g) {
+    auto it = part_of_key.find(other_keys[g]);
+    if (it != part_of_key.end()) {
+      ASSERT_EQ(part_b[g], it->second);
+    }
+  }
+  std::map<RefKey, int> seen;
+  for (int p = 0; p < kParts; ++p) {
+    ASSERT_OK_AND_ASSIGN(auto merged, KeyIndex::Make({type}));
+    std::vector<uint32_t> map_a(index->size()), map_b(other->size());
+    ASSERT_TRUE(merged->InsertAll(*index, map_a.data(), part_a.data(), p).ok());
+    ASSERT_TRUE(merged->InsertAll(*other, map_b.data(), part_b.data(), p).ok());
+    ASSERT_OK_AND_ASSIGN(auto merged_cols,
+                         merged->KeyColumns(arrow::default_memory_pool()));
+    auto merged_keys = RefKeys(*merged_cols[0]);
+    for (const auto& k : merged_keys) ASSERT_TRUE(seen.emplace(k, p).second);
+    for (size_t g = 0; g < by_id.size(); ++g) {
+      if (part_a[g] == p) {
+        ASSERT_EQ(merged_keys[map_a[g]], by_id[g]);
+      } else {
+        ASSERT_EQ(map_a[g], KeyIndex::kSkipped);
+      }
+    }
+  }
+  ASSERT_EQ(seen.size(), static_cast<size_t>(other->size()));
+
   // Find: the same ids, -1 for NULL (never matched) and for absent keys.
   for (int sealed = 0; sealed < 2; ++sealed) {
     if (sealed) {

@@ -23,9 +23,8 @@ inline bool SameKey(std::string_view a, std::string_view b) {
 }  // namespace
 
 int64_t KeyTable::MemoryUsage() const {
-  return static_cast<int64_t>(slot_hash_.capacity() * 8 + slot_id_.capacity() * 4 +
-                              arena_.capacity() + key_offsets_.capacity() * 8 +
-                              key_hashes_.capacity() * 8);
+  return static_cast<int64_t>(slots_.capacity() * 8 + arena_.capacity() +
+                              key_offsets_.capacity() * 8 + key_hashes_.capacity() * 8);
 }
 
 Status KeyTable::Account() {
@@ -33,30 +32,36 @@ Status KeyTable::Account() {
   return reservation_->Resize(MemoryUsage());
 }
 
-Status KeyTable::Grow() {
-  size_t new_cap = slot_hash_.empty() ? 1024 : slot_hash_.size() * 2;
-  std::vector<uint64_t> hashes(new_cap, 0);
-  std::vector<uint32_t> ids(new_cap, 0);
-  uint64_t mask = new_cap - 1;
-  for (size_t s = 0; s < slot_id_.size(); ++s) {
-    if (slot_id_[s] == 0) continue;
-    uint64_t h = slot_hash_[s];
-    uint64_t p = h & mask;
-    while (ids[p] != 0) p = (p + 1) & mask;
-    hashes[p] = h;
-    ids[p] = slot_id_[s];
+Status KeyTable::Rehash(size_t capacity) {
+  std::vector<uint64_t> slots(capacity, 0);
+  const uint64_t mask = capacity - 1;
+  // By id: the hashes are read in order, only the slot writes are scattered.
+  for (size_t id = 0; id < key_hashes_.size(); ++id) {
+    uint64_t p = key_hashes_[id] & mask;
+    while (slots[p] != 0) p = (p + 1) & mask;
+    slots[p] = Slot(key_hashes_[id], static_cast<uint32_t>(id));
   }
-  slot_hash_.swap(hashes);
-  slot_id_.swap(ids);
+  slots_.swap(slots);
   mask_ = mask;
   return Account();
 }
 
+Status KeyTable::Reserve(int64_t keys, int64_t bytes) {
+  size_t capacity = slots_.empty() ? 1024 : slots_.size();
+  while (capacity < static_cast<size_t>(keys) * 2) capacity *= 2;
+  key_offsets_.reserve(keys);
+  key_hashes_.reserve(keys);
+  arena_.reserve(bytes);
+  if (capacity != slots_.size()) return Rehash(capacity);
+  return Account();
+}
+
 uint64_t KeyTable::Probe(std::string_view key, uint64_t hash, int64_t* id) const {
+  const uint64_t tag = hash & 0xFFFFFFFF00000000ull;
   uint64_t p = hash & mask_;
-  while (slot_id_[p] != 0) {
-    if (slot_hash_[p] == hash) {
-      uint32_t candidate = slot_id_[p] - 1;
+  for (uint64_t s = slots_[p]; s != 0; s = slots_[p]) {
+    if ((s & 0xFFFFFFFF00000000ull) == tag) {
+      uint32_t candidate = static_cast<uint32_t>(s) - 1;
       if (SameKey(this->key(candidate), key)) {
         *id = candidate;
         return p;
@@ -69,21 +74,19 @@ uint64_t KeyTable::Probe(std::string_view key, uint64_t hash, int64_t* id) const
 }
 
 void KeyTable::Prefetch(uint64_t hash) const {
-  if (slot_id_.empty()) return;
-  uint64_t p = hash & mask_;
-  __builtin_prefetch(&slot_hash_[p]);
-  __builtin_prefetch(&slot_id_[p]);
+  if (slots_.empty()) return;
+  __builtin_prefetch(&slots_[hash & mask_]);
 }
 
 int64_t KeyTable::Find(std::string_view key, uint64_t hash) const {
-  if (slot_id_.empty()) return -1;
+  if (slots_.empty()) return -1;
   int64_t id;
   Probe(key, hash, &id);
   return id;
 }
 
 Result<uint32_t> KeyTable::FindOrInsert(std::string_view key, uint64_t hash) {
-  if ((key_offsets_.size() + 1) * 2 > slot_id_.size()) ARROW_RETURN_NOT_OK(Grow());
+  if ((key_offsets_.size() + 1) * 2 > slots_.size()) ARROW_RETURN_NOT_OK(Grow());
   int64_t found;
   uint64_t p = Probe(key, hash, &found);  // the free slot when not found
   if (found >= 0) return static_cast<uint32_t>(found);
@@ -95,8 +98,7 @@ Result<uint32_t> KeyTable::FindOrInsert(std::string_view key, uint64_t hash) {
   key_offsets_.push_back(arena_.size());
   key_hashes_.push_back(hash);
   arena_.insert(arena_.end(), key.begin(), key.end());
-  slot_hash_[p] = hash;
-  slot_id_[p] = id + 1;
+  slots_[p] = Slot(hash, id);
   if (arena_.capacity() != old_cap || (key_offsets_.size() & 1023) == 0) {
     ARROW_RETURN_NOT_OK(Account());
   }

@@ -1,8 +1,10 @@
 #pragma once
 // A hash table from encoded keys (row_encoding.h) to dense ids 0, 1, 2, ... in order of
-// first insertion. Open addressing with linear probing; each slot keeps the key's hash
-// so most mismatches are rejected without touching the key bytes. Keys are copied into
-// an arena owned by the table. Memory is accounted through a MemoryReservation.
+// first insertion. Open addressing with linear probing, at most half full. A slot is one
+// 8-byte word: the high 32 bits of the key's hash (a tag that rejects most mismatches
+// without touching the key bytes) and id + 1 (0: empty), so a probe costs one cache
+// miss. Keys are copied into an arena owned by the table; their full hashes are kept by
+// id. Memory is accounted through a MemoryReservation.
 //
 // Not thread-safe: parallel aggregation keeps one table per worker and merges.
 #include <cstdint>
@@ -28,6 +30,9 @@ class KeyTable {
   /// Prefetches slots ahead of the lookups, which are cache misses on big tables.
   void FindBatch(const EncodedRows& rows, const uint8_t* skip, int64_t* ids) const;
 
+  /// Makes room for `keys` keys of `bytes` bytes in all without growing again.
+  Status Reserve(int64_t keys, int64_t bytes);
+
   int64_t size() const { return static_cast<int64_t>(key_offsets_.size()); }
   std::string_view key(int64_t id) const {
     uint64_t begin = key_offsets_[id];
@@ -36,6 +41,8 @@ class KeyTable {
                             end - begin);
   }
   uint64_t hash(int64_t id) const { return key_hashes_[id]; }
+  /// Bytes of all keys.
+  int64_t key_bytes() const { return static_cast<int64_t>(arena_.size()); }
   std::vector<std::string_view> Keys() const;
   int64_t MemoryUsage() const;
 
@@ -45,12 +52,16 @@ class KeyTable {
   uint64_t Probe(std::string_view key, uint64_t hash, int64_t* id) const;
   /// Prefetches the home slot of `hash` (lookups ahead in a batch are cache misses).
   void Prefetch(uint64_t hash) const;
-  Status Grow();
+  /// Rebuilds the slots with `capacity` (a power of two) of them.
+  Status Rehash(size_t capacity);
+  Status Grow() { return Rehash(slots_.empty() ? 1024 : slots_.size() * 2); }
   Status Account();
+  static uint64_t Slot(uint64_t hash, uint32_t id) {
+    return (hash & 0xFFFFFFFF00000000ull) | (static_cast<uint64_t>(id) + 1);
+  }
 
   MemoryReservation* reservation_;
-  std::vector<uint64_t> slot_hash_;
-  std::vector<uint32_t> slot_id_;  // id + 1; 0 = empty
+  std::vector<uint64_t> slots_;  // hash tag << 32 | (id + 1); 0 = empty
   uint64_t mask_ = 0;
   std::vector<uint8_t> arena_;
   std::vector<uint64_t> key_offsets_;

@@ -22,8 +22,10 @@ Result<int64_t> WriteQuery(const plan::Plan& logical, exec::ExecContext* ctx,
                            const connector::WriteOptions& options,
                            std::vector<std::string>* files, std::string* analyze) {
   ARROW_ASSIGN_OR_RAISE(auto optimized, plan::Optimize(logical));
+  connector::WriteOptions write_options = options;
+  write_options.threads = ctx->threads();
   ARROW_ASSIGN_OR_RAISE(auto sink,
-                        connector::FileWriteSink::Make(optimized->schema, options));
+                        connector::FileWriteSink::Make(optimized->schema, write_options));
   ARROW_ASSIGN_OR_RAISE(auto physical, exec::BuildPhysicalPlan(optimized, sink));
   exec::Executor executor(ctx);
   Status st = executor.Run(physical.pipelines);

@@ -100,8 +100,8 @@ double EstimateRows(const Plan& node) {
       return std::max(1.0, std::min(in, groups));
     }
     case NodeKind::kJoin:
-      return EstimateJoin(static_cast<const JoinNode&>(*node), EstimateRows(node->inputs[0]),
-                          EstimateRows(node->inputs[1]));
+      return EstimateJoin(static_cast<const JoinNode&>(*node),
+                          EstimateRows(node->inputs[0]), EstimateRows(node->inputs[1]));
     case NodeKind::kLimit: {
       const auto& l = static_cast<const LimitNode&>(*node);
       double in = EstimateRows(node->inputs[0]);

@@ -45,7 +45,8 @@ Plan NameIs(Plan input) {
 }
 
 Plan Join(Plan left, Plan right, JoinType type) {
-  auto j = MakeJoin(std::move(left), std::move(right), type, {Column("k")}, {Column("k")});
+  auto j =
+      MakeJoin(std::move(left), std::move(right), type, {Column("k")}, {Column("k")});
   EXPECT_TRUE(j.ok()) << j.status().ToString();
   return *j;
 }

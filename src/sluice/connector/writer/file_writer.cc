@@ -86,7 +86,10 @@ class ParquetBatchWriter : public BatchWriter {
     }
     props.compression(codec);
     props.max_row_group_length(options.row_group_rows);
-    auto arrow_props = parquet::ArrowWriterProperties::Builder().store_schema()->build();
+    auto arrow_props = parquet::ArrowWriterProperties::Builder()
+                           .store_schema()
+                           ->set_use_threads(options.threads > 1)
+                           ->build();
     ARROW_ASSIGN_OR_RAISE(w->writer_, parquet::arrow::FileWriter::Open(
                                           *schema, arrow::default_memory_pool(), w->out_,
                                           props.build(), arrow_props));

@@ -37,6 +37,9 @@ struct WriteOptions {
   int64_t row_group_rows = 1 << 20;
   bool csv_header = true;
   char csv_delimiter = ',';
+  /// Parquet: above 1, the columns of a row group are encoded in parallel (on Arrow's
+  /// CPU pool). Callers must not write from inside that pool.
+  int threads = 1;
 };
 
 /// Writes one stream of batches to one open file.

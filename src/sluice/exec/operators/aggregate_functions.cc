@@ -296,7 +296,7 @@ class PickAccumulator : public GroupedAccumulator {
   Status Merge(GroupedAccumulator* other_base, const uint32_t* mapping) override {
     auto* other = static_cast<PickAccumulator*>(other_base);
     for (size_t g = 0; g < other->vals_.size(); ++g) {
-      if (!other->has_[g]) continue;
+      if (!other->has_[g] || mapping[g] == kNoGroup) continue;
       uint32_t m = mapping[g];
       if (!has_[m] || Better(other->vals_[g], vals_[m])) {
         vals_[m] = std::move(other->vals_[g]);
@@ -342,7 +342,9 @@ class CountAccumulator : public GroupedAccumulator {
   }
   Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
     auto* o = static_cast<CountAccumulator*>(other);
-    for (size_t g = 0; g < o->counts_.size(); ++g) counts_[mapping[g]] += o->counts_[g];
+    for (size_t g = 0; g < o->counts_.size(); ++g) {
+      if (mapping[g] != kNoGroup) counts_[mapping[g]] += o->counts_[g];
+    }
     return Status::OK();
   }
   Result<ArrayPtr> Finalize() override {
@@ -412,7 +414,9 @@ class SumAccumulator : public GroupedAccumulator {
   Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
     auto* o = static_cast<SumAccumulator*>(other);
     for (size_t g = 0; g < o->sums_.size(); ++g) {
-      if (o->has_[g]) ARROW_RETURN_NOT_OK(Add(mapping[g], o->sums_[g]));
+      if (o->has_[g] && mapping[g] != kNoGroup) {
+        ARROW_RETURN_NOT_OK(Add(mapping[g], o->sums_[g]));
+      }
     }
     return Status::OK();
   }
@@ -469,7 +473,7 @@ class MomentAccumulator : public GroupedAccumulator {
   Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
     auto* o = static_cast<MomentAccumulator*>(other);
     for (size_t g = 0; g < o->count_.size(); ++g) {
-      if (o->count_[g] == 0) continue;
+      if (o->count_[g] == 0 || mapping[g] == kNoGroup) continue;
       uint32_t m = mapping[g];
       double na = static_cast<double>(count_[m]), nb = static_cast<double>(o->count_[g]);
       double n = na + nb;
@@ -562,7 +566,7 @@ class CoMomentAccumulator : public GroupedAccumulator {
     auto* o = static_cast<CoMomentAccumulator*>(other);
     for (size_t g = 0; g < o->s_.size(); ++g) {
       const State& b = o->s_[g];
-      if (b.n == 0) continue;
+      if (b.n == 0 || mapping[g] == kNoGroup) continue;
       State& a = s_[mapping[g]];
       if (a.n == 0) {
         a = b;
@@ -685,6 +689,7 @@ class AvgAccumulator : public GroupedAccumulator {
     auto* o = static_cast<AvgAccumulator*>(other_base);
     for (size_t g = 0; g < o->count_.size(); ++g) {
       uint32_t m = mapping[g];
+      if (m == kNoGroup) continue;
       count_[m] += o->count_[g];
       if (mode_ == kDouble) {
         dsum_[m] += o->dsum_[g];
@@ -756,7 +761,7 @@ class BoolAccumulator : public GroupedAccumulator {
   Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
     auto* o = static_cast<BoolAccumulator*>(other);
     for (size_t g = 0; g < o->state_.size(); ++g) {
-      if (o->state_[g] >= 0) Combine(mapping[g], o->state_[g]);
+      if (o->state_[g] >= 0 && mapping[g] != kNoGroup) Combine(mapping[g], o->state_[g]);
     }
     return Status::OK();
   }
@@ -825,6 +830,7 @@ class QuantileAccumulator : public GroupedAccumulator {
     values_.MergeFrom(&static_cast<QuantileAccumulator*>(other)->values_, mapping);
     return Status::OK();
   }
+  bool PartialMerge() const override { return false; }
   Result<ArrayPtr> Finalize() override {
     ARROW_ASSIGN_OR_RAISE(auto all, values_.Values(arrow::float64()));
     const auto& d = static_cast<const arrow::DoubleArray&>(*all);
@@ -875,6 +881,7 @@ class StringAggAccumulator : public GroupedAccumulator {
     values_.MergeFrom(&static_cast<StringAggAccumulator*>(other)->values_, mapping);
     return Status::OK();
   }
+  bool PartialMerge() const override { return false; }
   Result<ArrayPtr> Finalize() override {
     ARROW_ASSIGN_OR_RAISE(auto all, values_.Values(arrow::utf8()));
     const auto& s = static_cast<const arrow::StringArray&>(*all);
@@ -920,6 +927,7 @@ class DistinctAccumulator : public GroupedAccumulator {
     for (size_t i = 0; i < ids.size(); ++i) ids[i] = mapping[other->values_.ids()[i]];
     return AddUnique(values, ids.data(), static_cast<int64_t>(ids.size()));
   }
+  bool PartialMerge() const override { return false; }
   Result<ArrayPtr> Finalize() override {
     ARROW_ASSIGN_OR_RAISE(auto all, values_.Values(arg_type_));
     const auto& ids = values_.ids();

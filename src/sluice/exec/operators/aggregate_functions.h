@@ -20,6 +20,9 @@
 
 namespace sluice::exec {
 
+/// A mapping entry of Merge: this group is not merged here.
+constexpr uint32_t kNoGroup = 0xFFFFFFFFu;
+
 class GroupedAccumulator {
  public:
   virtual ~GroupedAccumulator() = default;
@@ -29,8 +32,13 @@ class GroupedAccumulator {
   virtual Status Update(const std::shared_ptr<arrow::Array>& arg, const uint32_t* ids,
                         int64_t n) = 0;
   /// Adds other's group g into this accumulator's group mapping[g]. `other` has the
-  /// same dynamic type and is left in an unspecified state.
+  /// same dynamic type and is left in an unspecified state. Where PartialMerge() is
+  /// true, groups mapped to kNoGroup are left out (and left intact): several
+  /// accumulators may then each merge their share of `other`'s groups concurrently.
   virtual Status Merge(GroupedAccumulator* other, const uint32_t* mapping) = 0;
+  /// Whether Merge skips kNoGroup (decomposable aggregates); holistic ones, which keep
+  /// their values, merge only whole.
+  virtual bool PartialMerge() const { return true; }
   /// One value per group, of the aggregate's result type.
   virtual Result<std::shared_ptr<arrow::Array>> Finalize() = 0;
   /// Bytes held (for memory accounting).

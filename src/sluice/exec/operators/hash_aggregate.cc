@@ -1,5 +1,9 @@
 #include "sluice/exec/operators/hash_aggregate.h"
 
+#include <algorithm>
+#include <atomic>
+
+#include "sluice/base/parallel.h"
 #include "sluice/exec/key_index.h"
 #include "sluice/exec/operators/aggregate_functions.h"
 #include "sluice/expr/eval.h"
@@ -96,12 +100,46 @@ Status HashAggregate::FinishLocal(ExecContext* ctx,
   return Status::OK();
 }
 
-Status HashAggregate::Finalize(ExecContext* ctx) {
-  batch_rows_ = ctx->batch_rows();
-  if (finished_.empty()) {
-    ARROW_ASSIGN_OR_RAISE(auto l, MakeLocal(ctx, 0));
-    finished_.push_back(std::move(l));
+Result<std::shared_ptr<arrow::RecordBatch>> HashAggregate::Assemble(
+    ExecContext* ctx, LocalSinkState* local_base) {
+  auto* local = static_cast<AggregateLocal*>(local_base);
+  const int64_t groups = local->groups();
+  std::vector<std::shared_ptr<arrow::Array>> columns;
+  if (local->table) {
+    ARROW_ASSIGN_OR_RAISE(columns, local->table->KeyColumns(ctx->pool()));
   }
+  for (auto& acc : local->accumulators) {
+    ARROW_RETURN_NOT_OK(acc->Resize(groups));
+    ARROW_ASSIGN_OR_RAISE(auto arr, acc->Finalize());
+    columns.push_back(std::move(arr));
+  }
+  // Result columns may come out with a slightly different type than planned (e.g.
+  // large vs. plain strings); cast to the planned schema.
+  for (int i = 0; i < static_cast<int>(columns.size()); ++i) {
+    const auto& want = output_schema_->field(i)->type();
+    if (!columns[i]->type()->Equals(*want)) {
+      ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Cast(columns[i], want));
+      columns[i] = d.make_array();
+    }
+  }
+  return arrow::RecordBatch::Make(output_schema_, groups, columns);
+}
+
+int HashAggregate::MergePartitions(ExecContext* ctx) const {
+  if (keys_.empty() || finished_.size() < 2 || ctx->threads() < 2) return 1;
+  int64_t groups = 0;
+  for (const auto& l : finished_)
+    groups += static_cast<AggregateLocal*>(l.get())->groups();
+  if (groups < kParallelMergeGroups) return 1;
+  for (const auto& a : static_cast<AggregateLocal*>(finished_[0].get())->accumulators) {
+    if (!a->PartialMerge()) return 1;
+  }
+  int parts = 1;
+  while (parts < 2 * ctx->threads() && parts < 256) parts *= 2;
+  return parts;
+}
+
+Status HashAggregate::MergeSequentially(ExecContext* ctx) {
   auto* global = static_cast<AggregateLocal*>(finished_[0].get());
   for (size_t w = 1; w < finished_.size(); ++w) {
     auto* other = static_cast<AggregateLocal*>(finished_[w].get());
@@ -118,40 +156,107 @@ Status HashAggregate::Finalize(ExecContext* ctx) {
     ARROW_RETURN_NOT_OK(global->reservation.Resize(global->MemoryUsage()));
     finished_[w].reset();
   }
-  const int64_t groups = global->groups();
-  std::vector<std::shared_ptr<arrow::Array>> columns;
-  if (global->table) {
-    ARROW_ASSIGN_OR_RAISE(columns, global->table->KeyColumns(ctx->pool()));
+  ARROW_ASSIGN_OR_RAISE(auto batch, Assemble(ctx, global));
+  ARROW_RETURN_NOT_OK(result_reservation_.Grow(BatchMemory(*batch)));
+  results_.push_back(std::move(batch));
+  return Status::OK();
+}
+
+Status HashAggregate::MergeInParallel(ExecContext* ctx, int parts) {
+  static_assert(kNoGroup == KeyIndex::kSkipped, "skipped keys are groups not merged");
+  std::vector<AggregateLocal*> locals;
+  for (const auto& l : finished_) locals.push_back(static_cast<AggregateLocal*>(l.get()));
+  // Every worker's accumulators hold all its groups before several partitions read them.
+  for (auto* l : locals) {
+    for (auto& a : l->accumulators) ARROW_RETURN_NOT_OK(a->Resize(l->groups()));
   }
-  for (auto& acc : global->accumulators) {
-    ARROW_RETURN_NOT_OK(acc->Resize(groups));
-    ARROW_ASSIGN_OR_RAISE(auto arr, acc->Finalize());
-    columns.push_back(std::move(arr));
-  }
-  // Result columns may come out with a slightly different type than planned (e.g.
-  // large vs. plain strings); cast to the planned schema.
-  for (int i = 0; i < static_cast<int>(columns.size()); ++i) {
-    const auto& want = output_schema_->field(i)->type();
-    if (!columns[i]->type()->Equals(*want)) {
-      ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Cast(columns[i], want));
-      columns[i] = d.make_array();
+  const int threads = std::min(ctx->threads(), parts);
+  std::vector<std::vector<uint8_t>> part_of(locals.size());
+  ARROW_RETURN_NOT_OK(RunWorkers(threads, [&](int t) -> Status {
+    for (size_t i = t; i < locals.size(); i += threads) {
+      part_of[i].resize(locals[i]->groups());
+      locals[i]->table->Partitions(parts, part_of[i].data());
     }
+    return Status::OK();
+  }));
+  // Keys per partition (an upper bound: a key several workers saw counts for each),
+  // so that each partition's table is sized once.
+  std::vector<int64_t> part_keys(parts, 0);
+  int64_t all_keys = 0, all_bytes = 0;
+  for (size_t i = 0; i < locals.size(); ++i) {
+    for (uint8_t p : part_of[i]) part_keys[p]++;
+    all_keys += locals[i]->groups();
+    all_bytes += locals[i]->table->KeyBytes();
   }
-  result_ = arrow::RecordBatch::Make(output_schema_, groups, columns);
+  std::vector<std::shared_ptr<arrow::RecordBatch>> out(parts);
+  std::atomic<int> next{0};
+  std::mutex reservation_mu;
+  ARROW_RETURN_NOT_OK(RunWorkers(threads, [&](int) -> Status {
+    std::vector<uint32_t> mapping;
+    for (int p = next++; p < parts; p = next++) {
+      ARROW_ASSIGN_OR_RAISE(auto fresh, MakeLocal(ctx, 0));
+      auto* mine = static_cast<AggregateLocal*>(fresh.get());
+      const double share =
+          all_keys > 0 ? static_cast<double>(part_keys[p]) / all_keys : 0;
+      ARROW_RETURN_NOT_OK(mine->table->Reserve(
+          part_keys[p], static_cast<int64_t>(share * static_cast<double>(all_bytes))));
+      for (size_t i = 0; i < locals.size(); ++i) {
+        AggregateLocal* other = locals[i];
+        mapping.assign(other->groups(), 0);
+        ARROW_RETURN_NOT_OK(mine->table->InsertAll(
+            *other->table, mapping.data(), part_of[i].data(), static_cast<uint8_t>(p)));
+        for (size_t a = 0; a < aggregates_.size(); ++a) {
+          ARROW_RETURN_NOT_OK(mine->accumulators[a]->Resize(mine->groups()));
+          ARROW_RETURN_NOT_OK(
+              mine->accumulators[a]->Merge(other->accumulators[a].get(), mapping.data()));
+        }
+        ARROW_RETURN_NOT_OK(mine->reservation.Resize(mine->MemoryUsage()));
+      }
+      ARROW_ASSIGN_OR_RAISE(out[p], Assemble(ctx, mine));
+      std::lock_guard<std::mutex> lock(reservation_mu);  // result_reservation_ is shared
+      ARROW_RETURN_NOT_OK(result_reservation_.Grow(BatchMemory(*out[p])));
+    }
+    return Status::OK();
+  }));
+  for (auto& b : out) {
+    if (b->num_rows() > 0) results_.push_back(std::move(b));
+  }
+  return Status::OK();
+}
+
+Status HashAggregate::Finalize(ExecContext* ctx) {
+  batch_rows_ = ctx->batch_rows();
+  results_.clear();
   result_reservation_ = MemoryReservation(ctx->budget(), name() + " result");
-  ARROW_RETURN_NOT_OK(result_reservation_.Grow(BatchMemory(*result_)));
+  if (finished_.empty()) {
+    ARROW_ASSIGN_OR_RAISE(auto l, MakeLocal(ctx, 0));
+    finished_.push_back(std::move(l));
+  }
+  const int parts = MergePartitions(ctx);
+  if (parts > 1) {
+    ARROW_RETURN_NOT_OK(MergeInParallel(ctx, parts));
+  } else {
+    ARROW_RETURN_NOT_OK(MergeSequentially(ctx));
+  }
   finished_.clear();
+  morsel_start_.assign(1, 0);
+  for (const auto& b : results_) {
+    morsel_start_.push_back(morsel_start_.back() +
+                            (b->num_rows() + batch_rows_ - 1) / batch_rows_);
+  }
   return Status::OK();
 }
 
 int64_t HashAggregate::num_morsels() const {
-  if (!result_) return 0;
-  return (result_->num_rows() + batch_rows_ - 1) / batch_rows_;
+  return morsel_start_.empty() ? 0 : morsel_start_.back();
 }
 
 Status HashAggregate::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
-  int64_t offset = morsel * batch_rows_;
-  return out->Emit(Batch{result_->Slice(offset, batch_rows_), MorselSeq(morsel, 0)});
+  // The result batch holding this morsel, and the morsel's place in it.
+  size_t b = std::upper_bound(morsel_start_.begin(), morsel_start_.end(), morsel) -
+             morsel_start_.begin() - 1;
+  int64_t offset = (morsel - morsel_start_[b]) * batch_rows_;
+  return out->Emit(Batch{results_[b]->Slice(offset, batch_rows_), MorselSeq(morsel, 0)});
 }
 
 }  // namespace sluice::exec

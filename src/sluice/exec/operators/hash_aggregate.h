@@ -1,9 +1,14 @@
 #pragma once
 // Hash aggregation (GROUP BY, DISTINCT, global aggregates): a pipeline breaker.
 //
-// As a Sink, each worker groups its input into a thread-local KeyTable with its own
-// accumulators; FinishLocal hands the local state over and Finalize merges them into
-// one table. As a Source it then emits the groups in morsels of batch_rows rows.
+// As a Sink, each worker groups its input into a thread-local key index with its own
+// accumulators; FinishLocal hands the local state over and Finalize merges them. Many
+// groups (at least kParallelMergeGroups over all workers) of decomposable aggregates
+// merge in parallel: the keys are split into 2 x threads hash partitions and each
+// thread merges whole partitions of every worker's state into a table of its own, then
+// builds that partition's result; otherwise the workers' tables merge into the first
+// one. As a Source it emits the groups in morsels of batch_rows rows (the partitions
+// one after another: group order is unspecified).
 // A global aggregate (no keys) has exactly one group, even over empty input.
 // Memory: key tables, accumulators and the result are accounted under "HashAggregate".
 #include <mutex>
@@ -29,13 +34,25 @@ class HashAggregate : public Sink, public Source {
   int64_t num_morsels() const override;
   Status Produce(ExecContext* ctx, int64_t morsel, Emitter* out) override;
 
+  static constexpr int64_t kParallelMergeGroups = 1 << 15;
+
  private:
+  // How many hash partitions Finalize merges in parallel (1: merge sequentially).
+  int MergePartitions(ExecContext* ctx) const;
+  Status MergeSequentially(ExecContext* ctx);
+  Status MergeInParallel(ExecContext* ctx, int parts);
+  // The result batch of one merged local state (keys, then aggregates).
+  Result<std::shared_ptr<arrow::RecordBatch>> Assemble(ExecContext* ctx,
+                                                       LocalSinkState* local);
+
   std::vector<expr::Expr> keys_;
   std::vector<expr::Expr> aggregates_;
   std::shared_ptr<arrow::Schema> output_schema_;
   std::mutex mu_;
   std::vector<std::unique_ptr<LocalSinkState>> finished_;
-  std::shared_ptr<arrow::RecordBatch> result_;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> results_;
+  std::vector<int64_t>
+      morsel_start_;  // first morsel of each result batch, then the total
   int64_t batch_rows_ = 65536;
   MemoryReservation result_reservation_;
 };
