@@ -12,14 +12,12 @@
 
 namespace sluice::exec {
 
-namespace {
-
-// The integer-like types whose values are keys as they are (no normalisation: unlike
-// floats, equal values have equal bits).
 bool IsIntegerLike(const arrow::DataType& t) {
   return arrow::is_integer(t.id()) || arrow::is_temporal(t.id()) ||
          t.id() == arrow::Type::DURATION;
 }
+
+namespace {
 
 template <typename T>
 void Widen(const uint8_t* values, int64_t n, int64_t* out) {
@@ -27,8 +25,8 @@ void Widen(const uint8_t* values, int64_t n, int64_t* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = static_cast<int64_t>(v[i]);
 }
 
-// The values of an integer-like array as int64 (unsigned ones zero-extended, so equal
-// values of one type stay equal and distinct ones distinct).
+}  // namespace
+
 Status LoadIntegers(const arrow::Array& array, std::vector<int64_t>* out) {
   const auto& t = *array.type();
   const int64_t n = array.length();
@@ -58,6 +56,8 @@ Status LoadIntegers(const arrow::Array& array, std::vector<int64_t>* out) {
   }
   return Status::OK();
 }
+
+namespace {
 
 // The partition of a KeyTable's keys: the top bits of their hashes (the table's home
 // slots use the low bits).

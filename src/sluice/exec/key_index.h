@@ -26,6 +26,14 @@
 
 namespace sluice::exec {
 
+/// The integer-like types (integers, dates, times, timestamps, durations) whose values
+/// are keys as they are (no normalisation: unlike floats, equal values have equal bits).
+bool IsIntegerLike(const arrow::DataType& t);
+
+/// The values of an integer-like array as int64 (unsigned ones zero-extended, so equal
+/// values of one type stay equal and distinct ones distinct); nulls' slots unspecified.
+Status LoadIntegers(const arrow::Array& array, std::vector<int64_t>* out);
+
 /// Per-caller scratch space for KeyIndex::Find (reused across batches).
 struct ProbeScratch {
   EncodedRows rows;

@@ -8,6 +8,7 @@
 #include "sluice/exec/operators/hash_aggregate.h"
 #include "sluice/exec/operators/hash_join.h"
 #include "sluice/exec/operators/limit.h"
+#include "sluice/exec/operators/partition_top_k.h"
 #include "sluice/exec/operators/sort.h"
 #include "sluice/exec/operators/window.h"
 #include "sluice/exec/scannable.h"
@@ -79,7 +80,16 @@ class Builder {
         const auto& n = static_cast<const plan::WindowNode&>(*node);
         auto window = std::make_shared<WindowSink>(
             n.partition_by, n.order_by, n.functions, n.inputs[0]->schema, n.schema);
-        return Break(node, window, window);
+        if (n.top_per_partition <= 0) return Break(node, window, window);
+        // Only each partition's first rows matter: cut the input to them first.
+        ARROW_ASSIGN_OR_RAISE(auto parts, Build(node->inputs[0]));
+        auto top = std::make_shared<PartitionTopK>(
+            n.partition_by, n.order_by[0], n.top_per_partition, n.inputs[0]->schema);
+        Register(top, node->id);
+        ARROW_RETURN_NOT_OK(Finish(std::move(parts), top));
+        Register(window, node->id);
+        ARROW_RETURN_NOT_OK(Finish({Partial{top, {}}}, window));
+        return std::vector<Partial>{Partial{window, {}}};
       }
     }
     return Status::Invalid("internal: unknown plan node");

@@ -137,8 +137,11 @@ std::string DescribeNode(const PlanNode& node) {
         if (!frame.empty()) fns += " " + frame;
         fns += " AS " + f.output_name;
       }
-      return fmt::format("Window partition=[{}] order=[{}] fns=[{}]",
-                         JoinExprs(n.partition_by), DescribeSortKeys(n.order_by), fns);
+      std::string top =
+          n.top_per_partition > 0 ? fmt::format(" top={}", n.top_per_partition) : "";
+      return fmt::format("Window partition=[{}] order=[{}]{} fns=[{}]",
+                         JoinExprs(n.partition_by), DescribeSortKeys(n.order_by), top,
+                         fns);
     }
   }
   return "?";

@@ -165,6 +165,11 @@ struct WindowNode : PlanNode {
   std::vector<expr::Expr> partition_by;
   std::vector<SortKey> order_by;
   std::vector<WindowFunction> functions;
+  /// If > 0, only the first `top_per_partition` rows of each partition in ORDER BY
+  /// order matter (set by the optimizer's window_top_k rule: every function is
+  /// row_number() and a filter above keeps row_number <= top_per_partition), so the
+  /// input may be cut to those rows first.
+  int64_t top_per_partition = -1;
 };
 
 /// "ROWS BETWEEN 2 PRECEDING AND CURRENT ROW" (empty for a default frame).

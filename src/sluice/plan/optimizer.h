@@ -11,7 +11,9 @@
 //                          for row-group pruning
 //   5. prune_columns       keep only the columns each node needs; scans read only those
 //   6. top_k               Sort followed by Limit -> a top-k sort
-//   7. choose_build_side   build the hash table on the smaller (estimated) join input
+//   7. window_top_k        a filter row_number() <= k over a window of row_number()s
+//                          only: each partition needs its first k rows only
+//   8. choose_build_side   build the hash table on the smaller (estimated) join input
 // Rules preserve the plan's output schema.
 #include "sluice/base/status.h"
 #include "sluice/plan/cardinality.h"
@@ -28,6 +30,7 @@ Result<Plan> ReorderJoins(Plan root);
 Result<Plan> PushDownFilters(Plan root);
 Result<Plan> PruneColumns(Plan root);
 Result<Plan> FuseTopK(Plan root);
+Result<Plan> WindowTopK(Plan root);
 Result<Plan> ChooseBuildSide(Plan root);
 
 }  // namespace sluice::plan
