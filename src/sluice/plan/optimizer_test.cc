@@ -143,3 +143,48 @@ TEST(Optimizer, InnerJoinsAreOrderedAlongTheirKeys) {
 
 }  // namespace
 }  // namespace sluice::plan
+
+namespace sluice::plan {
+namespace {
+
+void CollectScans(const Plan& p, std::vector<const ScanNode*>* out) {
+  if (p->kind == NodeKind::kScan) out->push_back(static_cast<const ScanNode*>(p.get()));
+  for (const auto& in : p->inputs) CollectScans(in, out);
+}
+
+TEST(Optimizer, AnOrOverTwoInputsAddsAFilterOnEachInput) {
+  auto j = MakeJoin(Scan(100000), Scan(1000), JoinType::kInner, {}, {});
+  ASSERT_TRUE(j.ok());
+  // left.a = right.a AND ((left.c > 1 AND right.d = 2) OR (left.c < 0 AND right.d = 3))
+  auto lc = expr::BoundColumn(2, "c", arrow::float64());
+  auto rd = expr::BoundColumn(7, "d", arrow::int64());
+  auto num = [](double v) { return Literal(arrow::MakeScalar(v)); };
+  auto big = [](int64_t v) { return Literal(arrow::MakeScalar(v)); };
+  auto pred = Call(
+      "and",
+      {Call("=", {expr::BoundColumn(0, "a", arrow::int64()),
+                  expr::BoundColumn(4, "a", arrow::int64())}),
+       Call("or", {Call("and", {Call(">", {lc, num(1)}), Call("=", {rd, big(2)})}),
+                   Call("and", {Call("<", {lc, num(0)}), Call("=", {rd, big(3)})})})});
+  auto f = MakeFilter(*j, pred);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  auto opt = Optimize(*f);
+  ASSERT_TRUE(opt.ok()) << opt.status().ToString();
+  std::vector<const ScanNode*> scans;
+  CollectScans(*opt, &scans);
+  ASSERT_EQ(scans.size(), 2u);
+  std::vector<std::string> pruning;
+  for (const auto* s : scans) {
+    ASSERT_EQ(s->pruning_predicates.size(), 1u) << ExplainPlan(*opt);
+    pruning.push_back(expr::ToString(s->pruning_predicates[0]));
+  }
+  std::sort(pruning.begin(), pruning.end());
+  EXPECT_EQ(pruning[0], "((c > 1) or (c < 0))");
+  EXPECT_EQ(pruning[1], "((d = 2) or (d = 3))");
+  // The OR itself stays (as the join's condition).
+  EXPECT_NE(ExplainPlan(*opt).find("(c > 1) and (d = 2)"), std::string::npos)
+      << ExplainPlan(*opt);
+}
+
+}  // namespace
+}  // namespace sluice::plan

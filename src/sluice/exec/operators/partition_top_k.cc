@@ -156,7 +156,8 @@ Status PartitionTopK::Consume(ExecContext* ctx, LocalSinkState* base, Batch batc
       ARROW_ASSIGN_OR_RAISE(auto a, expr::EvaluateToArray(e, rb));
       keys.push_back(std::move(a));
     }
-    ARROW_RETURN_NOT_OK(l->partitions->Insert(keys, KeyIndex::Nulls::kGroup, l->ids.data()));
+    ARROW_RETURN_NOT_OK(
+        l->partitions->Insert(keys, KeyIndex::Nulls::kGroup, l->ids.data()));
     ARROW_RETURN_NOT_OK(Grow(l, k_, l->partitions->size()));
   } else {
     std::fill(l->ids.begin(), l->ids.end(), 0);
@@ -206,7 +207,8 @@ Status PartitionTopK::Consume(ExecContext* ctx, LocalSinkState* base, Batch batc
   return l->reservation.Resize(usage);
 }
 
-Status PartitionTopK::FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local) {
+Status PartitionTopK::FinishLocal(ExecContext* ctx,
+                                  std::unique_ptr<LocalSinkState> local) {
   std::lock_guard<std::mutex> lock(mu_);
   finished_.push_back(std::move(local));
   return Status::OK();
@@ -220,7 +222,8 @@ Status PartitionTopK::Finalize(ExecContext* ctx) {
     auto* other = static_cast<TopLocal*>(finished_[w].get());
     std::vector<uint32_t> mapping(other->count.size(), 0);
     if (global->partitions) {
-      ARROW_RETURN_NOT_OK(global->partitions->InsertAll(*other->partitions, mapping.data()));
+      ARROW_RETURN_NOT_OK(
+          global->partitions->InsertAll(*other->partitions, mapping.data()));
       ARROW_RETURN_NOT_OK(Grow(global, k_, global->partitions->size()));
     } else {
       ARROW_RETURN_NOT_OK(Grow(global, k_, 1));

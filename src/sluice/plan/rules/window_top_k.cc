@@ -40,10 +40,14 @@ std::optional<int64_t> TopOf(const expr::Expr& term, const std::vector<bool>& is
   if (col->kind != expr::ExprKind::kColumn) {
     std::swap(col, lit);
     // Mirror the comparison: 2 >= rn is rn <= 2.
-    if (op == ">=") op = "<=";
-    else if (op == ">") op = "<";
-    else if (op == "<=") op = ">=";
-    else if (op == "<") op = ">";
+    if (op == ">=")
+      op = "<=";
+    else if (op == ">")
+      op = "<";
+    else if (op == "<=")
+      op = ">=";
+    else if (op == "<")
+      op = ">";
   }
   if (col->kind != expr::ExprKind::kColumn || col->index < 0 ||
       col->index >= static_cast<int>(is_rn.size()) || !is_rn[col->index]) {
