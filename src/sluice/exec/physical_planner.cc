@@ -41,7 +41,8 @@ class Builder {
       }
       case NodeKind::kAggregate: {
         const auto& n = static_cast<const plan::AggregateNode&>(*node);
-        auto agg = std::make_shared<HashAggregate>(n.keys, n.aggregates, n.schema);
+        auto agg = std::make_shared<HashAggregate>(n.keys, n.aggregates, n.schema,
+                                                   n.inputs[0]->schema->num_fields());
         return Break(node, agg, agg);
       }
       case NodeKind::kSort: {

@@ -178,11 +178,23 @@ UInt128 Apply(UInt128 x, UInt128 y) {
   return x * y;
 }
 
+bool FitsInt64(Int128 x) { return x == static_cast<int64_t>(x); }
+
+// x * y with overflow detection; operands of 64 bits (most decimals) multiply without
+// the library call a 128-bit overflow check needs.
+bool MulChecked(Int128 x, Int128 y, Int128* v) {
+  if (FitsInt64(x) && FitsInt64(y)) {
+    *v = static_cast<Int128>(static_cast<int64_t>(x)) * static_cast<int64_t>(y);
+    return false;
+  }
+  return __builtin_mul_overflow(x, y, v);
+}
+
 template <char Op>
 bool ApplyChecked(Int128 x, Int128 y, Int128* v) {
   if constexpr (Op == '+') return __builtin_add_overflow(x, y, v);
   if constexpr (Op == '-') return __builtin_sub_overflow(x, y, v);
-  return __builtin_mul_overflow(x, y, v);
+  return MulChecked(x, y, v);
 }
 
 // out[i] = (a[i] * fa) op (b[i] * fb), wrapping: only used where no value can overflow.
@@ -212,9 +224,9 @@ Status ArithmeticChecked(const Operand& a, const Operand& b, Int128 fa, Int128 f
     Int128 v = 0;
     if (Valid(a, i) && Valid(b, i)) {
       Int128 x = Load(pa + i * sa), y = Load(pb + i * sb);
-      bool overflow = (fa != 1 && __builtin_mul_overflow(x, fa, &x)) ||
-                      (fb != 1 && __builtin_mul_overflow(y, fb, &y)) ||
-                      ApplyChecked<Op>(x, y, &v) || v >= limit || v <= -limit;
+      bool overflow = (fa != 1 && MulChecked(x, fa, &x)) ||
+                      (fb != 1 && MulChecked(y, fb, &y)) || ApplyChecked<Op>(x, y, &v) ||
+                      v >= limit || v <= -limit;
       if (overflow) {
         return Status::Invalid("decimal overflow in ", std::string(1, Op),
                                ": the result needs more than ", kMaxDigits, " digits");

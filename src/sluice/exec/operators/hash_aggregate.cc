@@ -6,6 +6,7 @@
 #include "sluice/base/parallel.h"
 #include "sluice/exec/key_index.h"
 #include "sluice/exec/operators/aggregate_functions.h"
+#include "sluice/expr/common_subexpressions.h"
 #include "sluice/expr/eval.h"
 
 namespace sluice::exec {
@@ -31,11 +32,25 @@ struct AggregateLocal : LocalSinkState {
 
 HashAggregate::HashAggregate(std::vector<expr::Expr> keys,
                              std::vector<expr::Expr> aggregates,
-                             std::shared_ptr<arrow::Schema> output_schema)
+                             std::shared_ptr<arrow::Schema> output_schema,
+                             int input_width)
     : PhysicalNode("HashAggregate"),
       keys_(std::move(keys)),
       aggregates_(std::move(aggregates)),
-      output_schema_(std::move(output_schema)) {}
+      output_schema_(std::move(output_schema)) {
+  // The arguments of all aggregates as one list, their shared parts taken out.
+  std::vector<expr::Expr> args;
+  for (const auto& a : aggregates_)
+    args.insert(args.end(), a->args.begin(), a->args.end());
+  shared_ = expr::ExtractCommonSubexpressions(&args, input_width);
+  if (shared_.empty()) return;
+  size_t next = 0;
+  for (auto& a : aggregates_) {
+    auto n = std::make_shared<expr::ExprNode>(*a);
+    for (auto& arg : n->args) arg = args[next++];
+    a = n;
+  }
+}
 
 Result<std::unique_ptr<LocalSinkState>> HashAggregate::MakeLocal(ExecContext* ctx,
                                                                  int worker) {
@@ -55,9 +70,16 @@ Result<std::unique_ptr<LocalSinkState>> HashAggregate::MakeLocal(ExecContext* ct
 
 Status HashAggregate::Consume(ExecContext* ctx, LocalSinkState* local_base, Batch batch) {
   auto* local = static_cast<AggregateLocal*>(local_base);
-  const auto& rb = *batch.data;
+  if (batch.data->num_rows() == 0) return Status::OK();
+  std::shared_ptr<arrow::RecordBatch> widened = batch.data;
+  for (const auto& e : shared_) {
+    ARROW_ASSIGN_OR_RAISE(auto col, expr::EvaluateToArray(e, *widened));
+    ARROW_ASSIGN_OR_RAISE(widened,
+                          widened->AddColumn(widened->num_columns(),
+                                             arrow::field("__shared", col->type()), col));
+  }
+  const auto& rb = *widened;
   const int64_t n = rb.num_rows();
-  if (n == 0) return Status::OK();
   std::vector<std::shared_ptr<arrow::Array>> key_arrays;
   for (const auto& k : keys_) {
     ARROW_ASSIGN_OR_RAISE(auto arr, expr::EvaluateToArray(k, rb));

@@ -21,8 +21,10 @@ namespace sluice::exec {
 
 class HashAggregate : public Sink, public Source {
  public:
+  /// `input_width`: the number of input columns. Subexpressions the aggregates'
+  /// arguments share are computed once per batch (common_subexpressions.h).
   HashAggregate(std::vector<expr::Expr> keys, std::vector<expr::Expr> aggregates,
-                std::shared_ptr<arrow::Schema> output_schema);
+                std::shared_ptr<arrow::Schema> output_schema, int input_width);
 
   Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx,
                                                     int worker) override;
@@ -46,7 +48,8 @@ class HashAggregate : public Sink, public Source {
                                                        LocalSinkState* local);
 
   std::vector<expr::Expr> keys_;
-  std::vector<expr::Expr> aggregates_;
+  std::vector<expr::Expr> aggregates_;  // arguments over the input ++ shared_
+  std::vector<expr::Expr> shared_;      // evaluated in order, appended to each batch
   std::shared_ptr<arrow::Schema> output_schema_;
   std::mutex mu_;
   std::vector<std::unique_ptr<LocalSinkState>> finished_;
