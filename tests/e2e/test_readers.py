@@ -120,3 +120,32 @@ def test_read_parquet_glob_and_hive_partitions(sluice, tmp_path, duck):
     ref = duck.sql(q.format(p=f"{root}/*/*.parquet").replace("')", "', hive_partitioning = true)")).to_arrow_table()
     diff = compare(r.table, ref, check_names=True)
     assert diff is None, diff
+
+
+def test_parquet_dictionary_and_plain_string_pages_read_alike(sluice, tmp_path):
+    """String columns whose chunk is all dictionary pages are read as dictionary indices
+    and expanded by the scan; a chunk whose dictionary overflowed into plain pages (a
+    small dictionary page limit) and a plain column are read as they are. Every way
+    gives the values pyarrow reads, NULLs included."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(8)
+    n = 30_000
+    low = pa.array([f"v{x}" for x in rng.integers(0, 40, n)], mask=rng.random(n) < 0.05)
+    high = pa.array([f"row-{i}-{'x' * (i % 50)}" for i in range(n)],
+                    mask=rng.random(n) < 0.05)
+    t = pa.table({"low": low, "high": high, "i": np.arange(n)})
+    path = tmp_path / "dict.parquet"
+    pq.write_table(t, path, row_group_size=7000, dictionary_pagesize_limit=4096)
+    # 7,000 distinct ~30-byte values per row group overflow a 4 KiB dictionary page, so
+    # "high" falls back to plain pages; "low" (40 values) stays dictionary-encoded.
+    meta = pq.ParquetFile(path).metadata
+    assert all(meta.row_group(g).column(0).has_dictionary_page for g in range(meta.num_row_groups))
+    for threads in (1, 2):
+        ours = sluice.sql_ok("SELECT i, low, high FROM t ORDER BY i", {"t": str(path)},
+                             threads=threads)
+        assert ours.column("low").to_pylist() == low.to_pylist()
+        assert ours.column("high").to_pylist() == high.to_pylist()
+        assert ours.schema.field("low").type == pa.string()

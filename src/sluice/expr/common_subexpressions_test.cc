@@ -27,8 +27,9 @@ std::shared_ptr<arrow::RecordBatch> RandomBatch(int64_t n) {
     }
     cols.push_back(b.Finish().ValueOrDie());
   }
-  auto schema = arrow::schema({arrow::field("a", arrow::int64()), arrow::field("b", arrow::int64()),
-                               arrow::field("c", arrow::int64()), arrow::field("d", arrow::int64())});
+  auto schema = arrow::schema(
+      {arrow::field("a", arrow::int64()), arrow::field("b", arrow::int64()),
+       arrow::field("c", arrow::int64()), arrow::field("d", arrow::int64())});
   return arrow::RecordBatch::Make(schema, n, cols);
 }
 
@@ -41,9 +42,12 @@ TEST(CommonSubexpressions, SharedPartsAreComputedOnceWithTheSameValues) {
   auto ab = Call("+", {Column("a"), Column("b")});
   auto abc = Call("*", {ab, Column("c")});
   std::vector<Expr> original = {
-      abc, Call("+", {abc, Column("d")}), ab,
+      abc,
+      Call("+", {abc, Column("d")}),
+      ab,
       Call("*", {Call("-", {Column("c"), Lit(1)}), Column("a")}),
-      Call("*", {Call("-", {Column("c"), Lit(1)}), Column("d")}), Column("d")};
+      Call("*", {Call("-", {Column("c"), Lit(1)}), Column("d")}),
+      Column("d")};
   for (auto& e : original) e = Bind(e, *batch->schema()).ValueOrDie();
   std::vector<Expr> rewritten = original;
   auto shared = ExtractCommonSubexpressions(&rewritten, batch->num_columns());

@@ -289,6 +289,34 @@ bool MayMatch(const expr::Expr& predicate,
 
 namespace {
 
+// The leaf column index of top-level string column `name` if every data page of its
+// chunk in `row_group` is dictionary-encoded, else -1. Such a column is read as
+// dictionary indices and expanded with one gather per batch (cheaper than Arrow's
+// decoding of each value into a string builder); read that way, a column with plain
+// pages would be dictionary-encoded on the fly instead, which is slower.
+int DictionaryEncodedStrings(const parquet::FileMetaData& metadata, int row_group,
+                             const std::string& name) {
+  const parquet::SchemaDescriptor* schema = metadata.schema();
+  int leaf = schema->ColumnIndex(name);
+  if (leaf < 0) return -1;
+  const parquet::ColumnDescriptor* col = schema->Column(leaf);
+  if (col->physical_type() != parquet::Type::BYTE_ARRAY ||
+      col->max_repetition_level() > 0 || col->path()->ToDotVector().size() != 1) {
+    return -1;
+  }
+  auto chunk = metadata.RowGroup(row_group)->ColumnChunk(leaf);
+  const auto& stats = chunk->encoding_stats();
+  if (stats.empty() || !chunk->has_dictionary_page()) return -1;
+  for (const auto& s : stats) {
+    bool data = s.page_type == parquet::PageType::DATA_PAGE ||
+                s.page_type == parquet::PageType::DATA_PAGE_V2;
+    bool dict = s.encoding == parquet::Encoding::PLAIN_DICTIONARY ||
+                s.encoding == parquet::Encoding::RLE_DICTIONARY;
+    if (data && !dict && s.count > 0) return -1;
+  }
+  return leaf;
+}
+
 class ParquetScan : public exec::Source {
  public:
   ParquetScan(const ParquetTable* table, std::vector<int> projection,
@@ -316,6 +344,12 @@ class ParquetScan : public exec::Source {
     props.set_batch_size(ctx->batch_rows());
     props.set_use_threads(false);
     props.set_pre_buffer(true);
+    for (int c : projection_) {
+      if (c >= table_->num_file_columns()) continue;
+      int leaf = DictionaryEncodedStrings(*file.metadata, row_group,
+                                          table_->schema()->field(c)->name());
+      if (leaf >= 0) props.set_read_dictionary(leaf, true);
+    }
     std::unique_ptr<parquet::arrow::FileReader> reader;
     try {
       auto pf = parquet::ParquetFileReader::Open(
