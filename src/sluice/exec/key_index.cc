@@ -1,6 +1,7 @@
 #include "sluice/exec/key_index.h"
 
 #include <arrow/array/builder_binary.h>
+#include <arrow/compute/api.h>
 #include <arrow/type_traits.h>
 #include <arrow/util/bit_util.h>
 
@@ -311,6 +312,10 @@ class StringKeyIndex final : public KeyIndex {
       : type_(std::move(type)), table_(nullptr) {}
 
   Status Insert(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids) override {
+    if (columns[0]->type_id() == arrow::Type::DICTIONARY) {
+      return InsertDictionary(static_cast<const arrow::DictionaryArray&>(*columns[0]),
+                              nulls, ids);
+    }
     return Visit(*columns[0], [&](const auto& a) -> Status {
       const int64_t n = a.length();
       const bool has_nulls = a.null_count() > 0;
@@ -407,6 +412,44 @@ class StringKeyIndex final : public KeyIndex {
  private:
   static inline const uint64_t kNullHash = HashBytes("", 0) ^ 1;
 
+  // Dictionary-encoded keys: each dictionary value is hashed and looked up once, when a
+  // row first uses it (so ids stay in order of first appearance and unused values get
+  // none); the other rows only index the cached ids.
+  Status InsertDictionary(const arrow::DictionaryArray& d, Nulls nulls, uint32_t* ids) {
+    const auto& dict = *d.dictionary();
+    const auto& indices = *d.indices();
+    if (indices.type_id() != arrow::Type::INT32) {
+      ARROW_ASSIGN_OR_RAISE(auto dense, arrow::compute::Cast(d, type_));
+      return Insert({dense}, nulls, ids);
+    }
+    constexpr uint32_t kUnset = 0xFFFFFFFEu;
+    dict_ids_.assign(dict.length(), kUnset);
+    const int32_t* idx = indices.data()->GetValues<int32_t>(1);
+    const bool row_nulls = indices.null_count() > 0;
+    return Visit(dict, [&](const auto& values) -> Status {
+      for (int64_t i = 0; i < d.length(); ++i) {
+        const bool null = (row_nulls && indices.IsNull(i)) || values.IsNull(idx[i]);
+        if (null) {
+          if (nulls == Nulls::kSkip) {
+            ids[i] = kSkipped;
+            continue;
+          }
+          ARROW_ASSIGN_OR_RAISE(ids[i], table_.FindOrInsert({}, kNullHash));
+          null_id_ = ids[i];
+          continue;
+        }
+        uint32_t& cached = dict_ids_[idx[i]];
+        if (cached == kUnset) {
+          std::string_view v = values.GetView(idx[i]);
+          ARROW_ASSIGN_OR_RAISE(cached,
+                                table_.FindOrInsert(v, HashBytes(v.data(), v.size())));
+        }
+        ids[i] = cached;
+      }
+      return Status::OK();
+    });
+  }
+
   // Calls fn with the column as the array class that has GetView for its type.
   template <typename Fn>
   static Status Visit(const arrow::Array& a, Fn&& fn) {
@@ -429,6 +472,7 @@ class StringKeyIndex final : public KeyIndex {
   std::shared_ptr<arrow::DataType> type_;
   KeyTable table_;
   int64_t null_id_ = -1;
+  std::vector<uint32_t> dict_ids_;  // InsertDictionary's cache, by dictionary index
 };
 
 // Any key types: row-encoded keys in a KeyTable.

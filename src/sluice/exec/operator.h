@@ -133,6 +133,11 @@ class Source : public virtual PhysicalNode {
   virtual int64_t EstimatedBytes() const { return 0; }
   /// True when morsel order is the data's order (the output of a sort or limit).
   virtual bool ordered() const { return false; }
+  /// Output columns (string or binary) that may come dictionary-encoded
+  /// (dictionary<int32, T>, the batch's schema saying so) instead of as T, because the
+  /// one consumer handles both (a hash aggregate grouping by them). Called before
+  /// Prepare; sources that never produce dictionaries ignore it.
+  virtual void AllowDictionaryColumns(const std::vector<int>& columns) {}
 };
 
 class LocalSinkState {

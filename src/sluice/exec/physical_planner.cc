@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "sluice/exec/operators/filter_project.h"
@@ -18,6 +19,35 @@ namespace sluice::exec {
 namespace {
 
 using plan::NodeKind;
+
+// The input columns an aggregate only groups by, as plain string or binary keys: the
+// key index takes them dictionary-encoded (key_index.h, row_encoding.h).
+std::vector<int> DictionaryKeyColumns(const plan::AggregateNode& n) {
+  std::vector<int> other_uses;
+  for (const auto& a : n.aggregates) expr::CollectColumns(a, &other_uses);
+  std::vector<int> plain;
+  for (const auto& k : n.keys) {
+    expr::Expr e = k;
+    while (e->kind == expr::ExprKind::kAlias) e = e->args[0];
+    if (e->kind == expr::ExprKind::kColumn) {
+      const auto id = e->type->id();
+      if (id == arrow::Type::STRING || id == arrow::Type::LARGE_STRING ||
+          id == arrow::Type::BINARY || id == arrow::Type::LARGE_BINARY) {
+        plain.push_back(e->index);
+      }
+    } else {
+      expr::CollectColumns(k, &other_uses);
+    }
+  }
+  std::vector<int> out;
+  for (int c : plain) {
+    if (std::find(other_uses.begin(), other_uses.end(), c) == other_uses.end() &&
+        std::find(out.begin(), out.end(), c) == out.end()) {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
 
 // A pipeline whose sink is not known yet.
 struct Partial {
@@ -43,7 +73,29 @@ class Builder {
         const auto& n = static_cast<const plan::AggregateNode&>(*node);
         auto agg = std::make_shared<HashAggregate>(n.keys, n.aggregates, n.schema,
                                                    n.inputs[0]->schema->num_fields());
-        return Break(node, agg, agg);
+        ARROW_ASSIGN_OR_RAISE(auto parts, Build(node->inputs[0]));
+        // A source feeding the aggregate directly or through filters may keep the
+        // string columns it groups by (and reads for nothing else) dictionary-encoded.
+        const std::vector<int> dictionary_keys = DictionaryKeyColumns(n);
+        for (auto& p : parts) {
+          std::vector<int> keep = dictionary_keys;
+          for (const auto& op : p.operators) {
+            auto* filter = dynamic_cast<const FilterFactory*>(op.get());
+            if (filter == nullptr) {
+              keep.clear();
+              break;
+            }
+            std::vector<int> used;
+            expr::CollectColumns(filter->predicate(), &used);
+            std::erase_if(keep, [&](int c) {
+              return std::find(used.begin(), used.end(), c) != used.end();
+            });
+          }
+          if (!keep.empty()) p.source->AllowDictionaryColumns(keep);
+        }
+        Register(agg, node->id);
+        ARROW_RETURN_NOT_OK(Finish(std::move(parts), agg));
+        return std::vector<Partial>{Partial{agg, {}}};
       }
       case NodeKind::kSort: {
         const auto& n = static_cast<const plan::SortNode&>(*node);

@@ -1,6 +1,7 @@
 #include "sluice/exec/row_encoding.h"
 
 #include <arrow/array/builder_base.h>
+#include <arrow/compute/api.h>
 #include <arrow/util/bit_util.h>
 #include <arrow/visit_type_inline.h>
 #include <xxhash.h>
@@ -62,15 +63,35 @@ static int ByteWidth(const arrow::DataType& t) {
   return t.byte_width();
 }
 
-Status EncodeRows(const std::vector<std::shared_ptr<arrow::Array>>& columns,
+Status EncodeRows(const std::vector<std::shared_ptr<arrow::Array>>& input_columns,
                   EncodedRows* out) {
-  const int64_t n = columns.empty() ? 0 : columns[0]->length();
+  const int64_t n = input_columns.empty() ? 0 : input_columns[0]->length();
+  // Dictionary-encoded columns: each dictionary value is encoded once, rows copy it.
+  std::vector<std::shared_ptr<arrow::Array>> columns = input_columns;
+  std::vector<EncodedRows> entries(columns.size());
+  std::vector<const int32_t*> indices(columns.size(), nullptr);
+  for (size_t c = 0; c < columns.size(); ++c) {
+    if (columns[c]->type_id() != arrow::Type::DICTIONARY) continue;
+    const auto& d = static_cast<const arrow::DictionaryArray&>(*columns[c]);
+    if (d.indices()->type_id() != arrow::Type::INT32) {
+      const auto& dt = static_cast<const arrow::DictionaryType&>(*d.type());
+      ARROW_ASSIGN_OR_RAISE(columns[c], arrow::compute::Cast(d, dt.value_type()));
+      continue;
+    }
+    ARROW_RETURN_NOT_OK(EncodeRows({d.dictionary()}, &entries[c]));
+    indices[c] = d.indices()->data()->GetValues<int32_t>(1);
+  }
   // Sizes first, so that bytes are written once.
   std::vector<uint32_t>& offsets = out->offsets;
   offsets.assign(n + 1, 0);
-  for (const auto& col : columns) {
+  for (size_t c = 0; c < columns.size(); ++c) {
+    const auto& col = columns[c];
     const auto& t = *col->type();
-    if (t.id() == arrow::Type::NA) {
+    if (indices[c] != nullptr) {
+      for (int64_t i = 0; i < n; ++i) {
+        offsets[i + 1] += col->IsNull(i) ? 1 : entries[c].row(indices[c][i]).size();
+      }
+    } else if (t.id() == arrow::Type::NA) {
       for (int64_t i = 0; i < n; ++i) offsets[i + 1] += 1;
     } else if (IsFixedWidth(t)) {
       const uint32_t w = static_cast<uint32_t>(ByteWidth(t));
@@ -105,8 +126,23 @@ Status EncodeRows(const std::vector<std::shared_ptr<arrow::Array>>& columns,
   out->any_null.assign(n, 0);
   std::vector<uint32_t> pos(offsets.begin(), offsets.end() - 1);
   uint8_t* base = out->bytes.data();
-  for (const auto& col : columns) {
+  for (size_t c = 0; c < columns.size(); ++c) {
+    const auto& col = columns[c];
     const auto& t = *col->type();
+    if (indices[c] != nullptr) {
+      for (int64_t i = 0; i < n; ++i) {
+        if (col->IsNull(i)) {
+          base[pos[i]++] = 0;
+          out->any_null[i] = 1;
+          continue;
+        }
+        std::string_view e = entries[c].row(indices[c][i]);
+        std::memcpy(base + pos[i], e.data(), e.size());
+        if (e[0] == 0) out->any_null[i] = 1;
+        pos[i] += static_cast<uint32_t>(e.size());
+      }
+      continue;
+    }
     if (t.id() == arrow::Type::NA) {
       for (int64_t i = 0; i < n; ++i) {
         base[pos[i]++] = 0;

@@ -335,6 +335,12 @@ class ParquetScan : public exec::Source {
   }
   int64_t num_morsels() const override { return static_cast<int64_t>(morsels_.size()); }
   int64_t EstimatedBytes() const override { return bytes_; }
+  void AllowDictionaryColumns(const std::vector<int>& columns) override {
+    keep_dictionary_.assign(projection_.size(), false);
+    for (int c : columns) {
+      if (c >= 0 && c < static_cast<int>(projection_.size())) keep_dictionary_[c] = true;
+    }
+  }
 
   Status Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitter* out) override {
     auto [file_index, row_group] = morsels_[morsel];
@@ -380,6 +386,7 @@ class ParquetScan : public exec::Source {
     auto emit = [&](const std::shared_ptr<arrow::RecordBatch>& batch,
                     int64_t n) -> Status {
       arrow::ArrayVector cols;
+      std::shared_ptr<arrow::Schema> schema = schema_;
       for (size_t i = 0; i < projection_.size(); ++i) {
         std::shared_ptr<arrow::Array> col;
         if (output_of[i] >= 0) {
@@ -389,7 +396,17 @@ class ParquetScan : public exec::Source {
           ARROW_ASSIGN_OR_RAISE(col, arrow::MakeArrayFromScalar(*v, n, ctx->pool()));
         }
         const auto& want = schema_->field(static_cast<int>(i))->type();
-        if (!col->type()->Equals(*want)) {
+        if (col->type_id() == arrow::Type::DICTIONARY && !keep_dictionary_.empty() &&
+            keep_dictionary_[i] &&
+            static_cast<const arrow::DictionaryType&>(*col->type())
+                .value_type()
+                ->Equals(*want)) {
+          // Kept as indices for a consumer that groups by them.
+          ARROW_ASSIGN_OR_RAISE(
+              schema, schema->SetField(
+                          static_cast<int>(i),
+                          schema->field(static_cast<int>(i))->WithType(col->type())));
+        } else if (!col->type()->Equals(*want)) {
           auto cast = cp::Cast(col, want);
           if (!cast.ok()) {
             return Status::Invalid("'", file.path, "': column '",
@@ -402,7 +419,7 @@ class ParquetScan : public exec::Source {
         cols.push_back(std::move(col));
       }
       ctx->progress().rows_read += n;
-      return out->Emit(exec::Batch{arrow::RecordBatch::Make(schema_, n, std::move(cols)),
+      return out->Emit(exec::Batch{arrow::RecordBatch::Make(schema, n, std::move(cols)),
                                    exec::MorselSeq(morsel, k++)});
     };
     if (file_columns.empty()) {
@@ -432,6 +449,7 @@ class ParquetScan : public exec::Source {
 
  private:
   const ParquetTable* table_;
+  std::vector<bool> keep_dictionary_;  // by output column (AllowDictionaryColumns)
   std::vector<int> projection_;
   std::vector<std::pair<int, int>> morsels_;
   std::shared_ptr<arrow::Schema> schema_;

@@ -13,6 +13,7 @@ class FilterFactory : public OperatorFactory {
   explicit FilterFactory(expr::Expr predicate)
       : OperatorFactory("Filter"), predicate_(std::move(predicate)) {}
   Result<std::unique_ptr<Operator>> Make(ExecContext* ctx, int worker) override;
+  const expr::Expr& predicate() const { return predicate_; }
 
  private:
   expr::Expr predicate_;
