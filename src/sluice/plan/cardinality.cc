@@ -32,18 +32,23 @@ std::optional<double> DistinctOfExpr(const Plan& input, const expr::Expr& e) {
   return EstimateDistinct(input, c);
 }
 
+KeyStats StatsOfExpr(const Plan& input, const expr::Expr& e) {
+  int c = PlainColumn(e);
+  if (c < 0) return {};
+  return EstimateKeyStats(input, c);
+}
+
 double EstimateJoin(const JoinNode& j, double left, double right) {
-  // The most selective key pair: the largest max(ndv(l), ndv(r)).
+  // The most selective key pair: the largest divisor.
   double denominator = 0;
   double right_ndv = 0;  // distinct keys of the right side in that pair
   for (size_t i = 0; i < j.left_keys.size(); ++i) {
-    auto l = DistinctOfExpr(j.inputs[0], j.left_keys[i]);
-    auto r = DistinctOfExpr(j.inputs[1], j.right_keys[i]);
-    if (!l && !r) continue;
-    double d = std::max(l.value_or(0), r.value_or(0));
+    KeyStats l = StatsOfExpr(j.inputs[0], j.left_keys[i]);
+    KeyStats r = StatsOfExpr(j.inputs[1], j.right_keys[i]);
+    double d = JoinKeyDivisor(l, r);
     if (d > denominator) {
       denominator = d;
-      right_ndv = r.value_or(d);
+      right_ndv = r.distinct.value_or(d);
     }
   }
   if (denominator < 1) {
@@ -157,6 +162,51 @@ std::optional<double> EstimateDistinct(const Plan& node, int column) {
     default:
       return std::nullopt;
   }
+}
+
+std::optional<double> EstimateTableRows(const Plan& node, int column) {
+  switch (node->kind) {
+    case NodeKind::kScan: {
+      auto rows = static_cast<const ScanNode&>(*node).source->EstimatedRows();
+      if (rows) return static_cast<double>(*rows);
+      return std::nullopt;
+    }
+    case NodeKind::kFilter:
+    case NodeKind::kSort:
+    case NodeKind::kLimit:
+      return EstimateTableRows(node->inputs[0], column);
+    case NodeKind::kProject: {
+      int c = PlainColumn(static_cast<const ProjectNode&>(*node).exprs[column]);
+      if (c < 0) return std::nullopt;
+      return EstimateTableRows(node->inputs[0], c);
+    }
+    case NodeKind::kJoin: {
+      const auto& j = static_cast<const JoinNode&>(*node);
+      int nl = node->inputs[0]->schema->num_fields();
+      if (column < nl) return EstimateTableRows(node->inputs[0], column);
+      if (j.type == JoinType::kSemi || j.type == JoinType::kAnti) return std::nullopt;
+      return EstimateTableRows(node->inputs[1], column - nl);
+    }
+    case NodeKind::kAggregate: {
+      // Group keys are unique in the aggregate's output: its rows are the "table".
+      const auto& a = static_cast<const AggregateNode&>(*node);
+      if (a.keys.size() == 1 && column == 0) return EstimateRows(node);
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+KeyStats EstimateKeyStats(const Plan& node, int column) {
+  return KeyStats{EstimateDistinct(node, column), EstimateTableRows(node, column)};
+}
+
+double JoinKeyDivisor(const KeyStats& a, const KeyStats& b) {
+  if (a.unique() && b.unique()) return std::min(*a.distinct, *b.distinct);
+  if (a.unique()) return *a.distinct;
+  if (b.unique()) return *b.distinct;
+  return std::max(a.distinct.value_or(0), b.distinct.value_or(0));
 }
 
 }  // namespace sluice::plan

@@ -95,5 +95,20 @@ TEST(Cardinality, AggregatesHaveTheirKeysDistinctValuesAndKeysStayUnique) {
   EXPECT_EQ(EstimateDistinct(NameIs(Table(100, {{0, 80}})), 0), 80);
 }
 
+TEST(Cardinality, AKeyOfItsTableDividesAJoinWithAnOverestimatedForeignKey) {
+  // 6 M line items whose order key spans 6 M values (min/max) though there are 1.5 M
+  // orders, each order key unique: every line item finds its order.
+  Plan items = Table(6000000, {{0, 6000000}});
+  Plan orders = Table(1500000, {{0, 1500000}});
+  EXPECT_DOUBLE_EQ(EstimateRows(Join(items, orders, JoinType::kInner)), 6000000);
+  // A filter on the orders carries through.
+  EXPECT_DOUBLE_EQ(EstimateRows(Join(items, NameIs(orders), JoinType::kInner)), 600000);
+  EXPECT_TRUE(EstimateKeyStats(orders, 0).unique());
+  EXPECT_FALSE(EstimateKeyStats(Table(6000000, {{0, 200000}}), 0).unique());
+  // Neither side a key: the larger distinct count.
+  EXPECT_DOUBLE_EQ(JoinKeyDivisor(KeyStats{300, 1000}, KeyStats{700, 5000}), 700);
+  EXPECT_DOUBLE_EQ(JoinKeyDivisor(KeyStats{}, KeyStats{}), 0);
+}
+
 }  // namespace
 }  // namespace sluice::plan

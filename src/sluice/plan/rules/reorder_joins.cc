@@ -98,6 +98,7 @@ uint64_t LeavesOf(const Expr& e, const std::vector<int>& leaf_of_column) {
 struct Edge {
   int a = -1, b = -1;           // the two leaves
   double ndv_a = 0, ndv_b = 0;  // distinct values of each side
+  double divisor = 1;           // of |S| * |C| (cardinality.h, JoinKeyDivisor)
 };
 
 std::vector<int> ChooseOrder(const Cluster& c) {
@@ -123,7 +124,7 @@ std::vector<int> ChooseOrder(const Cluster& c) {
   }
   // Edges between two single leaves, with distinct-value estimates of both sides.
   std::vector<Edge> edges;
-  auto side = [&](const Expr& e, int* leaf, double* ndv) {
+  auto side = [&](const Expr& e, int* leaf, double* ndv, KeyStats* stats) {
     uint64_t m = LeavesOf(e, leaf_of_column);
     if (m == 0 || (m & (m - 1)) != 0) return false;
     *leaf = __builtin_ctzll(m);
@@ -132,16 +133,20 @@ std::vector<int> ChooseOrder(const Cluster& c) {
     while (x->kind == ExprKind::kCall && x->name == "cast") x = x->args[0];
     if (x->kind == ExprKind::kColumn) {
       const Leaf& l = c.leaves[*leaf];
-      if (auto d = EstimateDistinct(l.plan, x->index - l.offset))
-        *ndv = std::min(*ndv, *d);
+      *stats = EstimateKeyStats(l.plan, x->index - l.offset);
+      if (stats->distinct) *ndv = std::min(*ndv, *stats->distinct);
     }
     *ndv = std::max(1.0, *ndv);
     return true;
   };
   for (const auto& p : equalities) {
     Edge e;
-    if (side(p->args[0], &e.a, &e.ndv_a) && side(p->args[1], &e.b, &e.ndv_b) &&
+    KeyStats sa, sb;
+    if (side(p->args[0], &e.a, &e.ndv_a, &sa) && side(p->args[1], &e.b, &e.ndv_b, &sb) &&
         e.a != e.b) {
+      // A key of its table on one side (cardinality.h): its distinct count divides.
+      e.divisor = (sa.unique() || sb.unique()) ? JoinKeyDivisor(sa, sb)
+                                               : std::max(e.ndv_a, e.ndv_b);
       edges.push_back(e);
     }
   }
@@ -170,7 +175,7 @@ std::vector<int> ChooseOrder(const Cluster& c) {
         bool a_in = (joined >> e.a) & 1;
         bool b_in = (joined >> e.b) & 1;
         if ((e.a == i && b_in) || (e.b == i && a_in)) {
-          denominator = std::max(denominator, std::max(e.ndv_a, e.ndv_b));
+          denominator = std::max(denominator, e.divisor);
         }
       }
       double result = connected ? size * rows[i] / denominator : size * rows[i];
