@@ -198,6 +198,8 @@ class IntKeyIndex final : public KeyIndex {
   }
 
   int64_t size() const override { return static_cast<int64_t>(keys_.size()); }
+  /// The key of id g (0 at the NULL key's id).
+  int64_t key(int64_t g) const { return keys_[g]; }
 
   Result<arrow::ArrayVector> KeyColumns(arrow::MemoryPool* pool) const override {
     const int64_t n = size();
@@ -354,6 +356,10 @@ class StringKeyIndex final : public KeyIndex {
 
   Status Find(const arrow::ArrayVector& columns, ProbeScratch* scratch,
               int64_t* ids) const override {
+    if (columns[0]->type_id() == arrow::Type::DICTIONARY) {
+      ARROW_ASSIGN_OR_RAISE(auto dense, arrow::compute::Cast(*columns[0], type_));
+      return Find({dense}, scratch, ids);
+    }
     return Visit(*columns[0], [&](const auto& a) -> Status {
       const int64_t n = a.length();
       for (int64_t i = 0; i < n; ++i) {
@@ -540,6 +546,166 @@ class EncodedKeyIndex final : public KeyIndex {
   EncodedRows rows_;
 };
 
+// Two key columns, each of a kind with its own index (integer-like or string): each
+// column maps its values to column ids in its own index, and the pair of column ids,
+// packed into one 64-bit integer, is the key of an integer index. That replaces row
+// encoding and hashing the encoded bytes with two small lookups (dictionary-encoded
+// columns look a value up once per batch) and one integer probe.
+class PairKeyIndex final : public KeyIndex {
+ public:
+  PairKeyIndex(std::unique_ptr<KeyIndex> a, std::unique_ptr<KeyIndex> b)
+      : columns_{std::move(a), std::move(b)}, pairs_(arrow::int64()) {}
+
+  Status Insert(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids) override {
+    const int64_t n = columns[0]->length();
+    col_ids_[0].resize(n);
+    col_ids_[1].resize(n);
+    for (int c = 0; c < 2; ++c) {
+      ARROW_RETURN_NOT_OK(columns_[c]->Insert({columns[c]}, nulls, col_ids_[c].data()));
+    }
+    bool skipped = false;
+    if (nulls == Nulls::kSkip) {
+      for (int64_t i = 0; i < n && !skipped; ++i) {
+        skipped = col_ids_[0][i] == kSkipped || col_ids_[1][i] == kSkipped;
+      }
+    }
+    if (!skipped) {
+      ARROW_RETURN_NOT_OK(Pack(n));
+      return pairs_.Insert({packed_array_}, Nulls::kGroup, ids);
+    }
+    // Rows with a NULL key (skipped) stay out of the pairs entirely.
+    std::vector<int64_t> kept;
+    for (int64_t i = 0; i < n; ++i) {
+      if (col_ids_[0][i] == kSkipped || col_ids_[1][i] == kSkipped) {
+        ids[i] = kSkipped;
+        continue;
+      }
+      col_ids_[0][kept.size()] = col_ids_[0][i];
+      col_ids_[1][kept.size()] = col_ids_[1][i];
+      kept.push_back(i);
+    }
+    const int64_t m = static_cast<int64_t>(kept.size());
+    ARROW_RETURN_NOT_OK(Pack(m));
+    std::vector<uint32_t> kept_ids(m);
+    ARROW_RETURN_NOT_OK(pairs_.Insert({packed_array_}, Nulls::kGroup, kept_ids.data()));
+    for (int64_t k = 0; k < m; ++k) ids[kept[k]] = kept_ids[k];
+    return Status::OK();
+  }
+
+  Status InsertAll(const KeyIndex& other_base, uint32_t* mapping, const uint8_t* part_of,
+                   uint8_t part) override {
+    const auto& other = static_cast<const PairKeyIndex&>(other_base);
+    // Column ids of other's values here (all of them: values of pairs left out stay
+    // unused), then other's pairs, the selected ones, in these terms.
+    std::vector<uint32_t> maps[2];
+    for (int c = 0; c < 2; ++c) {
+      maps[c].resize(other.columns_[c]->size());
+      ARROW_RETURN_NOT_OK(columns_[c]->InsertAll(*other.columns_[c], maps[c].data()));
+    }
+    std::vector<int64_t> selected;
+    col_ids_[0].clear();
+    col_ids_[1].clear();
+    for (int64_t g = 0; g < other.size(); ++g) {
+      if (part_of != nullptr && part_of[g] != part) {
+        mapping[g] = kSkipped;
+        continue;
+      }
+      uint64_t p = static_cast<uint64_t>(other.pairs_.key(g));
+      col_ids_[0].push_back(maps[0][p >> 32]);
+      col_ids_[1].push_back(maps[1][p & 0xFFFFFFFFu]);
+      selected.push_back(g);
+    }
+    const int64_t n = static_cast<int64_t>(selected.size());
+    ARROW_RETURN_NOT_OK(Pack(n));
+    std::vector<uint32_t> ids(n);
+    ARROW_RETURN_NOT_OK(pairs_.Insert({packed_array_}, Nulls::kGroup, ids.data()));
+    for (int64_t i = 0; i < n; ++i) mapping[selected[i]] = ids[i];
+    return Status::OK();
+  }
+
+  Status Find(const arrow::ArrayVector& columns, ProbeScratch* scratch,
+              int64_t* ids) const override {
+    const int64_t n = columns[0]->length();
+    std::vector<int64_t> a(n), b(n);
+    ARROW_RETURN_NOT_OK(columns_[0]->Find({columns[0]}, scratch, a.data()));
+    ARROW_RETURN_NOT_OK(columns_[1]->Find({columns[1]}, scratch, b.data()));
+    arrow::Int64Builder builder;
+    ARROW_RETURN_NOT_OK(builder.Reserve(n));
+    for (int64_t i = 0; i < n; ++i) {
+      builder.UnsafeAppend(
+          a[i] < 0 || b[i] < 0
+              ? -1
+              : static_cast<int64_t>((static_cast<uint64_t>(a[i]) << 32) |
+                                     static_cast<uint64_t>(b[i])));
+    }
+    ARROW_ASSIGN_OR_RAISE(auto packed, builder.Finish());
+    ARROW_RETURN_NOT_OK(pairs_.Find({packed}, scratch, ids));
+    for (int64_t i = 0; i < n; ++i) {
+      if (a[i] < 0 || b[i] < 0) ids[i] = -1;
+    }
+    return Status::OK();
+  }
+
+  Status Seal() override { return pairs_.Seal(); }
+
+  void Partitions(int parts, uint8_t* out) const override {
+    // From the columns' own partitions (which depend on the values only), mixed.
+    std::vector<uint8_t> pa(columns_[0]->size()), pb(columns_[1]->size());
+    columns_[0]->Partitions(256, pa.data());
+    columns_[1]->Partitions(256, pb.data());
+    for (int64_t g = 0; g < size(); ++g) {
+      uint64_t p = static_cast<uint64_t>(pairs_.key(g));
+      uint32_t mixed = (pa[p >> 32] * 0x9E3779B1u) ^ (pb[p & 0xFFFFFFFFu] * 0x85EBCA77u);
+      out[g] = static_cast<uint8_t>((mixed >> 16) & (parts - 1));
+    }
+  }
+
+  int64_t size() const override { return pairs_.size(); }
+
+  Result<arrow::ArrayVector> KeyColumns(arrow::MemoryPool* pool) const override {
+    arrow::ArrayVector out;
+    for (int c = 0; c < 2; ++c) {
+      ARROW_ASSIGN_OR_RAISE(auto values, columns_[c]->KeyColumns(pool));
+      arrow::UInt32Builder ib(pool);
+      ARROW_RETURN_NOT_OK(ib.Reserve(size()));
+      for (int64_t g = 0; g < size(); ++g) {
+        uint64_t p = static_cast<uint64_t>(pairs_.key(g));
+        ib.UnsafeAppend(static_cast<uint32_t>(c == 0 ? p >> 32 : p & 0xFFFFFFFFu));
+      }
+      ARROW_ASSIGN_OR_RAISE(auto indices, ib.Finish());
+      ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(values[0], indices));
+      out.push_back(taken.make_array());
+    }
+    return out;
+  }
+
+  int64_t MemoryUsage() const override {
+    return columns_[0]->MemoryUsage() + columns_[1]->MemoryUsage() +
+           pairs_.MemoryUsage() +
+           static_cast<int64_t>((col_ids_[0].capacity() + col_ids_[1].capacity()) * 4 +
+                                packed_.capacity() * 8);
+  }
+
+ private:
+  // packed_array_ = the first n pairs of col_ids_ (none of them skipped).
+  Status Pack(int64_t n) {
+    packed_.resize(n);
+    for (int64_t i = 0; i < n; ++i) {
+      packed_[i] = static_cast<int64_t>((static_cast<uint64_t>(col_ids_[0][i]) << 32) |
+                                        col_ids_[1][i]);
+    }
+    auto buffer = arrow::Buffer::Wrap(packed_.data(), n);
+    packed_array_ = std::make_shared<arrow::Int64Array>(n, buffer);
+    return Status::OK();
+  }
+
+  std::unique_ptr<KeyIndex> columns_[2];
+  IntKeyIndex pairs_;  // packed column ids -> pair id; pairs_.key(id) unpacks
+  std::vector<uint32_t> col_ids_[2];
+  std::vector<int64_t> packed_;
+  std::shared_ptr<arrow::Array> packed_array_;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<KeyIndex>> KeyIndex::Make(
@@ -551,6 +717,14 @@ Result<std::unique_ptr<KeyIndex>> KeyIndex::Make(
   }
   if (types.size() == 1 && IsBinaryLike(*types[0])) {
     return std::make_unique<StringKeyIndex>(types[0]);
+  }
+  auto own_index = [](const arrow::DataType& t) {
+    return IsIntegerLike(t) || IsBinaryLike(t);
+  };
+  if (types.size() == 2 && own_index(*types[0]) && own_index(*types[1])) {
+    ARROW_ASSIGN_OR_RAISE(auto a, Make({types[0]}));
+    ARROW_ASSIGN_OR_RAISE(auto b, Make({types[1]}));
+    return std::make_unique<PairKeyIndex>(std::move(a), std::move(b));
   }
   return std::make_unique<EncodedKeyIndex>(types);
 }

@@ -2,6 +2,7 @@
 
 #include <arrow/array/builder_binary.h>
 #include <arrow/array/builder_primitive.h>
+#include <arrow/compute/api.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -234,6 +235,108 @@ TEST(KeyIndexTest, SkipNullsLeavesThemOut) {
   EXPECT_EQ(index->size(), 2);
   ASSERT_TRUE(index->Seal().ok());
   EXPECT_FALSE(index->Insert({arr}, KeyIndex::Nulls::kSkip, ids.data()).ok());
+}
+
+// Two key columns (integer + string, string + string, one of them dictionary-encoded):
+// ids against a reference map of pairs, key columns, Find of pairs whose values each
+// exist but not together, skipped NULLs, and partitioned merges.
+TEST(KeyIndexTest, PairsOfKeyColumns) {
+  std::mt19937_64 rng(17);
+  std::uniform_int_distribution<int> d(0, 40);
+  auto ints = [&] { return static_cast<int64_t>(d(rng)); };
+  auto strs = [&] { return "s" + std::to_string(d(rng) % 13); };
+  for (int kind = 0; kind < 3; ++kind) {
+    SCOPED_TRACE(kind);
+    auto make_a = [&](int64_t n) {
+      return kind == 0
+                 ? MakeColumn<arrow::Int64Builder>(arrow::int64(), n, 0.05, ints, &rng)
+                 : MakeColumn<arrow::StringBuilder>(arrow::utf8(), n, 0.05, strs, &rng);
+    };
+    auto make_b = [&](int64_t n) -> std::shared_ptr<arrow::Array> {
+      auto plain = MakeColumn<arrow::StringBuilder>(arrow::utf8(), n, 0.05, strs, &rng);
+      if (kind != 2) return plain;
+      return arrow::compute::DictionaryEncode(plain).ValueOrDie().make_array();
+    };
+    ASSERT_OK_AND_ASSIGN(auto index, KeyIndex::Make({make_a(1)->type(), arrow::utf8()}));
+    std::map<std::pair<RefKey, RefKey>, uint32_t> ref;
+    std::vector<std::pair<RefKey, RefKey>> by_id;
+    std::vector<arrow::ArrayVector> batches;
+    for (int b = 0; b < 4; ++b) {
+      arrow::ArrayVector cols = {make_a(700), make_b(700)};
+      std::vector<uint32_t> ids(700);
+      ASSERT_TRUE(index->Insert(cols, KeyIndex::Nulls::kGroup, ids.data()).ok());
+      auto ka = RefKeys(*cols[0]);
+      auto plain_b = kind == 2
+                         ? arrow::compute::Cast(*cols[1], arrow::utf8()).ValueOrDie()
+                         : cols[1];
+      auto kb = RefKeys(*plain_b);
+      for (int i = 0; i < 700; ++i) {
+        auto [it, inserted] = ref.emplace(std::make_pair(ka[i], kb[i]),
+                                          static_cast<uint32_t>(by_id.size()));
+        if (inserted) by_id.push_back(it->first);
+        ASSERT_EQ(ids[i], it->second) << "row " << i;
+      }
+      batches.push_back(cols);
+    }
+    ASSERT_EQ(index->size(), static_cast<int64_t>(by_id.size()));
+    ASSERT_OK_AND_ASSIGN(auto key_cols, index->KeyColumns(arrow::default_memory_pool()));
+    ASSERT_EQ(key_cols.size(), 2u);
+    auto ca = RefKeys(*key_cols[0]);
+    auto cb = RefKeys(*key_cols[1]);
+    for (size_t g = 0; g < by_id.size(); ++g) {
+      ASSERT_EQ(std::make_pair(ca[g], cb[g]), by_id[g]) << g;
+    }
+    // Find: known pairs, NULLs never, and the pair of two known values that never met.
+    ProbeScratch scratch;
+    for (const auto& cols : batches) {
+      std::vector<int64_t> found(cols[0]->length());
+      ASSERT_TRUE(index->Find(cols, &scratch, found.data()).ok());
+      auto ka = RefKeys(*cols[0]);
+      auto plain_b = kind == 2
+                         ? arrow::compute::Cast(*cols[1], arrow::utf8()).ValueOrDie()
+                         : cols[1];
+      auto kb = RefKeys(*plain_b);
+      for (size_t i = 0; i < found.size(); ++i) {
+        int64_t want = (ka[i] && kb[i]) ? static_cast<int64_t>(ref[{ka[i], kb[i]}]) : -1;
+        ASSERT_EQ(found[i], want);
+      }
+    }
+    // Partitioned merge of a second index into fresh ones: every pair in one partition.
+    ASSERT_OK_AND_ASSIGN(auto other, KeyIndex::Make({make_a(1)->type(), arrow::utf8()}));
+    std::vector<uint32_t> scratch_ids(700);
+    ASSERT_TRUE(
+        other->Insert(batches[1], KeyIndex::Nulls::kGroup, scratch_ids.data()).ok());
+    std::vector<uint8_t> part_a(index->size()), part_b(other->size());
+    index->Partitions(4, part_a.data());
+    other->Partitions(4, part_b.data());
+    std::map<std::pair<RefKey, RefKey>, int> seen;
+    for (int p = 0; p < 4; ++p) {
+      ASSERT_OK_AND_ASSIGN(auto merged,
+                           KeyIndex::Make({make_a(1)->type(), arrow::utf8()}));
+      std::vector<uint32_t> ma(index->size()), mb(other->size());
+      ASSERT_TRUE(merged->InsertAll(*index, ma.data(), part_a.data(), p).ok());
+      ASSERT_TRUE(merged->InsertAll(*other, mb.data(), part_b.data(), p).ok());
+      ASSERT_OK_AND_ASSIGN(auto mc, merged->KeyColumns(arrow::default_memory_pool()));
+      auto ma_keys = RefKeys(*mc[0]);
+      auto mb_keys = RefKeys(*mc[1]);
+      ASSERT_EQ(merged->size(), static_cast<int64_t>(ma_keys.size()));
+      for (size_t g = 0; g < ma_keys.size(); ++g) {
+        ASSERT_TRUE(seen.emplace(std::make_pair(ma_keys[g], mb_keys[g]), p).second);
+      }
+    }
+    ASSERT_EQ(seen.size(), by_id.size());  // other's keys are all in index too
+    // Skipped NULLs: a row with a NULL in either column gets no id.
+    ASSERT_OK_AND_ASSIGN(auto join_index,
+                         KeyIndex::Make({make_a(1)->type(), arrow::utf8()}));
+    std::vector<uint32_t> jids(700);
+    ASSERT_TRUE(join_index->Insert(batches[0], KeyIndex::Nulls::kSkip, jids.data()).ok());
+    auto ka = RefKeys(*batches[0][0]);
+    for (int i = 0; i < 700; ++i) {
+      if (!ka[i]) {
+        ASSERT_EQ(jids[i], KeyIndex::kSkipped);
+      }
+    }
+  }
 }
 
 }  // namespace
