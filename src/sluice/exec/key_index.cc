@@ -584,12 +584,7 @@ class PairKeyIndex final : public KeyIndex {
       col_ids_[1][kept.size()] = col_ids_[1][i];
       kept.push_back(i);
     }
-    const int64_t m = static_cast<int64_t>(kept.size());
-    ARROW_RETURN_NOT_OK(Pack(m));
-    std::vector<uint32_t> kept_ids(m);
-    ARROW_RETURN_NOT_OK(pairs_.Insert({packed_array_}, Nulls::kGroup, kept_ids.data()));
-    for (int64_t k = 0; k < m; ++k) ids[kept[k]] = kept_ids[k];
-    return Status::OK();
+    return InsertPairs(kept, ids);
   }
 
   Status InsertAll(const KeyIndex& other_base, uint32_t* mapping, const uint8_t* part_of,
@@ -615,12 +610,7 @@ class PairKeyIndex final : public KeyIndex {
       col_ids_[1].push_back(maps[1][p & 0xFFFFFFFFu]);
       selected.push_back(g);
     }
-    const int64_t n = static_cast<int64_t>(selected.size());
-    ARROW_RETURN_NOT_OK(Pack(n));
-    std::vector<uint32_t> ids(n);
-    ARROW_RETURN_NOT_OK(pairs_.Insert({packed_array_}, Nulls::kGroup, ids.data()));
-    for (int64_t i = 0; i < n; ++i) mapping[selected[i]] = ids[i];
-    return Status::OK();
+    return InsertPairs(selected, mapping);
   }
 
   Status Find(const arrow::ArrayVector& columns, ProbeScratch* scratch,
@@ -687,6 +677,16 @@ class PairKeyIndex final : public KeyIndex {
   }
 
  private:
+  // Inserts the first rows.size() pairs of col_ids_; out[rows[k]] = pair k's id.
+  Status InsertPairs(const std::vector<int64_t>& rows, uint32_t* out) {
+    const int64_t n = static_cast<int64_t>(rows.size());
+    ARROW_RETURN_NOT_OK(Pack(n));
+    std::vector<uint32_t> ids(n);
+    ARROW_RETURN_NOT_OK(pairs_.Insert({packed_array_}, Nulls::kGroup, ids.data()));
+    for (int64_t k = 0; k < n; ++k) out[rows[k]] = ids[k];
+    return Status::OK();
+  }
+
   // packed_array_ = the first n pairs of col_ids_ (none of them skipped).
   Status Pack(int64_t n) {
     packed_.resize(n);

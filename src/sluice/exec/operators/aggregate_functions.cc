@@ -235,6 +235,19 @@ struct Repr<std::string> {
   }
 };
 
+// fn(i, value) for the non-null rows i < n of a DECIMAL128 array, values as __int128.
+template <typename Fn>
+void ForEachDecimal(const arrow::Array& arr, int64_t n, Fn&& fn) {
+  const uint8_t* raw = arr.data()->GetValues<uint8_t>(1, 0) + arr.offset() * 16;
+  const bool nulls = arr.null_count() != 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (nulls && arr.IsNull(i)) continue;
+    __int128 v;
+    std::memcpy(&v, raw + i * 16, 16);  // little-endian, low word first
+    fn(i, v);
+  }
+}
+
 // ---- min / max / first / last / any_value
 // ----------------------------------------------
 
@@ -391,15 +404,10 @@ class SumAccumulator : public GroupedAccumulator {
   }
   Status Update(const ArrayPtr& arg, const uint32_t* ids, int64_t n) override {
     if constexpr (kDecimal) {
-      const uint8_t* raw = arg->data()->GetValues<uint8_t>(1, 0) + arg->offset() * 16;
-      const bool nulls = arg->null_count() != 0;
-      for (int64_t i = 0; i < n; ++i) {
-        if (nulls && arg->IsNull(i)) continue;
-        __int128 v;
-        std::memcpy(&v, raw + i * 16, 16);  // little-endian, low word first
+      ForEachDecimal(*arg, n, [&](int64_t i, __int128 v) {
         sums_[ids[i]] += v;
         has_[ids[i]] = 1;
-      }
+      });
       return Status::OK();
     } else {
       ARROW_ASSIGN_OR_RAISE(auto r, Repr<T>::Make(arg));
@@ -673,15 +681,10 @@ class AvgAccumulator : public GroupedAccumulator {
         count_[ids[i]]++;
       }
     } else {
-      const uint8_t* raw = arg->data()->GetValues<uint8_t>(1, 0) + arg->offset() * 16;
-      const bool nulls = arg->null_count() != 0;
-      for (int64_t i = 0; i < n; ++i) {
-        if (nulls && arg->IsNull(i)) continue;
-        __int128 v;
-        std::memcpy(&v, raw + i * 16, 16);  // little-endian, low word first
+      ForEachDecimal(*arg, n, [&](int64_t i, __int128 v) {
         isum_[ids[i]] += v;
         count_[ids[i]]++;
-      }
+      });
     }
     return Status::OK();
   }
