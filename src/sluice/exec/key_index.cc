@@ -32,6 +32,7 @@ Status LoadIntegers(const arrow::Array& array, std::vector<int64_t>* out) {
   const auto& t = *array.type();
   const int64_t n = array.length();
   out->resize(n);
+  if (n == 0) return Status::OK();  // the values buffer may be absent
   const auto& data = *array.data();
   const int w = t.byte_width();
   if (!IsIntegerLike(t) || data.buffers.size() < 2 || !data.buffers[1]) {
@@ -558,6 +559,7 @@ class PairKeyIndex final : public KeyIndex {
 
   Status Insert(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids) override {
     const int64_t n = columns[0]->length();
+    if (n == 0) return Status::OK();
     col_ids_[0].resize(n);
     col_ids_[1].resize(n);
     for (int c = 0; c < 2; ++c) {
