@@ -324,12 +324,7 @@ class StringKeyIndex final : public KeyIndex {
       const bool has_nulls = a.null_count() > 0;
       for (int64_t i = 0; i < n; ++i) {
         if (has_nulls && a.IsNull(i)) {
-          if (nulls == Nulls::kSkip) {
-            ids[i] = kSkipped;
-            continue;
-          }
-          ARROW_ASSIGN_OR_RAISE(ids[i], table_.FindOrInsert({}, kNullHash));
-          null_id_ = ids[i];
+          ARROW_ASSIGN_OR_RAISE(ids[i], NullKey(nulls));
           continue;
         }
         std::string_view v = a.GetView(i);
@@ -419,6 +414,14 @@ class StringKeyIndex final : public KeyIndex {
  private:
   static inline const uint64_t kNullHash = HashBytes("", 0) ^ 1;
 
+  // The id of a NULL key: kSkipped, or the NULL key's own id (inserted when first seen).
+  Result<uint32_t> NullKey(Nulls nulls) {
+    if (nulls == Nulls::kSkip) return kSkipped;
+    ARROW_ASSIGN_OR_RAISE(uint32_t id, table_.FindOrInsert({}, kNullHash));
+    null_id_ = id;
+    return id;
+  }
+
   // Dictionary-encoded keys: each dictionary value is hashed and looked up once, when a
   // row first uses it (so ids stay in order of first appearance and unused values get
   // none); the other rows only index the cached ids.
@@ -437,12 +440,7 @@ class StringKeyIndex final : public KeyIndex {
       for (int64_t i = 0; i < d.length(); ++i) {
         const bool null = (row_nulls && indices.IsNull(i)) || values.IsNull(idx[i]);
         if (null) {
-          if (nulls == Nulls::kSkip) {
-            ids[i] = kSkipped;
-            continue;
-          }
-          ARROW_ASSIGN_OR_RAISE(ids[i], table_.FindOrInsert({}, kNullHash));
-          null_id_ = ids[i];
+          ARROW_ASSIGN_OR_RAISE(ids[i], NullKey(nulls));
           continue;
         }
         uint32_t& cached = dict_ids_[idx[i]];
