@@ -61,14 +61,40 @@ Status LoadIntegers(const arrow::Array& array, std::vector<int64_t>* out) {
 
 namespace {
 
-// The partition of a KeyTable's keys: the top bits of their hashes (the table's home
-// slots use the low bits).
-void PartitionsByHash(const KeyTable& table, int parts, uint8_t* out) {
-  const int shift = 64 - __builtin_ctz(static_cast<unsigned>(parts));
-  for (int64_t g = 0; g < table.size(); ++g) {
-    out[g] = parts == 1 ? 0 : static_cast<uint8_t>(table.hash(g) >> shift);
+// The indexes whose keys are byte strings in a KeyTable (one string column, or
+// row-encoded keys): what they share beyond how they turn rows into bytes.
+class TableKeyIndex : public KeyIndex {
+ public:
+  TableKeyIndex() : table_(nullptr) {}
+
+  Status InsertAll(const KeyIndex& other_base, uint32_t* mapping, const uint8_t* part_of,
+                   uint8_t part) override {
+    const KeyTable& other = static_cast<const TableKeyIndex&>(other_base).table_;
+    for (int64_t g = 0; g < other.size(); ++g) {
+      if (part_of != nullptr && part_of[g] != part) {
+        mapping[g] = kSkipped;
+        continue;
+      }
+      ARROW_ASSIGN_OR_RAISE(mapping[g], table_.FindOrInsert(other.key(g), other.hash(g)));
+    }
+    return Status::OK();
   }
-}
+  // The top bits of the keys' hashes (the table's home slots use the low bits).
+  void Partitions(int parts, uint8_t* out) const override {
+    const int shift = 64 - __builtin_ctz(static_cast<unsigned>(parts));
+    for (int64_t g = 0; g < table_.size(); ++g) {
+      out[g] = parts == 1 ? 0 : static_cast<uint8_t>(table_.hash(g) >> shift);
+    }
+  }
+  Status Reserve(int64_t keys, int64_t bytes) override {
+    return table_.Reserve(size() + keys, table_.key_bytes() + bytes);
+  }
+  int64_t KeyBytes() const override { return table_.key_bytes(); }
+  int64_t size() const override { return table_.size(); }
+
+ protected:
+  KeyTable table_;
+};
 
 // Keys inline in open-addressing slots (linear probing, at most half full), hashed by
 // Fibonacci hashing: the top bits of key * 2^64/phi, which spreads runs of consecutive
@@ -309,10 +335,10 @@ class IntKeyIndex final : public KeyIndex {
 // One string or binary column: the raw bytes are the key (no row encoding), hashed
 // with XXH3, in a KeyTable. NULL is the empty key stored under a hash no empty string
 // has (XXH3("") ^ 1), so it gets an id in insertion order like any other key.
-class StringKeyIndex final : public KeyIndex {
+class StringKeyIndex final : public TableKeyIndex {
  public:
   explicit StringKeyIndex(std::shared_ptr<arrow::DataType> type)
-      : type_(std::move(type)), table_(nullptr) {}
+      : type_(std::move(type)) {}
 
   Status Insert(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids) override {
     if (columns[0]->type_id() == arrow::Type::DICTIONARY) {
@@ -337,16 +363,10 @@ class StringKeyIndex final : public KeyIndex {
 
   Status InsertAll(const KeyIndex& other_base, uint32_t* mapping, const uint8_t* part_of,
                    uint8_t part) override {
-    const auto& other = static_cast<const StringKeyIndex&>(other_base);
-    for (int64_t g = 0; g < other.size(); ++g) {
-      if (part_of != nullptr && part_of[g] != part) {
-        mapping[g] = kSkipped;
-        continue;
-      }
-      ARROW_ASSIGN_OR_RAISE(
-          mapping[g], table_.FindOrInsert(other.table_.key(g), other.table_.hash(g)));
-      if (g == other.null_id_) null_id_ = mapping[g];
-    }
+    ARROW_RETURN_NOT_OK(TableKeyIndex::InsertAll(other_base, mapping, part_of, part));
+    const int64_t other_null = static_cast<const StringKeyIndex&>(other_base).null_id_;
+    if (other_null >= 0 && mapping[other_null] != kSkipped)
+      null_id_ = mapping[other_null];
     return Status::OK();
   }
 
@@ -369,16 +389,6 @@ class StringKeyIndex final : public KeyIndex {
       return Status::OK();
     });
   }
-
-  void Partitions(int parts, uint8_t* out) const override {
-    PartitionsByHash(table_, parts, out);
-  }
-  Status Reserve(int64_t keys, int64_t bytes) override {
-    return table_.Reserve(size() + keys, table_.key_bytes() + bytes);
-  }
-  int64_t KeyBytes() const override { return table_.key_bytes(); }
-
-  int64_t size() const override { return table_.size(); }
 
   Result<arrow::ArrayVector> KeyColumns(arrow::MemoryPool* pool) const override {
     std::unique_ptr<arrow::ArrayBuilder> builder;
@@ -475,16 +485,15 @@ class StringKeyIndex final : public KeyIndex {
   }
 
   std::shared_ptr<arrow::DataType> type_;
-  KeyTable table_;
   int64_t null_id_ = -1;
   std::vector<uint32_t> dict_ids_;  // InsertDictionary's cache, by dictionary index
 };
 
 // Any key types: row-encoded keys in a KeyTable.
-class EncodedKeyIndex final : public KeyIndex {
+class EncodedKeyIndex final : public TableKeyIndex {
  public:
   explicit EncodedKeyIndex(std::vector<std::shared_ptr<arrow::DataType>> types)
-      : types_(std::move(types)), table_(nullptr) {}
+      : types_(std::move(types)) {}
 
   Status Insert(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids) override {
     ARROW_RETURN_NOT_OK(EncodeRows(columns, &rows_));
@@ -499,35 +508,12 @@ class EncodedKeyIndex final : public KeyIndex {
     return Status::OK();
   }
 
-  Status InsertAll(const KeyIndex& other_base, uint32_t* mapping, const uint8_t* part_of,
-                   uint8_t part) override {
-    const auto& other = static_cast<const EncodedKeyIndex&>(other_base).table_;
-    for (int64_t g = 0; g < other.size(); ++g) {
-      if (part_of != nullptr && part_of[g] != part) {
-        mapping[g] = kSkipped;
-        continue;
-      }
-      ARROW_ASSIGN_OR_RAISE(mapping[g], table_.FindOrInsert(other.key(g), other.hash(g)));
-    }
-    return Status::OK();
-  }
-
   Status Find(const arrow::ArrayVector& columns, ProbeScratch* scratch,
               int64_t* ids) const override {
     ARROW_RETURN_NOT_OK(EncodeRows(columns, &scratch->rows));
     table_.FindBatch(scratch->rows, scratch->rows.any_null.data(), ids);
     return Status::OK();
   }
-
-  void Partitions(int parts, uint8_t* out) const override {
-    PartitionsByHash(table_, parts, out);
-  }
-  Status Reserve(int64_t keys, int64_t bytes) override {
-    return table_.Reserve(size() + keys, table_.key_bytes() + bytes);
-  }
-  int64_t KeyBytes() const override { return table_.key_bytes(); }
-
-  int64_t size() const override { return table_.size(); }
 
   Result<arrow::ArrayVector> KeyColumns(arrow::MemoryPool* pool) const override {
     return DecodeRows(table_.Keys(), types_, pool);
@@ -541,7 +527,6 @@ class EncodedKeyIndex final : public KeyIndex {
 
  private:
   std::vector<std::shared_ptr<arrow::DataType>> types_;
-  KeyTable table_;
   EncodedRows rows_;
 };
 
@@ -616,22 +601,22 @@ class PairKeyIndex final : public KeyIndex {
   Status Find(const arrow::ArrayVector& columns, ProbeScratch* scratch,
               int64_t* ids) const override {
     const int64_t n = columns[0]->length();
-    std::vector<int64_t> a(n), b(n);
-    ARROW_RETURN_NOT_OK(columns_[0]->Find({columns[0]}, scratch, a.data()));
+    // The column ids go to ids and scratch->pair_ids; then ids receives the pair ids.
+    std::vector<int64_t>& b = scratch->pair_ids;
+    b.resize(n);
+    ARROW_RETURN_NOT_OK(columns_[0]->Find({columns[0]}, scratch, ids));
     ARROW_RETURN_NOT_OK(columns_[1]->Find({columns[1]}, scratch, b.data()));
-    arrow::Int64Builder builder;
-    ARROW_RETURN_NOT_OK(builder.Reserve(n));
     for (int64_t i = 0; i < n; ++i) {
-      builder.UnsafeAppend(
-          a[i] < 0 || b[i] < 0
-              ? -1
-              : static_cast<int64_t>((static_cast<uint64_t>(a[i]) << 32) |
-                                     static_cast<uint64_t>(b[i])));
+      b[i] = ids[i] < 0 || b[i] < 0
+                 ? -1
+                 : static_cast<int64_t>((static_cast<uint64_t>(ids[i]) << 32) |
+                                        static_cast<uint64_t>(b[i]));
     }
-    ARROW_ASSIGN_OR_RAISE(auto packed, builder.Finish());
+    auto packed = std::make_shared<arrow::Int64Array>(
+        n, arrow::Buffer::Wrap(b.data(), static_cast<size_t>(n)));
     ARROW_RETURN_NOT_OK(pairs_.Find({packed}, scratch, ids));
     for (int64_t i = 0; i < n; ++i) {
-      if (a[i] < 0 || b[i] < 0) ids[i] = -1;
+      if (b[i] < 0) ids[i] = -1;  // a value absent from its column (-1 is no pair)
     }
     return Status::OK();
   }

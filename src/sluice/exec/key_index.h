@@ -38,6 +38,7 @@ Status LoadIntegers(const arrow::Array& array, std::vector<int64_t>* out);
 struct ProbeScratch {
   EncodedRows rows;
   std::vector<int64_t> ints;
+  std::vector<int64_t> pair_ids;  // two-column keys: the second column's ids, then pairs
 };
 
 class KeyIndex {

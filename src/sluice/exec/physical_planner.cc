@@ -27,8 +27,7 @@ std::vector<int> DictionaryKeyColumns(const plan::AggregateNode& n) {
   for (const auto& a : n.aggregates) expr::CollectColumns(a, &other_uses);
   std::vector<int> plain;
   for (const auto& k : n.keys) {
-    expr::Expr e = k;
-    while (e->kind == expr::ExprKind::kAlias) e = e->args[0];
+    const expr::Expr e = expr::StripAliases(k);
     if (e->kind == expr::ExprKind::kColumn) {
       const auto id = e->type->id();
       if (id == arrow::Type::STRING || id == arrow::Type::LARGE_STRING ||
@@ -55,6 +54,29 @@ struct Partial {
   std::vector<std::shared_ptr<OperatorFactory>> operators;
 };
 
+// A source feeding aggregate `n` directly or through filters may keep the string
+// columns the aggregate groups by (and nothing reads otherwise) dictionary-encoded.
+void AllowDictionaryKeys(const plan::AggregateNode& n, std::vector<Partial>* parts) {
+  const std::vector<int> dictionary_keys = DictionaryKeyColumns(n);
+  if (dictionary_keys.empty()) return;
+  for (auto& p : *parts) {
+    std::vector<int> keep = dictionary_keys;
+    for (const auto& op : p.operators) {
+      auto* filter = dynamic_cast<const FilterFactory*>(op.get());
+      if (filter == nullptr) {
+        keep.clear();
+        break;
+      }
+      std::vector<int> used;
+      expr::CollectColumns(filter->predicate(), &used);
+      std::erase_if(keep, [&](int c) {
+        return std::find(used.begin(), used.end(), c) != used.end();
+      });
+    }
+    if (!keep.empty()) p.source->AllowDictionaryColumns(keep);
+  }
+}
+
 class Builder {
  public:
   Result<std::vector<Partial>> Build(const plan::Plan& node) {
@@ -74,28 +96,8 @@ class Builder {
         auto agg = std::make_shared<HashAggregate>(n.keys, n.aggregates, n.schema,
                                                    n.inputs[0]->schema->num_fields());
         ARROW_ASSIGN_OR_RAISE(auto parts, Build(node->inputs[0]));
-        // A source feeding the aggregate directly or through filters may keep the
-        // string columns it groups by (and reads for nothing else) dictionary-encoded.
-        const std::vector<int> dictionary_keys = DictionaryKeyColumns(n);
-        for (auto& p : parts) {
-          std::vector<int> keep = dictionary_keys;
-          for (const auto& op : p.operators) {
-            auto* filter = dynamic_cast<const FilterFactory*>(op.get());
-            if (filter == nullptr) {
-              keep.clear();
-              break;
-            }
-            std::vector<int> used;
-            expr::CollectColumns(filter->predicate(), &used);
-            std::erase_if(keep, [&](int c) {
-              return std::find(used.begin(), used.end(), c) != used.end();
-            });
-          }
-          if (!keep.empty()) p.source->AllowDictionaryColumns(keep);
-        }
-        Register(agg, node->id);
-        ARROW_RETURN_NOT_OK(Finish(std::move(parts), agg));
-        return std::vector<Partial>{Partial{agg, {}}};
+        AllowDictionaryKeys(n, &parts);
+        return BreakParts(std::move(parts), node, agg, agg);
       }
       case NodeKind::kSort: {
         const auto& n = static_cast<const plan::SortNode&>(*node);
@@ -135,14 +137,10 @@ class Builder {
             n.partition_by, n.order_by, n.functions, n.inputs[0]->schema, n.schema);
         if (n.top_per_partition <= 0) return Break(node, window, window);
         // Only each partition's first rows matter: cut the input to them first.
-        ARROW_ASSIGN_OR_RAISE(auto parts, Build(node->inputs[0]));
         auto top = std::make_shared<PartitionTopK>(
             n.partition_by, n.order_by[0], n.top_per_partition, n.inputs[0]->schema);
-        Register(top, node->id);
-        ARROW_RETURN_NOT_OK(Finish(std::move(parts), top));
-        Register(window, node->id);
-        ARROW_RETURN_NOT_OK(Finish({Partial{top, {}}}, window));
-        return std::vector<Partial>{Partial{window, {}}};
+        ARROW_ASSIGN_OR_RAISE(auto cut, Break(node, top, top));
+        return BreakParts(std::move(cut), node, window, window);
       }
     }
     return Status::Invalid("internal: unknown plan node");
@@ -188,6 +186,13 @@ class Builder {
   Result<std::vector<Partial>> Break(const plan::Plan& node, std::shared_ptr<Sink> sink,
                                      std::shared_ptr<Source> source) {
     ARROW_ASSIGN_OR_RAISE(auto parts, Build(node->inputs[0]));
+    return BreakParts(std::move(parts), node, std::move(sink), std::move(source));
+  }
+  // Break over input pipelines built already.
+  Result<std::vector<Partial>> BreakParts(std::vector<Partial> parts,
+                                          const plan::Plan& node,
+                                          std::shared_ptr<Sink> sink,
+                                          std::shared_ptr<Source> source) {
     Register(std::dynamic_pointer_cast<PhysicalNode>(sink), node->id);
     ARROW_RETURN_NOT_OK(Finish(std::move(parts), sink));
     return std::vector<Partial>{Partial{source, {}}};

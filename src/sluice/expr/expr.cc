@@ -63,6 +63,11 @@ Expr Alias(Expr arg, std::string name) {
   return n;
 }
 
+Expr StripAliases(Expr e) {
+  while (e->kind == ExprKind::kAlias) e = e->args[0];
+  return e;
+}
+
 Expr Star() { return NewNode(ExprKind::kStar); }
 
 Expr WithPosition(const Expr& e, int position) {

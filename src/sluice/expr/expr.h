@@ -63,6 +63,8 @@ Expr Cast(Expr arg, std::shared_ptr<arrow::DataType> type, bool try_cast = false
 Expr Aggregate(std::string name, std::vector<Expr> args, bool distinct = false,
                std::vector<std::shared_ptr<arrow::Scalar>> options = {});
 Expr Alias(Expr arg, std::string name);
+/// `e` without the aliases wrapped around it.
+Expr StripAliases(Expr e);
 Expr Star();
 
 /// A copy of `e` with the given SQL position.

@@ -26,16 +26,14 @@ int PlainColumn(expr::Expr e) {
   return e->kind == expr::ExprKind::kColumn ? e->index : -1;
 }
 
-std::optional<double> DistinctOfExpr(const Plan& input, const expr::Expr& e) {
-  int c = PlainColumn(e);
-  if (c < 0) return std::nullopt;
-  return EstimateDistinct(input, c);
-}
-
 KeyStats StatsOfExpr(const Plan& input, const expr::Expr& e) {
   int c = PlainColumn(e);
   if (c < 0) return {};
   return EstimateKeyStats(input, c);
+}
+
+std::optional<double> DistinctOfExpr(const Plan& input, const expr::Expr& e) {
+  return StatsOfExpr(input, e).distinct;
 }
 
 double EstimateJoin(const JoinNode& j, double left, double right) {
@@ -129,77 +127,46 @@ double EstimateRows(const Plan& node) {
   return 1e6;
 }
 
-std::optional<double> EstimateDistinct(const Plan& node, int column) {
+KeyStats EstimateKeyStats(const Plan& node, int column) {
   switch (node->kind) {
     case NodeKind::kScan: {
       const auto& scan = static_cast<const ScanNode&>(*node);
       int c = scan.projection.empty() ? column : scan.projection[column];
-      auto d = scan.source->EstimatedDistinct(c);
-      if (d) return static_cast<double>(*d);
-      return std::nullopt;
+      KeyStats out;
+      if (auto d = scan.source->EstimatedDistinct(c))
+        out.distinct = static_cast<double>(*d);
+      if (auto r = scan.source->EstimatedRows()) out.table_rows = static_cast<double>(*r);
+      return out;
     }
     case NodeKind::kFilter:
     case NodeKind::kSort:
     case NodeKind::kLimit:
-      return EstimateDistinct(node->inputs[0], column);
-    case NodeKind::kProject: {
-      const auto& e = static_cast<const ProjectNode&>(*node).exprs[column];
-      return DistinctOfExpr(node->inputs[0], e);
-    }
+      return EstimateKeyStats(node->inputs[0], column);
+    case NodeKind::kProject:
+      return StatsOfExpr(node->inputs[0],
+                         static_cast<const ProjectNode&>(*node).exprs[column]);
     case NodeKind::kJoin: {
       const auto& j = static_cast<const JoinNode&>(*node);
       int nl = node->inputs[0]->schema->num_fields();
-      if (column < nl) return EstimateDistinct(node->inputs[0], column);
-      if (j.type == JoinType::kSemi || j.type == JoinType::kAnti) return std::nullopt;
-      return EstimateDistinct(node->inputs[1], column - nl);
+      if (column < nl) return EstimateKeyStats(node->inputs[0], column);
+      if (j.type == JoinType::kSemi || j.type == JoinType::kAnti) return {};
+      return EstimateKeyStats(node->inputs[1], column - nl);
     }
     case NodeKind::kAggregate: {
       const auto& a = static_cast<const AggregateNode&>(*node);
-      if (column >= static_cast<int>(a.keys.size())) return std::nullopt;
-      if (a.keys.size() == 1) return EstimateRows(node);
-      return DistinctOfExpr(node->inputs[0], a.keys[column]);
+      if (column >= static_cast<int>(a.keys.size())) return {};
+      // A single group key is unique in the output: the output is its "table".
+      if (a.keys.size() == 1) return KeyStats{EstimateRows(node), EstimateRows(node)};
+      return KeyStats{StatsOfExpr(node->inputs[0], a.keys[column]).distinct,
+                      std::nullopt};
     }
     default:
-      return std::nullopt;
+      return {};
   }
 }
 
-std::optional<double> EstimateTableRows(const Plan& node, int column) {
-  switch (node->kind) {
-    case NodeKind::kScan: {
-      auto rows = static_cast<const ScanNode&>(*node).source->EstimatedRows();
-      if (rows) return static_cast<double>(*rows);
-      return std::nullopt;
-    }
-    case NodeKind::kFilter:
-    case NodeKind::kSort:
-    case NodeKind::kLimit:
-      return EstimateTableRows(node->inputs[0], column);
-    case NodeKind::kProject: {
-      int c = PlainColumn(static_cast<const ProjectNode&>(*node).exprs[column]);
-      if (c < 0) return std::nullopt;
-      return EstimateTableRows(node->inputs[0], c);
-    }
-    case NodeKind::kJoin: {
-      const auto& j = static_cast<const JoinNode&>(*node);
-      int nl = node->inputs[0]->schema->num_fields();
-      if (column < nl) return EstimateTableRows(node->inputs[0], column);
-      if (j.type == JoinType::kSemi || j.type == JoinType::kAnti) return std::nullopt;
-      return EstimateTableRows(node->inputs[1], column - nl);
-    }
-    case NodeKind::kAggregate: {
-      // Group keys are unique in the aggregate's output: its rows are the "table".
-      const auto& a = static_cast<const AggregateNode&>(*node);
-      if (a.keys.size() == 1 && column == 0) return EstimateRows(node);
-      return std::nullopt;
-    }
-    default:
-      return std::nullopt;
-  }
-}
-
-KeyStats EstimateKeyStats(const Plan& node, int column) {
-  return KeyStats{EstimateDistinct(node, column), EstimateTableRows(node, column)};
+std::optional<double> EstimateDistinct(const Plan& node, int column) {
+  return EstimateKeyStats(node, column).distinct;
 }
 
 double JoinKeyDivisor(const KeyStats& a, const KeyStats& b) {

@@ -26,14 +26,12 @@ double EstimateRows(const Plan& node);
 /// if the sources know it.
 std::optional<double> EstimateDistinct(const Plan& node, int column);
 
-/// The rows of the table output column `column` of `node` comes from (through the same
-/// nodes as EstimateDistinct), if known.
-std::optional<double> EstimateTableRows(const Plan& node, int column);
-
 /// What an equi-join key column is known to hold.
 struct KeyStats {
-  std::optional<double> distinct;    // EstimateDistinct
-  std::optional<double> table_rows;  // EstimateTableRows
+  std::optional<double> distinct;  // EstimateDistinct
+  /// Rows of the table the column comes from (through the same nodes as
+  /// EstimateDistinct; an aggregate's output for its single group key).
+  std::optional<double> table_rows;
   /// A key of its table: as many distinct values as rows.
   bool unique() const {
     return distinct && table_rows && *distinct >= *table_rows * 0.99;

@@ -83,11 +83,12 @@ bool Offer(TopLocal* l, int64_t k, uint32_t p, const Candidate& c) {
   return true;
 }
 
-Status Grow(TopLocal* l, int64_t k, int64_t partitions) {
-  if (static_cast<int64_t>(l->count.size()) >= partitions) return Status::OK();
+// Makes room for the candidates of every partition seen so far.
+void Grow(TopLocal* l, int64_t k) {
+  const int64_t partitions = l->partitions ? l->partitions->size() : 1;
+  if (static_cast<int64_t>(l->count.size()) >= partitions) return;
   l->count.resize(partitions, 0);
   l->candidates.resize(static_cast<size_t>(partitions) * k);
-  return Status::OK();
 }
 
 // Copies the rows of live candidates into fresh batches, dropping evicted ones.
@@ -158,11 +159,10 @@ Status PartitionTopK::Consume(ExecContext* ctx, LocalSinkState* base, Batch batc
     }
     ARROW_RETURN_NOT_OK(
         l->partitions->Insert(keys, KeyIndex::Nulls::kGroup, l->ids.data()));
-    ARROW_RETURN_NOT_OK(Grow(l, k_, l->partitions->size()));
   } else {
     std::fill(l->ids.begin(), l->ids.end(), 0);
-    ARROW_RETURN_NOT_OK(Grow(l, k_, 1));
   }
+  Grow(l, k_);
   // The order key of every row.
   ARROW_ASSIGN_OR_RAISE(auto order, expr::EvaluateToArray(order_.expr, rb));
   const auto& type = *order->type();
@@ -224,10 +224,8 @@ Status PartitionTopK::Finalize(ExecContext* ctx) {
     if (global->partitions) {
       ARROW_RETURN_NOT_OK(
           global->partitions->InsertAll(*other->partitions, mapping.data()));
-      ARROW_RETURN_NOT_OK(Grow(global, k_, global->partitions->size()));
-    } else {
-      ARROW_RETURN_NOT_OK(Grow(global, k_, 1));
     }
+    Grow(global, k_);
     const uint32_t offset = static_cast<uint32_t>(global->kept.size());
     for (auto& b : other->kept) global->kept.push_back(std::move(b));
     global->stored += other->stored;

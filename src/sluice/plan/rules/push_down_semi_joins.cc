@@ -62,8 +62,7 @@ Plan Push(const Plan& node) {
     const auto& p = static_cast<const ProjectNode&>(*left);
     std::vector<int> map(nl, -1);
     for (int c : used) {
-      expr::Expr e = p.exprs[c];
-      while (e->kind == expr::ExprKind::kAlias) e = e->args[0];
+      const expr::Expr e = expr::StripAliases(p.exprs[c]);
       if (e->kind != expr::ExprKind::kColumn) return node;
       map[c] = e->index;
     }
