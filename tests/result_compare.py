@@ -281,3 +281,11 @@ def compare(actual: pa.Table, expected: pa.Table, *, ordered: bool = False,
                 lines.append(f"  ... {len(oe) - max_rows} more only in {le}")
             problems.append("\n".join(lines))
     return "\n".join(problems) if problems else None
+
+
+def duckdb_answer(duck, tables, query: str) -> pa.Table:
+    """`query`'s answer in DuckDB, each of `tables` (name -> Parquet path or glob)
+    registered as a view of that name first."""
+    for name, path in tables.items():
+        duck.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+    return duck.sql(query).to_arrow_table()

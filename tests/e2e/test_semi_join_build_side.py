@@ -55,9 +55,7 @@ def test_semi_anti_building_left_matches_duckdb(sluice, duck, tables, threads, q
     assert "build=left" in explain.stdout and ("Join semi" in explain.stdout
                                                or "Join anti" in explain.stdout), explain.stdout
     ours = sluice.sql_ok(query, tabs, threads=threads)
-    for name, path in tabs.items():
-        duck.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
-    theirs = duck.sql(query).to_arrow_table()
+    theirs = result_compare.duckdb_answer(duck, tabs, query)
     diff = result_compare.compare(ours, theirs, ordered=False)
     assert diff is None, f"{query}: {diff}"
 
@@ -90,7 +88,5 @@ def test_filtered_dimension_shrinks_the_estimate_of_a_key_join(sluice, duck, sta
     semi = [line for line in optimized.splitlines() if "Join semi" in line]
     assert semi and all("build=left" in line for line in semi), explain.stdout
     ours = sluice.sql_ok(query, star, threads=2)
-    for name, path in star.items():
-        duck.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
-    theirs = duck.sql(query).to_arrow_table()
+    theirs = result_compare.duckdb_answer(duck, star, query)
     assert result_compare.compare(ours, theirs, ordered=False) is None
