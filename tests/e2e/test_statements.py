@@ -5,6 +5,7 @@ the files both engines COPY out are read back and compared, as are printed resul
 from __future__ import annotations
 
 import io
+import subprocess
 
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -104,3 +105,34 @@ def test_copy_partitioned_and_read_back(sluice, duck, tmp_path):
         f"SELECT k, sum(i) FROM read_parquet('{tmp_path}/parts/**/*.parquet', hive_partitioning=true) "
         "GROUP BY k ORDER BY k").fetchall()
     assert [(int(k), int(s)) for k, s in got] == [(0, 3), (1, 5), (2, 7)]
+
+
+def test_statements_from_stdin_run_as_each_arrives(sluice, tmp_path):
+    """`sluice sql -f -` answers each statement once its ';' arrives, before the next
+    one is sent (a program can drive it through a pipe), and keeps the session."""
+    p = subprocess.Popen([str(sluice.binary), "sql", "-f", "-", "--format", "jsonl", "-q"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, cwd=tmp_path)
+    try:
+        p.stdin.write("CREATE TABLE t AS SELECT * FROM (VALUES (1), (2), (3)) v(a);\n")
+        p.stdin.write("SELECT sum(a) AS s,\n")  # not complete yet: nothing runs
+        p.stdin.write("  'x;y' AS c FROM t;\n")
+        p.stdin.flush()
+        assert p.stdout.readline().strip() == '{"s":6,"c":"x;y"}'
+        p.stdin.write("INSERT INTO t VALUES (10); SELECT count(*) AS n FROM t;\n")
+        p.stdin.flush()
+        assert p.stdout.readline().strip() == '{"n":4}'
+        p.stdin.write("SELECT max(a) AS m FROM t")  # the end of input ends the last one
+        p.stdin.close()
+        assert p.stdout.read().strip() == '{"m":10}'
+        assert p.wait(timeout=60) == 0, p.stderr.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
+def test_stdin_errors_name_the_input_line(sluice, tmp_path):
+    r = subprocess.run([str(sluice.binary), "sql", "-f", "-", "-q"], input="SELECT 1;\n\n\nSELEC 2;\n",
+                       capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert r.returncode == 1
+    assert "at line 4, column 1" in r.stderr, r.stderr

@@ -168,6 +168,95 @@ Status PrintRows(const arrow::Table& table, const std::string& format) {
   return writer->Close();
 }
 
+// Runs SQL statements one after another against one catalog and session: a query's
+// rows are printed (or, for a single query, written to --output), other statements
+// report on stderr, and both are flushed as each statement finishes.
+class SqlRunner {
+ public:
+  SqlRunner(const Common& common, std::string format, std::string output, int64_t limit)
+      : common_(common),
+        format_(std::move(format)),
+        output_(std::move(output)),
+        ctx_(sluice::exec::ExecOptions{common.threads, limit, 65536}),
+        session_(&catalog_, &ctx_) {}
+
+  Status Open(const std::vector<std::string>& tables) {
+    return RegisterTables(&catalog_, tables);
+  }
+
+  /// Runs the statements of `text`. In a script (`script`), errors say which
+  /// statement and line failed.
+  Status Run(const std::string& text, bool script) {
+    ARROW_ASSIGN_OR_RAISE(auto statements, sluice::sql::SplitStatements(text));
+    for (const auto& stmt : statements) {
+      ++statement_;
+      Status st = RunOne(stmt.text);
+      if (!st.ok() && script) {
+        int line = 1 + static_cast<int>(
+                           std::count(text.begin(), text.begin() + stmt.offset, '\n'));
+        return st.WithMessage(
+            fmt::format("statement {} (line {}): {}", statement_, line, st.message()));
+      }
+      ARROW_RETURN_NOT_OK(st);
+    }
+    return Status::OK();
+  }
+
+  /// Closes the inputs and prints the summary line (unless quiet).
+  Status Finish(std::chrono::steady_clock::time_point start) {
+    ARROW_RETURN_NOT_OK(catalog_.CloseInputs());
+    double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!common_.quiet) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "%s\n", Summary(catalog_, rows_out_, secs, ctx_).c_str());
+    }
+    return Status::OK();
+  }
+
+ private:
+  Status RunOne(const std::string& text) {
+    ARROW_ASSIGN_OR_RAISE(auto planned, sluice::sql::PlanStatement(text, &catalog_));
+    bool progress = !common_.quiet && sluice::job::StderrIsTerminal();
+    sluice::job::ProgressBar bar(&ctx_, progress);
+    if (planned.kind == sluice::sql::StatementKind::kQuery && !output_.empty()) {
+      auto f = sluice::connector::ParseFileFormat(format_);
+      if (!f.ok())
+        return Status::Invalid(
+            "--format must be csv, json, parquet or arrow with --output");
+      sluice::connector::WriteOptions wo;
+      wo.format = *f;
+      wo.path = output_;
+      auto rows = sluice::job::WriteQuery(planned.plan, &ctx_, wo);
+      bar.Stop();
+      ARROW_RETURN_NOT_OK(rows.status());
+      rows_out_ += *rows;
+      return Status::OK();
+    }
+    auto result = session_.Execute(planned);
+    bar.Stop();
+    ARROW_RETURN_NOT_OK(result.status());
+    if (result->rows) {
+      rows_out_ += result->rows->num_rows();
+      ARROW_RETURN_NOT_OK(PrintRows(*result->rows, format_));
+    } else {
+      rows_out_ += result->affected;
+      if (!common_.quiet) std::fprintf(stderr, "%s\n", result->message.c_str());
+    }
+    std::fflush(stdout);
+    std::fflush(stderr);
+    return Status::OK();
+  }
+
+  const Common& common_;
+  std::string format_, output_;
+  sluice::exec::ExecContext ctx_;
+  sluice::job::Catalog catalog_;
+  sluice::job::SqlSession session_;
+  int64_t rows_out_ = 0;
+  int statement_ = 0;
+};
+
 // Runs the statements of `text` in order. A single query may write to --output; in a
 // script, each query's rows are printed and other statements report on stderr.
 int RunSql(const std::string& text, const std::string& format_in,
@@ -176,9 +265,6 @@ int RunSql(const std::string& text, const std::string& format_in,
   auto start = std::chrono::steady_clock::now();
   auto limit = MemoryLimit(common);
   if (!limit.ok()) return Fail(limit.status());
-  sluice::exec::ExecContext ctx(sluice::exec::ExecOptions{common.threads, *limit, 65536});
-  sluice::job::Catalog catalog;
-  if (auto st = RegisterTables(&catalog, tables); !st.ok()) return Fail(st);
   auto statements = sluice::sql::SplitStatements(text);
   if (!statements.ok()) return Fail(statements.status());
   if (statements->empty()) return Fail(Status::Invalid("no SQL statement given"));
@@ -187,56 +273,46 @@ int RunSql(const std::string& text, const std::string& format_in,
     return Fail(Status::Invalid("--output takes the result of one query, but ",
                                 statements->size(), " statements were given"));
   }
-  std::string format = ChooseFormat(format_in, output);
-  bool progress = !common.quiet && sluice::job::StderrIsTerminal();
-  sluice::job::SqlSession session(&catalog, &ctx);
-  int64_t rows_out = 0;
-  for (size_t i = 0; i < statements->size(); ++i) {
-    const auto& stmt = (*statements)[i];
-    // In a script, errors say which statement (and its line) failed.
-    auto where = [&](const Status& st) {
-      if (!script) return st;
-      int line = 1 + static_cast<int>(
-                         std::count(text.begin(), text.begin() + stmt.offset, '\n'));
-      return st.WithMessage(
-          fmt::format("statement {} (line {}): {}", i + 1, line, st.message()));
-    };
-    auto planned = sluice::sql::PlanStatement(stmt.text, &catalog);
-    if (!planned.ok()) return Fail(where(planned.status()));
-    sluice::job::ProgressBar bar(&ctx, progress);
-    if (planned->kind == sluice::sql::StatementKind::kQuery && !output.empty()) {
-      auto f = sluice::connector::ParseFileFormat(format);
-      if (!f.ok())
-        return Fail(Status::Invalid(
-            "--format must be csv, json, parquet or arrow with --output"));
-      sluice::connector::WriteOptions wo;
-      wo.format = *f;
-      wo.path = output;
-      auto rows = sluice::job::WriteQuery(planned->plan, &ctx, wo);
-      bar.Stop();
-      if (!rows.ok()) return Fail(rows.status());
-      rows_out += *rows;
-      continue;
-    }
-    auto result = session.Execute(*planned);
-    bar.Stop();
-    if (!result.ok()) return Fail(where(result.status()));
-    if (result->rows) {
-      rows_out += result->rows->num_rows();
-      if (auto st = PrintRows(*result->rows, format); !st.ok()) return Fail(st);
-    } else {
-      rows_out += result->affected;
-      if (!common.quiet) std::fprintf(stderr, "%s\n", result->message.c_str());
-    }
-  }
-  if (auto st = catalog.CloseInputs(); !st.ok()) return Fail(st);
+  SqlRunner runner(common, ChooseFormat(format_in, output), output, *limit);
+  if (auto st = runner.Open(tables); !st.ok()) return Fail(st);
+  if (auto st = runner.Run(text, script); !st.ok()) return Fail(st);
+  if (auto st = runner.Finish(start); !st.ok()) return Fail(st);
+  return 0;
+}
 
-  double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!common.quiet) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "%s\n", Summary(catalog, rows_out, secs, ctx).c_str());
+// `sluice sql -f -`: reads statements from standard input and runs each as soon as its
+// terminating ';' has arrived (a program driving sluice through a pipe sees each
+// answer before it sends the next statement). What is left at the end of the input
+// runs as a last statement.
+int RunSqlFromStdin(const std::string& format_in, const std::vector<std::string>& tables,
+                    const Common& common) {
+  auto start = std::chrono::steady_clock::now();
+  auto limit = MemoryLimit(common);
+  if (!limit.ok()) return Fail(limit.status());
+  SqlRunner runner(common, ChooseFormat(format_in, ""), "", *limit);
+  if (auto st = runner.Open(tables); !st.ok()) return Fail(st);
+  std::string pending, line;
+  int pending_line = 1;
+  auto run_pending = [&](size_t n) {
+    // Newlines in front of the statements keep the lines in errors those of the input.
+    std::string text = std::string(pending_line - 1, '\n') + pending.substr(0, n);
+    Status st = runner.Run(text, true);
+    pending_line = 1 + static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+    pending.erase(0, n);
+    return st;
+  };
+  while (std::getline(std::cin, line)) {
+    pending += line;
+    pending += '\n';
+    size_t n = sluice::sql::CompleteStatementsLength(pending);
+    if (n == 0) continue;
+    if (auto st = run_pending(n); !st.ok()) return Fail(st);
   }
+  if (std::cin.bad()) return Fail(Status::IOError("cannot read standard input"));
+  if (pending.find_first_not_of(" \t\r\n") != std::string::npos) {
+    if (auto st = run_pending(pending.size()); !st.ok()) return Fail(st);
+  }
+  if (auto st = runner.Finish(start); !st.ok()) return Fail(st);
   return 0;
 }
 
@@ -410,8 +486,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> tables;
   auto* query_opt = sql->add_option("query", query, "The query or statements");
   auto* file_opt =
-      sql->add_option("--file,-f", script_path, "Read the SQL from this file")
-          ->check(CLI::ExistingFile);
+      sql->add_option("--file,-f", script_path,
+                      "Read the SQL from this file; '-' runs statements from standard "
+                      "input as each one's ';' arrives")
+          ->check(CLI::ExistingFile | CLI::IsMember({"-"}));
   query_opt->excludes(file_opt);
   sql->add_option(
          "--format", format,
@@ -479,6 +557,12 @@ int main(int argc, char** argv) {
 
   if (run->parsed()) return RunJobCommand(job_path, sets, common, run_explain, false);
   if (sql->parsed()) {
+    if (script_path == "-") {
+      if (!output.empty()) {
+        return Fail(Status::Invalid("--output takes the result of one query, not -f -"));
+      }
+      return RunSqlFromStdin(format, tables, common);
+    }
     if (!script_path.empty()) {
       std::ifstream in(script_path, std::ios::binary);
       std::stringstream text;

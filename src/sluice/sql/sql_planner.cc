@@ -93,4 +93,20 @@ Result<std::vector<Statement>> SplitStatements(const std::string& script) {
   return out;
 }
 
+size_t CompleteStatementsLength(const std::string& text) {
+  // The scanner's split ends each statement's span just before its ';', and the last
+  // span at the end of the text when no ';' closes it.
+  PgQuerySplitResult result = pg_query_split_with_scanner(text.c_str());
+  size_t complete = 0;
+  if (result.error == nullptr) {
+    for (int i = 0; i < result.n_stmts; ++i) {
+      size_t end = static_cast<size_t>(result.stmts[i]->stmt_location) +
+                   static_cast<size_t>(result.stmts[i]->stmt_len);
+      if (end < text.size() && text[end] == ';') complete = end + 1;
+    }
+  }
+  pg_query_free_split_result(result);
+  return complete;
+}
+
 }  // namespace sluice::sql

@@ -96,4 +96,10 @@ struct Statement {
 /// quoted identifiers and comments). Empty statements are dropped.
 Result<std::vector<Statement>> SplitStatements(const std::string& script);
 
+/// The length of the longest prefix of `text` made of whole statements: up to and
+/// including the last top-level ';' (one in a string, quoted identifier or comment
+/// does not count). 0 when no statement is complete yet, or when the text does not
+/// scan (an unterminated string may still be closed by more text).
+size_t CompleteStatementsLength(const std::string& text);
+
 }  // namespace sluice::sql

@@ -687,6 +687,18 @@ TEST(SplitStatements, SplitsAtTopLevelSemicolons) {
       << bad.status();
 }
 
+TEST(CompleteStatementsLength, EndsAtTheLastTopLevelSemicolon) {
+  EXPECT_EQ(CompleteStatementsLength(""), 0u);
+  EXPECT_EQ(CompleteStatementsLength("SELECT 1"), 0u);
+  EXPECT_EQ(CompleteStatementsLength("SELECT 1;"), 9u);
+  EXPECT_EQ(CompleteStatementsLength("SELECT 1; SELECT 2"), 9u);
+  EXPECT_EQ(CompleteStatementsLength("SELECT 1; SELECT 2;\n"), 19u);
+  // Semicolons in strings, quoted identifiers and comments do not end a statement.
+  EXPECT_EQ(CompleteStatementsLength("SELECT 'a;b' AS \"c;d\" /* ; */ -- ;\n"), 0u);
+  EXPECT_EQ(CompleteStatementsLength("SELECT 1; SELECT 'a;"), 0u);  // unterminated
+  EXPECT_EQ(CompleteStatementsLength("SELECT 1; -- done;\n"), 9u);
+}
+
 // --- subqueries in expressions -----------------------------------------------------
 
 TEST(SqlPlanner, ExistsAndInInWhereBecomeSemiAndAntiJoins) {
