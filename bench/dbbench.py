@@ -11,6 +11,9 @@ Engines, per question (see bench/README.md for what each time includes):
                   includes reading the Parquet input and writing the Parquet answer
   duckdb-parquet  DuckDB doing the same work in one process: COPY (QUERY over
                   read_parquet) TO 'ans.parquet'; the apples-to-apples column for Sluice
+  sluice-memory   Sluice under the benchmark's rules (below): one `sluice sql -f -` session
+                  per suite, tables loaded with CREATE TABLE ... AS first (not timed), a
+                  question is CREATE TABLE ans AS QUERY; the like-for-like column for duckdb
   duckdb, polars, pandas
                   the benchmark's rules: data loaded into memory first (not timed), then
                   only the question is timed, its answer materialized in memory
@@ -48,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench/results"
 SLUICE = Path(os.environ.get("SLUICE_BIN", ROOT / "build/release/tools/sluice/sluice"))
 PY = sys.executable
-ENGINES = ["sluice", "duckdb-parquet", "duckdb", "polars", "pandas"]
+ENGINES = ["sluice", "sluice-memory", "duckdb-parquet", "duckdb", "polars", "pandas"]
 BASELINES = ["duckdb", "duckdb-parquet", "polars"]
 REL_TOL, ABS_TOL = 1e-8, 1e-6  # check values: rows exact, sums to 8 significant digits
 # Sluice failures that mean "cannot run this question yet" rather than "broke".
@@ -279,7 +282,7 @@ def judge(suite, questions, results, engines):
                     and all("error" not in r for r in results[e][q.id]["runs"])}
         # The reference: the first-run answer the most engines agree with (ties: engine order).
         ref_engine, ref, best_votes = None, None, -1
-        for e in ["duckdb", "duckdb-parquet", "polars", "pandas", "sluice"]:
+        for e in ["duckdb", "duckdb-parquet", "polars", "pandas", "sluice", "sluice-memory"]:
             if e not in answered:
                 continue
             cand = answered[e]["runs"][0]
@@ -491,7 +494,7 @@ def draw_chart(size_name):
                 panels.append((suite, [r for r in csv.DictReader(f) if r["question"].startswith("q")]))
     if not panels:
         return
-    colors = {"sluice": "#d62728", "duckdb-parquet": "#f2c14e", "duckdb": "#b8860b", "polars": "#1f77b4",
+    colors = {"sluice": "#d62728", "sluice-memory": "#ff9896", "duckdb-parquet": "#f2c14e", "duckdb": "#b8860b", "polars": "#1f77b4",
               "pandas": "#8c564b"}
     fig, axes = plt.subplots(1, len(panels), figsize=(max(11.0, 7.5 * len(panels)), 5.4), squeeze=False,
                              gridspec_kw={"width_ratios": [len({r["question"] for r in rows}) for _, rows in panels]})
@@ -587,16 +590,17 @@ def main():
     for suite in args.suites.split(","):
         if suite not in SUITES:
             ap.error(f"unknown suite {suite} (suites: {', '.join(SUITES)})")
-    if "sluice" in engines and not SLUICE.exists():
+    if {"sluice", "sluice-memory"} & set(engines) and not SLUICE.exists():
         sys.exit(f"no Sluice binary at {SLUICE}: run `make` first")
     env = environment()
     print(f"db-benchmark suites {args.suites} at {size_name} rows, {args.runs} runs each; {env}")
     # Others may rebuild build/release while this runs: every Sluice run uses one copy of
     # the binary taken now (its libraries are found by absolute RUNPATH).
     snapshot = Path(tempfile.mkdtemp(prefix="sluice-dbbench-bin-"))
-    if "sluice" in engines:
+    if {"sluice", "sluice-memory"} & set(engines):
         shutil.copy2(SLUICE, snapshot / "sluice")
         SLUICE = snapshot / "sluice"
+        os.environ["SLUICE_BIN"] = str(SLUICE)  # for sluice-memory's worker process
     try:
         disagreements = run_suites(args, n, size_name, engines, env)
     finally:

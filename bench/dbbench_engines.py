@@ -19,6 +19,10 @@ Engines:
                   question is a lazy query over them, collected
   pandas          DataFrames read into memory (id1..id3 category for groupby); a question
                   is the groupby / merge producing the answer DataFrame
+  sluice-memory   one `sluice sql -f -` process fed statements through a pipe: the tables
+                  loaded with CREATE TABLE ... AS SELECT * FROM read_parquet(...) first, a
+                  question is CREATE TABLE ans AS <query>, timed until sluice has answered
+                  it (the db-benchmark rules, as for duckdb; the binary is $SLUICE_BIN)
 Only the question is timed; the check values (row count and column sums, NaN skipped
 like NULL) are computed after the clock stops, for every run.
 """
@@ -27,7 +31,9 @@ import gc
 import json
 import os
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -133,9 +139,65 @@ class Pandas:
         self.ans = None
 
 
+class SluiceMemory:
+    """A `sluice sql -f -` session: each statement runs as soon as its ';' arrives, and
+    a `SELECT 1 AS ready` after it says when it is done."""
+
+    BINARY = Path(os.environ.get("SLUICE_BIN", Path(__file__).resolve().parent.parent
+                                 / "build/release/tools/sluice/sluice"))
+
+    def __init__(self, files, suite, threads, workdir):
+        self.files, self.threads = files, threads
+        self.p = None
+        self.start()
+
+    def start(self):
+        cmd = [str(self.BINARY), "sql", "-f", "-", "--format", "jsonl", "-q"]
+        if self.threads:
+            cmd += ["--threads", str(self.threads)]
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err,
+                                  text=True)
+        for name, path in self.files.items():
+            self.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet({sql_str(path)})")
+
+    def execute(self, statement):
+        """Runs one statement; returns the JSON row of a one-row query, else {}."""
+        if self.p is None or self.p.poll() is not None:
+            self.start()  # an error ended the last session: a fresh one, tables reloaded
+        one_row = statement.lstrip().upper().startswith("SELECT")
+        self.p.stdin.write(statement + (";\n" if one_row else ";\nSELECT 1 AS ready;\n"))
+        self.p.stdin.flush()
+        line = self.p.stdout.readline()
+        if not line:
+            self.p.wait()
+            self.err.seek(0)
+            msg = self.err.read().strip().splitlines()
+            raise RuntimeError(msg[0] if msg else f"sluice exited with {self.p.returncode}")
+        return json.loads(line) if one_row else {}
+
+    def run(self, q):
+        self.execute(f"CREATE TABLE ans AS {q.sql}")
+
+    def check(self, q):
+        sums = ", ".join(f"sum(CASE WHEN isnan(CAST({c} AS DOUBLE)) THEN NULL ELSE CAST({c} AS DOUBLE) END) AS c{i}"
+                         for i, c in enumerate(q.chk))
+        row = self.execute(f"SELECT count(*) AS n, {sums} FROM ans")
+        return row["n"], {c: row[f"c{i}"] for i, c in enumerate(q.chk)}
+
+    def drop(self):
+        if self.p is not None and self.p.poll() is None:
+            self.execute("DROP TABLE IF EXISTS ans")
+
+    def close(self):
+        if self.p is not None and self.p.poll() is None:
+            self.p.stdin.close()
+            self.p.wait()
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--engine", required=True, choices=["duckdb", "duckdb-parquet", "polars", "pandas"])
+    ap.add_argument("--engine", required=True, choices=["duckdb", "duckdb-parquet", "polars", "pandas", "sluice-memory"])
     ap.add_argument("--suite", required=True, choices=sorted(SUITES))
     ap.add_argument("--files", required=True, help="JSON: table name -> Parquet path")
     ap.add_argument("--threads", type=int, default=0)
@@ -147,6 +209,8 @@ def main():
         engine = DuckDB(files, args.suite, args.threads, args.workdir, args.engine == "duckdb-parquet")
     elif args.engine == "polars":
         engine = Polars(files, args.suite, args.threads, args.workdir)
+    elif args.engine == "sluice-memory":
+        engine = SluiceMemory(files, args.suite, args.threads, args.workdir)
     else:
         engine = Pandas(files, args.suite, args.threads, args.workdir)
     emit(event="load", seconds=time.perf_counter() - start)
@@ -170,7 +234,11 @@ def main():
                 engine.drop()
             except Exception:
                 pass
-    emit(event="done", peak_rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    if hasattr(engine, "close"):
+        engine.close()
+    # sluice-memory's engine is a child process: the larger of the two peaks.
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    emit(event="done", peak_rss=peak * 1024)
 
 
 if __name__ == "__main__":

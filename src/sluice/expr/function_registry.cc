@@ -1365,6 +1365,19 @@ void RegisterAll() {
         return DropDecimalScale(r, 0);
       });
   Alias("ceiling", "ceil");
+  // isnan/isinf/isfinite (DuckDB's names): of a number as a double; NULL stays NULL.
+  for (auto [name, kernel] : {std::pair{"isnan", "is_nan"}, std::pair{"isinf", "is_inf"},
+                              std::pair{"isfinite", "is_finite"}}) {
+    Add(
+        name, 1, 1,
+        [](std::shared_ptr<ExprNode> c) -> Result<Expr> {
+          ARROW_ASSIGN_OR_RAISE(auto e, BindFloat(c));
+          auto n = Copy(e);
+          n->type = arrow::boolean();
+          return Expr(n);
+        },
+        Kernel(kernel));
+  }
   Add("sqrt", 1, 1, BindFloat, Kernel("sqrt"));
   Add("ln", 1, 1, BindFloat, Kernel("ln"));
   Add("log10", 1, 1, BindFloat, Kernel("log10"));

@@ -26,6 +26,17 @@ int64_t TableMemory(const arrow::Table& t) {
 
 std::string Rows(int64_t n) { return std::to_string(n) + (n == 1 ? " row" : " rows"); }
 
+// A table as kept: its chunks as the query made them (copying a large answer into one
+// chunk would cost as much as a join's output), unless they are so many and small
+// (a selective filter's batches) that later scans would pay per chunk.
+Result<std::shared_ptr<arrow::Table>> Compact(std::shared_ptr<arrow::Table> table) {
+  constexpr int64_t kSmallChunkRows = 16384;
+  if (table->num_columns() == 0) return table;
+  const int chunks = table->column(0)->num_chunks();
+  if (chunks <= 1 || table->num_rows() / chunks >= kSmallChunkRows) return table;
+  return table->CombineChunks();
+}
+
 }  // namespace
 
 Result<StatementResult> SqlSession::Execute(const std::string& text) {
@@ -100,7 +111,7 @@ Result<StatementResult> SqlSession::CreateTable(const sql::PlannedStatement& s) 
     return Status::Invalid("'", s.name, "' already exists");
   }
   ARROW_ASSIGN_OR_RAISE(auto table, CollectQuery(s.plan, ctx_));
-  ARROW_ASSIGN_OR_RAISE(table, table->CombineChunks());
+  ARROW_ASSIGN_OR_RAISE(table, Compact(std::move(table)));
   ARROW_RETURN_NOT_OK(Keep(s.name, table));
   r.affected = table->num_rows();
   r.message = "CREATE TABLE " + s.name + ": " + Rows(r.affected);
@@ -160,12 +171,12 @@ Result<StatementResult> SqlSession::Insert(const sql::PlannedStatement& s) {
   }
   ARROW_ASSIGN_OR_RAISE(auto plan, plan::MakeProject(s.plan, exprs));
   ARROW_ASSIGN_OR_RAISE(auto rows, CollectQuery(plan, ctx_));
-  ARROW_ASSIGN_OR_RAISE(rows, rows->ReplaceSchemaMetadata(nullptr)->CombineChunks());
+  rows = rows->ReplaceSchemaMetadata(nullptr);
   // Column nullability may differ: rebuild on the table's schema.
   auto added = arrow::Table::Make(target, rows->columns(), rows->num_rows());
   ARROW_ASSIGN_OR_RAISE(auto combined,
                         arrow::ConcatenateTables({it->second.table, added}));
-  ARROW_ASSIGN_OR_RAISE(combined, combined->CombineChunks());
+  ARROW_ASSIGN_OR_RAISE(combined, Compact(std::move(combined)));
   // Both copies are alive until the new one replaces the old: both are accounted.
   std::string name = s.name;
   ARROW_RETURN_NOT_OK(Keep(name, combined));
