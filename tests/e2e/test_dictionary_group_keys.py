@@ -4,7 +4,7 @@ each dictionary value up once per batch (key_index.h, row_encoding.h). Row group
 dictionary pages and row groups that fell back to plain pages feed one aggregate;
 NULL values, one and several keys, a filter between scan and aggregate, a key column
 that is also aggregated (read as plain strings then), DISTINCT; at 1 and 2 threads,
-against DuckDB."""
+against DuckDB. Then tables kept in memory from such files (CREATE TABLE ... AS)."""
 
 from __future__ import annotations
 
@@ -56,3 +56,55 @@ def test_dictionary_encoded_group_keys_match_duckdb(sluice, duck, data, threads,
     assert diff is None, f"{query}: {diff}"
     for field in ours.schema:
         assert not pa.types.is_dictionary(field.type), ours.schema
+
+
+# Tables kept in memory (CREATE TABLE ... AS) from such files: a column read as
+# dictionary indices in every batch stays encoded in the table (the first file); one
+# that met plain pages is kept decoded (both files). Every consumer that does not take
+# indices gets strings, so each query answers as DuckDB does over the files.
+MEMORY_QUERIES = [
+    "SELECT s, sum(v) AS sv, count(*) AS n FROM m GROUP BY s",
+    "SELECT s, t, count(*) AS n FROM mm GROUP BY s, t",
+    "SELECT v, f, s, t FROM m WHERE s = 'group-3' OR t IN ('t1', 't2')",
+    "SELECT upper(s) AS u, length(t) AS l, v FROM m WHERE v < 20",
+    "SELECT m.s, count(*) AS n, sum(mm.v) AS sv FROM m JOIN mm ON m.s = mm.s AND m.v = mm.v GROUP BY m.s",
+    "SELECT s, t, v FROM m ORDER BY s NULLS FIRST, t, v, f LIMIT 50",
+    "SELECT s, row_number() OVER (PARTITION BY t ORDER BY v, f) AS r FROM m",
+    "SELECT * FROM m UNION ALL SELECT * FROM mm",
+]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("qi", range(len(MEMORY_QUERIES)))
+def test_tables_in_memory_keep_dictionaries_and_match_duckdb(sluice, duck, data, tmp_path, threads, qi):
+    first = data.replace("*.parquet", "a.parquet")
+    query = MEMORY_QUERIES[qi]
+    out = tmp_path / "out.parquet"
+    script = (f"CREATE TABLE m AS SELECT * FROM read_parquet('{first}');\n"
+              f"CREATE TABLE mm AS SELECT * FROM read_parquet('{data}');\n"
+              f"COPY ({query}) TO '{out}' (FORMAT parquet);\n")
+    r = sluice.cli(["sql", "-q", "--threads", threads, script])
+    assert r.returncode == 0, r.describe()
+    ours = pq.read_table(out)
+    theirs = result_compare.duckdb_answer(duck, {"m": first, "mm": data}, query)
+    diff = result_compare.compare(ours, theirs, ordered=query.startswith("SELECT s, t, v FROM m ORDER BY"))
+    assert diff is None, f"{query}: {diff}"
+    for field in ours.schema:
+        assert not pa.types.is_dictionary(field.type), ours.schema
+
+
+def test_insert_into_a_table_with_dictionary_columns(sluice, duck, data, tmp_path):
+    first = data.replace("*.parquet", "a.parquet")
+    out = tmp_path / "out.parquet"
+    script = (f"CREATE TABLE m AS SELECT * FROM read_parquet('{first}');\n"
+              f"INSERT INTO m SELECT * FROM read_parquet('{data}') WHERE v < 10;\n"
+              f"INSERT INTO m (s, v) VALUES ('new', 1);\n"
+              f"COPY (SELECT s, count(*) AS n, sum(v) AS sv FROM m GROUP BY s) TO '{out}';\n")
+    r = sluice.cli(["sql", "-q", script])
+    assert r.returncode == 0, r.describe()
+    theirs = result_compare.duckdb_answer(
+        duck, {"m": first, "mm": data},
+        "SELECT s, count(*) AS n, sum(v) AS sv FROM (SELECT s, v FROM m UNION ALL "
+        "SELECT s, v FROM mm WHERE v < 10 UNION ALL SELECT 'new', 1) GROUP BY s")
+    diff = result_compare.compare(pq.read_table(out), theirs, ordered=False)
+    assert diff is None, diff

@@ -20,6 +20,12 @@ namespace {
 
 using plan::NodeKind;
 
+bool IsStringLike(const arrow::DataType& t) {
+  const auto id = t.id();
+  return id == arrow::Type::STRING || id == arrow::Type::LARGE_STRING ||
+         id == arrow::Type::BINARY || id == arrow::Type::LARGE_BINARY;
+}
+
 // The input columns an aggregate only groups by, as plain string or binary keys: the
 // key index takes them dictionary-encoded (key_index.h, row_encoding.h).
 std::vector<int> DictionaryKeyColumns(const plan::AggregateNode& n) {
@@ -29,11 +35,7 @@ std::vector<int> DictionaryKeyColumns(const plan::AggregateNode& n) {
   for (const auto& k : n.keys) {
     const expr::Expr e = expr::StripAliases(k);
     if (e->kind == expr::ExprKind::kColumn) {
-      const auto id = e->type->id();
-      if (id == arrow::Type::STRING || id == arrow::Type::LARGE_STRING ||
-          id == arrow::Type::BINARY || id == arrow::Type::LARGE_BINARY) {
-        plain.push_back(e->index);
-      }
+      if (IsStringLike(*e->type)) plain.push_back(e->index);
     } else {
       expr::CollectColumns(k, &other_uses);
     }
@@ -54,13 +56,13 @@ struct Partial {
   std::vector<std::shared_ptr<OperatorFactory>> operators;
 };
 
-// A source feeding aggregate `n` directly or through filters may keep the string
-// columns the aggregate groups by (and nothing reads otherwise) dictionary-encoded.
-void AllowDictionaryKeys(const plan::AggregateNode& n, std::vector<Partial>* parts) {
-  const std::vector<int> dictionary_keys = DictionaryKeyColumns(n);
-  if (dictionary_keys.empty()) return;
+// The sources of `parts` that reach their sink directly or through filters may hand
+// `columns` over dictionary-encoded, except those a filter reads.
+void AllowDictionaryThroughFilters(const std::vector<int>& columns,
+                                   std::vector<Partial>* parts) {
+  if (columns.empty()) return;
   for (auto& p : *parts) {
-    std::vector<int> keep = dictionary_keys;
+    std::vector<int> keep = columns;
     for (const auto& op : p.operators) {
       auto* filter = dynamic_cast<const FilterFactory*>(op.get());
       if (filter == nullptr) {
@@ -75,6 +77,15 @@ void AllowDictionaryKeys(const plan::AggregateNode& n, std::vector<Partial>* par
     }
     if (!keep.empty()) p.source->AllowDictionaryColumns(keep);
   }
+}
+
+// The string and binary columns of `schema`.
+std::vector<int> StringColumns(const arrow::Schema& schema) {
+  std::vector<int> out;
+  for (int i = 0; i < schema.num_fields(); ++i) {
+    if (IsStringLike(*schema.field(i)->type())) out.push_back(i);
+  }
+  return out;
 }
 
 class Builder {
@@ -96,7 +107,7 @@ class Builder {
         auto agg = std::make_shared<HashAggregate>(n.keys, n.aggregates, n.schema,
                                                    n.inputs[0]->schema->num_fields());
         ARROW_ASSIGN_OR_RAISE(auto parts, Build(node->inputs[0]));
-        AllowDictionaryKeys(n, &parts);
+        AllowDictionaryThroughFilters(DictionaryKeyColumns(n), &parts);
         return BreakParts(std::move(parts), node, agg, agg);
       }
       case NodeKind::kSort: {
@@ -267,10 +278,13 @@ class Builder {
 
 }  // namespace
 
-Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root,
-                                       std::shared_ptr<Sink> sink) {
+Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root, std::shared_ptr<Sink> sink,
+                                       bool sink_takes_dictionaries) {
   Builder builder;
   ARROW_ASSIGN_OR_RAISE(auto parts, builder.Build(root));
+  if (sink_takes_dictionaries) {
+    AllowDictionaryThroughFilters(StringColumns(*root->schema), &parts);
+  }
   builder.Register(std::dynamic_pointer_cast<PhysicalNode>(sink), -1);
   ARROW_RETURN_NOT_OK(builder.Finish(std::move(parts), sink));
   return builder.Take();
@@ -278,9 +292,10 @@ Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root,
 
 Result<std::shared_ptr<arrow::Table>> ExecuteToTable(const plan::Plan& root,
                                                      ExecContext* ctx,
-                                                     PhysicalPlan* physical) {
-  auto sink = std::make_shared<CollectSink>(root->schema);
-  ARROW_ASSIGN_OR_RAISE(auto pp, BuildPhysicalPlan(root, sink));
+                                                     PhysicalPlan* physical,
+                                                     bool keep_dictionaries) {
+  auto sink = std::make_shared<CollectSink>(root->schema, keep_dictionaries);
+  ARROW_ASSIGN_OR_RAISE(auto pp, BuildPhysicalPlan(root, sink, keep_dictionaries));
   Executor executor(ctx);
   Status st = executor.Run(pp.pipelines);
   if (physical != nullptr) *physical = std::move(pp);

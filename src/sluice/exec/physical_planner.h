@@ -17,14 +17,19 @@ struct PhysicalPlan {
 };
 
 /// Builds the pipelines computing `root` into `sink`. The plan's ids must be assigned
-/// (plan::AssignIds).
-Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root,
-                                       std::shared_ptr<Sink> sink);
+/// (plan::AssignIds). `sink_takes_dictionaries`: string columns may reach the sink
+/// dictionary-encoded (from sources that have them so, through filters only).
+Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root, std::shared_ptr<Sink> sink,
+                                       bool sink_takes_dictionaries = false);
 
 /// Plans, runs, and returns the result as a table (rows in order if the plan orders).
+/// `keep_dictionaries`: string columns its sources read dictionary-encoded may stay so
+/// in the table (for tables kept in memory, dictionary_columns.h); otherwise the table
+/// has exactly root's schema.
 Result<std::shared_ptr<arrow::Table>> ExecuteToTable(const plan::Plan& root,
                                                      ExecContext* ctx,
-                                                     PhysicalPlan* physical = nullptr);
+                                                     PhysicalPlan* physical = nullptr,
+                                                     bool keep_dictionaries = false);
 
 /// The logical plan annotated with what each node did: rows out, time, peak memory.
 std::string ExplainAnalyze(const plan::Plan& root, const PhysicalPlan& physical);

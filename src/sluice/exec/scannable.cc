@@ -1,9 +1,13 @@
 #include "sluice/exec/scannable.h"
 
+#include "sluice/exec/dictionary_columns.h"
+
 namespace sluice::exec {
 
 InMemoryTable::InMemoryTable(std::shared_ptr<arrow::Table> table, std::string description)
-    : table_(std::move(table)), description_(std::move(description)) {}
+    : table_(std::move(table)),
+      schema_(LogicalSchema(table_->schema())),
+      description_(std::move(description)) {}
 
 Result<std::shared_ptr<Source>> InMemoryTable::MakeSource(
     const std::vector<int>& projection, const std::vector<expr::Expr>&) const {
@@ -46,8 +50,19 @@ Status BatchListSource::Prepare(ExecContext* ctx) {
   return Status::OK();
 }
 
+void BatchListSource::AllowDictionaryColumns(const std::vector<int>& columns) {
+  if (batches_.empty()) return;
+  keep_dictionary_.assign(batches_[0]->num_columns(), false);
+  for (int c : columns) {
+    if (c >= 0 && c < static_cast<int>(keep_dictionary_.size()))
+      keep_dictionary_[c] = true;
+  }
+}
+
 Status BatchListSource::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
-  return out->Emit(Batch{morsels_[morsel], MorselSeq(morsel, 0)});
+  ARROW_ASSIGN_OR_RAISE(auto batch,
+                        DecodeDictionaries(morsels_[morsel], keep_dictionary_));
+  return out->Emit(Batch{std::move(batch), MorselSeq(morsel, 0)});
 }
 
 }  // namespace sluice::exec

@@ -21,12 +21,14 @@ class Scannable {
       const std::vector<expr::Expr>& pruning_predicates) const = 0;
 };
 
-/// An in-memory table (results of earlier steps, Arrow data from the API).
+/// An in-memory table (results of earlier steps, Arrow data from the API). Its
+/// dictionary-encoded columns have their value types in schema() and reach the
+/// consumers that do not take dictionaries decoded (dictionary_columns.h).
 class InMemoryTable : public plan::TableSource, public Scannable {
  public:
   InMemoryTable(std::shared_ptr<arrow::Table> table, std::string description);
   std::string Describe() const override { return description_; }
-  std::shared_ptr<arrow::Schema> schema() const override { return table_->schema(); }
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
   std::optional<int64_t> EstimatedRows() const override { return table_->num_rows(); }
   Result<std::shared_ptr<Source>> MakeSource(
       const std::vector<int>& projection,
@@ -35,11 +37,12 @@ class InMemoryTable : public plan::TableSource, public Scannable {
 
  private:
   std::shared_ptr<arrow::Table> table_;
+  std::shared_ptr<arrow::Schema> schema_;  // logical: dictionary value types
   std::string description_;
 };
 
 /// A source over a fixed list of batches, one morsel per batch (after splitting
-/// batches larger than batch_rows).
+/// batches larger than batch_rows). Dictionary columns are decoded unless allowed.
 class BatchListSource : public Source {
  public:
   explicit BatchListSource(std::vector<std::shared_ptr<arrow::RecordBatch>> batches,
@@ -47,9 +50,11 @@ class BatchListSource : public Source {
   Status Prepare(ExecContext* ctx) override;
   int64_t num_morsels() const override { return static_cast<int64_t>(morsels_.size()); }
   Status Produce(ExecContext* ctx, int64_t morsel, Emitter* out) override;
+  void AllowDictionaryColumns(const std::vector<int>& columns) override;
 
  private:
   std::vector<std::shared_ptr<arrow::RecordBatch>> batches_;
+  std::vector<bool> keep_dictionary_;  // by column
   std::vector<std::shared_ptr<arrow::RecordBatch>> morsels_;
 };
 

@@ -13,10 +13,13 @@
 namespace sluice::job {
 
 /// Optimizes and runs `logical`, returning its rows. With `analyze`, fills in the
-/// plan annotated with rows, time and peak memory per operator.
+/// plan annotated with rows, time and peak memory per operator. `keep_dictionaries`:
+/// string columns read dictionary-encoded may stay so (a table to keep in memory:
+/// exec/dictionary_columns.h); otherwise the rows have exactly the plan's schema.
 Result<std::shared_ptr<arrow::Table>> CollectQuery(const plan::Plan& logical,
                                                    exec::ExecContext* ctx,
-                                                   std::string* analyze = nullptr);
+                                                   std::string* analyze = nullptr,
+                                                   bool keep_dictionaries = false);
 
 /// Optimizes and runs `logical` into files. Returns rows written; `files` receives the
 /// files published. On error no file appears under a final name.

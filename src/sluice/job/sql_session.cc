@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "sluice/base/text.h"
+#include "sluice/exec/dictionary_columns.h"
 #include "sluice/exec/scannable.h"
 #include "sluice/job/query.h"
 #include "sluice/plan/plan_builder.h"
@@ -34,6 +35,8 @@ Result<std::shared_ptr<arrow::Table>> Compact(std::shared_ptr<arrow::Table> tabl
   if (table->num_columns() == 0) return table;
   const int chunks = table->column(0)->num_chunks();
   if (chunks <= 1 || table->num_rows() / chunks >= kSmallChunkRows) return table;
+  // Chunks may each have their own dictionary: one chunk holds the values.
+  ARROW_ASSIGN_OR_RAISE(table, exec::DecodeTableDictionaries(table));
   return table->CombineChunks();
 }
 
@@ -110,7 +113,8 @@ Result<StatementResult> SqlSession::CreateTable(const sql::PlannedStatement& s) 
     }
     return Status::Invalid("'", s.name, "' already exists");
   }
-  ARROW_ASSIGN_OR_RAISE(auto table, CollectQuery(s.plan, ctx_));
+  ARROW_ASSIGN_OR_RAISE(auto table, CollectQuery(s.plan, ctx_, nullptr,
+                                                 /*keep_dictionaries=*/true));
   ARROW_ASSIGN_OR_RAISE(table, Compact(std::move(table)));
   ARROW_RETURN_NOT_OK(Keep(s.name, table));
   r.affected = table->num_rows();
@@ -128,7 +132,8 @@ Result<StatementResult> SqlSession::Insert(const sql::PlannedStatement& s) {
                                ? "only tables made by CREATE TABLE ... AS take inserts"
                                : "no such table");
   }
-  const auto& target = it->second.table->schema();
+  // The table's logical schema: a dictionary-encoded column takes its value type.
+  const auto target = exec::LogicalSchema(it->second.table->schema());
   const int n = s.plan->schema->num_fields();
   // source[i]: the query column that fills target column i (-1: NULL).
   std::vector<int> source(target->num_fields(), -1);
@@ -174,8 +179,8 @@ Result<StatementResult> SqlSession::Insert(const sql::PlannedStatement& s) {
   rows = rows->ReplaceSchemaMetadata(nullptr);
   // Column nullability may differ: rebuild on the table's schema.
   auto added = arrow::Table::Make(target, rows->columns(), rows->num_rows());
-  ARROW_ASSIGN_OR_RAISE(auto combined,
-                        arrow::ConcatenateTables({it->second.table, added}));
+  ARROW_ASSIGN_OR_RAISE(auto old_rows, exec::DecodeTableDictionaries(it->second.table));
+  ARROW_ASSIGN_OR_RAISE(auto combined, arrow::ConcatenateTables({old_rows, added}));
   ARROW_ASSIGN_OR_RAISE(combined, Compact(std::move(combined)));
   // Both copies are alive until the new one replaces the old: both are accounted.
   std::string name = s.name;

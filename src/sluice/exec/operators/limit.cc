@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sluice/exec/dictionary_columns.h"
+
 namespace sluice::exec {
 
 LimitSink::LimitSink(int64_t limit, int64_t offset, std::shared_ptr<arrow::Schema> schema)
@@ -58,8 +60,11 @@ Status LimitSink::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
   return out->Emit(Batch{out_[morsel], MorselSeq(morsel, 0)});
 }
 
-CollectSink::CollectSink(std::shared_ptr<arrow::Schema> schema)
-    : PhysicalNode("Collect"), schema_(std::move(schema)), collected_("Collect") {}
+CollectSink::CollectSink(std::shared_ptr<arrow::Schema> schema, bool keep_dictionaries)
+    : PhysicalNode("Collect"),
+      schema_(std::move(schema)),
+      keep_dictionaries_(keep_dictionaries),
+      collected_("Collect") {}
 
 Result<std::unique_ptr<LocalSinkState>> CollectSink::MakeLocal(ExecContext* ctx, int) {
   return collected_.MakeLocal(ctx);
@@ -79,7 +84,11 @@ Status CollectSink::Finalize(ExecContext* ctx) {
   for (auto& b : collected_.TakeInOrder()) {
     if (b.data->num_rows() > 0) rbs.push_back(b.data);
   }
-  ARROW_ASSIGN_OR_RAISE(table_, arrow::Table::FromRecordBatches(schema_, rbs));
+  if (keep_dictionaries_) {
+    ARROW_ASSIGN_OR_RAISE(table_, TableKeepingDictionaries(schema_, rbs));
+  } else {
+    ARROW_ASSIGN_OR_RAISE(table_, arrow::Table::FromRecordBatches(schema_, rbs));
+  }
   return Status::OK();
 }
 

@@ -30,10 +30,13 @@ class LimitSink : public Sink, public Source {
   std::vector<std::shared_ptr<arrow::RecordBatch>> out_;
 };
 
-/// Collects a pipeline's final output into a table, in seq order.
+/// Collects a pipeline's final output into a table, in seq order. With
+/// `keep_dictionaries`, string columns that arrive dictionary-encoded in every batch stay
+/// so in the table (TableKeepingDictionaries); otherwise none may arrive so.
 class CollectSink : public Sink {
  public:
-  explicit CollectSink(std::shared_ptr<arrow::Schema> schema);
+  explicit CollectSink(std::shared_ptr<arrow::Schema> schema,
+                       bool keep_dictionaries = false);
   Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx,
                                                     int worker) override;
   Status Consume(ExecContext* ctx, LocalSinkState* local, Batch batch) override;
@@ -44,6 +47,7 @@ class CollectSink : public Sink {
 
  private:
   std::shared_ptr<arrow::Schema> schema_;
+  bool keep_dictionaries_;
   BatchCollector collected_;
   std::shared_ptr<arrow::Table> table_;
 };

@@ -1,0 +1,42 @@
+#pragma once
+// Dictionary-encoded columns outside the operators that read them as indices.
+//
+// A column's logical type is the dictionary's value type: plans, expressions and
+// schemas shown to users never see a dictionary type. Physically, a source may hand
+// dictionary arrays to consumers that asked for them (Source::AllowDictionaryColumns:
+// an aggregate's string keys, a table being collected); everyone else gets them
+// decoded. A table kept in memory holds a column dictionary-encoded only if every one of
+// its chunks is (chunks may each have their own dictionary).
+#include <arrow/api.h>
+
+#include <memory>
+#include <vector>
+
+#include "sluice/base/status.h"
+
+namespace sluice::exec {
+
+/// `schema` with each dictionary field replaced by a field of its value type.
+std::shared_ptr<arrow::Schema> LogicalSchema(const std::shared_ptr<arrow::Schema>& schema);
+
+/// The values of a dictionary array (any other array is returned as it is).
+Result<std::shared_ptr<arrow::Array>> DecodeDictionary(
+    const std::shared_ptr<arrow::Array>& array);
+
+/// `batch` with its dictionary columns decoded, except column i where keep[i] (keep may
+/// be empty: decode all). The batch itself when there is nothing to decode.
+Result<std::shared_ptr<arrow::RecordBatch>> DecodeDictionaries(
+    const std::shared_ptr<arrow::RecordBatch>& batch, const std::vector<bool>& keep);
+
+/// A table of `batches`, whose logical schema is `schema`: a column stays
+/// dictionary-encoded where every batch has it so (with one dictionary type), otherwise
+/// it is decoded. No batches: an empty table of `schema`.
+Result<std::shared_ptr<arrow::Table>> TableKeepingDictionaries(
+    const std::shared_ptr<arrow::Schema>& schema,
+    const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches);
+
+/// `table` with every dictionary column decoded.
+Result<std::shared_ptr<arrow::Table>> DecodeTableDictionaries(
+    const std::shared_ptr<arrow::Table>& table);
+
+}  // namespace sluice::exec

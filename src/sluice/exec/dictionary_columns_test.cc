@@ -1,0 +1,104 @@
+#include "sluice/exec/dictionary_columns.h"
+
+#include <arrow/api.h>
+#include <arrow/compute/api.h>
+#include <gtest/gtest.h>
+
+#include "sluice/exec/physical_planner.h"
+#include "sluice/exec/scannable.h"
+#include "sluice/plan/plan_builder.h"
+
+namespace sluice::exec {
+namespace {
+
+std::shared_ptr<arrow::Array> Strings(const std::vector<std::optional<std::string>>& v) {
+  arrow::StringBuilder b;
+  for (const auto& s : v) {
+    EXPECT_TRUE((s ? b.Append(*s) : b.AppendNull()).ok());
+  }
+  return b.Finish().ValueOrDie();
+}
+
+std::shared_ptr<arrow::Array> Encode(const std::shared_ptr<arrow::Array>& a) {
+  return arrow::compute::DictionaryEncode(a).ValueOrDie().make_array();
+}
+
+std::shared_ptr<arrow::RecordBatch> Batch2(std::shared_ptr<arrow::Array> s, int64_t base) {
+  arrow::Int64Builder v;
+  for (int64_t i = 0; i < s->length(); ++i) EXPECT_TRUE(v.Append(base + i).ok());
+  auto schema = arrow::schema({arrow::field("s", s->type()), arrow::field("v", arrow::int64())});
+  return arrow::RecordBatch::Make(schema, s->length(), {s, v.Finish().ValueOrDie()});
+}
+
+TEST(DictionaryColumns, LogicalSchemaHasTheValueTypes) {
+  auto s = arrow::schema({arrow::field("a", arrow::dictionary(arrow::int32(), arrow::utf8())),
+                          arrow::field("b", arrow::int64())});
+  auto logical = LogicalSchema(s);
+  EXPECT_TRUE(logical->field(0)->type()->Equals(*arrow::utf8()));
+  EXPECT_TRUE(logical->field(1)->type()->Equals(*arrow::int64()));
+  auto plain = arrow::schema({arrow::field("b", arrow::int64())});
+  EXPECT_EQ(LogicalSchema(plain), plain);  // nothing to change: the same object
+}
+
+TEST(DictionaryColumns, DecodesAllButTheKeptColumns) {
+  auto values = Strings({"x", std::nullopt, "y", "x"});
+  auto batch = Batch2(Encode(values), 0);
+  auto kept = DecodeDictionaries(batch, {true, false}).ValueOrDie();
+  EXPECT_EQ(kept, batch);
+  auto decoded = DecodeDictionaries(batch, {}).ValueOrDie();
+  ASSERT_TRUE(decoded->column(0)->type()->Equals(*arrow::utf8()));
+  EXPECT_TRUE(decoded->column(0)->Equals(*values));
+  EXPECT_TRUE(decoded->schema()->field(0)->type()->Equals(*arrow::utf8()));
+}
+
+TEST(DictionaryColumns, TableKeepsAColumnEncodedOnlyIfEveryBatchIs) {
+  auto a = Strings({"p", "q", std::nullopt});
+  auto b = Strings({"r", "p"});
+  auto logical = arrow::schema({arrow::field("s", arrow::utf8()), arrow::field("v", arrow::int64())});
+  // Every batch encoded, each with its own dictionary: stays encoded.
+  auto all = TableKeepingDictionaries(logical, {Batch2(Encode(a), 0), Batch2(Encode(b), 3)})
+                 .ValueOrDie();
+  ASSERT_EQ(all->column(0)->type()->id(), arrow::Type::DICTIONARY);
+  auto back = DecodeTableDictionaries(all).ValueOrDie();
+  EXPECT_TRUE(back->schema()->Equals(*logical));
+  EXPECT_TRUE(back->column(0)->Equals(arrow::ChunkedArray({a, b})));
+  // One plain batch: the column is decoded everywhere.
+  auto mixed = TableKeepingDictionaries(logical, {Batch2(Encode(a), 0), Batch2(b, 3)})
+                   .ValueOrDie();
+  EXPECT_TRUE(mixed->schema()->Equals(*logical));
+  EXPECT_TRUE(mixed->column(0)->Equals(arrow::ChunkedArray({a, b})));
+  EXPECT_EQ(TableKeepingDictionaries(logical, {}).ValueOrDie()->num_rows(), 0);
+}
+
+// An in-memory table with an encoded column: plans see strings; a collect that keeps
+// dictionaries gets the indices through a filter on another column, and plain strings
+// when the filter reads the column (or without keeping).
+TEST(DictionaryColumns, InMemoryTableHandsIndicesOnlyToConsumersThatTakeThem) {
+  auto values = Strings({"a", "b", std::nullopt, "a", "c", "b"});
+  auto batch = Batch2(Encode(values), 0);
+  auto table = arrow::Table::FromRecordBatches({batch}).ValueOrDie();
+  auto source = std::make_shared<InMemoryTable>(table, "t");
+  EXPECT_TRUE(source->schema()->field(0)->type()->Equals(*arrow::utf8()));
+  auto run = [&](expr::Expr predicate, bool keep) {
+    auto p = plan::MakeFilter(plan::MakeScan(source), predicate).ValueOrDie();
+    plan::AssignIds(p);
+    ExecContext ctx(ExecOptions{2, -1, 2});
+    return ExecuteToTable(p, &ctx, nullptr, keep).ValueOrDie();
+  };
+  auto on_v = expr::Call(">=", {expr::Column("v"), expr::Literal(arrow::MakeScalar(int64_t{1}))});
+  auto kept = run(on_v, true);
+  EXPECT_EQ(kept->column(0)->type()->id(), arrow::Type::DICTIONARY);
+  auto expect = values->Slice(1);
+  EXPECT_TRUE(DecodeTableDictionaries(kept).ValueOrDie()->column(0)->Equals(
+      arrow::ChunkedArray(expect)));
+  auto plain = run(on_v, false);
+  EXPECT_TRUE(plain->column(0)->type()->Equals(*arrow::utf8()));
+  EXPECT_TRUE(plain->column(0)->Equals(arrow::ChunkedArray(expect)));
+  auto on_s = expr::Call("=", {expr::Column("s"), expr::Literal(arrow::MakeScalar("b"))});
+  auto read = run(on_s, true);
+  EXPECT_TRUE(read->column(0)->type()->Equals(*arrow::utf8()));
+  EXPECT_EQ(read->num_rows(), 2);
+}
+
+}  // namespace
+}  // namespace sluice::exec
