@@ -14,7 +14,8 @@ const arrow::DataType& ValueType(const arrow::DataType& t) {
 
 }  // namespace
 
-std::shared_ptr<arrow::Schema> LogicalSchema(const std::shared_ptr<arrow::Schema>& schema) {
+std::shared_ptr<arrow::Schema> LogicalSchema(
+    const std::shared_ptr<arrow::Schema>& schema) {
   arrow::FieldVector fields = schema->fields();
   bool changed = false;
   for (auto& f : fields) {
@@ -43,14 +44,15 @@ Result<std::shared_ptr<arrow::RecordBatch>> DecodeDictionaries(
     if (column->type_id() == arrow::Type::DICTIONARY &&
         !(i < static_cast<int>(keep.size()) && keep[i])) {
       ARROW_ASSIGN_OR_RAISE(column, DecodeDictionary(column));
-      ARROW_ASSIGN_OR_RAISE(schema,
-                            schema->SetField(i, schema->field(i)->WithType(column->type())));
+      ARROW_ASSIGN_OR_RAISE(
+          schema, schema->SetField(i, schema->field(i)->WithType(column->type())));
       changed = true;
     }
     columns.push_back(std::move(column));
   }
   if (!changed) return batch;
-  return arrow::RecordBatch::Make(std::move(schema), batch->num_rows(), std::move(columns));
+  return arrow::RecordBatch::Make(std::move(schema), batch->num_rows(),
+                                  std::move(columns));
 }
 
 Result<std::shared_ptr<arrow::Table>> TableKeepingDictionaries(
@@ -64,7 +66,8 @@ Result<std::shared_ptr<arrow::Table>> TableKeepingDictionaries(
     bool all_dictionary = first->id() == arrow::Type::DICTIONARY &&
                           ValueType(*first).Equals(*fields[c]->type());
     for (const auto& b : batches) {
-      all_dictionary = all_dictionary && b->column(static_cast<int>(c))->type()->Equals(*first);
+      all_dictionary =
+          all_dictionary && b->column(static_cast<int>(c))->type()->Equals(*first);
     }
     for (const auto& b : batches) {
       auto column = b->column(static_cast<int>(c));
@@ -77,8 +80,8 @@ Result<std::shared_ptr<arrow::Table>> TableKeepingDictionaries(
   }
   std::vector<std::shared_ptr<arrow::ChunkedArray>> columns;
   for (size_t c = 0; c < fields.size(); ++c) {
-    ARROW_ASSIGN_OR_RAISE(auto column,
-                          arrow::ChunkedArray::Make(std::move(chunks[c]), fields[c]->type()));
+    ARROW_ASSIGN_OR_RAISE(
+        auto column, arrow::ChunkedArray::Make(std::move(chunks[c]), fields[c]->type()));
     columns.push_back(std::move(column));
   }
   return arrow::Table::Make(arrow::schema(std::move(fields), schema->metadata()),
@@ -101,8 +104,9 @@ Result<std::shared_ptr<arrow::Table>> DecodeTableDictionaries(
       ARROW_ASSIGN_OR_RAISE(auto decoded, DecodeDictionary(chunk));
       chunks.push_back(std::move(decoded));
     }
-    ARROW_ASSIGN_OR_RAISE(auto decoded, arrow::ChunkedArray::Make(
-                                            std::move(chunks), logical->field(c)->type()));
+    ARROW_ASSIGN_OR_RAISE(
+        auto decoded,
+        arrow::ChunkedArray::Make(std::move(chunks), logical->field(c)->type()));
     columns.push_back(std::move(decoded));
   }
   return arrow::Table::Make(std::move(logical), std::move(columns), table->num_rows());

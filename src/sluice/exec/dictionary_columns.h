@@ -17,7 +17,8 @@
 namespace sluice::exec {
 
 /// `schema` with each dictionary field replaced by a field of its value type.
-std::shared_ptr<arrow::Schema> LogicalSchema(const std::shared_ptr<arrow::Schema>& schema);
+std::shared_ptr<arrow::Schema> LogicalSchema(
+    const std::shared_ptr<arrow::Schema>& schema);
 
 /// The values of a dictionary array (any other array is returned as it is).
 Result<std::shared_ptr<arrow::Array>> DecodeDictionary(

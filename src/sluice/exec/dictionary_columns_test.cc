@@ -23,16 +23,19 @@ std::shared_ptr<arrow::Array> Encode(const std::shared_ptr<arrow::Array>& a) {
   return arrow::compute::DictionaryEncode(a).ValueOrDie().make_array();
 }
 
-std::shared_ptr<arrow::RecordBatch> Batch2(std::shared_ptr<arrow::Array> s, int64_t base) {
+std::shared_ptr<arrow::RecordBatch> Batch2(std::shared_ptr<arrow::Array> s,
+                                           int64_t base) {
   arrow::Int64Builder v;
   for (int64_t i = 0; i < s->length(); ++i) EXPECT_TRUE(v.Append(base + i).ok());
-  auto schema = arrow::schema({arrow::field("s", s->type()), arrow::field("v", arrow::int64())});
+  auto schema =
+      arrow::schema({arrow::field("s", s->type()), arrow::field("v", arrow::int64())});
   return arrow::RecordBatch::Make(schema, s->length(), {s, v.Finish().ValueOrDie()});
 }
 
 TEST(DictionaryColumns, LogicalSchemaHasTheValueTypes) {
-  auto s = arrow::schema({arrow::field("a", arrow::dictionary(arrow::int32(), arrow::utf8())),
-                          arrow::field("b", arrow::int64())});
+  auto s =
+      arrow::schema({arrow::field("a", arrow::dictionary(arrow::int32(), arrow::utf8())),
+                     arrow::field("b", arrow::int64())});
   auto logical = LogicalSchema(s);
   EXPECT_TRUE(logical->field(0)->type()->Equals(*arrow::utf8()));
   EXPECT_TRUE(logical->field(1)->type()->Equals(*arrow::int64()));
@@ -54,10 +57,12 @@ TEST(DictionaryColumns, DecodesAllButTheKeptColumns) {
 TEST(DictionaryColumns, TableKeepsAColumnEncodedOnlyIfEveryBatchIs) {
   auto a = Strings({"p", "q", std::nullopt});
   auto b = Strings({"r", "p"});
-  auto logical = arrow::schema({arrow::field("s", arrow::utf8()), arrow::field("v", arrow::int64())});
+  auto logical = arrow::schema(
+      {arrow::field("s", arrow::utf8()), arrow::field("v", arrow::int64())});
   // Every batch encoded, each with its own dictionary: stays encoded.
-  auto all = TableKeepingDictionaries(logical, {Batch2(Encode(a), 0), Batch2(Encode(b), 3)})
-                 .ValueOrDie();
+  auto all =
+      TableKeepingDictionaries(logical, {Batch2(Encode(a), 0), Batch2(Encode(b), 3)})
+          .ValueOrDie();
   ASSERT_EQ(all->column(0)->type()->id(), arrow::Type::DICTIONARY);
   auto back = DecodeTableDictionaries(all).ValueOrDie();
   EXPECT_TRUE(back->schema()->Equals(*logical));
@@ -85,7 +90,8 @@ TEST(DictionaryColumns, InMemoryTableHandsIndicesOnlyToConsumersThatTakeThem) {
     ExecContext ctx(ExecOptions{2, -1, 2});
     return ExecuteToTable(p, &ctx, nullptr, keep).ValueOrDie();
   };
-  auto on_v = expr::Call(">=", {expr::Column("v"), expr::Literal(arrow::MakeScalar(int64_t{1}))});
+  auto on_v =
+      expr::Call(">=", {expr::Column("v"), expr::Literal(arrow::MakeScalar(int64_t{1}))});
   auto kept = run(on_v, true);
   EXPECT_EQ(kept->column(0)->type()->id(), arrow::Type::DICTIONARY);
   auto expect = values->Slice(1);

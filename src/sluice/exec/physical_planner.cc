@@ -56,26 +56,32 @@ struct Partial {
   std::vector<std::shared_ptr<OperatorFactory>> operators;
 };
 
-// The sources of `parts` that reach their sink directly or through filters may hand
-// `columns` over dictionary-encoded, except those a filter reads.
-void AllowDictionaryThroughFilters(const std::vector<int>& columns,
-                                   std::vector<Partial>* parts) {
-  if (columns.empty()) return;
-  for (auto& p : *parts) {
-    std::vector<int> keep = columns;
-    for (const auto& op : p.operators) {
-      auto* filter = dynamic_cast<const FilterFactory*>(op.get());
-      if (filter == nullptr) {
-        keep.clear();
-        break;
-      }
-      std::vector<int> used;
-      expr::CollectColumns(filter->predicate(), &used);
-      std::erase_if(keep, [&](int c) {
-        return std::find(used.begin(), used.end(), c) != used.end();
-      });
+// Where a pipeline's source may hand columns over dictionary-encoded: to a leading run
+// of filters (which take any, and pass on to each other), and from there, or directly,
+// to the sink when it takes `sink_columns` so (an aggregate's keys, a table kept in
+// memory). A filter decodes what the operator after it does not take.
+void UseDictionaries(const Partial& p, const std::vector<int>& sink_columns) {
+  const auto& ops = p.operators;
+  size_t filters = 0;
+  while (filters < ops.size() && dynamic_cast<FilterFactory*>(ops[filters].get())) {
+    ++filters;
+  }
+  if (filters == 0) {
+    if (ops.empty() && !sink_columns.empty())
+      p.source->AllowDictionaryColumns(sink_columns);
+    return;
+  }
+  const int width = static_cast<FilterFactory*>(ops[0].get())->input_width();
+  std::vector<int> all(width);
+  for (int c = 0; c < width; ++c) all[c] = c;
+  p.source->AllowDictionaryColumns(all);
+  for (size_t i = 0; i < filters; ++i) {
+    auto* f = static_cast<FilterFactory*>(ops[i].get());
+    if (i + 1 < filters) {
+      f->PassDictionaries(all);
+    } else if (filters == ops.size()) {
+      f->PassDictionaries(sink_columns);
     }
-    if (!keep.empty()) p.source->AllowDictionaryColumns(keep);
   }
 }
 
@@ -96,7 +102,8 @@ class Builder {
         return BuildScan(static_cast<const plan::ScanNode&>(*node));
       case NodeKind::kFilter: {
         const auto& n = static_cast<const plan::FilterNode&>(*node);
-        return Append(node, std::make_shared<FilterFactory>(n.predicate));
+        return Append(node, std::make_shared<FilterFactory>(
+                                n.predicate, node->inputs[0]->schema->num_fields()));
       }
       case NodeKind::kProject: {
         const auto& n = static_cast<const plan::ProjectNode&>(*node);
@@ -107,8 +114,7 @@ class Builder {
         auto agg = std::make_shared<HashAggregate>(n.keys, n.aggregates, n.schema,
                                                    n.inputs[0]->schema->num_fields());
         ARROW_ASSIGN_OR_RAISE(auto parts, Build(node->inputs[0]));
-        AllowDictionaryThroughFilters(DictionaryKeyColumns(n), &parts);
-        return BreakParts(std::move(parts), node, agg, agg);
+        return BreakParts(std::move(parts), node, agg, agg, DictionaryKeyColumns(n));
       }
       case NodeKind::kSort: {
         const auto& n = static_cast<const plan::SortNode&>(*node);
@@ -157,8 +163,12 @@ class Builder {
     return Status::Invalid("internal: unknown plan node");
   }
 
-  Status Finish(std::vector<Partial> parts, std::shared_ptr<Sink> sink) {
+  // The pipelines of `parts` end in `sink`, which takes `sink_dictionaries` (columns of
+  // its input) dictionary-encoded.
+  Status Finish(std::vector<Partial> parts, std::shared_ptr<Sink> sink,
+                const std::vector<int>& sink_dictionaries = {}) {
     for (auto& p : parts) {
+      UseDictionaries(p, sink_dictionaries);
       for (auto& op : p.operators) op->AddPipeline();
       out_.pipelines.push_back(Pipeline{p.source, std::move(p.operators), sink});
     }
@@ -200,12 +210,11 @@ class Builder {
     return BreakParts(std::move(parts), node, std::move(sink), std::move(source));
   }
   // Break over input pipelines built already.
-  Result<std::vector<Partial>> BreakParts(std::vector<Partial> parts,
-                                          const plan::Plan& node,
-                                          std::shared_ptr<Sink> sink,
-                                          std::shared_ptr<Source> source) {
+  Result<std::vector<Partial>> BreakParts(
+      std::vector<Partial> parts, const plan::Plan& node, std::shared_ptr<Sink> sink,
+      std::shared_ptr<Source> source, const std::vector<int>& sink_dictionaries = {}) {
     Register(std::dynamic_pointer_cast<PhysicalNode>(sink), node->id);
-    ARROW_RETURN_NOT_OK(Finish(std::move(parts), sink));
+    ARROW_RETURN_NOT_OK(Finish(std::move(parts), sink, sink_dictionaries));
     return std::vector<Partial>{Partial{source, {}}};
   }
 
@@ -282,11 +291,10 @@ Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root, std::shared_ptr<S
                                        bool sink_takes_dictionaries) {
   Builder builder;
   ARROW_ASSIGN_OR_RAISE(auto parts, builder.Build(root));
-  if (sink_takes_dictionaries) {
-    AllowDictionaryThroughFilters(StringColumns(*root->schema), &parts);
-  }
   builder.Register(std::dynamic_pointer_cast<PhysicalNode>(sink), -1);
-  ARROW_RETURN_NOT_OK(builder.Finish(std::move(parts), sink));
+  ARROW_RETURN_NOT_OK(builder.Finish(
+      std::move(parts), sink,
+      sink_takes_dictionaries ? StringColumns(*root->schema) : std::vector<int>{}));
   return builder.Take();
 }
 

@@ -1,7 +1,11 @@
 #include "sluice/exec/operators/filter_project.h"
 
+#include <arrow/array/concatenate.h>
 #include <arrow/compute/api.h>
 
+#include <algorithm>
+
+#include "sluice/exec/dictionary_columns.h"
 #include "sluice/expr/eval.h"
 
 namespace sluice::exec {
@@ -23,18 +27,197 @@ Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(
 
 namespace {
 
+// Decodes the dictionary columns of `batch` that `need(column)` says must be decoded.
+template <typename Need>
+Result<std::shared_ptr<arrow::RecordBatch>> DecodeWhere(
+    const std::shared_ptr<arrow::RecordBatch>& batch, Need need) {
+  std::vector<bool> keep(batch->num_columns(), true);
+  bool any = false;
+  for (int c = 0; c < batch->num_columns(); ++c) {
+    if (batch->column(c)->type_id() == arrow::Type::DICTIONARY && need(c)) {
+      keep[c] = false;
+      any = true;
+    }
+  }
+  if (!any) return batch;
+  return DecodeDictionaries(batch, keep);
+}
+
+// Row i's verdict on `term` over one dictionary column, ANDed into keep[i]: the term
+// evaluated over the dictionary's values and a NULL, looked up by each row's index.
+// Fails if the term fails on a value (which no kept row may have): the caller then
+// evaluates rows.
+Status DictionaryTermMask(const FilterFactory::Term& term,
+                          const arrow::DictionaryArray& d, uint8_t* keep) {
+  const auto& dict = d.dictionary();
+  ARROW_ASSIGN_OR_RAISE(auto null, arrow::MakeArrayOfNull(dict->type(), 1));
+  ARROW_ASSIGN_OR_RAISE(auto values, arrow::Concatenate({dict, null}));
+  auto batch = arrow::RecordBatch::Make(arrow::schema({arrow::field("v", dict->type())}),
+                                        values->length(), {values});
+  ARROW_ASSIGN_OR_RAISE(auto verdict, expr::EvaluateToArray(term.compact, *batch));
+  const auto& b = static_cast<const arrow::BooleanArray&>(*verdict);
+  std::vector<uint8_t> by_value(b.length());
+  for (int64_t v = 0; v < b.length(); ++v) by_value[v] = b.IsValid(v) && b.Value(v);
+  const int64_t null_slot = dict->length();
+  const auto& indices = *d.indices();
+  auto apply = [&](const auto* idx) {
+    for (int64_t i = 0; i < d.length(); ++i) {
+      keep[i] &= by_value[indices.IsValid(i) ? static_cast<int64_t>(idx[i]) : null_slot];
+    }
+  };
+  switch (indices.type_id()) {
+    case arrow::Type::INT8:
+      apply(indices.data()->GetValues<int8_t>(1));
+      break;
+    case arrow::Type::INT16:
+      apply(indices.data()->GetValues<int16_t>(1));
+      break;
+    case arrow::Type::INT32:
+      apply(indices.data()->GetValues<int32_t>(1));
+      break;
+    case arrow::Type::INT64:
+      apply(indices.data()->GetValues<int64_t>(1));
+      break;
+    default:
+      return Status::NotImplemented("dictionary indices of type ",
+                                    indices.type()->ToString());
+  }
+  return Status::OK();
+}
+
+// ANDs a term's verdicts (TRUE keeps; FALSE and NULL drop) into keep[rows[j]] (rows
+// null: into keep[j]).
+void AndVerdicts(const arrow::Datum& verdict, const int64_t* rows, int64_t n,
+                 uint8_t* keep) {
+  if (verdict.is_scalar()) {
+    const auto& s = static_cast<const arrow::BooleanScalar&>(*verdict.scalar());
+    if (s.is_valid && s.value) return;
+    for (int64_t j = 0; j < n; ++j) keep[rows ? rows[j] : j] = 0;
+    return;
+  }
+  const auto& b = static_cast<const arrow::BooleanArray&>(*verdict.make_array());
+  for (int64_t j = 0; j < n; ++j) {
+    keep[rows ? rows[j] : j] &= b.IsValid(j) && b.Value(j);
+  }
+}
+
 class FilterOp : public Operator {
  public:
-  explicit FilterOp(const expr::Expr* predicate) : predicate_(predicate) {}
+  FilterOp(const expr::Expr* predicate, const std::vector<FilterFactory::Term>* terms,
+           const std::vector<bool>* pass)
+      : predicate_(predicate), terms_(terms), pass_(pass) {}
+
   Status ProcessBatch(Batch batch, Emitter* out) override {
-    ARROW_ASSIGN_OR_RAISE(auto mask, expr::Evaluate(*predicate_, *batch.data));
-    ARROW_ASSIGN_OR_RAISE(auto filtered, FilterBatch(batch.data, mask));
-    if (filtered->num_rows() == 0) return Status::OK();
-    return out->Emit(Batch{std::move(filtered), batch.seq});
+    std::shared_ptr<arrow::RecordBatch> data = batch.data;
+    const int64_t n = data->num_rows();
+    bool encoded = false;
+    for (const auto& c : data->columns())
+      encoded |= c->type_id() == arrow::Type::DICTIONARY;
+    if (!encoded && terms_->size() == 1) {
+      ARROW_ASSIGN_OR_RAISE(auto mask, expr::Evaluate(*predicate_, *data));
+      return EmitFiltered(FilterBatch(data, mask), batch.seq, out);
+    }
+    keep_.assign(n, 1);
+    int64_t kept = n;
+    // Terms over one small dictionary first, by value.
+    rest_.clear();
+    for (const auto& t : *terms_) {
+      const auto& col = t.columns.size() == 1 ? data->column(t.columns[0]) : nullptr;
+      if (col && col->type_id() == arrow::Type::DICTIONARY &&
+          static_cast<const arrow::DictionaryArray&>(*col).dictionary()->length() <=
+              n / 2 &&
+          DictionaryTermMask(t, static_cast<const arrow::DictionaryArray&>(*col),
+                             keep_.data())
+              .ok()) {
+        kept = -1;  // unknown
+      } else {
+        rest_.push_back(&t);
+      }
+    }
+    // The others in order, each over the rows still kept.
+    std::shared_ptr<arrow::RecordBatch> decoded;  // data with their columns decoded
+    for (const auto* t : rest_) {
+      if (kept < 0) kept = std::count(keep_.begin(), keep_.end(), uint8_t{1});
+      if (kept == 0) return Status::OK();
+      if (kept * 2 > n) {
+        // Most rows left: evaluate them all, only the kept ones' verdicts counting. If
+        // that fails, a rejected row may be the cause: the kept rows alone decide.
+        if (!decoded) {
+          ARROW_ASSIGN_OR_RAISE(
+              decoded, DecodeWhere(data, [&](int c) {
+                for (const auto* r : rest_) {
+                  if (std::binary_search(r->columns.begin(), r->columns.end(), c))
+                    return true;
+                }
+                return false;
+              }));
+        }
+        auto verdict = expr::Evaluate(t->expr, *decoded);
+        if (verdict.ok()) {
+          AndVerdicts(*verdict, nullptr, n, keep_.data());
+        } else if (kept == n) {
+          return verdict.status();
+        } else {
+          ARROW_RETURN_NOT_OK(EvaluateOnKept(*t, data));
+        }
+      } else {
+        ARROW_RETURN_NOT_OK(EvaluateOnKept(*t, data));
+      }
+      kept = -1;
+    }
+    if (kept < 0) kept = std::count(keep_.begin(), keep_.end(), uint8_t{1});
+    if (kept == 0) return Status::OK();
+    if (kept < n) {
+      arrow::BooleanBuilder mask;
+      ARROW_RETURN_NOT_OK(mask.AppendValues(keep_));
+      ARROW_ASSIGN_OR_RAISE(auto m, mask.Finish());
+      ARROW_ASSIGN_OR_RAISE(data, FilterBatch(data, arrow::Datum(m)));
+    }
+    return EmitFiltered(
+        DecodeWhere(
+            data,
+            [&](int c) { return !(c < static_cast<int>(pass_->size()) && (*pass_)[c]); }),
+        batch.seq, out);
   }
 
  private:
+  // Evaluates `t` over a copy of the kept rows of the columns it reads.
+  Status EvaluateOnKept(const FilterFactory::Term& t,
+                        const std::shared_ptr<arrow::RecordBatch>& data) {
+    rows_.clear();
+    for (int64_t i = 0; i < static_cast<int64_t>(keep_.size()); ++i) {
+      if (keep_[i]) rows_.push_back(i);
+    }
+    arrow::Int64Array indices(static_cast<int64_t>(rows_.size()),
+                              arrow::Buffer::Wrap(rows_.data(), rows_.size()));
+    arrow::FieldVector fields;
+    arrow::ArrayVector columns;
+    for (int c : t.columns) {
+      ARROW_ASSIGN_OR_RAISE(auto taken, cp::Take(data->column(c), indices));
+      ARROW_ASSIGN_OR_RAISE(auto column, DecodeDictionary(taken.make_array()));
+      fields.push_back(arrow::field(data->schema()->field(c)->name(), column->type()));
+      columns.push_back(std::move(column));
+    }
+    auto sub = arrow::RecordBatch::Make(arrow::schema(std::move(fields)),
+                                        static_cast<int64_t>(rows_.size()), columns);
+    ARROW_ASSIGN_OR_RAISE(auto verdict, expr::Evaluate(t.compact, *sub));
+    AndVerdicts(verdict, rows_.data(), static_cast<int64_t>(rows_.size()), keep_.data());
+    return Status::OK();
+  }
+
+  static Status EmitFiltered(Result<std::shared_ptr<arrow::RecordBatch>> data,
+                             int64_t seq, Emitter* out) {
+    ARROW_RETURN_NOT_OK(data.status());
+    if ((*data)->num_rows() == 0) return Status::OK();
+    return out->Emit(Batch{std::move(data).ValueOrDie(), seq});
+  }
+
   const expr::Expr* predicate_;
+  const std::vector<FilterFactory::Term>* terms_;
+  const std::vector<bool>* pass_;
+  std::vector<uint8_t> keep_;
+  std::vector<const FilterFactory::Term*> rest_;
+  std::vector<int64_t> rows_;
 };
 
 class ProjectOp : public Operator {
@@ -65,8 +248,35 @@ class ProjectOp : public Operator {
 
 }  // namespace
 
+FilterFactory::FilterFactory(expr::Expr predicate, int input_width)
+    : OperatorFactory("Filter"),
+      predicate_(std::move(predicate)),
+      input_width_(input_width) {
+  std::vector<expr::Expr> conjuncts;
+  expr::SplitConjunction(predicate_, &conjuncts);
+  for (auto& e : conjuncts) {
+    Term t;
+    t.expr = e;
+    expr::CollectColumns(e, &t.columns);
+    std::sort(t.columns.begin(), t.columns.end());
+    t.columns.erase(std::unique(t.columns.begin(), t.columns.end()), t.columns.end());
+    std::vector<int> mapping(input_width_, -1);
+    for (size_t i = 0; i < t.columns.size(); ++i)
+      mapping[t.columns[i]] = static_cast<int>(i);
+    t.compact = expr::RemapColumns(e, mapping);
+    terms_.push_back(std::move(t));
+  }
+}
+
+void FilterFactory::PassDictionaries(const std::vector<int>& columns) {
+  pass_.assign(input_width_, false);
+  for (int c : columns) {
+    if (c >= 0 && c < input_width_) pass_[c] = true;
+  }
+}
+
 Result<std::unique_ptr<Operator>> FilterFactory::Make(ExecContext* ctx, int worker) {
-  return std::make_unique<FilterOp>(&predicate_);
+  return std::make_unique<FilterOp>(&predicate_, &terms_, &pass_);
 }
 
 Result<std::unique_ptr<Operator>> ProjectFactory::Make(ExecContext* ctx, int worker) {

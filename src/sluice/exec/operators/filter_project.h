@@ -1,6 +1,17 @@
 #pragma once
 // Stateless streaming operators: Filter (keeps rows whose predicate is TRUE; FALSE and
 // NULL are dropped) and Project (computes output columns from expressions).
+//
+// A filter evaluates the terms of its conjunction one after another, each over the rows
+// the terms before it kept (when they dropped at least half, over a copy of just those
+// rows and the columns it reads): a selective term saves the others work, and a term
+// is never evaluated on a row an earlier one rejected (`x <> 0 AND y / x > 1`, a cast
+// guarded by an IN list). It takes string columns dictionary-encoded
+// (exec/dictionary_columns.h): a term that reads only one such column is decided once
+// per dictionary value (and once for NULL), first, and applied to the rows through their
+// indices; other terms see the columns decoded. Columns are decoded as late as
+// possible: those the output may keep encoded (PassDictionaries) stay so, the others are
+// decoded after filtering.
 #include <vector>
 
 #include "sluice/exec/operator.h"
@@ -10,13 +21,26 @@ namespace sluice::exec {
 
 class FilterFactory : public OperatorFactory {
  public:
-  explicit FilterFactory(expr::Expr predicate)
-      : OperatorFactory("Filter"), predicate_(std::move(predicate)) {}
+  /// `input_width`: the number of input columns.
+  FilterFactory(expr::Expr predicate, int input_width);
   Result<std::unique_ptr<Operator>> Make(ExecContext* ctx, int worker) override;
   const expr::Expr& predicate() const { return predicate_; }
+  int input_width() const { return input_width_; }
+  /// The columns (input indices: a filter keeps the schema) that may leave this filter
+  /// dictionary-encoded because the next operator or sink takes them so. Default none.
+  void PassDictionaries(const std::vector<int>& columns);
+
+  struct Term {
+    expr::Expr expr;
+    std::vector<int> columns;  // the input columns it reads, ascending
+    expr::Expr compact;        // expr over just those columns, in that order
+  };
 
  private:
   expr::Expr predicate_;
+  int input_width_;
+  std::vector<Term> terms_;  // the predicate's conjunction
+  std::vector<bool> pass_;   // by column (PassDictionaries)
 };
 
 class ProjectFactory : public OperatorFactory {
