@@ -110,9 +110,17 @@ class Builder {
         return Append(node, std::make_shared<ProjectFactory>(n.exprs, n.schema));
       }
       case NodeKind::kAggregate: {
+        // An aggregate computed already (a CTE or view read twice): its result again.
+        for (const auto& [plan, built] : aggregates_) {
+          if (plan::SameResult(plan, node)) {
+            out_.reused.push_back(node->id);
+            return std::vector<Partial>{Partial{built, {}}};
+          }
+        }
         const auto& n = static_cast<const plan::AggregateNode&>(*node);
         auto agg = std::make_shared<HashAggregate>(n.keys, n.aggregates, n.schema,
                                                    n.inputs[0]->schema->num_fields());
+        aggregates_.emplace_back(node, agg);
         ARROW_ASSIGN_OR_RAISE(auto parts, Build(node->inputs[0]));
         return BreakParts(std::move(parts), node, agg, agg, DictionaryKeyColumns(n));
       }
@@ -283,6 +291,8 @@ class Builder {
   }
 
   PhysicalPlan out_;
+  // The aggregates built so far, by plan: a source may feed several pipelines.
+  std::vector<std::pair<plan::Plan, std::shared_ptr<HashAggregate>>> aggregates_;
 };
 
 }  // namespace
@@ -312,10 +322,17 @@ Result<std::shared_ptr<arrow::Table>> ExecuteToTable(const plan::Plan& root,
 }
 
 static void ExplainInto(const plan::Plan& node,
-                        const std::map<int, std::vector<PhysicalNode*>>& by_id, int depth,
-                        std::string* out) {
+                        const std::map<int, std::vector<PhysicalNode*>>& by_id,
+                        const std::vector<int>& reused, int depth, std::string* out) {
   std::string line(depth * 2, ' ');
   line += plan::DescribeNode(*node);
+  if (std::find(reused.begin(), reused.end(), node->id) != reused.end()) {
+    // Its input was not run: the rows came from the same subtree computed elsewhere
+    // (whose rows count both reads).
+    out->append(line +
+                "  [result of the same subtree elsewhere in this plan, read again]\n");
+    return;
+  }
   auto it = by_id.find(node->id);
   if (it != by_id.end()) {
     int64_t rows = 0, nanos = 0, peak = 0;
@@ -330,14 +347,14 @@ static void ExplainInto(const plan::Plan& node,
   }
   out->append(line);
   out->push_back('\n');
-  for (const auto& in : node->inputs) ExplainInto(in, by_id, depth + 1, out);
+  for (const auto& in : node->inputs) ExplainInto(in, by_id, reused, depth + 1, out);
 }
 
 std::string ExplainAnalyze(const plan::Plan& root, const PhysicalPlan& physical) {
   std::map<int, std::vector<PhysicalNode*>> by_id;
   for (const auto& n : physical.nodes) by_id[n->plan_id()].push_back(n.get());
   std::string out;
-  ExplainInto(root, by_id, 0, &out);
+  ExplainInto(root, by_id, physical.reused, 0, &out);
   return out;
 }
 

@@ -14,6 +14,9 @@ struct PhysicalPlan {
   std::vector<Pipeline> pipelines;
   /// Every physical node with the plan node it implements (for EXPLAIN ANALYZE).
   std::vector<std::shared_ptr<PhysicalNode>> nodes;
+  /// Plan nodes whose result is another one's (plan::SameResult), read again instead of
+  /// computed twice: their ids.
+  std::vector<int> reused;
 };
 
 /// Builds the pipelines computing `root` into `sink`. The plan's ids must be assigned

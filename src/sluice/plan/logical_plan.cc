@@ -147,6 +147,71 @@ std::string DescribeNode(const PlanNode& node) {
   return "?";
 }
 
+static bool SameExprs(const std::vector<expr::Expr>& a,
+                      const std::vector<expr::Expr>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!expr::Equals(a[i], b[i])) return false;
+  }
+  return true;
+}
+
+bool SameResult(const Plan& a, const Plan& b) {
+  if (a == b) return true;
+  if (!a || !b || a->kind != b->kind || a->inputs.size() != b->inputs.size() ||
+      !a->schema->Equals(*b->schema, /*check_metadata=*/false)) {
+    return false;
+  }
+  switch (a->kind) {
+    case NodeKind::kScan: {
+      const auto& x = static_cast<const ScanNode&>(*a);
+      const auto& y = static_cast<const ScanNode&>(*b);
+      if (x.source != y.source || x.projection != y.projection ||
+          !SameExprs(x.pruning_predicates, y.pruning_predicates)) {
+        return false;
+      }
+      break;
+    }
+    case NodeKind::kFilter:
+      if (!expr::Equals(static_cast<const FilterNode&>(*a).predicate,
+                        static_cast<const FilterNode&>(*b).predicate)) {
+        return false;
+      }
+      break;
+    case NodeKind::kProject:
+      if (!SameExprs(static_cast<const ProjectNode&>(*a).exprs,
+                     static_cast<const ProjectNode&>(*b).exprs)) {
+        return false;
+      }
+      break;
+    case NodeKind::kAggregate: {
+      const auto& x = static_cast<const AggregateNode&>(*a);
+      const auto& y = static_cast<const AggregateNode&>(*b);
+      if (!SameExprs(x.keys, y.keys) || !SameExprs(x.aggregates, y.aggregates))
+        return false;
+      break;
+    }
+    case NodeKind::kJoin: {
+      const auto& x = static_cast<const JoinNode&>(*a);
+      const auto& y = static_cast<const JoinNode&>(*b);
+      if (x.type != y.type || x.build_left != y.build_left ||
+          !SameExprs(x.left_keys, y.left_keys) ||
+          !SameExprs(x.right_keys, y.right_keys) ||
+          (x.condition == nullptr) != (y.condition == nullptr) ||
+          (x.condition && !expr::Equals(x.condition, y.condition))) {
+        return false;
+      }
+      break;
+    }
+    default:
+      return false;
+  }
+  for (size_t i = 0; i < a->inputs.size(); ++i) {
+    if (!SameResult(a->inputs[i], b->inputs[i])) return false;
+  }
+  return true;
+}
+
 static void ExplainInto(const Plan& node, int depth, std::string* out) {
   out->append(std::string(depth * 2, ' '));
   out->append(DescribeNode(*node));

@@ -184,4 +184,10 @@ std::string DescribeNode(const PlanNode& node);
 /// The whole tree, indented, one node per line.
 std::string ExplainPlan(const Plan& root);
 
+/// True when `a` and `b` certainly compute the same rows: the same tree of scans (of one
+/// source object), filters, projections, aggregates and joins with equal expressions
+/// and schemas. Conservative: any other node kind (sorts, limits, windows, unions) is
+/// never the same, so a false answer says nothing.
+bool SameResult(const Plan& a, const Plan& b);
+
 }  // namespace sluice::plan

@@ -188,3 +188,32 @@ TEST(Optimizer, AnOrOverTwoInputsAddsAFilterOnEachInput) {
 
 }  // namespace
 }  // namespace sluice::plan
+
+namespace sluice::plan {
+namespace {
+
+TEST(SameResult, EqualTreesOverOneSourceOnlyAndConservativeElsewhere) {
+  auto schema = arrow::schema(
+      {arrow::field("a", arrow::int64()), arrow::field("b", arrow::utf8())});
+  auto source = std::make_shared<FakeSource>(schema, 100, true);
+  auto make = [&](std::shared_ptr<TableSource> src, int64_t bound, const char* agg) {
+    auto f = MakeFilter(MakeScan(src),
+                        Call(">", {Column("a"), Literal(arrow::MakeScalar(bound))}));
+    return *MakeAggregate(*f, {Column("b")}, {Aggregate(agg, {Column("a")})});
+  };
+  auto x = make(source, 5, "sum");
+  EXPECT_TRUE(SameResult(x, make(source, 5, "sum")));
+  EXPECT_FALSE(SameResult(x, make(source, 6, "sum")));  // a constant
+  EXPECT_FALSE(SameResult(x, make(source, 5, "max")));  // an aggregate
+  // Another source object with the same schema (another file) is another result.
+  EXPECT_FALSE(
+      SameResult(x, make(std::make_shared<FakeSource>(schema, 100, true), 5, "sum")));
+  // Node kinds it does not compare are never the same, even the same tree shape.
+  auto s1 = *MakeSort(x, {SortKey{Column("b"), true, true}});
+  auto s2 = *MakeSort(make(source, 5, "sum"), {SortKey{Column("b"), true, true}});
+  EXPECT_FALSE(SameResult(s1, s2));
+  EXPECT_TRUE(SameResult(s1, s1));  // but a node is its own result
+}
+
+}  // namespace
+}  // namespace sluice::plan
