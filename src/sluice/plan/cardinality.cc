@@ -14,6 +14,14 @@ double Selectivity(const expr::Expr& e) {
   if (fn == "<" || fn == "<=" || fn == ">" || fn == ">=") return 1.0 / 3;
   if (fn == "between") return 0.25;
   if (fn == "in") return std::min(0.5, 0.1 * static_cast<double>(e->args.size() - 1));
+  if (fn == "like" && e->args.size() == 2 &&
+      e->args[1]->kind == expr::ExprKind::kLiteral && e->args[1]->value &&
+      e->args[1]->value->is_valid) {
+    // A fixed prefix ('forest%') selects like an equality; a pattern that starts with a
+    // wildcard keeps the default.
+    const std::string pattern = e->args[1]->value->ToString();
+    if (!pattern.empty() && pattern[0] != '%' && pattern[0] != '_') return 0.1;
+  }
   return 0.5;
 }
 

@@ -112,3 +112,20 @@ TEST(Cardinality, AKeyOfItsTableDividesAJoinWithAnOverestimatedForeignKey) {
 
 }  // namespace
 }  // namespace sluice::plan
+
+namespace sluice::plan {
+namespace {
+
+TEST(Cardinality, APrefixPatternSelectsLikeAnEquality) {
+  auto like = [](const char* pattern) {
+    return EstimateRows(
+        *MakeFilter(Table(1000, {}),
+                    Call("like", {Column("name"), Literal(arrow::MakeScalar(pattern))})));
+  };
+  EXPECT_DOUBLE_EQ(like("forest%"), 100);
+  EXPECT_DOUBLE_EQ(like("%green%"), 500);
+  EXPECT_DOUBLE_EQ(like("_x%"), 500);
+}
+
+}  // namespace
+}  // namespace sluice::plan

@@ -8,6 +8,7 @@ Result<Plan> Optimize(Plan root) {
   ARROW_ASSIGN_OR_RAISE(root, ReorderJoins(std::move(root)));
   ARROW_ASSIGN_OR_RAISE(root, PushDownFilters(std::move(root)));
   ARROW_ASSIGN_OR_RAISE(root, PruneColumns(std::move(root)));
+  ARROW_ASSIGN_OR_RAISE(root, RestrictAggregatesByJoinKeys(std::move(root)));
   ARROW_ASSIGN_OR_RAISE(root, PushDownSemiJoins(std::move(root)));
   ARROW_ASSIGN_OR_RAISE(root, FuseTopK(std::move(root)));
   ARROW_ASSIGN_OR_RAISE(root, WindowTopK(std::move(root)));

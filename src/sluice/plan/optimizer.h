@@ -11,12 +11,14 @@
 //                          windows (on their partition keys), and hand them to scans
 //                          for row-group pruning
 //   5. prune_columns       keep only the columns each node needs; scans read only those
-//   6. push_down_semi_joins  a semi/anti join reading one input of the inner join
+//   6. restrict_aggregates  an aggregate joined with a side of few keys first drops
+//                          the rows of groups that side cannot meet (a semi join)
+//   7. push_down_semi_joins  a semi/anti join reading one input of the inner join
 //                          below it moves below that join (unless the join shrinks it)
-//   7. top_k               Sort followed by Limit -> a top-k sort
-//   8. window_top_k        a filter row_number() <= k over a window of row_number()s
+//   8. top_k               Sort followed by Limit -> a top-k sort
+//   9. window_top_k        a filter row_number() <= k over a window of row_number()s
 //                          only: each partition needs its first k rows only
-//   9. choose_build_side   build the hash table on the smaller (estimated) join input
+//  10. choose_build_side   build the hash table on the smaller (estimated) join input
 // Rules preserve the plan's output schema.
 #include "sluice/base/status.h"
 #include "sluice/plan/cardinality.h"
@@ -32,6 +34,7 @@ Result<Plan> FactorOr(Plan root);
 Result<Plan> ReorderJoins(Plan root);
 Result<Plan> PushDownFilters(Plan root);
 Result<Plan> PruneColumns(Plan root);
+Result<Plan> RestrictAggregatesByJoinKeys(Plan root);
 Result<Plan> PushDownSemiJoins(Plan root);
 Result<Plan> FuseTopK(Plan root);
 Result<Plan> WindowTopK(Plan root);

@@ -198,6 +198,21 @@ class ProbeOp : public Operator {
       for (int64_t i = 0; i < n; ++i) chain_start[i] = build.first_row(0);
     }
     const bool preserve = f_->preserve_build();
+    if ((type == JoinType::kSemi || type == JoinType::kAnti) && !preserve &&
+        !f_->condition()) {
+      // A row is kept by whether its key is in the table: one filter, no index pairs.
+      const bool want = type == JoinType::kSemi;
+      keep_.resize(n);
+      for (int64_t i = 0; i < n; ++i) keep_[i] = (chain_start[i] >= 0) == want;
+      arrow::BooleanBuilder mask;
+      ARROW_RETURN_NOT_OK(mask.AppendValues(keep_));
+      ARROW_ASSIGN_OR_RAISE(auto m, mask.Finish());
+      ARROW_ASSIGN_OR_RAISE(auto kept, FilterBatch(probe, arrow::Datum(m)));
+      if (kept->num_rows() == 0) return Status::OK();
+      return out->Emit(Batch{arrow::RecordBatch::Make(f_->output_schema(),
+                                                      kept->num_rows(), kept->columns()),
+                             batch.seq});
+    }
     if (preserve && build.has_keys() && !f_->condition()) {
       // Only marks: every build row of a probed key matches; each key is walked once.
       auto& done = f_->build()->key_done();
@@ -309,6 +324,7 @@ class ProbeOp : public Operator {
   ExecContext* ctx_;
   ProbeScratch scratch_;
   std::vector<int64_t> key_ids_;
+  std::vector<uint8_t> keep_;
   std::shared_ptr<arrow::Schema> joined_schema_;
 };
 
