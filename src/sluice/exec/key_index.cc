@@ -183,16 +183,59 @@ class IntKeyIndex final : public KeyIndex {
     return Status::OK();
   }
 
+  Status Build(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids) override {
+    const arrow::Array& col = *columns[0];
+    if (sealed_ || size() > 0 || col.length() == 0) {
+      return KeyIndex::Build(columns, nulls, ids);
+    }
+    ARROW_RETURN_NOT_OK(LoadIntegers(col, &scratch_));
+    const int64_t n = col.length();
+    const int64_t* keys = scratch_.data();
+    const bool has_nulls = col.null_count() > 0;
+    int64_t lo = std::numeric_limits<int64_t>::max(),
+            hi = std::numeric_limits<int64_t>::min();
+    for (int64_t i = 0; i < n; ++i) {
+      if (has_nulls && col.IsNull(i)) continue;
+      lo = std::min(lo, keys[i]);
+      hi = std::max(hi, keys[i]);
+    }
+    // The rows bound the distinct keys: the range is dense for them (DenseSpan) or the
+    // keys are hashed as always.
+    if (lo > hi || !DenseSpan(lo, hi, n - col.null_count())) {
+      return KeyIndex::Build(columns, nulls, ids);
+    }
+    min_ = lo;
+    max_ = hi;
+    direct_.assign(static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1, 0);
+    for (int64_t i = 0; i < n; ++i) {
+      if (has_nulls && col.IsNull(i)) {
+        if (nulls == Nulls::kSkip) {
+          ids[i] = kSkipped;
+        } else {
+          ARROW_ASSIGN_OR_RAISE(ids[i], NullId());
+        }
+        continue;
+      }
+      uint32_t& slot =
+          direct_[static_cast<uint64_t>(keys[i]) - static_cast<uint64_t>(lo)];
+      if (slot == 0) {
+        ARROW_ASSIGN_OR_RAISE(uint32_t id, NewId());
+        keys_.push_back(keys[i]);
+        slot = id + 1;
+      }
+      ids[i] = slot - 1;
+    }
+    dense_ = true;
+    sealed_ = true;
+    return Status::OK();
+  }
+
   Status Seal() override {
     sealed_ = true;
     const int64_t distinct = size() - (null_id_ >= 0 ? 1 : 0);
-    if (distinct == 0) return Status::OK();
-    // max - min + 1 without overflow; a dense array of 4 bytes per value in the range
-    // when that is at most 4 per key (plus a little), and never more than 512 MiB.
+    if (distinct == 0 || dense_) return Status::OK();
+    if (!DenseSpan(min_, max_, distinct)) return Status::OK();
     uint64_t span = static_cast<uint64_t>(max_) - static_cast<uint64_t>(min_);
-    constexpr uint64_t kMaxRange = uint64_t{1} << 27;
-    uint64_t allowed = std::max<uint64_t>(4 * static_cast<uint64_t>(distinct), 4096);
-    if (span >= std::min(kMaxRange, allowed)) return Status::OK();
     direct_.assign(span + 1, 0);
     for (int64_t g = 0; g < size(); ++g) {
       if (g == null_id_) continue;
@@ -257,6 +300,16 @@ class IntKeyIndex final : public KeyIndex {
     int64_t key;
     uint32_t id1;  // id + 1; 0 = empty
   };
+
+  // Whether keys in [lo, hi], `keys` of them, go in a direct array: 4 bytes per value
+  // in the range, at most 4 values per key (plus a little), never more than 512 MiB.
+  static bool DenseSpan(int64_t lo, int64_t hi, int64_t keys) {
+    // hi - lo without overflow.
+    uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+    constexpr uint64_t kMaxRange = uint64_t{1} << 27;
+    uint64_t allowed = std::max<uint64_t>(4 * static_cast<uint64_t>(keys), 4096);
+    return span < std::min(kMaxRange, allowed);
+  }
 
   uint64_t Home(int64_t key) const {
     return (static_cast<uint64_t>(key) * 0x9E3779B97F4A7C15ull) >> shift_;
@@ -541,12 +594,25 @@ class PairKeyIndex final : public KeyIndex {
       : columns_{std::move(a), std::move(b)}, pairs_(arrow::int64()) {}
 
   Status Insert(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids) override {
+    return InsertWith(columns, nulls, ids, false);
+  }
+  // Each column's index built at once (dense ranges directly indexed), then the pairs.
+  Status Build(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids) override {
+    if (size() > 0) return KeyIndex::Build(columns, nulls, ids);
+    ARROW_RETURN_NOT_OK(InsertWith(columns, nulls, ids, true));
+    return Seal();
+  }
+
+  Status InsertWith(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids,
+                    bool build) {
     const int64_t n = columns[0]->length();
     if (n == 0) return Status::OK();
     col_ids_[0].resize(n);
     col_ids_[1].resize(n);
     for (int c = 0; c < 2; ++c) {
-      ARROW_RETURN_NOT_OK(columns_[c]->Insert({columns[c]}, nulls, col_ids_[c].data()));
+      ARROW_RETURN_NOT_OK(
+          build ? columns_[c]->Build({columns[c]}, nulls, col_ids_[c].data())
+                : columns_[c]->Insert({columns[c]}, nulls, col_ids_[c].data()));
     }
     bool skipped = false;
     if (nulls == Nulls::kSkip) {
@@ -621,7 +687,10 @@ class PairKeyIndex final : public KeyIndex {
     return Status::OK();
   }
 
-  Status Seal() override { return pairs_.Seal(); }
+  Status Seal() override {
+    for (auto& c : columns_) ARROW_RETURN_NOT_OK(c->Seal());
+    return pairs_.Seal();
+  }
 
   void Partitions(int parts, uint8_t* out) const override {
     // From the columns' own partitions (which depend on the values only), mixed.

@@ -77,6 +77,13 @@ class KeyIndex {
   virtual int64_t KeyBytes() const { return 0; }
   /// Declares that no more keys come (lets the index pick a faster lookup structure).
   virtual Status Seal() { return Status::OK(); }
+  /// Insert of every key there will be, then Seal: into an empty index, all at once (a
+  /// join's build side). Knowing all keys first lets an integer index whose keys span a
+  /// dense range place them by direct indexing instead of hashing.
+  virtual Status Build(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids) {
+    ARROW_RETURN_NOT_OK(Insert(columns, nulls, ids));
+    return Seal();
+  }
 
   virtual int64_t size() const = 0;
   /// The keys, one array per key column, row g holding the key of id g.

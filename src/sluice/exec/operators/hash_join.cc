@@ -68,8 +68,7 @@ Status HashJoinBuild::Finalize(ExecContext* ctx) {
     for (const auto& k : key_arrays) types.push_back(k->type());
     ARROW_ASSIGN_OR_RAISE(table_, KeyIndex::Make(types));
     std::vector<uint32_t> ids(n);
-    ARROW_RETURN_NOT_OK(table_->Insert(key_arrays, KeyIndex::Nulls::kSkip, ids.data()));
-    ARROW_RETURN_NOT_OK(table_->Seal());
+    ARROW_RETURN_NOT_OK(table_->Build(key_arrays, KeyIndex::Nulls::kSkip, ids.data()));
     first_.assign(table_->size(), -1);
     key_done_ = std::vector<std::atomic<uint8_t>>(table_->size());
     // Back to front, so that each chain lists rows in input order.

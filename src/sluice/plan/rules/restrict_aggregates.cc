@@ -50,7 +50,8 @@ std::optional<KeySource> Below(const Plan& node, const std::vector<expr::Expr>& 
     case NodeKind::kJoin: {
       const auto& j = static_cast<const JoinNode&>(*node);
       const int nl = node->inputs[0]->schema->num_fields();
-      const bool left = std::all_of(used.begin(), used.end(), [&](int c) { return c < nl; });
+      const bool left =
+          std::all_of(used.begin(), used.end(), [&](int c) { return c < nl; });
       if (j.type == JoinType::kSemi || j.type == JoinType::kAnti) {
         return KeySource{node->inputs[0], keys};
       }
@@ -151,8 +152,8 @@ Result<Plan> RestrictSide(const JoinNode& j, int side) {
   std::vector<expr::Expr> key_columns, key_refs;
   for (size_t i = 0; i < keys.keys.size(); ++i) {
     key_columns.push_back(expr::Alias(keys.keys[i], "__restrict" + std::to_string(i)));
-    key_refs.push_back(expr::BoundColumn(static_cast<int>(i), "__restrict" + std::to_string(i),
-                                         keys.keys[i]->type));
+    key_refs.push_back(expr::BoundColumn(
+        static_cast<int>(i), "__restrict" + std::to_string(i), keys.keys[i]->type));
   }
   ARROW_ASSIGN_OR_RAISE(auto values, MakeProject(keys.plan, key_columns));
   ARROW_ASSIGN_OR_RAISE(auto semi, MakeJoin(found->aggregate->inputs[0], values,
@@ -196,6 +197,8 @@ Result<Plan> Restrict(Plan node) {
 
 }  // namespace
 
-Result<Plan> RestrictAggregatesByJoinKeys(Plan root) { return TransformUp(root, Restrict); }
+Result<Plan> RestrictAggregatesByJoinKeys(Plan root) {
+  return TransformUp(root, Restrict);
+}
 
 }  // namespace sluice::plan
