@@ -1,9 +1,13 @@
 #include "sluice/exec/operators/hash_join.h"
 
 #include <arrow/array/builder_primitive.h>
+#include <arrow/array/concatenate.h>
 #include <arrow/compute/api.h>
 #include <arrow/util/bit_util.h>
 
+#include <atomic>
+
+#include "sluice/base/parallel.h"
 #include "sluice/exec/operators/filter_project.h"
 #include "sluice/exec/scannable.h"
 #include "sluice/expr/eval.h"
@@ -49,8 +53,26 @@ Status HashJoinBuild::Finalize(ExecContext* ctx) {
   std::vector<std::shared_ptr<arrow::RecordBatch>> rbs;
   for (auto& b : collected_.TakeInOrder()) rbs.push_back(b.data);
   ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(schema_, rbs));
-  ARROW_ASSIGN_OR_RAISE(rows_, table->CombineChunksToBatch(ctx->pool()));
   rbs.clear();
+  // One array per column, the columns concatenated on the job's threads.
+  const int ncols = table->num_columns();
+  arrow::ArrayVector columns(ncols);
+  std::atomic<int> next_column{0};
+  ARROW_RETURN_NOT_OK(RunWorkers(std::min(ctx->threads(), std::max(ncols, 1)), [&](int) {
+    for (int c = next_column++; c < ncols; c = next_column++) {
+      const auto& chunks = table->column(c)->chunks();
+      if (chunks.size() == 1) {
+        columns[c] = chunks[0];
+      } else if (chunks.empty()) {
+        ARROW_ASSIGN_OR_RAISE(
+            columns[c], arrow::MakeEmptyArray(schema_->field(c)->type(), ctx->pool()));
+      } else {
+        ARROW_ASSIGN_OR_RAISE(columns[c], arrow::Concatenate(chunks, ctx->pool()));
+      }
+    }
+    return Status::OK();
+  }));
+  rows_ = arrow::RecordBatch::Make(schema_, table->num_rows(), std::move(columns));
   table.reset();
   const int64_t n = rows_->num_rows();
   next_.assign(n, -1);
