@@ -2,6 +2,7 @@
 
 #include <arrow/array/concatenate.h>
 #include <arrow/compute/api.h>
+#include <arrow/util/bit_util.h>
 
 #include <algorithm>
 
@@ -95,9 +96,14 @@ void AndVerdicts(const arrow::Datum& verdict, const int64_t* rows, int64_t n,
     for (int64_t j = 0; j < n; ++j) keep[rows ? rows[j] : j] = 0;
     return;
   }
-  const auto& b = static_cast<const arrow::BooleanArray&>(*verdict.make_array());
+  const auto& d = *verdict.array();
+  const uint8_t* values = d.GetValues<uint8_t>(1, 0);
+  const uint8_t* valid = d.MayHaveNulls() ? d.GetValues<uint8_t>(0, 0) : nullptr;
+  const int64_t off = d.offset;
   for (int64_t j = 0; j < n; ++j) {
-    keep[rows ? rows[j] : j] &= b.IsValid(j) && b.Value(j);
+    const bool t = arrow::bit_util::GetBit(values, off + j) &&
+                   (valid == nullptr || arrow::bit_util::GetBit(valid, off + j));
+    keep[rows ? rows[j] : j] &= static_cast<uint8_t>(t);
   }
 }
 
@@ -133,6 +139,17 @@ class FilterOp : public Operator {
       } else {
         rest_.push_back(&t);
       }
+    }
+    if (kept == n && rest_.size() == 1) {
+      // Nothing decided by value: the one term's verdicts filter directly.
+      const auto* t = rest_[0];
+      ARROW_ASSIGN_OR_RAISE(auto rows, DecodeWhere(data, [&](int c) {
+                              return std::binary_search(t->columns.begin(),
+                                                        t->columns.end(), c);
+                            }));
+      ARROW_ASSIGN_OR_RAISE(auto mask, expr::Evaluate(t->expr, *rows));
+      ARROW_ASSIGN_OR_RAISE(data, FilterBatch(data, mask));
+      return EmitFiltered(DecodeForOutput(data), batch.seq, out);
     }
     // The others in order, each over the rows still kept.
     std::shared_ptr<arrow::RecordBatch> decoded;  // data with their columns decoded
@@ -173,14 +190,18 @@ class FilterOp : public Operator {
       ARROW_ASSIGN_OR_RAISE(auto m, mask.Finish());
       ARROW_ASSIGN_OR_RAISE(data, FilterBatch(data, arrow::Datum(m)));
     }
-    return EmitFiltered(
-        DecodeWhere(
-            data,
-            [&](int c) { return !(c < static_cast<int>(pass_->size()) && (*pass_)[c]); }),
-        batch.seq, out);
+    return EmitFiltered(DecodeForOutput(data), batch.seq, out);
   }
 
  private:
+  // `data` with the dictionary columns the next operator does not take decoded.
+  Result<std::shared_ptr<arrow::RecordBatch>> DecodeForOutput(
+      const std::shared_ptr<arrow::RecordBatch>& data) const {
+    return DecodeWhere(data, [&](int c) {
+      return !(c < static_cast<int>(pass_->size()) && (*pass_)[c]);
+    });
+  }
+
   // Evaluates `t` over a copy of the kept rows of the columns it reads.
   Status EvaluateOnKept(const FilterFactory::Term& t,
                         const std::shared_ptr<arrow::RecordBatch>& data) {
