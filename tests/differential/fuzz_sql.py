@@ -245,9 +245,10 @@ class Fuzzer:
         s.queries += 1
         s.by_kind[o.kind] += 1
         s.by_template[q.template] += 1
-        if o.kind == "unsupported":
-            s.unsupported[o.message] += 1
-            s.unsupported_example.setdefault(o.message, q.sql)
+        if o.kind in ("unsupported", "documented"):
+            key = o.message if o.kind == "unsupported" else f"documented: {o.message}"
+            s.unsupported[key] += 1
+            s.unsupported_example.setdefault(key, q.sql)
         elif o.kind in ("duckdb_error", "duckdb_internal", "duckdb_timeout", "both_error"):
             key = f"{o.kind}: {o.message or o.detail[:100]}"
             s.duck_errors[key] += 1
@@ -260,7 +261,8 @@ class Fuzzer:
         el = time.monotonic() - start
         print(f"[{el / 60:5.1f} min] {s.queries} queries ({s.queries / max(el, 1e-9):.1f}/s), "
               f"{self.mismatch_events} mismatches ({len(self.groups)} unique), "
-              f"{s.by_kind['unsupported']} not supported, {s.by_kind['duckdb_error']} rejected by DuckDB",
+              f"{s.by_kind['unsupported']} not supported, {s.by_kind['documented']} documented "
+              f"differences, {s.by_kind['duckdb_error']} rejected by DuckDB",
               flush=True)
 
     # -- mismatches ------------------------------------------------------------------------
@@ -404,7 +406,9 @@ class Fuzzer:
             for ln in self.duckdb_suspects[:5]:
                 lines.append(f"  {ln[:300]}")
         lines.append("")
-        lines.append(f"not supported yet (Sluice): {s.by_kind['unsupported']} queries")
+        lines.append(f"not supported yet (Sluice): {s.by_kind['unsupported']} queries; documented "
+                     f"differences (shrink.DOCUMENTED, listed as 'documented: ...'): "
+                     f"{s.by_kind['documented']}")
         for k, v in s.unsupported.most_common():
             lines.append(f"  {v:6d}  {k}")
             lines.append(f"          e.g. {s.unsupported_example[k][:200]}")
