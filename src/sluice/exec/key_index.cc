@@ -620,10 +620,7 @@ class PairKeyIndex final : public KeyIndex {
         skipped = col_ids_[0][i] == kSkipped || col_ids_[1][i] == kSkipped;
       }
     }
-    if (!skipped) {
-      ARROW_RETURN_NOT_OK(Pack(n));
-      return pairs_.Insert({packed_array_}, Nulls::kGroup, ids);
-    }
+    if (!skipped) return InsertFirstPairs(n, ids);
     // Rows with a NULL key (skipped) stay out of the pairs entirely.
     std::vector<int64_t> kept;
     for (int64_t i = 0; i < n; ++i) {
@@ -727,17 +724,59 @@ class PairKeyIndex final : public KeyIndex {
     return columns_[0]->MemoryUsage() + columns_[1]->MemoryUsage() +
            pairs_.MemoryUsage() +
            static_cast<int64_t>((col_ids_[0].capacity() + col_ids_[1].capacity()) * 4 +
-                                packed_.capacity() * 8);
+                                packed_.capacity() * 8 + small_.capacity() * 4);
   }
 
  private:
   // Inserts the first rows.size() pairs of col_ids_; out[rows[k]] = pair k's id.
   Status InsertPairs(const std::vector<int64_t>& rows, uint32_t* out) {
     const int64_t n = static_cast<int64_t>(rows.size());
-    ARROW_RETURN_NOT_OK(Pack(n));
     std::vector<uint32_t> ids(n);
-    ARROW_RETURN_NOT_OK(pairs_.Insert({packed_array_}, Nulls::kGroup, ids.data()));
+    ARROW_RETURN_NOT_OK(InsertFirstPairs(n, ids.data()));
     for (int64_t k = 0; k < n; ++k) out[rows[k]] = ids[k];
+    return Status::OK();
+  }
+
+  // The pair ids of the first n pairs of col_ids_ (none skipped), inserting new ones.
+  // While both columns have few values (kSmallPairs pairs at most), a direct table by
+  // (a, b) answers the pairs seen before without hashing; only new pairs reach pairs_.
+  Status InsertFirstPairs(int64_t n, uint32_t* ids) {
+    const int64_t na = columns_[0]->size(), nb = columns_[1]->size();
+    if (na * nb > kSmallPairs) {
+      ARROW_RETURN_NOT_OK(Pack(n));
+      return pairs_.Insert({packed_array_}, Nulls::kGroup, ids);
+    }
+    if (small_stride_ != nb || static_cast<int64_t>(small_.size()) < na * nb) {
+      small_.assign(na * nb, 0);
+      small_stride_ = nb;
+      for (int64_t g = 0; g < pairs_.size(); ++g) {
+        uint64_t p = static_cast<uint64_t>(pairs_.key(g));
+        small_[(p >> 32) * nb + (p & 0xFFFFFFFFu)] = static_cast<uint32_t>(g + 1);
+      }
+    }
+    std::vector<int64_t> missing;
+    for (int64_t i = 0; i < n; ++i) {
+      const uint32_t slot = small_[col_ids_[0][i] * nb + col_ids_[1][i]];
+      if (slot == 0) {
+        missing.push_back(i);
+      } else {
+        ids[i] = slot - 1;
+      }
+    }
+    if (missing.empty()) return Status::OK();
+    // New pairs in row order, so ids follow first insertion as always.
+    for (size_t k = 0; k < missing.size(); ++k) {
+      col_ids_[0][k] = col_ids_[0][missing[k]];
+      col_ids_[1][k] = col_ids_[1][missing[k]];
+    }
+    const int64_t m = static_cast<int64_t>(missing.size());
+    ARROW_RETURN_NOT_OK(Pack(m));
+    std::vector<uint32_t> fresh(m);
+    ARROW_RETURN_NOT_OK(pairs_.Insert({packed_array_}, Nulls::kGroup, fresh.data()));
+    for (int64_t k = 0; k < m; ++k) {
+      ids[missing[k]] = fresh[k];
+      small_[col_ids_[0][k] * nb + col_ids_[1][k]] = fresh[k] + 1;
+    }
     return Status::OK();
   }
 
@@ -758,6 +797,9 @@ class PairKeyIndex final : public KeyIndex {
   std::vector<uint32_t> col_ids_[2];
   std::vector<int64_t> packed_;
   std::shared_ptr<arrow::Array> packed_array_;
+  static constexpr int64_t kSmallPairs = 1 << 16;
+  std::vector<uint32_t> small_;  // (a * small_stride_ + b) -> pair id + 1; 0: unseen
+  int64_t small_stride_ = -1;
 };
 
 }  // namespace

@@ -393,3 +393,35 @@ TEST(KeyIndexTest, BuildAtOnceMatchesInsertThenSeal) {
 
 }  // namespace
 }  // namespace sluice::exec
+
+namespace sluice::exec {
+namespace {
+
+// Pairs of two small columns are looked up in a direct table until the columns' value
+// counts outgrow it; ids keep first-insertion order across that switch.
+TEST(KeyIndexTest, PairIdsAcrossTheSmallDomainLimit) {
+  std::mt19937_64 rng(29);
+  ASSERT_OK_AND_ASSIGN(auto index, KeyIndex::Make({arrow::int64(), arrow::int64()}));
+  std::map<std::pair<RefKey, RefKey>, uint32_t> ref;
+  for (int64_t domain : {5, 40, 400, 4000, 40}) {
+    std::uniform_int_distribution<int64_t> d(0, domain);
+    arrow::ArrayVector cols;
+    for (int c = 0; c < 2; ++c) {
+      cols.push_back(MakeColumn<arrow::Int64Builder>(
+          arrow::int64(), 3000, 0.02, [&] { return d(rng); }, &rng));
+    }
+    std::vector<uint32_t> ids(3000);
+    ASSERT_TRUE(index->Insert(cols, KeyIndex::Nulls::kGroup, ids.data()).ok());
+    auto ka = RefKeys(*cols[0]);
+    auto kb = RefKeys(*cols[1]);
+    for (int i = 0; i < 3000; ++i) {
+      auto [it, inserted] =
+          ref.emplace(std::make_pair(ka[i], kb[i]), static_cast<uint32_t>(ref.size()));
+      ASSERT_EQ(ids[i], it->second) << "domain " << domain << " row " << i;
+    }
+  }
+  EXPECT_EQ(index->size(), static_cast<int64_t>(ref.size()));
+}
+
+}  // namespace
+}  // namespace sluice::exec
