@@ -2,7 +2,10 @@
 //   - through projections (when the columns it uses are plain column references),
 //   - into the input of a join it references alone (inner: either side; left/semi/
 //     anti: the left side; right: the right side); an inner join's cross-side terms
-//     become join keys (a = b) or join conditions,
+//     become join keys (a = b) or join conditions; terms of a join's ON condition
+//     that read one side only go into that side where they can only stop its rows
+//     from matching (an outer join's other side, a semi join's both, an anti join's
+//     right),
 //   - below an aggregate when it references only grouping columns,
 //   - through sorts and into every input of a union,
 //   - below a window when it references only columns the window partitions by (it
@@ -68,6 +71,35 @@ Result<Plan> PushJoin(const Plan& node, std::vector<Expr> terms) {
   std::vector<int> to_right(nl + nr, -1);
   for (int i = 0; i < nr; ++i) to_right[nl + i] = i;
   std::vector<Expr> conditions;
+  if (j->condition) {
+    // Terms of the join's own condition that read one side only and can only reject
+    // that side's rows from matching filter that side first: the non-preserved side of
+    // an outer join (a left join's right input), either side of an inner join, both
+    // inputs of a semi join, the right input of an anti join.
+    const bool cond_left = j->type == JoinType::kInner || j->type == JoinType::kRight ||
+                           j->type == JoinType::kSemi;
+    const bool cond_right = j->type == JoinType::kInner || j->type == JoinType::kLeft ||
+                            j->type == JoinType::kSemi || j->type == JoinType::kAnti;
+    std::vector<Expr> parts, kept;
+    expr::SplitConjunction(j->condition, &parts);
+    for (const auto& t : parts) {
+      auto cols = ColumnsOf(t);
+      const bool all_left =
+          std::all_of(cols.begin(), cols.end(), [&](int c) { return c < nl; });
+      const bool all_right =
+          std::all_of(cols.begin(), cols.end(), [&](int c) { return c >= nl; });
+      if (cols.empty() || !Deterministic(t)) {
+        kept.push_back(t);
+      } else if (all_left && cond_left) {
+        left.push_back(t);
+      } else if (all_right && cond_right) {
+        right.push_back(expr::RemapColumns(t, to_right));
+      } else {
+        kept.push_back(t);
+      }
+    }
+    j->condition = expr::MakeConjunction(kept);
+  }
   for (const auto& t : terms) {
     auto cols = ColumnsOf(t);
     bool all_left = std::all_of(cols.begin(), cols.end(), [&](int c) { return c < nl; });
