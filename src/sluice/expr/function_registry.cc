@@ -19,6 +19,7 @@
 #include "sluice/expr/decimal_kernels.h"
 #include "sluice/expr/decimal_to_double.h"
 #include "sluice/expr/eval.h"
+#include "sluice/expr/like.h"
 #include "sluice/expr/types.h"
 
 namespace sluice::expr {
@@ -1199,6 +1200,12 @@ void RegisterAll() {
   Add("like", 2, 2, BindString,
       [](const ExprNode& c, Args& a, const EvalContext&) -> Result<Datum> {
         ARROW_ASSIGN_OR_RAISE(auto p, ConstString(c, a, 1, "the LIKE pattern"));
+        if (a[0].is_array()) {
+          if (auto percent = ParsePercentPattern(p)) {
+            ARROW_ASSIGN_OR_RAISE(auto out, LikePercent(*percent, *a[0].make_array()));
+            return Datum(out);
+          }
+        }
         cp::MatchSubstringOptions o(p, false);
         return Call("match_like", {a[0]}, &o);
       });
