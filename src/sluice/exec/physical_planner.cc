@@ -81,6 +81,14 @@ void UseDictionaries(const Partial& p, const std::vector<int>& sink_columns) {
       f->PassDictionaries(all);
     } else if (filters == ops.size()) {
       f->PassDictionaries(sink_columns);
+    } else if (auto* project = dynamic_cast<ProjectFactory*>(ops[filters].get())) {
+      // A projection after the filters: the columns it does not read need no decoding.
+      std::vector<int> read, unread;
+      for (const auto& e : project->exprs()) expr::CollectColumns(e, &read);
+      for (int c : all) {
+        if (std::find(read.begin(), read.end(), c) == read.end()) unread.push_back(c);
+      }
+      f->PassDictionaries(unread);
     }
   }
 }

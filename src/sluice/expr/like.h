@@ -14,8 +14,8 @@
 namespace sluice::expr {
 
 struct PercentPattern {
-  bool anchored_start = false;  // the pattern does not begin with '%'
-  bool anchored_end = false;    // ... and does not end with '%'
+  bool anchored_start = false;      // the pattern does not begin with '%'
+  bool anchored_end = false;        // ... and does not end with '%'
   std::vector<std::string> pieces;  // the literal text between the '%'s, in order
 };
 

@@ -50,6 +50,7 @@ class ProjectFactory : public OperatorFactory {
         exprs_(std::move(exprs)),
         schema_(std::move(schema)) {}
   Result<std::unique_ptr<Operator>> Make(ExecContext* ctx, int worker) override;
+  const std::vector<expr::Expr>& exprs() const { return exprs_; }
 
  private:
   std::vector<expr::Expr> exprs_;

@@ -39,6 +39,34 @@ std::vector<int> Identity(int n) {
   return m;
 }
 
+// `p` without the columns `need` does not ask for, which a filter kept for its own
+// predicate: a projection drops them before the join above would carry them through.
+Pruned DropUnneeded(Pruned p, const std::vector<bool>& need) {
+  std::vector<int> keep;
+  std::vector<int> mapping(p.mapping.size(), -1);
+  bool extra = false;
+  for (size_t i = 0; i < p.mapping.size(); ++i) {
+    if (p.mapping[i] < 0) continue;
+    if (!need[i]) {
+      extra = true;
+      continue;
+    }
+    mapping[i] = static_cast<int>(keep.size());
+    keep.push_back(p.mapping[i]);
+  }
+  if (!extra || keep.empty()) return p;
+  auto project = std::make_shared<ProjectNode>();
+  arrow::FieldVector fields;
+  for (int c : keep) {
+    const auto& f = p.node->schema->field(c);
+    project->exprs.push_back(expr::BoundColumn(c, f->name(), f->type()));
+    fields.push_back(f);
+  }
+  project->schema = arrow::schema(std::move(fields));
+  project->inputs = {p.node};
+  return Pruned{project, mapping};
+}
+
 Result<Pruned> Prune(const Plan& node, std::vector<bool> need) {
   const int n_out = node->schema->num_fields();
   switch (node->kind) {
@@ -129,6 +157,8 @@ Result<Pruned> Prune(const Plan& node, std::vector<bool> need) {
       }
       ARROW_ASSIGN_OR_RAISE(auto l, Prune(node->inputs[0], ln));
       ARROW_ASSIGN_OR_RAISE(auto r, Prune(node->inputs[1], rn));
+      l = DropUnneeded(std::move(l), ln);
+      r = DropUnneeded(std::move(r), rn);
       for (auto& k : j->left_keys) k = expr::RemapColumns(k, l.mapping);
       for (auto& k : j->right_keys) k = expr::RemapColumns(k, r.mapping);
       const int new_nl = l.node->schema->num_fields();
