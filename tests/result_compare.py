@@ -289,3 +289,16 @@ def duckdb_answer(duck, tables, query: str) -> pa.Table:
     for name, path in tables.items():
         duck.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
     return duck.sql(query).to_arrow_table()
+
+
+def assert_matches_duckdb(sluice, duck, tables, query: str, *, threads=None,
+                          ordered: bool = False) -> pa.Table:
+    """Runs `query` in Sluice (each of `tables`, name -> Parquet path or glob, given as
+    --table) and in DuckDB (views of the same files), fails the test with the
+    difference if the answers differ, and returns Sluice's answer."""
+    ours = sluice.sql_ok(query, tables, threads=threads)
+    theirs = duckdb_answer(duck, tables, query)
+    diff = compare(ours, theirs, ordered=ordered)
+    assert diff is None, f"{query}: {diff}"
+    return ours
+

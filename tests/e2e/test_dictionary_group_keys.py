@@ -50,10 +50,7 @@ QUERIES = [
 @pytest.mark.parametrize("qi", range(len(QUERIES)))
 def test_dictionary_encoded_group_keys_match_duckdb(sluice, duck, data, threads, qi):
     query = QUERIES[qi]
-    ours = sluice.sql_ok(query, {"t": data}, threads=threads)
-    theirs = result_compare.duckdb_answer(duck, {"t": data}, query)
-    diff = result_compare.compare(ours, theirs, ordered=False)
-    assert diff is None, f"{query}: {diff}"
+    ours = result_compare.assert_matches_duckdb(sluice, duck, {"t": data}, query, threads=threads)
     for field in ours.schema:
         assert not pa.types.is_dictionary(field.type), ours.schema
 

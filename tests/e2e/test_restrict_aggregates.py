@@ -66,10 +66,7 @@ QUERIES = [
 @pytest.mark.parametrize("qi", range(len(QUERIES)))
 def test_restricted_aggregates_match_duckdb(sluice, duck, data, threads, qi):
     query, _ = QUERIES[qi]
-    ours = sluice.sql_ok(query, data, threads=threads)
-    theirs = result_compare.duckdb_answer(duck, data, query)
-    diff = result_compare.compare(ours, theirs, ordered=False)
-    assert diff is None, f"{query}: {diff}"
+    result_compare.assert_matches_duckdb(sluice, duck, data, query, threads=threads)
 
 
 @pytest.mark.parametrize("qi", range(len(QUERIES)))

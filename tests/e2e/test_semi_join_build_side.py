@@ -54,10 +54,7 @@ def test_semi_anti_building_left_matches_duckdb(sluice, duck, tables, threads, q
     assert explain.returncode == 0, explain.describe()
     assert "build=left" in explain.stdout and ("Join semi" in explain.stdout
                                                or "Join anti" in explain.stdout), explain.stdout
-    ours = sluice.sql_ok(query, tabs, threads=threads)
-    theirs = result_compare.duckdb_answer(duck, tabs, query)
-    diff = result_compare.compare(ours, theirs, ordered=False)
-    assert diff is None, f"{query}: {diff}"
+    result_compare.assert_matches_duckdb(sluice, duck, tabs, query, threads=threads)
 
 
 @pytest.fixture(scope="module")

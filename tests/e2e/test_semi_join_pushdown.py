@@ -67,7 +67,4 @@ def test_the_semi_join_moves_below_the_inner_join(sluice, tables):
 @pytest.mark.parametrize("qi", range(len(QUERIES)))
 def test_pushed_semi_and_anti_joins_match_duckdb(sluice, duck, tables, threads, qi):
     query = QUERIES[qi]
-    ours = sluice.sql_ok(query, tables, threads=threads)
-    theirs = result_compare.duckdb_answer(duck, tables, query)
-    diff = result_compare.compare(ours, theirs, ordered=False)
-    assert diff is None, f"{query}: {diff}"
+    result_compare.assert_matches_duckdb(sluice, duck, tables, query, threads=threads)

@@ -45,10 +45,7 @@ QUERIES = [
 @pytest.mark.parametrize("qi", range(len(QUERIES)))
 def test_queries_reading_a_result_twice_match_duckdb(sluice, duck, data, threads, qi):
     query = QUERIES[qi]
-    ours = sluice.sql_ok(query, data, threads=threads)
-    theirs = result_compare.duckdb_answer(duck, data, query)
-    diff = result_compare.compare(ours, theirs, ordered=False)
-    assert diff is None, f"{query}: {diff}"
+    result_compare.assert_matches_duckdb(sluice, duck, data, query, threads=threads)
 
 
 @pytest.mark.parametrize("query, reused", [(SHARED, 2), (QUERIES[1], 0), (QUERIES[2], 0), (QUERIES[3], 1)])

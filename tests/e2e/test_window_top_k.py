@@ -59,10 +59,7 @@ def test_top_rows_per_partition_match_duckdb(sluice, duck, table, threads, qi):
     assert explain.returncode == 0, explain.describe()
     optimized = explain.stdout.split("Optimized plan:")[1].split("Physical plan:")[0]
     assert " top=" in optimized, optimized
-    ours = sluice.sql_ok(query, {"t": table}, threads=threads)
-    theirs = result_compare.duckdb_answer(duck, {"t": table}, query)
-    diff = result_compare.compare(ours, theirs, ordered=False)
-    assert diff is None, f"{query}: {diff}"
+    result_compare.assert_matches_duckdb(sluice, duck, {"t": table}, query, threads=threads)
 
 
 def test_other_window_functions_keep_the_whole_partition(sluice, table):
