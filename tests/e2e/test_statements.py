@@ -4,7 +4,6 @@ the files both engines COPY out are read back and compared, as are printed resul
 
 from __future__ import annotations
 
-import io
 import subprocess
 
 import pyarrow.csv as pacsv
