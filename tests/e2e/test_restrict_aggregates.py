@@ -56,6 +56,9 @@ QUERIES = [
     # The key side is a join: its smallest input with the keys is used.
     ("SELECT f.k, f.v, a.total FROM (SELECT fact.k, fact.v FROM fact JOIN dim ON fact.k = dim.k "
      f"WHERE dim.kind = 'kind-11' AND fact.s = 3) f JOIN {AGG} a ON f.k = a.k", True),
+    # A key side with a LIMIT is not computed twice (another run could keep other rows).
+    (f"SELECT d.k, a.total FROM (SELECT k FROM dim WHERE kind = 'kind-7' ORDER BY k NULLS LAST "
+     f"LIMIT 50) d JOIN {AGG} a ON d.k = a.k", False),
     # Correlated subquery (decorrelated into an aggregate joined with the outer side).
     ("SELECT d.k, d.w FROM dim d WHERE d.kind = 'kind-5' AND "
      "d.w * 100 < (SELECT sum(v) FROM fact f WHERE f.k = d.k)", True),

@@ -161,6 +161,15 @@ bool IsConstant(const Expr& e) {
   return true;
 }
 
+bool IsDeterministic(const Expr& e) {
+  if (e->kind == ExprKind::kCall && (e->name == "random" || e->name == "now"))
+    return false;
+  for (const auto& a : e->args) {
+    if (!IsDeterministic(a)) return false;
+  }
+  return true;
+}
+
 bool Equals(const Expr& a, const Expr& b) {
   if (a == b) return true;
   if (!a || !b) return false;

@@ -81,6 +81,9 @@ std::string OutputName(const Expr& e);
 bool ContainsAggregate(const Expr& e);
 /// True when the tree contains no Column (and no Aggregate/Star): foldable.
 bool IsConstant(const Expr& e);
+/// False when the tree calls a function whose value may change between evaluations
+/// (random(), now()): such a term must be evaluated where it was written, once.
+bool IsDeterministic(const Expr& e);
 /// Structural equality (names, indices, literal values, types ignored when unbound).
 bool Equals(const Expr& a, const Expr& b);
 /// Collects the bound column indices used by `e` into `out`.

@@ -41,14 +41,7 @@ Plan WrapFilter(Plan node, const std::vector<Expr>& terms) {
 }
 
 // Non-deterministic terms must stay where they are.
-bool Deterministic(const Expr& e) {
-  if (e->kind == ExprKind::kCall && (e->name == "random" || e->name == "now"))
-    return false;
-  for (const auto& a : e->args) {
-    if (!Deterministic(a)) return false;
-  }
-  return true;
-}
+bool Deterministic(const Expr& e) { return expr::IsDeterministic(e); }
 
 Result<Plan> Push(const Plan& node, std::vector<Expr> terms);
 

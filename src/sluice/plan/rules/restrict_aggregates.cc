@@ -9,7 +9,8 @@
 // groups: inner joins (either side), left joins (the aggregate on the right), right
 // joins (on the left), semi and anti joins (on the right). It applies when X' is
 // estimated to have under a quarter of the aggregate's groups (cardinality.h). X' is
-// computed a second time: TPC-H Q17 and Q2 then aggregate a few hundred parts' rows
+// computed a second time, so it must give the same rows again (no LIMIT, window or
+// random()): TPC-H Q17 and Q2 then aggregate a few hundred parts' rows
 // instead of every part's, and Q20 the (part, supplier) pairs of its forest parts.
 #include <algorithm>
 
@@ -71,15 +72,59 @@ std::optional<KeySource> Below(const Plan& node, const std::vector<expr::Expr>& 
   }
 }
 
-// The smallest (estimated) subtree of `x` holding the values of `keys`.
-KeySource SmallestKeySource(const Plan& x, const std::vector<expr::Expr>& keys) {
-  KeySource best{x, keys};
-  double best_rows = EstimateRows(x);
-  KeySource at = best;
-  while (auto next = Below(at.plan, at.keys)) {
-    at = *next;
-    const double rows = EstimateRows(at.plan);
-    if (rows < best_rows) {
+// Whether computing `node` twice gives the same rows: only scans, filters,
+// projections, joins, aggregates and unions of deterministic expressions (a LIMIT
+// without a total order, or random(), may pick other rows the second time).
+bool Repeatable(const Plan& node) {
+  auto all = [](const std::vector<expr::Expr>& es) {
+    return std::all_of(es.begin(), es.end(), expr::IsDeterministic);
+  };
+  switch (node->kind) {
+    case NodeKind::kScan:
+      break;
+    case NodeKind::kFilter:
+      if (!expr::IsDeterministic(static_cast<const FilterNode&>(*node).predicate)) {
+        return false;
+      }
+      break;
+    case NodeKind::kProject:
+      if (!all(static_cast<const ProjectNode&>(*node).exprs)) return false;
+      break;
+    case NodeKind::kAggregate: {
+      const auto& a = static_cast<const AggregateNode&>(*node);
+      if (!all(a.keys) || !all(a.aggregates)) return false;
+      break;
+    }
+    case NodeKind::kJoin: {
+      const auto& j = static_cast<const JoinNode&>(*node);
+      if (!all(j.left_keys) || !all(j.right_keys) ||
+          (j.condition && !expr::IsDeterministic(j.condition))) {
+        return false;
+      }
+      break;
+    }
+    case NodeKind::kUnion:
+      break;
+    default:
+      return false;
+  }
+  return std::all_of(node->inputs.begin(), node->inputs.end(), Repeatable);
+}
+
+// The smallest (estimated) subtree of `x` holding the values of `keys` that computes
+// the same rows when run again, if any.
+std::optional<KeySource> SmallestKeySource(const Plan& x,
+                                           const std::vector<expr::Expr>& keys) {
+  std::optional<KeySource> best;
+  double best_rows = 0;
+  std::optional<KeySource> at = KeySource{x, keys};
+  for (; at; at = Below(at->plan, at->keys)) {
+    if (!Repeatable(at->plan) ||
+        !std::all_of(at->keys.begin(), at->keys.end(), expr::IsDeterministic)) {
+      continue;
+    }
+    const double rows = EstimateRows(at->plan);
+    if (!best || rows < best_rows) {
       best = at;
       best_rows = rows;
     }
@@ -147,8 +192,11 @@ Result<Plan> RestrictSide(const JoinNode& j, int side) {
     outer_exprs.push_back(x_keys[i]);
   }
   if (group_exprs.empty()) return Plan{};
-  KeySource keys = SmallestKeySource(j.inputs[1 - side], outer_exprs);
-  if (EstimateRows(keys.plan) * 4 >= EstimateRows(found->aggregate)) return Plan{};
+  std::optional<KeySource> source = SmallestKeySource(j.inputs[1 - side], outer_exprs);
+  if (!source || EstimateRows(source->plan) * 4 >= EstimateRows(found->aggregate)) {
+    return Plan{};
+  }
+  const KeySource& keys = *source;
   std::vector<expr::Expr> key_columns, key_refs;
   for (size_t i = 0; i < keys.keys.size(); ++i) {
     key_columns.push_back(expr::Alias(keys.keys[i], "__restrict" + std::to_string(i)));
