@@ -50,8 +50,16 @@ void AddCommon(CLI::App* cmd, Common* c) {
   cmd->add_flag("--quiet,-q", c->quiet, "No progress bar and no summary line");
 }
 
+// --memory-limit for a job: -1 when not given (the job file's settings decide).
 Result<int64_t> MemoryLimit(const Common& c) {
   if (c.memory_limit.empty()) return int64_t{-1};
+  return sluice::ParseByteSize(c.memory_limit);
+}
+
+// --memory-limit for SQL: 0 when not given, the default (80% of RAM). (A negative limit
+// is unlimited for ExecContext: passing MemoryLimit's -1 left SQL without a limit.)
+Result<int64_t> SqlMemoryLimit(const Common& c) {
+  if (c.memory_limit.empty()) return int64_t{0};
   return sluice::ParseByteSize(c.memory_limit);
 }
 
@@ -263,7 +271,7 @@ int RunSql(const std::string& text, const std::string& format_in,
            const std::string& output, const std::vector<std::string>& tables,
            const Common& common) {
   auto start = std::chrono::steady_clock::now();
-  auto limit = MemoryLimit(common);
+  auto limit = SqlMemoryLimit(common);
   if (!limit.ok()) return Fail(limit.status());
   auto statements = sluice::sql::SplitStatements(text);
   if (!statements.ok()) return Fail(statements.status());
@@ -287,7 +295,7 @@ int RunSql(const std::string& text, const std::string& format_in,
 int RunSqlFromStdin(const std::string& format_in, const std::vector<std::string>& tables,
                     const Common& common) {
   auto start = std::chrono::steady_clock::now();
-  auto limit = MemoryLimit(common);
+  auto limit = SqlMemoryLimit(common);
   if (!limit.ok()) return Fail(limit.status());
   SqlRunner runner(common, ChooseFormat(format_in, ""), "", *limit);
   if (auto st = runner.Open(tables); !st.ok()) return Fail(st);
@@ -355,7 +363,7 @@ int ExplainSql(const std::string& query, const std::vector<std::string>& tables,
   if (!text.ok()) return Fail(text.status());
   std::fputs(text->c_str(), stdout);
   if (analyze) {
-    auto limit = MemoryLimit(common);
+    auto limit = SqlMemoryLimit(common);
     if (!limit.ok()) return Fail(limit.status());
     sluice::exec::ExecContext ctx(
         sluice::exec::ExecOptions{common.threads, *limit, 65536});

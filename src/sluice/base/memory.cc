@@ -2,6 +2,7 @@
 
 #include <arrow/array.h>
 #include <arrow/record_batch.h>
+#include <arrow/util/byte_size.h>
 #include <fmt/format.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -78,6 +79,10 @@ void MemoryReservation::Shrink(int64_t bytes) {
 void MemoryReservation::Clear() { Shrink(size_); }
 
 int64_t ArrayMemory(const arrow::ArrayData& data) {
+  // The bytes the array's own range of its buffers takes: slices of one batch (an
+  // aggregate's result handed out in morsels) together count the batch once.
+  auto referenced = arrow::util::ReferencedBufferSize(data);
+  if (referenced.ok()) return *referenced;
   int64_t total = 0;
   for (const auto& buf : data.buffers) {
     if (buf) total += buf->size();
