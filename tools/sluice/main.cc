@@ -50,16 +50,10 @@ void AddCommon(CLI::App* cmd, Common* c) {
   cmd->add_flag("--quiet,-q", c->quiet, "No progress bar and no summary line");
 }
 
-// --memory-limit for a job: -1 when not given (the job file's settings decide).
-Result<int64_t> MemoryLimit(const Common& c) {
-  if (c.memory_limit.empty()) return int64_t{-1};
-  return sluice::ParseByteSize(c.memory_limit);
-}
-
-// --memory-limit for SQL: 0 when not given, the default (80% of RAM). (A negative limit
-// is unlimited for ExecContext: passing MemoryLimit's -1 left SQL without a limit.)
-Result<int64_t> SqlMemoryLimit(const Common& c) {
-  if (c.memory_limit.empty()) return int64_t{0};
+// --memory-limit in bytes, or `if_not_given`: -1 for a job (its file's settings decide),
+// 0 for SQL (the default, 80% of RAM; a negative limit is unlimited for ExecContext).
+Result<int64_t> MemoryLimit(const Common& c, int64_t if_not_given) {
+  if (c.memory_limit.empty()) return if_not_given;
   return sluice::ParseByteSize(c.memory_limit);
 }
 
@@ -271,7 +265,7 @@ int RunSql(const std::string& text, const std::string& format_in,
            const std::string& output, const std::vector<std::string>& tables,
            const Common& common) {
   auto start = std::chrono::steady_clock::now();
-  auto limit = SqlMemoryLimit(common);
+  auto limit = MemoryLimit(common, 0);
   if (!limit.ok()) return Fail(limit.status());
   auto statements = sluice::sql::SplitStatements(text);
   if (!statements.ok()) return Fail(statements.status());
@@ -295,7 +289,7 @@ int RunSql(const std::string& text, const std::string& format_in,
 int RunSqlFromStdin(const std::string& format_in, const std::vector<std::string>& tables,
                     const Common& common) {
   auto start = std::chrono::steady_clock::now();
-  auto limit = SqlMemoryLimit(common);
+  auto limit = MemoryLimit(common, 0);
   if (!limit.ok()) return Fail(limit.status());
   SqlRunner runner(common, ChooseFormat(format_in, ""), "", *limit);
   if (auto st = runner.Open(tables); !st.ok()) return Fail(st);
@@ -336,7 +330,7 @@ int RunJobCommand(const std::string& path, const std::vector<std::string>& sets,
   }
   auto spec = sluice::job::LoadJob(path, overrides);
   if (!spec.ok()) return Fail(spec.status());
-  auto limit = MemoryLimit(common);
+  auto limit = MemoryLimit(common, -1);
   if (!limit.ok()) return Fail(limit.status());
   sluice::job::RunOptions ro;
   ro.threads = common.threads > 0 ? common.threads : -1;
@@ -363,7 +357,7 @@ int ExplainSql(const std::string& query, const std::vector<std::string>& tables,
   if (!text.ok()) return Fail(text.status());
   std::fputs(text->c_str(), stdout);
   if (analyze) {
-    auto limit = SqlMemoryLimit(common);
+    auto limit = MemoryLimit(common, 0);
     if (!limit.ok()) return Fail(limit.status());
     sluice::exec::ExecContext ctx(
         sluice::exec::ExecOptions{common.threads, *limit, 65536});

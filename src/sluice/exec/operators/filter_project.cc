@@ -26,6 +26,14 @@ Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(
   return out.record_batch();
 }
 
+Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(
+    const std::shared_ptr<arrow::RecordBatch>& batch, const std::vector<uint8_t>& keep) {
+  arrow::BooleanBuilder mask;
+  ARROW_RETURN_NOT_OK(mask.AppendValues(keep));
+  ARROW_ASSIGN_OR_RAISE(auto m, mask.Finish());
+  return FilterBatch(batch, arrow::Datum(m));
+}
+
 namespace {
 
 // Decodes the dictionary columns of `batch` that `need(column)` says must be decoded.
@@ -44,6 +52,27 @@ Result<std::shared_ptr<arrow::RecordBatch>> DecodeWhere(
   return DecodeDictionaries(batch, keep);
 }
 
+// ANDs a term's verdicts (TRUE keeps; FALSE and NULL drop) into keep[rows[j]] (rows
+// null: into keep[j]).
+void AndVerdicts(const arrow::Datum& verdict, const int64_t* rows, int64_t n,
+                 uint8_t* keep) {
+  if (verdict.is_scalar()) {
+    const auto& s = static_cast<const arrow::BooleanScalar&>(*verdict.scalar());
+    if (s.is_valid && s.value) return;
+    for (int64_t j = 0; j < n; ++j) keep[rows ? rows[j] : j] = 0;
+    return;
+  }
+  const auto& d = *verdict.array();
+  const uint8_t* values = d.GetValues<uint8_t>(1, 0);
+  const uint8_t* valid = d.MayHaveNulls() ? d.GetValues<uint8_t>(0, 0) : nullptr;
+  const int64_t off = d.offset;
+  for (int64_t j = 0; j < n; ++j) {
+    const bool t = arrow::bit_util::GetBit(values, off + j) &&
+                   (valid == nullptr || arrow::bit_util::GetBit(valid, off + j));
+    keep[rows ? rows[j] : j] &= static_cast<uint8_t>(t);
+  }
+}
+
 // Row i's verdict on `term` over one dictionary column, ANDed into keep[i]: the term
 // evaluated over the dictionary's values and a NULL, looked up by each row's index.
 // Fails if the term fails on a value (which no kept row may have): the caller then
@@ -55,10 +84,9 @@ Status DictionaryTermMask(const FilterFactory::Term& term,
   ARROW_ASSIGN_OR_RAISE(auto values, arrow::Concatenate({dict, null}));
   auto batch = arrow::RecordBatch::Make(arrow::schema({arrow::field("v", dict->type())}),
                                         values->length(), {values});
-  ARROW_ASSIGN_OR_RAISE(auto verdict, expr::EvaluateToArray(term.compact, *batch));
-  const auto& b = static_cast<const arrow::BooleanArray&>(*verdict);
-  std::vector<uint8_t> by_value(b.length());
-  for (int64_t v = 0; v < b.length(); ++v) by_value[v] = b.IsValid(v) && b.Value(v);
+  ARROW_ASSIGN_OR_RAISE(auto verdict, expr::Evaluate(term.compact, *batch));
+  std::vector<uint8_t> by_value(values->length(), 1);
+  AndVerdicts(verdict, nullptr, values->length(), by_value.data());
   const int64_t null_slot = dict->length();
   const auto& indices = *d.indices();
   auto apply = [&](const auto* idx) {
@@ -84,27 +112,6 @@ Status DictionaryTermMask(const FilterFactory::Term& term,
                                     indices.type()->ToString());
   }
   return Status::OK();
-}
-
-// ANDs a term's verdicts (TRUE keeps; FALSE and NULL drop) into keep[rows[j]] (rows
-// null: into keep[j]).
-void AndVerdicts(const arrow::Datum& verdict, const int64_t* rows, int64_t n,
-                 uint8_t* keep) {
-  if (verdict.is_scalar()) {
-    const auto& s = static_cast<const arrow::BooleanScalar&>(*verdict.scalar());
-    if (s.is_valid && s.value) return;
-    for (int64_t j = 0; j < n; ++j) keep[rows ? rows[j] : j] = 0;
-    return;
-  }
-  const auto& d = *verdict.array();
-  const uint8_t* values = d.GetValues<uint8_t>(1, 0);
-  const uint8_t* valid = d.MayHaveNulls() ? d.GetValues<uint8_t>(0, 0) : nullptr;
-  const int64_t off = d.offset;
-  for (int64_t j = 0; j < n; ++j) {
-    const bool t = arrow::bit_util::GetBit(values, off + j) &&
-                   (valid == nullptr || arrow::bit_util::GetBit(valid, off + j));
-    keep[rows ? rows[j] : j] &= static_cast<uint8_t>(t);
-  }
 }
 
 class FilterOp : public Operator {
@@ -143,10 +150,8 @@ class FilterOp : public Operator {
     if (kept == n && rest_.size() == 1) {
       // Nothing decided by value: the one term's verdicts filter directly.
       const auto* t = rest_[0];
-      ARROW_ASSIGN_OR_RAISE(auto rows, DecodeWhere(data, [&](int c) {
-                              return std::binary_search(t->columns.begin(),
-                                                        t->columns.end(), c);
-                            }));
+      ARROW_ASSIGN_OR_RAISE(auto rows,
+                            DecodeWhere(data, [&](int c) { return t->reads(c); }));
       ARROW_ASSIGN_OR_RAISE(auto mask, expr::Evaluate(t->expr, *rows));
       ARROW_ASSIGN_OR_RAISE(data, FilterBatch(data, mask));
       return EmitFiltered(DecodeForOutput(data), batch.seq, out);
@@ -160,14 +165,12 @@ class FilterOp : public Operator {
         // Most rows left: evaluate them all, only the kept ones' verdicts counting. If
         // that fails, a rejected row may be the cause: the kept rows alone decide.
         if (!decoded) {
-          ARROW_ASSIGN_OR_RAISE(
-              decoded, DecodeWhere(data, [&](int c) {
-                for (const auto* r : rest_) {
-                  if (std::binary_search(r->columns.begin(), r->columns.end(), c))
-                    return true;
-                }
-                return false;
-              }));
+          ARROW_ASSIGN_OR_RAISE(decoded, DecodeWhere(data, [&](int c) {
+                                  for (const auto* r : rest_) {
+                                    if (r->reads(c)) return true;
+                                  }
+                                  return false;
+                                }));
         }
         auto verdict = expr::Evaluate(t->expr, *decoded);
         if (verdict.ok()) {
@@ -185,10 +188,7 @@ class FilterOp : public Operator {
     if (kept < 0) kept = std::count(keep_.begin(), keep_.end(), uint8_t{1});
     if (kept == 0) return Status::OK();
     if (kept < n) {
-      arrow::BooleanBuilder mask;
-      ARROW_RETURN_NOT_OK(mask.AppendValues(keep_));
-      ARROW_ASSIGN_OR_RAISE(auto m, mask.Finish());
-      ARROW_ASSIGN_OR_RAISE(data, FilterBatch(data, arrow::Datum(m)));
+      ARROW_ASSIGN_OR_RAISE(data, FilterBatch(data, keep_));
     }
     return EmitFiltered(DecodeForOutput(data), batch.seq, out);
   }

@@ -12,6 +12,7 @@
 // indices; other terms see the columns decoded. Columns are decoded as late as
 // possible: those the output may keep encoded (PassDictionaries) stay so, the others are
 // decoded after filtering.
+#include <algorithm>
 #include <vector>
 
 #include "sluice/exec/operator.h"
@@ -34,6 +35,9 @@ class FilterFactory : public OperatorFactory {
     expr::Expr expr;
     std::vector<int> columns;  // the input columns it reads, ascending
     expr::Expr compact;        // expr over just those columns, in that order
+    bool reads(int column) const {
+      return std::binary_search(columns.begin(), columns.end(), column);
+    }
   };
 
  private:
@@ -60,5 +64,8 @@ class ProjectFactory : public OperatorFactory {
 /// Filters a batch by a boolean array (NULL = drop).
 Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(
     const std::shared_ptr<arrow::RecordBatch>& batch, const arrow::Datum& mask);
+/// Filters a batch by one byte per row (nonzero = keep).
+Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(
+    const std::shared_ptr<arrow::RecordBatch>& batch, const std::vector<uint8_t>& keep);
 
 }  // namespace sluice::exec

@@ -225,10 +225,7 @@ class ProbeOp : public Operator {
       const bool want = type == JoinType::kSemi;
       keep_.resize(n);
       for (int64_t i = 0; i < n; ++i) keep_[i] = (chain_start[i] >= 0) == want;
-      arrow::BooleanBuilder mask;
-      ARROW_RETURN_NOT_OK(mask.AppendValues(keep_));
-      ARROW_ASSIGN_OR_RAISE(auto m, mask.Finish());
-      ARROW_ASSIGN_OR_RAISE(auto kept, FilterBatch(probe, arrow::Datum(m)));
+      ARROW_ASSIGN_OR_RAISE(auto kept, FilterBatch(probe, keep_));
       if (kept->num_rows() == 0) return Status::OK();
       return out->Emit(Batch{arrow::RecordBatch::Make(f_->output_schema(),
                                                       kept->num_rows(), kept->columns()),
