@@ -13,6 +13,7 @@
 #include <map>
 
 #include "sluice/base/input_file.h"
+#include "sluice/connector/parquet/column_chunk_reader.h"
 
 namespace sluice::connector {
 
@@ -422,6 +423,31 @@ class ParquetScan : public exec::Source {
       return out->Emit(exec::Batch{arrow::RecordBatch::Make(schema, n, std::move(cols)),
                                    exec::MorselSeq(morsel, k++)});
     };
+    if (rows_in_group == 0) return Status::OK();  // its offsets may be meaningless
+    if (!file_columns.empty()) {
+      ARROW_ASSIGN_OR_RAISE(auto fast, FastReaders(ctx, *input, file, row_group));
+      if (!fast.empty()) {
+        const int64_t batch_rows = ctx->batch_rows();
+        for (int64_t off = 0; off < rows_in_group; off += batch_rows) {
+          const int64_t n = std::min(batch_rows, rows_in_group - off);
+          arrow::ArrayVector columns;
+          arrow::FieldVector fields;
+          for (auto& r : fast) {
+            ARROW_ASSIGN_OR_RAISE(auto col, r->Next(n));
+            if (col->length() != n) {
+              return Status::IOError("'", file.path, "' row group ", row_group,
+                                     ": a column chunk ends before the row group");
+            }
+            fields.push_back(arrow::field("", col->type()));
+            columns.push_back(std::move(col));
+          }
+          ARROW_RETURN_NOT_OK(emit(
+              arrow::RecordBatch::Make(arrow::schema(fields), n, std::move(columns)), n));
+        }
+        ctx->progress().bytes_read += group_bytes;
+        return Status::OK();
+      }
+    }
     if (file_columns.empty()) {
       // Only partition columns (or nothing, e.g. count(*)): rows without reading data.
       for (int64_t off = 0; off < rows_in_group; off += ctx->batch_rows()) {
@@ -448,6 +474,73 @@ class ParquetScan : public exec::Source {
   }
 
  private:
+  // Readers of this row group's projected file columns, in projection order, if our
+  // own decoder takes every one of them (column_chunk_reader.h); else none, and the
+  // row group is read with Arrow's reader.
+  Result<std::vector<std::unique_ptr<ColumnChunkReader>>> FastReaders(
+      exec::ExecContext* ctx, arrow::io::RandomAccessFile& input,
+      const ParquetTable::File& file, int row_group) const {
+    std::vector<std::unique_ptr<ColumnChunkReader>> readers;
+    const parquet::SchemaDescriptor* schema = file.metadata->schema();
+    auto rg = file.metadata->RowGroup(row_group);
+    struct Chunk {
+      int leaf;
+      std::shared_ptr<arrow::DataType> type;
+    };
+    std::vector<Chunk> chunks;
+    for (size_t i = 0; i < projection_.size(); ++i) {
+      const int c = projection_[i];
+      if (c >= table_->num_file_columns()) continue;
+      const std::string& name = table_->schema()->field(c)->name();
+      const int leaf = schema->ColumnIndex(name);
+      const int field = file.schema->GetFieldIndex(name);
+      if (leaf < 0 || field < 0 ||
+          schema->Column(leaf)->path()->ToDotVector().size() != 1) {
+        return readers;
+      }
+      std::shared_ptr<arrow::DataType> type = file.schema->field(field)->type();
+      if (!keep_dictionary_.empty() && keep_dictionary_[i] &&
+          (type->id() == arrow::Type::STRING || type->id() == arrow::Type::BINARY) &&
+          DictionaryEncodedStrings(*file.metadata, row_group, name) >= 0) {
+        type = arrow::dictionary(arrow::int32(), type);
+      }
+      if (!ColumnChunkReader::Supports(*rg->ColumnChunk(leaf), *schema->Column(leaf),
+                                       *type)) {
+        return readers;
+      }
+      chunks.push_back({leaf, std::move(type)});
+    }
+    for (const auto& chunk : chunks) {
+      auto meta = rg->ColumnChunk(chunk.leaf);
+      auto [offset, length] = ColumnChunkReader::ByteRange(*meta);
+      if (offset < 0 || length < 0 || offset + length > file.size) {
+        return Status::IOError("'", file.path, "' row group ", row_group, ": column '",
+                               schema->Column(chunk.leaf)->name(),
+                               "' lies outside the file");
+      }
+      ARROW_ASSIGN_OR_RAISE(
+          auto bytes,
+          arrow::AllocateBuffer(length + ColumnChunkReader::kPadding, ctx->pool()));
+      ARROW_ASSIGN_OR_RAISE(int64_t got,
+                            input.ReadAt(offset, length, bytes->mutable_data()));
+      if (got != length) {
+        return Status::IOError("'", file.path, "': short read in row group ", row_group);
+      }
+      std::memset(bytes->mutable_data() + length, 0, ColumnChunkReader::kPadding);
+      auto reader = ColumnChunkReader::Make(
+          std::move(bytes), *meta, *schema->Column(chunk.leaf), chunk.type, ctx->pool(),
+          fmt::format("'{}' row group {} column '{}'", file.path, row_group,
+                      schema->Column(chunk.leaf)->name()));
+      if (reader.status().IsNotImplemented()) {
+        readers.clear();
+        return readers;
+      }
+      ARROW_RETURN_NOT_OK(reader.status());
+      readers.push_back(std::move(reader).ValueOrDie());
+    }
+    return readers;
+  }
+
   const ParquetTable* table_;
   std::vector<bool> keep_dictionary_;  // by output column (AllowDictionaryColumns)
   std::vector<int> projection_;

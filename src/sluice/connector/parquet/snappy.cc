@@ -110,8 +110,9 @@ inline void RepeatPattern(uint8_t* op, size_t offset, size_t len) {
 
 // Decodes tags while both buffers have kSlack bytes left: a tag (at most 5 bytes) and
 // anything it copies (at most 64 bytes plus 8 of overshoot, or a literal of at most 60)
-// then stay inside them, so copies may be wide and only the offset needs a check. Stops before a longer
-// literal and near the ends, which the exact step handles. False: a corrupt offset.
+// then stay inside them, so copies may be wide and only the offset needs a check. Stops
+// before a longer literal and near the ends, which the exact step handles. False: a
+// corrupt offset.
 constexpr size_t kSlack = 80;
 inline bool FastSteps(const uint8_t*& ip_ref, const uint8_t* ip_end, uint8_t*& op_ref,
                       const uint8_t* out, const uint8_t* op_end) {
@@ -160,7 +161,7 @@ inline bool FastSteps(const uint8_t*& ip_ref, const uint8_t* ip_end, uint8_t*& o
 
 // Decodes one tag, checking every length against both buffers.
 Status ExactStep(const uint8_t*& ip, const uint8_t* ip_end, uint8_t*& op,
-               const uint8_t* out, uint8_t* op_end) {
+                 const uint8_t* out, uint8_t* op_end) {
   const uint8_t tag = *ip++;
   const size_t in_left = static_cast<size_t>(ip_end - ip);
   const size_t out_left = static_cast<size_t>(op_end - op);

@@ -18,7 +18,8 @@ namespace {
 std::vector<uint8_t> Compress(const std::vector<uint8_t>& raw) {
   auto codec = arrow::util::Codec::Create(arrow::Compression::SNAPPY).ValueOrDie();
   std::vector<uint8_t> out(codec->MaxCompressedLen(raw.size(), raw.data()));
-  int64_t n = codec->Compress(raw.size(), raw.data(), out.size(), out.data()).ValueOrDie();
+  int64_t n =
+      codec->Compress(raw.size(), raw.data(), out.size(), out.data()).ValueOrDie();
   out.resize(n);
   return out;
 }
@@ -67,7 +68,8 @@ TEST(Snappy, RoundTripsArrowsCompressor) {
     for (size_t n : sizes) {
       auto raw = MakeInput(rng, kind, n);
       auto comp = Compress(raw);
-      SLUICE_ASSERT_OK_AND_ASSIGN(size_t len, SnappyUncompressedLength(comp.data(), comp.size()));
+      SLUICE_ASSERT_OK_AND_ASSIGN(size_t len,
+                                  SnappyUncompressedLength(comp.data(), comp.size()));
       ASSERT_EQ(len, n);
       std::vector<uint8_t> out(n + 1, 0xAB);
       SLUICE_ASSERT_OK(SnappyUncompress(comp.data(), comp.size(), out.data(), n));
@@ -127,7 +129,8 @@ TEST(Snappy, CorruptedValidBlocksNeverOverrun) {
     auto raw = MakeInput(rng, static_cast<int>(rng() % 8), 1 + rng() % 3000);
     auto comp = Compress(raw);
     int flips = 1 + static_cast<int>(rng() % 4);
-    for (int f = 0; f < flips; ++f) comp[rng() % comp.size()] = static_cast<uint8_t>(rng());
+    for (int f = 0; f < flips; ++f)
+      comp[rng() % comp.size()] = static_cast<uint8_t>(rng());
     if (rng() % 4 == 0) comp.resize(rng() % comp.size());
     std::vector<uint8_t> out(raw.size());
     (void)SnappyUncompress(comp.data(), comp.size(), out.data(), out.size());
