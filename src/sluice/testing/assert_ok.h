@@ -2,9 +2,9 @@
 // gtest assertions on arrow::Status and arrow::Result that print the status on failure.
 #include <gtest/gtest.h>
 
-#define SLUICE_ASSERT_OK(expr)                                  \
-  do {                                                          \
-    ::arrow::Status _sluice_st = (expr);                        \
+#define SLUICE_ASSERT_OK(expr)                                              \
+  do {                                                                      \
+    ::arrow::Status _sluice_st = (expr);                                    \
     ASSERT_TRUE(_sluice_st.ok()) << #expr << ": " << _sluice_st.ToString(); \
   } while (false)
 

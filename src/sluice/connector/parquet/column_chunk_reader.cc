@@ -10,9 +10,9 @@
 
 #include <algorithm>
 #include <array>
-#include <utility>
 #include <cstring>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "sluice/connector/parquet/page_header.h"
@@ -30,10 +30,10 @@ namespace bit_util = arrow::bit_util;
 
 // How a stored value becomes an output value of `width` bytes.
 enum class Convert {
-  kCopy,           // same bytes (stored width == output width)
-  kTruncate,       // INT32 to a 1- or 2-byte integer (the writer kept it in range)
-  kSignExtend,     // INT32/INT64 to decimal128
-  kBigEndian,      // FIXED_LEN_BYTE_ARRAY to decimal128
+  kCopy,        // same bytes (stored width == output width)
+  kTruncate,    // INT32 to a 1- or 2-byte integer (the writer kept it in range)
+  kSignExtend,  // INT32/INT64 to decimal128
+  kBigEndian,   // FIXED_LEN_BYTE_ARRAY to decimal128
 };
 
 struct ValueLayout {
@@ -41,7 +41,7 @@ struct ValueLayout {
   int stored_width = 0;  // bytes per PLAIN value; 0 for BYTE_ARRAY and BOOLEAN
   int width = 0;         // bytes per output value; 0 for strings and booleans
   Convert convert = Convert::kCopy;
-  bool strings = false;      // BYTE_ARRAY to a binary-like type
+  bool strings = false;  // BYTE_ARRAY to a binary-like type
   bool large_offsets = false;
   bool dictionary_out = false;  // dictionary<int32, string|binary>
   bool boolean = false;
@@ -95,7 +95,8 @@ bool Layout(const parquet::ColumnDescriptor& descr, const arrow::DataType& type,
       } else if (id == Type::INT8 || id == Type::UINT8 || id == Type::INT16 ||
                  id == Type::UINT16) {
         int bits = id == Type::INT8 || id == Type::UINT8 ? 8 : 16;
-        if (!IntMatches(logical, bits, id == Type::INT8 || id == Type::INT16)) return false;
+        if (!IntMatches(logical, bits, id == Type::INT8 || id == Type::INT16))
+          return false;
         l.width = bits / 8;
         l.convert = Convert::kTruncate;
       } else if (id == Type::DATE32) {
@@ -162,7 +163,8 @@ bool Layout(const parquet::ColumnDescriptor& descr, const arrow::DataType& type,
       if (id == Type::DICTIONARY) {
         const auto& d = static_cast<const arrow::DictionaryType&>(type);
         if (d.index_type()->id() != Type::INT32 ||
-            (d.value_type()->id() != Type::STRING && d.value_type()->id() != Type::BINARY)) {
+            (d.value_type()->id() != Type::STRING &&
+             d.value_type()->id() != Type::BINARY)) {
           return false;
         }
         l.dictionary_out = true;
@@ -259,7 +261,8 @@ void UnpackBits(const uint8_t* packed, int64_t first, int64_t k, uint32_t* out) 
 using Unpacker = void (*)(const uint8_t*, int64_t, int64_t, uint32_t*);
 
 template <int... W>
-constexpr std::array<Unpacker, sizeof...(W)> MakeUnpackers(std::integer_sequence<int, W...>) {
+constexpr std::array<Unpacker, sizeof...(W)> MakeUnpackers(
+    std::integer_sequence<int, W...>) {
   return {&UnpackBits<W>...};
 }
 
@@ -451,17 +454,18 @@ class Reader : public ColumnChunkReader {
   Status StartBatch(int64_t n, Batch* b) {
     b->data = arrow::BufferBuilder(pool_);
     if (max_def_ > 0) {
-      ARROW_ASSIGN_OR_RAISE(b->validity,
-                            arrow::AllocateResizableBuffer(bit_util::BytesForBits(n), pool_));
+      ARROW_ASSIGN_OR_RAISE(
+          b->validity, arrow::AllocateResizableBuffer(bit_util::BytesForBits(n), pool_));
       if (n > 0) b->validity->mutable_data()[bit_util::BytesForBits(n) - 1] = 0;
     }
     if (layout_.strings && !layout_.dictionary_out) {
       const int64_t w = layout_.large_offsets ? 8 : 4;
-      ARROW_ASSIGN_OR_RAISE(b->offsets, arrow::AllocateResizableBuffer((n + 1) * w, pool_));
+      ARROW_ASSIGN_OR_RAISE(b->offsets,
+                            arrow::AllocateResizableBuffer((n + 1) * w, pool_));
       std::memset(b->offsets->mutable_data(), 0, static_cast<size_t>(w));
     } else {
-      const int64_t bytes =
-          layout_.boolean ? bit_util::BytesForBits(n) : n * static_cast<int64_t>(layout_.width);
+      const int64_t bytes = layout_.boolean ? bit_util::BytesForBits(n)
+                                            : n * static_cast<int64_t>(layout_.width);
       ARROW_ASSIGN_OR_RAISE(b->values, arrow::AllocateResizableBuffer(bytes, pool_));
       if (layout_.boolean && n > 0) b->values->mutable_data()[bytes - 1] = 0;
     }
@@ -478,7 +482,8 @@ class Reader : public ColumnChunkReader {
     int64_t levels = 0;
     bool compressed = codec_type_ != arrow::Compression::UNCOMPRESSED;
     if (h.type == PageType::kDataPageV2) {
-      levels = static_cast<int64_t>(h.definition_levels_length) + h.repetition_levels_length;
+      levels =
+          static_cast<int64_t>(h.definition_levels_length) + h.repetition_levels_length;
       compressed = compressed && h.is_compressed;
       if (levels > h.compressed_size || levels > h.uncompressed_size) {
         return Corrupt("page levels longer than the page");
@@ -496,15 +501,17 @@ class Reader : public ColumnChunkReader {
     const int64_t in_len = h.compressed_size - levels;
     const int64_t out_len = h.uncompressed_size - levels;
     if (codec_type_ == arrow::Compression::SNAPPY) {
-      Status st = SnappyUncompress(src + levels, static_cast<size_t>(in_len), dst + levels,
-                                   static_cast<size_t>(out_len));
+      Status st = SnappyUncompress(src + levels, static_cast<size_t>(in_len),
+                                   dst + levels, static_cast<size_t>(out_len));
       if (!st.ok()) return Corrupt(st.message());
     } else {
       auto got = codec_->Decompress(in_len, src + levels, out_len, dst + levels);
       if (!got.ok()) return Corrupt(got.status().message());
-      if (*got != out_len) return Corrupt("a page decompresses to ", *got, " bytes, not ", out_len);
+      if (*got != out_len)
+        return Corrupt("a page decompresses to ", *got, " bytes, not ", out_len);
     }
-    return std::make_pair(static_cast<const uint8_t*>(dst), static_cast<int64_t>(h.uncompressed_size));
+    return std::make_pair(static_cast<const uint8_t*>(dst),
+                          static_cast<int64_t>(h.uncompressed_size));
   }
 
   Status NextDataPage() {
@@ -512,7 +519,8 @@ class Reader : public ColumnChunkReader {
            pages_[next_page_].header.type == PageType::kIndexPage) {
       ++next_page_;
     }
-    if (next_page_ >= pages_.size()) return Corrupt("fewer rows in its pages than the metadata says");
+    if (next_page_ >= pages_.size())
+      return Corrupt("fewer rows in its pages than the metadata says");
     const PageInfo& page = pages_[next_page_++];
     const PageHeader& h = page.header;
     ARROW_ASSIGN_OR_RAISE(auto bytes, PageBytes(page));
@@ -520,7 +528,8 @@ class Reader : public ColumnChunkReader {
     const uint8_t* end = p + bytes.second;
     page_rows_left_ = h.type == PageType::kDataPageV2 ? h.num_rows : h.num_values;
     if (h.type == PageType::kDataPageV2 && h.num_rows != h.num_values) {
-      return Corrupt("a flat column's page with ", h.num_values, " values in ", h.num_rows, " rows");
+      return Corrupt("a flat column's page with ", h.num_values, " values in ",
+                     h.num_rows, " rows");
     }
     if (h.type == PageType::kDataPageV2) p += h.repetition_levels_length;  // 0 when flat
     if (max_def_ > 0) {
@@ -546,13 +555,15 @@ class Reader : public ColumnChunkReader {
     dictionary_page_ = h.encoding == Encoding::kRleDictionary ||
                        h.encoding == Encoding::kPlainDictionary;
     if (dictionary_page_) {
-      if (!has_dictionary_) return Corrupt("a dictionary-encoded page without a dictionary");
+      if (!has_dictionary_)
+        return Corrupt("a dictionary-encoded page without a dictionary");
       if (values_ >= values_end_) {
         index_width_ = 0;
         indices_ = HybridDecoder(values_, values_end_, 0);
       } else {
         index_width_ = *values_++;
-        if (index_width_ > 32) return Corrupt("dictionary indices of ", index_width_, " bits");
+        if (index_width_ > 32)
+          return Corrupt("dictionary indices of ", index_width_, " bits");
         indices_ = HybridDecoder(values_, values_end_, index_width_);
       }
     }
@@ -574,7 +585,8 @@ class Reader : public ColumnChunkReader {
         uint32_t len;
         std::memcpy(&len, p, 4);
         p += 4;
-        if (len > static_cast<uint64_t>(end - p)) return Corrupt("a dictionary page shorter than its values");
+        if (len > static_cast<uint64_t>(end - p))
+          return Corrupt("a dictionary page shorter than its values");
         ARROW_RETURN_NOT_OK(builder.Append(p, static_cast<int32_t>(len)));
         p += len;
       }
@@ -590,7 +602,8 @@ class Reader : public ColumnChunkReader {
       return Status::OK();
     }
     if (layout_.boolean) return Corrupt("a dictionary for a boolean column");
-    if (n * layout_.stored_width > end - p) return Corrupt("a dictionary page shorter than its values");
+    if (n * layout_.stored_width > end - p)
+      return Corrupt("a dictionary page shorter than its values");
     // Integers widened to decimals stay stored-width in the dictionary: the gather
     // widens them, and a smaller dictionary stays in cache.
     const bool widen_in_gather = layout_.convert == Convert::kSignExtend;
@@ -614,7 +627,8 @@ class Reader : public ColumnChunkReader {
     if (layout_.boolean) {
       const int64_t bits = (values_end_ - values_) * 8;
       if (bool_bit_ + k > bits) return Corrupt("a page shorter than its values");
-      arrow::internal::CopyBitmap(values_, bool_bit_, k, b->values->mutable_data(), b->dense);
+      arrow::internal::CopyBitmap(values_, bool_bit_, k, b->values->mutable_data(),
+                                  b->dense);
       bool_bit_ += k;
       b->dense += k;
       return Status::OK();
@@ -622,7 +636,8 @@ class Reader : public ColumnChunkReader {
     if (layout_.strings) return DecodePlainStrings(k, b);
     const int64_t bytes = k * layout_.stored_width;
     if (bytes > values_end_ - values_) return Corrupt("a page shorter than its values");
-    ConvertValues(layout_, values_, k, b->values->mutable_data() + b->dense * layout_.width);
+    ConvertValues(layout_, values_, k,
+                  b->values->mutable_data() + b->dense * layout_.width);
     values_ += bytes;
     b->dense += k;
     return Status::OK();
@@ -639,7 +654,8 @@ class Reader : public ColumnChunkReader {
       uint32_t len;
       std::memcpy(&len, p, 4);
       p += 4;
-      if (len > static_cast<uint64_t>(values_end_ - p)) return Corrupt("a page shorter than its values");
+      if (len > static_cast<uint64_t>(values_end_ - p))
+        return Corrupt("a page shorter than its values");
       p += len;
       total += len;
     }
@@ -674,12 +690,14 @@ class Reader : public ColumnChunkReader {
 
   template <int W>
   static void Gather(const uint8_t* dict, const uint32_t* idx, int64_t k, uint8_t* out) {
-    for (int64_t i = 0; i < k; ++i) std::memcpy(out + W * i, dict + W * static_cast<int64_t>(idx[i]), W);
+    for (int64_t i = 0; i < k; ++i)
+      std::memcpy(out + W * i, dict + W * static_cast<int64_t>(idx[i]), W);
   }
 
   // Dictionary integers to decimal128 values (sign-extended to 16 bytes).
   template <typename T>
-  static void GatherWiden(const uint8_t* dict, const uint32_t* idx, int64_t k, uint8_t* out) {
+  static void GatherWiden(const uint8_t* dict, const uint32_t* idx, int64_t k,
+                          uint8_t* out) {
     const T* d = reinterpret_cast<const T*>(dict);
     for (int64_t i = 0; i < k; ++i) {
       const int64_t v = d[idx[i]];
@@ -709,47 +727,65 @@ class Reader : public ColumnChunkReader {
     return Status::OK();
   }
 
+  // k dictionary-encoded values, in blocks whose indices stay in L1 between the
+  // unpacking, the bounds check and the gather.
   Status DecodeDictionaryValues(int64_t k, Batch* b) {
-    indices_scratch_.resize(static_cast<size_t>(k));
+    constexpr int64_t kBlock = 1024;
+    indices_scratch_.resize(static_cast<size_t>(std::min(k, kBlock)));
     uint32_t* idx = indices_scratch_.data();
-    if (indices_.Get(idx, k) != k) return Corrupt("a page with fewer indices than values");
-    uint32_t max = 0;
-    for (int64_t i = 0; i < k; ++i) max = std::max(max, idx[i]);
-    if (max >= dict_size_) return Corrupt("a dictionary index ", max, " past the dictionary's ", dict_size_, " values");
-    if (layout_.dictionary_out) {
-      std::memcpy(b->values->mutable_data() + 4 * b->dense, idx, static_cast<size_t>(4 * k));
-    } else if (layout_.strings) {
-      ARROW_RETURN_NOT_OK(layout_.large_offsets ? GatherStrings<int64_t>(idx, k, b)
-                                                : GatherStrings<int32_t>(idx, k, b));
-    } else if (layout_.convert == Convert::kSignExtend) {
-      uint8_t* out = b->values->mutable_data() + b->dense * layout_.width;
-      if (layout_.stored_width == 4) {
-        GatherWiden<int32_t>(dictionary_values_->data(), idx, k, out);
-      } else {
-        GatherWiden<int64_t>(dictionary_values_->data(), idx, k, out);
+    for (int64_t done = 0; done < k; done += kBlock) {
+      const int64_t m = std::min(kBlock, k - done);
+      if (indices_.Get(idx, m) != m)
+        return Corrupt("a page with fewer indices than values");
+      uint32_t max = 0;
+      for (int64_t i = 0; i < m; ++i) max = std::max(max, idx[i]);
+      if (max >= dict_size_) {
+        return Corrupt("a dictionary index ", max, " past the dictionary's ", dict_size_,
+                       " values");
       }
-    } else {
-      const uint8_t* dict = dictionary_values_->data();
-      uint8_t* out = b->values->mutable_data() + b->dense * layout_.width;
-      switch (layout_.width) {
-        case 1:
-          Gather<1>(dict, idx, k, out);
-          break;
-        case 2:
-          Gather<2>(dict, idx, k, out);
-          break;
-        case 4:
-          Gather<4>(dict, idx, k, out);
-          break;
-        case 8:
-          Gather<8>(dict, idx, k, out);
-          break;
-        default:
-          Gather<16>(dict, idx, k, out);
-          break;
-      }
+      ARROW_RETURN_NOT_OK(GatherBlock(idx, m, b));
+      b->dense += m;
     }
-    b->dense += k;
+    return Status::OK();
+  }
+
+  // The values of dictionary entries idx[0, m) appended at b->dense.
+  Status GatherBlock(const uint32_t* idx, int64_t m, Batch* b) {
+    if (layout_.strings && !layout_.dictionary_out) {
+      return layout_.large_offsets ? GatherStrings<int64_t>(idx, m, b)
+                                   : GatherStrings<int32_t>(idx, m, b);
+    }
+    uint8_t* out = b->values->mutable_data() + b->dense * layout_.width;
+    if (layout_.dictionary_out) {
+      std::memcpy(out, idx, static_cast<size_t>(4 * m));
+      return Status::OK();
+    }
+    const uint8_t* dict = dictionary_values_->data();
+    if (layout_.convert == Convert::kSignExtend) {
+      if (layout_.stored_width == 4) {
+        GatherWiden<int32_t>(dict, idx, m, out);
+      } else {
+        GatherWiden<int64_t>(dict, idx, m, out);
+      }
+      return Status::OK();
+    }
+    switch (layout_.width) {
+      case 1:
+        Gather<1>(dict, idx, m, out);
+        break;
+      case 2:
+        Gather<2>(dict, idx, m, out);
+        break;
+      case 4:
+        Gather<4>(dict, idx, m, out);
+        break;
+      case 8:
+        Gather<8>(dict, idx, m, out);
+        break;
+      default:
+        Gather<16>(dict, idx, m, out);
+        break;
+    }
     return Status::OK();
   }
 
@@ -757,7 +793,8 @@ class Reader : public ColumnChunkReader {
 
   // Moves the dense values of a batch with nulls to their rows (back to front, so
   // in place: value j never moves to a row before j).
-  void SpreadFixed(int64_t n, int64_t dense, const uint8_t* validity, uint8_t* values, int w) {
+  void SpreadFixed(int64_t n, int64_t dense, const uint8_t* validity, uint8_t* values,
+                   int w) {
     int64_t j = dense;
     for (int64_t i = n - 1; i >= 0 && j < i + 1; --i) {
       if (bit_util::GetBit(validity, i)) {
@@ -799,9 +836,11 @@ class Reader : public ColumnChunkReader {
       const uint8_t* v = validity->data();
       if (layout_.strings && !layout_.dictionary_out) {
         if (layout_.large_offsets) {
-          SpreadOffsets(n, b->dense, v, reinterpret_cast<int64_t*>(b->offsets->mutable_data()));
+          SpreadOffsets(n, b->dense, v,
+                        reinterpret_cast<int64_t*>(b->offsets->mutable_data()));
         } else {
-          SpreadOffsets(n, b->dense, v, reinterpret_cast<int32_t*>(b->offsets->mutable_data()));
+          SpreadOffsets(n, b->dense, v,
+                        reinterpret_cast<int32_t*>(b->offsets->mutable_data()));
         }
       } else if (layout_.boolean) {
         SpreadBits(n, b->dense, v, b->values->mutable_data());
@@ -810,9 +849,10 @@ class Reader : public ColumnChunkReader {
       }
     }
     if (layout_.dictionary_out) {
-      auto indices = arrow::ArrayData::Make(arrow::int32(), n, {validity, b->values}, nulls);
-      return std::make_shared<arrow::DictionaryArray>(
-          type_, arrow::MakeArray(indices), dictionary_strings_);
+      auto indices =
+          arrow::ArrayData::Make(arrow::int32(), n, {validity, b->values}, nulls);
+      return std::make_shared<arrow::DictionaryArray>(type_, arrow::MakeArray(indices),
+                                                      dictionary_strings_);
     }
     if (layout_.strings) {
       std::shared_ptr<arrow::Buffer> data;
@@ -820,7 +860,8 @@ class Reader : public ColumnChunkReader {
       return arrow::MakeArray(
           arrow::ArrayData::Make(type_, n, {validity, b->offsets, data}, nulls));
     }
-    return arrow::MakeArray(arrow::ArrayData::Make(type_, n, {validity, b->values}, nulls));
+    return arrow::MakeArray(
+        arrow::ArrayData::Make(type_, n, {validity, b->values}, nulls));
   }
 
   std::shared_ptr<arrow::Buffer> chunk_;
@@ -906,8 +947,9 @@ Result<std::unique_ptr<ColumnChunkReader>> ColumnChunkReader::Make(
   while (pos < size) {
     PageInfo page;
     size_t header_length = 0;
-    ARROW_RETURN_NOT_OK(ParsePageHeader(chunk->data() + pos, static_cast<size_t>(size - pos),
-                                        &page.header, &header_length));
+    ARROW_RETURN_NOT_OK(ParsePageHeader(chunk->data() + pos,
+                                        static_cast<size_t>(size - pos), &page.header,
+                                        &header_length));
     page.offset = pos + static_cast<int64_t>(header_length);
     const PageHeader& h = page.header;
     if (page.offset + h.compressed_size > size) {
@@ -955,9 +997,9 @@ Result<std::unique_ptr<ColumnChunkReader>> ColumnChunkReader::Make(
       codec_type != arrow::Compression::SNAPPY) {
     ARROW_ASSIGN_OR_RAISE(codec, arrow::util::Codec::Create(codec_type));
   }
-  auto reader = std::make_unique<Reader>(std::move(chunk), layout, descr.max_definition_level(),
-                                         codec_type, std::move(codec), std::move(type), pool,
-                                         std::move(where), std::move(pages), rows);
+  auto reader = std::make_unique<Reader>(
+      std::move(chunk), layout, descr.max_definition_level(), codec_type,
+      std::move(codec), std::move(type), pool, std::move(where), std::move(pages), rows);
   ARROW_RETURN_NOT_OK(reader->Init());
   return reader;
 }

@@ -48,7 +48,8 @@ class ColumnChunkReader {
   /// Arrow type Arrow's reader gives the column; for a dictionary the caller wants,
   /// dictionary<int32, string>).
   static bool Supports(const parquet::ColumnChunkMetaData& meta,
-                       const parquet::ColumnDescriptor& descr, const arrow::DataType& type);
+                       const parquet::ColumnDescriptor& descr,
+                       const arrow::DataType& type);
 
   /// A reader over `chunk`: the column chunk's bytes, from its first page header to
   /// its end, followed by at least kPadding readable bytes (any value). Walks every

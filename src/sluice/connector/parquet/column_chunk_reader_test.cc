@@ -50,19 +50,22 @@ std::shared_ptr<arrow::Array> RandomArray(const std::shared_ptr<arrow::DataType>
         st = static_cast<arrow::Int16Builder&>(*builder).Append(static_cast<int16_t>(r));
         break;
       case arrow::Type::UINT16:
-        st = static_cast<arrow::UInt16Builder&>(*builder).Append(static_cast<uint16_t>(r));
+        st =
+            static_cast<arrow::UInt16Builder&>(*builder).Append(static_cast<uint16_t>(r));
         break;
       case arrow::Type::INT32:
         st = static_cast<arrow::Int32Builder&>(*builder).Append(static_cast<int32_t>(r));
         break;
       case arrow::Type::UINT32:
-        st = static_cast<arrow::UInt32Builder&>(*builder).Append(static_cast<uint32_t>(r));
+        st =
+            static_cast<arrow::UInt32Builder&>(*builder).Append(static_cast<uint32_t>(r));
         break;
       case arrow::Type::INT64:
         st = static_cast<arrow::Int64Builder&>(*builder).Append(static_cast<int64_t>(r));
         break;
       case arrow::Type::UINT64:
-        st = static_cast<arrow::UInt64Builder&>(*builder).Append(static_cast<unsigned long>(r));
+        st = static_cast<arrow::UInt64Builder&>(*builder).Append(
+            static_cast<unsigned long>(r));
         break;
       case arrow::Type::FLOAT:
         st = static_cast<arrow::FloatBuilder&>(*builder).Append(
@@ -95,7 +98,8 @@ std::shared_ptr<arrow::Array> RandomArray(const std::shared_ptr<arrow::DataType>
         const auto& d = static_cast<const arrow::Decimal128Type&>(*dict_type);
         // Up to the type's precision, both signs.
         arrow::Decimal128 v(static_cast<int64_t>(r >> 1));
-        if (d.precision() > 18) v = v * arrow::Decimal128(static_cast<int64_t>(rng() % 1000000000));
+        if (d.precision() > 18)
+          v = v * arrow::Decimal128(static_cast<int64_t>(rng() % 1000000000));
         auto bound = arrow::Decimal128::GetMaxValue(d.precision());
         v = v % bound;
         if (rng() % 2) v = -v;
@@ -109,7 +113,8 @@ std::shared_ptr<arrow::Array> RandomArray(const std::shared_ptr<arrow::DataType>
       case arrow::Type::LARGE_BINARY: {
         size_t len = few_distinct ? r % 7 : rng() % (rng() % 10 == 0 ? 300 : 12);
         std::string s(len, 'a');
-        for (size_t j = 0; j < len; ++j) s[j] = static_cast<char>('a' + (r >> (j % 60)) % 26);
+        for (size_t j = 0; j < len; ++j)
+          s[j] = static_cast<char>('a' + (r >> (j % 60)) % 26);
         if (dict_type->id() == arrow::Type::LARGE_STRING ||
             dict_type->id() == arrow::Type::LARGE_BINARY) {
           st = static_cast<arrow::LargeBinaryBuilder&>(*builder).Append(s);
@@ -133,21 +138,31 @@ std::shared_ptr<arrow::Array> RandomArray(const std::shared_ptr<arrow::DataType>
 }
 
 std::vector<std::shared_ptr<arrow::DataType>> Types() {
-  return {arrow::int8(),        arrow::uint8(),
-          arrow::int16(),       arrow::uint16(),
-          arrow::int32(),       arrow::uint32(),
-          arrow::int64(),       arrow::uint64(),
-          arrow::float32(),     arrow::float64(),
-          arrow::boolean(),     arrow::date32(),
+  return {arrow::int8(),
+          arrow::uint8(),
+          arrow::int16(),
+          arrow::uint16(),
+          arrow::int32(),
+          arrow::uint32(),
+          arrow::int64(),
+          arrow::uint64(),
+          arrow::float32(),
+          arrow::float64(),
+          arrow::boolean(),
+          arrow::date32(),
           arrow::time32(arrow::TimeUnit::MILLI),
           arrow::time64(arrow::TimeUnit::MICRO),
           arrow::timestamp(arrow::TimeUnit::MILLI),
           arrow::timestamp(arrow::TimeUnit::MICRO, "UTC"),
           arrow::timestamp(arrow::TimeUnit::NANO),
-          arrow::decimal128(9, 2),  arrow::decimal128(18, 4),
-          arrow::decimal128(30, 5), arrow::decimal128(38, 0),
-          arrow::utf8(),            arrow::binary(),
-          arrow::large_utf8(),      arrow::dictionary(arrow::int32(), arrow::utf8())};
+          arrow::decimal128(9, 2),
+          arrow::decimal128(18, 4),
+          arrow::decimal128(30, 5),
+          arrow::decimal128(38, 0),
+          arrow::utf8(),
+          arrow::binary(),
+          arrow::large_utf8(),
+          arrow::dictionary(arrow::int32(), arrow::utf8())};
 }
 
 struct Written {
@@ -156,8 +171,8 @@ struct Written {
 };
 
 // A random table of every type written with the given properties.
-Written Write(std::mt19937_64& rng, int64_t rows, parquet::WriterProperties::Builder& props,
-              bool store_decimal_as_integer) {
+Written Write(std::mt19937_64& rng, int64_t rows,
+              parquet::WriterProperties::Builder& props, bool store_decimal_as_integer) {
   arrow::FieldVector fields;
   arrow::ArrayVector columns;
   const double null_fractions[] = {0.0, 0.0, 0.1, 0.5, 0.97, 1.0};
@@ -186,7 +201,8 @@ Written Write(std::mt19937_64& rng, int64_t rows, parquet::WriterProperties::Bui
 int CompareAllChunks(const Written& w, std::mt19937_64& rng, int* total) {
   auto input = std::make_shared<arrow::io::BufferReader>(w.file);
   std::unique_ptr<parquet::arrow::FileReader> reader;
-  EXPECT_TRUE(parquet::arrow::OpenFile(input, arrow::default_memory_pool()).Value(&reader).ok());
+  EXPECT_TRUE(
+      parquet::arrow::OpenFile(input, arrow::default_memory_pool()).Value(&reader).ok());
   std::shared_ptr<arrow::Schema> schema;
   EXPECT_TRUE(reader->GetSchema(&schema).ok());
   auto meta = reader->parquet_reader()->metadata();
@@ -202,8 +218,10 @@ int CompareAllChunks(const Written& w, std::mt19937_64& rng, int* total) {
       EXPECT_TRUE(reader->RowGroup(rg)->Column(c)->Read(&expected).ok());
       if (!ColumnChunkReader::Supports(*chunk_meta, *descr, *type)) continue;
       auto [offset, length] = ColumnChunkReader::ByteRange(*chunk_meta);
-      auto bytes = arrow::AllocateBuffer(length + ColumnChunkReader::kPadding).ValueOrDie();
-      std::memcpy(bytes->mutable_data(), w.file->data() + offset, static_cast<size_t>(length));
+      auto bytes =
+          arrow::AllocateBuffer(length + ColumnChunkReader::kPadding).ValueOrDie();
+      std::memcpy(bytes->mutable_data(), w.file->data() + offset,
+                  static_cast<size_t>(length));
       std::memset(bytes->mutable_data() + length, 0xEE, ColumnChunkReader::kPadding);
       auto made = ColumnChunkReader::Make(std::move(bytes), *chunk_meta, *descr, type,
                                           arrow::default_memory_pool(), "test");
@@ -229,7 +247,8 @@ int CompareAllChunks(const Written& w, std::mt19937_64& rng, int* total) {
       if (type->id() == arrow::Type::DICTIONARY) {
         auto value_type = static_cast<const arrow::DictionaryType&>(*type).value_type();
         actual = arrow::compute::Cast(actual, value_type).ValueOrDie().chunked_array();
-        expected = arrow::compute::Cast(expected, value_type).ValueOrDie().chunked_array();
+        expected =
+            arrow::compute::Cast(expected, value_type).ValueOrDie().chunked_array();
       }
       EXPECT_TRUE(actual->Equals(*expected))
           << "row group " << rg << " column " << c << " " << type->ToString();
@@ -270,7 +289,8 @@ TEST(ColumnChunkReader, CorruptChunksFailCleanly) {
   auto w = Write(rng, 3000, props, true);
   auto input = std::make_shared<arrow::io::BufferReader>(w.file);
   std::unique_ptr<parquet::arrow::FileReader> reader;
-  ASSERT_TRUE(parquet::arrow::OpenFile(input, arrow::default_memory_pool()).Value(&reader).ok());
+  ASSERT_TRUE(
+      parquet::arrow::OpenFile(input, arrow::default_memory_pool()).Value(&reader).ok());
   std::shared_ptr<arrow::Schema> schema;
   ASSERT_TRUE(reader->GetSchema(&schema).ok());
   auto meta = reader->parquet_reader()->metadata();
@@ -284,7 +304,8 @@ TEST(ColumnChunkReader, CorruptChunksFailCleanly) {
     if (!ColumnChunkReader::Supports(*chunk_meta, *descr, *type)) continue;
     auto [offset, length] = ColumnChunkReader::ByteRange(*chunk_meta);
     auto bytes = arrow::AllocateBuffer(length + ColumnChunkReader::kPadding).ValueOrDie();
-    std::memcpy(bytes->mutable_data(), w.file->data() + offset, static_cast<size_t>(length));
+    std::memcpy(bytes->mutable_data(), w.file->data() + offset,
+                static_cast<size_t>(length));
     for (int f = 0; f < 1 + static_cast<int>(rng() % 3); ++f) {
       bytes->mutable_data()[rng() % length] = static_cast<uint8_t>(rng());
     }

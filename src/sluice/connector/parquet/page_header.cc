@@ -27,7 +27,8 @@ constexpr int kMaxDepth = 32;
 // one every read returns 0 and ok() stays false.
 class CompactReader {
  public:
-  CompactReader(const uint8_t* data, size_t size) : p_(data), begin_(data), end_(data + size) {}
+  CompactReader(const uint8_t* data, size_t size)
+      : p_(data), begin_(data), end_(data + size) {}
 
   bool ok() const { return ok_; }
   size_t position() const { return static_cast<size_t>(p_ - begin_); }
