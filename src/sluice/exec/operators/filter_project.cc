@@ -5,13 +5,29 @@
 #include <arrow/util/bit_util.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 
 #include "sluice/exec/dictionary_columns.h"
+#include "sluice/exec/take_rows.h"
 #include "sluice/expr/eval.h"
 
 namespace sluice::exec {
 
 namespace cp = arrow::compute;
+
+namespace {
+
+// The rows of `batch` at `selection` (the batch itself when that is every row).
+Result<std::shared_ptr<arrow::RecordBatch>> Select(
+    const std::shared_ptr<arrow::RecordBatch>& batch,
+    const std::vector<int32_t>& selection) {
+  const int64_t n = static_cast<int64_t>(selection.size());
+  if (n == batch->num_rows()) return batch;
+  return TakeBatchRows(batch, selection.data(), n, arrow::default_memory_pool());
+}
+
+}  // namespace
 
 Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(
     const std::shared_ptr<arrow::RecordBatch>& batch, const arrow::Datum& mask) {
@@ -21,17 +37,19 @@ Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(
     if (s.is_valid && s.value) return batch;
     return batch->Slice(0, 0);
   }
-  cp::FilterOptions opts(cp::FilterOptions::DROP);
-  ARROW_ASSIGN_OR_RAISE(auto out, cp::Filter(arrow::Datum(batch), mask, opts));
-  return out.record_batch();
+  const auto& m = *mask.array();
+  std::vector<int32_t> selection;
+  SelectionFromBits(m.GetValues<uint8_t>(1, 0),
+                    m.MayHaveNulls() ? m.GetValues<uint8_t>(0, 0) : nullptr, m.offset,
+                    m.length, &selection);
+  return Select(batch, selection);
 }
 
 Result<std::shared_ptr<arrow::RecordBatch>> FilterBatch(
     const std::shared_ptr<arrow::RecordBatch>& batch, const std::vector<uint8_t>& keep) {
-  arrow::BooleanBuilder mask;
-  ARROW_RETURN_NOT_OK(mask.AppendValues(keep));
-  ARROW_ASSIGN_OR_RAISE(auto m, mask.Finish());
-  return FilterBatch(batch, arrow::Datum(m));
+  std::vector<int32_t> selection;
+  SelectionFromBytes(keep.data(), static_cast<int64_t>(keep.size()), &selection);
+  return Select(batch, selection);
 }
 
 namespace {
@@ -52,6 +70,18 @@ Result<std::shared_ptr<arrow::RecordBatch>> DecodeWhere(
   return DecodeDictionaries(batch, keep);
 }
 
+// kExpandBits[b]: eight bytes, byte j being bit j of b (little-endian).
+constexpr std::array<uint64_t, 256> MakeExpandBits() {
+  std::array<uint64_t, 256> t{};
+  for (int b = 0; b < 256; ++b) {
+    uint64_t v = 0;
+    for (int j = 0; j < 8; ++j) v |= static_cast<uint64_t>((b >> j) & 1) << (8 * j);
+    t[b] = v;
+  }
+  return t;
+}
+constexpr std::array<uint64_t, 256> kExpandBits = MakeExpandBits();
+
 // ANDs a term's verdicts (TRUE keeps; FALSE and NULL drop) into keep[rows[j]] (rows
 // null: into keep[j]).
 void AndVerdicts(const arrow::Datum& verdict, const int64_t* rows, int64_t n,
@@ -66,7 +96,20 @@ void AndVerdicts(const arrow::Datum& verdict, const int64_t* rows, int64_t n,
   const uint8_t* values = d.GetValues<uint8_t>(1, 0);
   const uint8_t* valid = d.MayHaveNulls() ? d.GetValues<uint8_t>(0, 0) : nullptr;
   const int64_t off = d.offset;
-  for (int64_t j = 0; j < n; ++j) {
+  int64_t j = 0;
+  if (rows == nullptr && off % 8 == 0) {
+    // Eight rows per step: one byte of bits expanded to eight bytes of 0/1.
+    const uint8_t* v = values + off / 8;
+    const uint8_t* m = valid ? valid + off / 8 : nullptr;
+    for (; j + 8 <= n; j += 8) {
+      const uint8_t bits = m ? static_cast<uint8_t>(v[j / 8] & m[j / 8]) : v[j / 8];
+      uint64_t k;
+      std::memcpy(&k, keep + j, 8);
+      k &= kExpandBits[bits];
+      std::memcpy(keep + j, &k, 8);
+    }
+  }
+  for (; j < n; ++j) {
     const bool t = arrow::bit_util::GetBit(values, off + j) &&
                    (valid == nullptr || arrow::bit_util::GetBit(valid, off + j));
     keep[rows ? rows[j] : j] &= static_cast<uint8_t>(t);
@@ -209,13 +252,13 @@ class FilterOp : public Operator {
     for (int64_t i = 0; i < static_cast<int64_t>(keep_.size()); ++i) {
       if (keep_[i]) rows_.push_back(i);
     }
-    arrow::Int64Array indices(static_cast<int64_t>(rows_.size()),
-                              arrow::Buffer::Wrap(rows_.data(), rows_.size()));
     arrow::FieldVector fields;
     arrow::ArrayVector columns;
     for (int c : t.columns) {
-      ARROW_ASSIGN_OR_RAISE(auto taken, cp::Take(data->column(c), indices));
-      ARROW_ASSIGN_OR_RAISE(auto column, DecodeDictionary(taken.make_array()));
+      ARROW_ASSIGN_OR_RAISE(auto taken, TakeRows(data->column(c), rows_.data(),
+                                                 static_cast<int64_t>(rows_.size()),
+                                                 arrow::default_memory_pool()));
+      ARROW_ASSIGN_OR_RAISE(auto column, DecodeDictionary(taken));
       fields.push_back(arrow::field(data->schema()->field(c)->name(), column->type()));
       columns.push_back(std::move(column));
     }

@@ -10,6 +10,7 @@
 #include "sluice/base/parallel.h"
 #include "sluice/exec/operators/filter_project.h"
 #include "sluice/exec/scannable.h"
+#include "sluice/exec/take_rows.h"
 #include "sluice/expr/eval.h"
 
 namespace sluice::exec {
@@ -108,70 +109,18 @@ Status HashJoinBuild::Finalize(ExecContext* ctx) {
 
 namespace {
 
-template <typename T>
-void GatherValues(const uint8_t* src, const int64_t* idx, int64_t n, uint8_t* dst) {
-  const T* s = reinterpret_cast<const T*>(src);
-  T* d = reinterpret_cast<T*>(dst);
-  for (int64_t i = 0; i < n; ++i) d[i] = s[idx[i]];
-}
-
-struct Bytes16 {
-  uint64_t lo, hi;
-};
-
-// Take of one column by row indices. The join's own index pairs are in range by
-// construction, so fixed-width columns (the most of them) are a plain gather instead of
-// Arrow's Take, which first checks every index's bounds; the rest go through Take.
-Result<std::shared_ptr<arrow::Array>> TakeRows(
+// Take of one column by row indices. A null index (an outer join's missing side) goes
+// through Arrow's Take, which makes that row null; the join's own indices are in range
+// by construction and go through TakeRows.
+Result<std::shared_ptr<arrow::Array>> TakeIndexed(
     const std::shared_ptr<arrow::Array>& values,
     const std::shared_ptr<arrow::Array>& indices, arrow::MemoryPool* pool) {
-  const auto& t = *values->type();
-  const auto& vd = *values->data();
-  const bool plain = (arrow::is_primitive(t.id()) && t.id() != arrow::Type::BOOL) ||
-                     t.id() == arrow::Type::DECIMAL128;
-  const int w = plain ? t.byte_width() : 0;
-  if (!plain || indices->null_count() != 0 || vd.buffers.size() != 2 || !vd.buffers[1] ||
-      !(w == 1 || w == 2 || w == 4 || w == 8 || w == 16)) {
+  if (indices->null_count() != 0) {
     ARROW_ASSIGN_OR_RAISE(auto d, cp::Take(values, indices));
     return d.make_array();
   }
-  const int64_t n = indices->length();
-  const int64_t* idx = indices->data()->GetValues<int64_t>(1);
-  ARROW_ASSIGN_OR_RAISE(auto out, arrow::AllocateBuffer(n * w, pool));
-  const uint8_t* src = vd.buffers[1]->data() + vd.offset * w;
-  uint8_t* dst = out->mutable_data();
-  switch (w) {
-    case 1:
-      GatherValues<uint8_t>(src, idx, n, dst);
-      break;
-    case 2:
-      GatherValues<uint16_t>(src, idx, n, dst);
-      break;
-    case 4:
-      GatherValues<uint32_t>(src, idx, n, dst);
-      break;
-    case 8:
-      GatherValues<uint64_t>(src, idx, n, dst);
-      break;
-    default:
-      GatherValues<Bytes16>(src, idx, n, dst);
-  }
-  std::shared_ptr<arrow::Buffer> validity;
-  int64_t nulls = 0;
-  if (values->null_count() > 0) {
-    ARROW_ASSIGN_OR_RAISE(validity, arrow::AllocateBitmap(n, pool));
-    uint8_t* bits = validity->mutable_data();
-    const uint8_t* in_bits = vd.buffers[0]->data();
-    for (int64_t i = 0; i < n; ++i) {
-      bool valid = arrow::bit_util::GetBit(in_bits, vd.offset + idx[i]);
-      arrow::bit_util::SetBitTo(bits, i, valid);
-      nulls += !valid;
-    }
-    if (nulls == 0) validity.reset();
-  }
-  return arrow::MakeArray(arrow::ArrayData::Make(
-      values->type(), n,
-      {std::move(validity), std::shared_ptr<arrow::Buffer>(std::move(out))}, nulls));
+  return TakeRows(values, indices->data()->GetValues<int64_t>(1), indices->length(),
+                  pool);
 }
 
 // Builds output rows from (probe index, build index) pairs; a null index makes that
@@ -187,7 +136,8 @@ Result<std::shared_ptr<arrow::RecordBatch>> Assemble(
   auto take_all = [&](const arrow::RecordBatch& rows,
                       const std::shared_ptr<arrow::Array>& idx) -> Status {
     for (const auto& column : rows.columns()) {
-      ARROW_ASSIGN_OR_RAISE(auto c, TakeRows(column, idx, arrow::default_memory_pool()));
+      ARROW_ASSIGN_OR_RAISE(auto c,
+                            TakeIndexed(column, idx, arrow::default_memory_pool()));
       cols.push_back(std::move(c));
     }
     return Status::OK();
@@ -382,7 +332,8 @@ Result<std::shared_ptr<Source>> HashJoinProbe::DrainSource() {
     ARROW_ASSIGN_OR_RAISE(auto idx, rows.Finish());
     arrow::ArrayVector cols;
     for (const auto& c : build_->rows()->columns()) {
-      ARROW_ASSIGN_OR_RAISE(auto taken, TakeRows(c, idx, arrow::default_memory_pool()));
+      ARROW_ASSIGN_OR_RAISE(auto taken,
+                            TakeIndexed(c, idx, arrow::default_memory_pool()));
       cols.push_back(std::move(taken));
     }
     std::vector<std::shared_ptr<arrow::RecordBatch>> batches = {
