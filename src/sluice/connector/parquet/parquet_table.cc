@@ -347,25 +347,6 @@ class ParquetScan : public exec::Source {
     auto [file_index, row_group] = morsels_[morsel];
     const auto& file = table_->files()[file_index];
     ARROW_ASSIGN_OR_RAISE(auto input, arrow::io::ReadableFile::Open(file.path));
-    parquet::ArrowReaderProperties props;
-    props.set_batch_size(ctx->batch_rows());
-    props.set_use_threads(false);
-    props.set_pre_buffer(true);
-    for (int c : projection_) {
-      if (c >= table_->num_file_columns()) continue;
-      int leaf = DictionaryEncodedStrings(*file.metadata, row_group,
-                                          table_->schema()->field(c)->name());
-      if (leaf >= 0) props.set_read_dictionary(leaf, true);
-    }
-    std::unique_ptr<parquet::arrow::FileReader> reader;
-    try {
-      auto pf = parquet::ParquetFileReader::Open(
-          input, parquet::default_reader_properties(), file.metadata);
-      ARROW_RETURN_NOT_OK(
-          parquet::arrow::FileReader::Make(ctx->pool(), std::move(pf), props, &reader));
-    } catch (const std::exception& e) {
-      return Status::IOError("'", file.path, "': ", e.what());
-    }
     // File column indices for the projected file columns (by name: files may order
     // columns differently).
     std::vector<int> file_columns;
@@ -455,6 +436,26 @@ class ParquetScan : public exec::Source {
         ARROW_RETURN_NOT_OK(emit(nullptr, n));
       }
     } else {
+      // Arrow's reader, for row groups our own decoder does not take.
+      parquet::ArrowReaderProperties props;
+      props.set_batch_size(ctx->batch_rows());
+      props.set_use_threads(false);
+      props.set_pre_buffer(true);
+      for (int c : projection_) {
+        if (c >= table_->num_file_columns()) continue;
+        int leaf = DictionaryEncodedStrings(*file.metadata, row_group,
+                                            table_->schema()->field(c)->name());
+        if (leaf >= 0) props.set_read_dictionary(leaf, true);
+      }
+      std::unique_ptr<parquet::arrow::FileReader> reader;
+      try {
+        auto pf = parquet::ParquetFileReader::Open(
+            input, parquet::default_reader_properties(), file.metadata);
+        ARROW_RETURN_NOT_OK(
+            parquet::arrow::FileReader::Make(ctx->pool(), std::move(pf), props, &reader));
+      } catch (const std::exception& e) {
+        return Status::IOError("'", file.path, "': ", e.what());
+      }
       auto rb_reader = reader->GetRecordBatchReader({row_group}, file_columns);
       if (!rb_reader.ok()) {
         return Status::IOError("'", file.path, "': ", rb_reader.status().message());
