@@ -164,6 +164,8 @@ class IntKeyIndex final : public KeyIndex {
       }
     } else if (slots_.empty()) {
       std::fill(ids, ids + n, -1);
+    } else if (!filter_.empty() && scratch->found * 2 < scratch->probed) {
+      FindFiltered(keys, n, scratch, ids);
     } else {
       constexpr int64_t kAhead = 16;
       for (int64_t i = 0; i < n; ++i) {
@@ -173,6 +175,10 @@ class IntKeyIndex final : public KeyIndex {
         }
         if (i + kAhead < n) Prefetch(keys[i + kAhead]);
         ids[i] = Lookup(keys[i]);
+      }
+      if (!filter_.empty()) {
+        scratch->probed += n;
+        for (int64_t i = 0; i < n; ++i) scratch->found += ids[i] >= 0;
       }
     }
     if (col.null_count() > 0) {
@@ -234,7 +240,10 @@ class IntKeyIndex final : public KeyIndex {
     sealed_ = true;
     const int64_t distinct = size() - (null_id_ >= 0 ? 1 : 0);
     if (distinct == 0 || dense_) return Status::OK();
-    if (!DenseSpan(min_, max_, distinct)) return Status::OK();
+    if (!DenseSpan(min_, max_, distinct)) {
+      BuildFilter(distinct);
+      return Status::OK();
+    }
     uint64_t span = static_cast<uint64_t>(max_) - static_cast<uint64_t>(min_);
     direct_.assign(span + 1, 0);
     for (int64_t g = 0; g < size(); ++g) {
@@ -292,7 +301,8 @@ class IntKeyIndex final : public KeyIndex {
 
   int64_t MemoryUsage() const override {
     return static_cast<int64_t>(slots_.capacity() * sizeof(Slot) + keys_.capacity() * 8 +
-                                direct_.capacity() * 4 + scratch_.capacity() * 8);
+                                direct_.capacity() * 4 + filter_.capacity() * 8 +
+                                scratch_.capacity() * 8);
   }
 
  private:
@@ -322,6 +332,64 @@ class IntKeyIndex final : public KeyIndex {
       if (s.id1 == 0) return -1;
       if (s.key == key) return static_cast<int64_t>(s.id1) - 1;
     }
+  }
+
+  // A Bloom filter over the keys of a sealed hash table: most probes of a selective
+  // join miss, and a miss then costs one read of a word in a table of about a byte per
+  // key (cache-resident) instead of a walk in the slots (16 bytes per half-empty
+  // slot). Blocked: each key sets and tests four bits of a single word.
+  static uint64_t FilterHash(int64_t key) {
+    uint64_t h = static_cast<uint64_t>(key);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+  }
+  static uint64_t FilterBits(uint64_t h) {
+    return (uint64_t{1} << (h & 63)) | (uint64_t{1} << ((h >> 6) & 63)) |
+           (uint64_t{1} << ((h >> 12) & 63)) | (uint64_t{1} << ((h >> 18) & 63));
+  }
+
+  void BuildFilter(int64_t distinct) {
+    constexpr int64_t kMinKeys = 16384;  // smaller tables stay in cache anyway
+    if (distinct < kMinKeys) return;
+    // About 8 bits per key, a power of two of words.
+    uint64_t words = 1;
+    while (words * 64 < static_cast<uint64_t>(distinct) * 8) words *= 2;
+    filter_.assign(words, 0);
+    filter_shift_ = 64 - __builtin_ctzll(words);
+    for (int64_t g = 0; g < size(); ++g) {
+      if (g == null_id_) continue;
+      const uint64_t h = FilterHash(keys_[g]);
+      filter_[h >> filter_shift_] |= FilterBits(h);
+    }
+  }
+
+  // Find through the filter: the keys it passes are looked up, with prefetching.
+  void FindFiltered(const int64_t* keys, int64_t n, ProbeScratch* scratch,
+                    int64_t* ids) const {
+    auto& candidates = scratch->candidates;
+    candidates.resize(static_cast<size_t>(n));
+    int64_t c = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const uint64_t h = FilterHash(keys[i]);
+      const uint64_t bits = FilterBits(h);
+      ids[i] = -1;
+      candidates[c] = static_cast<int32_t>(i);
+      c += (filter_[h >> filter_shift_] & bits) == bits;
+    }
+    constexpr int64_t kAhead = 16;
+    int64_t found = 0;
+    for (int64_t j = 0; j < c; ++j) {
+      if (j + kAhead < c) Prefetch(keys[candidates[j + kAhead]]);
+      const int64_t i = candidates[j];
+      ids[i] = Lookup(keys[i]);
+      found += ids[i] >= 0;
+    }
+    scratch->probed += n;
+    scratch->found += found;
   }
 
   Result<uint32_t> NewId() {
@@ -382,6 +450,8 @@ class IntKeyIndex final : public KeyIndex {
   bool sealed_ = false;
   bool dense_ = false;
   std::vector<uint32_t> direct_;  // after Seal, when dense: id + 1 of key min_ + i
+  std::vector<uint64_t> filter_;  // after Seal, when hashed and large (BuildFilter)
+  int filter_shift_ = 64;
   std::vector<int64_t> scratch_;
 };
 

@@ -39,6 +39,11 @@ struct ProbeScratch {
   EncodedRows rows;
   std::vector<int64_t> ints;
   std::vector<int64_t> pair_ids;  // two-column keys: the second column's ids, then pairs
+  std::vector<int32_t> candidates;
+  // Keys probed and found so far: an index with a filter of its keys uses it while
+  // most probes miss.
+  int64_t probed = 0;
+  int64_t found = 0;
 };
 
 class KeyIndex {

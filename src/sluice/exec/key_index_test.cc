@@ -425,3 +425,60 @@ TEST(KeyIndexTest, PairIdsAcrossTheSmallDomainLimit) {
 
 }  // namespace
 }  // namespace sluice::exec
+
+namespace sluice::exec {
+namespace {
+
+// A large sealed hash table filters probes through its Bloom filter once most probes
+// miss: the ids found must be those of a reference map, hits and misses alike, across
+// batches that switch the filter on and off.
+TEST(KeyIndexTest, FilteredProbesOfALargeTableMatchAMap) {
+  std::mt19937_64 rng(99);
+  const int64_t n = 60000;
+  std::unordered_map<int64_t, int64_t> ref;
+  arrow::Int64Builder kb;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t k = static_cast<int64_t>(rng() >> 20);  // sparse: hashed, not direct
+    ASSERT_TRUE(kb.Append(k).ok());
+  }
+  std::shared_ptr<arrow::Array> keys;
+  ASSERT_TRUE(kb.Finish(&keys).ok());
+  ASSERT_OK_AND_ASSIGN(auto index, KeyIndex::Make({arrow::int64()}));
+  std::vector<uint32_t> ids(n);
+  ASSERT_TRUE(index->Build({keys}, KeyIndex::Nulls::kSkip, ids.data()).ok());
+  const auto& k64 = static_cast<const arrow::Int64Array&>(*keys);
+  for (int64_t i = 0; i < n; ++i) ref.emplace(k64.Value(i), ids[i]);
+  ProbeScratch scratch;
+  for (int batch = 0; batch < 12; ++batch) {
+    // Early batches mostly miss (the filter turns on), later ones mostly hit.
+    const int hit_percent = batch < 6 ? 5 : 95;
+    arrow::Int64Builder pb;
+    for (int i = 0; i < 4000; ++i) {
+      int64_t k = static_cast<int64_t>(rng() % 100) < hit_percent
+                      ? k64.Value(static_cast<int64_t>(rng() % n))
+                      : static_cast<int64_t>(rng() >> 20) + 1;
+      if (i % 97 == 0) {
+        ASSERT_TRUE(pb.AppendNull().ok());
+      } else {
+        ASSERT_TRUE(pb.Append(k).ok());
+      }
+    }
+    std::shared_ptr<arrow::Array> probe;
+    ASSERT_TRUE(pb.Finish(&probe).ok());
+    std::vector<int64_t> found(probe->length());
+    ASSERT_TRUE(index->Find({probe}, &scratch, found.data()).ok());
+    const auto& p64 = static_cast<const arrow::Int64Array&>(*probe);
+    for (int64_t i = 0; i < probe->length(); ++i) {
+      int64_t want = -1;
+      if (p64.IsValid(i)) {
+        auto it = ref.find(p64.Value(i));
+        if (it != ref.end()) want = it->second;
+      }
+      ASSERT_EQ(found[i], want) << "batch " << batch << " row " << i;
+    }
+  }
+  EXPECT_EQ(scratch.probed, 12 * 4000);
+}
+
+}  // namespace
+}  // namespace sluice::exec

@@ -26,8 +26,9 @@ void GatherValues(const uint8_t* src, const I* idx, int64_t n, uint8_t* dst) {
 
 // The validity of the taken rows (null if none of them is null).
 template <typename I>
-Result<std::shared_ptr<arrow::Buffer>> TakeValidity(const arrow::ArrayData& vd, const I* idx,
-                                                    int64_t n, arrow::MemoryPool* pool,
+Result<std::shared_ptr<arrow::Buffer>> TakeValidity(const arrow::ArrayData& vd,
+                                                    const I* idx, int64_t n,
+                                                    arrow::MemoryPool* pool,
                                                     int64_t* nulls) {
   *nulls = 0;
   if (vd.GetNullCount() == 0 || !vd.buffers[0]) return nullptr;
@@ -72,9 +73,9 @@ Result<std::shared_ptr<arrow::Buffer>> TakeFixed(const arrow::ArrayData& vd, int
 }
 
 template <typename Offset, typename I>
-Result<std::shared_ptr<arrow::Array>> TakeBinary(const std::shared_ptr<arrow::Array>& values,
-                                                 const I* idx, int64_t n,
-                                                 arrow::MemoryPool* pool) {
+Result<std::shared_ptr<arrow::Array>> TakeBinary(
+    const std::shared_ptr<arrow::Array>& values, const I* idx, int64_t n,
+    arrow::MemoryPool* pool) {
   const auto& vd = *values->data();
   const Offset* off = vd.GetValues<Offset>(1);
   const uint8_t* data = vd.buffers[2] ? vd.buffers[2]->data() : nullptr;
@@ -83,7 +84,8 @@ Result<std::shared_ptr<arrow::Array>> TakeBinary(const std::shared_ptr<arrow::Ar
   if (total > std::numeric_limits<Offset>::max()) {
     return Status::CapacityError("taking rows: more than 2 GiB of strings in one batch");
   }
-  ARROW_ASSIGN_OR_RAISE(auto offsets, arrow::AllocateBuffer((n + 1) * sizeof(Offset), pool));
+  ARROW_ASSIGN_OR_RAISE(auto offsets,
+                        arrow::AllocateBuffer((n + 1) * sizeof(Offset), pool));
   ARROW_ASSIGN_OR_RAISE(auto bytes, arrow::AllocateBuffer(total, pool));
   Offset* o = reinterpret_cast<Offset*>(offsets->mutable_data());
   uint8_t* d = bytes->mutable_data();
@@ -106,10 +108,10 @@ Result<std::shared_ptr<arrow::Array>> TakeBinary(const std::shared_ptr<arrow::Ar
 }
 
 template <typename I>
-Result<std::shared_ptr<arrow::Array>> ArrowTake(const std::shared_ptr<arrow::Array>& values,
-                                                const I* idx, int64_t n) {
-  using IndexType =
-      std::conditional_t<std::is_same_v<I, int32_t>, arrow::Int32Array, arrow::Int64Array>;
+Result<std::shared_ptr<arrow::Array>> ArrowTake(
+    const std::shared_ptr<arrow::Array>& values, const I* idx, int64_t n) {
+  using IndexType = std::conditional_t<std::is_same_v<I, int32_t>, arrow::Int32Array,
+                                       arrow::Int64Array>;
   auto buffer = std::make_shared<arrow::Buffer>(reinterpret_cast<const uint8_t*>(idx),
                                                 n * static_cast<int64_t>(sizeof(I)));
   auto indices = std::make_shared<IndexType>(n, buffer);
@@ -119,7 +121,8 @@ Result<std::shared_ptr<arrow::Array>> ArrowTake(const std::shared_ptr<arrow::Arr
 
 template <typename I>
 Result<std::shared_ptr<arrow::Array>> Take(const std::shared_ptr<arrow::Array>& values,
-                                           const I* idx, int64_t n, arrow::MemoryPool* pool) {
+                                           const I* idx, int64_t n,
+                                           arrow::MemoryPool* pool) {
   const auto& t = *values->type();
   const auto& vd = *values->data();
   switch (t.id()) {
@@ -145,8 +148,8 @@ Result<std::shared_ptr<arrow::Array>> Take(const std::shared_ptr<arrow::Array>& 
       int64_t nulls = 0;
       ARROW_ASSIGN_OR_RAISE(auto validity, TakeValidity(vd, idx, n, pool, &nulls));
       return arrow::MakeArray(arrow::ArrayData::Make(
-          values->type(), n, {std::move(validity), std::shared_ptr<arrow::Buffer>(std::move(bits))},
-          nulls));
+          values->type(), n,
+          {std::move(validity), std::shared_ptr<arrow::Buffer>(std::move(bits))}, nulls));
     }
     default:
       break;
@@ -160,21 +163,21 @@ Result<std::shared_ptr<arrow::Array>> Take(const std::shared_ptr<arrow::Array>& 
   ARROW_ASSIGN_OR_RAISE(auto out, TakeFixed(vd, w, idx, n, pool));
   int64_t nulls = 0;
   ARROW_ASSIGN_OR_RAISE(auto validity, TakeValidity(vd, idx, n, pool, &nulls));
-  return arrow::MakeArray(
-      arrow::ArrayData::Make(values->type(), n, {std::move(validity), std::move(out)}, nulls));
+  return arrow::MakeArray(arrow::ArrayData::Make(
+      values->type(), n, {std::move(validity), std::move(out)}, nulls));
 }
 
 }  // namespace
 
-Result<std::shared_ptr<arrow::Array>> TakeRows(const std::shared_ptr<arrow::Array>& values,
-                                               const int32_t* indices, int64_t n,
-                                               arrow::MemoryPool* pool) {
+Result<std::shared_ptr<arrow::Array>> TakeRows(
+    const std::shared_ptr<arrow::Array>& values, const int32_t* indices, int64_t n,
+    arrow::MemoryPool* pool) {
   return Take(values, indices, n, pool);
 }
 
-Result<std::shared_ptr<arrow::Array>> TakeRows(const std::shared_ptr<arrow::Array>& values,
-                                               const int64_t* indices, int64_t n,
-                                               arrow::MemoryPool* pool) {
+Result<std::shared_ptr<arrow::Array>> TakeRows(
+    const std::shared_ptr<arrow::Array>& values, const int64_t* indices, int64_t n,
+    arrow::MemoryPool* pool) {
   return Take(values, indices, n, pool);
 }
 

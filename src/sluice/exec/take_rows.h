@@ -22,12 +22,12 @@ namespace sluice::exec {
 
 /// values[indices[i]] for i in [0, n).
 /// REQUIRES: 0 <= indices[i] < values->length().
-Result<std::shared_ptr<arrow::Array>> TakeRows(const std::shared_ptr<arrow::Array>& values,
-                                               const int32_t* indices, int64_t n,
-                                               arrow::MemoryPool* pool);
-Result<std::shared_ptr<arrow::Array>> TakeRows(const std::shared_ptr<arrow::Array>& values,
-                                               const int64_t* indices, int64_t n,
-                                               arrow::MemoryPool* pool);
+Result<std::shared_ptr<arrow::Array>> TakeRows(
+    const std::shared_ptr<arrow::Array>& values, const int32_t* indices, int64_t n,
+    arrow::MemoryPool* pool);
+Result<std::shared_ptr<arrow::Array>> TakeRows(
+    const std::shared_ptr<arrow::Array>& values, const int64_t* indices, int64_t n,
+    arrow::MemoryPool* pool);
 
 /// Every column of `batch` taken by `indices` (same contract).
 Result<std::shared_ptr<arrow::RecordBatch>> TakeBatchRows(

@@ -43,13 +43,15 @@ std::shared_ptr<arrow::Array> Random(const std::shared_ptr<arrow::DataType>& typ
             arrow::Decimal128(static_cast<int64_t>(r)));
         break;
       case arrow::Type::STRING:
-        st = static_cast<arrow::StringBuilder&>(*b).Append(std::string(r % 20, 'a' + r % 26));
+        st = static_cast<arrow::StringBuilder&>(*b).Append(
+            std::string(r % 20, 'a' + r % 26));
         break;
       case arrow::Type::LARGE_STRING:
         st = static_cast<arrow::LargeStringBuilder&>(*b).Append(std::string(r % 9, 'q'));
         break;
       case arrow::Type::DATE32:
-        st = static_cast<arrow::Date32Builder&>(*b).Append(static_cast<int32_t>(r % 9999));
+        st =
+            static_cast<arrow::Date32Builder&>(*b).Append(static_cast<int32_t>(r % 9999));
         break;
       default:
         ADD_FAILURE() << type->ToString();
@@ -67,9 +69,14 @@ std::shared_ptr<arrow::Array> Random(const std::shared_ptr<arrow::DataType>& typ
 TEST(TakeRows, MatchesArrowsTakeOnSlicedColumnsOfEveryType) {
   std::mt19937_64 rng(11);
   const std::vector<std::shared_ptr<arrow::DataType>> types = {
-      arrow::int8(),          arrow::int32(),       arrow::float64(),
-      arrow::boolean(),       arrow::decimal128(20, 3), arrow::utf8(),
-      arrow::large_utf8(),    arrow::date32(),
+      arrow::int8(),
+      arrow::int32(),
+      arrow::float64(),
+      arrow::boolean(),
+      arrow::decimal128(20, 3),
+      arrow::utf8(),
+      arrow::large_utf8(),
+      arrow::date32(),
       arrow::dictionary(arrow::int32(), arrow::utf8())};
   for (const auto& type : types) {
     for (int iter = 0; iter < 20; ++iter) {
@@ -114,7 +121,8 @@ TEST(TakeRows, SelectionsFromBytesAndBits) {
       if (v) want.push_back(static_cast<int32_t>(i));
     }
     std::vector<int32_t> got;
-    SelectionFromBits(values.data(), with_valid ? valid.data() : nullptr, offset, n, &got);
+    SelectionFromBits(values.data(), with_valid ? valid.data() : nullptr, offset, n,
+                      &got);
     EXPECT_EQ(got, want);
     SelectionFromBytes(bytes.data(), n, &got);
     EXPECT_EQ(got, want);

@@ -84,7 +84,7 @@ constexpr std::array<uint64_t, 256> kExpandBits = MakeExpandBits();
 
 // ANDs a term's verdicts (TRUE keeps; FALSE and NULL drop) into keep[rows[j]] (rows
 // null: into keep[j]).
-void AndVerdicts(const arrow::Datum& verdict, const int64_t* rows, int64_t n,
+void AndVerdicts(const arrow::Datum& verdict, const int32_t* rows, int64_t n,
                  uint8_t* keep) {
   if (verdict.is_scalar()) {
     const auto& s = static_cast<const arrow::BooleanScalar&>(*verdict.scalar());
@@ -248,10 +248,7 @@ class FilterOp : public Operator {
   // Evaluates `t` over a copy of the kept rows of the columns it reads.
   Status EvaluateOnKept(const FilterFactory::Term& t,
                         const std::shared_ptr<arrow::RecordBatch>& data) {
-    rows_.clear();
-    for (int64_t i = 0; i < static_cast<int64_t>(keep_.size()); ++i) {
-      if (keep_[i]) rows_.push_back(i);
-    }
+    SelectionFromBytes(keep_.data(), static_cast<int64_t>(keep_.size()), &rows_);
     arrow::FieldVector fields;
     arrow::ArrayVector columns;
     for (int c : t.columns) {
@@ -281,7 +278,7 @@ class FilterOp : public Operator {
   const std::vector<bool>* pass_;
   std::vector<uint8_t> keep_;
   std::vector<const FilterFactory::Term*> rest_;
-  std::vector<int64_t> rows_;
+  std::vector<int32_t> rows_;
 };
 
 class ProjectOp : public Operator {
