@@ -48,6 +48,7 @@ double EstimateJoin(const JoinNode& j, double left, double right) {
   // The most selective key pair: the largest divisor.
   double denominator = 0;
   double right_ndv = 0;  // distinct keys of the right side in that pair
+  double left_ndv = 0;   // and of the left side (0: unknown)
   for (size_t i = 0; i < j.left_keys.size(); ++i) {
     KeyStats l = StatsOfExpr(j.inputs[0], j.left_keys[i]);
     KeyStats r = StatsOfExpr(j.inputs[1], j.right_keys[i]);
@@ -55,6 +56,7 @@ double EstimateJoin(const JoinNode& j, double left, double right) {
     if (d > denominator) {
       denominator = d;
       right_ndv = r.distinct.value_or(d);
+      left_ndv = l.distinct.value_or(0);
     }
   }
   if (denominator < 1) {
@@ -63,7 +65,12 @@ double EstimateJoin(const JoinNode& j, double left, double right) {
     return larger;
   }
   // The share of the right side's key values present after its filters.
-  const double right_share = std::min(1.0, right / std::max(1.0, right_ndv));
+  double right_share = std::min(1.0, right / std::max(1.0, right_ndv));
+  if ((j.type == JoinType::kSemi || j.type == JoinType::kAnti) && left_ndv > right_ndv) {
+    // The right side draws its keys from a smaller domain than the left's (an IN list
+    // of a few keys): at most its distinct keys of the left's can match.
+    right_share = std::min(right_share, std::min(right, right_ndv) / left_ndv);
+  }
   switch (j.type) {
     case JoinType::kSemi:
       return std::max(1.0, left * right_share);

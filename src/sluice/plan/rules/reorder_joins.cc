@@ -9,8 +9,9 @@
 // kCacheResidentRows rows, its hash table then missing the caches) plus its estimated
 // result, |S| * |C| / max(ndv(x), ndv(y)) for the most selective edge S.x = C.y, plus
 // the same cost of the cheapest join after it (one step of lookahead); ties to the
-// smaller leaf. Distinct counts come from
-// the source (Parquet min/max of integer keys: c_nationkey has 25 values, so joining
+// smaller leaf. Then a leaf linked to one other leaf only, that it shrinks, joins that
+// leaf inside its build side (a bushy tree; ChooseOrder says when). Distinct counts come
+// from the source (Parquet min/max of integer keys: c_nationkey has 25 values, so joining
 // customer to supplier on it is seen to multiply rows), else the leaf's row estimate;
 // each single-leaf filter term halves a leaf's estimate. A leaf nothing connects to
 // (a true cross join) is added last, smallest first. The cluster is
@@ -107,7 +108,14 @@ struct Edge {
 // Leaves up to this many rows are taken to have a hash table that stays in the caches.
 constexpr double kCacheResidentRows = 100000;
 
-std::vector<int> ChooseOrder(const Cluster& c) {
+// The order of the chain's leaves, and for each leaf the leaf whose build side it is
+// joined into (-1: it joins the chain itself).
+struct Order {
+  std::vector<int> leaves;
+  std::vector<int> parent;
+};
+
+Order ChooseOrder(const Cluster& c) {
   const int n = static_cast<int>(c.leaves.size());
   std::vector<int> leaf_of_column(c.width);
   for (int i = 0; i < n; ++i) {
@@ -227,31 +235,100 @@ std::vector<int> ChooseOrder(const Cluster& c) {
     order.push_back(best);
     joined |= uint64_t{1} << best;
   }
-  return order;
+  // Bushy build sides: a leaf whose every equality links it to one other leaf D (not
+  // the first, which probes all the way up), and whose join with D shrinks D, is
+  // joined to D inside D's build side, before the chain meets D: TPC-H Q11's German
+  // suppliers (supplier with nation) are found before partsupp's 800 K rows probe
+  // them, instead of after every partsupp row has met its supplier. Repeated, so a
+  // chain of such leaves (Q2's region under nation under supplier) folds in turn.
+  Order out{order, std::vector<int>(n, -1)};
+  std::vector<uint64_t> neighbours(n, 0);
+  for (uint64_t m : links) {
+    if ((m & (m - 1)) == 0 || __builtin_popcountll(m) != 2) continue;
+    const int a = __builtin_ctzll(m);
+    const int b = 63 - __builtin_clzll(m);
+    neighbours[a] |= uint64_t{1} << b;
+    neighbours[b] |= uint64_t{1} << a;
+  }
+  // Multi-leaf equalities (over three leaves or more) pin their leaves to the chain.
+  uint64_t pinned = uint64_t{1} << order[0];
+  for (uint64_t m : links) {
+    if (__builtin_popcountll(m) > 2) pinned |= m;
+  }
+  std::vector<uint64_t> folded(n, 0);  // leaves folded (directly) into each leaf
+  std::vector<double> group_rows(rows);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int x = 0; x < n; ++x) {
+      if (out.parent[x] >= 0 || ((pinned >> x) & 1)) continue;
+      const uint64_t others = neighbours[x] & ~folded[x];
+      if (others == 0 || (others & (others - 1)) != 0) continue;
+      const int d = __builtin_ctzll(others);
+      if (d == order[0] || out.parent[d] == x) continue;
+      // D's estimated rows once x has joined it.
+      double divisor = 1;
+      for (const auto& e : edges) {
+        if ((e.a == x && e.b == d) || (e.a == d && e.b == x)) {
+          divisor = std::max(divisor, e.divisor);
+        }
+      }
+      const double joined_rows = group_rows[d] * group_rows[x] / divisor;
+      if (joined_rows >= group_rows[d]) continue;
+      out.parent[x] = d;
+      folded[d] |= uint64_t{1} << x;
+      group_rows[d] = std::max(1.0, joined_rows);
+      changed = true;
+    }
+  }
+  return out;
+}
+
+// An inner join without keys (push_down_filters gives it its keys).
+Plan KeylessJoin(const Plan& left, const Plan& right) {
+  auto j = std::make_shared<JoinNode>();
+  j->type = JoinType::kInner;
+  arrow::FieldVector fields = left->schema->fields();
+  for (const auto& f : right->schema->fields()) fields.push_back(f);
+  j->schema = arrow::schema(std::move(fields));
+  j->inputs = {left, right};
+  return j;
+}
+
+// Leaf `i` joined, left-deep, with the build sides folded into it (in `order`), its
+// leaves appended to `layout` in the resulting column order.
+Plan Subtree(const Cluster& c, const Order& order, int i, std::vector<int>* layout) {
+  layout->push_back(i);
+  Plan tree = c.leaves[i].plan;
+  for (int k : order.leaves) {
+    if (order.parent[k] != i) continue;
+    Plan right = Subtree(c, order, k, layout);
+    tree = KeylessJoin(tree, right);
+  }
+  return tree;
 }
 
 Result<Plan> Rebuild(const Plan& top, Cluster c, std::vector<Expr> filter_terms) {
   for (const auto& t : filter_terms) c.predicates.push_back(t);
-  std::vector<int> order = ChooseOrder(c);
+  const Order order = ChooseOrder(c);
+  std::vector<int> layout;  // leaves in the new tree's column order
+  Plan chain;
+  for (int i : order.leaves) {
+    if (order.parent[i] >= 0) continue;
+    Plan right = Subtree(c, order, i, &layout);
+    if (!chain) {
+      chain = right;
+      continue;
+    }
+    chain = KeylessJoin(chain, right);
+  }
   bool unchanged = true;
-  for (size_t i = 0; i < order.size(); ++i)
-    unchanged = unchanged && order[i] == static_cast<int>(i);
-  // new_index[old column] in the reordered chain.
+  for (size_t i = 0; i < layout.size(); ++i)
+    unchanged = unchanged && layout[i] == static_cast<int>(i);
+  // new_index[old column] in the reordered tree.
   std::vector<int> new_index(c.width);
   int at = 0;
-  for (int i : order) {
+  for (int i : layout) {
     for (int k = 0; k < c.leaves[i].width; ++k) new_index[c.leaves[i].offset + k] = at++;
-  }
-  Plan chain = c.leaves[order[0]].plan;
-  for (size_t k = 1; k < order.size(); ++k) {
-    const Plan& right = c.leaves[order[k]].plan;
-    auto j = std::make_shared<JoinNode>();
-    j->type = JoinType::kInner;
-    arrow::FieldVector fields = chain->schema->fields();
-    for (const auto& f : right->schema->fields()) fields.push_back(f);
-    j->schema = arrow::schema(std::move(fields));
-    j->inputs = {chain, right};
-    chain = j;
   }
   std::vector<Expr> terms;
   for (const auto& p : c.predicates) terms.push_back(expr::RemapColumns(p, new_index));
