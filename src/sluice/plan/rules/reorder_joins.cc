@@ -171,6 +171,55 @@ Order ChooseOrder(const Cluster& c) {
   for (int i = 1; i < n; ++i) {
     if (rows[i] > rows[first]) first = i;
   }
+  std::vector<int> parent(n, -1);
+  // Bushy build sides, decided before the order: a leaf whose every equality links it
+  // to one other leaf D (not the first, which probes all the way up), and whose join
+  // with D shrinks D, is joined to D inside D's build side, before the chain meets D
+  // (whose rows are then those of the join, for the order): TPC-H Q11's German
+  // suppliers (supplier with nation) are found before partsupp's 800 K rows probe
+  // them, instead of after every partsupp row has met its supplier. Repeated, so a
+  // chain of such leaves (Q2's region under nation under supplier) folds in turn.
+  std::vector<uint64_t> neighbours(n, 0);
+  for (uint64_t m : links) {
+    if ((m & (m - 1)) == 0 || __builtin_popcountll(m) != 2) continue;
+    const int a = __builtin_ctzll(m);
+    const int b = 63 - __builtin_clzll(m);
+    neighbours[a] |= uint64_t{1} << b;
+    neighbours[b] |= uint64_t{1} << a;
+  }
+  // Multi-leaf equalities (over three leaves or more) pin their leaves to the chain.
+  uint64_t pinned = uint64_t{1} << first;
+  for (uint64_t m : links) {
+    if (__builtin_popcountll(m) > 2) pinned |= m;
+  }
+  std::vector<uint64_t> folded(n, 0);  // leaves folded (directly) into each leaf
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int x = 0; x < n; ++x) {
+      if (parent[x] >= 0 || ((pinned >> x) & 1)) continue;
+      const uint64_t others = neighbours[x] & ~folded[x];
+      if (others == 0 || (others & (others - 1)) != 0) continue;
+      const int d = __builtin_ctzll(others);
+      if (d == first || parent[d] == x) continue;
+      // D's estimated rows once x has joined it.
+      double divisor = 1;
+      for (const auto& e : edges) {
+        if ((e.a == x && e.b == d) || (e.a == d && e.b == x)) {
+          divisor = std::max(divisor, e.divisor);
+        }
+      }
+      const double joined_rows = rows[d] * rows[x] / divisor;
+      if (joined_rows >= rows[d]) continue;
+      parent[x] = d;
+      folded[d] |= uint64_t{1} << x;
+      rows[d] = std::max(1.0, joined_rows);
+      changed = true;
+    }
+  }
+  uint64_t satellites = 0;  // placed with their leaf, not in the chain's order
+  for (int i = 0; i < n; ++i) {
+    if (parent[i] >= 0) satellites |= uint64_t{1} << i;
+  }
   order.push_back(first);
   joined |= uint64_t{1} << first;
   size = rows[first];
@@ -196,12 +245,13 @@ Order ChooseOrder(const Cluster& c) {
   auto probe_cost = [&](double probe_rows, int i) {
     return probe_rows * (rows[i] <= kCacheResidentRows ? 1.0 : 3.0);
   };
-  while (static_cast<int>(order.size()) < n) {
+  const int roots = static_cast<int>(std::count(parent.begin(), parent.end(), -1));
+  while (static_cast<int>(order.size()) < roots) {
     int best = -1;
     bool best_connected = false;
     double best_score = 0;
     for (int i = 0; i < n; ++i) {
-      if (joined & (uint64_t{1} << i)) continue;
+      if ((joined | satellites) & (uint64_t{1} << i)) continue;
       bool connected = false;
       const double result = step(joined, size, i, &connected);
       // The cost of this join (its probes and the rows it makes) and of the best join
@@ -212,7 +262,7 @@ Order ChooseOrder(const Cluster& c) {
       const uint64_t after = joined | (uint64_t{1} << i);
       double next_best = -1;
       for (int k = 0; k < n; ++k) {
-        if (after & (uint64_t{1} << k)) continue;
+        if ((after | satellites) & (uint64_t{1} << k)) continue;
         bool next_connected = false;
         const double next = step(after, result, k, &next_connected);
         if (!next_connected) continue;
@@ -235,52 +285,10 @@ Order ChooseOrder(const Cluster& c) {
     order.push_back(best);
     joined |= uint64_t{1} << best;
   }
-  // Bushy build sides: a leaf whose every equality links it to one other leaf D (not
-  // the first, which probes all the way up), and whose join with D shrinks D, is
-  // joined to D inside D's build side, before the chain meets D: TPC-H Q11's German
-  // suppliers (supplier with nation) are found before partsupp's 800 K rows probe
-  // them, instead of after every partsupp row has met its supplier. Repeated, so a
-  // chain of such leaves (Q2's region under nation under supplier) folds in turn.
-  Order out{order, std::vector<int>(n, -1)};
-  std::vector<uint64_t> neighbours(n, 0);
-  for (uint64_t m : links) {
-    if ((m & (m - 1)) == 0 || __builtin_popcountll(m) != 2) continue;
-    const int a = __builtin_ctzll(m);
-    const int b = 63 - __builtin_clzll(m);
-    neighbours[a] |= uint64_t{1} << b;
-    neighbours[b] |= uint64_t{1} << a;
+  for (int i = 0; i < n; ++i) {
+    if (parent[i] >= 0) order.push_back(i);
   }
-  // Multi-leaf equalities (over three leaves or more) pin their leaves to the chain.
-  uint64_t pinned = uint64_t{1} << order[0];
-  for (uint64_t m : links) {
-    if (__builtin_popcountll(m) > 2) pinned |= m;
-  }
-  std::vector<uint64_t> folded(n, 0);  // leaves folded (directly) into each leaf
-  std::vector<double> group_rows(rows);
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (int x = 0; x < n; ++x) {
-      if (out.parent[x] >= 0 || ((pinned >> x) & 1)) continue;
-      const uint64_t others = neighbours[x] & ~folded[x];
-      if (others == 0 || (others & (others - 1)) != 0) continue;
-      const int d = __builtin_ctzll(others);
-      if (d == order[0] || out.parent[d] == x) continue;
-      // D's estimated rows once x has joined it.
-      double divisor = 1;
-      for (const auto& e : edges) {
-        if ((e.a == x && e.b == d) || (e.a == d && e.b == x)) {
-          divisor = std::max(divisor, e.divisor);
-        }
-      }
-      const double joined_rows = group_rows[d] * group_rows[x] / divisor;
-      if (joined_rows >= group_rows[d]) continue;
-      out.parent[x] = d;
-      folded[d] |= uint64_t{1} << x;
-      group_rows[d] = std::max(1.0, joined_rows);
-      changed = true;
-    }
-  }
-  return out;
+  return Order{order, parent};
 }
 
 // An inner join without keys (push_down_filters gives it its keys).
