@@ -156,7 +156,10 @@ class ProbeOp : public Operator {
     const int64_t n = probe->num_rows();
     const auto& build = *f_->build();
     const JoinType type = f_->type();
-    std::vector<uint8_t> probe_matched(n, 0);
+    // Whether rows decide by their match flag after the pairs (outer, semi, anti).
+    const bool track_probe = type == JoinType::kLeft || type == JoinType::kFull ||
+                             type == JoinType::kSemi || type == JoinType::kAnti;
+    std::vector<uint8_t> probe_matched(track_probe ? n : 0, 0);
     std::vector<int64_t> chain_start(n, -1);
     if (build.has_keys()) {
       ARROW_ASSIGN_OR_RAISE(auto keys, EvaluateKeys(f_->probe_keys(), *probe));
@@ -216,18 +219,24 @@ class ProbeOp : public Operator {
           auto joined, Assemble(probe, pidx, build.rows(), bidx, JoinedSchema(), false));
       const int64_t* p = pv.data();
       const int64_t* b = bv.data();
-      std::vector<uint8_t> keep(joined->num_rows(), 1);
+      const bool mark_build =
+          type == JoinType::kRight || type == JoinType::kFull || preserve;
       if (f_->condition()) {
         ARROW_ASSIGN_OR_RAISE(auto arr, expr::EvaluateToArray(f_->condition(), *joined));
         const auto& m = static_cast<const arrow::BooleanArray&>(*arr);
-        for (int64_t k = 0; k < m.length(); ++k) keep[k] = m.IsValid(k) && m.Value(k);
+        for (int64_t k = 0; k < m.length(); ++k) {
+          if (!(m.IsValid(k) && m.Value(k))) continue;
+          if (track_probe) probe_matched[p[k]] = 1;
+          if (mark_build)
+            f_->build()->matched()[b[k]].store(1, std::memory_order_relaxed);
+        }
         ARROW_ASSIGN_OR_RAISE(joined, FilterBatch(joined, arrow::Datum(arr)));
-      }
-      for (size_t k = 0; k < keep.size(); ++k) {
-        if (!keep[k]) continue;
-        probe_matched[p[k]] = 1;
-        if (type == JoinType::kRight || type == JoinType::kFull || preserve) {
-          f_->build()->matched()[b[k]].store(1, std::memory_order_relaxed);
+      } else if (track_probe || mark_build) {
+        // Every candidate pair matches.
+        for (size_t k = 0; k < pv.size(); ++k) {
+          if (track_probe) probe_matched[p[k]] = 1;
+          if (mark_build)
+            f_->build()->matched()[b[k]].store(1, std::memory_order_relaxed);
         }
       }
       pv.clear();
