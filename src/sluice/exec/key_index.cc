@@ -70,14 +70,7 @@ class TableKeyIndex : public KeyIndex {
   Status InsertAll(const KeyIndex& other_base, uint32_t* mapping, const uint8_t* part_of,
                    uint8_t part) override {
     const KeyTable& other = static_cast<const TableKeyIndex&>(other_base).table_;
-    for (int64_t g = 0; g < other.size(); ++g) {
-      if (part_of != nullptr && part_of[g] != part) {
-        mapping[g] = kSkipped;
-        continue;
-      }
-      ARROW_ASSIGN_OR_RAISE(mapping[g], table_.FindOrInsert(other.key(g), other.hash(g)));
-    }
-    return Status::OK();
+    return table_.InsertFrom(other, part_of, part, kSkipped, mapping);
   }
   // The top bits of the keys' hashes (the table's home slots use the low bits).
   void Partitions(int parts, uint8_t* out) const override {
@@ -137,7 +130,9 @@ class IntKeyIndex final : public KeyIndex {
                    uint8_t part) override {
     if (sealed_) return Status::Invalid("internal: insert into a sealed key index");
     const auto& other = static_cast<const IntKeyIndex&>(other_base);
+    constexpr int64_t kAhead = 8;
     for (int64_t g = 0; g < other.size(); ++g) {
+      if (g + kAhead < other.size() && !slots_.empty()) Prefetch(other.keys_[g + kAhead]);
       if (part_of != nullptr && part_of[g] != part) {
         mapping[g] = kSkipped;
       } else if (g == other.null_id_) {

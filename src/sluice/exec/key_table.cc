@@ -125,6 +125,21 @@ Status KeyTable::FindOrInsert(const EncodedRows& rows, uint32_t* ids) {
   return Status::OK();
 }
 
+Status KeyTable::InsertFrom(const KeyTable& other, const uint8_t* part_of, uint8_t part,
+                            uint32_t skipped, uint32_t* mapping) {
+  const int64_t n = other.size();
+  constexpr int64_t kAhead = 16;
+  for (int64_t g = 0; g < n; ++g) {
+    if (g + kAhead < n) Prefetch(other.hash(g + kAhead));
+    if (part_of != nullptr && part_of[g] != part) {
+      mapping[g] = skipped;
+      continue;
+    }
+    ARROW_ASSIGN_OR_RAISE(mapping[g], FindOrInsert(other.key(g), other.hash(g)));
+  }
+  return Status::OK();
+}
+
 std::vector<std::string_view> KeyTable::Keys() const {
   std::vector<std::string_view> out;
   out.reserve(size());

@@ -24,6 +24,11 @@ class KeyTable {
   Status FindOrInsert(const EncodedRows& rows, uint32_t* ids);
   /// Finds or inserts one key.
   Result<uint32_t> FindOrInsert(std::string_view key, uint64_t hash);
+  /// Finds or inserts every key of `other` with part_of[g] == part (every key when
+  /// part_of is null): mapping[g] = its id here, `skipped` for the keys left out.
+  /// Prefetches slots ahead, as FindOrInsert of rows does.
+  Status InsertFrom(const KeyTable& other, const uint8_t* part_of, uint8_t part,
+                    uint32_t skipped, uint32_t* mapping);
   /// Looks a key up: its id, or -1 if absent.
   int64_t Find(std::string_view key, uint64_t hash) const;
   /// Looks up every row whose skip[i] is 0 (skip may be null); ids[i] = id or -1.
