@@ -6,14 +6,42 @@ namespace sluice::plan {
 
 namespace {
 
-double Selectivity(const expr::Expr& e) {
+int PlainColumn(expr::Expr e);
+
+// 1 / the distinct values of the column `e` reads in `input`, if known.
+std::optional<double> OneValueShare(const expr::Expr& e, const Plan* input) {
+  if (input == nullptr) return std::nullopt;
+  const int c = PlainColumn(e);
+  if (c < 0) return std::nullopt;
+  auto d = EstimateKeyStats(*input, c).distinct;
+  if (!d || *d < 1) return std::nullopt;
+  return 1.0 / *d;
+}
+
+bool IsLiteral(const expr::Expr& e) { return e->kind == expr::ExprKind::kLiteral; }
+
+// The share of `input`'s rows (null: unknown input) that `e` keeps.
+double Selectivity(const expr::Expr& e, const Plan* input) {
   if (e->kind != expr::ExprKind::kCall) return 0.5;
   const std::string& fn = e->name;
-  if (fn == "and") return Selectivity(e->args[0]) * Selectivity(e->args[1]);
-  if (fn == "=") return 0.1;
+  if (fn == "and") return Selectivity(e->args[0], input) * Selectivity(e->args[1], input);
+  if (fn == "=") {
+    // A column equal to a constant: one of its distinct values (p_size = 15 is one of
+    // 50), when the source knows how many.
+    if (e->args.size() == 2 && (IsLiteral(e->args[0]) || IsLiteral(e->args[1]))) {
+      auto share = OneValueShare(IsLiteral(e->args[0]) ? e->args[1] : e->args[0], input);
+      if (share) return *share;
+    }
+    return 0.1;
+  }
   if (fn == "<" || fn == "<=" || fn == ">" || fn == ">=") return 1.0 / 3;
   if (fn == "between") return 0.25;
-  if (fn == "in") return std::min(0.5, 0.1 * static_cast<double>(e->args.size() - 1));
+  if (fn == "in") {
+    const double k = static_cast<double>(e->args.size() - 1);
+    auto share = OneValueShare(e->args[0], input);
+    if (share) return std::min(1.0, k * *share);
+    return std::min(0.5, 0.1 * k);
+  }
   if (fn == "like" && e->args.size() == 2 &&
       e->args[1]->kind == expr::ExprKind::kLiteral && e->args[1]->value &&
       e->args[1]->value->is_valid) {
@@ -103,7 +131,8 @@ double EstimateRows(const Plan& node) {
     }
     case NodeKind::kFilter: {
       const auto& f = static_cast<const FilterNode&>(*node);
-      return EstimateRows(node->inputs[0]) * std::max(0.01, Selectivity(f.predicate));
+      return EstimateRows(node->inputs[0]) *
+             EstimateSelectivity(f.predicate, node->inputs[0]);
     }
     case NodeKind::kAggregate: {
       const auto& a = static_cast<const AggregateNode&>(*node);
@@ -178,6 +207,10 @@ KeyStats EstimateKeyStats(const Plan& node, int column) {
     default:
       return {};
   }
+}
+
+double EstimateSelectivity(const expr::Expr& predicate, const Plan& input) {
+  return std::max(0.01, Selectivity(predicate, &input));
 }
 
 std::optional<double> EstimateDistinct(const Plan& node, int column) {
