@@ -127,5 +127,32 @@ TEST(Cardinality, APrefixPatternSelectsLikeAnEquality) {
   EXPECT_DOUBLE_EQ(like("_x%"), 500);
 }
 
+TEST(Cardinality, AnEqualityWithAConstantKeepsOneOfTheColumnsValues) {
+  // k has 50 distinct values (p_size), name has no known count.
+  Plan t = Table(1000, {{0, 50}});
+  auto kept = [&](expr::Expr predicate) {
+    return EstimateRows(*MakeFilter(t, std::move(predicate)));
+  };
+  auto k = [] { return Column("k"); };
+  auto lit = [](int64_t v) { return Literal(arrow::MakeScalar(v)); };
+  EXPECT_DOUBLE_EQ(kept(Call("=", {k(), lit(15)})), 20);
+  EXPECT_DOUBLE_EQ(kept(Call("=", {lit(15), k()})), 20);
+  EXPECT_DOUBLE_EQ(kept(Call("in", {k(), lit(1), lit(2), lit(3)})), 60);
+  EXPECT_DOUBLE_EQ(kept(Call("=", {Column("name"), Literal(arrow::MakeScalar("x"))})),
+                   100);
+  // Never under 1 % of the input.
+  EXPECT_DOUBLE_EQ(
+      EstimateRows(*MakeFilter(Table(100000, {{0, 1000000}}), Call("=", {k(), lit(7)}))),
+      1000);
+}
+
+TEST(Cardinality, ASemiJoinWithFewerDistinctKeysOnTheRightKeepsAtMostThose) {
+  // An IN list of 40 keys against a column of 5,000 values keeps about 40 of them.
+  Plan left = Table(5000, {{0, 5000}});
+  Plan right = Table(40, {{0, 40}});
+  EXPECT_DOUBLE_EQ(EstimateRows(Join(left, right, JoinType::kSemi)), 40);
+  EXPECT_DOUBLE_EQ(EstimateRows(Join(left, right, JoinType::kAnti)), 4960);
+}
+
 }  // namespace
 }  // namespace sluice::plan
