@@ -18,6 +18,10 @@ struct AggregateLocal : LocalSinkState {
   std::unique_ptr<KeyIndex> table;  // null for a global aggregate (one group)
   std::vector<std::unique_ptr<GroupedAccumulator>> accumulators;
   std::vector<uint32_t> ids;
+  int64_t rows = 0;  // consumed into this table
+  // Whether the worker hands its table over every kSegmentGroups groups (decided once,
+  // after kDecideRows rows).
+  enum class Mode { kUndecided, kWhole, kSegments } mode = Mode::kUndecided;
 
   int64_t groups() const { return table ? table->size() : 1; }
   int64_t MemoryUsage() const {
@@ -112,7 +116,41 @@ Status HashAggregate::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
   }
   int64_t usage = local->MemoryUsage();
   metrics().RecordPeak(usage);
-  return local->reservation.Resize(usage);
+  ARROW_RETURN_NOT_OK(local->reservation.Resize(usage));
+  local->rows += n;
+  return MaybeFlush(ctx, local);
+}
+
+Status HashAggregate::MaybeFlush(ExecContext* ctx, LocalSinkState* local_base) {
+  auto* local = static_cast<AggregateLocal*>(local_base);
+  using Mode = AggregateLocal::Mode;
+  if (local->mode == Mode::kWhole || !local->table) return Status::OK();
+  if (local->mode == Mode::kUndecided) {
+    if (local->rows < kDecideRows) return Status::OK();
+    // Hardly any row met a group it had seen: the table only grows, and a big table
+    // misses the caches on every insert. Then hand tables to Finalize's parallel
+    // merge, which meets their groups anyway, and go on with small ones (the
+    // db-benchmark's 10 M groups of 10 M rows). A table with repeats (100 K groups
+    // of 10 M rows) stays whole: its merge is small.
+    bool segments = ctx->threads() >= 2 && local->groups() * 2 > local->rows;
+    for (const auto& a : local->accumulators) segments = segments && a->PartialMerge();
+    local->mode = segments ? Mode::kSegments : Mode::kWhole;
+    if (!segments) return Status::OK();
+  } else if (local->groups() < kSegmentGroups) {
+    return Status::OK();
+  }
+  ARROW_ASSIGN_OR_RAISE(auto fresh, MakeLocal(ctx, 0));
+  auto* next = static_cast<AggregateLocal*>(fresh.get());
+  auto segment = std::make_unique<AggregateLocal>();
+  std::swap(segment->reservation, local->reservation);
+  std::swap(segment->table, local->table);
+  std::swap(segment->accumulators, local->accumulators);
+  std::swap(local->reservation, next->reservation);
+  std::swap(local->table, next->table);
+  std::swap(local->accumulators, next->accumulators);
+  std::lock_guard<std::mutex> lock(mu_);
+  finished_.push_back(std::move(segment));
+  return Status::OK();
 }
 
 Status HashAggregate::FinishLocal(ExecContext* ctx,

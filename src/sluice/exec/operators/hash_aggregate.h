@@ -2,7 +2,9 @@
 // Hash aggregation (GROUP BY, DISTINCT, global aggregates): a pipeline breaker.
 //
 // As a Sink, each worker groups its input into a thread-local key index with its own
-// accumulators; FinishLocal hands the local state over and Finalize merges them. Many
+// accumulators; FinishLocal hands the local state over and Finalize merges them. A
+// worker whose rows hardly repeat a group hands over its table every kSegmentGroups
+// groups (when the merge is parallel), so that its table stays small. Many
 // groups (at least kParallelMergeGroups over all workers) of decomposable aggregates
 // merge in parallel: the keys are split into 2 x threads hash partitions and each
 // thread merges whole partitions of every worker's state into a table of its own, then
@@ -37,8 +39,14 @@ class HashAggregate : public Sink, public Source {
   Status Produce(ExecContext* ctx, int64_t morsel, Emitter* out) override;
 
   static constexpr int64_t kParallelMergeGroups = 1 << 15;
+  /// A worker whose first kDecideRows rows made more than half as many groups sets its
+  /// table aside for the merge then, and again every kSegmentGroups groups, starting a
+  /// new one each time (MaybeFlush).
+  static constexpr int64_t kDecideRows = 1 << 20;
+  static constexpr int64_t kSegmentGroups = 1 << 16;
 
  private:
+  Status MaybeFlush(ExecContext* ctx, LocalSinkState* local);
   // How many hash partitions Finalize merges in parallel (1: merge sequentially).
   int MergePartitions(ExecContext* ctx) const;
   Status MergeSequentially(ExecContext* ctx);
