@@ -53,14 +53,18 @@ def _args(tables):
     return sum((["--table", f"{n}={p}"] for n, p in tables.items()), [])
 
 
-def test_the_semi_join_moves_below_the_inner_join(sluice, tables):
-    explain = sluice.cli(["explain"] + _args(tables) + [QUERIES[0]])
+def _assert_semi_below_inner(sluice, tables, query):
+    explain = sluice.cli(["explain"] + _args(tables) + [query])
     assert explain.returncode == 0, explain.describe()
     optimized = explain.stdout.split("Optimized plan:")[1].split("Physical plan:")[0]
     lines = optimized.splitlines()
     inner = next(i for i, l in enumerate(lines) if "Join inner" in l)
     semi = next(i for i, l in enumerate(lines) if "Join semi" in l)
     assert semi > inner, optimized
+
+
+def test_the_semi_join_moves_below_the_inner_join(sluice, tables):
+    _assert_semi_below_inner(sluice, tables, QUERIES[0])
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -75,12 +79,6 @@ def test_a_selective_semi_join_moves_below_a_shrinking_inner_join(sluice, duck, 
     # of it, so probing it first is cheaper (TPC-H Q2's restricted partsupp).
     query = ("SELECT f.v, d.name FROM fact f JOIN dim d ON f.dk = d.dk "
              "WHERE d.name = 'd3' AND f.fk IN (SELECT k FROM pick)")
-    explain = sluice.cli(["explain"] + _args(tables) + [query])
-    assert explain.returncode == 0, explain.describe()
-    optimized = explain.stdout.split("Optimized plan:")[1].split("Physical plan:")[0]
-    lines = optimized.splitlines()
-    inner = next(i for i, l in enumerate(lines) if "Join inner" in l)
-    semi = next(i for i, l in enumerate(lines) if "Join semi" in l)
-    assert semi > inner, optimized
+    _assert_semi_below_inner(sluice, tables, query)
     for threads in (1, 2):
         result_compare.assert_matches_duckdb(sluice, duck, tables, query, threads=threads)

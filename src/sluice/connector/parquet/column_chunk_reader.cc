@@ -79,6 +79,55 @@ bool BinaryLike(Type::type id) {
          id == Type::LARGE_BINARY;
 }
 
+// Whether a time or timestamp column's Parquet unit is the Arrow type's.
+bool UnitMatches(const parquet::LogicalType& logical, const arrow::DataType& type) {
+  arrow::TimeUnit::type unit;
+  parquet::LogicalType::TimeUnit::unit stored;
+  if (type.id() == Type::TIMESTAMP) {
+    if (!logical.is_timestamp()) return false;
+    unit = static_cast<const arrow::TimestampType&>(type).unit();
+    stored = static_cast<const parquet::TimestampLogicalType&>(logical).time_unit();
+  } else {
+    if (!logical.is_time()) return false;
+    unit = static_cast<const arrow::TimeType&>(type).unit();
+    stored = static_cast<const parquet::TimeLogicalType&>(logical).time_unit();
+  }
+  return stored == ParquetUnit(unit);
+}
+
+// The layout of an INT32 (bits 32) or INT64 (bits 64) column read as `type`.
+bool IntegerLayout(int bits, const parquet::LogicalType& logical,
+                   const arrow::DataType& type, ValueLayout* l) {
+  const Type::type id = type.id();
+  l->stored_width = bits / 8;
+  l->width = bits / 8;
+  if (arrow::is_integer(id)) {
+    const int want = type.bit_width();
+    // Arrow reads INT64 as 64-bit integers only, INT32 as integers of at most 32 bits.
+    if (want > bits || (bits == 64 && want != 64)) return false;
+    if (!IntMatches(logical, want, arrow::is_signed_integer(id))) return false;
+    l->width = want / 8;
+    if (want < bits) l->convert = Convert::kTruncate;
+    return true;
+  }
+  switch (id) {
+    case Type::DATE32:
+      return bits == 32 && logical.is_date();
+    case Type::TIME32:
+      return bits == 32 && UnitMatches(logical, type);
+    case Type::TIME64:
+    case Type::TIMESTAMP:
+      return bits == 64 && UnitMatches(logical, type);
+    case Type::DECIMAL128:
+      if (!DecimalMatches(logical, type)) return false;
+      l->width = 16;
+      l->convert = Convert::kSignExtend;
+      return true;
+    default:
+      return false;
+  }
+}
+
 // The layout for reading `descr` into `type`; false if this reader does not take it.
 bool Layout(const parquet::ColumnDescriptor& descr, const arrow::DataType& type,
             ValueLayout* out) {
@@ -88,62 +137,9 @@ bool Layout(const parquet::ColumnDescriptor& descr, const arrow::DataType& type,
   const Type::type id = type.id();
   switch (l.physical) {
     case parquet::Type::INT32:
-      l.stored_width = 4;
-      if (id == Type::INT32 || id == Type::UINT32) {
-        if (!IntMatches(logical, 32, id == Type::INT32)) return false;
-        l.width = 4;
-      } else if (id == Type::INT8 || id == Type::UINT8 || id == Type::INT16 ||
-                 id == Type::UINT16) {
-        int bits = id == Type::INT8 || id == Type::UINT8 ? 8 : 16;
-        if (!IntMatches(logical, bits, id == Type::INT8 || id == Type::INT16))
-          return false;
-        l.width = bits / 8;
-        l.convert = Convert::kTruncate;
-      } else if (id == Type::DATE32) {
-        if (!logical.is_date()) return false;
-        l.width = 4;
-      } else if (id == Type::TIME32) {
-        if (!logical.is_time()) return false;
-        const auto& t = static_cast<const parquet::TimeLogicalType&>(logical);
-        if (t.time_unit() !=
-            ParquetUnit(static_cast<const arrow::Time32Type&>(type).unit())) {
-          return false;
-        }
-        l.width = 4;
-      } else if (id == Type::DECIMAL128) {
-        if (!DecimalMatches(logical, type)) return false;
-        l.width = 16;
-        l.convert = Convert::kSignExtend;
-      } else {
-        return false;
-      }
-      break;
     case parquet::Type::INT64:
-      l.stored_width = 8;
-      if (id == Type::INT64 || id == Type::UINT64) {
-        if (!IntMatches(logical, 64, id == Type::INT64)) return false;
-        l.width = 8;
-      } else if (id == Type::TIMESTAMP) {
-        if (!logical.is_timestamp()) return false;
-        const auto& t = static_cast<const parquet::TimestampLogicalType&>(logical);
-        if (t.time_unit() !=
-            ParquetUnit(static_cast<const arrow::TimestampType&>(type).unit())) {
-          return false;
-        }
-        l.width = 8;
-      } else if (id == Type::TIME64) {
-        if (!logical.is_time()) return false;
-        const auto& t = static_cast<const parquet::TimeLogicalType&>(logical);
-        if (t.time_unit() !=
-            ParquetUnit(static_cast<const arrow::Time64Type&>(type).unit())) {
-          return false;
-        }
-        l.width = 8;
-      } else if (id == Type::DECIMAL128) {
-        if (!DecimalMatches(logical, type)) return false;
-        l.width = 16;
-        l.convert = Convert::kSignExtend;
-      } else {
+      if (!IntegerLayout(l.physical == parquet::Type::INT32 ? 32 : 64, logical, type,
+                         &l)) {
         return false;
       }
       break;
