@@ -553,15 +553,10 @@ class Reader : public ColumnChunkReader {
     if (dictionary_page_) {
       if (!has_dictionary_)
         return Corrupt("a dictionary-encoded page without a dictionary");
-      if (values_ >= values_end_) {
-        index_width_ = 0;
-        indices_ = HybridDecoder(values_, values_end_, 0);
-      } else {
-        index_width_ = *values_++;
-        if (index_width_ > 32)
-          return Corrupt("dictionary indices of ", index_width_, " bits");
-        indices_ = HybridDecoder(values_, values_end_, index_width_);
-      }
+      // The indices' bit width leads the values (an empty page has none).
+      const int width = values_ < values_end_ ? *values_++ : 0;
+      if (width > 32) return Corrupt("dictionary indices of ", width, " bits");
+      indices_ = HybridDecoder(values_, values_end_, width);
     }
     return Status::OK();
   }
@@ -875,7 +870,6 @@ class Reader : public ColumnChunkReader {
   int64_t page_rows_left_ = 0;
   HybridDecoder levels_;
   HybridDecoder indices_;
-  int index_width_ = 0;
   bool dictionary_page_ = false;
   const uint8_t* values_ = nullptr;
   const uint8_t* values_end_ = nullptr;

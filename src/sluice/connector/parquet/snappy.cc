@@ -185,28 +185,12 @@ Status ExactStep(const uint8_t*& ip, const uint8_t* ip_end, uint8_t*& op,
     ip += len;
     return Status::OK();
   }
-  size_t len;
-  size_t offset;
-  switch (tag & 3) {
-    case 1:
-      if (in_left < 1) return Corrupt("truncated copy");
-      len = ((tag >> 2) & 7) + 4;
-      offset = (static_cast<size_t>(tag >> 5) << 8) | ip[0];
-      ip += 1;
-      break;
-    case 2:
-      if (in_left < 2) return Corrupt("truncated copy");
-      len = (tag >> 2) + 1;
-      offset = LoadLittleEndian(ip, 2);
-      ip += 2;
-      break;
-    default:
-      if (in_left < 4) return Corrupt("truncated copy");
-      len = (tag >> 2) + 1;
-      offset = LoadLittleEndian(ip, 4);
-      ip += 4;
-      break;
-  }
+  // A copy: its length and offset bytes from the same table the fast loop reads.
+  const CopyTag& t = kCopyTags[tag];
+  if (in_left < t.offset_bytes) return Corrupt("truncated copy");
+  const size_t len = t.length;
+  const size_t offset = t.offset_high | LoadLittleEndian(ip, t.offset_bytes);
+  ip += t.offset_bytes;
   if (offset == 0 || offset > static_cast<size_t>(op - out)) {
     return Corrupt("copy from before the start");
   }
