@@ -350,7 +350,7 @@ void RunStatement(const std::string& sql, FuzzCatalog* catalog) {
   (void)plan::ExplainPlan(*optimized);
   if (MaxRows(*optimized) > kMaxRows) return;
   exec::ExecContext ctx(exec::ExecOptions{/*threads=*/2, /*memory_limit=*/256 << 20,
-                                          /*batch_rows=*/3});
+                                          /*batch_rows=*/3, /*spill_directory=*/{}});
   auto result = exec::ExecuteToTable(*optimized, &ctx);
   if (result.ok()) CheckResult(*optimized, **result);
 }

@@ -38,6 +38,7 @@ namespace {
 struct Common {
   int threads = 0;
   std::string memory_limit;
+  std::string spill_dir;
   bool quiet = false;
 };
 
@@ -47,6 +48,9 @@ void AddCommon(CLI::App* cmd, Common* c) {
   cmd->add_option(
       "--memory-limit", c->memory_limit,
       "Memory limit for the job, e.g. 4GiB, 512MB or 50% (default: 80% of RAM)");
+  cmd->add_option("--spill-dir", c->spill_dir,
+                  "Where operators spill when the memory limit is reached (default: "
+                  "$SLUICE_SPILL_DIR, else the temporary directory)");
   cmd->add_flag("--quiet,-q", c->quiet, "No progress bar and no summary line");
 }
 
@@ -121,6 +125,7 @@ std::string Summary(const sluice::job::Catalog& catalog, int64_t rows_out, doubl
   s.rows_out = rows_out;
   s.seconds = seconds;
   s.peak_memory = ctx.budget()->peak();
+  s.spilled_bytes = ctx.spilled_bytes();
   s.peak_rss = sluice::PeakRss();
   return sluice::job::FormatSummary(s);
 }
@@ -179,7 +184,7 @@ class SqlRunner {
       : common_(common),
         format_(std::move(format)),
         output_(std::move(output)),
-        ctx_(sluice::exec::ExecOptions{common.threads, limit, 65536}),
+        ctx_(sluice::exec::ExecOptions{common.threads, limit, 65536, common.spill_dir}),
         session_(&catalog_, &ctx_) {}
 
   Status Open(const std::vector<std::string>& tables) {
@@ -335,6 +340,7 @@ int RunJobCommand(const std::string& path, const std::vector<std::string>& sets,
   sluice::job::RunOptions ro;
   ro.threads = common.threads > 0 ? common.threads : -1;
   ro.memory_limit = *limit;
+  ro.spill_directory = common.spill_dir;
   ro.progress = !common.quiet && sluice::job::StderrIsTerminal();
   ro.explain = explain;
   ro.analyze = analyze;
@@ -360,7 +366,7 @@ int ExplainSql(const std::string& query, const std::vector<std::string>& tables,
     auto limit = MemoryLimit(common, 0);
     if (!limit.ok()) return Fail(limit.status());
     sluice::exec::ExecContext ctx(
-        sluice::exec::ExecOptions{common.threads, *limit, 65536});
+        sluice::exec::ExecOptions{common.threads, *limit, 65536, common.spill_dir});
     std::string annotated;
     auto start = std::chrono::steady_clock::now();
     auto table = sluice::job::CollectQuery(*plan, &ctx, &annotated);

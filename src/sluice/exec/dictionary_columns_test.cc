@@ -87,7 +87,7 @@ TEST(DictionaryColumns, InMemoryTableHandsIndicesOnlyToConsumersThatTakeThem) {
   auto run = [&](expr::Expr predicate, bool keep) {
     auto p = plan::MakeFilter(plan::MakeScan(source), predicate).ValueOrDie();
     plan::AssignIds(p);
-    ExecContext ctx(ExecOptions{2, -1, 2});
+    ExecContext ctx(ExecOptions{2, -1, 2, {}});
     return ExecuteToTable(p, &ctx, nullptr, keep).ValueOrDie();
   };
   auto on_v =

@@ -1,11 +1,13 @@
 #pragma once
 // What a running job shares with its operators: threads, the memory budget,
-// cancellation and progress counters.
+// cancellation, progress counters and the spill directory.
 #include <arrow/memory_pool.h>
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <string>
 
 #include "sluice/base/memory.h"
 
@@ -15,6 +17,10 @@ struct ExecOptions {
   int threads = 0;             // 0 = all cores
   int64_t memory_limit = 0;    // bytes; 0 = default (80% of RAM); < 0 = unlimited
   int64_t batch_rows = 65536;  // target rows per batch
+  // Where operators spill when their memory reservation cannot grow: a directory in
+  // which the job makes its own subdirectory. Empty: $SLUICE_SPILL_DIR, else the
+  // system's temporary directory ($TMPDIR or /tmp).
+  std::string spill_directory;
 };
 
 /// Progress counters updated by sources (rows/bytes read) and sinks.
@@ -29,12 +35,22 @@ struct Progress {
 class ExecContext {
  public:
   explicit ExecContext(ExecOptions options);
+  ~ExecContext();
+  ExecContext(const ExecContext&) = delete;
+  ExecContext& operator=(const ExecContext&) = delete;
 
   int threads() const { return threads_; }
   int64_t batch_rows() const { return options_.batch_rows; }
   MemoryBudget* budget() { return &budget_; }
   arrow::MemoryPool* pool() const { return arrow::default_memory_pool(); }
   Progress& progress() { return progress_; }
+
+  /// The job's own spill directory, created on first use and removed with the context
+  /// (with everything still in it). Thread-safe.
+  Result<std::string> SpillDirectory();
+  /// Bytes operators wrote to spill files, over the job.
+  int64_t spilled_bytes() const { return spilled_bytes_.load(std::memory_order_relaxed); }
+  void AddSpilledBytes(int64_t bytes) { spilled_bytes_.fetch_add(bytes); }
 
   /// Set when any worker fails or the user interrupts; long loops check it.
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
@@ -46,6 +62,9 @@ class ExecContext {
   MemoryBudget budget_;
   Progress progress_;
   std::atomic<bool> cancelled_{false};
+  std::mutex spill_mu_;
+  std::string spill_dir_;  // empty until SpillDirectory() made it
+  std::atomic<int64_t> spilled_bytes_{0};
 };
 
 }  // namespace sluice::exec

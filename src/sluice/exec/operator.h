@@ -60,6 +60,7 @@ struct OperatorMetrics {
   std::atomic<int64_t> batches_out{0};
   std::atomic<int64_t> nanos{0};  // time inside the operator, summed over workers
   std::atomic<int64_t> peak_memory{0};
+  std::atomic<int64_t> spilled_bytes{0};  // written to spill files
   void RecordPeak(int64_t bytes) {
     int64_t p = peak_memory.load();
     while (bytes > p && !peak_memory.compare_exchange_weak(p, bytes)) {

@@ -343,15 +343,18 @@ static void ExplainInto(const plan::Plan& node,
   }
   auto it = by_id.find(node->id);
   if (it != by_id.end()) {
-    int64_t rows = 0, nanos = 0, peak = 0;
+    int64_t rows = 0, nanos = 0, peak = 0, spilled = 0;
     // The last physical node of a plan node produces its output rows.
     for (auto* p : it->second) {
       nanos += p->metrics().nanos.load();
       peak += p->metrics().peak_memory.load();
+      spilled += p->metrics().spilled_bytes.load();
     }
     rows = it->second.back()->metrics().rows_out.load();
-    line += fmt::format("  [rows={} time={:.3f}s mem={}]", rows, nanos / 1e9,
+    line += fmt::format("  [rows={} time={:.3f}s mem={}", rows, nanos / 1e9,
                         FormatBytes(peak));
+    if (spilled > 0) line += " spilled=" + FormatBytes(spilled);
+    line += "]";
   }
   out->append(line);
   out->push_back('\n');

@@ -45,7 +45,7 @@ plan::Plan ScanOf(std::shared_ptr<arrow::Table> t) {
 std::shared_ptr<arrow::Table> RunPlan(const plan::Plan& p, int threads,
                                       int64_t batch_rows = 1000) {
   plan::AssignIds(p);
-  ExecContext ctx(ExecOptions{threads, -1, batch_rows});
+  ExecContext ctx(ExecOptions{threads, -1, batch_rows, {}});
   auto r = ExecuteToTable(p, &ctx);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return r.ValueOr(nullptr);
@@ -144,7 +144,7 @@ TEST(Executor, MemoryLimitErrorNamesOperator) {
   auto agg = plan::MakeAggregate(ScanOf(t), {Column("k"), Column("v")}, {});
   ASSERT_TRUE(agg.ok());
   plan::AssignIds(*agg);
-  ExecContext ctx(ExecOptions{2, 1 << 20, 4096});
+  ExecContext ctx(ExecOptions{2, 1 << 20, 4096, {}});
   auto r = ExecuteToTable(*agg, &ctx);
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().IsOutOfMemory()) << r.status().ToString();

@@ -88,6 +88,7 @@ std::string FormatSummary(const RunSummary& s) {
   line += fmt::format(" · out {} · {:.2f} s · peak memory {} (operators {})",
                       Thousands(s.rows_out), s.seconds, FormatBytes(s.peak_rss),
                       FormatBytes(s.peak_memory));
+  if (s.spilled_bytes > 0) line += " · spilled " + FormatBytes(s.spilled_bytes);
   for (const auto& f : s.rejects_files) line += " · rejects: " + f;
   return line;
 }
@@ -101,6 +102,8 @@ Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
   eo.threads = options.threads >= 0 ? options.threads : spec.settings.threads;
   eo.memory_limit =
       options.memory_limit >= 0 ? options.memory_limit : spec.settings.memory_limit;
+  eo.spill_directory = !options.spill_directory.empty() ? options.spill_directory
+                                                        : spec.settings.spill_directory;
   exec::ExecContext ctx(eo);
   Catalog catalog;
   for (const auto& src : spec.sources) {
@@ -198,6 +201,7 @@ Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   summary.peak_memory = ctx.budget()->peak();
+  summary.spilled_bytes = ctx.spilled_bytes();
   summary.peak_rss = PeakRss();
   return summary;
 }

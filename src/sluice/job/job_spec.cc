@@ -93,7 +93,7 @@ class Parser {
     }
     if (auto s = root["settings"]) {
       ARROW_RETURN_NOT_OK(
-          CheckKeys(s, "settings", {"threads", "memory_limit", "batch_rows"}));
+          CheckKeys(s, "settings", {"threads", "memory_limit", "batch_rows", "spill_directory"}));
       if (s["threads"]) {
         ARROW_ASSIGN_OR_RAISE(auto t, Int(s["threads"], "settings.threads"));
         if (t < 0)
@@ -105,6 +105,10 @@ class Parser {
         auto bytes = ParseByteSize(t);
         if (!bytes.ok()) return Error(s["memory_limit"], bytes.status().message());
         spec.settings.memory_limit = *bytes;
+      }
+      if (s["spill_directory"]) {
+        ARROW_ASSIGN_OR_RAISE(spec.settings.spill_directory,
+                              Text(s["spill_directory"], "settings.spill_directory"));
       }
     }
     auto sources = root["sources"];

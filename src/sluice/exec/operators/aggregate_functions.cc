@@ -23,6 +23,55 @@ using TypePtr = std::shared_ptr<arrow::DataType>;
 
 namespace {
 
+// ---- spilled state ---------------------------------------------------------------------
+
+// The per-group fields of fixed-size state (vectors indexed by group) packed side by
+// side into one fixed_size_binary value per group: groups[i]'s in row i.
+template <typename... Vs>
+Result<ArrayPtr> SavePod(const uint32_t* groups, int64_t n, const Vs&... vecs) {
+  constexpr int64_t width = (static_cast<int64_t>(sizeof(typename Vs::value_type)) + ...);
+  ARROW_ASSIGN_OR_RAISE(auto buf, arrow::AllocateBuffer(n * width));
+  uint8_t* out = buf->mutable_data();
+  int64_t offset = 0;
+  auto one = [&](const auto& v) {
+    using T = typename std::decay_t<decltype(v)>::value_type;
+    static_assert(std::is_trivially_copyable_v<T>);
+    for (int64_t i = 0; i < n; ++i) {
+      std::memcpy(out + i * width + offset, &v[groups[i]], sizeof(T));
+    }
+    offset += sizeof(T);
+  };
+  (one(vecs), ...);
+  return std::make_shared<arrow::FixedSizeBinaryArray>(
+      arrow::fixed_size_binary(static_cast<int32_t>(width)), n,
+      std::shared_ptr<arrow::Buffer>(std::move(buf)));
+}
+
+// The inverse of SavePod: the vectors hold groups [0, state.length()) afterwards.
+template <typename... Vs>
+Status LoadPod(const arrow::Array& state, Vs&... vecs) {
+  constexpr int64_t width = (static_cast<int64_t>(sizeof(typename Vs::value_type)) + ...);
+  if (state.type_id() != arrow::Type::FIXED_SIZE_BINARY ||
+      static_cast<const arrow::FixedSizeBinaryType&>(*state.type()).byte_width() !=
+          width) {
+    return Status::Invalid("spilled aggregate state of type ", state.type()->ToString(),
+                           " does not fit this aggregate");
+  }
+  const int64_t n = state.length();
+  const uint8_t* in = static_cast<const arrow::FixedSizeBinaryArray&>(state).raw_values();
+  int64_t offset = 0;
+  auto one = [&](auto& v) {
+    using T = typename std::decay_t<decltype(v)>::value_type;
+    v.resize(n);
+    for (int64_t i = 0; i < n; ++i) {
+      std::memcpy(&v[i], in + i * width + offset, sizeof(T));
+    }
+    offset += sizeof(T);
+  };
+  (one(vecs), ...);
+  return Status::OK();
+}
+
 // ---- physical representations
 // ----------------------------------------------------------
 
@@ -321,6 +370,44 @@ class PickAccumulator : public GroupedAccumulator {
 
   Result<ArrayPtr> Finalize() override { return Repr<T>::Build(vals_, has_, type_); }
 
+  Result<ArrayPtr> SaveState(const uint32_t* groups, int64_t n) const override {
+    if constexpr (std::is_same_v<T, std::string>) {
+      arrow::BinaryBuilder b;
+      ARROW_RETURN_NOT_OK(b.Reserve(n));
+      for (int64_t i = 0; i < n; ++i) {
+        if (has_[groups[i]]) {
+          ARROW_RETURN_NOT_OK(b.Append(vals_[groups[i]]));
+        } else {
+          ARROW_RETURN_NOT_OK(b.AppendNull());
+        }
+      }
+      return b.Finish();
+    } else {
+      return SavePod(groups, n, vals_, has_);
+    }
+  }
+
+  Status LoadState(const arrow::Array& state) override {
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (state.type_id() != arrow::Type::BINARY) {
+        return Status::Invalid("spilled state of type ", state.type()->ToString(),
+                               " does not fit min/max of strings");
+      }
+      const auto& b = static_cast<const arrow::BinaryArray&>(state);
+      const int64_t n = b.length();
+      vals_.assign(n, std::string());
+      has_.assign(n, 0);
+      for (int64_t i = 0; i < n; ++i) {
+        if (b.IsNull(i)) continue;
+        vals_[i] = std::string(b.GetView(i));
+        has_[i] = 1;
+      }
+      return Status::OK();
+    } else {
+      return LoadPod(state, vals_, has_);
+    }
+  }
+
   int64_t MemoryUsage() const override {
     int64_t extra = 0;
     if constexpr (std::is_same_v<T, std::string>) {
@@ -368,6 +455,10 @@ class CountAccumulator : public GroupedAccumulator {
   int64_t MemoryUsage() const override {
     return static_cast<int64_t>(counts_.capacity() * 8);
   }
+  Result<ArrayPtr> SaveState(const uint32_t* groups, int64_t n) const override {
+    return SavePod(groups, n, counts_);
+  }
+  Status LoadState(const arrow::Array& state) override { return LoadPod(state, counts_); }
 
  private:
   bool star_;
@@ -442,6 +533,12 @@ class SumAccumulator : public GroupedAccumulator {
   }
   int64_t MemoryUsage() const override {
     return static_cast<int64_t>(sums_.capacity() * sizeof(Store) + has_.capacity());
+  }
+  Result<ArrayPtr> SaveState(const uint32_t* groups, int64_t n) const override {
+    return SavePod(groups, n, sums_, has_);
+  }
+  Status LoadState(const arrow::Array& state) override {
+    return LoadPod(state, sums_, has_);
   }
 
  private:
@@ -525,6 +622,12 @@ class MomentAccumulator : public GroupedAccumulator {
   }
   int64_t MemoryUsage() const override {
     return static_cast<int64_t>(count_.capacity() * 24);
+  }
+  Result<ArrayPtr> SaveState(const uint32_t* groups, int64_t n) const override {
+    return SavePod(groups, n, count_, mean_, m2_);
+  }
+  Status LoadState(const arrow::Array& state) override {
+    return LoadPod(state, count_, mean_, m2_);
   }
 
  private:
@@ -628,6 +731,10 @@ class CoMomentAccumulator : public GroupedAccumulator {
   int64_t MemoryUsage() const override {
     return static_cast<int64_t>(s_.capacity() * sizeof(State));
   }
+  Result<ArrayPtr> SaveState(const uint32_t* groups, int64_t n) const override {
+    return SavePod(groups, n, s_);
+  }
+  Status LoadState(const arrow::Array& state) override { return LoadPod(state, s_); }
 
  private:
   struct State {
@@ -727,6 +834,14 @@ class AvgAccumulator : public GroupedAccumulator {
     return static_cast<int64_t>(count_.capacity() * 8 + dsum_.capacity() * 8 +
                                 isum_.capacity() * 16);
   }
+  Result<ArrayPtr> SaveState(const uint32_t* groups, int64_t n) const override {
+    if (mode_ == kDouble) return SavePod(groups, n, count_, dsum_);
+    return SavePod(groups, n, count_, isum_);
+  }
+  Status LoadState(const arrow::Array& state) override {
+    if (mode_ == kDouble) return LoadPod(state, count_, dsum_);
+    return LoadPod(state, count_, isum_);
+  }
 
  private:
   enum Mode { kDouble, kInteger, kDecimal } mode_;
@@ -781,6 +896,10 @@ class BoolAccumulator : public GroupedAccumulator {
     return b.Finish();
   }
   int64_t MemoryUsage() const override { return static_cast<int64_t>(state_.capacity()); }
+  Result<ArrayPtr> SaveState(const uint32_t* groups, int64_t n) const override {
+    return SavePod(groups, n, state_);
+  }
+  Status LoadState(const arrow::Array& state) override { return LoadPod(state, state_); }
 
  private:
   bool is_and_;
@@ -1068,6 +1187,15 @@ Result<std::unique_ptr<GroupedAccumulator>> MakePlain(const expr::ExprNode& agg)
 }
 
 }  // namespace
+
+Result<std::shared_ptr<arrow::Array>> GroupedAccumulator::SaveState(const uint32_t*,
+                                                                    int64_t) const {
+  return Status::NotImplemented("this aggregate's state cannot be spilled");
+}
+
+Status GroupedAccumulator::LoadState(const arrow::Array&) {
+  return Status::NotImplemented("this aggregate's state cannot be spilled");
+}
 
 bool IsPairAggregate(const std::string& name) {
   return name == "corr" || name == "covar_samp" || name == "covar_pop";

@@ -43,6 +43,15 @@ class GroupedAccumulator {
   virtual Result<std::shared_ptr<arrow::Array>> Finalize() = 0;
   /// Bytes held (for memory accounting).
   virtual int64_t MemoryUsage() const = 0;
+
+  /// Spilling, for the aggregates whose PartialMerge() is true (the others fail with
+  /// NotImplemented): the state of groups groups[0..n) as one array, row i holding
+  /// group groups[i]'s. REQUIRES: each groups[i] < the size of the last Resize.
+  virtual Result<std::shared_ptr<arrow::Array>> SaveState(const uint32_t* groups,
+                                                          int64_t n) const;
+  /// Replaces the whole state by `state` (from SaveState of an accumulator of the same
+  /// aggregate): groups [0, state.length()), ready to be Merge's `other`.
+  virtual Status LoadState(const arrow::Array& state);
 };
 
 /// True for aggregates of two arguments (corr, covar_samp, covar_pop): their

@@ -6,6 +6,8 @@
 #include "sluice/base/parallel.h"
 #include "sluice/exec/key_index.h"
 #include "sluice/exec/operators/aggregate_functions.h"
+#include "sluice/exec/spill.h"
+#include "sluice/exec/take_rows.h"
 #include "sluice/expr/common_subexpressions.h"
 #include "sluice/expr/eval.h"
 
@@ -19,6 +21,7 @@ struct AggregateLocal : LocalSinkState {
   std::vector<std::unique_ptr<GroupedAccumulator>> accumulators;
   std::vector<uint32_t> ids;
   int64_t rows = 0;  // consumed into this table
+  int spill_generation = 0;  // the aggregate's spill generation this table started in
   // Whether the worker hands its table over every kSegmentGroups groups (decided once,
   // after kDecideRows rows).
   enum class Mode { kUndecided, kWhole, kSegments } mode = Mode::kUndecided;
@@ -55,6 +58,8 @@ HashAggregate::HashAggregate(std::vector<expr::Expr> keys,
     a = n;
   }
 }
+
+HashAggregate::~HashAggregate() = default;
 
 Result<std::unique_ptr<LocalSinkState>> HashAggregate::MakeLocal(ExecContext* ctx,
                                                                  int worker) {
@@ -116,9 +121,149 @@ Status HashAggregate::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
   }
   int64_t usage = local->MemoryUsage();
   metrics().RecordPeak(usage);
-  ARROW_RETURN_NOT_OK(local->reservation.Resize(usage));
   local->rows += n;
+  Status grown = local->reservation.Resize(usage);
+  if (!grown.ok()) {
+    if (!grown.IsOutOfMemory() || !CanSpill()) return grown;
+    return SpillLocal(ctx, local, /*ran_out=*/true);
+  }
+  if (local->spill_generation != spill_generation_.load(std::memory_order_relaxed)) {
+    // Another worker ran out: free this table's memory too.
+    return SpillLocal(ctx, local, /*ran_out=*/false);
+  }
   return MaybeFlush(ctx, local);
+}
+
+bool HashAggregate::CanSpill() const {
+  if (keys_.empty()) return false;
+  for (const auto& a : aggregates_) {
+    auto acc = MakeAccumulator(*a);
+    if (!acc.ok() || !(*acc)->PartialMerge()) return false;
+  }
+  return true;
+}
+
+Status HashAggregate::SpillLocal(ExecContext* ctx, LocalSinkState* local_base,
+                                 bool ran_out) {
+  auto* local = static_cast<AggregateLocal*>(local_base);
+  std::vector<std::unique_ptr<LocalSinkState>> states;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& f : finished_) states.push_back(std::move(f));
+    finished_.clear();
+  }
+  ARROW_ASSIGN_OR_RAISE(auto fresh, MakeLocal(ctx, 0));
+  auto* next = static_cast<AggregateLocal*>(fresh.get());
+  auto full = std::make_unique<AggregateLocal>();
+  std::swap(full->reservation, local->reservation);
+  std::swap(full->table, local->table);
+  std::swap(full->accumulators, local->accumulators);
+  std::swap(local->reservation, next->reservation);
+  std::swap(local->table, next->table);
+  std::swap(local->accumulators, next->accumulators);
+  states.push_back(std::move(full));
+  ARROW_RETURN_NOT_OK(WriteRun(ctx, std::move(states)));
+  // Only running out asks the other workers to follow (answering would start a chain).
+  local->spill_generation = ran_out ? ++spill_generation_ : spill_generation_.load();
+  local->rows = 0;
+  return local->reservation.Resize(local->MemoryUsage());
+}
+
+Status HashAggregate::WriteRun(ExecContext* ctx,
+                               std::vector<std::unique_ptr<LocalSinkState>> states) {
+  constexpr int parts = kSpillPartitions;
+  std::unique_ptr<SpillRun> run;
+  std::vector<uint8_t> part_of;
+  std::vector<uint32_t> order;
+  for (auto& state : states) {
+    auto* l = static_cast<AggregateLocal*>(state.get());
+    const int64_t groups = l->groups();
+    if (groups == 0) continue;
+    // The groups ordered by partition (a counting sort), to take every column once.
+    part_of.resize(groups);
+    l->table->Partitions(parts, part_of.data());
+    std::vector<int64_t> start(parts + 1, 0);
+    for (uint8_t p : part_of) start[p + 1]++;
+    for (int p = 0; p < parts; ++p) start[p + 1] += start[p];
+    std::vector<int64_t> fill(start.begin(), start.end() - 1);
+    order.resize(groups);
+    for (int64_t g = 0; g < groups; ++g) order[fill[part_of[g]]++] = static_cast<uint32_t>(g);
+    ARROW_ASSIGN_OR_RAISE(auto keys, l->table->KeyColumns(ctx->pool()));
+    arrow::ArrayVector columns;
+    arrow::FieldVector fields;
+    for (size_t k = 0; k < keys.size(); ++k) {
+      std::shared_ptr<arrow::Array> col = keys[k];
+      if (!col->type()->Equals(*keys_[k]->type)) {
+        ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Cast(col, keys_[k]->type));
+        col = d.make_array();
+      }
+      ARROW_ASSIGN_OR_RAISE(
+          col, TakeRows(col, reinterpret_cast<const int32_t*>(order.data()), groups,
+                        ctx->pool()));
+      fields.push_back(arrow::field("k" + std::to_string(k), col->type()));
+      columns.push_back(std::move(col));
+    }
+    keys.clear();
+    for (size_t a = 0; a < l->accumulators.size(); ++a) {
+      ARROW_RETURN_NOT_OK(l->accumulators[a]->Resize(groups));
+      ARROW_ASSIGN_OR_RAISE(auto st, l->accumulators[a]->SaveState(order.data(), groups));
+      fields.push_back(arrow::field("a" + std::to_string(a), st->type()));
+      columns.push_back(std::move(st));
+    }
+    state.reset();  // its memory is free once the columns are out
+    auto batch = arrow::RecordBatch::Make(arrow::schema(fields), groups, columns);
+    if (!run) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!spill_) spill_ = std::make_unique<SpillSet>(ctx, name(), batch->schema(), parts);
+      }
+      ARROW_ASSIGN_OR_RAISE(run, spill_->NewRun());
+    }
+    for (int p = 0; p < parts; ++p) {
+      if (start[p + 1] == start[p]) continue;
+      ARROW_RETURN_NOT_OK(run->Write(p, *batch->Slice(start[p], start[p + 1] - start[p])));
+    }
+  }
+  if (!run) return Status::OK();
+  ARROW_RETURN_NOT_OK(run->Close());
+  metrics().spilled_bytes += run->bytes();
+  return Status::OK();
+}
+
+Status HashAggregate::ProducePartition(ExecContext* ctx, int part, Emitter* out) {
+  ARROW_ASSIGN_OR_RAISE(auto fresh, MakeLocal(ctx, 0));
+  auto* mine = static_cast<AggregateLocal*>(fresh.get());
+  const size_t num_keys = keys_.size();
+  std::vector<std::unique_ptr<GroupedAccumulator>> loaded;
+  for (const auto& a : aggregates_) {
+    ARROW_ASSIGN_OR_RAISE(auto acc, MakeAccumulator(*a));
+    loaded.push_back(std::move(acc));
+  }
+  std::vector<uint32_t> ids;
+  ARROW_RETURN_NOT_OK(spill_->ReadPartition(
+      part, [&](std::shared_ptr<arrow::RecordBatch> batch) -> Status {
+        arrow::ArrayVector keys(batch->columns().begin(),
+                                batch->columns().begin() + num_keys);
+        ids.resize(batch->num_rows());
+        ARROW_RETURN_NOT_OK(
+            mine->table->Insert(keys, KeyIndex::Nulls::kGroup, ids.data()));
+        for (size_t a = 0; a < loaded.size(); ++a) {
+          ARROW_RETURN_NOT_OK(loaded[a]->LoadState(*batch->column(num_keys + a)));
+          ARROW_RETURN_NOT_OK(mine->accumulators[a]->Resize(mine->groups()));
+          ARROW_RETURN_NOT_OK(mine->accumulators[a]->Merge(loaded[a].get(), ids.data()));
+        }
+        int64_t usage = mine->MemoryUsage();
+        metrics().RecordPeak(usage);
+        return mine->reservation.Resize(usage);
+      }));
+  loaded.clear();
+  ARROW_ASSIGN_OR_RAISE(auto result, Assemble(ctx, mine));
+  fresh.reset();
+  for (int64_t off = 0, i = 0; off < result->num_rows(); off += batch_rows_, ++i) {
+    ARROW_RETURN_NOT_OK(
+        out->Emit(Batch{result->Slice(off, batch_rows_), MorselSeq(part, i)}));
+  }
+  return Status::OK();
 }
 
 Status HashAggregate::MaybeFlush(ExecContext* ctx, LocalSinkState* local_base) {
@@ -292,6 +437,15 @@ Status HashAggregate::Finalize(ExecContext* ctx) {
     ARROW_ASSIGN_OR_RAISE(auto l, MakeLocal(ctx, 0));
     finished_.push_back(std::move(l));
   }
+  if (spill_) {
+    // Part of the groups is on disk: the rest follows, so that each partition is merged
+    // from its runs alone, one partition at a time (Produce).
+    std::vector<std::unique_ptr<LocalSinkState>> states = std::move(finished_);
+    finished_.clear();
+    ARROW_RETURN_NOT_OK(WriteRun(ctx, std::move(states)));
+    spilled_ = true;
+    return Status::OK();
+  }
   const int parts = MergePartitions(ctx);
   if (parts > 1) {
     ARROW_RETURN_NOT_OK(MergeInParallel(ctx, parts));
@@ -308,10 +462,12 @@ Status HashAggregate::Finalize(ExecContext* ctx) {
 }
 
 int64_t HashAggregate::num_morsels() const {
+  if (spilled_) return spill_->parts();
   return morsel_start_.empty() ? 0 : morsel_start_.back();
 }
 
 Status HashAggregate::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
+  if (spilled_) return ProducePartition(ctx, static_cast<int>(morsel), out);
   // The result batch holding this morsel, and the morsel's place in it.
   size_t b = std::upper_bound(morsel_start_.begin(), morsel_start_.end(), morsel) -
              morsel_start_.begin() - 1;

@@ -13,6 +13,15 @@
 // one after another: group order is unspecified).
 // A global aggregate (no keys) has exactly one group, even over empty input.
 // Memory: key tables, accumulators and the result are accounted under "HashAggregate".
+// Spilling (docs/design/spilling.md): when a worker's reservation cannot grow and every
+// aggregate is decomposable, the worker writes its groups' keys and partial states,
+// split into kSpillPartitions hash partitions, to a run on disk (with the tables set
+// aside for the merge) and starts over; the other workers follow at their next batch.
+// Once anything spilled, Finalize spills what is still in memory too, and the source
+// has one morsel per partition: Produce merges that partition's runs into one table and
+// emits its groups. A partition that alone does not fit fails with the memory error.
+// Holistic aggregates (median, string_agg, DISTINCT) do not spill.
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -21,12 +30,15 @@
 
 namespace sluice::exec {
 
+class SpillSet;
+
 class HashAggregate : public Sink, public Source {
  public:
   /// `input_width`: the number of input columns. Subexpressions the aggregates'
   /// arguments share are computed once per batch (common_subexpressions.h).
   HashAggregate(std::vector<expr::Expr> keys, std::vector<expr::Expr> aggregates,
                 std::shared_ptr<arrow::Schema> output_schema, int input_width);
+  ~HashAggregate() override;
 
   Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx,
                                                     int worker) override;
@@ -44,9 +56,20 @@ class HashAggregate : public Sink, public Source {
   /// new one each time (MaybeFlush).
   static constexpr int64_t kDecideRows = 1 << 20;
   static constexpr int64_t kSegmentGroups = 1 << 16;
+  static constexpr int kSpillPartitions = 256;
 
  private:
   Status MaybeFlush(ExecContext* ctx, LocalSinkState* local);
+  // Whether this aggregate's state can go to disk (keys, decomposable aggregates).
+  bool CanSpill() const;
+  // Writes the worker's table and the tables set aside so far to a run and gives the
+  // worker an empty table. `ran_out`: this worker's reservation could not grow (the
+  // other workers then follow).
+  Status SpillLocal(ExecContext* ctx, LocalSinkState* local, bool ran_out);
+  // Writes these states to one run (then drops them).
+  Status WriteRun(ExecContext* ctx, std::vector<std::unique_ptr<LocalSinkState>> states);
+  // The groups of spilled partition `part`, merged from every run.
+  Status ProducePartition(ExecContext* ctx, int part, Emitter* out);
   // How many hash partitions Finalize merges in parallel (1: merge sequentially).
   int MergePartitions(ExecContext* ctx) const;
   Status MergeSequentially(ExecContext* ctx);
@@ -66,6 +89,9 @@ class HashAggregate : public Sink, public Source {
       morsel_start_;  // first morsel of each result batch, then the total
   int64_t batch_rows_ = 65536;
   MemoryReservation result_reservation_;
+  std::unique_ptr<SpillSet> spill_;  // made by the first spill (under mu_)
+  std::atomic<int> spill_generation_{0};   // bumped by every worker's spill
+  bool spilled_ = false;  // after Finalize: the output comes from spill_
 };
 
 }  // namespace sluice::exec

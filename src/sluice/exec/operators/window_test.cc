@@ -127,7 +127,7 @@ Result<std::shared_ptr<arrow::Table>> TryRun(const plan::Plan& p, int threads,
                                              int64_t batch_rows = 3,
                                              int64_t memory_limit = -1) {
   plan::AssignIds(p);
-  ExecContext ctx(ExecOptions{threads, memory_limit, batch_rows});
+  ExecContext ctx(ExecOptions{threads, memory_limit, batch_rows, {}});
   return ExecuteToTable(p, &ctx);
 }
 

@@ -1,0 +1,100 @@
+#pragma once
+// Spill files: what an operator sets aside on disk when its memory reservation cannot
+// grow (docs/design/spilling.md).
+//
+// A SpillSet holds hash partitions [0, parts) of batches of one schema. Each spill
+// writes one *run*: an Arrow IPC file in the job's spill directory whose batches are
+// tagged with their partition. Reading a partition visits its batches in every run, in
+// the order the runs were finished, one batch in memory at a time. The files are
+// removed with the set (and, should that not happen, with the job's spill directory).
+//
+// Thread safety: several threads may write runs at once (each its own SpillRun) and
+// read partitions at once, once writing is over.
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "sluice/base/status.h"
+#include "sluice/exec/exec_context.h"
+
+namespace arrow {
+class RecordBatch;
+class Schema;
+namespace ipc {
+class RecordBatchWriter;
+}
+namespace io {
+class FileOutputStream;
+}
+}  // namespace arrow
+
+namespace sluice::exec {
+
+class SpillSet;
+
+/// One run being written. Close() (or destruction, which drops an unclosed run) ends
+/// it.
+class SpillRun {
+ public:
+  ~SpillRun();
+  /// Appends `batch` (of the set's schema) to partition `part`.
+  Status Write(int part, const arrow::RecordBatch& batch);
+  /// Finishes the file and adds the run to its set.
+  Status Close();
+  /// The file's size, once closed.
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  friend class SpillSet;
+  SpillRun() = default;
+  SpillSet* set_ = nullptr;
+  std::string path_;
+  std::shared_ptr<arrow::io::FileOutputStream> file_;
+  std::shared_ptr<arrow::ipc::RecordBatchWriter> writer_;
+  std::vector<std::vector<int>> batches_;  // per partition: its batch numbers
+  int next_batch_ = 0;
+  int64_t bytes_ = 0;
+  bool closed_ = false;
+};
+
+class SpillSet {
+ public:
+  /// `owner` names the files and errors ("HashAggregate").
+  SpillSet(ExecContext* ctx, std::string owner, std::shared_ptr<arrow::Schema> schema,
+           int parts);
+  ~SpillSet();
+  SpillSet(const SpillSet&) = delete;
+  SpillSet& operator=(const SpillSet&) = delete;
+
+  int parts() const { return parts_; }
+  const std::shared_ptr<arrow::Schema>& schema() const { return schema_; }
+  /// Starts a run in a new file.
+  Result<std::unique_ptr<SpillRun>> NewRun();
+  /// Calls fn with each batch of partition `part`, run by run.
+  Status ReadPartition(int part,
+                       const std::function<Status(std::shared_ptr<arrow::RecordBatch>)>&
+                           fn) const;
+  int64_t runs() const;
+  int64_t bytes_written() const;
+
+ private:
+  friend class SpillRun;
+  struct Run {
+    std::string path;
+    std::vector<std::vector<int>> batches;  // per partition: the batch numbers
+  };
+  void AddRun(Run run, int64_t bytes);
+
+  ExecContext* ctx_;
+  std::string owner_;
+  std::shared_ptr<arrow::Schema> schema_;
+  int parts_;
+  mutable std::mutex mu_;
+  std::vector<Run> runs_;
+  int64_t bytes_ = 0;
+  int64_t next_file_ = 0;
+};
+
+}  // namespace sluice::exec
