@@ -302,3 +302,64 @@ def assert_matches_duckdb(sluice, duck, tables, query: str, *, threads=None,
     assert diff is None, f"{query}: {diff}"
     return ours
 
+
+
+def compare_keyed(duck, actual: pa.Table, expected: pa.Table, keys: Sequence[str], *,
+                  labels=("sluice", "duckdb"), max_rows: int = 8) -> Optional[str]:
+    """Like compare(ordered=False) for results with a unique key per row, done inside
+    DuckDB so that it stays fast for hundreds of thousands of rows: the two tables are
+    joined on `keys` (NULL keys match NULL keys) and every other column (matched by
+    position) is compared with the same rules (numbers with the relative tolerance when
+    either side is a float). Returns None when they agree, else a short diff."""
+    la, le = labels
+    if actual.num_columns != expected.num_columns:
+        return f"column count differs: {la} {actual.column_names}, {le} {expected.column_names}"
+    names = [f"c{i}" for i in range(actual.num_columns)]
+    a = actual.rename_columns(names)
+    e = expected.rename_columns(names)
+    key_idx = [expected.column_names.index(k) for k in keys]
+    problems = []
+    for i in range(actual.num_columns):
+        fa, fe = type_family(actual.schema.field(i).type), type_family(expected.schema.field(i).type)
+        if fa != fe and "null" not in (fa, fe):
+            problems.append(f"column {i}: type {actual.schema.field(i).type} ({la}) vs "
+                            f"{expected.schema.field(i).type} ({le})")
+    if problems:
+        return "\n".join(problems)
+    for name, t in (("cmp_actual", a), ("cmp_expected", e)):
+        duck.register(name, t)
+    try:
+        on = " AND ".join(f"x.c{i} IS NOT DISTINCT FROM y.c{i}" for i in key_idx)
+        differs = []
+        for i in range(actual.num_columns):
+            if i in key_idx:
+                continue
+            x, y = f"x.c{i}", f"y.c{i}"
+            floats = any(pa.types.is_floating(t.schema.field(i).type) for t in (actual, expected))
+            if floats:
+                xd, yd = f"{x}::DOUBLE", f"{y}::DOUBLE"
+                same = (f"({x} IS NOT DISTINCT FROM {y} OR (isnan({xd}) AND isnan({yd})) OR "
+                        f"abs({xd} - {yd}) <= {REL_TOL} * greatest(abs({xd}), abs({yd})) + {ABS_TOL})")
+            else:
+                same = f"({x} IS NOT DISTINCT FROM {y})"
+            differs.append(f"NOT coalesce({same}, false)")
+        cond = " OR ".join(differs) if differs else "false"
+        rows = duck.execute(
+            f"SELECT x.*, y.* FROM (SELECT *, 1 AS x_present FROM cmp_actual) x "
+            f"FULL OUTER JOIN (SELECT *, 1 AS y_present FROM cmp_expected) y ON {on} "
+            f"WHERE x_present IS NULL OR y_present IS NULL OR {cond} LIMIT {max_rows}").fetchall()
+        dup = duck.execute(
+            "SELECT (SELECT count(*) FROM cmp_actual), (SELECT count(*) FROM cmp_expected), "
+            f"(SELECT count(*) FROM (SELECT DISTINCT {', '.join(f'c{i}' for i in key_idx)} "
+            "FROM cmp_actual))").fetchall()[0]
+    finally:
+        duck.unregister("cmp_actual")
+        duck.unregister("cmp_expected")
+    if dup[0] != dup[2]:
+        problems.append(f"{la} has {dup[0] - dup[2]} rows with a repeated key")
+    if dup[0] != dup[1]:
+        problems.append(f"row counts differ: {la} {dup[0]}, {le} {dup[1]}")
+    n = actual.num_columns + 1
+    for r in rows:
+        problems.append(f"  {la}: {r[:n - 1] if r[n - 1] else '-'}\n  {le}: {r[n:2 * n - 1] if r[2 * n - 1] else '-'}")
+    return "\n".join(problems) if problems else None

@@ -32,6 +32,13 @@ Status MemoryBudget::TryReserve(int64_t bytes, const std::string& owner) {
   }
 }
 
+void MemoryBudget::ForceReserve(int64_t bytes) {
+  int64_t next = used_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  int64_t p = peak_.load(std::memory_order_relaxed);
+  while (next > p && !peak_.compare_exchange_weak(p, next)) {
+  }
+}
+
 void MemoryBudget::Release(int64_t bytes) {
   used_.fetch_sub(bytes, std::memory_order_relaxed);
 }
@@ -68,6 +75,16 @@ Status MemoryReservation::Resize(int64_t bytes) {
   if (bytes > size_) return Grow(bytes - size_);
   Shrink(size_ - bytes);
   return Status::OK();
+}
+
+void MemoryReservation::ResizeOverLimit(int64_t bytes) {
+  if (bytes <= size_) {
+    Shrink(size_ - bytes);
+    return;
+  }
+  if (budget_ != nullptr) budget_->ForceReserve(bytes - size_);
+  size_ = bytes;
+  if (size_ > peak_) peak_ = size_;
 }
 
 void MemoryReservation::Shrink(int64_t bytes) {

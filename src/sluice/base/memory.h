@@ -6,8 +6,9 @@
 // operator *retains* and that grows with the data (hash tables, sort buffers, build
 // sides, collected results) is accounted through a MemoryReservation against the job's
 // MemoryBudget. A reservation that cannot grow fails with a "memory limit exceeded"
-// error naming its owner. A later issue adds spilling: a reservation's owner registers
-// a Spiller that the budget may ask to free memory before failing.
+// error naming its owner; an owner that can spill (the hash aggregate) answers that
+// error by writing its state to disk and going on (docs/design/spilling.md). The
+// budget itself never asks other consumers to free memory.
 //
 // Thread-safety: MemoryBudget is thread-safe. A MemoryReservation is owned by one
 // operator instance and must not be used from two threads at once.
@@ -33,6 +34,8 @@ class MemoryBudget {
   /// Reserves bytes on behalf of `owner`; fails without reserving when the limit
   /// would be exceeded.
   Status TryReserve(int64_t bytes, const std::string& owner);
+  /// Reserves bytes even beyond the limit (see MemoryReservation::ResizeOverLimit).
+  void ForceReserve(int64_t bytes);
   void Release(int64_t bytes);
 
   /// Default limit: 80% of physical memory.
@@ -62,6 +65,11 @@ class MemoryReservation {
   /// Sets the reservation to exactly `bytes` (grows or shrinks).
   Status Resize(int64_t bytes);
   void Shrink(int64_t bytes);
+  /// Sets the reservation to `bytes` even if that exceeds the limit: only for the small,
+  /// bounded state an operator needs to go on after it freed all it could (a hash
+  /// aggregate's empty table after spilling while other workers still hold the budget
+  /// until their next batch).
+  void ResizeOverLimit(int64_t bytes);
   void Clear();
 
   int64_t size() const { return size_; }

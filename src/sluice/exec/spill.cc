@@ -49,10 +49,7 @@ Status SpillRun::Close() {
 
 SpillSet::SpillSet(ExecContext* ctx, std::string owner,
                    std::shared_ptr<arrow::Schema> schema, int parts)
-    : ctx_(ctx),
-      owner_(std::move(owner)),
-      schema_(std::move(schema)),
-      parts_(parts) {}
+    : ctx_(ctx), owner_(std::move(owner)), schema_(std::move(schema)), parts_(parts) {}
 
 SpillSet::~SpillSet() {
   for (const auto& r : runs_) {

@@ -73,9 +73,9 @@ class SpillSet {
   /// Starts a run in a new file.
   Result<std::unique_ptr<SpillRun>> NewRun();
   /// Calls fn with each batch of partition `part`, run by run.
-  Status ReadPartition(int part,
-                       const std::function<Status(std::shared_ptr<arrow::RecordBatch>)>&
-                           fn) const;
+  Status ReadPartition(
+      int part,
+      const std::function<Status(std::shared_ptr<arrow::RecordBatch>)>& fn) const;
   int64_t runs() const;
   int64_t bytes_written() const;
 

@@ -13,12 +13,12 @@
 namespace sluice::job {
 
 struct RunOptions {
-  int threads = -1;           // -1: the job's setting
-  int64_t memory_limit = -1;  // -1: the job's setting
+  int threads = -1;             // -1: the job's setting
+  int64_t memory_limit = -1;    // -1: the job's setting
   std::string spill_directory;  // empty: the job's setting
-  bool progress = false;      // progress bar on stderr
-  bool explain = false;       // print plans instead of running
-  bool analyze = false;       // run and print plans with per-operator figures
+  bool progress = false;        // progress bar on stderr
+  bool explain = false;         // print plans instead of running
+  bool analyze = false;         // run and print plans with per-operator figures
   /// Where terminal sinks and plans are printed.
   std::function<void(const std::string&)> print;
 };
@@ -28,8 +28,8 @@ struct RunSummary {
   int64_t rows_rejected = 0;  // bad rows skipped or rejected
   int64_t rows_out = 0;       // rows written by sinks
   double seconds = 0;
-  int64_t peak_memory = 0;  // peak accounted memory (operators' state)
-  int64_t peak_rss = 0;     // peak resident memory of the process
+  int64_t peak_memory = 0;    // peak accounted memory (operators' state)
+  int64_t peak_rss = 0;       // peak resident memory of the process
   int64_t spilled_bytes = 0;  // written to spill files
   std::vector<std::string> rejects_files;
   std::vector<std::string> files_written;

@@ -92,8 +92,8 @@ class Parser {
       ARROW_ASSIGN_OR_RAISE(spec.name, Text(root["name"], "name"));
     }
     if (auto s = root["settings"]) {
-      ARROW_RETURN_NOT_OK(
-          CheckKeys(s, "settings", {"threads", "memory_limit", "batch_rows", "spill_directory"}));
+      ARROW_RETURN_NOT_OK(CheckKeys(
+          s, "settings", {"threads", "memory_limit", "batch_rows", "spill_directory"}));
       if (s["threads"]) {
         ARROW_ASSIGN_OR_RAISE(auto t, Int(s["threads"], "settings.threads"));
         if (t < 0)

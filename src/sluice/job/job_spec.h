@@ -45,7 +45,7 @@ struct SinkSpec {
 
 struct JobSettings {
   int threads = 0;
-  int64_t memory_limit = 0;  // 0 = default
+  int64_t memory_limit = 0;     // 0 = default
   std::string spill_directory;  // empty = default (exec_context.h)
 };
 

@@ -23,7 +23,8 @@ using TypePtr = std::shared_ptr<arrow::DataType>;
 
 namespace {
 
-// ---- spilled state ---------------------------------------------------------------------
+// ---- spilled state
+// ---------------------------------------------------------------------
 
 // The per-group fields of fixed-size state (vectors indexed by group) packed side by
 // side into one fixed_size_binary value per group: groups[i]'s in row i.

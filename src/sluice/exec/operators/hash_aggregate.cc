@@ -6,6 +6,7 @@
 #include "sluice/base/parallel.h"
 #include "sluice/exec/key_index.h"
 #include "sluice/exec/operators/aggregate_functions.h"
+#include "sluice/exec/row_encoding.h"
 #include "sluice/exec/spill.h"
 #include "sluice/exec/take_rows.h"
 #include "sluice/expr/common_subexpressions.h"
@@ -20,7 +21,7 @@ struct AggregateLocal : LocalSinkState {
   std::unique_ptr<KeyIndex> table;  // null for a global aggregate (one group)
   std::vector<std::unique_ptr<GroupedAccumulator>> accumulators;
   std::vector<uint32_t> ids;
-  int64_t rows = 0;  // consumed into this table
+  int64_t rows = 0;          // consumed into this table
   int spill_generation = 0;  // the aggregate's spill generation this table started in
   // Whether the worker hands its table over every kSegmentGroups groups (decided once,
   // after kDecideRows rows).
@@ -50,6 +51,14 @@ HashAggregate::HashAggregate(std::vector<expr::Expr> keys,
   for (const auto& a : aggregates_)
     args.insert(args.end(), a->args.begin(), a->args.end());
   shared_ = expr::ExtractCommonSubexpressions(&args, input_width);
+  if (keys_.empty()) unspillable_ = "an aggregate without GROUP BY does not spill";
+  for (const auto& a : aggregates_) {
+    auto acc = MakeAccumulator(*a);
+    if (unspillable_.empty() && acc.ok() && !(*acc)->PartialMerge()) {
+      unspillable_ = (a->distinct ? a->name + "(DISTINCT ...)" : a->name + "()") +
+                     " keeps every value and does not spill to disk";
+    }
+  }
   if (shared_.empty()) return;
   size_t next = 0;
   for (auto& a : aggregates_) {
@@ -124,7 +133,9 @@ Status HashAggregate::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
   local->rows += n;
   Status grown = local->reservation.Resize(usage);
   if (!grown.ok()) {
-    if (!grown.IsOutOfMemory() || !CanSpill()) return grown;
+    if (!grown.IsOutOfMemory()) return grown;
+    if (!unspillable_.empty())
+      return grown.WithMessage(grown.message(), "; ", unspillable_);
     return SpillLocal(ctx, local, /*ran_out=*/true);
   }
   if (local->spill_generation != spill_generation_.load(std::memory_order_relaxed)) {
@@ -132,15 +143,6 @@ Status HashAggregate::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
     return SpillLocal(ctx, local, /*ran_out=*/false);
   }
   return MaybeFlush(ctx, local);
-}
-
-bool HashAggregate::CanSpill() const {
-  if (keys_.empty()) return false;
-  for (const auto& a : aggregates_) {
-    auto acc = MakeAccumulator(*a);
-    if (!acc.ok() || !(*acc)->PartialMerge()) return false;
-  }
-  return true;
 }
 
 Status HashAggregate::SpillLocal(ExecContext* ctx, LocalSinkState* local_base,
@@ -154,11 +156,13 @@ Status HashAggregate::SpillLocal(ExecContext* ctx, LocalSinkState* local_base,
   }
   ARROW_ASSIGN_OR_RAISE(auto fresh, MakeLocal(ctx, 0));
   auto* next = static_cast<AggregateLocal*>(fresh.get());
+  // The worker keeps its reservation, which accounts the full table while it is
+  // written, and shrinks it to the empty table's afterwards: giving it back first would
+  // leave the empty table nothing to start with while the other workers still hold the
+  // rest of the budget.
   auto full = std::make_unique<AggregateLocal>();
-  std::swap(full->reservation, local->reservation);
   std::swap(full->table, local->table);
   std::swap(full->accumulators, local->accumulators);
-  std::swap(local->reservation, next->reservation);
   std::swap(local->table, next->table);
   std::swap(local->accumulators, next->accumulators);
   states.push_back(std::move(full));
@@ -166,7 +170,63 @@ Status HashAggregate::SpillLocal(ExecContext* ctx, LocalSinkState* local_base,
   // Only running out asks the other workers to follow (answering would start a chain).
   local->spill_generation = ran_out ? ++spill_generation_ : spill_generation_.load();
   local->rows = 0;
-  return local->reservation.Resize(local->MemoryUsage());
+  local->reservation.ResizeOverLimit(local->MemoryUsage());
+  return Status::OK();
+}
+
+namespace {
+
+// The first row of each of `parts` partitions in `order` (part_of's rows ordered by
+// partition, a counting sort), then the total.
+std::vector<int64_t> OrderByPartition(const uint8_t* part_of, int64_t n, int parts,
+                                      std::vector<uint32_t>* order) {
+  std::vector<int64_t> start(parts + 1, 0);
+  for (int64_t i = 0; i < n; ++i) start[part_of[i] + 1]++;
+  for (int p = 0; p < parts; ++p) start[p + 1] += start[p];
+  std::vector<int64_t> fill(start.begin(), start.end() - 1);
+  order->resize(n);
+  for (int64_t i = 0; i < n; ++i) (*order)[fill[part_of[i]]++] = static_cast<uint32_t>(i);
+  return start;
+}
+
+// Writes the rows of `batch`, ordered so that partition p's are rows [start[p],
+// start[p + 1]), to `run`, a slice per partition.
+Status WriteByPartition(SpillRun* run, const arrow::RecordBatch& batch,
+                        const std::vector<int64_t>& start) {
+  for (size_t p = 0; p + 1 < start.size(); ++p) {
+    if (start[p + 1] == start[p]) continue;
+    ARROW_RETURN_NOT_OK(
+        run->Write(static_cast<int>(p), *batch.Slice(start[p], start[p + 1] - start[p])));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::shared_ptr<arrow::RecordBatch>> HashAggregate::StateBatch(
+    ExecContext* ctx, LocalSinkState* local_base, const uint32_t* order, int64_t n) {
+  auto* l = static_cast<AggregateLocal*>(local_base);
+  ARROW_ASSIGN_OR_RAISE(auto keys, l->table->KeyColumns(ctx->pool()));
+  arrow::ArrayVector columns;
+  arrow::FieldVector fields;
+  for (size_t k = 0; k < keys.size(); ++k) {
+    std::shared_ptr<arrow::Array> col = std::move(keys[k]);
+    if (!col->type()->Equals(*keys_[k]->type)) {
+      ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Cast(col, keys_[k]->type));
+      col = d.make_array();
+    }
+    ARROW_ASSIGN_OR_RAISE(
+        col, TakeRows(col, reinterpret_cast<const int32_t*>(order), n, ctx->pool()));
+    fields.push_back(arrow::field("k" + std::to_string(k), col->type()));
+    columns.push_back(std::move(col));
+  }
+  for (size_t a = 0; a < l->accumulators.size(); ++a) {
+    ARROW_RETURN_NOT_OK(l->accumulators[a]->Resize(l->groups()));
+    ARROW_ASSIGN_OR_RAISE(auto st, l->accumulators[a]->SaveState(order, n));
+    fields.push_back(arrow::field("a" + std::to_string(a), st->type()));
+    columns.push_back(std::move(st));
+  }
+  return arrow::RecordBatch::Make(arrow::schema(fields), n, columns);
 }
 
 Status HashAggregate::WriteRun(ExecContext* ctx,
@@ -179,50 +239,21 @@ Status HashAggregate::WriteRun(ExecContext* ctx,
     auto* l = static_cast<AggregateLocal*>(state.get());
     const int64_t groups = l->groups();
     if (groups == 0) continue;
-    // The groups ordered by partition (a counting sort), to take every column once.
+    // The groups ordered by partition, to take every column once.
     part_of.resize(groups);
     l->table->Partitions(parts, part_of.data());
-    std::vector<int64_t> start(parts + 1, 0);
-    for (uint8_t p : part_of) start[p + 1]++;
-    for (int p = 0; p < parts; ++p) start[p + 1] += start[p];
-    std::vector<int64_t> fill(start.begin(), start.end() - 1);
-    order.resize(groups);
-    for (int64_t g = 0; g < groups; ++g) order[fill[part_of[g]]++] = static_cast<uint32_t>(g);
-    ARROW_ASSIGN_OR_RAISE(auto keys, l->table->KeyColumns(ctx->pool()));
-    arrow::ArrayVector columns;
-    arrow::FieldVector fields;
-    for (size_t k = 0; k < keys.size(); ++k) {
-      std::shared_ptr<arrow::Array> col = keys[k];
-      if (!col->type()->Equals(*keys_[k]->type)) {
-        ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Cast(col, keys_[k]->type));
-        col = d.make_array();
-      }
-      ARROW_ASSIGN_OR_RAISE(
-          col, TakeRows(col, reinterpret_cast<const int32_t*>(order.data()), groups,
-                        ctx->pool()));
-      fields.push_back(arrow::field("k" + std::to_string(k), col->type()));
-      columns.push_back(std::move(col));
-    }
-    keys.clear();
-    for (size_t a = 0; a < l->accumulators.size(); ++a) {
-      ARROW_RETURN_NOT_OK(l->accumulators[a]->Resize(groups));
-      ARROW_ASSIGN_OR_RAISE(auto st, l->accumulators[a]->SaveState(order.data(), groups));
-      fields.push_back(arrow::field("a" + std::to_string(a), st->type()));
-      columns.push_back(std::move(st));
-    }
+    auto start = OrderByPartition(part_of.data(), groups, parts, &order);
+    ARROW_ASSIGN_OR_RAISE(auto batch, StateBatch(ctx, l, order.data(), groups));
     state.reset();  // its memory is free once the columns are out
-    auto batch = arrow::RecordBatch::Make(arrow::schema(fields), groups, columns);
     if (!run) {
       {
         std::lock_guard<std::mutex> lock(mu_);
-        if (!spill_) spill_ = std::make_unique<SpillSet>(ctx, name(), batch->schema(), parts);
+        if (!spill_)
+          spill_ = std::make_unique<SpillSet>(ctx, name(), batch->schema(), parts);
       }
       ARROW_ASSIGN_OR_RAISE(run, spill_->NewRun());
     }
-    for (int p = 0; p < parts; ++p) {
-      if (start[p + 1] == start[p]) continue;
-      ARROW_RETURN_NOT_OK(run->Write(p, *batch->Slice(start[p], start[p + 1] - start[p])));
-    }
+    ARROW_RETURN_NOT_OK(WriteByPartition(run.get(), *batch, start));
   }
   if (!run) return Status::OK();
   ARROW_RETURN_NOT_OK(run->Close());
@@ -230,7 +261,9 @@ Status HashAggregate::WriteRun(ExecContext* ctx,
   return Status::OK();
 }
 
-Status HashAggregate::ProducePartition(ExecContext* ctx, int part, Emitter* out) {
+Status HashAggregate::MergeSpilled(ExecContext* ctx, const SpillSet& set, int part,
+                                   int level, int64_t morsel, int64_t* seq,
+                                   Emitter* out) {
   ARROW_ASSIGN_OR_RAISE(auto fresh, MakeLocal(ctx, 0));
   auto* mine = static_cast<AggregateLocal*>(fresh.get());
   const size_t num_keys = keys_.size();
@@ -239,9 +272,34 @@ Status HashAggregate::ProducePartition(ExecContext* ctx, int part, Emitter* out)
     ARROW_ASSIGN_OR_RAISE(auto acc, MakeAccumulator(*a));
     loaded.push_back(std::move(acc));
   }
+  // Once the partition is known not to fit: where its batches go instead, split by
+  // bits [8 level, 8 level + 8) of their keys' row hash (level 0 split by the key
+  // index's own partition function, which is independent of it).
+  std::unique_ptr<SpillSet> deeper;
+  std::unique_ptr<SpillRun> deeper_run;
+  EncodedRows encoded;
+  std::vector<uint8_t> part_of;
+  std::vector<uint32_t> order;
+  auto split = [&](const std::shared_ptr<arrow::RecordBatch>& batch) -> Status {
+    const int64_t n = batch->num_rows();
+    if (n == 0) return Status::OK();
+    arrow::ArrayVector keys(batch->columns().begin(),
+                            batch->columns().begin() + num_keys);
+    ARROW_RETURN_NOT_OK(EncodeRows(keys, &encoded));
+    part_of.resize(n);
+    for (int64_t i = 0; i < n; ++i) {
+      part_of[i] = static_cast<uint8_t>(encoded.hashes[i] >> (8 * level));
+    }
+    auto start = OrderByPartition(part_of.data(), n, kSpillPartitions, &order);
+    auto indices =
+        std::make_shared<arrow::UInt32Array>(n, arrow::Buffer::Wrap(order.data(), n));
+    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(batch, indices));
+    return WriteByPartition(deeper_run.get(), *taken.record_batch(), start);
+  };
   std::vector<uint32_t> ids;
-  ARROW_RETURN_NOT_OK(spill_->ReadPartition(
-      part, [&](std::shared_ptr<arrow::RecordBatch> batch) -> Status {
+  ARROW_RETURN_NOT_OK(
+      set.ReadPartition(part, [&](std::shared_ptr<arrow::RecordBatch> batch) -> Status {
+        if (deeper) return split(batch);
         arrow::ArrayVector keys(batch->columns().begin(),
                                 batch->columns().begin() + num_keys);
         ids.resize(batch->num_rows());
@@ -254,14 +312,47 @@ Status HashAggregate::ProducePartition(ExecContext* ctx, int part, Emitter* out)
         }
         int64_t usage = mine->MemoryUsage();
         metrics().RecordPeak(usage);
-        return mine->reservation.Resize(usage);
+        Status grown = mine->reservation.Resize(usage);
+        if (grown.ok()) return grown;
+        if (!grown.IsOutOfMemory()) return grown;
+        if (mine->groups() < kMinSplitGroups) {
+          // So few groups cannot be what fills the budget: other threads' partitions
+          // hold it, and splitting would only recurse down to empty tables. A table
+          // this small goes on over the limit.
+          mine->reservation.ResizeOverLimit(usage);
+          return Status::OK();
+        }
+        if (level + 1 >= kMaxSpillLevels) {
+          return grown.WithMessage(grown.message(), "; a spilled partition of ",
+                                   mine->groups(), " groups does not fit even after ",
+                                   level + 1, " splits");
+        }
+        // This partition does not fit: what it merged so far and the batches still to
+        // come go one level deeper.
+        deeper = std::make_unique<SpillSet>(ctx, name(), set.schema(), kSpillPartitions);
+        ARROW_ASSIGN_OR_RAISE(deeper_run, deeper->NewRun());
+        order.resize(mine->groups());
+        for (size_t g = 0; g < order.size(); ++g) order[g] = static_cast<uint32_t>(g);
+        ARROW_ASSIGN_OR_RAISE(auto merged,
+                              StateBatch(ctx, mine, order.data(), mine->groups()));
+        fresh.reset();  // frees the table and gives its memory back
+        mine = nullptr;
+        return split(merged);
       }));
   loaded.clear();
+  if (deeper) {
+    ARROW_RETURN_NOT_OK(deeper_run->Close());
+    metrics().spilled_bytes += deeper_run->bytes();
+    for (int p = 0; p < kSpillPartitions; ++p) {
+      ARROW_RETURN_NOT_OK(MergeSpilled(ctx, *deeper, p, level + 1, morsel, seq, out));
+    }
+    return Status::OK();
+  }
   ARROW_ASSIGN_OR_RAISE(auto result, Assemble(ctx, mine));
   fresh.reset();
-  for (int64_t off = 0, i = 0; off < result->num_rows(); off += batch_rows_, ++i) {
+  for (int64_t off = 0; off < result->num_rows(); off += batch_rows_) {
     ARROW_RETURN_NOT_OK(
-        out->Emit(Batch{result->Slice(off, batch_rows_), MorselSeq(part, i)}));
+        out->Emit(Batch{result->Slice(off, batch_rows_), MorselSeq(morsel, (*seq)++)}));
   }
   return Status::OK();
 }
@@ -467,7 +558,10 @@ int64_t HashAggregate::num_morsels() const {
 }
 
 Status HashAggregate::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
-  if (spilled_) return ProducePartition(ctx, static_cast<int>(morsel), out);
+  if (spilled_) {
+    int64_t seq = 0;
+    return MergeSpilled(ctx, *spill_, static_cast<int>(morsel), 0, morsel, &seq, out);
+  }
   // The result batch holding this morsel, and the morsel's place in it.
   size_t b = std::upper_bound(morsel_start_.begin(), morsel_start_.end(), morsel) -
              morsel_start_.begin() - 1;

@@ -19,8 +19,11 @@
 // aside for the merge) and starts over; the other workers follow at their next batch.
 // Once anything spilled, Finalize spills what is still in memory too, and the source
 // has one morsel per partition: Produce merges that partition's runs into one table and
-// emits its groups. A partition that alone does not fit fails with the memory error.
-// Holistic aggregates (median, string_agg, DISTINCT) do not spill.
+// emits its groups. A partition that alone does not fit is split again, by other bits
+// of its keys' hash, into kSpillPartitions partitions of a spill set of its own, each
+// merged in turn (up to kMaxSpillLevels levels deep: 256^4 times the limit); beyond
+// that it fails with the memory error. Holistic aggregates (median, string_agg,
+// DISTINCT) do not spill.
 #include <atomic>
 #include <mutex>
 #include <vector>
@@ -57,19 +60,30 @@ class HashAggregate : public Sink, public Source {
   static constexpr int64_t kDecideRows = 1 << 20;
   static constexpr int64_t kSegmentGroups = 1 << 16;
   static constexpr int kSpillPartitions = 256;
+  static constexpr int kMaxSpillLevels = 4;
+  /// A spilled partition's merge with fewer groups than this is never split further:
+  /// it may exceed the limit by that much instead (another thread holds the budget).
+  static constexpr int64_t kMinSplitGroups = 4096;
 
  private:
   Status MaybeFlush(ExecContext* ctx, LocalSinkState* local);
-  // Whether this aggregate's state can go to disk (keys, decomposable aggregates).
-  bool CanSpill() const;
   // Writes the worker's table and the tables set aside so far to a run and gives the
   // worker an empty table. `ran_out`: this worker's reservation could not grow (the
   // other workers then follow).
   Status SpillLocal(ExecContext* ctx, LocalSinkState* local, bool ran_out);
   // Writes these states to one run (then drops them).
   Status WriteRun(ExecContext* ctx, std::vector<std::unique_ptr<LocalSinkState>> states);
-  // The groups of spilled partition `part`, merged from every run.
-  Status ProducePartition(ExecContext* ctx, int part, Emitter* out);
+  // The keys (cast to the key types) and the partial states of the groups in `order`
+  // (n ids of `local`): the layout of spilled batches.
+  Result<std::shared_ptr<arrow::RecordBatch>> StateBatch(ExecContext* ctx,
+                                                         LocalSinkState* local,
+                                                         const uint32_t* order,
+                                                         int64_t n);
+  // Merges partition `part` of `set` (split at depth `level`: 0 for spill_) into one
+  // table and emits its groups (seq: the next batch number in the morsel); when that
+  // partition does not fit, splits it one level deeper and merges the parts in turn.
+  Status MergeSpilled(ExecContext* ctx, const SpillSet& set, int part, int level,
+                      int64_t morsel, int64_t* seq, Emitter* out);
   // How many hash partitions Finalize merges in parallel (1: merge sequentially).
   int MergePartitions(ExecContext* ctx) const;
   Status MergeSequentially(ExecContext* ctx);
@@ -89,9 +103,10 @@ class HashAggregate : public Sink, public Source {
       morsel_start_;  // first morsel of each result batch, then the total
   int64_t batch_rows_ = 65536;
   MemoryReservation result_reservation_;
-  std::unique_ptr<SpillSet> spill_;  // made by the first spill (under mu_)
-  std::atomic<int> spill_generation_{0};   // bumped by every worker's spill
-  bool spilled_ = false;  // after Finalize: the output comes from spill_
+  std::unique_ptr<SpillSet> spill_;       // made by the first spill (under mu_)
+  std::atomic<int> spill_generation_{0};  // bumped by every worker's spill
+  bool spilled_ = false;                  // after Finalize: the output comes from spill_
+  std::string unspillable_;               // why the state cannot spill (empty: it can)
 };
 
 }  // namespace sluice::exec
