@@ -542,7 +542,10 @@ class StringKeyIndex final : public TableKeyIndex {
   int64_t MemoryUsage() const override { return table_.MemoryUsage(); }
 
  private:
-  static inline const uint64_t kNullHash = HashBytes("", 0) ^ 1;
+  // NULL is stored as empty bytes, like the empty string: its hash must differ from
+  // the empty string's in the tag (the high 32 bits), or a probe for one that passes
+  // the other's slot takes it for a match.
+  static inline const uint64_t kNullHash = HashBytes("", 0) ^ 0x9E3779B97F4A7C15ull;
 
   // The id of a NULL key: kSkipped, or the NULL key's own id (inserted when first seen).
   Result<uint32_t> NullKey(Nulls nulls) {

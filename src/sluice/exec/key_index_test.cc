@@ -223,6 +223,28 @@ TEST(KeyIndexTest, StringKeys) {
   CheckIndex(binary);
 }
 
+TEST(KeyIndexTest, NullAndTheEmptyStringStayApartInAFullTable) {
+  // NULL's hash once differed from the empty string's in the lowest bit only: the same
+  // tag, the same (empty) key bytes, and neighbouring home slots. Once the table is
+  // full enough that those slots are taken, a probe for one met the other. So: many
+  // keys first, then NULLs and empty strings.
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_int_distribution<int> d(0, 1 << 30);
+    bool empties = false;
+    auto value = [&] {
+      return empties && d(rng) % 2 == 0 ? std::string() : "k" + std::to_string(d(rng));
+    };
+    std::vector<std::shared_ptr<arrow::Array>> batches;
+    batches.push_back(
+        MakeColumn<arrow::StringBuilder>(arrow::utf8(), 3000, 0, value, &rng));
+    empties = true;
+    batches.push_back(
+        MakeColumn<arrow::StringBuilder>(arrow::utf8(), 20, 0.5, value, &rng));
+    CheckIndex(batches);
+  }
+}
+
 TEST(KeyIndexTest, SkipNullsLeavesThemOut) {
   arrow::Int32Builder b;
   ASSERT_TRUE(b.AppendValues({5, 6, 5}).ok());
