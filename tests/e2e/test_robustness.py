@@ -87,15 +87,15 @@ sinks:
     assert not (out / "fine.parquet").exists() or pq.read_table(out / "fine.parquet").num_rows > 0
 
 
-# Operators that cannot spill (yet): a sort, a join's build side, and aggregates that keep
-# every value (median, DISTINCT). Decomposable aggregates spill (test_spilling.py and
-# test_decomposable_aggregates_spill_under_a_tiny_limit below).
+# Operators that cannot spill (yet): top-k, a join's build side, and aggregates that keep
+# every value (median, DISTINCT). Sorts and decomposable aggregates spill (test_spilling.py
+# and test_spilling_operators_finish_under_a_tiny_limit below).
 @pytest.mark.parametrize("query,operator", [
     ("SELECT user_id, median(amount) AS m FROM read_parquet('{data}/orders/*.parquet') GROUP BY user_id",
      "HashAggregate"),
     ("SELECT user_id, count(DISTINCT product_id) AS n FROM read_parquet('{data}/orders/*.parquet') "
      "GROUP BY user_id", "HashAggregate"),
-    ("SELECT * FROM read_parquet('{data}/orders/*.parquet') ORDER BY amount", "Sort"),
+    ("SELECT * FROM read_parquet('{data}/orders/*.parquet') ORDER BY amount LIMIT 2000000", "TopK"),
     ("SELECT count(*) AS n FROM read_parquet('{data}/orders/*.parquet') a "
      "JOIN read_parquet('{data}/orders/*.parquet') b ON a.order_id = b.order_id", "HashJoin"),
 ])
@@ -134,11 +134,13 @@ sinks:
      "order_id"),
     ("SELECT DISTINCT user_id, product_id FROM read_parquet('{data}/orders/*.parquet')",
      "user_id, product_id"),
+    ("SELECT * FROM read_parquet('{data}/orders/*.parquet') ORDER BY amount", "order_id"),
 ])
-def test_decomposable_aggregates_spill_under_a_tiny_limit(sluice, duck, ecommerce_big, tmp_path, query,
+def test_spilling_operators_finish_under_a_tiny_limit(sluice, duck, ecommerce_big, tmp_path, query,
                                                           keys, threads):
     # 1 MiB holds a few thousand of the 3 M (2.4 M) groups: the spilled partitions are
-    # split again before they fit. Every group once, as many as DuckDB finds.
+    # split again before they fit. Every group once, as many as DuckDB finds; every row
+    # once from the sort (its order: test_spilling.py).
     out = tmp_path / "r.parquet"
     r = sluice.cli(["sql", "--memory-limit", "1MiB", "--threads", threads, "--format", "parquet",
                     "--output", out, query.format(data=ecommerce_big)], timeout=600)

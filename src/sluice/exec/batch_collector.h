@@ -15,6 +15,7 @@ struct CollectedBatches : LocalSinkState {
   std::vector<Batch> batches;
   int64_t rows = 0;
   MemoryReservation reservation;
+  int spill_generation = 0;  // for a breaker that spills: the generation it last saw
 
   /// Adds a batch, growing the reservation (fails at the memory limit).
   Status Add(Batch batch);

@@ -27,6 +27,7 @@ Status SpillRun::Write(int part, const arrow::RecordBatch& batch) {
                            st.message());
   }
   batches_[part].push_back(next_batch_++);
+  rows_ += batch.num_rows();
   return Status::OK();
 }
 
@@ -43,7 +44,7 @@ Status SpillRun::Close() {
                            st.message());
   }
   closed_ = true;
-  set_->AddRun(SpillSet::Run{path_, std::move(batches_)}, bytes_);
+  set_->AddRun(SpillSet::Run{path_, std::move(batches_)}, bytes_, rows_);
   return Status::OK();
 }
 
@@ -87,43 +88,68 @@ Result<std::unique_ptr<SpillRun>> SpillSet::NewRun() {
   return run;
 }
 
-void SpillSet::AddRun(Run run, int64_t bytes) {
+void SpillSet::AddRun(Run run, int64_t bytes, int64_t rows) {
   std::lock_guard<std::mutex> lock(mu_);
   runs_.push_back(std::move(run));
   bytes_ += bytes;
+  rows_ += rows;
   ctx_->AddSpilledBytes(bytes);
 }
 
 Status SpillSet::ReadPartition(
     int part,
     const std::function<Status(std::shared_ptr<arrow::RecordBatch>)>& fn) const {
-  std::vector<const Run*> runs;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& r : runs_) runs.push_back(&r);
-  }
-  for (const Run* r : runs) {
-    if (r->batches[part].empty()) continue;
-    auto fail = [&](const Status& st) {
-      return Status::IOError(owner_, ": cannot read the spill file ", r->path, ": ",
-                             st.message());
-    };
-    auto file = arrow::io::ReadableFile::Open(r->path);
-    if (!file.ok()) return fail(file.status());
-    auto reader = arrow::ipc::RecordBatchFileReader::Open(*file);
-    if (!reader.ok()) return fail(reader.status());
-    for (int b : r->batches[part]) {
-      auto batch = (*reader)->ReadRecordBatch(b);
-      if (!batch.ok()) return fail(batch.status());
-      ARROW_RETURN_NOT_OK(fn(std::move(*batch)));
+  const int64_t n = runs();
+  for (int64_t r = 0; r < n; ++r) {
+    ARROW_ASSIGN_OR_RAISE(auto reader, OpenRun(r, part));
+    while (true) {
+      ARROW_ASSIGN_OR_RAISE(auto batch, reader->Next());
+      if (!batch) break;
+      ARROW_RETURN_NOT_OK(fn(std::move(batch)));
     }
   }
   return Status::OK();
 }
 
+Result<std::unique_ptr<SpillRunReader>> SpillSet::OpenRun(int64_t run, int part) const {
+  auto reader = std::unique_ptr<SpillRunReader>(new SpillRunReader());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    reader->path_ = runs_[run].path;
+    reader->batches_ = runs_[run].batches[part];
+  }
+  reader->owner_ = owner_;
+  if (reader->batches_.empty()) return reader;
+  auto fail = [&](const Status& st) {
+    return Status::IOError(owner_, ": cannot read the spill file ", reader->path_, ": ",
+                           st.message());
+  };
+  auto file = arrow::io::ReadableFile::Open(reader->path_);
+  if (!file.ok()) return fail(file.status());
+  auto opened = arrow::ipc::RecordBatchFileReader::Open(*file);
+  if (!opened.ok()) return fail(opened.status());
+  reader->reader_ = *opened;
+  return reader;
+}
+
+Result<std::shared_ptr<arrow::RecordBatch>> SpillRunReader::Next() {
+  if (next_ >= batches_.size()) return nullptr;
+  auto batch = reader_->ReadRecordBatch(batches_[next_++]);
+  if (!batch.ok()) {
+    return Status::IOError(owner_, ": cannot read the spill file ", path_, ": ",
+                           batch.status().message());
+  }
+  return *batch;
+}
+
 int64_t SpillSet::runs() const {
   std::lock_guard<std::mutex> lock(mu_);
   return static_cast<int64_t>(runs_.size());
+}
+
+int64_t SpillSet::rows_written() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return rows_;
 }
 
 int64_t SpillSet::bytes_written() const {

@@ -24,7 +24,8 @@ class RecordBatch;
 class Schema;
 namespace ipc {
 class RecordBatchWriter;
-}
+class RecordBatchFileReader;
+}  // namespace ipc
 namespace io {
 class FileOutputStream;
 }
@@ -55,8 +56,25 @@ class SpillRun {
   std::shared_ptr<arrow::ipc::RecordBatchWriter> writer_;
   std::vector<std::vector<int>> batches_;  // per partition: its batch numbers
   int next_batch_ = 0;
+  int64_t rows_ = 0;
   int64_t bytes_ = 0;
   bool closed_ = false;
+};
+
+/// Reads the batches of one partition of one run, in the order they were written.
+class SpillRunReader {
+ public:
+  /// The next batch, or null after the last one.
+  Result<std::shared_ptr<arrow::RecordBatch>> Next();
+
+ private:
+  friend class SpillSet;
+  SpillRunReader() = default;
+  std::string owner_;
+  std::string path_;
+  std::shared_ptr<arrow::ipc::RecordBatchFileReader> reader_;
+  std::vector<int> batches_;
+  size_t next_ = 0;
 };
 
 class SpillSet {
@@ -76,8 +94,13 @@ class SpillSet {
   Status ReadPartition(
       int part,
       const std::function<Status(std::shared_ptr<arrow::RecordBatch>)>& fn) const;
+  /// A reader of partition `part` of run `run` (runs numbered in the order they
+  /// finished, [0, runs())).
+  Result<std::unique_ptr<SpillRunReader>> OpenRun(int64_t run, int part) const;
   int64_t runs() const;
   int64_t bytes_written() const;
+  /// Rows in all runs.
+  int64_t rows_written() const;
 
  private:
   friend class SpillRun;
@@ -85,7 +108,7 @@ class SpillSet {
     std::string path;
     std::vector<std::vector<int>> batches;  // per partition: the batch numbers
   };
-  void AddRun(Run run, int64_t bytes);
+  void AddRun(Run run, int64_t bytes, int64_t rows);
 
   ExecContext* ctx_;
   std::string owner_;
@@ -94,6 +117,7 @@ class SpillSet {
   mutable std::mutex mu_;
   std::vector<Run> runs_;
   int64_t bytes_ = 0;
+  int64_t rows_ = 0;
   int64_t next_file_ = 0;
 };
 

@@ -74,6 +74,8 @@ Result<std::unique_ptr<LocalSinkState>> HashAggregate::MakeLocal(ExecContext* ct
                                                                  int worker) {
   auto local = std::make_unique<AggregateLocal>();
   local->reservation = MemoryReservation(ctx->budget(), name());
+  // A worker that starts after a spill has nothing to follow it with.
+  local->spill_generation = spill_generation_.load();
   if (!keys_.empty()) {
     std::vector<std::shared_ptr<arrow::DataType>> types;
     for (const auto& k : keys_) types.push_back(k->type);
@@ -136,6 +138,12 @@ Status HashAggregate::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
     if (!grown.IsOutOfMemory()) return grown;
     if (!unspillable_.empty())
       return grown.WithMessage(grown.message(), "; ", unspillable_);
+    if (usage < ctx->budget()->limit() / (4 * ctx->threads())) {
+      // Other operators hold the budget: spilling a table this small would only write
+      // a run per batch. A worker may keep this much over the limit instead.
+      local->reservation.ResizeOverLimit(usage);
+      return MaybeFlush(ctx, local);
+    }
     return SpillLocal(ctx, local, /*ran_out=*/true);
   }
   if (local->spill_generation != spill_generation_.load(std::memory_order_relaxed)) {
@@ -166,9 +174,10 @@ Status HashAggregate::SpillLocal(ExecContext* ctx, LocalSinkState* local_base,
   std::swap(local->table, next->table);
   std::swap(local->accumulators, next->accumulators);
   states.push_back(std::move(full));
-  ARROW_RETURN_NOT_OK(WriteRun(ctx, std::move(states)));
   // Only running out asks the other workers to follow (answering would start a chain).
+  // Asked before writing, so that workers running out meanwhile see the request.
   local->spill_generation = ran_out ? ++spill_generation_ : spill_generation_.load();
+  ARROW_RETURN_NOT_OK(WriteRun(ctx, std::move(states)));
   local->rows = 0;
   local->reservation.ResizeOverLimit(local->MemoryUsage());
   return Status::OK();
@@ -187,6 +196,21 @@ std::vector<int64_t> OrderByPartition(const uint8_t* part_of, int64_t n, int par
   order->resize(n);
   for (int64_t i = 0; i < n; ++i) (*order)[fill[part_of[i]]++] = static_cast<uint32_t>(i);
   return start;
+}
+
+// The partition at split depth `level` + 1 of a key whose row hash (EncodeRows) is
+// `hash`: the hash mixed with a seed per level, top byte. Not the hash's own bits: the
+// merge's table picks its home slots from the low bits of the same hash, so keys
+// sharing them would crowd into one cluster. (Depth 0 is the key index's own
+// partition function.)
+uint8_t SplitPartition(uint64_t hash, int level) {
+  uint64_t h = hash ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(level + 1));
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53ull;
+  h ^= h >> 33;
+  return static_cast<uint8_t>(h >> 56);
 }
 
 // Writes the rows of `batch`, ordered so that partition p's are rows [start[p],
@@ -273,8 +297,7 @@ Status HashAggregate::MergeSpilled(ExecContext* ctx, const SpillSet& set, int pa
     loaded.push_back(std::move(acc));
   }
   // Once the partition is known not to fit: where its batches go instead, split by
-  // bits [8 level, 8 level + 8) of their keys' row hash (level 0 split by the key
-  // index's own partition function, which is independent of it).
+  // SplitPartition.
   std::unique_ptr<SpillSet> deeper;
   std::unique_ptr<SpillRun> deeper_run;
   EncodedRows encoded;
@@ -287,9 +310,7 @@ Status HashAggregate::MergeSpilled(ExecContext* ctx, const SpillSet& set, int pa
                             batch->columns().begin() + num_keys);
     ARROW_RETURN_NOT_OK(EncodeRows(keys, &encoded));
     part_of.resize(n);
-    for (int64_t i = 0; i < n; ++i) {
-      part_of[i] = static_cast<uint8_t>(encoded.hashes[i] >> (8 * level));
-    }
+    for (int64_t i = 0; i < n; ++i) part_of[i] = SplitPartition(encoded.hashes[i], level);
     auto start = OrderByPartition(part_of.data(), n, kSpillPartitions, &order);
     auto indices =
         std::make_shared<arrow::UInt32Array>(n, arrow::Buffer::Wrap(order.data(), n));
@@ -299,6 +320,7 @@ Status HashAggregate::MergeSpilled(ExecContext* ctx, const SpillSet& set, int pa
   std::vector<uint32_t> ids;
   ARROW_RETURN_NOT_OK(
       set.ReadPartition(part, [&](std::shared_ptr<arrow::RecordBatch> batch) -> Status {
+        if (ctx->cancelled()) return Status::Cancelled("cancelled");
         if (deeper) return split(batch);
         arrow::ArrayVector keys(batch->columns().begin(),
                                 batch->columns().begin() + num_keys);
@@ -325,7 +347,7 @@ Status HashAggregate::MergeSpilled(ExecContext* ctx, const SpillSet& set, int pa
         if (level + 1 >= kMaxSpillLevels) {
           return grown.WithMessage(grown.message(), "; a spilled partition of ",
                                    mine->groups(), " groups does not fit even after ",
-                                   level + 1, " splits");
+                                   level + 1, " partitionings");
         }
         // This partition does not fit: what it merged so far and the batches still to
         // come go one level deeper.
@@ -528,7 +550,16 @@ Status HashAggregate::Finalize(ExecContext* ctx) {
     ARROW_ASSIGN_OR_RAISE(auto l, MakeLocal(ctx, 0));
     finished_.push_back(std::move(l));
   }
-  if (spill_) {
+  bool spill = spill_ != nullptr;
+  if (!spill && unspillable_.empty() && finished_.size() > 1) {
+    // Merging in memory makes tables as large as the workers' together while theirs
+    // are still held: when the budget cannot take that, spill instead.
+    int64_t states = 0;
+    for (const auto& l : finished_)
+      states += static_cast<AggregateLocal*>(l.get())->MemoryUsage();
+    spill = ctx->budget()->used() + states > ctx->budget()->limit();
+  }
+  if (spill) {
     // Part of the groups is on disk: the rest follows, so that each partition is merged
     // from its runs alone, one partition at a time (Produce).
     std::vector<std::unique_ptr<LocalSinkState>> states = std::move(finished_);

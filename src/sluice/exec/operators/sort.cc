@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
+#include "sluice/exec/spill.h"
 #include "sluice/expr/eval.h"
 
 namespace sluice::exec {
@@ -142,9 +144,27 @@ Result<std::unique_ptr<LocalSinkState>> SortSink::MakeLocal(ExecContext* ctx,
   return collected_.MakeLocal(ctx);
 }
 
+SortSink::~SortSink() = default;
+
 Status SortSink::Consume(ExecContext* ctx, LocalSinkState* local_base, Batch batch) {
   auto* local = static_cast<CollectedBatches*>(local_base);
-  ARROW_RETURN_NOT_OK(local->Add(std::move(batch)));
+  if (limit_ < 0 &&
+      local->spill_generation != spill_generation_.load(std::memory_order_relaxed)) {
+    // Another worker ran out: free this buffer's memory too.
+    local->spill_generation = spill_generation_.load();
+    ARROW_RETURN_NOT_OK(WriteRun(ctx, std::move(local->batches)));
+    ARROW_RETURN_NOT_OK(local->Reset({}));
+  }
+  Status added = local->Add(batch);
+  if (!added.ok()) {
+    if (!added.IsOutOfMemory() || limit_ >= 0) return added;
+    // The buffer goes to disk as a sorted run, this batch with it (its memory is in use
+    // whether accounted or not).
+    local->batches.push_back(std::move(batch));
+    local->spill_generation = ++spill_generation_;
+    ARROW_RETURN_NOT_OK(WriteRun(ctx, std::move(local->batches)));
+    return local->Reset({});
+  }
   metrics().RecordPeak(local->reservation.size());
   // Top-k: a worker never needs more than its own best `limit` rows. Compact when the
   // buffer holds well over that, so memory stays O(k) per worker.
@@ -171,12 +191,288 @@ Status SortSink::FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> l
   return collected_.Merge(ctx, std::move(local));
 }
 
+namespace {
+
+// The rows of `batches` with two columns appended, each row's batch seq and its row
+// number in that batch: what orders ties across runs.
+Result<std::shared_ptr<arrow::RecordBatch>> WithTieColumns(
+    const std::shared_ptr<arrow::Schema>& schema, const std::vector<Batch>& batches,
+    arrow::MemoryPool* pool) {
+  auto out_schema = schema;
+  ARROW_ASSIGN_OR_RAISE(
+      out_schema, out_schema->AddField(out_schema->num_fields(),
+                                       arrow::field("__seq", arrow::int64(), false)));
+  ARROW_ASSIGN_OR_RAISE(
+      out_schema, out_schema->AddField(out_schema->num_fields(),
+                                       arrow::field("__row", arrow::int64(), false)));
+  std::vector<std::shared_ptr<arrow::RecordBatch>> rbs;
+  for (const auto& b : batches) {
+    const int64_t n = b.data->num_rows();
+    arrow::Int64Builder seq(pool), row(pool);
+    ARROW_RETURN_NOT_OK(seq.Reserve(n));
+    ARROW_RETURN_NOT_OK(row.Reserve(n));
+    for (int64_t i = 0; i < n; ++i) {
+      seq.UnsafeAppend(b.seq);
+      row.UnsafeAppend(i);
+    }
+    auto columns = b.data->columns();
+    ARROW_ASSIGN_OR_RAISE(auto s, seq.Finish());
+    ARROW_ASSIGN_OR_RAISE(auto r, row.Finish());
+    columns.push_back(std::move(s));
+    columns.push_back(std::move(r));
+    rbs.push_back(arrow::RecordBatch::Make(out_schema, n, std::move(columns)));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(out_schema, rbs));
+  return table->CombineChunksToBatch(pool);
+}
+
+// One run being merged: its current batch, the batch's evaluated sort keys, and the
+// row the merge is at.
+struct RunCursor {
+  std::unique_ptr<SpillRunReader> reader;
+  std::shared_ptr<arrow::RecordBatch> batch;  // null once the run is done
+  std::vector<SortKeyColumn> keys;
+  const int64_t* seq = nullptr;
+  const int64_t* row = nullptr;
+  int64_t pos = 0;
+  int64_t run = 0;
+
+  // Loads the next non-empty batch (or ends the run).
+  Status Advance(const std::vector<plan::SortKey>& sort_keys) {
+    pos = 0;
+    keys.clear();
+    do {
+      ARROW_ASSIGN_OR_RAISE(batch, reader->Next());
+    } while (batch && batch->num_rows() == 0);
+    if (!batch) return Status::OK();
+    for (const auto& key : sort_keys) {
+      ARROW_ASSIGN_OR_RAISE(auto arr, expr::EvaluateToArray(key.expr, *batch));
+      ARROW_ASSIGN_OR_RAISE(auto col,
+                            SortKeyColumn::Make(arr, key.ascending, key.nulls_first));
+      keys.push_back(std::move(col));
+    }
+    const int width = batch->num_columns();
+    seq = batch->column(width - 2)->data()->GetValues<int64_t>(1);
+    row = batch->column(width - 1)->data()->GetValues<int64_t>(1);
+    return Status::OK();
+  }
+
+  // Whether this cursor's row sorts before `o`'s (ties: earlier batch, row, run).
+  bool Before(const RunCursor& o) const {
+    for (size_t k = 0; k < keys.size(); ++k) {
+      int c = keys[k].Compare(pos, o.keys[k], o.pos);
+      if (c != 0) return c < 0;
+    }
+    if (seq[pos] != o.seq[o.pos]) return seq[pos] < o.seq[o.pos];
+    if (row[pos] != o.row[o.pos]) return row[pos] < o.row[o.pos];
+    return run < o.run;
+  }
+};
+
+// Writes what a merge emits to a run.
+class RunWriter : public Emitter {
+ public:
+  explicit RunWriter(SpillRun* run) : run_(run) {}
+  Status Emit(Batch batch) override {
+    for (int64_t off = 0; off < batch.data->num_rows(); off += SortSink::kRunBatchRows) {
+      ARROW_RETURN_NOT_OK(
+          run_->Write(0, *batch.data->Slice(off, SortSink::kRunBatchRows)));
+    }
+    return Status::OK();
+  }
+  Status EmitWatermark(Watermark) override { return Status::OK(); }
+
+ private:
+  SpillRun* run_;
+};
+
+}  // namespace
+
+Status SortSink::WriteRun(ExecContext* ctx, std::vector<Batch> batches) {
+  if (batches.empty()) return Status::OK();
+  SortBySeq(&batches);
+  ARROW_ASSIGN_OR_RAISE(auto combined, WithTieColumns(schema_, batches, ctx->pool()));
+  batches.clear();
+  ARROW_ASSIGN_OR_RAISE(auto idx, SortIndices(*combined, keys_, -1));
+  arrow::Int64Builder b;
+  ARROW_RETURN_NOT_OK(b.AppendValues(idx));
+  ARROW_ASSIGN_OR_RAISE(auto indices, b.Finish());
+  idx = {};
+  ARROW_ASSIGN_OR_RAISE(auto taken,
+                        cp::Take(arrow::Datum(combined), arrow::Datum(indices)));
+  combined.reset();
+  auto sorted = taken.record_batch();
+  {
+    std::lock_guard<std::mutex> lock(spill_mu_);
+    if (!spill_) spill_ = std::make_unique<SpillSet>(ctx, name(), sorted->schema(), 1);
+  }
+  ARROW_ASSIGN_OR_RAISE(auto run, spill_->NewRun());
+  // Small batches: a merge holds one of every run, and gathers each output batch from
+  // the few it holds.
+  for (int64_t off = 0; off < sorted->num_rows(); off += kRunBatchRows) {
+    ARROW_RETURN_NOT_OK(run->Write(0, *sorted->Slice(off, kRunBatchRows)));
+  }
+  ARROW_RETURN_NOT_OK(run->Close());
+  metrics().spilled_bytes += run->bytes();
+  return Status::OK();
+}
+
+Status SortSink::MergeRuns(ExecContext* ctx, Emitter* out) {
+  // A merge holds one batch of each run it reads. When that is more than half the limit,
+  // runs are first merged in groups into longer runs (each pass divides their number
+  // by the fan-in), down to a number the limit holds.
+  std::unique_ptr<SpillSet> set = std::move(spill_);
+  // What one batch of a run takes in memory, about: its rows' share of the bytes written.
+  const int64_t rows = std::max<int64_t>(1, set->rows_written());
+  const int64_t batch_bytes =
+      std::max<int64_t>(1, set->bytes_written() / rows * std::min(rows, kRunBatchRows));
+  const int64_t fan_in = std::max<int64_t>(2, ctx->budget()->limit() / 2 / batch_bytes);
+  while (set->runs() > fan_in) {
+    auto next = std::make_unique<SpillSet>(ctx, name(), set->schema(), 1);
+    for (int64_t first = 0; first < set->runs(); first += fan_in) {
+      const int64_t count = std::min(fan_in, set->runs() - first);
+      ARROW_ASSIGN_OR_RAISE(auto run, next->NewRun());
+      RunWriter writer(run.get());
+      ARROW_RETURN_NOT_OK(MergeRunRange(ctx, *set, first, count, /*keep_ties=*/true,
+                                        std::numeric_limits<int64_t>::max(), &writer));
+      ARROW_RETURN_NOT_OK(run->Close());
+      metrics().spilled_bytes += run->bytes();
+    }
+    set = std::move(next);  // the merged runs' files go with the old set
+  }
+  const int64_t limit = limit_ >= 0 ? limit_ : std::numeric_limits<int64_t>::max();
+  return MergeRunRange(ctx, *set, 0, set->runs(), /*keep_ties=*/false, limit, out);
+}
+
+Status SortSink::MergeRunRange(ExecContext* ctx, const SpillSet& set, int64_t first,
+                               int64_t count, bool keep_ties, int64_t limit,
+                               Emitter* out) {
+  std::vector<RunCursor> cursors(count);
+  MemoryReservation held(ctx->budget(), name() + " merge");
+  int64_t held_bytes = 0;
+  std::vector<int> heap;  // cursor numbers, the next row to emit on top
+  auto after = [&](int a, int b) { return cursors[b].Before(cursors[a]); };
+  for (int64_t r = 0; r < count; ++r) {
+    cursors[r].run = first + r;
+    ARROW_ASSIGN_OR_RAISE(cursors[r].reader, set.OpenRun(first + r, 0));
+    ARROW_RETURN_NOT_OK(cursors[r].Advance(keys_));
+    if (!cursors[r].batch) continue;
+    held_bytes += BatchMemory(*cursors[r].batch);
+    heap.push_back(static_cast<int>(r));
+  }
+  held.ResizeOverLimit(held_bytes);
+  std::make_heap(heap.begin(), heap.end(), after);
+  const int width = schema_->num_fields();
+  int64_t remaining = limit;
+  int64_t emitted_batches = 0;
+  // The next output batch: the run batches it takes rows from (each once, as the
+  // cursors held them) and its rows' positions in those batches laid end to end. Rows
+  // of runs that interleave come one or two at a time, so they are gathered in one
+  // Take rather than cut into slices.
+  std::vector<std::shared_ptr<arrow::RecordBatch>> sources;
+  std::vector<int64_t> source_of(count, -1);  // per cursor: its batch's place in sources
+  int64_t source_rows = 0;                    // rows of all sources
+  std::vector<int64_t> base;                  // per source: its first position
+  arrow::Int64Builder positions(ctx->pool());
+  auto flush = [&]() -> Status {
+    if (positions.length() == 0) return Status::OK();
+    ARROW_ASSIGN_OR_RAISE(auto indices, positions.Finish());
+    std::shared_ptr<arrow::RecordBatch> combined;
+    if (sources.size() == 1) {
+      combined = std::move(sources[0]);
+    } else {
+      ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(sources));
+      ARROW_ASSIGN_OR_RAISE(combined, table->CombineChunksToBatch(ctx->pool()));
+    }
+    sources.clear();
+    base.clear();
+    source_rows = 0;
+    std::fill(source_of.begin(), source_of.end(), -1);
+    ARROW_ASSIGN_OR_RAISE(auto taken,
+                          cp::Take(arrow::Datum(combined), arrow::Datum(indices)));
+    combined = taken.record_batch();
+    const int64_t seq = MorselSeq(0, emitted_batches++);
+    if (keep_ties) return out->Emit(Batch{std::move(combined), seq});
+    auto columns = combined->columns();
+    columns.resize(width);
+    return out->Emit(
+        Batch{arrow::RecordBatch::Make(schema_, combined->num_rows(), std::move(columns)),
+              seq});
+  };
+  while (!heap.empty() && remaining > 0) {
+    if (ctx->cancelled()) return Status::Cancelled("cancelled");
+    std::pop_heap(heap.begin(), heap.end(), after);
+    const int ci = heap.back();
+    RunCursor& c = cursors[ci];
+    if (source_of[ci] < 0) {
+      source_of[ci] = static_cast<int64_t>(sources.size());
+      sources.push_back(c.batch);
+      base.push_back(source_rows);
+      source_rows += c.batch->num_rows();
+    }
+    // Take this run's rows while they stay ahead of every other run's next row.
+    const int64_t start = c.pos;
+    const int64_t n = c.batch->num_rows();
+    const int64_t room = std::min(remaining, batch_rows_ - positions.length());
+    do {
+      ++c.pos;
+    } while (c.pos < n && c.pos - start < room &&
+             (heap.size() == 1 || !cursors[heap.front()].Before(c)));
+    const int64_t at = base[source_of[ci]];
+    ARROW_RETURN_NOT_OK(positions.Reserve(c.pos - start));
+    for (int64_t i = start; i < c.pos; ++i) positions.UnsafeAppend(at + i);
+    remaining -= c.pos - start;
+    if (positions.length() >= batch_rows_) ARROW_RETURN_NOT_OK(flush());
+    if (c.pos == n) {
+      held_bytes -= BatchMemory(*c.batch);
+      source_of[ci] = -1;  // its next batch is another source
+      ARROW_RETURN_NOT_OK(c.Advance(keys_));
+      if (!c.batch) {
+        heap.pop_back();
+        held.ResizeOverLimit(held_bytes);
+        continue;
+      }
+      held_bytes += BatchMemory(*c.batch);
+      held.ResizeOverLimit(held_bytes);
+    }
+    std::push_heap(heap.begin(), heap.end(), after);
+  }
+  return flush();
+}
+
 Status SortSink::Finalize(ExecContext* ctx) {
   batch_rows_ = ctx->batch_rows();
   // Arrival order across workers is arbitrary; order by seq so ties are deterministic
   // when the input is.
+  std::vector<Batch> batches = collected_.TakeInOrder();
+  int64_t bytes = 0;
+  for (const auto& b : batches) bytes += BatchMemory(*b.data);
+  // Sorting in memory holds the input twice (combined, then taken in order).
+  Status room = spill_ ? Status::OK() : collected_.reservation().Resize(bytes * 2);
+  if (spill_ || (limit_ < 0 && room.IsOutOfMemory())) {
+    // Part of the rows are on disk, or the rest does not fit twice: what is left goes
+    // to runs of at most a quarter of the limit each, and Produce merges them all.
+    const int64_t chunk = std::max<int64_t>(1, ctx->budget()->limit() / 4);
+    std::vector<Batch> part;
+    int64_t part_bytes = 0;
+    for (auto& b : batches) {
+      part_bytes += BatchMemory(*b.data);
+      part.push_back(std::move(b));
+      if (part_bytes >= chunk) {
+        ARROW_RETURN_NOT_OK(WriteRun(ctx, std::move(part)));
+        part.clear();
+        part_bytes = 0;
+      }
+    }
+    ARROW_RETURN_NOT_OK(WriteRun(ctx, std::move(part)));
+    collected_.reservation().Clear();
+    spilled_ = true;
+    return Status::OK();
+  }
+  ARROW_RETURN_NOT_OK(room);
   std::vector<std::shared_ptr<arrow::RecordBatch>> rbs;
-  for (auto& b : collected_.TakeInOrder()) rbs.push_back(b.data);
+  for (auto& b : batches) rbs.push_back(std::move(b.data));
+  batches.clear();
   ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(schema_, rbs));
   ARROW_ASSIGN_OR_RAISE(sorted_input_, table->CombineChunksToBatch(ctx->pool()));
   rbs.clear();
@@ -190,11 +486,13 @@ Status SortSink::Finalize(ExecContext* ctx) {
 }
 
 int64_t SortSink::num_morsels() const {
+  if (spilled_) return 1;
   if (!order_) return 0;
   return (order_->length() + batch_rows_ - 1) / batch_rows_;
 }
 
 Status SortSink::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
+  if (spilled_) return MergeRuns(ctx, out);
   auto indices = order_->Slice(morsel * batch_rows_, batch_rows_);
   ARROW_ASSIGN_OR_RAISE(auto taken,
                         cp::Take(arrow::Datum(sorted_input_), arrow::Datum(indices)));

@@ -5,9 +5,15 @@
 // keys — ascending/descending, NULLs first/last per key, NaN after every other number,
 // ties kept in arrival order — and emits morsels whose seq follows the order. With a
 // limit only the first `limit` rows are produced (partial sort).
+// Spilling (docs/design/spilling.md): a worker whose buffer cannot grow sorts it and
+// writes it to disk as a sorted run, with each row's batch seq and row number for the
+// ties; the other workers follow at their next batch. Once anything spilled, Finalize
+// writes the rest as runs too, and the source is one morsel that merges every run
+// (one batch of each in memory at a time). Top-k keeps O(k) rows and does not spill.
 #include <arrow/array.h>
 #include <arrow/util/decimal.h>
 
+#include <atomic>
 #include <cmath>
 #include <mutex>
 
@@ -17,10 +23,13 @@
 
 namespace sluice::exec {
 
+class SpillSet;
+
 class SortSink : public Sink, public Source {
  public:
   SortSink(std::vector<plan::SortKey> keys, int64_t limit,
            std::shared_ptr<arrow::Schema> schema);
+  ~SortSink() override;
 
   Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx,
                                                     int worker) override;
@@ -33,11 +42,28 @@ class SortSink : public Sink, public Source {
   int64_t num_morsels() const override;
   Status Produce(ExecContext* ctx, int64_t morsel, Emitter* out) override;
 
+  /// Rows per batch of a spilled run.
+  static constexpr int64_t kRunBatchRows = 8192;
+
  private:
+  // Sorts `batches` (in seq order) into a run on disk.
+  Status WriteRun(ExecContext* ctx, std::vector<Batch> batches);
+  // Emits the rows of every run in order (the one morsel of a spilled sort), first
+  // merging runs in groups while more than the limit can read at once.
+  Status MergeRuns(ExecContext* ctx, Emitter* out);
+  // Emits the first `limit` rows of runs [first, first + count) of `set` in order, with
+  // the two tie columns (`keep_ties`) or without.
+  Status MergeRunRange(ExecContext* ctx, const SpillSet& set, int64_t first,
+                       int64_t count, bool keep_ties, int64_t limit, Emitter* out);
+
   std::vector<plan::SortKey> keys_;
   int64_t limit_;
   std::shared_ptr<arrow::Schema> schema_;
   BatchCollector collected_;
+  std::mutex spill_mu_;
+  std::unique_ptr<SpillSet> spill_;       // made by the first spill (under spill_mu_)
+  std::atomic<int> spill_generation_{0};  // bumped by every worker that ran out
+  bool spilled_ = false;                  // after Finalize: Produce merges spill_'s runs
   std::shared_ptr<arrow::RecordBatch> sorted_input_;
   std::shared_ptr<arrow::Int64Array> order_;
   int64_t batch_rows_ = 65536;
@@ -63,47 +89,51 @@ struct SortKeyColumn {
 
   bool IsNull(int64_t i) const { return array->IsNull(i); }
 
-  // <0, 0, >0 comparing non-null values of rows a and b (ascending).
-  int CompareValues(int64_t a, int64_t b) const {
+  // <0, 0, >0 comparing the non-null values of row a here and row b of `other` (a
+  // column of the same kind, possibly `*this`), ascending.
+  int CompareValues(int64_t a, const SortKeyColumn& other, int64_t b) const {
     switch (kind) {
       case kInt:
-        return (i64[a] > i64[b]) - (i64[a] < i64[b]);
+        return (i64[a] > other.i64[b]) - (i64[a] < other.i64[b]);
       case kUInt:
-        return (u64[a] > u64[b]) - (u64[a] < u64[b]);
+        return (u64[a] > other.u64[b]) - (u64[a] < other.u64[b]);
       case kDouble: {
-        double x = f64[a], y = f64[b];
+        double x = f64[a], y = other.f64[b];
         bool nx = std::isnan(x), ny = std::isnan(y);
         if (nx || ny) return nx - ny;  // NaN sorts after every number
         return (x > y) - (x < y);
       }
       case kDecimal: {
-        const auto& d = static_cast<const arrow::Decimal128Array&>(*array);
-        arrow::Decimal128 x(d.GetValue(a)), y(d.GetValue(b));
+        arrow::Decimal128 x(
+            static_cast<const arrow::Decimal128Array&>(*array).GetValue(a));
+        arrow::Decimal128 y(
+            static_cast<const arrow::Decimal128Array&>(*other.array).GetValue(b));
         return (x > y) - (x < y);
       }
-      case kString: {
-        const auto& s = static_cast<const arrow::StringArray&>(*array);
-        return s.GetView(a).compare(s.GetView(b));
-      }
-      case kLargeString: {
-        const auto& s = static_cast<const arrow::LargeStringArray&>(*array);
-        return s.GetView(a).compare(s.GetView(b));
-      }
+      case kString:
+        return static_cast<const arrow::StringArray&>(*array).GetView(a).compare(
+            static_cast<const arrow::StringArray&>(*other.array).GetView(b));
+      case kLargeString:
+        return static_cast<const arrow::LargeStringArray&>(*array).GetView(a).compare(
+            static_cast<const arrow::LargeStringArray&>(*other.array).GetView(b));
     }
     return 0;
   }
+  int CompareValues(int64_t a, int64_t b) const { return CompareValues(a, *this, b); }
 
-  /// <0, 0, >0: row a sorts before, with, after row b (direction and NULL placement
-  /// applied).
-  int Compare(int64_t a, int64_t b) const {
-    bool na = array->IsNull(a), nb = array->IsNull(b);
+  /// <0, 0, >0: row a here sorts before, with, after row b of `other` (a column made
+  /// for the same key from another batch of the same schema; by default this one), with
+  /// direction and NULL placement applied.
+  int Compare(int64_t a, const SortKeyColumn& other, int64_t b) const {
+    bool na = array->IsNull(a), nb = other.array->IsNull(b);
     if (na || nb) {
       if (na && nb) return 0;
       return (na ? -1 : 1) * (nulls_first ? 1 : -1);
     }
-    int c = CompareValues(a, b);
+    int c = CompareValues(a, other, b);
     return ascending ? c : -c;
   }
+  int Compare(int64_t a, int64_t b) const { return Compare(a, *this, b); }
 };
 
 /// Row order of `batch` by `keys` (evaluated on the batch): the first `limit` row
