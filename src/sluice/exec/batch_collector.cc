@@ -34,10 +34,11 @@ Status BatchCollector::Merge(ExecContext* ctx, std::unique_ptr<LocalSinkState> b
   if (shared_.reservation.owner().empty()) {
     shared_.reservation = MemoryReservation(ctx->budget(), owner_);
   }
-  // Release the worker's share first: the shared reservation takes it over.
+  // The shared reservation takes the worker's share over: released and taken back at
+  // once, so that no other worker can take those bytes in between.
   int64_t bytes = local->reservation.size();
   local->reservation.Clear();
-  ARROW_RETURN_NOT_OK(shared_.reservation.Grow(bytes));
+  shared_.reservation.ResizeOverLimit(shared_.reservation.size() + bytes);
   shared_.rows += local->rows;
   for (auto& b : local->batches) shared_.batches.push_back(std::move(b));
   return Status::OK();

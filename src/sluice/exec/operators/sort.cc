@@ -158,6 +158,15 @@ Status SortSink::Consume(ExecContext* ctx, LocalSinkState* local_base, Batch bat
   Status added = local->Add(batch);
   if (!added.ok()) {
     if (!added.IsOutOfMemory() || limit_ >= 0) return added;
+    const int64_t bytes = local->reservation.size() + BatchMemory(*batch.data);
+    if (bytes < ctx->budget()->limit() / (4 * ctx->threads())) {
+      // Others hold the budget (a finished worker's buffer, another operator): spilling
+      // this little would write a run per batch. A worker may go this much over instead.
+      local->reservation.ResizeOverLimit(bytes);
+      local->rows += batch.data->num_rows();
+      local->batches.push_back(std::move(batch));
+      return Status::OK();
+    }
     // The buffer goes to disk as a sorted run, this batch with it (its memory is in use
     // whether accounted or not).
     local->batches.push_back(std::move(batch));
@@ -188,6 +197,13 @@ Status SortSink::Consume(ExecContext* ctx, LocalSinkState* local_base, Batch bat
 }
 
 Status SortSink::FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local) {
+  if (limit_ < 0 && spill_generation_.load() > 0) {
+    // Once the sort spills, a finished worker's buffer goes to disk too: kept, it would
+    // hold budget that the workers still running can no longer spill.
+    auto* l = static_cast<CollectedBatches*>(local.get());
+    ARROW_RETURN_NOT_OK(WriteRun(ctx, std::move(l->batches)));
+    ARROW_RETURN_NOT_OK(l->Reset({}));
+  }
   return collected_.Merge(ctx, std::move(local));
 }
 
@@ -298,19 +314,19 @@ Status SortSink::WriteRun(ExecContext* ctx, std::vector<Batch> batches) {
   ARROW_RETURN_NOT_OK(b.AppendValues(idx));
   ARROW_ASSIGN_OR_RAISE(auto indices, b.Finish());
   idx = {};
-  ARROW_ASSIGN_OR_RAISE(auto taken,
-                        cp::Take(arrow::Datum(combined), arrow::Datum(indices)));
-  combined.reset();
-  auto sorted = taken.record_batch();
   {
     std::lock_guard<std::mutex> lock(spill_mu_);
-    if (!spill_) spill_ = std::make_unique<SpillSet>(ctx, name(), sorted->schema(), 1);
+    if (!spill_) spill_ = std::make_unique<SpillSet>(ctx, name(), combined->schema(), 1);
   }
   ARROW_ASSIGN_OR_RAISE(auto run, spill_->NewRun());
   // Small batches: a merge holds one of every run, and gathers each output batch from
-  // the few it holds.
-  for (int64_t off = 0; off < sorted->num_rows(); off += kRunBatchRows) {
-    ARROW_RETURN_NOT_OK(run->Write(0, *sorted->Slice(off, kRunBatchRows)));
+  // the few it holds. Each is taken and written in turn, so that the sorted copy never
+  // exists whole beside the input.
+  for (int64_t off = 0; off < combined->num_rows(); off += kRunBatchRows) {
+    ARROW_ASSIGN_OR_RAISE(auto taken,
+                          cp::Take(arrow::Datum(combined),
+                                   arrow::Datum(indices->Slice(off, kRunBatchRows))));
+    ARROW_RETURN_NOT_OK(run->Write(0, *taken.record_batch()));
   }
   ARROW_RETURN_NOT_OK(run->Close());
   metrics().spilled_bytes += run->bytes();
@@ -326,7 +342,9 @@ Status SortSink::MergeRuns(ExecContext* ctx, Emitter* out) {
   const int64_t rows = std::max<int64_t>(1, set->rows_written());
   const int64_t batch_bytes =
       std::max<int64_t>(1, set->bytes_written() / rows * std::min(rows, kRunBatchRows));
-  const int64_t fan_in = std::max<int64_t>(2, ctx->budget()->limit() / 2 / batch_bytes);
+  // At most kMaxFanIn: every run merged holds a file open.
+  const int64_t fan_in =
+      std::clamp<int64_t>(ctx->budget()->limit() / 2 / batch_bytes, 2, kMaxFanIn);
   while (set->runs() > fan_in) {
     auto next = std::make_unique<SpillSet>(ctx, name(), set->schema(), 1);
     for (int64_t first = 0; first < set->runs(); first += fan_in) {
@@ -366,27 +384,44 @@ Status SortSink::MergeRunRange(ExecContext* ctx, const SpillSet& set, int64_t fi
   int64_t remaining = limit;
   int64_t emitted_batches = 0;
   // The next output batch: the run batches it takes rows from (each once, as the
-  // cursors held them) and its rows' positions in those batches laid end to end. Rows
-  // of runs that interleave come one or two at a time, so they are gathered in one
-  // Take rather than cut into slices.
-  std::vector<std::shared_ptr<arrow::RecordBatch>> sources;
+  // cursors held them; rows are taken from each in one contiguous range, [first, end))
+  // and, per row, its source and its row there. Rows of runs that interleave come one
+  // or two at a time, so they are gathered in one Take of the sources' taken ranges
+  // laid end to end rather than cut into slices.
+  struct Source {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    int64_t first = 0, end = 0;
+  };
+  std::vector<Source> sources;
   std::vector<int64_t> source_of(count, -1);  // per cursor: its batch's place in sources
-  int64_t source_rows = 0;                    // rows of all sources
-  std::vector<int64_t> base;                  // per source: its first position
-  arrow::Int64Builder positions(ctx->pool());
+  std::vector<int32_t> row_source;
+  std::vector<int64_t> row_pos;
   auto flush = [&]() -> Status {
-    if (positions.length() == 0) return Status::OK();
+    if (row_pos.empty()) return Status::OK();
+    std::vector<std::shared_ptr<arrow::RecordBatch>> ranges;
+    std::vector<int64_t> base;
+    int64_t at = 0;
+    for (const auto& src : sources) {
+      ranges.push_back(src.batch->Slice(src.first, src.end - src.first));
+      base.push_back(at - src.first);
+      at += src.end - src.first;
+    }
+    arrow::Int64Builder positions(ctx->pool());
+    ARROW_RETURN_NOT_OK(positions.Reserve(static_cast<int64_t>(row_pos.size())));
+    for (size_t i = 0; i < row_pos.size(); ++i) {
+      positions.UnsafeAppend(base[row_source[i]] + row_pos[i]);
+    }
     ARROW_ASSIGN_OR_RAISE(auto indices, positions.Finish());
     std::shared_ptr<arrow::RecordBatch> combined;
-    if (sources.size() == 1) {
-      combined = std::move(sources[0]);
+    if (ranges.size() == 1) {
+      combined = std::move(ranges[0]);
     } else {
-      ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(sources));
+      ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(ranges));
       ARROW_ASSIGN_OR_RAISE(combined, table->CombineChunksToBatch(ctx->pool()));
     }
     sources.clear();
-    base.clear();
-    source_rows = 0;
+    row_source.clear();
+    row_pos.clear();
     std::fill(source_of.begin(), source_of.end(), -1);
     ARROW_ASSIGN_OR_RAISE(auto taken,
                           cp::Take(arrow::Datum(combined), arrow::Datum(indices)));
@@ -406,23 +441,25 @@ Status SortSink::MergeRunRange(ExecContext* ctx, const SpillSet& set, int64_t fi
     RunCursor& c = cursors[ci];
     if (source_of[ci] < 0) {
       source_of[ci] = static_cast<int64_t>(sources.size());
-      sources.push_back(c.batch);
-      base.push_back(source_rows);
-      source_rows += c.batch->num_rows();
+      sources.push_back(Source{c.batch, c.pos, c.pos});
     }
     // Take this run's rows while they stay ahead of every other run's next row.
     const int64_t start = c.pos;
     const int64_t n = c.batch->num_rows();
-    const int64_t room = std::min(remaining, batch_rows_ - positions.length());
+    const int64_t room =
+        std::min(remaining, batch_rows_ - static_cast<int64_t>(row_pos.size()));
     do {
       ++c.pos;
     } while (c.pos < n && c.pos - start < room &&
              (heap.size() == 1 || !cursors[heap.front()].Before(c)));
-    const int64_t at = base[source_of[ci]];
-    ARROW_RETURN_NOT_OK(positions.Reserve(c.pos - start));
-    for (int64_t i = start; i < c.pos; ++i) positions.UnsafeAppend(at + i);
+    const int32_t si = static_cast<int32_t>(source_of[ci]);
+    sources[si].end = c.pos;
+    for (int64_t i = start; i < c.pos; ++i) {
+      row_source.push_back(si);
+      row_pos.push_back(i);
+    }
     remaining -= c.pos - start;
-    if (positions.length() >= batch_rows_) ARROW_RETURN_NOT_OK(flush());
+    if (static_cast<int64_t>(row_pos.size()) >= batch_rows_) ARROW_RETURN_NOT_OK(flush());
     if (c.pos == n) {
       held_bytes -= BatchMemory(*c.batch);
       source_of[ci] = -1;  // its next batch is another source

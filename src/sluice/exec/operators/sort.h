@@ -44,6 +44,8 @@ class SortSink : public Sink, public Source {
 
   /// Rows per batch of a spilled run.
   static constexpr int64_t kRunBatchRows = 8192;
+  /// Runs merged at once at the most (each holds a file open).
+  static constexpr int64_t kMaxFanIn = 128;
 
  private:
   // Sorts `batches` (in seq order) into a run on disk.
