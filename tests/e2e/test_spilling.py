@@ -202,3 +202,24 @@ def test_a_sort_that_fits_once_but_not_twice_spills(sluice, duck, data, tmp_path
     assert r.ok, r.cli.describe()
     theirs = result_compare.duckdb_answer(duck, {"t": data}, query)
     assert result_compare.compare_keyed(duck, numbered(r.table), numbered(theirs), ["rn"]) is None
+
+
+def test_a_shared_job_step_that_does_not_fit_is_kept_on_disk(sluice, ecommerce_small, repo_root, tmp_path):
+    # The nightly report's 'enriched' step (70 K joined orders, about 8 MiB) is used by
+    # five steps, so it is materialized; under 2 MiB it goes to an Arrow IPC file in the
+    # spill directory instead of failing, and every output is the same as in memory.
+    job = repo_root / "examples" / "ecommerce" / "daily_report.yaml"
+    outs = {}
+    for limit in ("4GiB", "2MiB"):
+        out = tmp_path / f"out-{limit}"
+        spill = tmp_path / f"spill-{limit}"
+        r = sluice.run_job(job, {"data": ecommerce_small, "out": out},
+                           extra=["--memory-limit", limit, "--spill-dir", spill])
+        assert r.returncode == 0, r.describe()
+        assert ("spilled" in r.stderr) == (limit == "2MiB"), r.stderr
+        assert not spill.exists() or list(spill.iterdir()) == []
+        outs[limit] = {p.name: pq.read_table(p) for p in sorted(out.glob("*.parquet"))}
+    assert len(outs["4GiB"]) == 6
+    assert outs["2MiB"].keys() == outs["4GiB"].keys()
+    for name, table in outs["4GiB"].items():
+        assert outs["2MiB"][name].equals(table), name

@@ -55,6 +55,9 @@ class ExecContext {
   /// Set when any worker fails or the user interrupts; long loops check it.
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
   void Cancel() { cancelled_.store(true); }
+  /// Clears what a failed run's Cancel set, before running again (a job step that did
+  /// not fit in memory runs again into a file). No run may be going on.
+  void ResetCancelled() { cancelled_.store(false); }
 
  private:
   ExecOptions options_;

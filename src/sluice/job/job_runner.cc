@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <list>
 #include <map>
 #include <set>
 
 #include "sluice/base/memory.h"
+#include "sluice/connector/input_table.h"
 #include "sluice/exec/scannable.h"
 #include "sluice/job/catalog.h"
 #include "sluice/job/progress.h"
@@ -93,6 +95,35 @@ std::string FormatSummary(const RunSummary& s) {
   return line;
 }
 
+namespace {
+
+// Runs a step's plan into an Arrow IPC file in the job's spill directory (removed with
+// the job) and returns a scan of that file.
+Result<plan::Plan> MaterializeOnDisk(const plan::Plan& step, exec::ExecContext* ctx,
+                                     const std::string& name) {
+  ARROW_ASSIGN_OR_RAISE(auto dir, ctx->SpillDirectory());
+  connector::WriteOptions wo;
+  wo.format = connector::FileFormat::kArrowIpc;
+  wo.path = dir + "/step-" + name + ".arrow";
+  std::vector<std::string> files;
+  ARROW_RETURN_NOT_OK(WriteQuery(step, ctx, wo, &files));
+  int64_t bytes = 0;
+  for (const auto& f : files) {
+    std::error_code ec;
+    auto size = std::filesystem::file_size(f, ec);
+    if (!ec) bytes += static_cast<int64_t>(size);
+  }
+  ctx->AddSpilledBytes(bytes);
+  connector::SourceSpec spec;
+  spec.name = name;
+  spec.format = "arrow";
+  spec.path = wo.path;
+  ARROW_ASSIGN_OR_RAISE(auto table, connector::OpenInputTable(spec));
+  return plan::MakeScan(std::move(table));
+}
+
+}  // namespace
+
 Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
   auto start = std::chrono::steady_clock::now();
   auto print = options.print ? options.print : [](const std::string& s) {
@@ -137,18 +168,35 @@ Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
       ProgressBar bar(&ctx, options.progress);
       auto table = CollectQuery(*p, &ctx);
       bar.Stop();
-      if (!table.ok()) return StepError(spec, step, table.status());
-      // The kept result stays accounted until the job ends.
-      int64_t bytes = 0;
-      for (const auto& column : (*table)->columns()) {
-        for (const auto& chunk : column->chunks()) bytes += ArrayMemory(*chunk->data());
+      Status kept = table.status();
+      if (kept.ok()) {
+        // The kept result stays accounted until the job ends.
+        int64_t bytes = 0;
+        for (const auto& column : (*table)->columns()) {
+          for (const auto& chunk : column->chunks()) bytes += ArrayMemory(*chunk->data());
+        }
+        materialized.emplace_back(ctx.budget(), "materialized step " + step.name);
+        kept = materialized.back().Grow(bytes);
+        if (kept.ok()) {
+          final_catalog.Register(step.name,
+                                 plan::MakeScan(std::make_shared<exec::InMemoryTable>(
+                                     *table, "step " + step.name)));
+          continue;
+        }
+        materialized.pop_back();
       }
-      materialized.emplace_back(ctx.budget(), "materialized step " + step.name);
-      Status grown = materialized.back().Grow(bytes);
-      if (!grown.ok()) return StepError(spec, step, grown);
-      final_catalog.Register(step.name,
-                             plan::MakeScan(std::make_shared<exec::InMemoryTable>(
-                                 *table, "step " + step.name)));
+      if (!kept.IsOutOfMemory()) return StepError(spec, step, kept);
+      // The step's result does not fit in memory (or something in it did not: then
+      // the second run fails again, with its error). It runs again, straight into an
+      // Arrow IPC file in the job's spill directory, read from there by the steps and
+      // sinks that use it.
+      if (table.ok()) table->reset();  // the kept rows go before they run again
+      ctx.ResetCancelled();
+      ProgressBar again(&ctx, options.progress);
+      auto on_disk = MaterializeOnDisk(*p, &ctx, step.name);
+      again.Stop();
+      if (!on_disk.ok()) return StepError(spec, step, on_disk.status());
+      final_catalog.Register(step.name, *on_disk);
     } else {
       final_catalog.Register(step.name, *p);
     }

@@ -3,7 +3,9 @@
 //
 // Steps are views: a step used by one consumer is planned into it; a step used by two
 // or more (steps or sinks) is computed once and kept in memory (accounted against the
-// memory limit) unless it says materialize: false.
+// memory limit) unless it says materialize: false. One that does not fit the limit is
+// computed again into an Arrow IPC file in the job's spill directory (removed with the
+// job) and read from there.
 #include <functional>
 #include <string>
 #include <vector>
