@@ -6,7 +6,7 @@
 // operator *retains* and that grows with the data (hash tables, sort buffers, build
 // sides, collected results) is accounted through a MemoryReservation against the job's
 // MemoryBudget. A reservation that cannot grow fails with a "memory limit exceeded"
-// error naming its owner; an owner that can spill (hash aggregate, sort) answers that
+// error naming its owner; an owner that can spill (aggregate, sort, join) answers that
 // error by writing its state to disk and going on (docs/design/spilling.md). The
 // budget itself never asks other consumers to free memory.
 //

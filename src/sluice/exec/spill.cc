@@ -1,5 +1,7 @@
 #include "sluice/exec/spill.h"
 
+#include <arrow/array/array_primitive.h>
+#include <arrow/compute/api_vector.h>
 #include <arrow/io/file.h>
 #include <arrow/ipc/reader.h>
 #include <arrow/ipc/writer.h>
@@ -21,7 +23,22 @@ SpillRun::~SpillRun() {
 
 Status SpillRun::Write(int part, const arrow::RecordBatch& batch) {
   if (batch.num_rows() == 0) return Status::OK();
-  Status st = writer_->WriteRecordBatch(batch);
+  const auto& schema = *set_->schema_;
+  if (batch.num_columns() != schema.num_fields()) {
+    return Status::Invalid(set_->owner_, ": a batch of ", batch.num_columns(),
+                           " columns for a spill file of ", schema.num_fields());
+  }
+  for (int c = 0; c < batch.num_columns(); ++c) {
+    if (!batch.column(c)->type()->Equals(*schema.field(c)->type())) {
+      return Status::Invalid(set_->owner_, ": column ", c, " of type ",
+                             batch.column(c)->type()->ToString(), " for a spill file of ",
+                             schema.field(c)->type()->ToString());
+    }
+  }
+  // The set's schema (field names and nullability may differ between operators' batches
+  // of the same types).
+  auto same = arrow::RecordBatch::Make(set_->schema_, batch.num_rows(), batch.columns());
+  Status st = writer_->WriteRecordBatch(*same);
   if (!st.ok()) {
     return Status::IOError(set_->owner_, ": cannot write the spill file ", path_, ": ",
                            st.message());
@@ -155,6 +172,49 @@ int64_t SpillSet::rows_written() const {
 int64_t SpillSet::bytes_written() const {
   std::lock_guard<std::mutex> lock(mu_);
   return bytes_;
+}
+
+uint8_t PartitionOfHash(uint64_t row_hash, int seed) {
+  uint64_t h = row_hash ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(seed + 1));
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53ull;
+  h ^= h >> 33;
+  return static_cast<uint8_t>(h >> 56);
+}
+
+std::vector<int64_t> OrderByPartition(const uint8_t* part_of, int64_t n, int parts,
+                                      std::vector<uint32_t>* order) {
+  std::vector<int64_t> start(parts + 1, 0);
+  for (int64_t i = 0; i < n; ++i) start[part_of[i] + 1]++;
+  for (int p = 0; p < parts; ++p) start[p + 1] += start[p];
+  std::vector<int64_t> fill(start.begin(), start.end() - 1);
+  order->resize(n);
+  for (int64_t i = 0; i < n; ++i) (*order)[fill[part_of[i]]++] = static_cast<uint32_t>(i);
+  return start;
+}
+
+Status WriteByPartition(SpillRun* run, const arrow::RecordBatch& batch,
+                        const std::vector<int64_t>& start) {
+  for (size_t p = 0; p + 1 < start.size(); ++p) {
+    if (start[p + 1] == start[p]) continue;
+    ARROW_RETURN_NOT_OK(
+        run->Write(static_cast<int>(p), *batch.Slice(start[p], start[p + 1] - start[p])));
+  }
+  return Status::OK();
+}
+
+Status WritePartitioned(SpillRun* run, const std::shared_ptr<arrow::RecordBatch>& batch,
+                        const uint8_t* part_of, int parts) {
+  const int64_t n = batch->num_rows();
+  if (n == 0) return Status::OK();
+  std::vector<uint32_t> order;
+  auto start = OrderByPartition(part_of, n, parts, &order);
+  auto indices =
+      std::make_shared<arrow::UInt32Array>(n, arrow::Buffer::Wrap(order.data(), n));
+  ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(batch, indices));
+  return WriteByPartition(run, *taken.record_batch(), start);
 }
 
 }  // namespace sluice::exec

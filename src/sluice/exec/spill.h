@@ -121,4 +121,24 @@ class SpillSet {
   int64_t next_file_ = 0;
 };
 
+/// A partition in [0, 256) for a row whose key hash (EncodeRows) is `row_hash`: the
+/// hash mixed with `seed`, top byte. Independent of the bits hash tables take from the
+/// same hash for their home slots (keys of one partition would crowd into a cluster
+/// there), and of the partitions under other seeds.
+uint8_t PartitionOfHash(uint64_t row_hash, int seed);
+
+/// Rows [0, n) ordered by their partition part_of[i] in [0, parts) (a stable counting
+/// sort) into `order`; returns the first position of each partition, then n.
+std::vector<int64_t> OrderByPartition(const uint8_t* part_of, int64_t n, int parts,
+                                      std::vector<uint32_t>* order);
+
+/// Writes the rows of `batch`, already ordered so that partition p's are rows
+/// [start[p], start[p + 1]), to `run`: a slice per partition.
+Status WriteByPartition(SpillRun* run, const arrow::RecordBatch& batch,
+                        const std::vector<int64_t>& start);
+
+/// Writes row i of `batch` to partition part_of[i] of `run` (parts partitions).
+Status WritePartitioned(SpillRun* run, const std::shared_ptr<arrow::RecordBatch>& batch,
+                        const uint8_t* part_of, int parts);
+
 }  // namespace sluice::exec

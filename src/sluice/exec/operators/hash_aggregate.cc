@@ -183,50 +183,6 @@ Status HashAggregate::SpillLocal(ExecContext* ctx, LocalSinkState* local_base,
   return Status::OK();
 }
 
-namespace {
-
-// The first row of each of `parts` partitions in `order` (part_of's rows ordered by
-// partition, a counting sort), then the total.
-std::vector<int64_t> OrderByPartition(const uint8_t* part_of, int64_t n, int parts,
-                                      std::vector<uint32_t>* order) {
-  std::vector<int64_t> start(parts + 1, 0);
-  for (int64_t i = 0; i < n; ++i) start[part_of[i] + 1]++;
-  for (int p = 0; p < parts; ++p) start[p + 1] += start[p];
-  std::vector<int64_t> fill(start.begin(), start.end() - 1);
-  order->resize(n);
-  for (int64_t i = 0; i < n; ++i) (*order)[fill[part_of[i]]++] = static_cast<uint32_t>(i);
-  return start;
-}
-
-// The partition at split depth `level` + 1 of a key whose row hash (EncodeRows) is
-// `hash`: the hash mixed with a seed per level, top byte. Not the hash's own bits: the
-// merge's table picks its home slots from the low bits of the same hash, so keys
-// sharing them would crowd into one cluster. (Depth 0 is the key index's own
-// partition function.)
-uint8_t SplitPartition(uint64_t hash, int level) {
-  uint64_t h = hash ^ (0x9E3779B97F4A7C15ull * static_cast<uint64_t>(level + 1));
-  h ^= h >> 33;
-  h *= 0xFF51AFD7ED558CCDull;
-  h ^= h >> 33;
-  h *= 0xC4CEB9FE1A85EC53ull;
-  h ^= h >> 33;
-  return static_cast<uint8_t>(h >> 56);
-}
-
-// Writes the rows of `batch`, ordered so that partition p's are rows [start[p],
-// start[p + 1]), to `run`, a slice per partition.
-Status WriteByPartition(SpillRun* run, const arrow::RecordBatch& batch,
-                        const std::vector<int64_t>& start) {
-  for (size_t p = 0; p + 1 < start.size(); ++p) {
-    if (start[p + 1] == start[p]) continue;
-    ARROW_RETURN_NOT_OK(
-        run->Write(static_cast<int>(p), *batch.Slice(start[p], start[p + 1] - start[p])));
-  }
-  return Status::OK();
-}
-
-}  // namespace
-
 Result<std::shared_ptr<arrow::RecordBatch>> HashAggregate::StateBatch(
     ExecContext* ctx, LocalSinkState* local_base, const uint32_t* order, int64_t n) {
   auto* l = static_cast<AggregateLocal*>(local_base);
@@ -296,8 +252,7 @@ Status HashAggregate::MergeSpilled(ExecContext* ctx, const SpillSet& set, int pa
     ARROW_ASSIGN_OR_RAISE(auto acc, MakeAccumulator(*a));
     loaded.push_back(std::move(acc));
   }
-  // Once the partition is known not to fit: where its batches go instead, split by
-  // SplitPartition.
+  // Once the partition is known not to fit: where its batches go instead.
   std::unique_ptr<SpillSet> deeper;
   std::unique_ptr<SpillRun> deeper_run;
   EncodedRows encoded;
@@ -310,12 +265,11 @@ Status HashAggregate::MergeSpilled(ExecContext* ctx, const SpillSet& set, int pa
                             batch->columns().begin() + num_keys);
     ARROW_RETURN_NOT_OK(EncodeRows(keys, &encoded));
     part_of.resize(n);
-    for (int64_t i = 0; i < n; ++i) part_of[i] = SplitPartition(encoded.hashes[i], level);
-    auto start = OrderByPartition(part_of.data(), n, kSpillPartitions, &order);
-    auto indices =
-        std::make_shared<arrow::UInt32Array>(n, arrow::Buffer::Wrap(order.data(), n));
-    ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(batch, indices));
-    return WriteByPartition(deeper_run.get(), *taken.record_batch(), start);
+    // Seeded by the depth: not the bits the merge table's home slots take from the
+    // same hash (level 0 split by the key index's own partition function).
+    for (int64_t i = 0; i < n; ++i)
+      part_of[i] = PartitionOfHash(encoded.hashes[i], level);
+    return WritePartitioned(deeper_run.get(), batch, part_of.data(), kSpillPartitions);
   };
   std::vector<uint32_t> ids;
   ARROW_RETURN_NOT_OK(
@@ -557,7 +511,8 @@ Status HashAggregate::Finalize(ExecContext* ctx) {
     int64_t states = 0;
     for (const auto& l : finished_)
       states += static_cast<AggregateLocal*>(l.get())->MemoryUsage();
-    spill = ctx->budget()->used() + states > ctx->budget()->limit();
+    spill = ctx->budget()->limit() > 0 &&
+            ctx->budget()->used() + states > ctx->budget()->limit();
   }
   if (spill) {
     // Part of the groups is on disk: the rest follows, so that each partition is merged

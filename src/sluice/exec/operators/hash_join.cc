@@ -9,7 +9,9 @@
 
 #include "sluice/base/parallel.h"
 #include "sluice/exec/operators/filter_project.h"
+#include "sluice/exec/row_encoding.h"
 #include "sluice/exec/scannable.h"
+#include "sluice/exec/spill.h"
 #include "sluice/exec/take_rows.h"
 #include "sluice/expr/eval.h"
 
@@ -30,29 +32,162 @@ Result<std::vector<std::shared_ptr<arrow::Array>>> EvaluateKeys(
 }
 }  // namespace
 
+namespace {
+
+// A build worker's buffer, and its run once the build spills.
+struct BuildLocal : CollectedBatches {
+  std::unique_ptr<SpillRun> run;
+};
+
+// Keys of one kind hash alike on both sides of a join. The planner gives both sides'
+// keys one type already; integers are widened to int64 and floats to double anyway, so
+// that the partitions agree whatever a side's width. (The row encoding treats every
+// string and binary layout alike.)
+Result<std::shared_ptr<arrow::Array>> CanonicalKey(std::shared_ptr<arrow::Array> a) {
+  const auto& t = *a->type();
+  std::shared_ptr<arrow::DataType> to;
+  if (arrow::is_integer(t.id())) {
+    to = arrow::int64();
+  } else if (t.id() == arrow::Type::FLOAT) {
+    to = arrow::float64();
+  }
+  if (!to || t.Equals(*to)) return a;
+  ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(a, to, cp::CastOptions::Unsafe()));
+  return d.make_array();
+}
+
+}  // namespace
+
+Status WriteJoinPartitions(SpillRun* run, const std::vector<expr::Expr>& keys,
+                           const std::shared_ptr<arrow::RecordBatch>& batch) {
+  const int64_t n = batch->num_rows();
+  if (n == 0) return Status::OK();
+  ARROW_ASSIGN_OR_RAISE(auto arrays, EvaluateKeys(keys, *batch));
+  for (auto& a : arrays) {
+    ARROW_ASSIGN_OR_RAISE(a, CanonicalKey(std::move(a)));
+  }
+  EncodedRows encoded;
+  ARROW_RETURN_NOT_OK(EncodeRows(arrays, &encoded));
+  std::vector<uint8_t> part_of(n);
+  constexpr int kSeed = 7;  // not the aggregate's seeds
+  for (int64_t i = 0; i < n; ++i) {
+    // A key with a NULL never matches, on either side, so its row may go to any
+    // partition: spread by position, not all into the NULL key's one partition.
+    const uint64_t h = encoded.any_null[i] ? static_cast<uint64_t>(i) : encoded.hashes[i];
+    part_of[i] = PartitionOfHash(h, kSeed) & (HashJoinBuild::kJoinPartitions - 1);
+  }
+  return WritePartitioned(run, batch, part_of.data(), HashJoinBuild::kJoinPartitions);
+}
+
 HashJoinBuild::HashJoinBuild(std::vector<expr::Expr> keys,
-                             std::shared_ptr<arrow::Schema> schema)
+                             std::shared_ptr<arrow::Schema> schema, bool may_spill)
     : PhysicalNode("HashJoin build"),
       keys_(std::move(keys)),
       schema_(std::move(schema)),
-      collected_("HashJoin build") {}
+      collected_("HashJoin build"),
+      may_spill_(may_spill) {}
+
+HashJoinBuild::~HashJoinBuild() = default;
+
+void HashJoinBuild::DropSpill() { spill_.reset(); }
 
 Result<std::unique_ptr<LocalSinkState>> HashJoinBuild::MakeLocal(ExecContext* ctx, int) {
-  return collected_.MakeLocal(ctx);
+  auto local = std::make_unique<BuildLocal>();
+  local->reservation = MemoryReservation(ctx->budget(), "HashJoin build");
+  return local;
 }
 
-Status HashJoinBuild::Consume(ExecContext* ctx, LocalSinkState* local, Batch batch) {
-  return static_cast<CollectedBatches*>(local)->Add(std::move(batch));
+Status HashJoinBuild::Consume(ExecContext* ctx, LocalSinkState* local_base, Batch batch) {
+  auto* local = static_cast<BuildLocal*>(local_base);
+  if (spilling_.load(std::memory_order_relaxed)) {
+    // Another worker ran out: this one's buffer and batches go to disk too.
+    local->batches.push_back(std::move(batch));
+    return SpillBuffered(ctx, local);
+  }
+  Status added = local->Add(batch);
+  if (added.ok() || !added.IsOutOfMemory() || !may_spill_) return added;
+  if (keys_.empty()) {
+    return added.WithMessage(added.message(),
+                             "; a join without equal keys does not spill");
+  }
+  spilling_.store(true);
+  local->batches.push_back(std::move(batch));
+  return SpillBuffered(ctx, local);
+}
+
+Status HashJoinBuild::SpillBuffered(ExecContext* ctx, LocalSinkState* local_base) {
+  auto* local = static_cast<BuildLocal*>(local_base);
+  if (local->batches.empty()) return Status::OK();
+  if (!local->run) {
+    {
+      std::lock_guard<std::mutex> lock(spill_mu_);
+      if (!spill_)
+        spill_ = std::make_unique<SpillSet>(ctx, name(), schema_, kJoinPartitions);
+    }
+    ARROW_ASSIGN_OR_RAISE(local->run, spill_->NewRun());
+  }
+  for (const auto& b : local->batches) {
+    ARROW_RETURN_NOT_OK(WriteJoinPartitions(local->run.get(), keys_, b.data));
+  }
+  return local->Reset({});
 }
 
 Status HashJoinBuild::FinishLocal(ExecContext* ctx,
-                                  std::unique_ptr<LocalSinkState> local) {
-  return collected_.Merge(ctx, std::move(local));
+                                  std::unique_ptr<LocalSinkState> local_base) {
+  auto* local = static_cast<BuildLocal*>(local_base.get());
+  if (spilling_.load()) {
+    ARROW_RETURN_NOT_OK(SpillBuffered(ctx, local));
+  }
+  if (local->run) {
+    ARROW_RETURN_NOT_OK(local->run->Close());
+    metrics().spilled_bytes += local->run->bytes();
+    local->run.reset();
+  }
+  return collected_.Merge(ctx, std::move(local_base));
+}
+
+Status HashJoinBuild::SpillRest(
+    ExecContext* ctx, const std::vector<std::shared_ptr<arrow::RecordBatch>>& rest) {
+  {
+    std::lock_guard<std::mutex> lock(spill_mu_);
+    if (!spill_)
+      spill_ = std::make_unique<SpillSet>(ctx, name(), schema_, kJoinPartitions);
+  }
+  if (!rest.empty()) {
+    ARROW_ASSIGN_OR_RAISE(auto run, spill_->NewRun());
+    for (const auto& b : rest) {
+      ARROW_RETURN_NOT_OK(WriteJoinPartitions(run.get(), keys_, b));
+    }
+    ARROW_RETURN_NOT_OK(run->Close());
+    metrics().spilled_bytes += run->bytes();
+  }
+  collected_.reservation().Clear();
+  spilled_ = true;
+  return Status::OK();
 }
 
 Status HashJoinBuild::Finalize(ExecContext* ctx) {
   std::vector<std::shared_ptr<arrow::RecordBatch>> rbs;
-  for (auto& b : collected_.TakeInOrder()) rbs.push_back(b.data);
+  int64_t collected_bytes = 0, rows = 0;
+  for (auto& b : collected_.TakeInOrder()) {
+    collected_bytes += BatchMemory(*b.data);
+    rows += b.data->num_rows();
+    rbs.push_back(std::move(b.data));
+  }
+  if (spilling_.load()) {
+    // What workers handed over before the spill began goes to disk too.
+    return SpillRest(ctx, rbs);
+  }
+  if (may_spill_ && !keys_.empty()) {
+    // The rows fit while collected; the table needs them once more (concatenated), the
+    // key index and the chains (about 40 bytes a row). When the budget cannot hold that
+    // the build goes to disk instead.
+    const auto* budget = ctx->budget();
+    if (budget->limit() > 0 && rows > 0 &&
+        budget->used() + collected_bytes + rows * 40 > budget->limit()) {
+      return SpillRest(ctx, rbs);
+    }
+  }
   ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(schema_, rbs));
   rbs.clear();
   // One array per column, the columns concatenated on the job's threads.
@@ -104,7 +239,18 @@ Status HashJoinBuild::Finalize(ExecContext* ctx) {
   int64_t bytes = BatchMemory(*rows_) + (table_ ? table_->MemoryUsage() : 0) +
                   static_cast<int64_t>(first_.capacity() * 8 + next_.capacity() * 9);
   metrics().RecordPeak(bytes);
-  return collected_.reservation().Resize(bytes);
+  Status room = collected_.reservation().Resize(bytes);
+  if (room.IsOutOfMemory() && may_spill_ && !keys_.empty()) {
+    // The estimate above let it through, the table did not fit: to disk after all.
+    auto built = std::move(rows_);
+    table_.reset();
+    first_ = {};
+    next_ = {};
+    matched_ = std::vector<std::atomic<uint8_t>>();
+    key_done_ = std::vector<std::atomic<uint8_t>>();
+    return SpillRest(ctx, {built});
+  }
+  return room;
 }
 
 namespace {
@@ -322,11 +468,159 @@ HashJoinProbe::HashJoinProbe(std::shared_ptr<HashJoinBuild> build, JoinType type
       output_schema_(std::move(output_schema)),
       preserve_build_(preserve_build) {}
 
+namespace {
+
+// Once the build side spilled: puts the probe rows into partitions on disk (the join
+// happens in DrainSource).
+class PartitionProbeOp : public Operator {
+ public:
+  PartitionProbeOp(HashJoinProbe* factory, ExecContext* ctx) : f_(factory), ctx_(ctx) {}
+
+  Status ProcessBatch(Batch batch, Emitter*) override {
+    if (batch.data->num_rows() == 0) return Status::OK();
+    if (!run_) {
+      ARROW_ASSIGN_OR_RAISE(auto* set, f_->ProbeSpill(ctx_, batch.data->schema()));
+      ARROW_ASSIGN_OR_RAISE(run_, set->NewRun());
+    }
+    return WriteJoinPartitions(run_.get(), f_->probe_keys(), batch.data);
+  }
+
+  Status Finish(Emitter*) override {
+    if (!run_) return Status::OK();
+    ARROW_RETURN_NOT_OK(run_->Close());
+    f_->metrics().spilled_bytes += run_->bytes();
+    run_.reset();
+    return Status::OK();
+  }
+
+ private:
+  HashJoinProbe* f_;
+  ExecContext* ctx_;
+  std::unique_ptr<SpillRun> run_;
+};
+
+// The joins of the spilled partitions, one morsel each.
+class PartitionJoinSource : public Source {
+ public:
+  explicit PartitionJoinSource(HashJoinProbe* factory)
+      : PhysicalNode("HashJoin spilled partitions"), f_(factory) {}
+  Status Prepare(ExecContext*) override { return Status::OK(); }
+  int64_t num_morsels() const override { return HashJoinBuild::kJoinPartitions; }
+  Status Produce(ExecContext* ctx, int64_t morsel, Emitter* out) override {
+    return f_->JoinPartition(ctx, static_cast<int>(morsel), out);
+  }
+
+ private:
+  HashJoinProbe* f_;
+};
+
+}  // namespace
+
+HashJoinProbe::~HashJoinProbe() = default;
+
 Result<std::unique_ptr<Operator>> HashJoinProbe::Make(ExecContext* ctx, int worker) {
+  if (build_->spilled()) return std::make_unique<PartitionProbeOp>(this, ctx);
   return std::make_unique<ProbeOp>(this, ctx);
 }
 
+Result<SpillSet*> HashJoinProbe::ProbeSpill(
+    ExecContext* ctx, const std::shared_ptr<arrow::Schema>& schema) {
+  std::lock_guard<std::mutex> lock(probe_spill_mu_);
+  if (!probe_spill_) {
+    probe_spill_ = std::make_unique<SpillSet>(ctx, "HashJoin probe", schema,
+                                              HashJoinBuild::kJoinPartitions);
+  }
+  return probe_spill_.get();
+}
+
+Status HashJoinProbe::JoinPartition(ExecContext* ctx, int part, Emitter* out) {
+  // Partitions join side by side, each holding its table. A partition that does not
+  // fit beside the others tries again alone: its build only reserves, and nothing was
+  // emitted yet.
+  Status st;
+  {
+    std::shared_lock<std::shared_mutex> beside(partition_mu_);
+    st = JoinPartitionOnce(ctx, part, out);
+  }
+  if (st.IsOutOfMemory() && ctx->threads() > 1) {
+    std::unique_lock<std::shared_mutex> alone(partition_mu_);
+    st = JoinPartitionOnce(ctx, part, out);
+  }
+  ARROW_RETURN_NOT_OK(st);
+  if (++partitions_done_ == HashJoinBuild::kJoinPartitions) {
+    // Every partition joined: the files can go now rather than with the plan.
+    std::lock_guard<std::mutex> lock(probe_spill_mu_);
+    probe_spill_.reset();
+    build_->DropSpill();
+  }
+  return Status::OK();
+}
+
+Status HashJoinProbe::JoinPartitionOnce(ExecContext* ctx, int part, Emitter* out) {
+  auto too_large = [&](const Status& st) {
+    if (!st.IsOutOfMemory()) return st;
+    return st.WithMessage(st.message(), "; partition ", part, " of the ",
+                          HashJoinBuild::kJoinPartitions,
+                          " the build side was split into does not fit alone");
+  };
+  auto build = std::make_shared<HashJoinBuild>(build_->keys(), build_->schema(),
+                                               /*may_spill=*/false);
+  ARROW_ASSIGN_OR_RAISE(auto local, build->MakeLocal(ctx, 0));
+  Status st = build_->spill().ReadPartition(
+      part, [&](std::shared_ptr<arrow::RecordBatch> batch) -> Status {
+        if (ctx->cancelled()) return Status::Cancelled("cancelled");
+        return build->Consume(ctx, local.get(), Batch{std::move(batch), 0});
+      });
+  if (!st.ok()) return too_large(st);
+  ARROW_RETURN_NOT_OK(build->FinishLocal(ctx, std::move(local)));
+  st = build->Finalize(ctx);
+  if (!st.ok()) return too_large(st);
+  HashJoinProbe probe(build, type_, probe_keys_, condition_, left_schema_, output_schema_,
+                      preserve_build_);
+  ARROW_ASSIGN_OR_RAISE(auto op, probe.Make(ctx, 0));
+  SpillSet* probe_rows;
+  {
+    std::lock_guard<std::mutex> lock(probe_spill_mu_);
+    probe_rows = probe_spill_.get();
+  }
+  if (probe_rows != nullptr) {
+    // The partition's rows come in slices of the probe batches: probed in batches of
+    // about batch_rows again.
+    int64_t seq = 0;
+    std::vector<std::shared_ptr<arrow::RecordBatch>> pending;
+    int64_t pending_rows = 0;
+    auto probe_pending = [&]() -> Status {
+      if (pending.empty()) return Status::OK();
+      std::shared_ptr<arrow::RecordBatch> batch = pending[0];
+      if (pending.size() > 1) {
+        ARROW_ASSIGN_OR_RAISE(auto table, arrow::Table::FromRecordBatches(pending));
+        ARROW_ASSIGN_OR_RAISE(batch, table->CombineChunksToBatch(ctx->pool()));
+      }
+      pending.clear();
+      pending_rows = 0;
+      return op->ProcessBatch(Batch{std::move(batch), MorselSeq(part, seq++)}, out);
+    };
+    ARROW_RETURN_NOT_OK(probe_rows->ReadPartition(
+        part, [&](std::shared_ptr<arrow::RecordBatch> batch) -> Status {
+          if (ctx->cancelled()) return Status::Cancelled("cancelled");
+          pending_rows += batch->num_rows();
+          pending.push_back(std::move(batch));
+          return pending_rows >= ctx->batch_rows() ? probe_pending() : Status::OK();
+        }));
+    ARROW_RETURN_NOT_OK(probe_pending());
+  }
+  ARROW_RETURN_NOT_OK(op->Finish(out));
+  ARROW_ASSIGN_OR_RAISE(auto drain, probe.DrainSource());
+  if (!drain) return Status::OK();
+  ARROW_RETURN_NOT_OK(drain->Prepare(ctx));
+  for (int64_t m = 0; m < drain->num_morsels(); ++m) {
+    ARROW_RETURN_NOT_OK(drain->Produce(ctx, m, out));
+  }
+  return Status::OK();
+}
+
 Result<std::shared_ptr<Source>> HashJoinProbe::DrainSource() {
+  if (build_->spilled()) return std::make_shared<PartitionJoinSource>(this);
   if (preserve_build_) {
     // Semi: the build rows some probe row matched; anti: the others.
     const uint8_t want = type_ == JoinType::kSemi ? 1 : 0;

@@ -14,8 +14,15 @@
 // (semi) or unmatched (anti) build rows. The probe rows are the candidate row's first
 // columns then, so the condition is bound to probe ++ build.
 // Memory: the build side is accounted under "HashJoin build".
+// Spilling (docs/design/spilling.md): when the build side with keys does not fit, it is
+// split by its keys' hash into kJoinPartitions partitions on disk; the probe side's rows
+// are then split the same way instead of probed, and once the probe input has ended,
+// DrainSource joins the partitions one at a time (one morsel each), each with the
+// in-memory join. A build partition that alone does not fit fails with the memory
+// error. A join without keys (a cross join) does not spill.
 #include <atomic>
 #include <mutex>
+#include <shared_mutex>
 
 #include "sluice/exec/batch_collector.h"
 #include "sluice/exec/key_index.h"
@@ -25,9 +32,17 @@
 
 namespace sluice::exec {
 
+class SpillSet;
+class SpillRun;
+
 class HashJoinBuild : public Sink {
  public:
-  HashJoinBuild(std::vector<expr::Expr> keys, std::shared_ptr<arrow::Schema> schema);
+  /// `may_spill`: false for the build of one spilled partition (which must fit).
+  HashJoinBuild(std::vector<expr::Expr> keys, std::shared_ptr<arrow::Schema> schema,
+                bool may_spill = true);
+  ~HashJoinBuild() override;
+
+  static constexpr int kJoinPartitions = 64;
 
   Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx,
                                                     int worker) override;
@@ -46,6 +61,14 @@ class HashJoinBuild : public Sink {
     return table_->Find(keys, scratch, ids);
   }
   bool has_keys() const { return !keys_.empty(); }
+  /// After Finalize: whether the rows went to disk (then rows() is not set and the
+  /// probe side joins partition by partition).
+  bool spilled() const { return spilled_; }
+  const SpillSet& spill() const { return *spill_; }
+  /// Removes the spill files (once every partition has been joined).
+  void DropSpill();
+  const std::vector<expr::Expr>& keys() const { return keys_; }
+  const std::shared_ptr<arrow::Schema>& schema() const { return schema_; }
   std::vector<std::atomic<uint8_t>>& matched() { return matched_; }
   /// Per key id: set once every build row of that key is marked matched.
   std::vector<std::atomic<uint8_t>>& key_done() { return key_done_; }
@@ -60,7 +83,23 @@ class HashJoinBuild : public Sink {
   std::vector<int64_t> next_;
   std::vector<std::atomic<uint8_t>> matched_;
   std::vector<std::atomic<uint8_t>> key_done_;
+  // Writes a worker's buffered batches to its run, split by partition.
+  Status SpillBuffered(ExecContext* ctx, LocalSinkState* local);
+  // Writes `rest` to disk in one run and marks the build spilled.
+  Status SpillRest(ExecContext* ctx,
+                   const std::vector<std::shared_ptr<arrow::RecordBatch>>& rest);
+  bool may_spill_;
+  std::atomic<bool> spilling_{false};  // set by the first worker that ran out
+  std::mutex spill_mu_;
+  std::unique_ptr<SpillSet> spill_;  // made by the first spill (under spill_mu_)
+  bool spilled_ = false;
 };
+
+/// Writes the rows of `batch` to `run` split by the hash of `keys` (evaluated on the
+/// batch) into HashJoinBuild::kJoinPartitions partitions, the same partition for equal
+/// keys on both sides of a join whatever their integer width or string layout.
+Status WriteJoinPartitions(SpillRun* run, const std::vector<expr::Expr>& keys,
+                           const std::shared_ptr<arrow::RecordBatch>& batch);
 
 class HashJoinProbe : public OperatorFactory {
  public:
@@ -69,6 +108,7 @@ class HashJoinProbe : public OperatorFactory {
                 std::shared_ptr<arrow::Schema> left_schema,
                 std::shared_ptr<arrow::Schema> output_schema,
                 bool preserve_build = false);
+  ~HashJoinProbe() override;
   Result<std::unique_ptr<Operator>> Make(ExecContext* ctx, int worker) override;
   Result<std::shared_ptr<Source>> DrainSource() override;
 
@@ -79,8 +119,20 @@ class HashJoinProbe : public OperatorFactory {
   const std::shared_ptr<arrow::Schema>& left_schema() const { return left_schema_; }
   const std::shared_ptr<arrow::Schema>& output_schema() const { return output_schema_; }
   bool preserve_build() const { return preserve_build_; }
+  /// Once the build spilled: where probe workers put their rows (made by the first).
+  Result<SpillSet*> ProbeSpill(ExecContext* ctx,
+                               const std::shared_ptr<arrow::Schema>& schema);
+  /// Joins spilled partition `part`: its build rows into a table, its probe rows
+  /// through it, then (right/full, preserved build) its build rows the probe decided.
+  /// Thread-safe for different partitions.
+  Status JoinPartition(ExecContext* ctx, int part, Emitter* out);
 
  private:
+  Status JoinPartitionOnce(ExecContext* ctx, int part, Emitter* out);
+  std::shared_mutex partition_mu_;  // shared while joining; alone for a retry
+  std::atomic<int> partitions_done_{0};
+  std::mutex probe_spill_mu_;
+  std::unique_ptr<SpillSet> probe_spill_;
   std::shared_ptr<HashJoinBuild> build_;
   plan::JoinType type_;
   std::vector<expr::Expr> probe_keys_;
