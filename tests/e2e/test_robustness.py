@@ -87,9 +87,9 @@ sinks:
     assert not (out / "fine.parquet").exists() or pq.read_table(out / "fine.parquet").num_rows > 0
 
 
-# Operators that cannot spill (yet): top-k, a join's build side, and aggregates that keep
-# every value (median, DISTINCT). Sorts and decomposable aggregates spill (test_spilling.py
-# and test_spilling_operators_finish_under_a_tiny_limit below).
+# Operators that cannot spill (yet): top-k, a join without equal keys, and aggregates that
+# keep every value (median, DISTINCT). Sorts, joins on keys and decomposable aggregates
+# spill (test_spilling.py and test_spilling_operators_finish_under_a_tiny_limit below).
 @pytest.mark.parametrize("query,operator", [
     ("SELECT user_id, median(amount) AS m FROM read_parquet('{data}/orders/*.parquet') GROUP BY user_id",
      "HashAggregate"),
@@ -97,7 +97,7 @@ sinks:
      "GROUP BY user_id", "HashAggregate"),
     ("SELECT * FROM read_parquet('{data}/orders/*.parquet') ORDER BY amount LIMIT 2000000", "TopK"),
     ("SELECT count(*) AS n FROM read_parquet('{data}/orders/*.parquet') a "
-     "JOIN read_parquet('{data}/orders/*.parquet') b ON a.order_id = b.order_id", "HashJoin"),
+     "JOIN read_parquet('{data}/orders/*.parquet') b ON a.order_id < b.order_id", "HashJoin"),
 ])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_memory_limit_fails_cleanly_naming_the_operator(sluice, ecommerce_big, tmp_path, query, operator, threads):
@@ -135,6 +135,8 @@ sinks:
     ("SELECT DISTINCT user_id, product_id FROM read_parquet('{data}/orders/*.parquet')",
      "user_id, product_id"),
     ("SELECT * FROM read_parquet('{data}/orders/*.parquet') ORDER BY amount", "order_id"),
+    ("SELECT a.order_id, b.amount FROM read_parquet('{data}/orders/*.parquet') a "
+     "JOIN read_parquet('{data}/orders/*.parquet') b ON a.order_id = b.order_id", "order_id"),
 ])
 def test_spilling_operators_finish_under_a_tiny_limit(sluice, duck, ecommerce_big, tmp_path, query,
                                                           keys, threads):

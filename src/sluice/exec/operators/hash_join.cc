@@ -59,7 +59,7 @@ Result<std::shared_ptr<arrow::Array>> CanonicalKey(std::shared_ptr<arrow::Array>
 }  // namespace
 
 Status WriteJoinPartitions(SpillRun* run, const std::vector<expr::Expr>& keys,
-                           const std::shared_ptr<arrow::RecordBatch>& batch) {
+                           const std::shared_ptr<arrow::RecordBatch>& batch, int level) {
   const int64_t n = batch->num_rows();
   if (n == 0) return Status::OK();
   ARROW_ASSIGN_OR_RAISE(auto arrays, EvaluateKeys(keys, *batch));
@@ -69,12 +69,12 @@ Status WriteJoinPartitions(SpillRun* run, const std::vector<expr::Expr>& keys,
   EncodedRows encoded;
   ARROW_RETURN_NOT_OK(EncodeRows(arrays, &encoded));
   std::vector<uint8_t> part_of(n);
-  constexpr int kSeed = 7;  // not the aggregate's seeds
+  const int seed = 7 + level;  // not the aggregate's seeds
   for (int64_t i = 0; i < n; ++i) {
     // A key with a NULL never matches, on either side, so its row may go to any
     // partition: spread by position, not all into the NULL key's one partition.
     const uint64_t h = encoded.any_null[i] ? static_cast<uint64_t>(i) : encoded.hashes[i];
-    part_of[i] = PartitionOfHash(h, kSeed) & (HashJoinBuild::kJoinPartitions - 1);
+    part_of[i] = PartitionOfHash(h, seed) & (HashJoinBuild::kJoinPartitions - 1);
   }
   return WritePartitioned(run, batch, part_of.data(), HashJoinBuild::kJoinPartitions);
 }
@@ -105,7 +105,19 @@ Status HashJoinBuild::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
     return SpillBuffered(ctx, local);
   }
   Status added = local->Add(batch);
-  if (added.ok() || !added.IsOutOfMemory() || !may_spill_) return added;
+  if (added.ok() || !added.IsOutOfMemory()) return added;
+  if (!may_spill_) {
+    if (local->rows + batch.data->num_rows() < kMinSplitRows) {
+      // So few rows cannot be what fills the budget (other operators hold it), and
+      // splitting would only recurse into empty partitions: over the limit instead.
+      local->reservation.ResizeOverLimit(local->reservation.size() +
+                                         BatchMemory(*batch.data));
+      local->rows += batch.data->num_rows();
+      local->batches.push_back(std::move(batch));
+      return Status::OK();
+    }
+    return added;
+  }
   if (keys_.empty()) {
     return added.WithMessage(added.message(),
                              "; a join without equal keys does not spill");
@@ -127,7 +139,7 @@ Status HashJoinBuild::SpillBuffered(ExecContext* ctx, LocalSinkState* local_base
     ARROW_ASSIGN_OR_RAISE(local->run, spill_->NewRun());
   }
   for (const auto& b : local->batches) {
-    ARROW_RETURN_NOT_OK(WriteJoinPartitions(local->run.get(), keys_, b.data));
+    ARROW_RETURN_NOT_OK(WriteJoinPartitions(local->run.get(), keys_, b.data, 0));
   }
   return local->Reset({});
 }
@@ -156,7 +168,7 @@ Status HashJoinBuild::SpillRest(
   if (!rest.empty()) {
     ARROW_ASSIGN_OR_RAISE(auto run, spill_->NewRun());
     for (const auto& b : rest) {
-      ARROW_RETURN_NOT_OK(WriteJoinPartitions(run.get(), keys_, b));
+      ARROW_RETURN_NOT_OK(WriteJoinPartitions(run.get(), keys_, b, 0));
     }
     ARROW_RETURN_NOT_OK(run->Close());
     metrics().spilled_bytes += run->bytes();
@@ -240,6 +252,10 @@ Status HashJoinBuild::Finalize(ExecContext* ctx) {
                   static_cast<int64_t>(first_.capacity() * 8 + next_.capacity() * 9);
   metrics().RecordPeak(bytes);
   Status room = collected_.reservation().Resize(bytes);
+  if (room.IsOutOfMemory() && !may_spill_ && n < kMinSplitRows) {
+    collected_.reservation().ResizeOverLimit(bytes);  // as in Consume
+    return Status::OK();
+  }
   if (room.IsOutOfMemory() && may_spill_ && !keys_.empty()) {
     // The estimate above let it through, the table did not fit: to disk after all.
     auto built = std::move(rows_);
@@ -482,7 +498,7 @@ class PartitionProbeOp : public Operator {
       ARROW_ASSIGN_OR_RAISE(auto* set, f_->ProbeSpill(ctx_, batch.data->schema()));
       ARROW_ASSIGN_OR_RAISE(run_, set->NewRun());
     }
-    return WriteJoinPartitions(run_.get(), f_->probe_keys(), batch.data);
+    return WriteJoinPartitions(run_.get(), f_->probe_keys(), batch.data, 0);
   }
 
   Status Finish(Emitter*) override {
@@ -533,18 +549,44 @@ Result<SpillSet*> HashJoinProbe::ProbeSpill(
   return probe_spill_.get();
 }
 
+namespace {
+
+// Counts what passes through (whether a partition's join emitted anything yet).
+class CountingOut : public Emitter {
+ public:
+  explicit CountingOut(Emitter* inner) : inner_(inner) {}
+  Status Emit(Batch batch) override {
+    ++batches_;
+    return inner_->Emit(std::move(batch));
+  }
+  Status EmitWatermark(Watermark wm) override { return inner_->EmitWatermark(wm); }
+  int64_t batches() const { return batches_; }
+
+ private:
+  Emitter* inner_;
+  int64_t batches_ = 0;
+};
+
+}  // namespace
+
 Status HashJoinProbe::JoinPartition(ExecContext* ctx, int part, Emitter* out) {
   // Partitions join side by side, each holding its table. A partition that does not
-  // fit beside the others tries again alone: its build only reserves, and nothing was
-  // emitted yet.
+  // fit beside the others tries again alone, if it emitted nothing yet (its build only
+  // reserves; a split partition may have joined some of its parts).
+  SpillSet* probe_rows;
+  {
+    std::lock_guard<std::mutex> lock(probe_spill_mu_);
+    probe_rows = probe_spill_.get();
+  }
+  CountingOut counted(out);
   Status st;
   {
     std::shared_lock<std::shared_mutex> beside(partition_mu_);
-    st = JoinPartitionOnce(ctx, part, out);
+    st = JoinSpilled(ctx, build_->spill(), probe_rows, part, 0, &counted);
   }
-  if (st.IsOutOfMemory() && ctx->threads() > 1) {
+  if (st.IsOutOfMemory() && ctx->threads() > 1 && counted.batches() == 0) {
     std::unique_lock<std::shared_mutex> alone(partition_mu_);
-    st = JoinPartitionOnce(ctx, part, out);
+    st = JoinSpilled(ctx, build_->spill(), probe_rows, part, 0, &counted);
   }
   ARROW_RETURN_NOT_OK(st);
   if (++partitions_done_ == HashJoinBuild::kJoinPartitions) {
@@ -556,34 +598,60 @@ Status HashJoinProbe::JoinPartition(ExecContext* ctx, int part, Emitter* out) {
   return Status::OK();
 }
 
-Status HashJoinProbe::JoinPartitionOnce(ExecContext* ctx, int part, Emitter* out) {
-  auto too_large = [&](const Status& st) {
-    if (!st.IsOutOfMemory()) return st;
-    return st.WithMessage(st.message(), "; partition ", part, " of the ",
-                          HashJoinBuild::kJoinPartitions,
-                          " the build side was split into does not fit alone");
-  };
+Status HashJoinProbe::JoinSpilled(ExecContext* ctx, const SpillSet& builds,
+                                  const SpillSet* probes, int part, int level,
+                                  Emitter* out) {
   auto build = std::make_shared<HashJoinBuild>(build_->keys(), build_->schema(),
                                                /*may_spill=*/false);
-  ARROW_ASSIGN_OR_RAISE(auto local, build->MakeLocal(ctx, 0));
-  Status st = build_->spill().ReadPartition(
-      part, [&](std::shared_ptr<arrow::RecordBatch> batch) -> Status {
-        if (ctx->cancelled()) return Status::Cancelled("cancelled");
-        return build->Consume(ctx, local.get(), Batch{std::move(batch), 0});
-      });
-  if (!st.ok()) return too_large(st);
-  ARROW_RETURN_NOT_OK(build->FinishLocal(ctx, std::move(local)));
-  st = build->Finalize(ctx);
-  if (!st.ok()) return too_large(st);
+  Status st;
+  {
+    ARROW_ASSIGN_OR_RAISE(auto local, build->MakeLocal(ctx, 0));
+    st = builds.ReadPartition(
+        part, [&](std::shared_ptr<arrow::RecordBatch> batch) -> Status {
+          if (ctx->cancelled()) return Status::Cancelled("cancelled");
+          return build->Consume(ctx, local.get(), Batch{std::move(batch), 0});
+        });
+    if (st.ok()) st = build->FinishLocal(ctx, std::move(local));
+  }
+  if (st.ok()) st = build->Finalize(ctx);
+  if (st.IsOutOfMemory()) {
+    build.reset();  // gives its memory back before the split
+    if (level + 1 >= kMaxJoinLevels) {
+      return st.WithMessage(st.message(),
+                            "; a partition of the build side does not fit "
+                            "even after ",
+                            level + 1, " splits into ", HashJoinBuild::kJoinPartitions);
+    }
+    // Split this partition's build and probe rows again, by another seed, and join the
+    // parts in turn.
+    auto split = [&](const SpillSet& from, const std::vector<expr::Expr>& keys,
+                     std::unique_ptr<SpillSet>* to) -> Status {
+      *to = std::make_unique<SpillSet>(ctx, name(), from.schema(),
+                                       HashJoinBuild::kJoinPartitions);
+      ARROW_ASSIGN_OR_RAISE(auto run, (*to)->NewRun());
+      ARROW_RETURN_NOT_OK(from.ReadPartition(
+          part, [&](std::shared_ptr<arrow::RecordBatch> batch) -> Status {
+            return WriteJoinPartitions(run.get(), keys, batch, level + 1);
+          }));
+      ARROW_RETURN_NOT_OK(run->Close());
+      metrics().spilled_bytes += run->bytes();
+      return Status::OK();
+    };
+    std::unique_ptr<SpillSet> deeper_builds, deeper_probes;
+    ARROW_RETURN_NOT_OK(split(builds, build_->keys(), &deeper_builds));
+    if (probes != nullptr)
+      ARROW_RETURN_NOT_OK(split(*probes, probe_keys_, &deeper_probes));
+    for (int p = 0; p < HashJoinBuild::kJoinPartitions; ++p) {
+      ARROW_RETURN_NOT_OK(
+          JoinSpilled(ctx, *deeper_builds, deeper_probes.get(), p, level + 1, out));
+    }
+    return Status::OK();
+  }
+  ARROW_RETURN_NOT_OK(st);
   HashJoinProbe probe(build, type_, probe_keys_, condition_, left_schema_, output_schema_,
                       preserve_build_);
   ARROW_ASSIGN_OR_RAISE(auto op, probe.Make(ctx, 0));
-  SpillSet* probe_rows;
-  {
-    std::lock_guard<std::mutex> lock(probe_spill_mu_);
-    probe_rows = probe_spill_.get();
-  }
-  if (probe_rows != nullptr) {
+  if (probes != nullptr) {
     // The partition's rows come in slices of the probe batches: probed in batches of
     // about batch_rows again.
     int64_t seq = 0;
@@ -600,7 +668,7 @@ Status HashJoinProbe::JoinPartitionOnce(ExecContext* ctx, int part, Emitter* out
       pending_rows = 0;
       return op->ProcessBatch(Batch{std::move(batch), MorselSeq(part, seq++)}, out);
     };
-    ARROW_RETURN_NOT_OK(probe_rows->ReadPartition(
+    ARROW_RETURN_NOT_OK(probes->ReadPartition(
         part, [&](std::shared_ptr<arrow::RecordBatch> batch) -> Status {
           if (ctx->cancelled()) return Status::Cancelled("cancelled");
           pending_rows += batch->num_rows();

@@ -18,8 +18,9 @@
 // split by its keys' hash into kJoinPartitions partitions on disk; the probe side's rows
 // are then split the same way instead of probed, and once the probe input has ended,
 // DrainSource joins the partitions one at a time (one morsel each), each with the
-// in-memory join. A build partition that alone does not fit fails with the memory
-// error. A join without keys (a cross join) does not spill.
+// in-memory join. A build partition that alone does not fit is split again, both
+// sides, by another hash seed (3 levels: 64^3 times the limit). A join without keys (a
+// cross join) does not spill.
 #include <atomic>
 #include <mutex>
 #include <shared_mutex>
@@ -43,6 +44,9 @@ class HashJoinBuild : public Sink {
   ~HashJoinBuild() override;
 
   static constexpr int kJoinPartitions = 64;
+  /// A spilled partition's build with fewer rows than this is not split further when
+  /// the budget is full: it goes over the limit by that much instead.
+  static constexpr int64_t kMinSplitRows = 4096;
 
   Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx,
                                                     int worker) override;
@@ -97,9 +101,10 @@ class HashJoinBuild : public Sink {
 
 /// Writes the rows of `batch` to `run` split by the hash of `keys` (evaluated on the
 /// batch) into HashJoinBuild::kJoinPartitions partitions, the same partition for equal
-/// keys on both sides of a join whatever their integer width or string layout.
+/// keys on both sides of a join whatever their integer width; each split `level` (0:
+/// the first) partitions by a hash seeded of its own.
 Status WriteJoinPartitions(SpillRun* run, const std::vector<expr::Expr>& keys,
-                           const std::shared_ptr<arrow::RecordBatch>& batch);
+                           const std::shared_ptr<arrow::RecordBatch>& batch, int level);
 
 class HashJoinProbe : public OperatorFactory {
  public:
@@ -128,7 +133,12 @@ class HashJoinProbe : public OperatorFactory {
   Status JoinPartition(ExecContext* ctx, int part, Emitter* out);
 
  private:
-  Status JoinPartitionOnce(ExecContext* ctx, int part, Emitter* out);
+  // Joins partition `part` of `builds` with the same partition of `probes` (null: no
+  // probe rows), split at depth `level`; a build partition that does not fit is split
+  // again (up to kMaxJoinLevels levels) and its parts joined in turn.
+  Status JoinSpilled(ExecContext* ctx, const SpillSet& builds, const SpillSet* probes,
+                     int part, int level, Emitter* out);
+  static constexpr int kMaxJoinLevels = 3;
   std::shared_mutex partition_mu_;  // shared while joining; alone for a retry
   std::atomic<int> partitions_done_{0};
   std::mutex probe_spill_mu_;
