@@ -153,6 +153,23 @@ Status HashAggregate::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
   return MaybeFlush(ctx, local);
 }
 
+Result<std::unique_ptr<LocalSinkState>> HashAggregate::TakeTable(
+    ExecContext* ctx, LocalSinkState* local_base, bool with_reservation) {
+  auto* local = static_cast<AggregateLocal*>(local_base);
+  ARROW_ASSIGN_OR_RAISE(auto fresh, MakeLocal(ctx, 0));
+  auto* next = static_cast<AggregateLocal*>(fresh.get());
+  auto taken = std::make_unique<AggregateLocal>();
+  if (with_reservation) {
+    std::swap(taken->reservation, local->reservation);
+    std::swap(local->reservation, next->reservation);
+  }
+  std::swap(taken->table, local->table);
+  std::swap(taken->accumulators, local->accumulators);
+  std::swap(local->table, next->table);
+  std::swap(local->accumulators, next->accumulators);
+  return taken;
+}
+
 Status HashAggregate::SpillLocal(ExecContext* ctx, LocalSinkState* local_base,
                                  bool ran_out) {
   auto* local = static_cast<AggregateLocal*>(local_base);
@@ -162,17 +179,11 @@ Status HashAggregate::SpillLocal(ExecContext* ctx, LocalSinkState* local_base,
     for (auto& f : finished_) states.push_back(std::move(f));
     finished_.clear();
   }
-  ARROW_ASSIGN_OR_RAISE(auto fresh, MakeLocal(ctx, 0));
-  auto* next = static_cast<AggregateLocal*>(fresh.get());
   // The worker keeps its reservation, which accounts the full table while it is
   // written, and shrinks it to the empty table's afterwards: giving it back first would
   // leave the empty table nothing to start with while the other workers still hold the
   // rest of the budget.
-  auto full = std::make_unique<AggregateLocal>();
-  std::swap(full->table, local->table);
-  std::swap(full->accumulators, local->accumulators);
-  std::swap(local->table, next->table);
-  std::swap(local->accumulators, next->accumulators);
+  ARROW_ASSIGN_OR_RAISE(auto full, TakeTable(ctx, local, /*with_reservation=*/false));
   states.push_back(std::move(full));
   // Only running out asks the other workers to follow (answering would start a chain).
   // Asked before writing, so that workers running out meanwhile see the request.
@@ -351,15 +362,7 @@ Status HashAggregate::MaybeFlush(ExecContext* ctx, LocalSinkState* local_base) {
   } else if (local->groups() < kSegmentGroups) {
     return Status::OK();
   }
-  ARROW_ASSIGN_OR_RAISE(auto fresh, MakeLocal(ctx, 0));
-  auto* next = static_cast<AggregateLocal*>(fresh.get());
-  auto segment = std::make_unique<AggregateLocal>();
-  std::swap(segment->reservation, local->reservation);
-  std::swap(segment->table, local->table);
-  std::swap(segment->accumulators, local->accumulators);
-  std::swap(local->reservation, next->reservation);
-  std::swap(local->table, next->table);
-  std::swap(local->accumulators, next->accumulators);
+  ARROW_ASSIGN_OR_RAISE(auto segment, TakeTable(ctx, local, /*with_reservation=*/true));
   std::lock_guard<std::mutex> lock(mu_);
   finished_.push_back(std::move(segment));
   return Status::OK();
