@@ -287,3 +287,21 @@ def test_a_cross_join_does_not_spill(sluice, join_tables, tmp_path):
                    memory_limit="2MiB", extra=["--spill-dir", tmp_path])
     assert not r.ok
     assert "a join without equal keys does not spill" in r.error, r.cli.describe()
+
+
+def test_spill_folders_of_killed_jobs_are_removed(sluice, data, tmp_path):
+    # A job killed by SIGKILL cannot remove its folder; the next job spilling in the same
+    # place removes the folders of processes that no longer exist, and no others.
+    import subprocess
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f"sluice-spill-{dead.pid}-0"
+    stale.mkdir()
+    (stale / "HashAggregate-1-0.arrow").write_bytes(b"x" * 1000)
+    alive = tmp_path / f"sluice-spill-{os.getpid()}-0"  # this test's own process lives
+    alive.mkdir()
+    r = sluice.sql(QUERIES[0][0], {"t": data}, threads=2, memory_limit=LIMIT,
+                   extra=["--spill-dir", tmp_path])
+    assert r.ok, r.cli.describe()
+    assert not stale.exists()
+    assert alive.exists()

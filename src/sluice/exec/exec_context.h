@@ -46,7 +46,8 @@ class ExecContext {
   Progress& progress() { return progress_; }
 
   /// The job's own spill directory, created on first use and removed with the context
-  /// (with everything still in it). Thread-safe.
+  /// (with everything still in it); creating it also removes the folders that jobs
+  /// killed before they could clean up left in the same place. Thread-safe.
   Result<std::string> SpillDirectory();
   /// Bytes operators wrote to spill files, over the job.
   int64_t spilled_bytes() const { return spilled_bytes_.load(std::memory_order_relaxed); }

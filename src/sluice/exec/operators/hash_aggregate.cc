@@ -194,20 +194,29 @@ Status HashAggregate::SpillLocal(ExecContext* ctx, LocalSinkState* local_base,
   return Status::OK();
 }
 
-Result<std::shared_ptr<arrow::RecordBatch>> HashAggregate::StateBatch(
-    ExecContext* ctx, LocalSinkState* local_base, const uint32_t* order, int64_t n) {
+Result<arrow::ArrayVector> HashAggregate::StateKeys(ExecContext* ctx,
+                                                    LocalSinkState* local_base) {
   auto* l = static_cast<AggregateLocal*>(local_base);
   ARROW_ASSIGN_OR_RAISE(auto keys, l->table->KeyColumns(ctx->pool()));
+  for (size_t k = 0; k < keys.size(); ++k) {
+    if (!keys[k]->type()->Equals(*keys_[k]->type)) {
+      ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Cast(keys[k], keys_[k]->type));
+      keys[k] = d.make_array();
+    }
+  }
+  return keys;
+}
+
+Result<std::shared_ptr<arrow::RecordBatch>> HashAggregate::StateBatch(
+    ExecContext* ctx, LocalSinkState* local_base, const arrow::ArrayVector& keys,
+    const uint32_t* order, int64_t n) {
+  auto* l = static_cast<AggregateLocal*>(local_base);
   arrow::ArrayVector columns;
   arrow::FieldVector fields;
   for (size_t k = 0; k < keys.size(); ++k) {
-    std::shared_ptr<arrow::Array> col = std::move(keys[k]);
-    if (!col->type()->Equals(*keys_[k]->type)) {
-      ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Cast(col, keys_[k]->type));
-      col = d.make_array();
-    }
     ARROW_ASSIGN_OR_RAISE(
-        col, TakeRows(col, reinterpret_cast<const int32_t*>(order), n, ctx->pool()));
+        auto col,
+        TakeRows(keys[k], reinterpret_cast<const int32_t*>(order), n, ctx->pool()));
     fields.push_back(arrow::field("k" + std::to_string(k), col->type()));
     columns.push_back(std::move(col));
   }
@@ -234,17 +243,30 @@ Status HashAggregate::WriteRun(ExecContext* ctx,
     part_of.resize(groups);
     l->table->Partitions(parts, part_of.data());
     auto start = OrderByPartition(part_of.data(), groups, parts, &order);
-    ARROW_ASSIGN_OR_RAISE(auto batch, StateBatch(ctx, l, order.data(), groups));
-    state.reset();  // its memory is free once the columns are out
-    if (!run) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (!spill_)
-          spill_ = std::make_unique<SpillSet>(ctx, name(), batch->schema(), parts);
+    ARROW_ASSIGN_OR_RAISE(auto keys, StateKeys(ctx, l));
+    // In chunks: a copy of the whole table's state beside the table would double what
+    // the worker holds just when the budget is full.
+    for (int64_t off = 0; off < groups; off += kSpillChunkGroups) {
+      const int64_t len = std::min(kSpillChunkGroups, groups - off);
+      ARROW_ASSIGN_OR_RAISE(auto batch,
+                            StateBatch(ctx, l, keys, order.data() + off, len));
+      if (!run) {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (!spill_)
+            spill_ = std::make_unique<SpillSet>(ctx, name(), batch->schema(), parts);
+        }
+        ARROW_ASSIGN_OR_RAISE(run, spill_->NewRun());
       }
-      ARROW_ASSIGN_OR_RAISE(run, spill_->NewRun());
+      // The partitions' ranges within this chunk.
+      std::vector<int64_t> chunk_start(parts + 1);
+      for (int p = 0; p <= parts; ++p) {
+        chunk_start[p] = std::clamp(start[p], off, off + len) - off;
+      }
+      ARROW_RETURN_NOT_OK(WriteByPartition(run.get(), *batch, chunk_start));
     }
-    ARROW_RETURN_NOT_OK(WriteByPartition(run.get(), *batch, start));
+    keys.clear();
+    state.reset();
   }
   if (!run) return Status::OK();
   ARROW_RETURN_NOT_OK(run->Close());
@@ -320,8 +342,10 @@ Status HashAggregate::MergeSpilled(ExecContext* ctx, const SpillSet& set, int pa
         ARROW_ASSIGN_OR_RAISE(deeper_run, deeper->NewRun());
         order.resize(mine->groups());
         for (size_t g = 0; g < order.size(); ++g) order[g] = static_cast<uint32_t>(g);
-        ARROW_ASSIGN_OR_RAISE(auto merged,
-                              StateBatch(ctx, mine, order.data(), mine->groups()));
+        ARROW_ASSIGN_OR_RAISE(auto merged_keys, StateKeys(ctx, mine));
+        ARROW_ASSIGN_OR_RAISE(auto merged, StateBatch(ctx, mine, merged_keys,
+                                                      order.data(), mine->groups()));
+        merged_keys.clear();
         fresh.reset();  // frees the table and gives its memory back
         mine = nullptr;
         return split(merged);

@@ -61,6 +61,8 @@ class HashAggregate : public Sink, public Source {
   static constexpr int64_t kSegmentGroups = 1 << 16;
   static constexpr int kSpillPartitions = 256;
   static constexpr int kMaxSpillLevels = 4;
+  /// Groups written to a run per state batch (each a copy of theirs).
+  static constexpr int64_t kSpillChunkGroups = 1 << 17;
   /// A spilled partition's merge with fewer groups than this is never split further:
   /// it may exceed the limit by that much instead (another thread holds the budget).
   static constexpr int64_t kMinSplitGroups = 4096;
@@ -78,10 +80,13 @@ class HashAggregate : public Sink, public Source {
   Status SpillLocal(ExecContext* ctx, LocalSinkState* local, bool ran_out);
   // Writes these states to one run (then drops them).
   Status WriteRun(ExecContext* ctx, std::vector<std::unique_ptr<LocalSinkState>> states);
-  // The keys (cast to the key types) and the partial states of the groups in `order`
-  // (n ids of `local`): the layout of spilled batches.
+  // The key columns of every group of `local`, cast to the key types.
+  Result<arrow::ArrayVector> StateKeys(ExecContext* ctx, LocalSinkState* local);
+  // The keys (from StateKeys) and the partial states of the groups in `order` (n ids of
+  // `local`): the layout of spilled batches.
   Result<std::shared_ptr<arrow::RecordBatch>> StateBatch(ExecContext* ctx,
                                                          LocalSinkState* local,
+                                                         const arrow::ArrayVector& keys,
                                                          const uint32_t* order,
                                                          int64_t n);
   // Merges partition `part` of `set` (split at depth `level`: 0 for spill_) into one
