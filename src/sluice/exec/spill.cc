@@ -66,8 +66,13 @@ Status SpillRun::Close() {
 }
 
 SpillSet::SpillSet(ExecContext* ctx, std::string owner,
-                   std::shared_ptr<arrow::Schema> schema, int parts)
-    : ctx_(ctx), owner_(std::move(owner)), schema_(std::move(schema)), parts_(parts) {}
+                   std::shared_ptr<arrow::Schema> schema, int parts,
+                   std::atomic<int64_t>* owner_bytes)
+    : ctx_(ctx),
+      owner_(std::move(owner)),
+      owner_bytes_(owner_bytes),
+      schema_(std::move(schema)),
+      parts_(parts) {}
 
 SpillSet::~SpillSet() {
   for (const auto& r : runs_) {
@@ -111,6 +116,7 @@ void SpillSet::AddRun(Run run, int64_t bytes, int64_t rows) {
   bytes_ += bytes;
   rows_ += rows;
   ctx_->AddSpilledBytes(bytes);
+  if (owner_bytes_ != nullptr) *owner_bytes_ += bytes;
 }
 
 Status SpillSet::ReadPartition(

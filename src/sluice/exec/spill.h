@@ -10,6 +10,7 @@
 //
 // Thread safety: several threads may write runs at once (each its own SpillRun) and
 // read partitions at once, once writing is over.
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -79,9 +80,11 @@ class SpillRunReader {
 
 class SpillSet {
  public:
-  /// `owner` names the files and errors ("HashAggregate").
+  /// `owner` names the files and errors ("HashAggregate"). Each finished run adds its
+  /// size to the job's spilled bytes and, if given, to `owner_bytes` (the owning
+  /// operator's metrics).
   SpillSet(ExecContext* ctx, std::string owner, std::shared_ptr<arrow::Schema> schema,
-           int parts);
+           int parts, std::atomic<int64_t>* owner_bytes = nullptr);
   ~SpillSet();
   SpillSet(const SpillSet&) = delete;
   SpillSet& operator=(const SpillSet&) = delete;
@@ -112,6 +115,7 @@ class SpillSet {
 
   ExecContext* ctx_;
   std::string owner_;
+  std::atomic<int64_t>* owner_bytes_;
   std::shared_ptr<arrow::Schema> schema_;
   int parts_;
   mutable std::mutex mu_;

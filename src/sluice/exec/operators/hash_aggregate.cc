@@ -254,7 +254,8 @@ Status HashAggregate::WriteRun(ExecContext* ctx,
         {
           std::lock_guard<std::mutex> lock(mu_);
           if (!spill_)
-            spill_ = std::make_unique<SpillSet>(ctx, name(), batch->schema(), parts);
+            spill_ = std::make_unique<SpillSet>(ctx, name(), batch->schema(), parts,
+                                                &metrics().spilled_bytes);
         }
         ARROW_ASSIGN_OR_RAISE(run, spill_->NewRun());
       }
@@ -270,7 +271,6 @@ Status HashAggregate::WriteRun(ExecContext* ctx,
   }
   if (!run) return Status::OK();
   ARROW_RETURN_NOT_OK(run->Close());
-  metrics().spilled_bytes += run->bytes();
   return Status::OK();
 }
 
@@ -338,7 +338,8 @@ Status HashAggregate::MergeSpilled(ExecContext* ctx, const SpillSet& set, int pa
         }
         // This partition does not fit: what it merged so far and the batches still to
         // come go one level deeper.
-        deeper = std::make_unique<SpillSet>(ctx, name(), set.schema(), kSpillPartitions);
+        deeper = std::make_unique<SpillSet>(ctx, name(), set.schema(), kSpillPartitions,
+                                            &metrics().spilled_bytes);
         ARROW_ASSIGN_OR_RAISE(deeper_run, deeper->NewRun());
         order.resize(mine->groups());
         for (size_t g = 0; g < order.size(); ++g) order[g] = static_cast<uint32_t>(g);
@@ -353,7 +354,6 @@ Status HashAggregate::MergeSpilled(ExecContext* ctx, const SpillSet& set, int pa
   loaded.clear();
   if (deeper) {
     ARROW_RETURN_NOT_OK(deeper_run->Close());
-    metrics().spilled_bytes += deeper_run->bytes();
     for (int p = 0; p < kSpillPartitions; ++p) {
       ARROW_RETURN_NOT_OK(MergeSpilled(ctx, *deeper, p, level + 1, morsel, seq, out));
     }

@@ -127,16 +127,21 @@ Status HashJoinBuild::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
   return SpillBuffered(ctx, local);
 }
 
+Result<SpillSet*> HashJoinBuild::Spill(ExecContext* ctx) {
+  std::lock_guard<std::mutex> lock(spill_mu_);
+  if (!spill_) {
+    spill_ = std::make_unique<SpillSet>(ctx, name(), schema_, kJoinPartitions,
+                                        &metrics().spilled_bytes);
+  }
+  return spill_.get();
+}
+
 Status HashJoinBuild::SpillBuffered(ExecContext* ctx, LocalSinkState* local_base) {
   auto* local = static_cast<BuildLocal*>(local_base);
   if (local->batches.empty()) return Status::OK();
   if (!local->run) {
-    {
-      std::lock_guard<std::mutex> lock(spill_mu_);
-      if (!spill_)
-        spill_ = std::make_unique<SpillSet>(ctx, name(), schema_, kJoinPartitions);
-    }
-    ARROW_ASSIGN_OR_RAISE(local->run, spill_->NewRun());
+    ARROW_ASSIGN_OR_RAISE(auto* set, Spill(ctx));
+    ARROW_ASSIGN_OR_RAISE(local->run, set->NewRun());
   }
   for (const auto& b : local->batches) {
     ARROW_RETURN_NOT_OK(WriteJoinPartitions(local->run.get(), keys_, b.data, 0));
@@ -152,7 +157,6 @@ Status HashJoinBuild::FinishLocal(ExecContext* ctx,
   }
   if (local->run) {
     ARROW_RETURN_NOT_OK(local->run->Close());
-    metrics().spilled_bytes += local->run->bytes();
     local->run.reset();
   }
   return collected_.Merge(ctx, std::move(local_base));
@@ -160,18 +164,13 @@ Status HashJoinBuild::FinishLocal(ExecContext* ctx,
 
 Status HashJoinBuild::SpillRest(
     ExecContext* ctx, const std::vector<std::shared_ptr<arrow::RecordBatch>>& rest) {
-  {
-    std::lock_guard<std::mutex> lock(spill_mu_);
-    if (!spill_)
-      spill_ = std::make_unique<SpillSet>(ctx, name(), schema_, kJoinPartitions);
-  }
+  ARROW_ASSIGN_OR_RAISE(auto* set, Spill(ctx));  // made even when empty: spill() reads it
   if (!rest.empty()) {
-    ARROW_ASSIGN_OR_RAISE(auto run, spill_->NewRun());
+    ARROW_ASSIGN_OR_RAISE(auto run, set->NewRun());
     for (const auto& b : rest) {
       ARROW_RETURN_NOT_OK(WriteJoinPartitions(run.get(), keys_, b, 0));
     }
     ARROW_RETURN_NOT_OK(run->Close());
-    metrics().spilled_bytes += run->bytes();
   }
   collected_.reservation().Clear();
   spilled_ = true;
@@ -504,7 +503,6 @@ class PartitionProbeOp : public Operator {
   Status Finish(Emitter*) override {
     if (!run_) return Status::OK();
     ARROW_RETURN_NOT_OK(run_->Close());
-    f_->metrics().spilled_bytes += run_->bytes();
     run_.reset();
     return Status::OK();
   }
@@ -544,7 +542,8 @@ Result<SpillSet*> HashJoinProbe::ProbeSpill(
   std::lock_guard<std::mutex> lock(probe_spill_mu_);
   if (!probe_spill_) {
     probe_spill_ = std::make_unique<SpillSet>(ctx, "HashJoin probe", schema,
-                                              HashJoinBuild::kJoinPartitions);
+                                              HashJoinBuild::kJoinPartitions,
+                                              &metrics().spilled_bytes);
   }
   return probe_spill_.get();
 }
@@ -627,14 +626,14 @@ Status HashJoinProbe::JoinSpilled(ExecContext* ctx, const SpillSet& builds,
     auto split = [&](const SpillSet& from, const std::vector<expr::Expr>& keys,
                      std::unique_ptr<SpillSet>* to) -> Status {
       *to = std::make_unique<SpillSet>(ctx, name(), from.schema(),
-                                       HashJoinBuild::kJoinPartitions);
+                                       HashJoinBuild::kJoinPartitions,
+                                       &metrics().spilled_bytes);
       ARROW_ASSIGN_OR_RAISE(auto run, (*to)->NewRun());
       ARROW_RETURN_NOT_OK(from.ReadPartition(
           part, [&](std::shared_ptr<arrow::RecordBatch> batch) -> Status {
             return WriteJoinPartitions(run.get(), keys, batch, level + 1);
           }));
       ARROW_RETURN_NOT_OK(run->Close());
-      metrics().spilled_bytes += run->bytes();
       return Status::OK();
     };
     std::unique_ptr<SpillSet> deeper_builds, deeper_probes;

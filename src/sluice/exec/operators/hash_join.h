@@ -87,6 +87,8 @@ class HashJoinBuild : public Sink {
   std::vector<int64_t> next_;
   std::vector<std::atomic<uint8_t>> matched_;
   std::vector<std::atomic<uint8_t>> key_done_;
+  // The build's spill set, made by the first caller (thread-safe).
+  Result<SpillSet*> Spill(ExecContext* ctx);
   // Writes a worker's buffered batches to its run, split by partition.
   Status SpillBuffered(ExecContext* ctx, LocalSinkState* local);
   // Writes `rest` to disk in one run and marks the build spilled.

@@ -316,7 +316,10 @@ Status SortSink::WriteRun(ExecContext* ctx, std::vector<Batch> batches) {
   idx = {};
   {
     std::lock_guard<std::mutex> lock(spill_mu_);
-    if (!spill_) spill_ = std::make_unique<SpillSet>(ctx, name(), combined->schema(), 1);
+    if (!spill_) {
+      spill_ = std::make_unique<SpillSet>(ctx, name(), combined->schema(), 1,
+                                          &metrics().spilled_bytes);
+    }
   }
   ARROW_ASSIGN_OR_RAISE(auto run, spill_->NewRun());
   // Small batches: a merge holds one of every run, and gathers each output batch from
@@ -329,7 +332,6 @@ Status SortSink::WriteRun(ExecContext* ctx, std::vector<Batch> batches) {
     ARROW_RETURN_NOT_OK(run->Write(0, *taken.record_batch()));
   }
   ARROW_RETURN_NOT_OK(run->Close());
-  metrics().spilled_bytes += run->bytes();
   return Status::OK();
 }
 
@@ -346,7 +348,8 @@ Status SortSink::MergeRuns(ExecContext* ctx, Emitter* out) {
   const int64_t fan_in =
       std::clamp<int64_t>(ctx->budget()->limit() / 2 / batch_bytes, 2, kMaxFanIn);
   while (set->runs() > fan_in) {
-    auto next = std::make_unique<SpillSet>(ctx, name(), set->schema(), 1);
+    auto next = std::make_unique<SpillSet>(ctx, name(), set->schema(), 1,
+                                           &metrics().spilled_bytes);
     for (int64_t first = 0; first < set->runs(); first += fan_in) {
       const int64_t count = std::min(fan_in, set->runs() - first);
       ARROW_ASSIGN_OR_RAISE(auto run, next->NewRun());
@@ -354,7 +357,6 @@ Status SortSink::MergeRuns(ExecContext* ctx, Emitter* out) {
       ARROW_RETURN_NOT_OK(MergeRunRange(ctx, *set, first, count, /*keep_ties=*/true,
                                         std::numeric_limits<int64_t>::max(), &writer));
       ARROW_RETURN_NOT_OK(run->Close());
-      metrics().spilled_bytes += run->bytes();
     }
     set = std::move(next);  // the merged runs' files go with the old set
   }
