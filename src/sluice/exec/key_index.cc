@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "sluice/exec/key_table.h"
+#include "sluice/exec/take_rows.h"
 
 namespace sluice::exec {
 
@@ -59,7 +60,29 @@ Status LoadIntegers(const arrow::Array& array, std::vector<int64_t>* out) {
   return Status::OK();
 }
 
+void KeyIndex::PartitionsOf(const uint32_t* ids, int64_t n, uint8_t* out) const {
+  std::vector<uint8_t> all(static_cast<size_t>(size()));
+  Partitions(256, all.data());
+  for (int64_t i = 0; i < n; ++i) out[i] = all[ids[i]];
+}
+
 namespace {
+
+// The partition bits of a key, from its value alone, so that a key falls in the same
+// partition in every index of its types: the top bits of a hash.
+inline uint8_t TopBits(uint64_t h, int parts) {
+  return parts <= 1 ? 0 : static_cast<uint8_t>(h >> (64 - __builtin_ctz(parts)));
+}
+// An integer key's partition hash: a multiplier other than IntKeyIndex::Home's (the
+// partition's bits must not be the bits that pick the home slot, or each partition
+// would crowd into a slice of its table).
+inline uint64_t IntPartitionHash(int64_t key) {
+  return static_cast<uint64_t>(key) * 0xC2B2AE3D27D4EB4Full;
+}
+// A string NULL key is stored as empty bytes, like the empty string: its hash must
+// differ from the empty string's in the tag (the high 32 bits), or a probe for one that
+// passes the other's slot takes it for a match.
+const uint64_t kStringNullHash = HashBytes("", 0) ^ 0x9E3779B97F4A7C15ull;
 
 // The indexes whose keys are byte strings in a KeyTable (one string column, or
 // row-encoded keys): what they share beyond how they turn rows into bytes.
@@ -74,10 +97,10 @@ class TableKeyIndex : public KeyIndex {
   }
   // The top bits of the keys' hashes (the table's home slots use the low bits).
   void Partitions(int parts, uint8_t* out) const override {
-    const int shift = 64 - __builtin_ctz(static_cast<unsigned>(parts));
-    for (int64_t g = 0; g < table_.size(); ++g) {
-      out[g] = parts == 1 ? 0 : static_cast<uint8_t>(table_.hash(g) >> shift);
-    }
+    for (int64_t g = 0; g < table_.size(); ++g) out[g] = TopBits(table_.hash(g), parts);
+  }
+  void PartitionsOf(const uint32_t* ids, int64_t n, uint8_t* out) const override {
+    for (int64_t i = 0; i < n; ++i) out[i] = TopBits(table_.hash(ids[i]), 256);
   }
   Status Reserve(int64_t keys, int64_t bytes) override {
     return table_.Reserve(size() + keys, table_.key_bytes() + bytes);
@@ -104,6 +127,22 @@ class IntKeyIndex final : public KeyIndex {
     const int64_t* keys = scratch_.data();
     const bool has_nulls = col.null_count() > 0;
     constexpr int64_t kAhead = 8;
+    if (!has_nulls) {
+      // The common case in a tight loop: no NULL to place, no Status per row.
+      if (slots_.empty() && !dense_) Grow();
+      for (int64_t i = 0; i < n; ++i) {
+        if (i + kAhead < n && !dense_) Prefetch(keys[i + kAhead]);
+        if (i > 0 && keys[i] == keys[i - 1]) {  // a run of one key (see below)
+          ids[i] = ids[i - 1];
+          continue;
+        }
+        const int64_t id = Upsert(keys[i]);
+        if (id < 0) return Status::NotImplemented("more than 4 billion distinct keys");
+        ids[i] = static_cast<uint32_t>(id);
+      }
+      MaybeGoDirect();
+      return Status::OK();
+    }
     for (int64_t i = 0; i < n; ++i) {
       if (i + kAhead < n && !slots_.empty()) Prefetch(keys[i + kAhead]);
       if (has_nulls && col.IsNull(i)) {
@@ -123,6 +162,7 @@ class IntKeyIndex final : public KeyIndex {
       }
       ARROW_ASSIGN_OR_RAISE(ids[i], FindOrInsert(keys[i]));
     }
+    MaybeGoDirect();
     return Status::OK();
   }
 
@@ -141,6 +181,7 @@ class IntKeyIndex final : public KeyIndex {
         ARROW_ASSIGN_OR_RAISE(mapping[g], FindOrInsert(other.keys_[g]));
       }
     }
+    MaybeGoDirect();
     return Status::OK();
   }
 
@@ -252,22 +293,26 @@ class IntKeyIndex final : public KeyIndex {
   }
 
   void Partitions(int parts, uint8_t* out) const override {
-    // A multiplier other than Home's: the partition's bits must not be the bits that
-    // pick the home slot, or each partition would crowd into a slice of its table.
-    const int shift = 64 - __builtin_ctz(static_cast<unsigned>(parts));
     for (int64_t g = 0; g < size(); ++g) {
-      out[g] =
-          g == null_id_ || parts == 1
-              ? 0
-              : static_cast<uint8_t>(
-                    (static_cast<uint64_t>(keys_[g]) * 0xC2B2AE3D27D4EB4Full) >> shift);
+      out[g] = g == null_id_ ? 0 : TopBits(IntPartitionHash(keys_[g]), parts);
     }
+  }
+  void PartitionsOf(const uint32_t* ids, int64_t n, uint8_t* out) const override {
+    for (int64_t i = 0; i < n; ++i) {
+      out[i] = ids[i] == null_id_ ? 0 : TopBits(IntPartitionHash(keys_[ids[i]]), 256);
+    }
+  }
+  Result<std::unique_ptr<KeyIndex>> MakeEmpty() const override {
+    return std::make_unique<IntKeyIndex>(type_);
   }
 
   Status Reserve(int64_t keys, int64_t bytes) override {
     const size_t want = static_cast<size_t>(size() + keys) * 2;
     keys_.reserve(size() + keys);
-    while (slots_.size() < want) Grow();
+    if (dense_) return Status::OK();
+    size_t cap = slots_.empty() ? 1024 : slots_.size();
+    while (cap < want) cap *= 2;
+    if (cap != slots_.size()) Rehash(cap);
     return Status::OK();
   }
 
@@ -406,24 +451,112 @@ class IntKeyIndex final : public KeyIndex {
   }
 
   Result<uint32_t> FindOrInsert(int64_t key) {
-    if ((keys_.size() + 1) * 2 > slots_.size()) Grow();
+    if (slots_.empty() && !dense_) Grow();
+    const int64_t id = Upsert(key);
+    if (id < 0) return Status::NotImplemented("more than 4 billion distinct keys");
+    return static_cast<uint32_t>(id);
+  }
+
+  // The id of `key`, inserted if new; -1 when there is no id left. REQUIRES: slots, or
+  // the direct array (dense_).
+  int64_t Upsert(int64_t key) {
+    if (dense_) {
+      const uint64_t off = static_cast<uint64_t>(key) - static_cast<uint64_t>(min_);
+      if (off < direct_.size() && direct_[off] != 0) {
+        return static_cast<int64_t>(direct_[off]) - 1;
+      }
+      return UpsertDirectMiss(key);
+    }
     uint64_t p = Home(key);
     while (true) {
-      Slot& s = slots_[p];
+      const Slot& s = slots_[p];
       if (s.id1 == 0) break;
-      if (s.key == key) return s.id1 - 1;
+      if (s.key == key) return static_cast<int64_t>(s.id1) - 1;
       p = (p + 1) & mask_;
     }
-    ARROW_ASSIGN_OR_RAISE(uint32_t id, NewId());
+    if (keys_.size() >= kSkipped - 1) return -1;
+    const uint32_t id = static_cast<uint32_t>(keys_.size());
     slots_[p] = Slot{key, id + 1};
     keys_.push_back(key);
     min_ = std::min(min_, key);
     max_ = std::max(max_, key);
+    // At most half full, so that a probe always meets an empty slot.
+    if ((keys_.size() + 1) * 2 > slots_.size()) Grow();
     return id;
   }
 
-  void Grow() {
-    size_t cap = slots_.empty() ? 1024 : slots_.size() * 2;
+  void Grow() { Rehash(slots_.empty() ? 1024 : slots_.size() * 2); }
+
+  // Keys being inserted that fill most of a small range go in a direct array (id + 1 by
+  // key - min_) instead of hash slots: a quarter of the bytes or less, one load per
+  // row, no probing (a column of 100 K ids spanning 1..100 K: 400 KiB against 4 MiB
+  // of slots). The array leaves again when a key far outside makes the range sparse.
+  static bool DenseForInserts(int64_t lo, int64_t hi, int64_t keys) {
+    const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+    return span <
+           std::min<uint64_t>(uint64_t{1} << 24, 4 * static_cast<uint64_t>(keys) + 64);
+  }
+
+  void MaybeGoDirect() {
+    const int64_t distinct = size() - (null_id_ >= 0 ? 1 : 0);
+    if (dense_ || sealed_ || distinct == 0 || !DenseForInserts(min_, max_, distinct)) {
+      return;
+    }
+    FillDirect(min_, static_cast<uint64_t>(max_) - static_cast<uint64_t>(min_) + 1);
+    std::vector<Slot>().swap(slots_);
+    dense_ = true;
+  }
+
+  // direct_ covers [lo, lo + len) and holds every key.
+  void FillDirect(int64_t lo, uint64_t len) {
+    direct_.assign(len, 0);
+    for (int64_t g = 0; g < size(); ++g) {
+      if (g == null_id_) continue;
+      direct_[static_cast<uint64_t>(keys_[g]) - static_cast<uint64_t>(lo)] =
+          static_cast<uint32_t>(g + 1);
+    }
+    min_ = lo;  // the array's base: no key is smaller
+  }
+
+  // Upsert of a key the direct array does not hold: a new key inside its range, or one
+  // outside, for which the array grows (with room above, as keys often ascend) or, when
+  // the range would be sparse, makes way for hash slots.
+  int64_t UpsertDirectMiss(int64_t key) {
+    if (keys_.size() >= kSkipped - 1) return -1;
+    const uint32_t id = static_cast<uint32_t>(keys_.size());
+    keys_.push_back(key);
+    const int64_t lo = std::min(min_, key), hi = std::max(max_, key);
+    max_ = hi;
+    const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
+    if (span <= direct_.size() && lo == min_) {
+      direct_[static_cast<uint64_t>(key) - static_cast<uint64_t>(min_)] = id + 1;
+      return id;
+    }
+    const int64_t distinct = size() - (null_id_ >= 0 ? 1 : 0);
+    if (DenseForInserts(lo, hi, distinct)) {
+      FillDirect(lo, std::max<uint64_t>(span, std::min<uint64_t>(2 * direct_.size(),
+                                                                 uint64_t{1} << 24)));
+      return id;
+    }
+    // Sparse now: hash slots for every key (min_ stays the smallest key).
+    dense_ = false;
+    min_ = lo;
+    std::vector<uint32_t>().swap(direct_);
+    size_t cap = 1024;
+    while (cap < (keys_.size() + 1) * 2) cap *= 2;
+    slots_.assign(cap, Slot{0, 0});
+    mask_ = cap - 1;
+    shift_ = 64 - __builtin_ctzll(cap);
+    for (int64_t g = 0; g < size(); ++g) {
+      if (g == null_id_) continue;
+      uint64_t p = Home(keys_[g]);
+      while (slots_[p].id1 != 0) p = (p + 1) & mask_;
+      slots_[p] = Slot{keys_[g], static_cast<uint32_t>(g + 1)};
+    }
+    return id;
+  }
+
+  void Rehash(size_t cap) {
     std::vector<Slot> old(cap, Slot{0, 0});
     old.swap(slots_);
     mask_ = cap - 1;
@@ -446,7 +579,7 @@ class IntKeyIndex final : public KeyIndex {
   int64_t max_ = std::numeric_limits<int64_t>::min();
   bool sealed_ = false;
   bool dense_ = false;
-  std::vector<uint32_t> direct_;  // after Seal, when dense: id + 1 of key min_ + i
+  std::vector<uint32_t> direct_;  // when dense_: id + 1 of key min_ + i
   std::vector<uint64_t> filter_;  // after Seal, when hashed and large (BuildFilter)
   int filter_shift_ = 64;
   std::vector<int64_t> scratch_;
@@ -468,14 +601,20 @@ class StringKeyIndex final : public TableKeyIndex {
     return Visit(*columns[0], [&](const auto& a) -> Status {
       const int64_t n = a.length();
       const bool has_nulls = a.null_count() > 0;
+      // Hashes first, so that the slots of the rows ahead can be prefetched.
+      hashes_.resize(n);
       for (int64_t i = 0; i < n; ++i) {
+        std::string_view v = a.GetView(i);
+        hashes_[i] = HashBytes(v.data(), v.size());
+      }
+      constexpr int64_t kAhead = 8;
+      for (int64_t i = 0; i < n; ++i) {
+        if (i + kAhead < n) table_.Prefetch(hashes_[i + kAhead]);
         if (has_nulls && a.IsNull(i)) {
           ARROW_ASSIGN_OR_RAISE(ids[i], NullKey(nulls));
           continue;
         }
-        std::string_view v = a.GetView(i);
-        ARROW_ASSIGN_OR_RAISE(ids[i],
-                              table_.FindOrInsert(v, HashBytes(v.data(), v.size())));
+        ARROW_ASSIGN_OR_RAISE(ids[i], table_.FindOrInsert(a.GetView(i), hashes_[i]));
       }
       return Status::OK();
     });
@@ -539,25 +678,30 @@ class StringKeyIndex final : public TableKeyIndex {
     return arrow::ArrayVector{std::move(out)};
   }
 
-  int64_t MemoryUsage() const override { return table_.MemoryUsage(); }
+  int64_t MemoryUsage() const override {
+    return table_.MemoryUsage() +
+           static_cast<int64_t>(dict_ids_.capacity() * 4 + hashes_.capacity() * 8);
+  }
+  Result<std::unique_ptr<KeyIndex>> MakeEmpty() const override {
+    return std::make_unique<StringKeyIndex>(type_);
+  }
 
  private:
-  // NULL is stored as empty bytes, like the empty string: its hash must differ from
-  // the empty string's in the tag (the high 32 bits), or a probe for one that passes
-  // the other's slot takes it for a match.
-  static inline const uint64_t kNullHash = HashBytes("", 0) ^ 0x9E3779B97F4A7C15ull;
+  static constexpr uint32_t kUnset = 0xFFFFFFFEu;
 
   // The id of a NULL key: kSkipped, or the NULL key's own id (inserted when first seen).
   Result<uint32_t> NullKey(Nulls nulls) {
     if (nulls == Nulls::kSkip) return kSkipped;
-    ARROW_ASSIGN_OR_RAISE(uint32_t id, table_.FindOrInsert({}, kNullHash));
+    ARROW_ASSIGN_OR_RAISE(uint32_t id, table_.FindOrInsert({}, kStringNullHash));
     null_id_ = id;
     return id;
   }
 
   // Dictionary-encoded keys: each dictionary value is hashed and looked up once, when a
   // row first uses it (so ids stay in order of first appearance and unused values get
-  // none); the other rows only index the cached ids.
+  // none); the other rows only index the cached ids. The cache lasts while batches
+  // share one dictionary (the slices of one Parquet column chunk or table chunk): it
+  // holds that dictionary, so a new one cannot take its address.
   Status InsertDictionary(const arrow::DictionaryArray& d, Nulls nulls, uint32_t* ids) {
     const auto& dict = *d.dictionary();
     const auto& indices = *d.indices();
@@ -565,8 +709,10 @@ class StringKeyIndex final : public TableKeyIndex {
       ARROW_ASSIGN_OR_RAISE(auto dense, arrow::compute::Cast(d, type_));
       return Insert({dense}, nulls, ids);
     }
-    constexpr uint32_t kUnset = 0xFFFFFFFEu;
-    dict_ids_.assign(dict.length(), kUnset);
+    if (cached_dict_ != dict.data()) {
+      cached_dict_ = dict.data();
+      dict_ids_.assign(dict.length(), kUnset);
+    }
     const int32_t* idx = indices.data()->GetValues<int32_t>(1);
     const bool row_nulls = indices.null_count() > 0;
     return Visit(dict, [&](const auto& values) -> Status {
@@ -610,6 +756,8 @@ class StringKeyIndex final : public TableKeyIndex {
   std::shared_ptr<arrow::DataType> type_;
   int64_t null_id_ = -1;
   std::vector<uint32_t> dict_ids_;  // InsertDictionary's cache, by dictionary index
+  std::shared_ptr<arrow::ArrayData> cached_dict_;  // the dictionary dict_ids_ is for
+  std::vector<uint64_t> hashes_;                   // Insert's, of a batch
 };
 
 // Any key types: row-encoded keys in a KeyTable.
@@ -641,6 +789,9 @@ class EncodedKeyIndex final : public TableKeyIndex {
   Result<arrow::ArrayVector> KeyColumns(arrow::MemoryPool* pool) const override {
     return DecodeRows(table_.Keys(), types_, pool);
   }
+  Result<std::unique_ptr<KeyIndex>> MakeEmpty() const override {
+    return std::make_unique<EncodedKeyIndex>(types_);
+  }
 
   int64_t MemoryUsage() const override {
     return table_.MemoryUsage() +
@@ -653,223 +804,447 @@ class EncodedKeyIndex final : public TableKeyIndex {
   EncodedRows rows_;
 };
 
-// Two key columns, each of a kind with its own index (integer-like or string): each
-// column maps its values to column ids in its own index, and the pair of column ids,
-// packed into one 64-bit integer, is the key of an integer index. That replaces row
-// encoding and hashing the encoded bytes with two small lookups (dictionary-encoded
-// columns look a value up once per batch) and one integer probe.
-class PairKeyIndex final : public KeyIndex {
+// Several key columns, each of a kind with its own index (integer-like or string):
+// each column maps its values to column ids in an index of its own, and a row's column
+// ids, packed into one 64-bit word (column c in widths_[c] bits from bit shifts_[c]),
+// are the key of an integer index. That replaces row encoding and hashing the encoded
+// bytes with a small lookup per column (a dictionary-encoded column looks each value
+// up once per dictionary) and one integer probe; the key columns come back out by
+// gathering each column's values by its ids.
+// A column whose ids outgrow their bits is given two more than it needs and every key
+// is packed again (rare: a column's values mostly appear early). When the ids need more
+// than 64 bits together, the keys move to row encoding for good (an EncodedKeyIndex
+// inside, with the same ids). Partitions mix the columns' own partitions, which depend
+// on the values alone, so a key has one partition whichever form holds it.
+class PackedKeyIndex final : public KeyIndex {
  public:
-  PairKeyIndex(std::unique_ptr<KeyIndex> a, std::unique_ptr<KeyIndex> b)
-      : columns_{std::move(a), std::move(b)}, pairs_(arrow::int64()) {}
+  PackedKeyIndex(std::vector<std::shared_ptr<arrow::DataType>> types,
+                 std::vector<std::shared_ptr<KeyIndex>> columns)
+      : types_(std::move(types)),
+        columns_(std::move(columns)),
+        widths_(columns_.size(), 0),
+        shifts_(columns_.size(), 0),
+        packed_(std::make_unique<IntKeyIndex>(arrow::int64())),
+        maps_(columns_.size()) {}
+  // An index that starts with row-encoded keys (the next table of one that moved).
+  explicit PackedKeyIndex(std::vector<std::shared_ptr<arrow::DataType>> types)
+      : types_(std::move(types)), encoded_(std::make_unique<EncodedKeyIndex>(types_)) {}
 
   Status Insert(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids) override {
-    return InsertWith(columns, nulls, ids, false);
+    return InsertWith(columns, nulls, ids, /*build=*/false);
   }
-  // Each column's index built at once (dense ranges directly indexed), then the pairs.
+  // Each column's index built at once (dense ranges directly indexed), then the keys.
   Status Build(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids) override {
-    if (size() > 0) return KeyIndex::Build(columns, nulls, ids);
-    ARROW_RETURN_NOT_OK(InsertWith(columns, nulls, ids, true));
+    if (size() > 0 || encoded_) return KeyIndex::Build(columns, nulls, ids);
+    ARROW_RETURN_NOT_OK(InsertWith(columns, nulls, ids, /*build=*/true));
     return Seal();
-  }
-
-  Status InsertWith(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids,
-                    bool build) {
-    const int64_t n = columns[0]->length();
-    if (n == 0) return Status::OK();
-    col_ids_[0].resize(n);
-    col_ids_[1].resize(n);
-    for (int c = 0; c < 2; ++c) {
-      ARROW_RETURN_NOT_OK(
-          build ? columns_[c]->Build({columns[c]}, nulls, col_ids_[c].data())
-                : columns_[c]->Insert({columns[c]}, nulls, col_ids_[c].data()));
-    }
-    bool skipped = false;
-    if (nulls == Nulls::kSkip) {
-      for (int64_t i = 0; i < n && !skipped; ++i) {
-        skipped = col_ids_[0][i] == kSkipped || col_ids_[1][i] == kSkipped;
-      }
-    }
-    if (!skipped) return InsertFirstPairs(n, ids);
-    // Rows with a NULL key (skipped) stay out of the pairs entirely.
-    std::vector<int64_t> kept;
-    for (int64_t i = 0; i < n; ++i) {
-      if (col_ids_[0][i] == kSkipped || col_ids_[1][i] == kSkipped) {
-        ids[i] = kSkipped;
-        continue;
-      }
-      col_ids_[0][kept.size()] = col_ids_[0][i];
-      col_ids_[1][kept.size()] = col_ids_[1][i];
-      kept.push_back(i);
-    }
-    return InsertPairs(kept, ids);
   }
 
   Status InsertAll(const KeyIndex& other_base, uint32_t* mapping, const uint8_t* part_of,
                    uint8_t part) override {
-    const auto& other = static_cast<const PairKeyIndex&>(other_base);
-    // Column ids of other's values here (all of them: values of pairs left out stay
-    // unused), then other's pairs, the selected ones, in these terms.
-    std::vector<uint32_t> maps[2];
-    for (int c = 0; c < 2; ++c) {
-      maps[c].resize(other.columns_[c]->size());
-      ARROW_RETURN_NOT_OK(columns_[c]->InsertAll(*other.columns_[c], maps[c].data()));
+    const auto& other = static_cast<const PackedKeyIndex&>(other_base);
+    if (encoded_ || other.encoded_) {
+      return InsertAllByColumns(other, mapping, part_of, part);
     }
-    std::vector<int64_t> selected;
-    col_ids_[0].clear();
-    col_ids_[1].clear();
+    const size_t k = columns_.size();
+    std::vector<const uint32_t*> maps(k);
+    for (size_t c = 0; c < k; ++c) {
+      ARROW_ASSIGN_OR_RAISE(maps[c], ColumnMapping(c, other.columns_[c]));
+    }
+    // other's selected keys as column ids here, then inserted like rows.
+    selected_.clear();
     for (int64_t g = 0; g < other.size(); ++g) {
       if (part_of != nullptr && part_of[g] != part) {
         mapping[g] = kSkipped;
-        continue;
+      } else {
+        selected_.push_back(static_cast<int32_t>(g));
       }
-      uint64_t p = static_cast<uint64_t>(other.pairs_.key(g));
-      col_ids_[0].push_back(maps[0][p >> 32]);
-      col_ids_[1].push_back(maps[1][p & 0xFFFFFFFFu]);
-      selected.push_back(g);
     }
-    return InsertPairs(selected, mapping);
+    const int64_t m = static_cast<int64_t>(selected_.size());
+    col_ids_.resize(k);
+    for (size_t c = 0; c < k; ++c) col_ids_[c].resize(m);
+    for (int64_t j = 0; j < m; ++j) {
+      const int64_t key = other.packed_->key(selected_[j]);
+      for (size_t c = 0; c < k; ++c) col_ids_[c][j] = maps[c][other.Field(key, c)];
+    }
+    ARROW_ASSIGN_OR_RAISE(bool fits, Fit());
+    if (!fits) {
+      ARROW_RETURN_NOT_OK(MoveToEncoded());
+      return InsertAllByColumns(other, mapping, part_of, part);
+    }
+    std::vector<uint32_t> ids(m);
+    ARROW_RETURN_NOT_OK(InsertPacked(m, ids.data()));
+    for (int64_t j = 0; j < m; ++j) mapping[selected_[j]] = ids[j];
+    return Status::OK();
   }
 
   Status Find(const arrow::ArrayVector& columns, ProbeScratch* scratch,
               int64_t* ids) const override {
+    if (encoded_) return encoded_->Find(columns, scratch, ids);
     const int64_t n = columns[0]->length();
-    // The column ids go to ids and scratch->pair_ids; then ids receives the pair ids.
-    std::vector<int64_t>& b = scratch->pair_ids;
-    b.resize(n);
-    ARROW_RETURN_NOT_OK(columns_[0]->Find({columns[0]}, scratch, ids));
-    ARROW_RETURN_NOT_OK(columns_[1]->Find({columns[1]}, scratch, b.data()));
-    for (int64_t i = 0; i < n; ++i) {
-      b[i] = ids[i] < 0 || b[i] < 0
-                 ? -1
-                 : static_cast<int64_t>((static_cast<uint64_t>(ids[i]) << 32) |
-                                        static_cast<uint64_t>(b[i]));
+    const size_t k = columns_.size();
+    std::vector<int64_t>& packed = scratch->pair_ids;
+    std::vector<uint8_t>& missing = scratch->missing;
+    packed.assign(n, 0);
+    missing.assign(n, 0);
+    scratch->column_ids.resize(k);
+    for (size_t c = 0; c < k; ++c) {
+      std::vector<int64_t>& cid = scratch->column_ids[c];
+      cid.resize(n);
+      ARROW_RETURN_NOT_OK(columns_[c]->Find({columns[c]}, scratch, cid.data()));
+      const int shift = shifts_[c];
+      const bool stored = widths_[c] > 0;
+      for (int64_t i = 0; i < n; ++i) {
+        if (cid[i] < 0) {
+          missing[i] = 1;
+        } else if (stored) {
+          packed[i] = static_cast<int64_t>(static_cast<uint64_t>(packed[i]) |
+                                           (static_cast<uint64_t>(cid[i]) << shift));
+        }
+      }
     }
-    auto packed = std::make_shared<arrow::Int64Array>(
-        n, arrow::Buffer::Wrap(b.data(), static_cast<size_t>(n)));
-    ARROW_RETURN_NOT_OK(pairs_.Find({packed}, scratch, ids));
+    auto array = std::make_shared<arrow::Int64Array>(
+        n, arrow::Buffer::Wrap(packed.data(), static_cast<size_t>(n)));
+    ARROW_RETURN_NOT_OK(packed_->Find({array}, scratch, ids));
     for (int64_t i = 0; i < n; ++i) {
-      if (b[i] < 0) ids[i] = -1;  // a value absent from its column (-1 is no pair)
+      if (missing[i]) ids[i] = -1;  // a value absent from its column, or NULL
     }
     return Status::OK();
   }
 
   Status Seal() override {
+    if (encoded_) return encoded_->Seal();
     for (auto& c : columns_) ARROW_RETURN_NOT_OK(c->Seal());
-    return pairs_.Seal();
+    return packed_->Seal();
   }
 
   void Partitions(int parts, uint8_t* out) const override {
-    // From the columns' own partitions (which depend on the values only), mixed.
-    std::vector<uint8_t> pa(columns_[0]->size()), pb(columns_[1]->size());
-    columns_[0]->Partitions(256, pa.data());
-    columns_[1]->Partitions(256, pb.data());
-    for (int64_t g = 0; g < size(); ++g) {
-      uint64_t p = static_cast<uint64_t>(pairs_.key(g));
-      uint32_t mixed = (pa[p >> 32] * 0x9E3779B1u) ^ (pb[p & 0xFFFFFFFFu] * 0x85EBCA77u);
-      out[g] = static_cast<uint8_t>((mixed >> 16) & (parts - 1));
+    const int64_t n = size();
+    std::vector<uint64_t> h(n, 0);
+    std::vector<uint8_t> bytes(n);
+    std::vector<uint32_t> cid(n);
+    if (encoded_) {
+      // The key columns' values looked up in fresh indexes of one column each: the
+      // partition bytes the packed form takes from its columns' indexes.
+      auto cols = encoded_->KeyColumns(arrow::default_memory_pool());
+      for (size_t c = 0; cols.ok() && c < types_.size(); ++c) {
+        auto one = KeyIndex::Make({types_[c]});
+        if (!one.ok() || !(*one)->Insert({(*cols)[c]}, Nulls::kGroup, cid.data()).ok()) {
+          break;
+        }
+        (*one)->PartitionsOf(cid.data(), n, bytes.data());
+        for (int64_t g = 0; g < n; ++g) h[g] = MixPartition(h[g], bytes[g]);
+      }
+    } else {
+      for (size_t c = 0; c < columns_.size(); ++c) {
+        for (int64_t g = 0; g < n; ++g) {
+          cid[g] = static_cast<uint32_t>(Field(packed_->key(g), c));
+        }
+        columns_[c]->PartitionsOf(cid.data(), n, bytes.data());
+        for (int64_t g = 0; g < n; ++g) h[g] = MixPartition(h[g], bytes[g]);
+      }
     }
+    for (int64_t g = 0; g < n; ++g) out[g] = TopBits(h[g], parts);
   }
 
-  int64_t size() const override { return pairs_.size(); }
+  Status Reserve(int64_t keys, int64_t bytes) override {
+    if (encoded_) return encoded_->Reserve(keys, bytes);
+    reserved_ = std::max(reserved_, size() + keys);
+    return packed_->Reserve(keys, 0);
+  }
+  int64_t KeyBytes() const override { return encoded_ ? encoded_->KeyBytes() : 0; }
+  int64_t size() const override { return encoded_ ? encoded_->size() : packed_->size(); }
 
   Result<arrow::ArrayVector> KeyColumns(arrow::MemoryPool* pool) const override {
+    if (encoded_) return encoded_->KeyColumns(pool);
+    const int64_t n = size();
+    std::vector<int32_t> cid(n);
     arrow::ArrayVector out;
-    for (int c = 0; c < 2; ++c) {
+    for (size_t c = 0; c < columns_.size(); ++c) {
       ARROW_ASSIGN_OR_RAISE(auto values, columns_[c]->KeyColumns(pool));
-      arrow::UInt32Builder ib(pool);
-      ARROW_RETURN_NOT_OK(ib.Reserve(size()));
-      for (int64_t g = 0; g < size(); ++g) {
-        uint64_t p = static_cast<uint64_t>(pairs_.key(g));
-        ib.UnsafeAppend(static_cast<uint32_t>(c == 0 ? p >> 32 : p & 0xFFFFFFFFu));
+      for (int64_t g = 0; g < n; ++g) {
+        cid[g] = static_cast<int32_t>(Field(packed_->key(g), c));
       }
-      ARROW_ASSIGN_OR_RAISE(auto indices, ib.Finish());
-      ARROW_ASSIGN_OR_RAISE(auto taken, arrow::compute::Take(values[0], indices));
-      out.push_back(taken.make_array());
+      ARROW_ASSIGN_OR_RAISE(auto col, TakeRows(values[0], cid.data(), n, pool));
+      out.push_back(std::move(col));
     }
     return out;
   }
 
   int64_t MemoryUsage() const override {
-    return columns_[0]->MemoryUsage() + columns_[1]->MemoryUsage() +
-           pairs_.MemoryUsage() +
-           static_cast<int64_t>((col_ids_[0].capacity() + col_ids_[1].capacity()) * 4 +
-                                packed_.capacity() * 8 + small_.capacity() * 4);
+    if (encoded_) return encoded_->MemoryUsage();
+    int64_t total = packed_->MemoryUsage() +
+                    static_cast<int64_t>(small_.capacity() * 4 + values_.capacity() * 8 +
+                                         (selected_.capacity() + unseen_.capacity()) * 4);
+    for (const auto& ids : col_ids_) total += static_cast<int64_t>(ids.capacity() * 4);
+    for (const auto& maps : maps_) {
+      for (const auto& m : maps) total += static_cast<int64_t>(m.ids.capacity() * 4);
+    }
+    // A column index shared with a worker's other tables counts a share in each.
+    for (const auto& c : columns_)
+      total += c->MemoryUsage() / std::max(1L, c.use_count());
+    return total;
+  }
+
+  Result<std::unique_ptr<KeyIndex>> MakeEmpty() const override {
+    if (encoded_) return std::make_unique<PackedKeyIndex>(types_);
+    return std::make_unique<PackedKeyIndex>(types_, columns_);
   }
 
  private:
-  // Inserts the first rows.size() pairs of col_ids_; out[rows[k]] = pair k's id.
-  Status InsertPairs(const std::vector<int64_t>& rows, uint32_t* out) {
-    const int64_t n = static_cast<int64_t>(rows.size());
-    std::vector<uint32_t> ids(n);
-    ARROW_RETURN_NOT_OK(InsertFirstPairs(n, ids.data()));
-    for (int64_t k = 0; k < n; ++k) out[rows[k]] = ids[k];
+  // Bits that hold the ids 0 .. n - 1.
+  static int BitsFor(int64_t n) {
+    return n <= 1 ? 0 : 64 - __builtin_clzll(static_cast<uint64_t>(n - 1));
+  }
+  static uint64_t MixPartition(uint64_t h, uint8_t byte) {
+    return (h + byte + 1) * 0x9E3779B97F4A7C15ull;
+  }
+  // Column c's id in a packed key.
+  uint64_t Field(int64_t key, size_t c) const {
+    if (widths_[c] == 0) return 0;
+    return (static_cast<uint64_t>(key) >> shifts_[c]) & ((uint64_t{1} << widths_[c]) - 1);
+  }
+
+  Status InsertWith(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids,
+                    bool build) {
+    if (encoded_) {
+      return build ? encoded_->Build(columns, nulls, ids)
+                   : encoded_->Insert(columns, nulls, ids);
+    }
+    const int64_t n = columns[0]->length();
+    if (n == 0) return Status::OK();
+    const size_t k = columns_.size();
+    col_ids_.resize(k);
+    for (size_t c = 0; c < k; ++c) {
+      col_ids_[c].resize(n);
+      ARROW_RETURN_NOT_OK(
+          build ? columns_[c]->Build({columns[c]}, nulls, col_ids_[c].data())
+                : columns_[c]->Insert({columns[c]}, nulls, col_ids_[c].data()));
+    }
+    ARROW_ASSIGN_OR_RAISE(bool fits, Fit());
+    if (!fits) {
+      ARROW_RETURN_NOT_OK(MoveToEncoded());
+      return build ? encoded_->Build(columns, nulls, ids)
+                   : encoded_->Insert(columns, nulls, ids);
+    }
+    bool skipped = false;
+    if (nulls == Nulls::kSkip) {
+      for (size_t c = 0; c < k && !skipped; ++c) {
+        for (int64_t i = 0; i < n && !skipped; ++i) skipped = col_ids_[c][i] == kSkipped;
+      }
+    }
+    if (!skipped) return InsertPacked(n, ids);
+    // Rows with a NULL key (skipped) stay out of the packed keys entirely.
+    selected_.clear();
+    for (int64_t i = 0; i < n; ++i) {
+      bool skip = false;
+      for (size_t c = 0; c < k; ++c) skip = skip || col_ids_[c][i] == kSkipped;
+      if (skip) {
+        ids[i] = kSkipped;
+        continue;
+      }
+      for (size_t c = 0; c < k; ++c) col_ids_[c][selected_.size()] = col_ids_[c][i];
+      selected_.push_back(static_cast<int32_t>(i));
+    }
+    const int64_t m = static_cast<int64_t>(selected_.size());
+    std::vector<uint32_t> kept(m);
+    ARROW_RETURN_NOT_OK(InsertPacked(m, kept.data()));
+    for (int64_t j = 0; j < m; ++j) ids[selected_[j]] = kept[j];
     return Status::OK();
   }
 
-  // The pair ids of the first n pairs of col_ids_ (none skipped), inserting new ones.
-  // While both columns have few values (kSmallPairs pairs at most), a direct table by
-  // (a, b) answers the pairs seen before without hashing; only new pairs reach pairs_.
-  Status InsertFirstPairs(int64_t n, uint32_t* ids) {
-    const int64_t na = columns_[0]->size(), nb = columns_[1]->size();
-    if (na * nb > kSmallPairs) {
-      ARROW_RETURN_NOT_OK(Pack(n));
-      return pairs_.Insert({packed_array_}, Nulls::kGroup, ids);
+  // Whether every column's ids fit its bits, widening columns (and packing every key
+  // again) where they do not; false when the ids cannot fit in 64 bits together.
+  Result<bool> Fit() {
+    const size_t k = columns_.size();
+    std::vector<int> need(k);
+    bool grown = false;
+    int total_need = 0, total_want = 0;
+    std::vector<int> want(k);
+    for (size_t c = 0; c < k; ++c) {
+      need[c] = std::max(widths_[c], BitsFor(columns_[c]->size()));
+      const bool grows = need[c] > widths_[c];
+      grown = grown || grows;
+      want[c] = grows ? std::min(need[c] + 2, 32) : widths_[c];
+      total_need += need[c];
+      total_want += want[c];
     }
-    if (small_stride_ != nb || static_cast<int64_t>(small_.size()) < na * nb) {
-      small_.assign(na * nb, 0);
-      small_stride_ = nb;
-      for (int64_t g = 0; g < pairs_.size(); ++g) {
-        uint64_t p = static_cast<uint64_t>(pairs_.key(g));
-        small_[(p >> 32) * nb + (p & 0xFFFFFFFFu)] = static_cast<uint32_t>(g + 1);
+    if (!grown) return true;
+    if (total_need > 64) return false;
+    ARROW_RETURN_NOT_OK(Repack(total_want <= 64 ? want : need));
+    return true;
+  }
+
+  // Packs every key again with these widths.
+  Status Repack(const std::vector<int>& widths) {
+    std::vector<int> shifts(widths.size());
+    int shift = 0;
+    for (size_t c = 0; c < widths.size(); ++c) {
+      shifts[c] = shift;
+      shift += widths[c];
+    }
+    auto next = std::make_unique<IntKeyIndex>(arrow::int64());
+    const int64_t n = size();
+    // The room Reserve made stays made.
+    ARROW_RETURN_NOT_OK(next->Reserve(std::max(n, reserved_), 0));
+    if (n > 0) {
+      std::vector<int64_t> keys(n, 0);
+      for (size_t c = 0; c < widths.size(); ++c) {
+        if (widths[c] == 0) continue;
+        for (int64_t g = 0; g < n; ++g) {
+          keys[g] = static_cast<int64_t>(static_cast<uint64_t>(keys[g]) |
+                                         (Field(packed_->key(g), c) << shifts[c]));
+        }
+      }
+      std::vector<uint32_t> ids(n);
+      auto array = std::make_shared<arrow::Int64Array>(
+          n, arrow::Buffer::Wrap(keys.data(), static_cast<size_t>(n)));
+      ARROW_RETURN_NOT_OK(next->Insert({array}, Nulls::kGroup, ids.data()));
+    }
+    packed_ = std::move(next);
+    widths_ = widths;
+    shifts_ = shifts;
+    // While the ids take at most 16 bits, a direct table by packed key answers the keys
+    // seen before without hashing.
+    std::vector<uint32_t>().swap(small_);
+    if (shift <= kSmallBits) {
+      small_.assign(size_t{1} << shift, 0);
+      for (int64_t g = 0; g < n; ++g) {
+        small_[static_cast<uint64_t>(packed_->key(g))] = static_cast<uint32_t>(g + 1);
       }
     }
-    std::vector<int64_t> missing;
+    return Status::OK();
+  }
+
+  // The ids of the first n rows of col_ids_ (none skipped), inserting new keys.
+  Status InsertPacked(int64_t n, uint32_t* ids) {
+    values_.assign(n, 0);
+    for (size_t c = 0; c < col_ids_.size(); ++c) {
+      if (widths_[c] == 0) continue;
+      const uint32_t* cid = col_ids_[c].data();
+      const int shift = shifts_[c];
+      uint64_t* v = reinterpret_cast<uint64_t*>(values_.data());
+      for (int64_t i = 0; i < n; ++i) v[i] |= static_cast<uint64_t>(cid[i]) << shift;
+    }
+    if (small_.empty()) {
+      auto array = std::make_shared<arrow::Int64Array>(
+          n, arrow::Buffer::Wrap(values_.data(), static_cast<size_t>(n)));
+      return packed_->Insert({array}, Nulls::kGroup, ids);
+    }
+    // New keys in row order, so that ids follow first insertion as always.
+    unseen_.clear();
     for (int64_t i = 0; i < n; ++i) {
-      const uint32_t slot = small_[col_ids_[0][i] * nb + col_ids_[1][i]];
+      const uint32_t slot = small_[static_cast<uint64_t>(values_[i])];
       if (slot == 0) {
-        missing.push_back(i);
+        values_[unseen_.size()] = values_[i];
+        unseen_.push_back(static_cast<int32_t>(i));
       } else {
         ids[i] = slot - 1;
       }
     }
-    if (missing.empty()) return Status::OK();
-    // New pairs in row order, so ids follow first insertion as always.
-    for (size_t k = 0; k < missing.size(); ++k) {
-      col_ids_[0][k] = col_ids_[0][missing[k]];
-      col_ids_[1][k] = col_ids_[1][missing[k]];
-    }
-    const int64_t m = static_cast<int64_t>(missing.size());
-    ARROW_RETURN_NOT_OK(Pack(m));
+    const int64_t m = static_cast<int64_t>(unseen_.size());
+    if (m == 0) return Status::OK();
     std::vector<uint32_t> fresh(m);
-    ARROW_RETURN_NOT_OK(pairs_.Insert({packed_array_}, Nulls::kGroup, fresh.data()));
-    for (int64_t k = 0; k < m; ++k) {
-      ids[missing[k]] = fresh[k];
-      small_[col_ids_[0][k] * nb + col_ids_[1][k]] = fresh[k] + 1;
+    auto array = std::make_shared<arrow::Int64Array>(
+        m, arrow::Buffer::Wrap(values_.data(), static_cast<size_t>(m)));
+    ARROW_RETURN_NOT_OK(packed_->Insert({array}, Nulls::kGroup, fresh.data()));
+    for (int64_t j = 0; j < m; ++j) {
+      ids[unseen_[j]] = fresh[j];
+      small_[static_cast<uint64_t>(values_[j])] = fresh[j] + 1;
     }
     return Status::OK();
   }
 
-  // packed_array_ = the first n pairs of col_ids_ (none of them skipped).
-  Status Pack(int64_t n) {
-    packed_.resize(n);
-    for (int64_t i = 0; i < n; ++i) {
-      packed_[i] = static_cast<int64_t>((static_cast<uint64_t>(col_ids_[0][i]) << 32) |
-                                        col_ids_[1][i]);
+  // other's column c's ids as ids of column c here: all of other's values are inserted
+  // (values of keys left out stay unused). Kept for the next tables that share that
+  // column (a worker's tables do; the workers' tables arrive interleaved).
+  Result<const uint32_t*> ColumnMapping(size_t c, const std::shared_ptr<KeyIndex>& from) {
+    std::vector<ColumnMap>& maps = maps_[c];
+    ColumnMap* m = nullptr;
+    for (auto& candidate : maps) {
+      if (candidate.from.lock() == from) m = &candidate;
     }
-    auto buffer = arrow::Buffer::Wrap(packed_.data(), n);
-    packed_array_ = std::make_shared<arrow::Int64Array>(n, buffer);
+    if (m == nullptr) {
+      // Mappings of column indexes that are gone make room first.
+      maps.erase(std::remove_if(maps.begin(), maps.end(),
+                                [](const ColumnMap& x) { return x.from.expired(); }),
+                 maps.end());
+      m = &maps.emplace_back();
+      m->from = from;
+    }
+    if (m->size != from->size()) {
+      m->ids.resize(from->size());
+      ARROW_RETURN_NOT_OK(columns_[c]->InsertAll(*from, m->ids.data()));
+      m->size = from->size();
+    }
+    return m->ids.data();
+  }
+
+  // InsertAll through the key columns of other's selected keys (one of the two holds
+  // row-encoded keys).
+  Status InsertAllByColumns(const PackedKeyIndex& other, uint32_t* mapping,
+                            const uint8_t* part_of, uint8_t part) {
+    auto* pool = arrow::default_memory_pool();
+    ARROW_ASSIGN_OR_RAISE(auto cols, other.KeyColumns(pool));
+    std::vector<int32_t> sel;
+    for (int64_t g = 0; g < other.size(); ++g) {
+      if (part_of != nullptr && part_of[g] != part) {
+        mapping[g] = kSkipped;
+      } else {
+        sel.push_back(static_cast<int32_t>(g));
+      }
+    }
+    const int64_t m = static_cast<int64_t>(sel.size());
+    if (m == 0) return Status::OK();
+    if (m < other.size()) {
+      for (auto& col : cols) {
+        ARROW_ASSIGN_OR_RAISE(col, TakeRows(col, sel.data(), m, pool));
+      }
+    }
+    std::vector<uint32_t> ids(m);
+    ARROW_RETURN_NOT_OK(Insert(cols, Nulls::kGroup, ids.data()));
+    for (int64_t j = 0; j < m; ++j) mapping[sel[j]] = ids[j];
     return Status::OK();
   }
 
-  std::unique_ptr<KeyIndex> columns_[2];
-  IntKeyIndex pairs_;  // packed column ids -> pair id; pairs_.key(id) unpacks
-  std::vector<uint32_t> col_ids_[2];
-  std::vector<int64_t> packed_;
-  std::shared_ptr<arrow::Array> packed_array_;
-  static constexpr int64_t kSmallPairs = 1 << 16;
-  std::vector<uint32_t> small_;  // (a * small_stride_ + b) -> pair id + 1; 0: unseen
-  int64_t small_stride_ = -1;
+  // The keys so far into an EncodedKeyIndex, with the same ids; it holds them from now.
+  Status MoveToEncoded() {
+    auto encoded = std::make_unique<EncodedKeyIndex>(types_);
+    const int64_t n = size();
+    if (n > 0) {
+      ARROW_ASSIGN_OR_RAISE(auto cols, KeyColumns(arrow::default_memory_pool()));
+      std::vector<uint32_t> ids(n);
+      ARROW_RETURN_NOT_OK(encoded->Insert(cols, Nulls::kGroup, ids.data()));
+    }
+    encoded_ = std::move(encoded);
+    columns_.clear();
+    packed_.reset();
+    std::vector<uint32_t>().swap(small_);
+    maps_.clear();
+    col_ids_.clear();
+    return Status::OK();
+  }
+
+  static constexpr int kSmallBits = 16;
+  struct ColumnMap {
+    std::weak_ptr<KeyIndex> from;  // the column index mapped (while it lives)
+    int64_t size = -1;             // its size then
+    std::vector<uint32_t> ids;
+  };
+
+  std::vector<std::shared_ptr<arrow::DataType>> types_;
+  std::vector<std::shared_ptr<KeyIndex>> columns_;
+  std::vector<int> widths_;
+  std::vector<int> shifts_;
+  std::unique_ptr<IntKeyIndex> packed_;       // packed column ids -> key id
+  std::unique_ptr<KeyIndex> encoded_;         // once the ids need more than 64 bits
+  int64_t reserved_ = 0;                      // keys Reserve made room for
+  std::vector<std::vector<ColumnMap>> maps_;  // InsertAll's column mappings, by column
+  std::vector<std::vector<uint32_t>> col_ids_;
+  std::vector<int64_t> values_;    // packed keys of a batch
+  std::vector<int32_t> selected_;  // rows or keys of a batch taken apart
+  std::vector<int32_t> unseen_;    // InsertPacked's rows of keys small_ does not know
+  std::vector<uint32_t> small_;    // packed key -> id + 1 (0: unseen); kSmallBits at most
 };
 
 }  // namespace
@@ -887,10 +1262,14 @@ Result<std::unique_ptr<KeyIndex>> KeyIndex::Make(
   auto own_index = [](const arrow::DataType& t) {
     return IsIntegerLike(t) || IsBinaryLike(t);
   };
-  if (types.size() == 2 && own_index(*types[0]) && own_index(*types[1])) {
-    ARROW_ASSIGN_OR_RAISE(auto a, Make({types[0]}));
-    ARROW_ASSIGN_OR_RAISE(auto b, Make({types[1]}));
-    return std::make_unique<PairKeyIndex>(std::move(a), std::move(b));
+  if (std::all_of(types.begin(), types.end(),
+                  [&](const auto& t) { return own_index(*t); })) {
+    std::vector<std::shared_ptr<KeyIndex>> columns;
+    for (const auto& t : types) {
+      ARROW_ASSIGN_OR_RAISE(auto one, Make({t}));
+      columns.push_back(std::move(one));
+    }
+    return std::make_unique<PackedKeyIndex>(types, std::move(columns));
   }
   return std::make_unique<EncodedKeyIndex>(types);
 }

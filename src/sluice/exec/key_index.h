@@ -8,6 +8,10 @@
 //   encoding; after Seal(), a dense domain (max - min small against the number of
 //   keys) is looked up by direct indexing instead of probing;
 // - one string or binary column: its bytes are the key, hashed directly;
+// - several columns, each integer-like or string: each column maps its values to
+//   column ids in an index of its own, and the column ids packed into one 64-bit word
+//   (each in as many bits as its column's ids need) are the key of an integer index;
+//   when the ids need more than 64 bits together, the index turns into the next kind;
 // - anything else: row-encoded keys (row_encoding.h) in a KeyTable.
 // NULL is a key like any other for Insert with Nulls::kGroup (SQL GROUP BY groups the
 // NULLs together); joins use Nulls::kSkip, and Find never matches a NULL key.
@@ -38,7 +42,9 @@ Status LoadIntegers(const arrow::Array& array, std::vector<int64_t>* out);
 struct ProbeScratch {
   EncodedRows rows;
   std::vector<int64_t> ints;
-  std::vector<int64_t> pair_ids;  // two-column keys: the second column's ids, then pairs
+  std::vector<int64_t> pair_ids;  // several key columns: their packed column ids
+  std::vector<std::vector<int64_t>> column_ids;  // several key columns: each one's ids
+  std::vector<uint8_t> missing;                  // several key columns: a value unknown
   std::vector<int32_t> candidates;
   // Keys probed and found so far: an index with a filter of its keys uses it while
   // most probes miss.
@@ -73,6 +79,9 @@ class KeyIndex {
   /// 256). A key falls in the same partition in every index made for the same types,
   /// which lets several threads merge indexes, one partition each.
   virtual void Partitions(int parts, uint8_t* out) const = 0;
+  /// Partitions(256) of the keys ids[0..n) only (for an index of one column: what a
+  /// multi-column index mixes its columns' partitions from).
+  virtual void PartitionsOf(const uint32_t* ids, int64_t n, uint8_t* out) const;
   /// Looks every row's key up: ids[i] = its id, or -1 if absent or NULL.
   virtual Status Find(const arrow::ArrayVector& columns, ProbeScratch* scratch,
                       int64_t* ids) const = 0;
@@ -89,6 +98,13 @@ class KeyIndex {
     ARROW_RETURN_NOT_OK(Insert(columns, nulls, ids));
     return Seal();
   }
+
+  /// An empty index for the same key types: a worker's next table of groups. A
+  /// multi-column index shares its columns' value indexes with the new one (their ids
+  /// only grow, so both stay valid), which makes a worker's tables agree on column ids
+  /// and saves looking every value up again. REQUIRES: the two are then used from one
+  /// thread at a time (a worker's tables: by that worker, or once it finished).
+  virtual Result<std::unique_ptr<KeyIndex>> MakeEmpty() const = 0;
 
   virtual int64_t size() const = 0;
   /// The keys, one array per key column, row g holding the key of id g.

@@ -504,3 +504,209 @@ TEST(KeyIndexTest, FilteredProbesOfALargeTableMatchAMap) {
 
 }  // namespace
 }  // namespace sluice::exec
+
+namespace sluice::exec {
+namespace {
+
+using RefRow = std::vector<RefKey>;
+
+std::vector<RefRow> RefRows(const arrow::ArrayVector& cols) {
+  std::vector<std::vector<RefKey>> per_col;
+  for (const auto& c : cols) {
+    auto plain = c->type_id() == arrow::Type::DICTIONARY
+                     ? arrow::compute::Cast(*c, arrow::utf8()).ValueOrDie()
+                     : c;
+    per_col.push_back(RefKeys(*plain));
+  }
+  std::vector<RefRow> rows(cols[0]->length());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    for (const auto& pc : per_col) rows[i].push_back(pc[i]);
+  }
+  return rows;
+}
+
+bool AnyNull(const RefRow& r) {
+  for (const auto& k : r) {
+    if (!k) return true;
+  }
+  return false;
+}
+
+// Keys of three to five columns (packed column ids): ids against a reference map while
+// the columns' value counts grow batch by batch (their bits widen, every key is packed
+// again) and, for the wide domains, past 64 bits (the keys move to row encoding); key
+// columns, Find, a second table sharing the columns (MakeEmpty), partitions that agree
+// between the forms, partitioned merges, and skipped NULLs.
+TEST(KeyIndexTest, ManyKeyColumnsAgainstAMap) {
+  std::mt19937_64 rng(41);
+  const std::vector<std::vector<int64_t>> domain_plans = {
+      {3, 30, 300, 3000, 30},                   // widths grow, stay packed
+      {2, 1 << 20, 1 << 20, 1 << 20, 1 << 20},  // 13 bits a column: beyond 64 bits
+  };
+  for (int plan = 0; plan < 2; ++plan) {
+    for (int ncols : plan == 0 ? std::vector<int>{3, 5} : std::vector<int>{5, 6}) {
+      SCOPED_TRACE("plan " + std::to_string(plan) + " columns " + std::to_string(ncols));
+      std::vector<std::shared_ptr<arrow::DataType>> types;
+      for (int c = 0; c < ncols; ++c) {
+        types.push_back(c % 3 == 1   ? arrow::utf8()
+                        : c % 3 == 2 ? arrow::int32()
+                                     : arrow::int64());
+      }
+      auto make_batch = [&](int64_t domain, int64_t n) {
+        std::uniform_int_distribution<int64_t> d(0, domain);
+        arrow::ArrayVector cols;
+        for (int c = 0; c < ncols; ++c) {
+          if (c % 3 == 1) {
+            auto plain = MakeColumn<arrow::StringBuilder>(
+                arrow::utf8(), n, 0.03, [&] { return "v" + std::to_string(d(rng)); },
+                &rng);
+            // Every other string column arrives dictionary-encoded.
+            cols.push_back(
+                c == 4 ? arrow::compute::DictionaryEncode(plain).ValueOrDie().make_array()
+                       : plain);
+          } else if (c % 3 == 2) {
+            cols.push_back(MakeColumn<arrow::Int32Builder>(
+                arrow::int32(), n, 0.03, [&] { return static_cast<int32_t>(d(rng)); },
+                &rng));
+          } else {
+            cols.push_back(MakeColumn<arrow::Int64Builder>(
+                arrow::int64(), n, 0.03, [&] { return d(rng) * 7 - 11; }, &rng));
+          }
+        }
+        return cols;
+      };
+      ASSERT_OK_AND_ASSIGN(auto index, KeyIndex::Make(types));
+      std::map<RefRow, uint32_t> ref;
+      std::vector<RefRow> by_id;
+      std::vector<arrow::ArrayVector> batches;
+      for (int64_t domain : domain_plans[plan]) {
+        auto cols = make_batch(domain, 2000);
+        std::vector<uint32_t> ids(2000);
+        ASSERT_TRUE(index->Insert(cols, KeyIndex::Nulls::kGroup, ids.data()).ok());
+        auto rows = RefRows(cols);
+        for (size_t i = 0; i < rows.size(); ++i) {
+          auto [it, inserted] = ref.emplace(rows[i], static_cast<uint32_t>(by_id.size()));
+          if (inserted) by_id.push_back(rows[i]);
+          ASSERT_EQ(ids[i], it->second) << "domain " << domain << " row " << i;
+        }
+        batches.push_back(cols);
+      }
+      ASSERT_EQ(index->size(), static_cast<int64_t>(by_id.size()));
+      // Only row-encoded keys take bytes of their own.
+      EXPECT_EQ(index->KeyBytes() > 0, plan == 1);
+      ASSERT_OK_AND_ASSIGN(auto key_cols,
+                           index->KeyColumns(arrow::default_memory_pool()));
+      ASSERT_EQ(key_cols.size(), static_cast<size_t>(ncols));
+      for (int c = 0; c < ncols; ++c) ASSERT_TRUE(key_cols[c]->type()->Equals(*types[c]));
+      ASSERT_EQ(RefRows(key_cols), by_id);
+
+      // A second table of the same worker: shares the columns, numbers its own keys.
+      ASSERT_OK_AND_ASSIGN(auto sibling, index->MakeEmpty());
+      std::map<RefRow, uint32_t> sibling_ref;
+      for (int b : {1, 0}) {
+        std::vector<uint32_t> ids(2000);
+        ASSERT_TRUE(
+            sibling->Insert(batches[b], KeyIndex::Nulls::kGroup, ids.data()).ok());
+        auto rows = RefRows(batches[b]);
+        for (size_t i = 0; i < rows.size(); ++i) {
+          auto [it, inserted] =
+              sibling_ref.emplace(rows[i], static_cast<uint32_t>(sibling_ref.size()));
+          ASSERT_EQ(ids[i], it->second) << "sibling batch " << b << " row " << i;
+        }
+      }
+      // An index that only ever saw the first batch (packed in either plan).
+      ASSERT_OK_AND_ASSIGN(auto small, KeyIndex::Make(types));
+      std::vector<uint32_t> small_ids(2000);
+      ASSERT_TRUE(
+          small->Insert(batches[0], KeyIndex::Nulls::kGroup, small_ids.data()).ok());
+
+      // Partitions agree between the three for every key, and a partitioned merge of
+      // all three puts every key in exactly one partition.
+      std::vector<KeyIndex*> sources = {index.get(), sibling.get(), small.get()};
+      std::vector<std::vector<uint8_t>> parts(3);
+      std::vector<std::vector<RefRow>> keys(3);
+      std::map<RefRow, int> part_of_key;
+      for (int s = 0; s < 3; ++s) {
+        parts[s].resize(sources[s]->size());
+        sources[s]->Partitions(8, parts[s].data());
+        ASSERT_OK_AND_ASSIGN(auto cols,
+                             sources[s]->KeyColumns(arrow::default_memory_pool()));
+        keys[s] = RefRows(cols);
+        for (size_t g = 0; g < keys[s].size(); ++g) {
+          ASSERT_LT(parts[s][g], 8);
+          auto [it, inserted] = part_of_key.emplace(keys[s][g], parts[s][g]);
+          ASSERT_EQ(it->second, parts[s][g]) << "source " << s << " key " << g;
+        }
+      }
+      std::map<RefRow, int> seen;
+      for (int p = 0; p < 8; ++p) {
+        ASSERT_OK_AND_ASSIGN(auto merged, KeyIndex::Make(types));
+        std::vector<std::vector<uint32_t>> maps(3);
+        for (int s = 0; s < 3; ++s) {
+          maps[s].resize(sources[s]->size());
+          ASSERT_TRUE(
+              merged->InsertAll(*sources[s], maps[s].data(), parts[s].data(), p).ok());
+        }
+        ASSERT_OK_AND_ASSIGN(auto mc, merged->KeyColumns(arrow::default_memory_pool()));
+        auto merged_keys = RefRows(mc);
+        for (const auto& k : merged_keys) ASSERT_TRUE(seen.emplace(k, p).second);
+        for (int s = 0; s < 3; ++s) {
+          for (size_t g = 0; g < keys[s].size(); ++g) {
+            if (parts[s][g] == p) {
+              ASSERT_EQ(merged_keys[maps[s][g]], keys[s][g]);
+            } else {
+              ASSERT_EQ(maps[s][g], KeyIndex::kSkipped);
+            }
+          }
+        }
+      }
+      ASSERT_EQ(seen.size(), by_id.size());
+
+      // Find: known keys, never a key with a NULL, and unseen combinations of known
+      // values (the batches' columns shuffled against each other).
+      ProbeScratch scratch;
+      for (int sealed = 0; sealed < 2; ++sealed) {
+        if (sealed) {
+          ASSERT_TRUE(index->Seal().ok());
+        }
+        for (const auto& cols : batches) {
+          arrow::ArrayVector shifted = cols;
+          shifted[0] = batches[(&cols - batches.data() + 1) % batches.size()][0];
+          for (const auto& probe : {cols, shifted}) {
+            std::vector<int64_t> found(probe[0]->length());
+            ASSERT_TRUE(index->Find(probe, &scratch, found.data()).ok());
+            auto rows = RefRows(probe);
+            for (size_t i = 0; i < rows.size(); ++i) {
+              auto it = ref.find(rows[i]);
+              int64_t want = AnyNull(rows[i]) || it == ref.end()
+                                 ? -1
+                                 : static_cast<int64_t>(it->second);
+              ASSERT_EQ(found[i], want) << "sealed " << sealed << " row " << i;
+            }
+          }
+        }
+      }
+
+      // Skipped NULLs (a join's build): rows with a NULL anywhere get no id.
+      ASSERT_OK_AND_ASSIGN(auto join_index, KeyIndex::Make(types));
+      std::map<RefRow, uint32_t> join_ref;
+      for (const auto& cols : batches) {
+        std::vector<uint32_t> ids(2000);
+        ASSERT_TRUE(join_index->Insert(cols, KeyIndex::Nulls::kSkip, ids.data()).ok());
+        auto rows = RefRows(cols);
+        for (size_t i = 0; i < rows.size(); ++i) {
+          if (AnyNull(rows[i])) {
+            ASSERT_EQ(ids[i], KeyIndex::kSkipped);
+            continue;
+          }
+          auto [it, inserted] =
+              join_ref.emplace(rows[i], static_cast<uint32_t>(join_ref.size()));
+          ASSERT_EQ(ids[i], it->second);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sluice::exec

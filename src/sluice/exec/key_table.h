@@ -35,6 +35,9 @@ class KeyTable {
   /// Prefetches slots ahead of the lookups, which are cache misses on big tables.
   void FindBatch(const EncodedRows& rows, const uint8_t* skip, int64_t* ids) const;
 
+  /// Prefetches the home slot of `hash` (lookups ahead in a batch are cache misses).
+  void Prefetch(uint64_t hash) const;
+
   /// Makes room for `keys` keys of `bytes` bytes in all without growing again.
   Status Reserve(int64_t keys, int64_t bytes);
 
@@ -55,8 +58,6 @@ class KeyTable {
   /// Linear probing from the key's home slot: sets *id to the key's id (or -1) and
   /// returns its slot (or the empty slot where it would go). REQUIRES: a non-empty table.
   uint64_t Probe(std::string_view key, uint64_t hash, int64_t* id) const;
-  /// Prefetches the home slot of `hash` (lookups ahead in a batch are cache misses).
-  void Prefetch(uint64_t hash) const;
   /// Rebuilds the slots with `capacity` (a power of two) of them.
   Status Rehash(size_t capacity);
   Status Grow() { return Rehash(slots_.empty() ? 1024 : slots_.size() * 2); }

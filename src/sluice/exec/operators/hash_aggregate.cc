@@ -21,7 +21,11 @@ struct AggregateLocal : LocalSinkState {
   std::unique_ptr<KeyIndex> table;  // null for a global aggregate (one group)
   std::vector<std::unique_ptr<GroupedAccumulator>> accumulators;
   std::vector<uint32_t> ids;
-  int64_t rows = 0;          // consumed into this table
+  int64_t rows = 0;  // consumed into this table
+  // The worker (a number of its own for every MakeLocal) whose table this is or was: a
+  // worker's tables may share parts of their key index (KeyIndex::MakeEmpty), so other
+  // workers leave them alone until it ends.
+  int64_t owner = 0;
   int spill_generation = 0;  // the aggregate's spill generation this table started in
   // Whether the worker hands its table over every kSegmentGroups groups (decided once,
   // after kDecideRows rows).
@@ -74,6 +78,7 @@ Result<std::unique_ptr<LocalSinkState>> HashAggregate::MakeLocal(ExecContext* ct
                                                                  int worker) {
   auto local = std::make_unique<AggregateLocal>();
   local->reservation = MemoryReservation(ctx->budget(), name());
+  local->owner = next_owner_++;
   // A worker that starts after a spill has nothing to follow it with.
   local->spill_generation = spill_generation_.load();
   if (!keys_.empty()) {
@@ -158,7 +163,15 @@ Result<std::unique_ptr<LocalSinkState>> HashAggregate::TakeTable(
   auto* local = static_cast<AggregateLocal*>(local_base);
   ARROW_ASSIGN_OR_RAISE(auto fresh, MakeLocal(ctx, 0));
   auto* next = static_cast<AggregateLocal*>(fresh.get());
+  if (local->table) {
+    ARROW_ASSIGN_OR_RAISE(next->table, local->table->MakeEmpty());
+    // A table of segments grows to kSegmentGroups groups: room for them at once.
+    if (local->mode == AggregateLocal::Mode::kSegments) {
+      ARROW_RETURN_NOT_OK(next->table->Reserve(kSegmentGroups, 0));
+    }
+  }
   auto taken = std::make_unique<AggregateLocal>();
+  taken->owner = local->owner;
   if (with_reservation) {
     std::swap(taken->reservation, local->reservation);
     std::swap(local->reservation, next->reservation);
@@ -175,9 +188,16 @@ Status HashAggregate::SpillLocal(ExecContext* ctx, LocalSinkState* local_base,
   auto* local = static_cast<AggregateLocal*>(local_base);
   std::vector<std::unique_ptr<LocalSinkState>> states;
   {
+    // This worker's tables, and those of workers that ended (the others are written
+    // by their workers, who follow).
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& f : finished_) states.push_back(std::move(f));
-    finished_.clear();
+    std::vector<std::unique_ptr<LocalSinkState>> kept;
+    for (auto& f : finished_) {
+      const int64_t owner = static_cast<AggregateLocal*>(f.get())->owner;
+      const bool ended = std::find(ended_.begin(), ended_.end(), owner) != ended_.end();
+      (owner == local->owner || ended ? states : kept).push_back(std::move(f));
+    }
+    finished_ = std::move(kept);
   }
   // The worker keeps its reservation, which accounts the full table while it is
   // written, and shrinks it to the empty table's afterwards: giving it back first would
@@ -395,6 +415,7 @@ Status HashAggregate::MaybeFlush(ExecContext* ctx, LocalSinkState* local_base) {
 Status HashAggregate::FinishLocal(ExecContext* ctx,
                                   std::unique_ptr<LocalSinkState> local) {
   std::lock_guard<std::mutex> lock(mu_);
+  ended_.push_back(static_cast<AggregateLocal*>(local.get())->owner);
   finished_.push_back(std::move(local));
   return Status::OK();
 }
@@ -557,6 +578,7 @@ Status HashAggregate::Finalize(ExecContext* ctx) {
     ARROW_RETURN_NOT_OK(MergeSequentially(ctx));
   }
   finished_.clear();
+  ended_.clear();
   morsel_start_.assign(1, 0);
   for (const auto& b : results_) {
     morsel_start_.push_back(morsel_start_.back() +

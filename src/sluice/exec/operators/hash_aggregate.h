@@ -108,6 +108,8 @@ class HashAggregate : public Sink, public Source {
   std::shared_ptr<arrow::Schema> output_schema_;
   std::mutex mu_;
   std::vector<std::unique_ptr<LocalSinkState>> finished_;
+  std::vector<int64_t> ended_;          // owners (AggregateLocal) whose FinishLocal ran
+  std::atomic<int64_t> next_owner_{0};  // MakeLocal numbers its states
   std::vector<std::shared_ptr<arrow::RecordBatch>> results_;
   std::vector<int64_t>
       morsel_start_;  // first morsel of each result batch, then the total
