@@ -45,6 +45,7 @@ QUERIES = [
     f"SELECT k, {AGGS} FROM t GROUP BY k",
     f"SELECT s, {AGGS} FROM t GROUP BY s",
     f"SELECT k, a, {AGGS} FROM t GROUP BY k, a",
+    f"SELECT s, a, k, {AGGS} FROM t GROUP BY s, a, k",
     "SELECT k, median(v) AS m, count(*) AS c FROM t GROUP BY k",
     "SELECT DISTINCT s, a FROM t",
 ]
@@ -95,6 +96,15 @@ SPARSE_QUERIES = [
     "(SELECT k, a, sum(n) AS sn, count(*) AS c FROM t GROUP BY k, a) g GROUP BY a",
     "SELECT k, c, sn FROM (SELECT k, count(*) AS c, sum(n) AS sn FROM t GROUP BY k) g "
     "WHERE c > 1",
+    # Three key columns, one a string: column ids packed into one integer.
+    "SELECT a, count(*) AS groups, sum(c) AS c, sum(sn) AS sn, min(ks) AS mk FROM "
+    "(SELECT k, a, CAST(k % 1000 AS VARCHAR) AS ks, sum(n) AS sn, count(*) AS c "
+    "FROM t GROUP BY k, a, CAST(k % 1000 AS VARCHAR)) g GROUP BY a",
+    # Three columns of ~2.4 M values each need 66 bits: later tables hold row-encoded
+    # keys, and the merge meets both kinds.
+    "SELECT count(*) AS groups, sum(c) AS c, sum(sn) AS sn, sum(k3 - 3 * k1) AS z FROM "
+    "(SELECT k + 1 AS k1, k * 3 + 3 AS k3, k, sum(n) AS sn, count(*) AS c FROM t "
+    "GROUP BY k + 1, k * 3 + 3, k) g",
 ]
 
 

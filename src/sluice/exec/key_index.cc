@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 
+#include "sluice/base/parallel.h"
 #include "sluice/exec/key_table.h"
 #include "sluice/exec/take_rows.h"
 
@@ -818,6 +819,8 @@ class EncodedKeyIndex final : public TableKeyIndex {
 // on the values alone, so a key has one partition whichever form holds it.
 class PackedKeyIndex final : public KeyIndex {
  public:
+  friend class ::sluice::exec::MergedKeys;
+
   PackedKeyIndex(std::vector<std::shared_ptr<arrow::DataType>> types,
                  std::vector<std::shared_ptr<KeyIndex>> columns)
       : types_(std::move(types)),
@@ -1272,6 +1275,120 @@ Result<std::unique_ptr<KeyIndex>> KeyIndex::Make(
     return std::make_unique<PackedKeyIndex>(types, std::move(columns));
   }
   return std::make_unique<EncodedKeyIndex>(types);
+}
+
+struct MergedKeys::Column {
+  int width = 0;
+  int shift = 0;
+  std::shared_ptr<arrow::Array> values;  // the column's values, by merged column id
+  std::vector<uint8_t> parts;            // their partitions(256), by merged column id
+};
+
+MergedKeys::~MergedKeys() = default;
+
+int64_t MergedKeys::MemoryUsage() const {
+  int64_t total = 0;
+  for (const auto& k : keys_) total += static_cast<int64_t>(k.capacity() * 8);
+  for (const auto& p : parts_) total += static_cast<int64_t>(p.capacity());
+  for (const auto& c : columns_) total += static_cast<int64_t>(c.parts.capacity());
+  return total;
+}
+
+Result<std::unique_ptr<MergedKeys>> MergedKeys::Make(
+    const std::vector<const KeyIndex*>& indexes, int threads, arrow::MemoryPool* pool) {
+  std::vector<const PackedKeyIndex*> packed;
+  for (const KeyIndex* index : indexes) {
+    const auto* p = dynamic_cast<const PackedKeyIndex*>(index);
+    if (p == nullptr || p->encoded_) return nullptr;
+    packed.push_back(p);
+  }
+  if (packed.empty()) return nullptr;
+  const size_t k = packed[0]->columns_.size();
+  std::unique_ptr<MergedKeys> out(new MergedKeys());
+  out->columns_.resize(k);
+  // Per column: one index of the values of all, and each distinct column index's ids
+  // in it (a worker's tables share theirs).
+  std::vector<std::vector<std::pair<const KeyIndex*, std::vector<uint32_t>>>> maps(k);
+  std::vector<std::vector<const uint32_t*>> map_of(packed.size(),
+                                                   std::vector<const uint32_t*>(k));
+  int total_bits = 0;
+  for (size_t c = 0; c < k; ++c) {
+    ARROW_ASSIGN_OR_RAISE(auto all, KeyIndex::Make({packed[0]->types_[c]}));
+    for (const auto* p : packed) {
+      const KeyIndex* col = p->columns_[c].get();
+      bool seen = false;
+      for (const auto& m : maps[c]) seen = seen || m.first == col;
+      if (seen) continue;
+      std::vector<uint32_t> ids(col->size());
+      ARROW_RETURN_NOT_OK(all->InsertAll(*col, ids.data()));
+      maps[c].emplace_back(col, std::move(ids));
+    }
+    for (size_t i = 0; i < packed.size(); ++i) {
+      for (const auto& m : maps[c]) {
+        if (m.first == packed[i]->columns_[c].get()) map_of[i][c] = m.second.data();
+      }
+    }
+    Column& column = out->columns_[c];
+    column.width = PackedKeyIndex::BitsFor(all->size());
+    column.shift = total_bits;
+    total_bits += column.width;
+    if (total_bits > 64) return nullptr;
+    column.parts.resize(all->size());
+    all->Partitions(256, column.parts.data());
+    ARROW_ASSIGN_OR_RAISE(auto values, all->KeyColumns(pool));
+    column.values = values[0];
+  }
+  // Every index's keys in those terms, with their partitions.
+  out->keys_.resize(packed.size());
+  out->parts_.resize(packed.size());
+  std::atomic<size_t> next{0};
+  ARROW_RETURN_NOT_OK(RunWorkers(
+      std::max(1, std::min<int>(threads, static_cast<int>(packed.size()))),
+      [&](int) -> Status {
+        for (size_t i = next++; i < packed.size(); i = next++) {
+          const PackedKeyIndex& p = *packed[i];
+          const int64_t n = p.size();
+          std::vector<int64_t>& keys = out->keys_[i];
+          std::vector<uint8_t>& parts = out->parts_[i];
+          keys.assign(n, 0);
+          parts.resize(n);
+          std::vector<uint64_t> h(n, 0);
+          for (size_t c = 0; c < k; ++c) {
+            const Column& column = out->columns_[c];
+            const uint32_t* map = map_of[i][c];
+            for (int64_t g = 0; g < n; ++g) {
+              const uint32_t id = map[p.Field(p.packed_->key(g), c)];
+              if (column.width > 0) {
+                keys[g] =
+                    static_cast<int64_t>(static_cast<uint64_t>(keys[g]) |
+                                         (static_cast<uint64_t>(id) << column.shift));
+              }
+              h[g] = PackedKeyIndex::MixPartition(h[g], column.parts[id]);
+            }
+          }
+          for (int64_t g = 0; g < n; ++g) parts[g] = TopBits(h[g], 256);
+        }
+        return Status::OK();
+      }));
+  return out;
+}
+
+Result<arrow::ArrayVector> MergedKeys::KeyColumns(const int64_t* keys, int64_t n,
+                                                  arrow::MemoryPool* pool) const {
+  std::vector<int32_t> ids(n);
+  arrow::ArrayVector out;
+  for (const Column& column : columns_) {
+    const uint64_t mask = column.width == 0 ? 0 : (uint64_t{1} << column.width) - 1;
+    for (int64_t g = 0; g < n; ++g) {
+      ids[g] = column.width == 0
+                   ? 0
+                   : static_cast<int32_t>(
+                         (static_cast<uint64_t>(keys[g]) >> column.shift) & mask);
+    }
+    ARROW_ASSIGN_OR_RAISE(auto col, TakeRows(column.values, ids.data(), n, pool));
+    out.push_back(std::move(col));
+  }
+  return out;
 }
 
 }  // namespace sluice::exec

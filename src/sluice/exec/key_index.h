@@ -113,4 +113,40 @@ class KeyIndex {
   virtual int64_t MemoryUsage() const = 0;
 };
 
+/// Merging the groups of several indexes of multi-column keys (made by Make for the
+/// same types; a hash aggregate's tables) into hash partitions: every column's values
+/// of all the indexes get one id space, so that each key becomes one 64-bit integer,
+/// equal for equal keys whichever index held it. A partition's table is then an
+/// integer index, and each key's partition is known before any is inserted (so that
+/// there can be many small partitions, each table small enough for the caches).
+/// Read-only once made: several threads may use it at once.
+class MergedKeys {
+ public:
+  /// nullptr when the indexes do not all hold packed column ids (one column, other
+  /// key types, or ids that needed more than 64 bits) or when all their columns'
+  /// values together need more than 64 bits. REQUIRES: the indexes stay unchanged
+  /// while this lives. Converts the indexes on `threads` threads.
+  static Result<std::unique_ptr<MergedKeys>> Make(
+      const std::vector<const KeyIndex*>& indexes, int threads, arrow::MemoryPool* pool);
+  ~MergedKeys();
+
+  /// The merged key of each group of index i, by group id.
+  const std::vector<int64_t>& keys(size_t i) const { return keys_[i]; }
+  /// The partition in [0, 256) of each group of index i (the top bits of a hash of its
+  /// values: keys(i)[g] == keys(j)[h] implies equal partitions).
+  const std::vector<uint8_t>& partitions(size_t i) const { return parts_[i]; }
+  /// Bytes held.
+  int64_t MemoryUsage() const;
+  /// The key columns of the merged keys keys[0, n).
+  Result<arrow::ArrayVector> KeyColumns(const int64_t* keys, int64_t n,
+                                        arrow::MemoryPool* pool) const;
+
+ private:
+  MergedKeys() = default;
+  struct Column;
+  std::vector<Column> columns_;
+  std::vector<std::vector<int64_t>> keys_;
+  std::vector<std::vector<uint8_t>> parts_;
+};
+
 }  // namespace sluice::exec

@@ -298,13 +298,40 @@ void ForEachDecimal(const arrow::Array& arr, int64_t n, Fn&& fn) {
   }
 }
 
+// Decomposable aggregates: Merge and MergeSome from one per-group step,
+// Self::MergeGroup(other, g, m) (other's group g into group m), over Self::MergeSize()
+// groups of other.
+template <typename Self>
+class Decomposable : public GroupedAccumulator {
+ public:
+  Status Merge(GroupedAccumulator* other_base, const uint32_t* mapping) override {
+    auto* self = static_cast<Self*>(this);
+    auto* other = static_cast<Self*>(other_base);
+    const size_t n = other->MergeSize();
+    for (size_t g = 0; g < n; ++g) {
+      if (mapping[g] != kNoGroup)
+        ARROW_RETURN_NOT_OK(self->MergeGroup(other, g, mapping[g]));
+    }
+    return Status::OK();
+  }
+  Status MergeSome(GroupedAccumulator* other_base, const uint32_t* from,
+                   const uint32_t* to, int64_t n) override {
+    auto* self = static_cast<Self*>(this);
+    auto* other = static_cast<Self*>(other_base);
+    for (int64_t j = 0; j < n; ++j) {
+      ARROW_RETURN_NOT_OK(self->MergeGroup(other, from[j], to[j]));
+    }
+    return Status::OK();
+  }
+};
+
 // ---- min / max / first / last / any_value
 // ----------------------------------------------
 
 enum class Pick { kMin, kMax, kFirst, kLast };
 
 template <typename T>
-class PickAccumulator : public GroupedAccumulator {
+class PickAccumulator : public Decomposable<PickAccumulator<T>> {
  public:
   PickAccumulator(Pick pick, TypePtr type) : pick_(pick), type_(std::move(type)) {}
 
@@ -356,15 +383,11 @@ class PickAccumulator : public GroupedAccumulator {
     return Status::OK();
   }
 
-  Status Merge(GroupedAccumulator* other_base, const uint32_t* mapping) override {
-    auto* other = static_cast<PickAccumulator*>(other_base);
-    for (size_t g = 0; g < other->vals_.size(); ++g) {
-      if (!other->has_[g] || mapping[g] == kNoGroup) continue;
-      uint32_t m = mapping[g];
-      if (!has_[m] || Better(other->vals_[g], vals_[m])) {
-        vals_[m] = std::move(other->vals_[g]);
-        has_[m] = 1;
-      }
+  size_t MergeSize() const { return vals_.size(); }
+  Status MergeGroup(PickAccumulator* other, size_t g, uint32_t m) {
+    if (other->has_[g] && (!has_[m] || Better(other->vals_[g], vals_[m]))) {
+      vals_[m] = std::move(other->vals_[g]);
+      has_[m] = 1;
     }
     return Status::OK();
   }
@@ -426,7 +449,7 @@ class PickAccumulator : public GroupedAccumulator {
 
 // ---- count ---------------------------------------------------------------------------
 
-class CountAccumulator : public GroupedAccumulator {
+class CountAccumulator : public Decomposable<CountAccumulator> {
  public:
   explicit CountAccumulator(bool star) : star_(star) {}
   Status Resize(int64_t n) override {
@@ -441,11 +464,9 @@ class CountAccumulator : public GroupedAccumulator {
     }
     return Status::OK();
   }
-  Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
-    auto* o = static_cast<CountAccumulator*>(other);
-    for (size_t g = 0; g < o->counts_.size(); ++g) {
-      if (mapping[g] != kNoGroup) counts_[mapping[g]] += o->counts_[g];
-    }
+  size_t MergeSize() const { return counts_.size(); }
+  Status MergeGroup(CountAccumulator* o, size_t g, uint32_t m) {
+    counts_[m] += o->counts_[g];
     return Status::OK();
   }
   Result<ArrayPtr> Finalize() override {
@@ -469,7 +490,7 @@ class CountAccumulator : public GroupedAccumulator {
 // ---- sum -----------------------------------------------------------------------------
 
 template <typename T>
-class SumAccumulator : public GroupedAccumulator {
+class SumAccumulator : public Decomposable<SumAccumulator<T>> {
   // Decimals sum as native 128-bit integers (Decimal128's operators are out-of-line).
   static constexpr bool kDecimal = std::is_same_v<T, arrow::Decimal128>;
   using Store = std::conditional_t<kDecimal, __int128, T>;
@@ -511,13 +532,9 @@ class SumAccumulator : public GroupedAccumulator {
       return Status::OK();
     }
   }
-  Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
-    auto* o = static_cast<SumAccumulator*>(other);
-    for (size_t g = 0; g < o->sums_.size(); ++g) {
-      if (o->has_[g] && mapping[g] != kNoGroup) {
-        ARROW_RETURN_NOT_OK(Add(mapping[g], o->sums_[g]));
-      }
-    }
+  size_t MergeSize() const { return sums_.size(); }
+  Status MergeGroup(SumAccumulator* o, size_t g, uint32_t m) {
+    if (o->has_[g]) return Add(m, o->sums_[g]);
     return Status::OK();
   }
   Result<ArrayPtr> Finalize() override {
@@ -554,7 +571,7 @@ class SumAccumulator : public GroupedAccumulator {
 enum class Moment { kVarSamp, kVarPop, kStddevSamp, kStddevPop };
 
 // Per group: count, mean and M2 (Welford), merged with Chan et al.'s formula.
-class MomentAccumulator : public GroupedAccumulator {
+class MomentAccumulator : public Decomposable<MomentAccumulator> {
  public:
   explicit MomentAccumulator(Moment kind) : kind_(kind) {}
   Status Resize(int64_t n) override {
@@ -576,11 +593,10 @@ class MomentAccumulator : public GroupedAccumulator {
     }
     return Status::OK();
   }
-  Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
-    auto* o = static_cast<MomentAccumulator*>(other);
-    for (size_t g = 0; g < o->count_.size(); ++g) {
-      if (o->count_[g] == 0 || mapping[g] == kNoGroup) continue;
-      uint32_t m = mapping[g];
+  size_t MergeSize() const { return count_.size(); }
+  Status MergeGroup(MomentAccumulator* o, size_t g, uint32_t m) {
+    {
+      if (o->count_[g] == 0) return Status::OK();
       double na = static_cast<double>(count_[m]), nb = static_cast<double>(o->count_[g]);
       double n = na + nb;
       double delta = o->mean_[g] - mean_[m];
@@ -644,7 +660,7 @@ class MomentAccumulator : public GroupedAccumulator {
 // struct array {x, y}; rows where either is NULL are skipped.
 enum class CoMoment { kCorr, kCovarSamp, kCovarPop };
 
-class CoMomentAccumulator : public GroupedAccumulator {
+class CoMomentAccumulator : public Decomposable<CoMomentAccumulator> {
  public:
   explicit CoMomentAccumulator(CoMoment kind) : kind_(kind) {}
   Status Resize(int64_t n) override {
@@ -674,15 +690,15 @@ class CoMomentAccumulator : public GroupedAccumulator {
     }
     return Status::OK();
   }
-  Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
-    auto* o = static_cast<CoMomentAccumulator*>(other);
-    for (size_t g = 0; g < o->s_.size(); ++g) {
+  size_t MergeSize() const { return s_.size(); }
+  Status MergeGroup(CoMomentAccumulator* o, size_t g, uint32_t m) {
+    {
       const State& b = o->s_[g];
-      if (b.n == 0 || mapping[g] == kNoGroup) continue;
-      State& a = s_[mapping[g]];
+      if (b.n == 0) return Status::OK();
+      State& a = s_[m];
       if (a.n == 0) {
         a = b;
-        continue;
+        return Status::OK();
       }
       double na = static_cast<double>(a.n), nb = static_cast<double>(b.n);
       double n = na + nb;
@@ -748,7 +764,7 @@ class CoMomentAccumulator : public GroupedAccumulator {
 
 // avg: sum / count. Integers and decimals sum exactly in 128 bits (a running mean
 // loses precision when large values cancel); floats sum as double.
-class AvgAccumulator : public GroupedAccumulator {
+class AvgAccumulator : public Decomposable<AvgAccumulator> {
  public:
   explicit AvgAccumulator(TypePtr arg_type) {
     if (arrow::is_decimal(arg_type->id())) {
@@ -796,11 +812,9 @@ class AvgAccumulator : public GroupedAccumulator {
     }
     return Status::OK();
   }
-  Status Merge(GroupedAccumulator* other_base, const uint32_t* mapping) override {
-    auto* o = static_cast<AvgAccumulator*>(other_base);
-    for (size_t g = 0; g < o->count_.size(); ++g) {
-      uint32_t m = mapping[g];
-      if (m == kNoGroup) continue;
+  size_t MergeSize() const { return count_.size(); }
+  Status MergeGroup(AvgAccumulator* o, size_t g, uint32_t m) {
+    {
       count_[m] += o->count_[g];
       if (mode_ == kDouble) {
         dsum_[m] += o->dsum_[g];
@@ -855,7 +869,7 @@ class AvgAccumulator : public GroupedAccumulator {
 // ---- bool_and / bool_or
 // -------------------------------------------------------------------
 
-class BoolAccumulator : public GroupedAccumulator {
+class BoolAccumulator : public Decomposable<BoolAccumulator> {
  public:
   explicit BoolAccumulator(bool is_and) : is_and_(is_and) {}
   Status Resize(int64_t n) override {
@@ -877,11 +891,9 @@ class BoolAccumulator : public GroupedAccumulator {
       state_[g] = is_and_ ? (state_[g] & v) : (state_[g] | v);
     }
   }
-  Status Merge(GroupedAccumulator* other, const uint32_t* mapping) override {
-    auto* o = static_cast<BoolAccumulator*>(other);
-    for (size_t g = 0; g < o->state_.size(); ++g) {
-      if (o->state_[g] >= 0 && mapping[g] != kNoGroup) Combine(mapping[g], o->state_[g]);
-    }
+  size_t MergeSize() const { return state_.size(); }
+  Status MergeGroup(BoolAccumulator* o, size_t g, uint32_t m) {
+    if (o->state_[g] >= 0) Combine(m, o->state_[g]);
     return Status::OK();
   }
   Result<ArrayPtr> Finalize() override {
@@ -1196,6 +1208,11 @@ Result<std::shared_ptr<arrow::Array>> GroupedAccumulator::SaveState(const uint32
 
 Status GroupedAccumulator::LoadState(const arrow::Array&) {
   return Status::NotImplemented("this aggregate's state cannot be spilled");
+}
+
+Status GroupedAccumulator::MergeSome(GroupedAccumulator*, const uint32_t*,
+                                     const uint32_t*, int64_t) {
+  return Status::NotImplemented("this aggregate merges only whole states");
 }
 
 bool IsPairAggregate(const std::string& name) {

@@ -36,6 +36,11 @@ class GroupedAccumulator {
   /// true, groups mapped to kNoGroup are left out (and left intact): several
   /// accumulators may then each merge their share of `other`'s groups concurrently.
   virtual Status Merge(GroupedAccumulator* other, const uint32_t* mapping) = 0;
+  /// Adds other's groups from[j] into this accumulator's groups to[j], for j < n: a
+  /// list of other's groups (several accumulators may each merge a disjoint list
+  /// concurrently). Only where PartialMerge() is true (NotImplemented otherwise).
+  virtual Status MergeSome(GroupedAccumulator* other, const uint32_t* from,
+                           const uint32_t* to, int64_t n);
   /// Whether Merge skips kNoGroup (decomposable aggregates); holistic ones, which keep
   /// their values, merge only whole.
   virtual bool PartialMerge() const { return true; }

@@ -165,9 +165,10 @@ Result<std::unique_ptr<LocalSinkState>> HashAggregate::TakeTable(
   auto* next = static_cast<AggregateLocal*>(fresh.get());
   if (local->table) {
     ARROW_ASSIGN_OR_RAISE(next->table, local->table->MakeEmpty());
-    // A table of segments grows to kSegmentGroups groups: room for them at once.
+    // A table of segments is handed over after the batch that takes it past
+    // kSegmentGroups groups: room for twice that at once.
     if (local->mode == AggregateLocal::Mode::kSegments) {
-      ARROW_RETURN_NOT_OK(next->table->Reserve(kSegmentGroups, 0));
+      ARROW_RETURN_NOT_OK(next->table->Reserve(2 * kSegmentGroups, 0));
     }
   }
   auto taken = std::make_unique<AggregateLocal>();
@@ -421,11 +422,11 @@ Status HashAggregate::FinishLocal(ExecContext* ctx,
 }
 
 Result<std::shared_ptr<arrow::RecordBatch>> HashAggregate::Assemble(
-    ExecContext* ctx, LocalSinkState* local_base) {
+    ExecContext* ctx, LocalSinkState* local_base, arrow::ArrayVector keys) {
   auto* local = static_cast<AggregateLocal*>(local_base);
   const int64_t groups = local->groups();
-  std::vector<std::shared_ptr<arrow::Array>> columns;
-  if (local->table) {
+  std::vector<std::shared_ptr<arrow::Array>> columns = std::move(keys);
+  if (local->table && columns.empty()) {
     ARROW_ASSIGN_OR_RAISE(columns, local->table->KeyColumns(ctx->pool()));
   }
   for (auto& acc : local->accumulators) {
@@ -490,6 +491,19 @@ Status HashAggregate::MergeInParallel(ExecContext* ctx, int parts) {
   for (auto* l : locals) {
     for (auto& a : l->accumulators) ARROW_RETURN_NOT_OK(a->Resize(l->groups()));
   }
+  {
+    std::vector<const KeyIndex*> tables;
+    for (auto* l : locals) tables.push_back(l->table.get());
+    ARROW_ASSIGN_OR_RAISE(auto merged,
+                          MergedKeys::Make(tables, ctx->threads(), ctx->pool()));
+    if (merged) {
+      MemoryReservation scratch(ctx->budget(), name() + " merge");
+      Status fits = scratch.Resize(merged->MemoryUsage());
+      if (fits.ok()) return MergeMergedKeys(ctx, *merged, &scratch);
+      if (!fits.IsOutOfMemory()) return fits;
+      // Too little room for the merged keys: the partitioned merge below needs less.
+    }
+  }
   const int threads = std::min(ctx->threads(), parts);
   std::vector<std::vector<uint8_t>> part_of(locals.size());
   ARROW_RETURN_NOT_OK(RunWorkers(threads, [&](int t) -> Status {
@@ -533,6 +547,86 @@ Status HashAggregate::MergeInParallel(ExecContext* ctx, int parts) {
         ARROW_RETURN_NOT_OK(mine->reservation.Resize(mine->MemoryUsage()));
       }
       ARROW_ASSIGN_OR_RAISE(out[p], Assemble(ctx, mine));
+      std::lock_guard<std::mutex> lock(reservation_mu);  // result_reservation_ is shared
+      ARROW_RETURN_NOT_OK(result_reservation_.Grow(BatchMemory(*out[p])));
+    }
+    return Status::OK();
+  }));
+  for (auto& b : out) {
+    if (b->num_rows() > 0) results_.push_back(std::move(b));
+  }
+  return Status::OK();
+}
+
+Status HashAggregate::MergeMergedKeys(ExecContext* ctx, const MergedKeys& merged,
+                                      MemoryReservation* scratch) {
+  std::vector<AggregateLocal*> locals;
+  int64_t total = 0;
+  for (const auto& l : finished_) {
+    locals.push_back(static_cast<AggregateLocal*>(l.get()));
+    total += locals.back()->groups();
+  }
+  // Partitions of about kMergePartitionGroups groups, whose tables stay in the caches.
+  int parts = 1;
+  while (parts < 2 * ctx->threads() && parts < 256) parts *= 2;
+  while (parts < 256 && total / parts > kMergePartitionGroups) parts *= 2;
+  const int drop = 8 - __builtin_ctz(static_cast<unsigned>(parts));
+  const int threads = std::min(ctx->threads(), parts);
+  // Each table's groups ordered by partition: partition p's are order[i][start[i][p]..].
+  std::vector<std::vector<uint32_t>> order(locals.size());
+  std::vector<std::vector<int64_t>> start(locals.size());
+  ARROW_RETURN_NOT_OK(scratch->Resize(merged.MemoryUsage() + total * 5));
+  std::atomic<size_t> next_table{0};
+  ARROW_RETURN_NOT_OK(RunWorkers(threads, [&](int) -> Status {
+    std::vector<uint8_t> part_of;
+    for (size_t i = next_table++; i < locals.size(); i = next_table++) {
+      const auto& bytes = merged.partitions(i);
+      part_of.resize(bytes.size());
+      for (size_t g = 0; g < bytes.size(); ++g) part_of[g] = bytes[g] >> drop;
+      start[i] = OrderByPartition(part_of.data(), static_cast<int64_t>(part_of.size()),
+                                  parts, &order[i]);
+    }
+    return Status::OK();
+  }));
+  std::vector<std::shared_ptr<arrow::RecordBatch>> out(parts);
+  std::atomic<int> next{0};
+  std::mutex reservation_mu;
+  ARROW_RETURN_NOT_OK(RunWorkers(threads, [&](int) -> Status {
+    std::vector<int64_t> keys;
+    std::vector<uint32_t> ids;
+    for (int p = next++; p < parts; p = next++) {
+      ARROW_ASSIGN_OR_RAISE(auto fresh, MakeLocal(ctx, 0));
+      auto* mine = static_cast<AggregateLocal*>(fresh.get());
+      ARROW_ASSIGN_OR_RAISE(mine->table, KeyIndex::Make({arrow::int64()}));
+      int64_t groups = 0;
+      for (size_t i = 0; i < locals.size(); ++i) groups += start[i][p + 1] - start[i][p];
+      ARROW_RETURN_NOT_OK(mine->table->Reserve(groups, 0));
+      for (size_t i = 0; i < locals.size(); ++i) {
+        const int64_t begin = start[i][p], n = start[i][p + 1] - begin;
+        if (n == 0) continue;
+        const uint32_t* from = order[i].data() + begin;
+        const std::vector<int64_t>& all = merged.keys(i);
+        keys.resize(n);
+        for (int64_t j = 0; j < n; ++j) keys[j] = all[from[j]];
+        ids.resize(n);
+        auto array = std::make_shared<arrow::Int64Array>(
+            n, arrow::Buffer::Wrap(keys.data(), static_cast<size_t>(n)));
+        ARROW_RETURN_NOT_OK(
+            mine->table->Insert({array}, KeyIndex::Nulls::kGroup, ids.data()));
+        for (size_t a = 0; a < aggregates_.size(); ++a) {
+          ARROW_RETURN_NOT_OK(mine->accumulators[a]->Resize(mine->groups()));
+          ARROW_RETURN_NOT_OK(mine->accumulators[a]->MergeSome(
+              locals[i]->accumulators[a].get(), from, ids.data(), n));
+        }
+        ARROW_RETURN_NOT_OK(mine->reservation.Resize(mine->MemoryUsage()));
+      }
+      // The partition's groups' merged keys, by id, back into key columns.
+      ARROW_ASSIGN_OR_RAISE(auto merged_keys, mine->table->KeyColumns(ctx->pool()));
+      ARROW_ASSIGN_OR_RAISE(
+          auto key_columns,
+          merged.KeyColumns(merged_keys[0]->data()->GetValues<int64_t>(1), mine->groups(),
+                            ctx->pool()));
+      ARROW_ASSIGN_OR_RAISE(out[p], Assemble(ctx, mine, std::move(key_columns)));
       std::lock_guard<std::mutex> lock(reservation_mu);  // result_reservation_ is shared
       ARROW_RETURN_NOT_OK(result_reservation_.Grow(BatchMemory(*out[p])));
     }

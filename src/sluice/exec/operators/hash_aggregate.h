@@ -33,6 +33,7 @@
 
 namespace sluice::exec {
 
+class MergedKeys;
 class SpillSet;
 
 class HashAggregate : public Sink, public Source {
@@ -54,6 +55,8 @@ class HashAggregate : public Sink, public Source {
   Status Produce(ExecContext* ctx, int64_t morsel, Emitter* out) override;
 
   static constexpr int64_t kParallelMergeGroups = 1 << 15;
+  /// Groups per partition the merge of MergedKeys aims at (tables of about 2 MiB).
+  static constexpr int64_t kMergePartitionGroups = 1 << 16;
   /// A worker whose first kDecideRows rows made more than half as many groups sets its
   /// table aside for the merge then, and again every kSegmentGroups groups, starting a
   /// new one each time (MaybeFlush).
@@ -98,9 +101,16 @@ class HashAggregate : public Sink, public Source {
   int MergePartitions(ExecContext* ctx) const;
   Status MergeSequentially(ExecContext* ctx);
   Status MergeInParallel(ExecContext* ctx, int parts);
-  // The result batch of one merged local state (keys, then aggregates).
+  // The parallel merge of tables whose keys MergedKeys could make integers: into
+  // partitions of about kMergePartitionGroups groups (at most 256), each merged from
+  // its groups alone. `scratch` accounts the merged keys and the orders.
+  Status MergeMergedKeys(ExecContext* ctx, const MergedKeys& merged,
+                         MemoryReservation* scratch);
+  // The result batch of one merged local state (keys, then aggregates); `keys`: the key
+  // columns when the state's table does not hold them as they are.
   Result<std::shared_ptr<arrow::RecordBatch>> Assemble(ExecContext* ctx,
-                                                       LocalSinkState* local);
+                                                       LocalSinkState* local,
+                                                       arrow::ArrayVector keys = {});
 
   std::vector<expr::Expr> keys_;
   std::vector<expr::Expr> aggregates_;  // arguments over the input ++ shared_
