@@ -12,6 +12,38 @@ const arrow::DataType& ValueType(const arrow::DataType& t) {
   return *static_cast<const arrow::DictionaryType&>(t).value_type();
 }
 
+// A column that arrived dictionary-encoded in some batches and plain in others (a
+// Parquet writer gives up its dictionary in the row groups where it grows too large):
+// `chunks` (all plain now) encoded again with one dictionary over all of them, when the
+// values repeat (at most one distinct value in two rows); false otherwise. One
+// dictionary also lets a key index look each value up once for the whole table.
+Result<bool> UnifyDictionary(arrow::ArrayVector* chunks,
+                             const std::shared_ptr<arrow::DataType>& value_type) {
+  if (chunks->empty()) return false;
+  int64_t rows = 0;
+  for (const auto& c : *chunks) rows += c->length();
+  ARROW_ASSIGN_OR_RAISE(auto whole, arrow::ChunkedArray::Make(*chunks, value_type));
+  ARROW_ASSIGN_OR_RAISE(auto encoded, cp::DictionaryEncode(whole));
+  const auto& parts = encoded.chunked_array()->chunks();
+  if (parts.empty()) return false;
+  const auto& first = static_cast<const arrow::DictionaryArray&>(*parts[0]);
+  if (first.dictionary()->length() * 2 > rows ||
+      static_cast<const arrow::DictionaryType&>(*first.type()).index_type()->id() !=
+          arrow::Type::INT32) {
+    return false;
+  }
+  // The same dictionary object in every chunk (the kernel's may be copies).
+  arrow::ArrayVector out;
+  for (const auto& part : parts) {
+    const auto& d = static_cast<const arrow::DictionaryArray&>(*part);
+    ARROW_ASSIGN_OR_RAISE(auto one, arrow::DictionaryArray::FromArrays(
+                                        part->type(), d.indices(), first.dictionary()));
+    out.push_back(std::move(one));
+  }
+  *chunks = std::move(out);
+  return true;
+}
+
 }  // namespace
 
 std::shared_ptr<arrow::Schema> LogicalSchema(
@@ -69,14 +101,21 @@ Result<std::shared_ptr<arrow::Table>> TableKeepingDictionaries(
       all_dictionary =
           all_dictionary && b->column(static_cast<int>(c))->type()->Equals(*first);
     }
+    bool some_dictionary = false;
     for (const auto& b : batches) {
       auto column = b->column(static_cast<int>(c));
       if (!all_dictionary) {
+        some_dictionary = some_dictionary || column->type_id() == arrow::Type::DICTIONARY;
         ARROW_ASSIGN_OR_RAISE(column, DecodeDictionary(column));
       }
       chunks[c].push_back(std::move(column));
     }
-    if (all_dictionary) fields[c] = fields[c]->WithType(first);
+    if (all_dictionary) {
+      fields[c] = fields[c]->WithType(first);
+    } else if (some_dictionary) {
+      ARROW_ASSIGN_OR_RAISE(bool unified, UnifyDictionary(&chunks[c], fields[c]->type()));
+      if (unified) fields[c] = fields[c]->WithType(chunks[c][0]->type());
+    }
   }
   std::vector<std::shared_ptr<arrow::ChunkedArray>> columns;
   for (size_t c = 0; c < fields.size(); ++c) {

@@ -30,8 +30,10 @@ Result<std::shared_ptr<arrow::RecordBatch>> DecodeDictionaries(
     const std::shared_ptr<arrow::RecordBatch>& batch, const std::vector<bool>& keep);
 
 /// A table of `batches`, whose logical schema is `schema`: a column stays
-/// dictionary-encoded where every batch has it so (with one dictionary type), otherwise
-/// it is decoded. No batches: an empty table of `schema`.
+/// dictionary-encoded where every batch has it so (with one dictionary type); one that
+/// only some batches have so is encoded again with one dictionary for the whole table
+/// when its values repeat (at most one distinct value in two rows), otherwise decoded.
+/// No batches: an empty table of `schema`.
 Result<std::shared_ptr<arrow::Table>> TableKeepingDictionaries(
     const std::shared_ptr<arrow::Schema>& schema,
     const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches);

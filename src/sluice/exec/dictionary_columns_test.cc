@@ -73,6 +73,19 @@ TEST(DictionaryColumns, TableKeepsAColumnEncodedOnlyIfEveryBatchIs) {
   EXPECT_TRUE(mixed->schema()->Equals(*logical));
   EXPECT_TRUE(mixed->column(0)->Equals(arrow::ChunkedArray({a, b})));
   EXPECT_EQ(TableKeepingDictionaries(logical, {}).ValueOrDie()->num_rows(), 0);
+  // Some batches encoded and the values repeat: one dictionary for the whole column.
+  auto c = Strings({"x", "y", "x", "x"});
+  auto d = Strings({"y", std::nullopt, "x", "y"});
+  auto unified = TableKeepingDictionaries(logical, {Batch2(Encode(c), 0), Batch2(d, 3)})
+                     .ValueOrDie();
+  ASSERT_EQ(unified->column(0)->type()->id(), arrow::Type::DICTIONARY);
+  const auto& u = *unified->column(0);
+  ASSERT_EQ(u.num_chunks(), 2);
+  EXPECT_EQ(static_cast<const arrow::DictionaryArray&>(*u.chunk(0)).dictionary()->data(),
+            static_cast<const arrow::DictionaryArray&>(*u.chunk(1)).dictionary()->data());
+  auto plain = DecodeTableDictionaries(unified).ValueOrDie();
+  EXPECT_TRUE(plain->schema()->Equals(*logical));
+  EXPECT_TRUE(plain->column(0)->Equals(arrow::ChunkedArray({c, d})));
 }
 
 // An in-memory table with an encoded column: plans see strings; a collect that keeps

@@ -566,7 +566,7 @@ Status HashAggregate::MergeMergedKeys(ExecContext* ctx, const MergedKeys& merged
     locals.push_back(static_cast<AggregateLocal*>(l.get()));
     total += locals.back()->groups();
   }
-  // Partitions of about kMergePartitionGroups groups, whose tables stay in the caches.
+  // Partitions of at most about kMergePartitionGroups groups.
   int parts = 1;
   while (parts < 2 * ctx->threads() && parts < 256) parts *= 2;
   while (parts < 256 && total / parts > kMergePartitionGroups) parts *= 2;
