@@ -221,6 +221,28 @@ TEST(KeyIndexTest, StringKeys) {
   CheckIndex(large);
   CheckIndex(views);
   CheckIndex(binary);
+  // Keys of up to 15 bytes are compared padded in 16 bytes, until a longer one comes:
+  // lengths 0-24, with keys that differ only in their last byte or their length.
+  std::uniform_int_distribution<int> len(0, 24);
+  auto varied = [&] {
+    std::string v(static_cast<size_t>(len(rng)), 'x');
+    if (!v.empty() && d(rng) % 2) v.back() = 'y';
+    return v;
+  };
+  std::vector<std::shared_ptr<arrow::Array>> crossing;
+  std::uniform_int_distribution<int> short_len(0, 15);
+  auto shorter = [&] {
+    std::string v(static_cast<size_t>(short_len(rng)), 'x');
+    if (!v.empty() && d(rng) % 2) v.back() = 'y';
+    return v;
+  };
+  crossing.push_back(
+      MakeColumn<arrow::StringBuilder>(arrow::utf8(), 500, 0.02, shorter, &rng));
+  crossing.push_back(
+      MakeColumn<arrow::StringBuilder>(arrow::utf8(), 500, 0.02, varied, &rng));
+  crossing.push_back(
+      MakeColumn<arrow::StringBuilder>(arrow::utf8(), 500, 0.02, shorter, &rng));
+  CheckIndex(crossing);
 }
 
 TEST(KeyIndexTest, NullAndTheEmptyStringStayApartInAFullTable) {

@@ -22,9 +22,20 @@ inline bool SameKey(std::string_view a, std::string_view b) {
 }
 }  // namespace
 
+KeyTable::ShortKey KeyTable::Pad(std::string_view key) {
+  unsigned char bytes[16] = {0};
+  std::memcpy(bytes, key.data(), key.size());
+  bytes[15] = static_cast<unsigned char>(key.size());
+  ShortKey k;
+  std::memcpy(&k.lo, bytes, 8);
+  std::memcpy(&k.hi, bytes + 8, 8);
+  return k;
+}
+
 int64_t KeyTable::MemoryUsage() const {
   return static_cast<int64_t>(slots_.capacity() * 8 + arena_.capacity() +
-                              key_offsets_.capacity() * 8 + key_hashes_.capacity() * 8);
+                              key_offsets_.capacity() * 8 + key_hashes_.capacity() * 8 +
+                              shorts_.capacity() * sizeof(ShortKey));
 }
 
 Status KeyTable::Account() {
@@ -51,6 +62,7 @@ Status KeyTable::Reserve(int64_t keys, int64_t bytes) {
   while (capacity < static_cast<size_t>(keys) * 2) capacity *= 2;
   key_offsets_.reserve(keys);
   key_hashes_.reserve(keys);
+  if (short_keys_) shorts_.reserve(keys);
   arena_.reserve(bytes);
   if (capacity != slots_.size()) return Rehash(capacity);
   return Account();
@@ -59,6 +71,21 @@ Status KeyTable::Reserve(int64_t keys, int64_t bytes) {
 uint64_t KeyTable::Probe(std::string_view key, uint64_t hash, int64_t* id) const {
   const uint64_t tag = hash & 0xFFFFFFFF00000000ull;
   uint64_t p = hash & mask_;
+  if (short_keys_ && key.size() <= kShortMax) {
+    const ShortKey padded = Pad(key);
+    for (uint64_t s = slots_[p]; s != 0; s = slots_[p]) {
+      if ((s & 0xFFFFFFFF00000000ull) == tag) {
+        uint32_t candidate = static_cast<uint32_t>(s) - 1;
+        if (shorts_[candidate] == padded) {
+          *id = candidate;
+          return p;
+        }
+      }
+      p = (p + 1) & mask_;
+    }
+    *id = -1;
+    return p;
+  }
   for (uint64_t s = slots_[p]; s != 0; s = slots_[p]) {
     if ((s & 0xFFFFFFFF00000000ull) == tag) {
       uint32_t candidate = static_cast<uint32_t>(s) - 1;
@@ -98,6 +125,12 @@ Result<uint32_t> KeyTable::FindOrInsert(std::string_view key, uint64_t hash) {
   key_offsets_.push_back(arena_.size());
   key_hashes_.push_back(hash);
   arena_.insert(arena_.end(), key.begin(), key.end());
+  if (short_keys_ && key.size() > kShortMax) {
+    short_keys_ = false;
+    std::vector<ShortKey>().swap(shorts_);
+  } else if (short_keys_) {
+    shorts_.push_back(Pad(key));
+  }
   slots_[p] = Slot(hash, id);
   if (arena_.capacity() != old_cap || (key_offsets_.size() & 1023) == 0) {
     ARROW_RETURN_NOT_OK(Account());

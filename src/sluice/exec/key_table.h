@@ -4,7 +4,10 @@
 // 8-byte word: the high 32 bits of the key's hash (a tag that rejects most mismatches
 // without touching the key bytes) and id + 1 (0: empty), so a probe costs one cache
 // miss. Keys are copied into an arena owned by the table; their full hashes are kept by
-// id. Memory is accounted through a MemoryReservation.
+// id. While every key is at most 15 bytes (short strings, dictionary values), each is
+// also kept padded in 16 bytes by id, so that a probe compares it with one load instead
+// of reading its offset and then its bytes. Memory is accounted through a
+// MemoryReservation.
 //
 // Not thread-safe: parallel aggregation keeps one table per worker and merges.
 #include <cstdint>
@@ -66,7 +69,17 @@ class KeyTable {
     return (hash & 0xFFFFFFFF00000000ull) | (static_cast<uint64_t>(id) + 1);
   }
 
+  // A key of at most 15 bytes padded with zeros, its length in the last byte.
+  struct ShortKey {
+    uint64_t lo = 0, hi = 0;
+    bool operator==(const ShortKey& o) const { return lo == o.lo && hi == o.hi; }
+  };
+  static ShortKey Pad(std::string_view key);
+  static constexpr size_t kShortMax = 15;
+
   MemoryReservation* reservation_;
+  bool short_keys_ = true;         // every key so far fits a ShortKey
+  std::vector<ShortKey> shorts_;   // by id, while short_keys_
   std::vector<uint64_t> slots_;  // hash tag << 32 | (id + 1); 0 = empty
   uint64_t mask_ = 0;
   std::vector<uint8_t> arena_;
