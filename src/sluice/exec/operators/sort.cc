@@ -4,10 +4,12 @@
 #include <arrow/util/decimal.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
+#include "sluice/base/parallel.h"
 #include "sluice/exec/spill.h"
 #include "sluice/expr/eval.h"
 
@@ -42,6 +44,8 @@ Result<SortKeyColumn> SortKeyColumn::Make(std::shared_ptr<arrow::Array> arr,
     case arrow::Type::DECIMAL128:
       k.kind = SortKeyColumn::kDecimal;
       k.array = arr;
+      // Two little-endian words per value: low, then the signed high one.
+      k.u64 = k.array->data()->GetValues<uint64_t>(1, k.array->offset() * 2);
       return k;
     case arrow::Type::STRING:
       k.kind = SortKeyColumn::kString;
@@ -105,7 +109,7 @@ Result<SortKeyColumn> SortKeyColumn::Make(std::shared_ptr<arrow::Array> arr,
 
 Result<std::vector<int64_t>> SortIndices(const arrow::RecordBatch& batch,
                                          const std::vector<plan::SortKey>& keys,
-                                         int64_t limit) {
+                                         int64_t limit, int threads) {
   std::vector<SortKeyColumn> cols;
   for (const auto& key : keys) {
     ARROW_ASSIGN_OR_RAISE(auto arr, expr::EvaluateToArray(key.expr, batch));
@@ -122,11 +126,39 @@ Result<std::vector<int64_t>> SortIndices(const arrow::RecordBatch& batch,
     }
     return a < b;  // ties: arrival order
   };
-  if (limit >= 0 && limit < static_cast<int64_t>(idx.size())) {
+  const int64_t n = static_cast<int64_t>(idx.size());
+  if (limit >= 0 && limit < n) {
     std::partial_sort(idx.begin(), idx.begin() + limit, idx.end(), less);
     idx.resize(limit);
-  } else {
+    return idx;
+  }
+  if (threads < 2 || n < kParallelSortRows) {
     std::sort(idx.begin(), idx.end(), less);
+    return idx;
+  }
+  // One slice per thread sorted at once, then merged pairwise, each round's merges in
+  // parallel. `less` is a total order (ties by row), so the result is std::sort's.
+  std::vector<int64_t> bounds(threads + 1);
+  for (int p = 0; p <= threads; ++p) bounds[p] = n * p / threads;
+  ARROW_RETURN_NOT_OK(RunWorkers(threads, [&](int p) -> Status {
+    std::sort(idx.begin() + bounds[p], idx.begin() + bounds[p + 1], less);
+    return Status::OK();
+  }));
+  std::vector<int64_t> merged(n);
+  for (int width = 1; width < threads; width *= 2) {
+    std::vector<std::array<int64_t, 3>> merges;  // [lo, mid) and [mid, hi)
+    for (int p = 0; p < threads; p += 2 * width) {
+      merges.push_back({bounds[p], bounds[std::min(p + width, threads)],
+                        bounds[std::min(p + 2 * width, threads)]});
+    }
+    const int workers = static_cast<int>(merges.size());
+    ARROW_RETURN_NOT_OK(RunWorkers(workers, [&](int m) -> Status {
+      const auto [lo, mid, hi] = merges[m];
+      std::merge(idx.begin() + lo, idx.begin() + mid, idx.begin() + mid, idx.begin() + hi,
+                 merged.begin() + lo, less);
+      return Status::OK();
+    }));
+    idx.swap(merged);
   }
   return idx;
 }
@@ -516,7 +548,8 @@ Status SortSink::Finalize(ExecContext* ctx) {
   ARROW_ASSIGN_OR_RAISE(sorted_input_, table->CombineChunksToBatch(ctx->pool()));
   rbs.clear();
   ARROW_RETURN_NOT_OK(collected_.reservation().Resize(BatchMemory(*sorted_input_) * 2));
-  ARROW_ASSIGN_OR_RAISE(auto idx, SortIndices(*sorted_input_, keys_, limit_));
+  ARROW_ASSIGN_OR_RAISE(auto idx,
+                        SortIndices(*sorted_input_, keys_, limit_, ctx->threads()));
   arrow::Int64Builder b;
   ARROW_RETURN_NOT_OK(b.AppendValues(idx));
   ARROW_ASSIGN_OR_RAISE(auto arr, b.Finish());

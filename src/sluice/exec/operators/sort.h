@@ -1,15 +1,16 @@
 #pragma once
 // Sort and top-k (ORDER BY, ORDER BY ... LIMIT k): a pipeline breaker.
 //
-// Workers collect their input (accounted under "Sort"); Finalize orders all rows by the
-// keys — ascending/descending, NULLs first/last per key, NaN after every other number,
-// ties kept in arrival order — and emits morsels whose seq follows the order. With a
-// limit only the first `limit` rows are produced (partial sort).
-// Spilling (docs/design/spilling.md): a worker whose buffer cannot grow sorts it and
-// writes it to disk as a sorted run, with each row's batch seq and row number for the
-// ties; the other workers follow at their next batch. Once anything spilled, Finalize
-// writes the rest as runs too, and the source is one morsel that merges every run
-// (one batch of each in memory at a time). Top-k keeps O(k) rows and does not spill.
+// Workers collect their input (accounted under "Sort"); Finalize orders all rows (a
+// slice per thread, then merged: SortIndices) by the keys — ascending/descending, NULLs
+// first/last per key, NaN after every other number, ties kept in arrival order — and
+// emits morsels whose seq follows the order. With a limit only the first `limit` rows are
+// produced (partial sort). Spilling (docs/design/spilling.md): a worker whose buffer
+// cannot grow sorts it and writes it to disk as a sorted run, with each row's batch seq
+// and row number for the ties; the other workers follow at their next batch. Once
+// anything spilled, Finalize writes the rest as runs too, and the source is one morsel
+// that merges every run (one batch of each in memory at a time). Top-k keeps O(k) rows
+// and does not spill.
 #include <arrow/array.h>
 #include <arrow/util/decimal.h>
 
@@ -106,10 +107,12 @@ struct SortKeyColumn {
         return (x > y) - (x < y);
       }
       case kDecimal: {
-        arrow::Decimal128 x(
-            static_cast<const arrow::Decimal128Array&>(*array).GetValue(a));
-        arrow::Decimal128 y(
-            static_cast<const arrow::Decimal128Array&>(*other.array).GetValue(b));
+        // As 128-bit integers, inline (Decimal128's comparisons are out-of-line calls).
+        auto value = [](const uint64_t* words, int64_t i) {
+          return static_cast<__int128>(
+              (static_cast<unsigned __int128>(words[2 * i + 1]) << 64) | words[2 * i]);
+        };
+        const __int128 x = value(u64, a), y = value(other.u64, b);
         return (x > y) - (x < y);
       }
       case kString:
@@ -138,10 +141,12 @@ struct SortKeyColumn {
   int Compare(int64_t a, int64_t b) const { return Compare(a, *this, b); }
 };
 
-/// Row order of `batch` by `keys` (evaluated on the batch): the first `limit` row
-/// indices (all if limit < 0).
+/// Row order of `batch` by `keys` (evaluated on the batch), ties by row: the first
+/// `limit` row indices (all if limit < 0). A full sort of at least kParallelSortRows
+/// rows sorts a slice per thread on `threads` threads and merges them.
+inline constexpr int64_t kParallelSortRows = 1 << 16;
 Result<std::vector<int64_t>> SortIndices(const arrow::RecordBatch& batch,
                                          const std::vector<plan::SortKey>& keys,
-                                         int64_t limit);
+                                         int64_t limit, int threads = 1);
 
 }  // namespace sluice::exec
