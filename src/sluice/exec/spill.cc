@@ -7,6 +7,7 @@
 #include <arrow/ipc/writer.h>
 #include <arrow/record_batch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -188,6 +189,11 @@ uint8_t PartitionOfHash(uint64_t row_hash, int seed) {
   h *= 0xC4CEB9FE1A85EC53ull;
   h ^= h >> 33;
   return static_cast<uint8_t>(h >> 56);
+}
+
+int64_t OverLimitAllowance(ExecContext& ctx) {
+  constexpr int64_t kMaxAllowance = int64_t{32} << 20;
+  return std::min<int64_t>(kMaxAllowance, ctx.budget()->limit() / (4 * ctx.threads()));
 }
 
 std::vector<int64_t> OrderByPartition(const uint8_t* part_of, int64_t n, int parts,

@@ -143,7 +143,7 @@ Status HashAggregate::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
     if (!grown.IsOutOfMemory()) return grown;
     if (!unspillable_.empty())
       return grown.WithMessage(grown.message(), "; ", unspillable_);
-    if (usage < ctx->budget()->limit() / (4 * ctx->threads())) {
+    if (usage < OverLimitAllowance(*ctx)) {
       // Other operators hold the budget: spilling a table this small would only write
       // a run per batch. A worker may keep this much over the limit instead.
       local->reservation.ResizeOverLimit(usage);

@@ -191,7 +191,7 @@ Status SortSink::Consume(ExecContext* ctx, LocalSinkState* local_base, Batch bat
   if (!added.ok()) {
     if (!added.IsOutOfMemory() || limit_ >= 0) return added;
     const int64_t bytes = local->reservation.size() + BatchMemory(*batch.data);
-    if (bytes < ctx->budget()->limit() / (4 * ctx->threads())) {
+    if (bytes < OverLimitAllowance(*ctx)) {
       // Others hold the budget (a finished worker's buffer, another operator): spilling
       // this little would write a run per batch. A worker may go this much over instead.
       local->reservation.ResizeOverLimit(bytes);
