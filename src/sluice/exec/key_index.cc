@@ -855,14 +855,7 @@ class PackedKeyIndex final : public KeyIndex {
       ARROW_ASSIGN_OR_RAISE(maps[c], ColumnMapping(c, other.columns_[c]));
     }
     // other's selected keys as column ids here, then inserted like rows.
-    selected_.clear();
-    for (int64_t g = 0; g < other.size(); ++g) {
-      if (part_of != nullptr && part_of[g] != part) {
-        mapping[g] = kSkipped;
-      } else {
-        selected_.push_back(static_cast<int32_t>(g));
-      }
-    }
+    Select(other.size(), part_of, part, mapping, &selected_);
     const int64_t m = static_cast<int64_t>(selected_.size());
     col_ids_.resize(k);
     for (size_t c = 0; c < k; ++c) col_ids_[c].resize(m);
@@ -1183,6 +1176,20 @@ class PackedKeyIndex final : public KeyIndex {
     return m->ids.data();
   }
 
+  // InsertAll's selection: the keys g < n with part_of[g] == part (all when part_of
+  // is null) into *selected; mapping[g] = kSkipped for the others.
+  static void Select(int64_t n, const uint8_t* part_of, uint8_t part, uint32_t* mapping,
+                     std::vector<int32_t>* selected) {
+    selected->clear();
+    for (int64_t g = 0; g < n; ++g) {
+      if (part_of != nullptr && part_of[g] != part) {
+        mapping[g] = kSkipped;
+      } else {
+        selected->push_back(static_cast<int32_t>(g));
+      }
+    }
+  }
+
   // InsertAll through the key columns of other's selected keys (one of the two holds
   // row-encoded keys).
   Status InsertAllByColumns(const PackedKeyIndex& other, uint32_t* mapping,
@@ -1190,13 +1197,7 @@ class PackedKeyIndex final : public KeyIndex {
     auto* pool = arrow::default_memory_pool();
     ARROW_ASSIGN_OR_RAISE(auto cols, other.KeyColumns(pool));
     std::vector<int32_t> sel;
-    for (int64_t g = 0; g < other.size(); ++g) {
-      if (part_of != nullptr && part_of[g] != part) {
-        mapping[g] = kSkipped;
-      } else {
-        sel.push_back(static_cast<int32_t>(g));
-      }
-    }
+    Select(other.size(), part_of, part, mapping, &sel);
     const int64_t m = static_cast<int64_t>(sel.size());
     if (m == 0) return Status::OK();
     if (m < other.size()) {

@@ -546,15 +546,11 @@ Status HashAggregate::MergeInParallel(ExecContext* ctx, int parts) {
         }
         ARROW_RETURN_NOT_OK(mine->reservation.Resize(mine->MemoryUsage()));
       }
-      ARROW_ASSIGN_OR_RAISE(out[p], Assemble(ctx, mine));
-      std::lock_guard<std::mutex> lock(reservation_mu);  // result_reservation_ is shared
-      ARROW_RETURN_NOT_OK(result_reservation_.Grow(BatchMemory(*out[p])));
+      ARROW_RETURN_NOT_OK(AssemblePart(ctx, mine, {}, &reservation_mu, &out[p]));
     }
     return Status::OK();
   }));
-  for (auto& b : out) {
-    if (b->num_rows() > 0) results_.push_back(std::move(b));
-  }
+  KeepResults(&out);
   return Status::OK();
 }
 
@@ -626,16 +622,27 @@ Status HashAggregate::MergeMergedKeys(ExecContext* ctx, const MergedKeys& merged
           auto key_columns,
           merged.KeyColumns(merged_keys[0]->data()->GetValues<int64_t>(1), mine->groups(),
                             ctx->pool()));
-      ARROW_ASSIGN_OR_RAISE(out[p], Assemble(ctx, mine, std::move(key_columns)));
-      std::lock_guard<std::mutex> lock(reservation_mu);  // result_reservation_ is shared
-      ARROW_RETURN_NOT_OK(result_reservation_.Grow(BatchMemory(*out[p])));
+      ARROW_RETURN_NOT_OK(
+          AssemblePart(ctx, mine, std::move(key_columns), &reservation_mu, &out[p]));
     }
     return Status::OK();
   }));
-  for (auto& b : out) {
+  KeepResults(&out);
+  return Status::OK();
+}
+
+Status HashAggregate::AssemblePart(ExecContext* ctx, LocalSinkState* merged,
+                                   arrow::ArrayVector keys, std::mutex* mu,
+                                   std::shared_ptr<arrow::RecordBatch>* out) {
+  ARROW_ASSIGN_OR_RAISE(*out, Assemble(ctx, merged, std::move(keys)));
+  std::lock_guard<std::mutex> lock(*mu);  // result_reservation_ is shared
+  return result_reservation_.Grow(BatchMemory(**out));
+}
+
+void HashAggregate::KeepResults(std::vector<std::shared_ptr<arrow::RecordBatch>>* parts) {
+  for (auto& b : *parts) {
     if (b->num_rows() > 0) results_.push_back(std::move(b));
   }
-  return Status::OK();
 }
 
 Status HashAggregate::Finalize(ExecContext* ctx) {

@@ -109,6 +109,12 @@ class HashAggregate : public Sink, public Source {
   // each merged from its groups alone. `scratch` accounts the merged keys and the orders.
   Status MergeMergedKeys(ExecContext* ctx, const MergedKeys& merged,
                          MemoryReservation* scratch);
+  // Assemble of one partition merged in parallel into *out, accounted in
+  // result_reservation_ under *mu (the merging threads share it).
+  Status AssemblePart(ExecContext* ctx, LocalSinkState* merged, arrow::ArrayVector keys,
+                      std::mutex* mu, std::shared_ptr<arrow::RecordBatch>* out);
+  // The non-empty partition results, kept as the output.
+  void KeepResults(std::vector<std::shared_ptr<arrow::RecordBatch>>* parts);
   // The result batch of one merged local state (keys, then aggregates); `keys`: the key
   // columns when the state's table does not hold them as they are.
   Result<std::shared_ptr<arrow::RecordBatch>> Assemble(ExecContext* ctx,
