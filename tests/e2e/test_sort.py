@@ -27,6 +27,15 @@ def data(tmp_path_factory):
                       mask=rng.random(ROWS) < 0.02),
         "d": pa.array(rng.integers(-10**12, 10**12, ROWS) / 100,
                       mask=rng.random(ROWS) < 0.03).cast(pa.decimal128(14, 2)),
+        # Wider than 64 bits: the sort's prefix is the high word, ties to the comparator.
+        "w": pa.array([x * 10**20 + y for x, y in zip(rng.integers(-5, 5, ROWS).tolist(),
+                                                      rng.integers(0, 10**6, ROWS).tolist())],
+                      pa.decimal128(38, 0)),
+        # One 8-byte prefix for all: the comparator decides every pair.
+        "c": pa.array([f"customer-{x:06d}" for x in rng.integers(0, 100_000, ROWS)]),
+        "f": pa.array(np.where(rng.random(ROWS) < 0.01, -0.0,
+                               np.where(rng.random(ROWS) < 0.01, np.nan,
+                                        rng.normal(0, 1, ROWS)))),
     })
     pq.write_table(t, d / "t.parquet", row_group_size=20_000)
     return str(d / "t.parquet")
@@ -37,6 +46,9 @@ def data(tmp_path_factory):
     "v, id DESC",
     "a, s NULLS FIRST, id",
     "d DESC NULLS LAST, id",
+    "w, id",
+    "c DESC, id",
+    "f, id DESC",
 ])
 def test_total_orders_match_duckdb(sluice, duck, data, order):
     query = f"SELECT * FROM t ORDER BY {order}"
@@ -54,3 +66,11 @@ def test_ties_keep_the_one_thread_order(sluice, data):
     two = sluice.sql_ok(query, {"t": data}, threads=2)
     one = sluice.sql_ok(query, {"t": data}, threads=1)
     assert two.equals(one)
+
+
+@pytest.mark.parametrize("order", ["c, id", "w DESC, id", "s NULLS FIRST, id"])
+def test_top_k_matches_duckdb(sluice, duck, data, order):
+    query = f"SELECT id, c, w, s FROM t ORDER BY {order} LIMIT 1000"
+    ours = sluice.sql_ok(query, {"t": data}, threads=2)
+    theirs = result_compare.duckdb_answer(duck, {"t": data}, query)
+    assert result_compare.compare(ours, theirs, ordered=True) is None

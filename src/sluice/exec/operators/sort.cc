@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 
@@ -107,6 +108,91 @@ Result<SortKeyColumn> SortKeyColumn::Make(std::shared_ptr<arrow::Array> arr,
   }
 }
 
+namespace {
+
+// What the sort orders rows by first: the first key's NULL placement (rank), then 64
+// bits of its value that order as the value does (direction applied), then the row.
+// `exact` prefixes (integers, doubles, decimals that fit 64 bits) decide the first key
+// alone; the others (strings by their first 8 bytes, wide decimals by their high word)
+// leave equal prefixes to the comparator.
+struct SortEntry {
+  uint64_t prefix;
+  uint32_t row;
+  uint32_t rank;
+};
+
+constexpr uint64_t kSignBit = uint64_t{1} << 63;
+
+uint64_t DoubleBits(double d) {
+  if (d == 0) d = 0;                                                // -0.0 == 0.0
+  if (std::isnan(d)) d = std::numeric_limits<double>::quiet_NaN();  // after +inf
+  uint64_t bits;
+  std::memcpy(&bits, &d, sizeof bits);
+  return (bits & kSignBit) != 0 ? ~bits : bits | kSignBit;
+}
+
+uint64_t StringPrefix(std::string_view v) {
+  uint64_t p = 0;
+  const size_t n = std::min<size_t>(v.size(), 8);
+  for (size_t i = 0; i < n; ++i) {
+    p |= static_cast<uint64_t>(static_cast<uint8_t>(v[i])) << (56 - 8 * i);
+  }
+  return p;
+}
+
+// The entries of rows [0, n) by key k; *exact: whether equal prefixes mean equal values.
+std::vector<SortEntry> MakeEntries(const SortKeyColumn& k, int64_t n, bool* exact) {
+  std::vector<SortEntry> e(static_cast<size_t>(n));
+  const bool nulls = k.array->null_count() > 0;
+  bool fits64 = true;
+  if (k.kind == SortKeyColumn::kDecimal) {
+    for (int64_t r = 0; r < n && fits64; ++r) {
+      if (nulls && k.IsNull(r)) continue;
+      const uint64_t lo = k.u64[2 * r], hi = k.u64[2 * r + 1];
+      fits64 = hi == ((lo & kSignBit) != 0 ? ~uint64_t{0} : 0);
+    }
+  }
+  *exact = k.kind == SortKeyColumn::kInt || k.kind == SortKeyColumn::kUInt ||
+           k.kind == SortKeyColumn::kDouble ||
+           (k.kind == SortKeyColumn::kDecimal && fits64);
+  for (int64_t r = 0; r < n; ++r) {
+    SortEntry& x = e[static_cast<size_t>(r)];
+    x.row = static_cast<uint32_t>(r);
+    if (nulls && k.IsNull(r)) {
+      x.rank = k.nulls_first ? 0 : 2;
+      x.prefix = 0;
+      continue;
+    }
+    x.rank = 1;
+    uint64_t u = 0;
+    switch (k.kind) {
+      case SortKeyColumn::kInt:
+        u = static_cast<uint64_t>(k.i64[r]) ^ kSignBit;
+        break;
+      case SortKeyColumn::kUInt:
+        u = k.u64[r];
+        break;
+      case SortKeyColumn::kDouble:
+        u = DoubleBits(k.f64[r]);
+        break;
+      case SortKeyColumn::kDecimal:
+        u = (fits64 ? k.u64[2 * r] : k.u64[2 * r + 1]) ^ kSignBit;
+        break;
+      case SortKeyColumn::kString:
+        u = StringPrefix(static_cast<const arrow::StringArray&>(*k.array).GetView(r));
+        break;
+      case SortKeyColumn::kLargeString:
+        u = StringPrefix(
+            static_cast<const arrow::LargeStringArray&>(*k.array).GetView(r));
+        break;
+    }
+    x.prefix = k.ascending ? u : ~u;
+  }
+  return e;
+}
+
+}  // namespace
+
 Result<std::vector<int64_t>> SortIndices(const arrow::RecordBatch& batch,
                                          const std::vector<plan::SortKey>& keys,
                                          int64_t limit, int threads) {
@@ -117,23 +203,50 @@ Result<std::vector<int64_t>> SortIndices(const arrow::RecordBatch& batch,
                           SortKeyColumn::Make(arr, key.ascending, key.nulls_first));
     cols.push_back(std::move(col));
   }
-  std::vector<int64_t> idx(batch.num_rows());
-  std::iota(idx.begin(), idx.end(), 0);
-  auto less = [&](int64_t a, int64_t b) {
-    for (const auto& c : cols) {
-      int r = c.Compare(a, b);
+  const int64_t n = batch.num_rows();
+  std::vector<int64_t> idx(n);
+  if (cols.empty() || n >= (int64_t{1} << 32)) {
+    std::iota(idx.begin(), idx.end(), 0);
+    auto less = [&](int64_t a, int64_t b) {
+      for (const auto& c : cols) {
+        int r = c.Compare(a, b);
+        if (r != 0) return r < 0;
+      }
+      return a < b;  // ties: arrival order
+    };
+    if (limit >= 0 && limit < n) {
+      std::partial_sort(idx.begin(), idx.begin() + limit, idx.end(), less);
+      idx.resize(limit);
+    } else {
+      std::sort(idx.begin(), idx.end(), less);
+    }
+    return idx;
+  }
+  bool exact = false;
+  std::vector<SortEntry> entries = MakeEntries(cols[0], n, &exact);
+  // Equal ranks and prefixes: the keys the prefix did not decide, then arrival order.
+  const size_t first_undecided = exact ? 1 : 0;
+  auto less = [&](const SortEntry& a, const SortEntry& b) {
+    if (a.rank != b.rank) return a.rank < b.rank;
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    for (size_t c = first_undecided; c < cols.size(); ++c) {
+      int r = cols[c].Compare(a.row, b.row);
       if (r != 0) return r < 0;
     }
-    return a < b;  // ties: arrival order
+    return a.row < b.row;
   };
-  const int64_t n = static_cast<int64_t>(idx.size());
+  auto to_rows = [&](int64_t count) {
+    idx.resize(count);
+    for (int64_t i = 0; i < count; ++i) idx[i] = entries[i].row;
+  };
   if (limit >= 0 && limit < n) {
-    std::partial_sort(idx.begin(), idx.begin() + limit, idx.end(), less);
-    idx.resize(limit);
+    std::partial_sort(entries.begin(), entries.begin() + limit, entries.end(), less);
+    to_rows(limit);
     return idx;
   }
   if (threads < 2 || n < kParallelSortRows) {
-    std::sort(idx.begin(), idx.end(), less);
+    std::sort(entries.begin(), entries.end(), less);
+    to_rows(n);
     return idx;
   }
   // One slice per thread sorted at once, then merged pairwise, each round's merges in
@@ -141,10 +254,10 @@ Result<std::vector<int64_t>> SortIndices(const arrow::RecordBatch& batch,
   std::vector<int64_t> bounds(threads + 1);
   for (int p = 0; p <= threads; ++p) bounds[p] = n * p / threads;
   ARROW_RETURN_NOT_OK(RunWorkers(threads, [&](int p) -> Status {
-    std::sort(idx.begin() + bounds[p], idx.begin() + bounds[p + 1], less);
+    std::sort(entries.begin() + bounds[p], entries.begin() + bounds[p + 1], less);
     return Status::OK();
   }));
-  std::vector<int64_t> merged(n);
+  std::vector<SortEntry> merged(n);
   for (int width = 1; width < threads; width *= 2) {
     std::vector<std::array<int64_t, 3>> merges;  // [lo, mid) and [mid, hi)
     for (int p = 0; p < threads; p += 2 * width) {
@@ -154,12 +267,13 @@ Result<std::vector<int64_t>> SortIndices(const arrow::RecordBatch& batch,
     const int workers = static_cast<int>(merges.size());
     ARROW_RETURN_NOT_OK(RunWorkers(workers, [&](int m) -> Status {
       const auto [lo, mid, hi] = merges[m];
-      std::merge(idx.begin() + lo, idx.begin() + mid, idx.begin() + mid, idx.begin() + hi,
-                 merged.begin() + lo, less);
+      std::merge(entries.begin() + lo, entries.begin() + mid, entries.begin() + mid,
+                 entries.begin() + hi, merged.begin() + lo, less);
       return Status::OK();
     }));
-    idx.swap(merged);
+    entries.swap(merged);
   }
+  to_rows(n);
   return idx;
 }
 
