@@ -6,6 +6,7 @@
 #include <arrow/ipc/reader.h>
 #include <arrow/ipc/writer.h>
 #include <arrow/record_batch.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -189,6 +190,11 @@ uint8_t PartitionOfHash(uint64_t row_hash, int seed) {
   h *= 0xC4CEB9FE1A85EC53ull;
   h ^= h >> 33;
   return static_cast<uint8_t>(h >> 56);
+}
+
+void ReturnFreedMemory(ExecContext& ctx) {
+  malloc_trim(0);
+  ctx.pool()->ReleaseUnused();
 }
 
 int64_t OverLimitAllowance(ExecContext& ctx) {

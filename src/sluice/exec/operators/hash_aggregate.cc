@@ -292,6 +292,7 @@ Status HashAggregate::WriteRun(ExecContext* ctx,
   }
   if (!run) return Status::OK();
   ARROW_RETURN_NOT_OK(run->Close());
+  ReturnFreedMemory(*ctx);
   return Status::OK();
 }
 
@@ -382,6 +383,7 @@ Status HashAggregate::MergeSpilled(ExecContext* ctx, const SpillSet& set, int pa
   }
   ARROW_ASSIGN_OR_RAISE(auto result, Assemble(ctx, mine));
   fresh.reset();
+  ReturnFreedMemory(*ctx);
   for (int64_t off = 0; off < result->num_rows(); off += batch_rows_) {
     ARROW_RETURN_NOT_OK(
         out->Emit(Batch{result->Slice(off, batch_rows_), MorselSeq(morsel, (*seq)++)}));
