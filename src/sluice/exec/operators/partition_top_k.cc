@@ -2,11 +2,11 @@
 
 #include <arrow/compute/api.h>
 
-#include <bit>
 #include <cmath>
 #include <limits>
 
 #include "sluice/exec/key_index.h"
+#include "sluice/exec/operators/sort.h"
 #include "sluice/expr/eval.h"
 
 namespace sluice::exec {
@@ -28,16 +28,6 @@ bool Before(const Candidate& a, const Candidate& b) {
   if (a.key != b.key) return a.key < b.key;
   if (a.seq != b.seq) return a.seq < b.seq;
   return a.in_row < b.in_row;
-}
-
-uint64_t IntegerOrderKey(int64_t v) { return static_cast<uint64_t>(v) ^ (1ull << 63); }
-
-// Doubles as unsigned integers in the same order; every NaN after +inf, -0.0 as 0.0.
-uint64_t DoubleOrderKey(double x) {
-  if (std::isnan(x)) x = std::numeric_limits<double>::quiet_NaN();
-  if (x == 0) x = 0.0;
-  uint64_t b = std::bit_cast<uint64_t>(x);
-  return (b >> 63) ? ~b : b | (1ull << 63);
 }
 
 struct TopLocal : LocalSinkState {
@@ -169,11 +159,11 @@ Status PartitionTopK::Consume(ExecContext* ctx, LocalSinkState* base, Batch batc
   std::vector<uint64_t> keys(n);
   if (IsIntegerLike(type) && type.id() != arrow::Type::UINT64) {
     ARROW_RETURN_NOT_OK(LoadIntegers(*order, &l->ints));
-    for (int64_t i = 0; i < n; ++i) keys[i] = IntegerOrderKey(l->ints[i]);
+    for (int64_t i = 0; i < n; ++i) keys[i] = OrderedBits(l->ints[i]);
   } else if (arrow::is_floating(type.id())) {
     ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Cast(order, arrow::float64()));
     const double* v = d.array()->GetValues<double>(1);
-    for (int64_t i = 0; i < n; ++i) keys[i] = DoubleOrderKey(v[i]);
+    for (int64_t i = 0; i < n; ++i) keys[i] = OrderedBits(v[i]);
   } else {
     return Status::Invalid("internal: per-partition top-k cannot order ",
                            type.ToString());

@@ -108,6 +108,15 @@ Result<SortKeyColumn> SortKeyColumn::Make(std::shared_ptr<arrow::Array> arr,
   }
 }
 
+uint64_t OrderedBits(double d) {
+  constexpr uint64_t kSign = uint64_t{1} << 63;
+  if (d == 0) d = 0;                                                // -0.0 == 0.0
+  if (std::isnan(d)) d = std::numeric_limits<double>::quiet_NaN();  // after +inf
+  uint64_t bits;
+  std::memcpy(&bits, &d, sizeof bits);
+  return (bits & kSign) != 0 ? ~bits : bits | kSign;
+}
+
 namespace {
 
 // What the sort orders rows by first: the first key's NULL placement (rank), then 64
@@ -122,14 +131,6 @@ struct SortEntry {
 };
 
 constexpr uint64_t kSignBit = uint64_t{1} << 63;
-
-uint64_t DoubleBits(double d) {
-  if (d == 0) d = 0;                                                // -0.0 == 0.0
-  if (std::isnan(d)) d = std::numeric_limits<double>::quiet_NaN();  // after +inf
-  uint64_t bits;
-  std::memcpy(&bits, &d, sizeof bits);
-  return (bits & kSignBit) != 0 ? ~bits : bits | kSignBit;
-}
 
 uint64_t StringPrefix(std::string_view v) {
   uint64_t p = 0;
@@ -167,13 +168,13 @@ std::vector<SortEntry> MakeEntries(const SortKeyColumn& k, int64_t n, bool* exac
     uint64_t u = 0;
     switch (k.kind) {
       case SortKeyColumn::kInt:
-        u = static_cast<uint64_t>(k.i64[r]) ^ kSignBit;
+        u = OrderedBits(k.i64[r]);
         break;
       case SortKeyColumn::kUInt:
         u = k.u64[r];
         break;
       case SortKeyColumn::kDouble:
-        u = DoubleBits(k.f64[r]);
+        u = OrderedBits(k.f64[r]);
         break;
       case SortKeyColumn::kDecimal:
         u = (fits64 ? k.u64[2 * r] : k.u64[2 * r + 1]) ^ kSignBit;

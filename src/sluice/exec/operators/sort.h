@@ -141,6 +141,14 @@ struct SortKeyColumn {
   int Compare(int64_t a, int64_t b) const { return Compare(a, *this, b); }
 };
 
+/// Values as unsigned integers in the same order (for sorting by integer compares):
+/// integers with the sign bit flipped; doubles with every NaN after +inf and -0.0 equal
+/// to 0.0, as SortKeyColumn orders them.
+inline uint64_t OrderedBits(int64_t v) {
+  return static_cast<uint64_t>(v) ^ (uint64_t{1} << 63);
+}
+uint64_t OrderedBits(double d);
+
 /// Row order of `batch` by `keys` (evaluated on the batch), ties by row: the first
 /// `limit` row indices (all if limit < 0). A full sort of at least kParallelSortRows
 /// rows sorts a slice per thread on `threads` threads and merges them.

@@ -489,24 +489,17 @@ class BucketRun {
                                     s_.order[0].kind == SortKeyColumn::kDouble);
   }
   static uint64_t OrderedBits(const SortKeyColumn& k, int64_t r) {
-    constexpr uint64_t kSign = uint64_t{1} << 63;
     uint64_t u = 0;
     switch (k.kind) {
       case SortKeyColumn::kInt:
-        u = static_cast<uint64_t>(k.i64[r]) ^ kSign;
+        u = exec::OrderedBits(k.i64[r]);
         break;
       case SortKeyColumn::kUInt:
         u = k.u64[r];
         break;
-      default: {
-        double d = k.f64[r];
-        if (d == 0) d = 0;  // -0.0 is a peer of 0.0
-        if (std::isnan(d)) d = std::numeric_limits<double>::quiet_NaN();  // after +inf
-        uint64_t bits;
-        std::memcpy(&bits, &d, sizeof bits);
-        u = (bits & kSign) != 0 ? ~bits : bits | kSign;
+      default:
+        u = exec::OrderedBits(k.f64[r]);
         break;
-      }
     }
     return k.ascending ? u : ~u;
   }
