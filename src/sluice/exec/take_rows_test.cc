@@ -42,10 +42,13 @@ std::shared_ptr<arrow::Array> Random(const std::shared_ptr<arrow::DataType>& typ
         st = static_cast<arrow::Decimal128Builder&>(*b).Append(
             arrow::Decimal128(static_cast<int64_t>(r)));
         break;
-      case arrow::Type::STRING:
-        st = static_cast<arrow::StringBuilder&>(*b).Append(
-            std::string(r % 20, 'a' + r % 26));
+      case arrow::Type::STRING: {
+        // 0-39 bytes, every byte its own: copies 16 bytes wide must not mix strings up.
+        std::string v(r % 40, ' ');
+        for (auto& c : v) c = static_cast<char>('a' + rng() % 26);
+        st = static_cast<arrow::StringBuilder&>(*b).Append(v);
         break;
+      }
       case arrow::Type::LARGE_STRING:
         st = static_cast<arrow::LargeStringBuilder&>(*b).Append(std::string(r % 9, 'q'));
         break;
