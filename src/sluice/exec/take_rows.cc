@@ -79,35 +79,44 @@ Result<std::shared_ptr<arrow::Array>> TakeBinary(
   const auto& vd = *values->data();
   const Offset* off = vd.GetValues<Offset>(1);
   const uint8_t* data = vd.buffers[2] ? vd.buffers[2]->data() : nullptr;
+  ARROW_ASSIGN_OR_RAISE(auto offsets,
+                        arrow::AllocateBuffer((n + 1) * sizeof(Offset), pool));
+  Offset* o = reinterpret_cast<Offset*>(offsets->mutable_data());
+  // One pass over the (random) source offsets: each string's start kept, the output
+  // offsets summed; the copy pass then reads both in order.
+  std::vector<Offset> starts(static_cast<size_t>(n));
   int64_t total = 0;
-  for (int64_t i = 0; i < n; ++i) total += off[idx[i] + 1] - off[idx[i]];
+  o[0] = 0;
+  constexpr int64_t kAhead = 16;
+  for (int64_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) __builtin_prefetch(off + idx[i + kAhead]);
+    const Offset start = off[idx[i]];
+    starts[i] = start;
+    total += off[idx[i] + 1] - start;
+    o[i + 1] = static_cast<Offset>(total);
+  }
   if (total > std::numeric_limits<Offset>::max()) {
     return Status::CapacityError("taking rows: more than 2 GiB of strings in one batch");
   }
-  ARROW_ASSIGN_OR_RAISE(auto offsets,
-                        arrow::AllocateBuffer((n + 1) * sizeof(Offset), pool));
   // kWide bytes of room past the end, so that short strings copy as one fixed-size move
   // (a libc call per string was most of the time of joins that output strings).
   constexpr int64_t kWide = 16;
   ARROW_ASSIGN_OR_RAISE(auto bytes, arrow::AllocateBuffer(total + kWide, pool));
-  Offset* o = reinterpret_cast<Offset*>(offsets->mutable_data());
   uint8_t* d = bytes->mutable_data();
   // Source strings that end kWide bytes or more before the data buffer does can be
   // read kWide bytes wide.
   const int64_t data_size = vd.buffers[2] ? vd.buffers[2]->size() : 0;
   const Offset wide_end = static_cast<Offset>(std::max<int64_t>(0, data_size - kWide));
-  Offset pos = 0;
-  o[0] = 0;
   for (int64_t i = 0; i < n; ++i) {
-    const Offset s = off[idx[i]];
-    const Offset len = off[idx[i] + 1] - s;
-    if (len <= kWide && s <= wide_end) {
-      std::memcpy(d + pos, data + s, kWide);  // the bytes past len are overwritten next
+    if (i + kAhead < n && data != nullptr) __builtin_prefetch(data + starts[i + kAhead]);
+    const Offset start = starts[i];
+    const Offset len = o[i + 1] - o[i];
+    if (len <= kWide && start <= wide_end) {
+      std::memcpy(d + o[i], data + start,
+                  kWide);  // the bytes past len are overwritten next
     } else {
-      std::memcpy(d + pos, data + s, static_cast<size_t>(len));
+      std::memcpy(d + o[i], data + start, static_cast<size_t>(len));
     }
-    pos += len;
-    o[i + 1] = pos;
   }
   int64_t nulls = 0;
   ARROW_ASSIGN_OR_RAISE(auto validity, TakeValidity(vd, idx, n, pool, &nulls));
