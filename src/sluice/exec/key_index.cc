@@ -528,15 +528,17 @@ class IntKeyIndex final : public KeyIndex {
     keys_.push_back(key);
     const int64_t lo = std::min(min_, key), hi = std::max(max_, key);
     max_ = hi;
-    const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) + 1;
-    if (span <= direct_.size() && lo == min_) {
+    // hi - lo without overflow (the whole int64 range would wrap hi - lo + 1 to 0).
+    const uint64_t distance = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+    if (distance < direct_.size() && lo == min_) {
       direct_[static_cast<uint64_t>(key) - static_cast<uint64_t>(min_)] = id + 1;
       return id;
     }
     const int64_t distinct = size() - (null_id_ >= 0 ? 1 : 0);
-    if (DenseForInserts(lo, hi, distinct)) {
-      FillDirect(lo, std::max<uint64_t>(span, std::min<uint64_t>(2 * direct_.size(),
-                                                                 uint64_t{1} << 24)));
+    if (DenseForInserts(lo, hi, distinct)) {  // then distance < 2^24
+      FillDirect(lo,
+                 std::max<uint64_t>(distance + 1, std::min<uint64_t>(2 * direct_.size(),
+                                                                     uint64_t{1} << 24)));
       return id;
     }
     // Sparse now: hash slots for every key (min_ stays the smallest key).

@@ -5,6 +5,7 @@
 #include <arrow/compute/api.h>
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 #include <optional>
 #include <random>
@@ -727,6 +728,42 @@ TEST(KeyIndexTest, ManyKeyColumnsAgainstAMap) {
         }
       }
     }
+  }
+}
+
+}  // namespace
+}  // namespace sluice::exec
+
+namespace sluice::exec {
+namespace {
+
+// Integer keys inserted into the direct array (a small dense range) and then the far
+// ends of the int64 range: the span check must not overflow (hi - lo + 1 wraps to 0
+// for INT64_MIN..INT64_MAX), and the index must move to hash slots.
+TEST(KeyIndexTest, ExtremeIntegerKeysLeaveTheDirectArray) {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  for (const std::vector<std::vector<int64_t>>& batches :
+       {std::vector<std::vector<int64_t>>{{kMin}, {kMax, kMin, 0}},
+        std::vector<std::vector<int64_t>>{{kMin, kMin + 1, kMin + 2}, {kMax}, {kMin + 1}},
+        std::vector<std::vector<int64_t>>{{1, 2, 3, 4}, {kMax - 1, kMin}, {3, kMax}}}) {
+    ASSERT_OK_AND_ASSIGN(auto index, KeyIndex::Make({arrow::int64()}));
+    std::map<int64_t, uint32_t> ref;
+    for (const auto& values : batches) {
+      arrow::Int64Builder b;
+      ASSERT_TRUE(b.AppendValues(values).ok());
+      std::shared_ptr<arrow::Array> col;
+      ASSERT_TRUE(b.Finish(&col).ok());
+      std::vector<uint32_t> ids(values.size());
+      ASSERT_TRUE(index->Insert({col}, KeyIndex::Nulls::kGroup, ids.data()).ok());
+      for (size_t i = 0; i < values.size(); ++i) {
+        auto [it, inserted] = ref.emplace(values[i], static_cast<uint32_t>(ref.size()));
+        ASSERT_EQ(ids[i], it->second) << values[i];
+      }
+    }
+    ASSERT_OK_AND_ASSIGN(auto cols, index->KeyColumns(arrow::default_memory_pool()));
+    const auto& keys = static_cast<const arrow::Int64Array&>(*cols[0]);
+    for (const auto& [v, id] : ref) ASSERT_EQ(keys.Value(id), v);
   }
 }
 

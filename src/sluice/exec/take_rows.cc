@@ -105,13 +105,14 @@ Result<std::shared_ptr<arrow::Array>> TakeBinary(
   uint8_t* d = bytes->mutable_data();
   // Source strings that end kWide bytes or more before the data buffer does can be
   // read kWide bytes wide.
+  // (None when the buffer is shorter than that, or absent.)
   const int64_t data_size = vd.buffers[2] ? vd.buffers[2]->size() : 0;
-  const Offset wide_end = static_cast<Offset>(std::max<int64_t>(0, data_size - kWide));
+  const int64_t wide_end = data_size - kWide;
   for (int64_t i = 0; i < n; ++i) {
     if (i + kAhead < n && data != nullptr) __builtin_prefetch(data + starts[i + kAhead]);
     const Offset start = starts[i];
     const Offset len = o[i + 1] - o[i];
-    if (len <= kWide && start <= wide_end) {
+    if (len <= kWide && static_cast<int64_t>(start) <= wide_end) {
       std::memcpy(d + o[i], data + start,
                   kWide);  // the bytes past len are overwritten next
     } else {

@@ -134,3 +134,38 @@ TEST(TakeRows, SelectionsFromBytesAndBits) {
 
 }  // namespace
 }  // namespace sluice::exec
+
+namespace sluice::exec {
+namespace {
+
+// Short strings are copied 16 bytes wide only where the source buffer has 16 bytes past
+// their start: a 5-byte buffer (wrapped, not padded) and an absent one (all strings
+// empty) must be read exactly.
+TEST(TakeRows, StringsFromBuffersShorterThanTheWideCopy) {
+  const std::string bytes = "hello";
+  const std::vector<int32_t> offsets = {0, 2, 5};
+  auto small_ptr = std::make_shared<arrow::StringArray>(
+      2, arrow::Buffer::Wrap(offsets),
+      std::make_shared<arrow::Buffer>(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                      static_cast<int64_t>(bytes.size())));
+  const std::vector<int32_t> idx = {1, 0, 1};
+  SLUICE_ASSERT_OK_AND_ASSIGN(
+      auto got, TakeRows(small_ptr, idx.data(), 3, arrow::default_memory_pool()));
+  SLUICE_ASSERT_OK(got->ValidateFull());
+  const auto& s = static_cast<const arrow::StringArray&>(*got);
+  EXPECT_EQ(s.GetView(0), "llo");
+  EXPECT_EQ(s.GetView(1), "he");
+  EXPECT_EQ(s.GetView(2), "llo");
+
+  const std::vector<int32_t> empty_offsets = {0, 0, 0};
+  auto empty = std::make_shared<arrow::StringArray>(arrow::ArrayData::Make(
+      arrow::utf8(), 2, {nullptr, arrow::Buffer::Wrap(empty_offsets), nullptr}, 0));
+  SLUICE_ASSERT_OK_AND_ASSIGN(
+      auto none, TakeRows(empty, idx.data(), 3, arrow::default_memory_pool()));
+  SLUICE_ASSERT_OK(none->ValidateFull());
+  EXPECT_EQ(none->length(), 3);
+  EXPECT_EQ(static_cast<const arrow::StringArray&>(*none).GetView(1), "");
+}
+
+}  // namespace
+}  // namespace sluice::exec

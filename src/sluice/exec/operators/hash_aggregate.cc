@@ -159,11 +159,12 @@ Status HashAggregate::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
 }
 
 Result<std::unique_ptr<LocalSinkState>> HashAggregate::TakeTable(
-    ExecContext* ctx, LocalSinkState* local_base, bool with_reservation) {
+    ExecContext* ctx, LocalSinkState* local_base, bool with_reservation,
+    bool share_columns) {
   auto* local = static_cast<AggregateLocal*>(local_base);
   ARROW_ASSIGN_OR_RAISE(auto fresh, MakeLocal(ctx, 0));
   auto* next = static_cast<AggregateLocal*>(fresh.get());
-  if (local->table) {
+  if (local->table && share_columns) {
     ARROW_ASSIGN_OR_RAISE(next->table, local->table->MakeEmpty());
     // A table of segments is handed over after the batch that takes it past
     // kSegmentGroups groups: room for twice that at once.
@@ -204,7 +205,10 @@ Status HashAggregate::SpillLocal(ExecContext* ctx, LocalSinkState* local_base,
   // written, and shrinks it to the empty table's afterwards: giving it back first would
   // leave the empty table nothing to start with while the other workers still hold the
   // rest of the budget.
-  ARROW_ASSIGN_OR_RAISE(auto full, TakeTable(ctx, local, /*with_reservation=*/false));
+  // The next table starts with column indexes of its own: shared ones would keep every
+  // value the worker has seen (and its budget) after this spill.
+  ARROW_ASSIGN_OR_RAISE(auto full, TakeTable(ctx, local, /*with_reservation=*/false,
+                                             /*share_columns=*/false));
   states.push_back(std::move(full));
   // Only running out asks the other workers to follow (answering would start a chain).
   // Asked before writing, so that workers running out meanwhile see the request.
@@ -409,7 +413,8 @@ Status HashAggregate::MaybeFlush(ExecContext* ctx, LocalSinkState* local_base) {
   } else if (local->groups() < kSegmentGroups) {
     return Status::OK();
   }
-  ARROW_ASSIGN_OR_RAISE(auto segment, TakeTable(ctx, local, /*with_reservation=*/true));
+  ARROW_ASSIGN_OR_RAISE(auto segment, TakeTable(ctx, local, /*with_reservation=*/true,
+                                                /*share_columns=*/true));
   std::lock_guard<std::mutex> lock(mu_);
   finished_.push_back(std::move(segment));
   return Status::OK();

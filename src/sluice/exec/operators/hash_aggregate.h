@@ -76,10 +76,12 @@ class HashAggregate : public Sink, public Source {
  private:
   Status MaybeFlush(ExecContext* ctx, LocalSinkState* local);
   // The worker's table and accumulators (and its reservation, `with_reservation`) as a
-  // state of their own; the worker goes on with empty ones.
+  // state of their own; the worker goes on with empty ones, whose key index shares the
+  // taken one's column indexes when `share_columns` (KeyIndex::MakeEmpty).
   Result<std::unique_ptr<LocalSinkState>> TakeTable(ExecContext* ctx,
                                                     LocalSinkState* local,
-                                                    bool with_reservation);
+                                                    bool with_reservation,
+                                                    bool share_columns);
   // Writes the worker's table and the tables set aside so far to a run and gives the
   // worker an empty table. `ran_out`: this worker's reservation could not grow (the
   // other workers then follow).
