@@ -206,22 +206,13 @@ Result<std::vector<int64_t>> SortIndices(const arrow::RecordBatch& batch,
   }
   const int64_t n = batch.num_rows();
   std::vector<int64_t> idx(n);
-  if (cols.empty() || n >= (int64_t{1} << 32)) {
+  if (cols.empty()) {  // no keys: arrival order
     std::iota(idx.begin(), idx.end(), 0);
-    auto less = [&](int64_t a, int64_t b) {
-      for (const auto& c : cols) {
-        int r = c.Compare(a, b);
-        if (r != 0) return r < 0;
-      }
-      return a < b;  // ties: arrival order
-    };
-    if (limit >= 0 && limit < n) {
-      std::partial_sort(idx.begin(), idx.begin() + limit, idx.end(), less);
-      idx.resize(limit);
-    } else {
-      std::sort(idx.begin(), idx.end(), less);
-    }
+    if (limit >= 0 && limit < n) idx.resize(limit);
     return idx;
+  }
+  if (n >= (int64_t{1} << 32)) {
+    return Status::CapacityError("sorting more than 4 billion rows in one batch");
   }
   bool exact = false;
   std::vector<SortEntry> entries = MakeEntries(cols[0], n, &exact);
