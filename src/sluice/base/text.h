@@ -14,4 +14,11 @@ inline std::string AsciiLower(std::string_view s) {
   return out;
 }
 
+/// `s` with ASCII letters in upper case.
+inline std::string AsciiUpper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
 }  // namespace sluice

@@ -30,6 +30,10 @@ struct Progress {
   std::atomic<int64_t> bytes_total{0};  // known input size, 0 if unknown
   std::atomic<int64_t> rows_rejected{0};
   std::atomic<int64_t> rows_written{0};
+  // Event time (operators/time_window.h): rows dropped because every window they
+  // belong to had fired, and rows without an event time.
+  std::atomic<int64_t> rows_late{0};
+  std::atomic<int64_t> rows_without_time{0};
 };
 
 class ExecContext {

@@ -78,9 +78,9 @@ class KeyTable {
   static constexpr size_t kShortMax = 15;
 
   MemoryReservation* reservation_;
-  bool short_keys_ = true;         // every key so far fits a ShortKey
-  std::vector<ShortKey> shorts_;   // by id, while short_keys_
-  std::vector<uint64_t> slots_;  // hash tag << 32 | (id + 1); 0 = empty
+  bool short_keys_ = true;        // every key so far fits a ShortKey
+  std::vector<ShortKey> shorts_;  // by id, while short_keys_
+  std::vector<uint64_t> slots_;   // hash tag << 32 | (id + 1); 0 = empty
   uint64_t mask_ = 0;
   std::vector<uint8_t> arena_;
   std::vector<uint64_t> key_offsets_;

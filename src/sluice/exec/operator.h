@@ -161,6 +161,12 @@ class Sink : public virtual PhysicalNode {
   /// True when the sink must see ordered input in order (a single output file): the
   /// executor then runs an ordered source's pipeline on one worker.
   virtual bool needs_order() const { return false; }
+  /// True when the sink hands rows on while they arrive, to a pipeline that runs at the
+  /// same time (an exchange): the executor runs the pipelines feeding it on threads of
+  /// their own (pipeline.h).
+  virtual bool streams() const { return false; }
+  /// Called once per pipeline feeding the sink, before its `workers` workers start.
+  virtual void WillRun(ExecContext* ctx, int workers) {}
 };
 
 }  // namespace sluice::exec

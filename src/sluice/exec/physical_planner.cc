@@ -4,13 +4,17 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <set>
 
+#include "sluice/exec/exchange.h"
 #include "sluice/exec/operators/filter_project.h"
 #include "sluice/exec/operators/hash_aggregate.h"
 #include "sluice/exec/operators/hash_join.h"
 #include "sluice/exec/operators/limit.h"
 #include "sluice/exec/operators/partition_top_k.h"
 #include "sluice/exec/operators/sort.h"
+#include "sluice/exec/operators/time_window.h"
 #include "sluice/exec/operators/window.h"
 #include "sluice/exec/scannable.h"
 
@@ -102,6 +106,66 @@ std::vector<int> StringColumns(const arrow::Schema& schema) {
   return out;
 }
 
+// Where column `c` of `node` comes from through filters and plain column projections:
+// window_start (true) or window_end (false) of a TimeWindowNode, if it is one of those.
+struct WindowColumn {
+  const plan::TimeWindowNode* window;
+  bool start;
+};
+std::optional<WindowColumn> TraceWindowColumn(const plan::Plan& node, int c) {
+  switch (node->kind) {
+    case NodeKind::kFilter:
+      return TraceWindowColumn(node->inputs[0], c);
+    case NodeKind::kProject: {
+      const expr::Expr e =
+          expr::StripAliases(static_cast<const plan::ProjectNode&>(*node).exprs[c]);
+      if (e->kind != expr::ExprKind::kColumn) return std::nullopt;
+      return TraceWindowColumn(node->inputs[0], e->index);
+    }
+    case NodeKind::kTimeWindow: {
+      const auto& w = static_cast<const plan::TimeWindowNode&>(*node);
+      if (c == w.start_column()) return WindowColumn{&w, true};
+      if (c == w.end_column()) return WindowColumn{&w, false};
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+// Whether any of `columns` (of `node`) is window_start/window_end of `window`.
+bool ReadsWindowColumns(const plan::Plan& node, const std::vector<int>& columns,
+                        const plan::TimeWindowNode* window) {
+  for (int c : columns) {
+    auto w = TraceWindowColumn(node, c);
+    if (w && w->window == window) return true;
+  }
+  return false;
+}
+
+// Between an aggregate over windows and its TimeWindowNode, window_start/window_end
+// reach the aggregate as they are: rows carry their pane there, not their window, so
+// nothing may compute with them on the way.
+Status CheckWindowPath(const plan::Plan& node, const plan::TimeWindowNode* window) {
+  if (node.get() == window) return Status::OK();
+  std::vector<int> cols;
+  if (node->kind == NodeKind::kFilter) {
+    expr::CollectColumns(static_cast<const plan::FilterNode&>(*node).predicate, &cols);
+  } else if (node->kind == NodeKind::kProject) {
+    for (const auto& e : static_cast<const plan::ProjectNode&>(*node).exprs) {
+      if (expr::StripAliases(e)->kind != expr::ExprKind::kColumn) {
+        expr::CollectColumns(e, &cols);
+      }
+    }
+  }
+  if (ReadsWindowColumns(node->inputs[0], cols, window)) {
+    return Status::NotImplemented(
+        "computing with window_start/window_end before the GROUP BY over the windows "
+        "(group by them, then compute)");
+  }
+  return CheckWindowPath(node->inputs[0], window);
+}
+
 class Builder {
  public:
   Result<std::vector<Partial>> Build(const plan::Plan& node) {
@@ -118,6 +182,8 @@ class Builder {
         return Append(node, std::make_shared<ProjectFactory>(n.exprs, n.schema));
       }
       case NodeKind::kAggregate: {
+        ARROW_ASSIGN_OR_RAISE(auto windowed, BuildWindowAggregate(node));
+        if (windowed) return std::move(*windowed);
         // An aggregate computed already (a CTE or view read twice): its result again.
         for (const auto& [plan, built] : aggregates_) {
           if (plan::SameResult(plan, node)) {
@@ -164,6 +230,17 @@ class Builder {
       }
       case NodeKind::kJoin:
         return BuildJoin(node);
+      case NodeKind::kTimeWindow: {
+        const auto& n = static_cast<const plan::TimeWindowNode&>(*node);
+        const bool panes = pane_windows_.count(&n) > 0;
+        if (!panes && n.window == plan::TimeWindowKind::kSession) {
+          return Status::NotImplemented(
+              "SESSION windows without a GROUP BY window_start or window_end: sessions "
+              "exist per key, so group by the key and the window");
+        }
+        return Append(node, std::make_shared<TimeWindowFactory>(Spec(n), n.time_column,
+                                                                panes, n.schema));
+      }
       case NodeKind::kWindow: {
         const auto& n = static_cast<const plan::WindowNode&>(*node);
         auto window = std::make_shared<WindowSink>(
@@ -234,6 +311,82 @@ class Builder {
     return std::vector<Partial>{Partial{source, {}}};
   }
 
+  static TimeWindowSpec Spec(const plan::TimeWindowNode& n) {
+    TimeWindowSpec spec;
+    spec.kind = n.window;
+    spec.size_us = n.size_us;
+    spec.slide_us = n.slide_us;
+    spec.gap_us = n.gap_us;
+    return spec;
+  }
+
+  // An aggregate grouping by window_start/window_end of a TimeWindowNode below it
+  // (through filters and projections): a keyed exchange, then a WindowAggregate. Nullopt
+  // for any other aggregate.
+  Result<std::optional<std::vector<Partial>>> BuildWindowAggregate(
+      const plan::Plan& node) {
+    const auto& n = static_cast<const plan::AggregateNode&>(*node);
+    const plan::Plan& input = node->inputs[0];
+    const plan::TimeWindowNode* window = nullptr;
+    std::vector<int> output_keys;
+    std::vector<expr::Expr> other_keys;
+    for (const auto& k : n.keys) {
+      const expr::Expr e = expr::StripAliases(k);
+      if (e->kind == expr::ExprKind::kColumn) {
+        auto w = TraceWindowColumn(input, e->index);
+        if (w && (window == nullptr || window == w->window)) {
+          window = w->window;
+          output_keys.push_back(w->start ? WindowAggregateFactory::kWindowStart
+                                         : WindowAggregateFactory::kWindowEnd);
+          continue;
+        }
+      }
+      other_keys.push_back(e);
+      output_keys.push_back(static_cast<int>(other_keys.size()) - 1);
+    }
+    if (window == nullptr) return std::nullopt;
+    std::vector<int> cols;
+    for (const auto& k : other_keys) expr::CollectColumns(k, &cols);
+    for (const auto& a : n.aggregates) expr::CollectColumns(a, &cols);
+    if (ReadsWindowColumns(input, cols, window)) {
+      return Status::NotImplemented(
+          "window_start/window_end in a grouping expression or an aggregate's argument "
+          "of the GROUP BY over those windows");
+    }
+    ARROW_RETURN_NOT_OK(CheckWindowPath(input, window));
+    pane_windows_.insert(window);
+    ARROW_ASSIGN_OR_RAISE(auto parts, Build(input));
+    auto exchange = std::make_shared<Exchange>(other_keys, input->schema);
+    Register(exchange, node->id);
+    for (size_t i = 0; i < parts.size(); ++i) exchange->AddFeedingPipeline();
+    ARROW_RETURN_NOT_OK(Finish(std::move(parts), exchange));
+    auto [column, offset] = PaneColumn(input, *window);
+    if (column < 0) return Status::Invalid("internal: the windows' columns were dropped");
+    auto agg = std::make_shared<WindowAggregateFactory>(
+        Spec(*window), column, offset, std::move(other_keys), std::move(output_keys),
+        n.aggregates, n.schema);
+    Register(agg, node->id);
+    return std::vector<Partial>{Partial{exchange, {agg}}};
+  }
+
+  // The column of `node` from which a WindowAggregate reads each row's pane (where the
+  // TimeWindowFactory in pane mode put it), and what to subtract from it: window_start
+  // as it is, or window_end minus the pane's width when only that one is left.
+  static std::pair<int, int64_t> PaneColumn(const plan::Plan& node,
+                                            const plan::TimeWindowNode& window) {
+    int end = -1;
+    for (int c = 0; c < node->schema->num_fields(); ++c) {
+      auto w = TraceWindowColumn(node, c);
+      if (!w || w->window != &window) continue;
+      if (w->start) return {c, 0};
+      end = c;
+    }
+    const int64_t width = window.window == plan::TimeWindowKind::kTumble ? window.size_us
+                          : window.window == plan::TimeWindowKind::kHop  ? window.slide_us
+                                                                         : window.gap_us;
+    return {end, width};
+  }
+
   Result<std::vector<Partial>> BuildJoin(const plan::Plan& node) {
     const auto& n = static_cast<const plan::JoinNode&>(*node);
     plan::Plan probe_plan = n.inputs[0];
@@ -299,6 +452,8 @@ class Builder {
   }
 
   PhysicalPlan out_;
+  // TimeWindowNodes whose rows an aggregate over windows reads: placed in panes.
+  std::set<const plan::TimeWindowNode*> pane_windows_;
   // The aggregates built so far, by plan: a source may feed several pipelines.
   std::vector<std::pair<plan::Plan, std::shared_ptr<HashAggregate>>> aggregates_;
 };

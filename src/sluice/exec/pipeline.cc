@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "sluice/base/parallel.h"
 
@@ -92,6 +94,7 @@ Status Executor::RunPipeline(
       static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx_->threads(), morsels)));
   if (source->ordered() && sink->needs_order()) workers = 1;
   const size_t n_ops = operators.size() - first_operator;
+  sink->WillRun(ctx_, workers);
 
   Status st = RunWorkers(workers, [&](int worker) -> Status {
     auto fail = [&](Status s) {
@@ -152,19 +155,43 @@ Status Executor::Run(const std::vector<Pipeline>& pipelines) {
   // How many pipelines feed each sink: finalize after the last one.
   std::map<Sink*, int> remaining;
   for (const auto& p : pipelines) remaining[p.sink.get()]++;
+  // Pipelines feeding a streaming sink (an exchange) run on threads of their own, at
+  // the same time as the pipeline that reads it (which comes later in the order).
+  std::vector<std::thread> background;
+  std::vector<Status> background_status;
+  std::mutex status_mu;
+  Status st;
   for (const auto& p : pipelines) {
-    Status st = RunPipeline(p.source, p.operators, 0, p.sink);
+    if (p.sink->streams()) {
+      background.emplace_back([this, &p, &background_status, &status_mu] {
+        Status s = RunPipeline(p.source, p.operators, 0, p.sink);
+        if (!s.ok()) ctx_->Cancel();
+        std::lock_guard<std::mutex> lock(status_mu);
+        background_status.push_back(std::move(s));
+      });
+      continue;
+    }
+    st = RunPipeline(p.source, p.operators, 0, p.sink);
     if (!st.ok()) {
       ctx_->Cancel();
-      return st;
+      break;
     }
     if (--remaining[p.sink.get()] == 0) {
       int64_t start = NowNanos();
-      ARROW_RETURN_NOT_OK(p.sink->Finalize(ctx_));
+      st = p.sink->Finalize(ctx_);
       p.sink->metrics().nanos += NowNanos() - start;
+      if (!st.ok()) {
+        ctx_->Cancel();
+        break;
+      }
     }
   }
-  return Status::OK();
+  for (auto& t : background) t.join();
+  // The first real error: a pipeline stopped because another failed says Cancelled.
+  for (const auto& s : background_status) {
+    if (!s.ok() && (st.ok() || (st.IsCancelled() && !s.IsCancelled()))) st = s;
+  }
+  return st;
 }
 
 }  // namespace sluice::exec

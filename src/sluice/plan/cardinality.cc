@@ -167,6 +167,14 @@ double EstimateRows(const Plan& node) {
     case NodeKind::kProject:
     case NodeKind::kWindow:
       return EstimateRows(node->inputs[0]);
+    case NodeKind::kTimeWindow: {
+      // A hop's rows each fall in size / slide windows.
+      const auto& w = static_cast<const TimeWindowNode&>(*node);
+      double copies = w.window == TimeWindowKind::kHop && w.slide_us > 0
+                          ? static_cast<double>(w.size_us) / w.slide_us
+                          : 1.0;
+      return EstimateRows(node->inputs[0]) * copies;
+    }
   }
   return 1e6;
 }

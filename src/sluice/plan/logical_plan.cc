@@ -4,6 +4,18 @@
 
 namespace sluice::plan {
 
+const char* TimeWindowKindName(TimeWindowKind k) {
+  switch (k) {
+    case TimeWindowKind::kTumble:
+      return "tumble";
+    case TimeWindowKind::kHop:
+      return "hop";
+    case TimeWindowKind::kSession:
+      return "session";
+  }
+  return "?";
+}
+
 const char* JoinTypeName(JoinType t) {
   switch (t) {
     case JoinType::kInner:
@@ -142,6 +154,20 @@ std::string DescribeNode(const PlanNode& node) {
       return fmt::format("Window partition=[{}] order=[{}]{} fns=[{}]",
                          JoinExprs(n.partition_by), DescribeSortKeys(n.order_by), top,
                          fns);
+    }
+    case NodeKind::kTimeWindow: {
+      const auto& n = static_cast<const TimeWindowNode&>(node);
+      std::string time = node.inputs[0]->schema->field(n.time_column)->name();
+      switch (n.window) {
+        case TimeWindowKind::kTumble:
+          return fmt::format("TimeWindow tumble({}, size={}us)", time, n.size_us);
+        case TimeWindowKind::kHop:
+          return fmt::format("TimeWindow hop({}, slide={}us, size={}us)", time,
+                             n.slide_us, n.size_us);
+        case TimeWindowKind::kSession:
+          return fmt::format("TimeWindow session({}, gap={}us)", time, n.gap_us);
+      }
+      return "TimeWindow";
     }
   }
   return "?";

@@ -26,7 +26,8 @@ enum class NodeKind {
   kSort,
   kLimit,
   kUnion,
-  kWindow
+  kWindow,
+  kTimeWindow
 };
 
 enum class JoinType { kInner, kLeft, kRight, kFull, kSemi, kAnti };
@@ -170,6 +171,35 @@ struct WindowNode : PlanNode {
   /// row_number() and a filter above keeps row_number <= top_per_partition), so the
   /// input may be cut to those rows first.
   int64_t top_per_partition = -1;
+};
+
+// ---- Event-time windows (TUMBLE / HOP / SESSION) --------------------------------------
+
+enum class TimeWindowKind { kTumble, kHop, kSession };
+const char* TimeWindowKindName(TimeWindowKind k);
+
+/// The windows of an event-time column (docs/design/streams.md). Output: every input
+/// column in order, then window_start and window_end (timestamp[us] with the time
+/// column's time zone): the window [window_start, window_end) of each row.
+/// - Tumble: one window of `size` per row, aligned to the epoch.
+/// - Hop: the size / slide windows of `size`, starting every `slide`, that contain the
+///   row (one output row per window; an aggregate grouping by window_start plans it
+///   with panes instead, never copying rows).
+/// - Session: windows of one key's rows no more than `gap` apart; they exist only per
+///   key, so this node must be the input (through projections and filters of other
+///   columns) of an aggregate grouping by window_start or window_end, whose other keys
+///   are the session's key.
+/// A row whose time is NULL belongs to no window (it is dropped and counted).
+struct TimeWindowNode : PlanNode {
+  TimeWindowNode() : PlanNode(NodeKind::kTimeWindow) {}
+  TimeWindowKind window = TimeWindowKind::kTumble;
+  int time_column = -1;  // in the input: a timestamp of any unit
+  int64_t size_us = 0;   // tumble, hop
+  int64_t slide_us = 0;  // hop
+  int64_t gap_us = 0;    // session
+  /// window_start, window_end: the node's last two columns.
+  int start_column() const { return schema->num_fields() - 2; }
+  int end_column() const { return schema->num_fields() - 1; }
 };
 
 /// "ROWS BETWEEN 2 PRECEDING AND CURRENT ROW" (empty for a default frame).

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "sluice/base/text.h"
 #include "sluice/expr/aggregate_types.h"
 #include "sluice/expr/binder.h"
 #include "sluice/expr/function_registry.h"
@@ -186,6 +187,94 @@ Result<Plan> MakeLimit(Plan input, int64_t limit, int64_t offset) {
   n->schema = input->schema;
   n->limit = limit;
   n->offset = offset;
+  n->inputs = {std::move(input)};
+  return Plan(n);
+}
+
+Result<int64_t> DurationMicros(const arrow::Scalar& value, const std::string& what) {
+  if (!value.is_valid) return Status::Invalid(what, " must not be NULL");
+  constexpr int64_t kDay = 86'400'000'000LL;
+  if (value.type->id() == arrow::Type::INTERVAL_MONTH_DAY_NANO) {
+    const auto& v = static_cast<const arrow::MonthDayNanoIntervalScalar&>(value).value;
+    if (v.months != 0) {
+      return Status::Invalid(what,
+                             " must be a fixed duration (days, hours, minutes, seconds): "
+                             "months and years vary in length");
+    }
+    if (v.nanoseconds % 1000 != 0) {
+      return Status::Invalid(what, " must be a whole number of microseconds");
+    }
+    return static_cast<int64_t>(v.days) * kDay + v.nanoseconds / 1000;
+  }
+  if (value.type->id() == arrow::Type::DURATION) {
+    const auto& d = static_cast<const arrow::DurationScalar&>(value);
+    auto unit = static_cast<const arrow::DurationType&>(*value.type).unit();
+    switch (unit) {
+      case arrow::TimeUnit::SECOND:
+        return d.value * 1'000'000;
+      case arrow::TimeUnit::MILLI:
+        return d.value * 1000;
+      case arrow::TimeUnit::MICRO:
+        return d.value;
+      case arrow::TimeUnit::NANO:
+        if (d.value % 1000 != 0) {
+          return Status::Invalid(what, " must be a whole number of microseconds");
+        }
+        return d.value / 1000;
+    }
+  }
+  return Status::Invalid(what, " must be an INTERVAL, not ", value.type->ToString());
+}
+
+Result<Plan> MakeTimeWindow(Plan input, int column, TimeWindowKind kind, int64_t size_us,
+                            int64_t slide_us, int64_t gap_us) {
+  const std::string fn = AsciiUpper(TimeWindowKindName(kind));
+  const auto& schema = *input->schema;
+  if (column < 0 || column >= schema.num_fields()) {
+    return Status::Invalid(fn, ": no time column ", column);
+  }
+  const std::string& time_column = schema.field(column)->name();
+  const auto& type = schema.field(column)->type();
+  if (type->id() != arrow::Type::TIMESTAMP) {
+    return Status::Invalid(fn, ": the time column '", time_column,
+                           "' must be a TIMESTAMP, not ", type->ToString());
+  }
+  auto positive = [&](int64_t v, const char* what) -> Status {
+    if (v <= 0) return Status::Invalid(fn, ": the ", what, " must be positive");
+    return Status::OK();
+  };
+  switch (kind) {
+    case TimeWindowKind::kTumble:
+      ARROW_RETURN_NOT_OK(positive(size_us, "window size"));
+      break;
+    case TimeWindowKind::kHop:
+      ARROW_RETURN_NOT_OK(positive(slide_us, "slide"));
+      ARROW_RETURN_NOT_OK(positive(size_us, "window size"));
+      if (size_us % slide_us != 0) {
+        return Status::Invalid(fn, ": the window size (", size_us,
+                               "us) must be a multiple of the slide (", slide_us, "us)");
+      }
+      if (size_us / slide_us > kMaxHopWindows) {
+        return Status::Invalid(fn, ": more than ", kMaxHopWindows,
+                               " windows per row (size / slide)");
+      }
+      break;
+    case TimeWindowKind::kSession:
+      ARROW_RETURN_NOT_OK(positive(gap_us, "session gap"));
+      break;
+  }
+  auto n = std::make_shared<TimeWindowNode>();
+  n->window = kind;
+  n->time_column = column;
+  n->size_us = size_us;
+  n->slide_us = slide_us;
+  n->gap_us = gap_us;
+  auto out_type = arrow::timestamp(
+      arrow::TimeUnit::MICRO, static_cast<const arrow::TimestampType&>(*type).timezone());
+  arrow::FieldVector fields = schema.fields();
+  fields.push_back(arrow::field("window_start", out_type));
+  fields.push_back(arrow::field("window_end", out_type));
+  n->schema = arrow::schema(fields);
   n->inputs = {std::move(input)};
   return Plan(n);
 }

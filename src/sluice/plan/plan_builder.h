@@ -64,4 +64,16 @@ Result<Plan> MakeWindow(Plan input, std::vector<expr::Expr> partition_by,
                         std::vector<SortKey> order_by,
                         std::vector<WindowFunction> functions);
 
+/// Event-time windows over column `time_column` of input (TimeWindowNode):
+/// TUMBLE(size), HOP(slide, size) or SESSION(gap). The column must be a timestamp; the
+/// durations positive, the hop's size a multiple of its slide, and no more than
+/// kMaxHopWindows windows per row.
+constexpr int64_t kMaxHopWindows = 1 << 16;
+Result<Plan> MakeTimeWindow(Plan input, int time_column, TimeWindowKind kind,
+                            int64_t size_us, int64_t slide_us, int64_t gap_us);
+
+/// A fixed duration in microseconds: an INTERVAL of days, hours, ... (no months:
+/// their length varies), or an integer/duration scalar. `what` names it in errors.
+Result<int64_t> DurationMicros(const arrow::Scalar& value, const std::string& what);
+
 }  // namespace sluice::plan

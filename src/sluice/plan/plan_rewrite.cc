@@ -22,6 +22,8 @@ Plan CopyNode(const PlanNode& node) {
       return std::make_shared<UnionNode>(static_cast<const UnionNode&>(node));
     case NodeKind::kWindow:
       return std::make_shared<WindowNode>(static_cast<const WindowNode&>(node));
+    case NodeKind::kTimeWindow:
+      return std::make_shared<TimeWindowNode>(static_cast<const TimeWindowNode&>(node));
   }
   return nullptr;
 }

@@ -946,13 +946,22 @@ Status QueryBinder::ApplyAlias(const PgNode& alias, const std::string& default_n
 }
 
 Result<QueryBinder::Relation> QueryBinder::BindRangeVar(const PgNode& rv) {
-  Relation rel;
-  rel.position = rv.Location();
   std::string name(rv.String("relname"));
-  std::string schema(rv.String("schemaname"));
   if (rv.Has("catalogname")) {
-    return NotSupported(rel.position, "table names with a catalog (a.b.c)");
+    return NotSupported(rv.Location(), "table names with a catalog (a.b.c)");
   }
+  ARROW_ASSIGN_OR_RAISE(
+      Relation rel,
+      BindTableName(name, std::string(rv.String("schemaname")), rv.Location()));
+  ARROW_RETURN_NOT_OK(ApplyAlias(rv.Object("alias"), name, rel.position, &rel));
+  return rel;
+}
+
+Result<QueryBinder::Relation> QueryBinder::BindTableName(const std::string& name,
+                                                         const std::string& schema,
+                                                         int position) {
+  Relation rel;
+  rel.position = position;
   if (schema.empty()) {
     for (auto it = ctes_.rbegin(); it != ctes_.rend(); ++it) {
       if (!EqualsIgnoreCase(it->name, name)) continue;
@@ -960,16 +969,91 @@ Result<QueryBinder::Relation> QueryBinder::BindRangeVar(const PgNode& rv) {
       for (size_t i = 0; i < it->column_names.size(); ++i) {
         rel.scope.Add(ScopeColumn{name, it->column_names[i], static_cast<int>(i)});
       }
-      ARROW_RETURN_NOT_OK(ApplyAlias(rv.Object("alias"), name, rel.position, &rel));
       return rel;
     }
   }
   std::string full = schema.empty() ? name : schema + "." + name;
-  ARROW_ASSIGN_OR_RAISE(Plan plan, WithPosition(catalog_->FindTable(full), rel.position));
-  if (!plan) return ErrorAt(rel.position, "unknown table '", full, "'");
+  ARROW_ASSIGN_OR_RAISE(Plan plan, WithPosition(catalog_->FindTable(full), position));
+  if (!plan) return ErrorAt(position, "unknown table '", full, "'");
   rel.plan = plan::CopyTree(plan);
   rel.scope = Scope::FromSchema(*rel.plan->schema, name);
-  ARROW_RETURN_NOT_OK(ApplyAlias(rv.Object("alias"), name, rel.position, &rel));
+  return rel;
+}
+
+Result<QueryBinder::Relation> QueryBinder::BindTimeWindow(const std::string& function,
+                                                          const PgNode& call) {
+  const int position = call.Location();
+  const auto args = call.List("args");
+  const auto kind = function == "tumble" ? plan::TimeWindowKind::kTumble
+                    : function == "hop"  ? plan::TimeWindowKind::kHop
+                                         : plan::TimeWindowKind::kSession;
+  const size_t expected = kind == plan::TimeWindowKind::kHop ? 4 : 3;
+  const std::string upper = AsciiUpper(function);
+  const char* usage = kind == plan::TimeWindowKind::kTumble ? "(table, time_column, size)"
+                      : kind == plan::TimeWindowKind::kHop
+                          ? "(table, time_column, slide, size)"
+                          : "(table, time_column, gap)";
+  if (args.size() != expected) {
+    return ErrorAt(position, upper, " takes ", expected, " arguments: ", upper, usage);
+  }
+  auto names = [&](const PgNode& a,
+                   const char* what) -> Result<std::vector<std::string>> {
+    if (!a.Is("ColumnRef")) {
+      return ErrorAt(a.Location(), upper, ": the ", what, " must be a name: ", upper,
+                     usage);
+    }
+    std::vector<std::string> out;
+    for (const auto& f : a.List("fields")) {
+      if (!f.Is("String")) return ErrorAt(a.Location(), upper, ": '*' is not a ", what);
+      out.push_back(std::string(StringValue(f)));
+    }
+    return out;
+  };
+  ARROW_ASSIGN_OR_RAISE(auto table, names(args[0], "table"));
+  if (table.size() > 2) {
+    return NotSupported(args[0].Location(), "table names with a catalog (a.b.c)");
+  }
+  const std::string table_name = table.back();
+  ARROW_ASSIGN_OR_RAISE(
+      Relation rel,
+      BindTableName(table_name, table.size() == 2 ? table[0] : "", args[0].Location()));
+  ARROW_ASSIGN_OR_RAISE(auto time, names(args[1], "time column"));
+  if (time.size() != 1) {
+    return ErrorAt(args[1].Location(), upper, ": name the time column without a table");
+  }
+  ARROW_ASSIGN_OR_RAISE(const ScopeColumn* col,
+                        rel.scope.Find("", time[0], args[1].Location()));
+  if (col == nullptr) {
+    return ErrorAt(args[1].Location(), upper, ": no column '", time[0], "' in '",
+                   table_name, "' (it has ", rel.scope.Describe(), ")");
+  }
+  std::vector<int64_t> durations;
+  const char* what[] = {kind == plan::TimeWindowKind::kHop       ? "slide"
+                        : kind == plan::TimeWindowKind::kSession ? "gap"
+                                                                 : "size",
+                        "size"};
+  ExprContext ctx{nullptr, "window durations", false};
+  for (size_t i = 2; i < args.size(); ++i) {
+    ARROW_ASSIGN_OR_RAISE(auto e, converter_.Convert(args[i], ctx));
+    ARROW_ASSIGN_OR_RAISE(auto v, ExprConverter::ConstantValue(e, "a window duration"));
+    ARROW_ASSIGN_OR_RAISE(
+        int64_t us, WithPosition(plan::DurationMicros(
+                                     *v, upper + ": the " + std::string(what[i - 2])),
+                                 args[i].Location()));
+    durations.push_back(us);
+  }
+  int64_t size = 0, slide = 0, gap = 0;
+  if (kind == plan::TimeWindowKind::kTumble) size = durations[0];
+  if (kind == plan::TimeWindowKind::kHop) slide = durations[0], size = durations[1];
+  if (kind == plan::TimeWindowKind::kSession) gap = durations[0];
+  ARROW_ASSIGN_OR_RAISE(
+      rel.plan,
+      WithPosition(plan::MakeTimeWindow(rel.plan, col->index, kind, size, slide, gap),
+                   position));
+  const int n = rel.plan->schema->num_fields();
+  rel.scope.Add(ScopeColumn{table_name, "window_start", n - 2});
+  rel.scope.Add(ScopeColumn{table_name, "window_end", n - 1});
+  rel.position = position;
   return rel;
 }
 
@@ -991,6 +1075,11 @@ Result<QueryBinder::Relation> QueryBinder::BindRangeFunction(const PgNode& rf) {
   std::string name;
   for (const auto& part : call.List("funcname")) {
     name += (name.empty() ? "" : ".") + AsciiLower(StringValue(part));
+  }
+  if (name == "tumble" || name == "hop" || name == "session") {
+    ARROW_ASSIGN_OR_RAISE(Relation rel, BindTimeWindow(name, call));
+    ARROW_RETURN_NOT_OK(ApplyAlias(rf.Object("alias"), name, position, &rel));
+    return rel;
   }
   std::vector<std::shared_ptr<arrow::Scalar>> args;
   std::vector<std::pair<std::string, std::shared_ptr<arrow::Scalar>>> named;

@@ -96,6 +96,12 @@ class QueryBinder {
   Result<Relation> BindFromItem(const PgNode& item);
   Result<Relation> BindRangeVar(const PgNode& range_var);
   Result<Relation> BindRangeFunction(const PgNode& range_function);
+  // A table by name (a CTE or the catalog's), its columns qualified by `name`.
+  Result<Relation> BindTableName(const std::string& name, const std::string& schema,
+                                 int position);
+  // TUMBLE(table, time_column, size), HOP(table, time_column, slide, size),
+  // SESSION(table, time_column, gap): the table's rows with window_start/window_end.
+  Result<Relation> BindTimeWindow(const std::string& function, const PgNode& call);
   Result<Relation> BindRangeSubselect(const PgNode& range_subselect);
   Result<Relation> BindJoinExpr(const PgNode& join);
   Result<Relation> Join(Relation left, Relation right, plan::JoinType type,

@@ -386,7 +386,7 @@ class PickAccumulator : public Decomposable<PickAccumulator<T>> {
   size_t MergeSize() const { return vals_.size(); }
   Status MergeGroup(PickAccumulator* other, size_t g, uint32_t m) {
     if (other->has_[g] && (!has_[m] || Better(other->vals_[g], vals_[m]))) {
-      vals_[m] = std::move(other->vals_[g]);
+      vals_[m] = other->vals_[g];  // a copy: window panes merge into several windows
       has_[m] = 1;
     }
     return Status::OK();

@@ -32,13 +32,15 @@ class GroupedAccumulator {
   virtual Status Update(const std::shared_ptr<arrow::Array>& arg, const uint32_t* ids,
                         int64_t n) = 0;
   /// Adds other's group g into this accumulator's group mapping[g]. `other` has the
-  /// same dynamic type and is left in an unspecified state. Where PartialMerge() is
-  /// true, groups mapped to kNoGroup are left out (and left intact): several
-  /// accumulators may then each merge their share of `other`'s groups concurrently.
+  /// same dynamic type. Where PartialMerge() is true, `other` is left unchanged (a
+  /// window pane merges into several windows) and groups mapped to kNoGroup are left
+  /// out: several accumulators may then each merge their share of `other`'s groups
+  /// concurrently. Otherwise `other` is left in an unspecified state.
   virtual Status Merge(GroupedAccumulator* other, const uint32_t* mapping) = 0;
   /// Adds other's groups from[j] into this accumulator's groups to[j], for j < n: a
   /// list of other's groups (several accumulators may each merge a disjoint list
-  /// concurrently). Only where PartialMerge() is true (NotImplemented otherwise).
+  /// concurrently). `other` may be this accumulator (from[j] != to[j]: merging session
+  /// windows). Only where PartialMerge() is true (NotImplemented otherwise).
   virtual Status MergeSome(GroupedAccumulator* other, const uint32_t* from,
                            const uint32_t* to, int64_t n);
   /// Whether Merge skips kNoGroup (decomposable aggregates); holistic ones, which keep

@@ -233,6 +233,26 @@ Result<Pruned> Prune(const Plan& node, std::vector<bool> need) {
       w->schema = arrow::schema(fields);
       return Pruned{w, mapping};
     }
+    case NodeKind::kTimeWindow: {
+      // The time column stays (it places every row); window_start and window_end stay.
+      auto w = std::static_pointer_cast<TimeWindowNode>(CopyNode(*node));
+      const int n_in = node->inputs[0]->schema->num_fields();
+      std::vector<bool> child_need(need.begin(), need.begin() + n_in);
+      child_need[w->time_column] = true;
+      ARROW_ASSIGN_OR_RAISE(auto child, Prune(node->inputs[0], child_need));
+      w->time_column = child.mapping[w->time_column];
+      const int new_in = child.node->schema->num_fields();
+      std::vector<int> mapping(n_out, -1);
+      for (int i = 0; i < n_in; ++i) mapping[i] = child.mapping[i];
+      mapping[n_in] = new_in;
+      mapping[n_in + 1] = new_in + 1;
+      arrow::FieldVector fields = child.node->schema->fields();
+      fields.push_back(node->schema->field(n_in));
+      fields.push_back(node->schema->field(n_in + 1));
+      w->inputs = {child.node};
+      w->schema = arrow::schema(fields);
+      return Pruned{w, mapping};
+    }
     case NodeKind::kUnion: {
       // Every input must keep the same columns.
       auto u = CopyNode(*node);

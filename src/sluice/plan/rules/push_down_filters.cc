@@ -216,6 +216,20 @@ Result<Plan> Push(const Plan& node, std::vector<Expr> terms) {
     }
     case NodeKind::kLimit:
       return RecurseWithout(node, terms);
+    case NodeKind::kTimeWindow: {
+      // Terms on the input's columns only go below (window_start/end come after them).
+      const int n_in = node->inputs[0]->schema->num_fields();
+      std::vector<Expr> down, stay;
+      for (const auto& t : terms) {
+        auto cols = ColumnsOf(t);
+        bool ok = Deterministic(t) &&
+                  std::all_of(cols.begin(), cols.end(), [&](int c) { return c < n_in; });
+        (ok ? down : stay).push_back(t);
+      }
+      Plan copy = CopyNode(*node);
+      ARROW_ASSIGN_OR_RAISE(copy->inputs[0], Push(node->inputs[0], down));
+      return WrapFilter(copy, stay);
+    }
     case NodeKind::kWindow: {
       const auto& w = static_cast<const WindowNode&>(*node);
       std::vector<bool> partition_col(node->inputs[0]->schema->num_fields(), false);
