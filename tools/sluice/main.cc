@@ -126,6 +126,8 @@ std::string Summary(const sluice::job::Catalog& catalog, int64_t rows_out, doubl
   s.seconds = seconds;
   s.peak_memory = ctx.budget()->peak();
   s.spilled_bytes = ctx.spilled_bytes();
+  s.rows_late = ctx.progress().rows_late.load();
+  s.rows_without_time = ctx.progress().rows_without_time.load();
   s.peak_rss = sluice::PeakRss();
   return sluice::job::FormatSummary(s);
 }

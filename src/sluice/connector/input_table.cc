@@ -9,9 +9,12 @@
 #include <mutex>
 #include <set>
 
+#include "sluice/base/duration.h"
 #include "sluice/base/input_file.h"
 #include "sluice/connector/csv/csv_reader.h"
+#include "sluice/connector/event_time_input.h"
 #include "sluice/connector/json/json_reader.h"
+#include "sluice/connector/nexmark_input.h"
 #include "sluice/connector/parquet/parquet_table.h"
 #include "sluice/expr/types.h"
 
@@ -406,7 +409,36 @@ Result<std::shared_ptr<InputTable>> OpenIpc(const SourceSpec& spec) {
 
 }  // namespace
 
-Result<std::shared_ptr<InputTable>> OpenInputTable(const SourceSpec& spec) {
+Result<std::shared_ptr<InputTable>> OpenInputTable(const SourceSpec& spec_in) {
+  // Event time and watermarks (any file format): read in order (event_time_input.h).
+  SourceSpec spec = spec_in;
+  std::string event_time, watermark;
+  if (auto it = spec.options.find("event_time"); it != spec.options.end()) {
+    event_time = it->second;
+    spec.options.erase(it);
+  }
+  if (auto it = spec.options.find("watermark"); it != spec.options.end()) {
+    watermark = it->second;
+    spec.options.erase(it);
+  }
+  const bool files = spec.format != "nexmark";
+  if (files && (!event_time.empty() || !watermark.empty())) {
+    if (event_time.empty() || watermark.empty()) {
+      return Status::Invalid("source ", spec.name,
+                             ": event_time and watermark go together (e.g. event_time: "
+                             "ts, watermark: 5s)");
+    }
+    ARROW_ASSIGN_OR_RAISE(
+        int64_t bound,
+        ParseDurationMicros(watermark, "source " + spec.name + ": watermark"));
+    ARROW_ASSIGN_OR_RAISE(auto input, OpenInputTable(spec));
+    return WithEventTime(std::move(input), event_time, bound);
+  }
+  if (!files && !watermark.empty()) spec.options["watermark"] = watermark;
+  if (!files && !event_time.empty() && event_time != "date_time") {
+    return Status::Invalid("source ", spec.name,
+                           ": Nexmark events have their time in date_time");
+  }
   std::string format = spec.format;
   if (format.empty()) {
     std::string ext = fs::path(spec.path).extension().string();
@@ -443,8 +475,15 @@ Result<std::shared_ptr<InputTable>> OpenInputTable(const SourceSpec& spec) {
     return OpenText(spec, TextFormat::kJson);
   }
   if (format == "arrow" || format == "ipc" || format == "feather") return OpenIpc(spec);
+  if (format == "nexmark") {
+    if (spec.on_error != "fail") {
+      return Status::Invalid("source ", spec.name,
+                             ": on_error applies to csv and json sources");
+    }
+    return OpenNexmarkInput(spec);
+  }
   return Status::Invalid("source ", spec.name, ": unknown format '", format,
-                         "' (parquet, csv, json or arrow)");
+                         "' (parquet, csv, json, arrow or nexmark)");
 }
 
 }  // namespace sluice::connector

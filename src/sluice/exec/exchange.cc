@@ -94,9 +94,9 @@ Status Exchange::Consume(ExecContext* ctx, LocalSinkState* local_base, Batch bat
     if (r.empty()) continue;
     std::shared_ptr<arrow::RecordBatch> part = batch.data;
     if (static_cast<int64_t>(r.size()) != n) {
-      ARROW_ASSIGN_OR_RAISE(part, TakeBatchRows(batch.data, r.data(),
-                                                static_cast<int64_t>(r.size()),
-                                                ctx->pool()));
+      ARROW_ASSIGN_OR_RAISE(
+          part, TakeBatchRows(batch.data, r.data(), static_cast<int64_t>(r.size()),
+                              ctx->pool()));
     }
     ARROW_RETURN_NOT_OK(Push(ctx, c, Item{std::move(part), local->id}));
   }
@@ -112,7 +112,8 @@ Status Exchange::ConsumeWatermark(ExecContext* ctx, LocalSinkState* local_base,
   return Status::OK();
 }
 
-Status Exchange::FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local_base) {
+Status Exchange::FinishLocal(ExecContext* ctx,
+                             std::unique_ptr<LocalSinkState> local_base) {
   auto* local = static_cast<ProducerState*>(local_base.get());
   for (int c = 0; c < consumers_; ++c) {
     ARROW_RETURN_NOT_OK(Push(ctx, c, Item{nullptr, local->id, kMaxWatermark, true}));
@@ -154,7 +155,8 @@ Status Exchange::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
       q.writable.notify_one();
     }
     if (item.batch) {
-      ARROW_RETURN_NOT_OK(out->Emit(Batch{std::move(item.batch), MorselSeq(morsel, seq++)}));
+      ARROW_RETURN_NOT_OK(
+          out->Emit(Batch{std::move(item.batch), MorselSeq(morsel, seq++)}));
       continue;
     }
     if (static_cast<int>(marks.size()) <= item.producer) {

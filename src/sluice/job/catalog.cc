@@ -74,9 +74,16 @@ Result<plan::Plan> Catalog::CallTableFunction(
     spec.format = "json";
   } else if (fn == "read_arrow" || fn == "read_ipc") {
     spec.format = "arrow";
+  } else if (fn == "nexmark") {
+    spec.format = "nexmark";
   } else {
     return Status::Invalid("unknown table function '", name,
-                           "' (read_parquet, read_csv, read_json, read_arrow)");
+                           "' (read_parquet, read_csv, read_json, read_arrow, nexmark)");
+  }
+  if (args.size() != 1 && fn == "nexmark") {
+    return Status::Invalid(
+        "nexmark() takes a table name (person, auction or bid), then named options "
+        "(events => 1000000, rate => ..., ...)");
   }
   if (args.size() != 1) {
     return Status::Invalid(

@@ -91,6 +91,11 @@ std::string FormatSummary(const RunSummary& s) {
                       Thousands(s.rows_out), s.seconds, FormatBytes(s.peak_rss),
                       FormatBytes(s.peak_memory));
   if (s.spilled_bytes > 0) line += " · spilled " + FormatBytes(s.spilled_bytes);
+  if (s.rows_late > 0)
+    line += fmt::format(" · late rows dropped {}", Thousands(s.rows_late));
+  if (s.rows_without_time > 0) {
+    line += fmt::format(" · rows without event time {}", Thousands(s.rows_without_time));
+  }
   for (const auto& f : s.rejects_files) line += " · rejects: " + f;
   return line;
 }
@@ -250,6 +255,8 @@ Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   summary.peak_memory = ctx.budget()->peak();
   summary.spilled_bytes = ctx.spilled_bytes();
+  summary.rows_late = ctx.progress().rows_late.load();
+  summary.rows_without_time = ctx.progress().rows_without_time.load();
   summary.peak_rss = PeakRss();
   return summary;
 }

@@ -30,9 +30,11 @@ struct RunSummary {
   int64_t rows_rejected = 0;  // bad rows skipped or rejected
   int64_t rows_out = 0;       // rows written by sinks
   double seconds = 0;
-  int64_t peak_memory = 0;    // peak accounted memory (operators' state)
-  int64_t peak_rss = 0;       // peak resident memory of the process
-  int64_t spilled_bytes = 0;  // written to spill files
+  int64_t peak_memory = 0;        // peak accounted memory (operators' state)
+  int64_t peak_rss = 0;           // peak resident memory of the process
+  int64_t spilled_bytes = 0;      // written to spill files
+  int64_t rows_late = 0;          // dropped: every window they belonged to had fired
+  int64_t rows_without_time = 0;  // dropped by event-time windows: no event time
   std::vector<std::string> rejects_files;
   std::vector<std::string> files_written;
 };

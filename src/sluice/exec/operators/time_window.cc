@@ -20,21 +20,6 @@ namespace {
 using ArrayPtr = std::shared_ptr<arrow::Array>;
 using Accumulators = std::vector<std::unique_ptr<GroupedAccumulator>>;
 
-// Microseconds of one unit of a timestamp column.
-int64_t ToMicros(int64_t v, arrow::TimeUnit::type unit) {
-  switch (unit) {
-    case arrow::TimeUnit::SECOND:
-      return v * 1'000'000;
-    case arrow::TimeUnit::MILLI:
-      return v * 1000;
-    case arrow::TimeUnit::MICRO:
-      return v;
-    case arrow::TimeUnit::NANO:
-      return FloorDiv(v, 1000);
-  }
-  return v;
-}
-
 // a + b, saturating at the int64 range (window ends near the end of time).
 int64_t SaturatingAdd(int64_t a, int64_t b) {
   int64_t r;
@@ -48,9 +33,10 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
 Result<ArrayPtr> TimestampArray(const std::vector<int64_t>& values,
                                 const std::shared_ptr<arrow::DataType>& type,
                                 arrow::MemoryPool* pool) {
-  ARROW_ASSIGN_OR_RAISE(auto buffer, arrow::AllocateBuffer(
-                                         static_cast<int64_t>(values.size()) * 8, pool));
-  if (!values.empty()) std::memcpy(buffer->mutable_data(), values.data(), values.size() * 8);
+  ARROW_ASSIGN_OR_RAISE(
+      auto buffer, arrow::AllocateBuffer(static_cast<int64_t>(values.size()) * 8, pool));
+  if (!values.empty())
+    std::memcpy(buffer->mutable_data(), values.data(), values.size() * 8);
   return arrow::MakeArray(arrow::ArrayData::Make(
       type, static_cast<int64_t>(values.size()), {nullptr, std::move(buffer)}, 0));
 }
@@ -75,20 +61,23 @@ class TimeWindowOp : public Operator {
       for (int64_t i = 0; i < time.length(); ++i) {
         if (time.IsValid(i)) keep.push_back(static_cast<int32_t>(i));
       }
-      ctx_->progress().rows_without_time += time.length() - static_cast<int64_t>(keep.size());
-      ARROW_ASSIGN_OR_RAISE(rb, TakeBatchRows(rb, keep.data(),
-                                              static_cast<int64_t>(keep.size()), ctx_->pool()));
+      ctx_->progress().rows_without_time +=
+          time.length() - static_cast<int64_t>(keep.size());
+      ARROW_ASSIGN_OR_RAISE(
+          rb, TakeBatchRows(rb, keep.data(), static_cast<int64_t>(keep.size()),
+                            ctx_->pool()));
     }
     const int64_t n = rb->num_rows();
     if (n == 0) return Status::OK();
     const auto unit =
-        static_cast<const arrow::TimestampType&>(*rb->column(time_column_)->type()).unit();
+        static_cast<const arrow::TimestampType&>(*rb->column(time_column_)->type())
+            .unit();
     const int64_t* raw = rb->column(time_column_)->data()->GetValues<int64_t>(1);
     std::vector<int64_t> start(n), end(n);
     std::vector<int32_t> repeat;  // hop rows: each input row once per window
     const int64_t size = spec_.size_us;
     for (int64_t i = 0; i < n; ++i) {
-      const int64_t t = ToMicros(raw[i], unit);
+      const int64_t t = TimestampMicros(raw[i], unit);
       switch (spec_.kind) {
         case plan::TimeWindowKind::kTumble:
           start[i] = FloorDiv(t, size) * size;
@@ -118,9 +107,9 @@ class TimeWindowOp : public Operator {
           e2.push_back(s2.back() + size);
         }
       }
-      ARROW_ASSIGN_OR_RAISE(rb, TakeBatchRows(rb, repeat.data(),
-                                              static_cast<int64_t>(repeat.size()),
-                                              ctx_->pool()));
+      ARROW_ASSIGN_OR_RAISE(
+          rb, TakeBatchRows(rb, repeat.data(), static_cast<int64_t>(repeat.size()),
+                            ctx_->pool()));
       start = std::move(s2);
       end = std::move(e2);
     }
@@ -130,9 +119,9 @@ class TimeWindowOp : public Operator {
     arrow::ArrayVector columns = rb->columns();
     columns.push_back(std::move(s_arr));
     columns.push_back(std::move(e_arr));
-    return out->Emit(Batch{arrow::RecordBatch::Make(schema_, rb->num_rows(),
-                                                    std::move(columns)),
-                           batch.seq});
+    return out->Emit(
+        Batch{arrow::RecordBatch::Make(schema_, rb->num_rows(), std::move(columns)),
+              batch.seq});
   }
 
  private:
@@ -592,7 +581,8 @@ class WindowAggregateOp : public Operator {
       }
       std::vector<uint32_t> ids(nk);
       if (nk > 0) {
-        ARROW_RETURN_NOT_OK(fresh.index->Insert(kept, KeyIndex::Nulls::kGroup, ids.data()));
+        ARROW_RETURN_NOT_OK(
+            fresh.index->Insert(kept, KeyIndex::Nulls::kGroup, ids.data()));
       }
       for (int64_t j = 0; j < nk; ++j) new_key[live_keys[j]] = ids[j];
     }
@@ -667,12 +657,10 @@ Result<std::unique_ptr<Operator>> TimeWindowFactory::Make(ExecContext* ctx, int 
   return std::make_unique<TimeWindowOp>(ctx, spec_, time_column_, panes_, output_schema_);
 }
 
-WindowAggregateFactory::WindowAggregateFactory(TimeWindowSpec spec, int pane_column,
-                                               int64_t pane_offset,
-                                               std::vector<expr::Expr> keys,
-                                               std::vector<int> output_keys,
-                                               std::vector<expr::Expr> aggregates,
-                                               std::shared_ptr<arrow::Schema> output_schema)
+WindowAggregateFactory::WindowAggregateFactory(
+    TimeWindowSpec spec, int pane_column, int64_t pane_offset,
+    std::vector<expr::Expr> keys, std::vector<int> output_keys,
+    std::vector<expr::Expr> aggregates, std::shared_ptr<arrow::Schema> output_schema)
     : OperatorFactory("WindowAggregate"),
       spec_(spec),
       pane_column_(pane_column),

@@ -50,6 +50,21 @@ inline int64_t FloorDiv(int64_t a, int64_t b) {
   return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 
+/// A timestamp value of unit `unit` in microseconds (nanoseconds rounded down).
+inline int64_t TimestampMicros(int64_t v, arrow::TimeUnit::type unit) {
+  switch (unit) {
+    case arrow::TimeUnit::SECOND:
+      return v * 1'000'000;
+    case arrow::TimeUnit::MILLI:
+      return v * 1000;
+    case arrow::TimeUnit::MICRO:
+      return v;
+    case arrow::TimeUnit::NANO:
+      return FloorDiv(v, 1000);
+  }
+  return v;
+}
+
 class TimeWindowFactory : public OperatorFactory {
  public:
   /// `panes`: place rows for a WindowAggregate (see above) instead of as window rows.

@@ -1,0 +1,240 @@
+#include "sluice/connector/nexmark_input.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "sluice/base/duration.h"
+#include "sluice/connector/event_time_input.h"
+
+namespace sluice::connector {
+
+namespace {
+
+using generator::NexmarkGenerator;
+
+class NexmarkSource : public exec::Source {
+ public:
+  NexmarkSource(const NexmarkInputOptions& options,
+                std::shared_ptr<const NexmarkGenerator> gen, std::vector<int> projection,
+                std::atomic<int64_t>* rows_read)
+      : PhysicalNode(fmt::format("Scan nexmark {}", NexmarkTableName(options.table))),
+        options_(options),
+        gen_(std::move(gen)),
+        projection_(std::move(projection)),
+        rows_read_(rows_read) {}
+
+  Status Prepare(exec::ExecContext* ctx) override {
+    splits_ = options_.splits > 0 ? options_.splits : std::max(1, ctx->threads());
+    progress_ = std::vector<std::atomic<int64_t>>(splits_);
+    // Before a split starts, nothing earlier than its first event comes from it.
+    for (int s = 0; s < splits_; ++s) {
+      progress_[s] = options_.watermark_bound_us >= 0 ? std::numeric_limits<int64_t>::min()
+                                                      : gen_->LowestTimeFrom(s) - 1;
+    }
+    start_ = std::chrono::steady_clock::now();
+    batches_ = std::vector<std::atomic<int64_t>>(splits_);
+    // With more splits than threads some wait for a thread: no keeping in step then.
+    aligned_ = splits_ > 1 && splits_ <= ctx->threads();
+    return Status::OK();
+  }
+  int64_t num_morsels() const override { return splits_; }
+
+  Status Produce(exec::ExecContext* ctx, int64_t split, exec::Emitter* out) override {
+    const int64_t end = options_.events < 0 ? std::numeric_limits<int64_t>::max()
+                                            : options_.events;
+    const int64_t stride = splits_;
+    // Event numbers per batch (this split's): a batch of rows, or a tenth of a second
+    // of a rate-limited stream.
+    const double split_rate = options_.rate > 0 ? options_.rate / splits_ : 0;
+    int64_t per_batch = std::max<int64_t>(1024, ctx->batch_rows());
+    if (split_rate > 0) {
+      per_batch = std::clamp<int64_t>(static_cast<int64_t>(split_rate / 10), 1, per_batch);
+    }
+    int64_t seq = 0;
+    int64_t done = 0;  // this split's events so far
+    int64_t newest = std::numeric_limits<int64_t>::min();  // bounded watermarks
+    for (int64_t n = split; n < end; ++batches_[split]) {
+      ARROW_RETURN_NOT_OK(WaitForOthers(ctx, split));
+      if (split_rate > 0) {
+        auto due = start_ + std::chrono::microseconds(
+                                static_cast<int64_t>(done / split_rate * 1e6));
+        std::this_thread::sleep_until(due);
+      }
+      const int64_t count = std::min<int64_t>(per_batch, (end - n + stride - 1) / stride);
+      const int64_t next = n + count * stride;
+      ARROW_ASSIGN_OR_RAISE(auto batch, gen_->Generate(options_.table, n, next, stride,
+                                                       projection_, ctx->pool()));
+      if (options_.watermark_bound_us >= 0) {
+        for (int64_t k = n; k < next; k += stride) {
+          if (gen_->TableOf(k) == options_.table) newest = std::max(newest, gen_->EventTimeOf(k));
+        }
+      }
+      done += count;
+      n = next;
+      if (batch->num_rows() > 0) {
+        *rows_read_ += batch->num_rows();
+        ctx->progress().rows_read += batch->num_rows();
+        ARROW_RETURN_NOT_OK(out->Emit(exec::Batch{batch, exec::MorselSeq(split, seq++)}));
+      }
+      if (n >= end) {
+        progress_[split] = exec::kMaxWatermark;
+      } else if (options_.watermark_bound_us < 0) {
+        progress_[split] = gen_->LowestTimeFrom(n) - 1;
+      } else if (newest != std::numeric_limits<int64_t>::min()) {
+        progress_[split] = BoundedWatermark(newest, options_.watermark_bound_us);
+      }
+      ARROW_RETURN_NOT_OK(EmitWatermark(out));
+    }
+    progress_[split] = exec::kMaxWatermark;
+    batches_[split] = std::numeric_limits<int64_t>::max();
+    return EmitWatermark(out);
+  }
+
+ private:
+  // Splits that all run at once keep in step: a split starts its next batch only once
+  // every other has made the batch before it. Each batch covers the same span of event
+  // numbers, so no split's events run far ahead of the watermark the slowest one holds
+  // back (their lateness would then depend on thread scheduling).
+  Status WaitForOthers(exec::ExecContext* ctx, int64_t split) {
+    if (!aligned_) return ctx->cancelled() ? Status::Cancelled("cancelled") : Status::OK();
+    const int64_t mine = batches_[split].load();
+    while (true) {
+      if (ctx->cancelled()) return Status::Cancelled("cancelled");
+      bool behind = false;
+      for (int s = 0; s < splits_ && !behind; ++s) behind = batches_[s].load() < mine - 1;
+      if (!behind) return Status::OK();
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  }
+
+  // The lowest time still to come from any split.
+  Status EmitWatermark(exec::Emitter* out) {
+    int64_t low = exec::kMaxWatermark;
+    for (const auto& p : progress_) low = std::min(low, p.load());
+    if (low == exec::kMaxWatermark || low == std::numeric_limits<int64_t>::min()) {
+      return Status::OK();  // the end says so itself; nothing known yet
+    }
+    return out->EmitWatermark(low);
+  }
+
+  NexmarkInputOptions options_;
+  std::shared_ptr<const NexmarkGenerator> gen_;
+  std::vector<int> projection_;
+  std::atomic<int64_t>* rows_read_;
+  int splits_ = 1;
+  std::vector<std::atomic<int64_t>> progress_;
+  std::vector<std::atomic<int64_t>> batches_;  // started so far, by split
+  bool aligned_ = false;
+  std::chrono::steady_clock::time_point start_;
+};
+
+class NexmarkInput : public InputTable {
+ public:
+  explicit NexmarkInput(NexmarkInputOptions options)
+      : options_(options),
+        gen_(std::make_shared<NexmarkGenerator>(options.generator)),
+        schema_(generator::NexmarkSchema(options.table)) {}
+
+  std::string Describe() const override {
+    std::string events = options_.events < 0 ? "no end"
+                                             : fmt::format("{} events", options_.events);
+    return fmt::format("nexmark {} ({})", NexmarkTableName(options_.table), events);
+  }
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+  std::optional<int64_t> EstimatedRows() const override {
+    if (options_.events < 0) return std::nullopt;
+    const int64_t share = options_.table == generator::NexmarkTable::kPerson    ? 1
+                          : options_.table == generator::NexmarkTable::kAuction ? 3
+                                                                                 : 46;
+    return options_.events / 50 * share;
+  }
+  int64_t rows_read() const override { return rows_read_.load(); }
+  Result<std::shared_ptr<exec::Source>> MakeSource(
+      const std::vector<int>& projection, const std::vector<expr::Expr>&) const override {
+    return std::make_shared<NexmarkSource>(options_, gen_, projection,
+                                           const_cast<std::atomic<int64_t>*>(&rows_read_));
+  }
+
+ private:
+  NexmarkInputOptions options_;
+  std::shared_ptr<const NexmarkGenerator> gen_;
+  std::shared_ptr<arrow::Schema> schema_;
+  std::atomic<int64_t> rows_read_{0};
+};
+
+Result<int64_t> IntOption(const std::string& key, const std::string& v) {
+  try {
+    size_t used = 0;
+    int64_t x = std::stoll(v, &used);
+    if (used == v.size()) return x;
+  } catch (...) {
+  }
+  return Status::Invalid("option ", key, ": '", v, "' is not an integer");
+}
+
+Result<double> NumberOption(const std::string& key, const std::string& v) {
+  try {
+    size_t used = 0;
+    double x = std::stod(v, &used);
+    if (used == v.size() && x >= 0) return x;
+  } catch (...) {
+  }
+  return Status::Invalid("option ", key, ": '", v, "' is not a non-negative number");
+}
+
+}  // namespace
+
+std::shared_ptr<InputTable> MakeNexmarkInput(NexmarkInputOptions options) {
+  return std::make_shared<NexmarkInput>(options);
+}
+
+Result<std::shared_ptr<InputTable>> OpenNexmarkInput(const SourceSpec& spec) {
+  NexmarkInputOptions o;
+  ARROW_ASSIGN_OR_RAISE(o.table, generator::ParseNexmarkTable(spec.path));
+  for (const auto& [k, v] : spec.options) {
+    const std::string what = "source " + spec.name + ": option " + k;
+    if (k == "events") {
+      ARROW_ASSIGN_OR_RAISE(o.events, IntOption(k, v));
+    } else if (k == "rate") {
+      ARROW_ASSIGN_OR_RAISE(o.rate, NumberOption(k, v));
+    } else if (k == "event_rate") {
+      ARROW_ASSIGN_OR_RAISE(double r, NumberOption(k, v));
+      if (r <= 0 || r > 1e6) {
+        return Status::Invalid(what, ": between 0 and 1000000 events per second");
+      }
+      o.generator.inter_event_us = std::max<int64_t>(1, std::llround(1e6 / r));
+    } else if (k == "seed") {
+      ARROW_ASSIGN_OR_RAISE(int64_t s, IntOption(k, v));
+      o.generator.seed = static_cast<uint64_t>(s);
+    } else if (k == "out_of_order_group") {
+      ARROW_ASSIGN_OR_RAISE(o.generator.out_of_order_group, IntOption(k, v));
+      if (o.generator.out_of_order_group < 1) {
+        return Status::Invalid(what, " must be at least 1");
+      }
+    } else if (k == "delayed_fraction") {
+      ARROW_ASSIGN_OR_RAISE(o.generator.delayed_fraction, NumberOption(k, v));
+      if (o.generator.delayed_fraction > 1) {
+        return Status::Invalid(what, " must be between 0 and 1");
+      }
+    } else if (k == "delay") {
+      ARROW_ASSIGN_OR_RAISE(o.generator.delay_us, ParseDurationMicros(v, what));
+    } else if (k == "watermark") {
+      ARROW_ASSIGN_OR_RAISE(o.watermark_bound_us, ParseDurationMicros(v, what));
+    } else if (k == "splits") {
+      ARROW_ASSIGN_OR_RAISE(int64_t s, IntOption(k, v));
+      if (s < 1 || s > 1024) return Status::Invalid(what, " must be in 1..1024");
+      o.splits = static_cast<int>(s);
+    } else {
+      return Status::Invalid("source ", spec.name, ": unknown option '", k,
+                             "' for format nexmark (events, rate, event_rate, seed, "
+                             "out_of_order_group, delayed_fraction, delay, watermark, splits)");
+    }
+  }
+  return MakeNexmarkInput(o);
+}
+
+}  // namespace sluice::connector
