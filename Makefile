@@ -1,6 +1,6 @@
 # Sluice: a thin wrapper over CMake/Ninja. Every target installs what is missing first
 # (scripts/setup.sh: Debian packages, the .venv with pinned Python packages).
-.PHONY: all release debug asan setup test test-unit test-py test-asan test-long demo bench format clean fuzz-sql \
+.PHONY: all release debug asan setup test test-unit test-py test-asan test-long demo bench bench-stream format clean fuzz-sql \
         fuzz fuzz-build fuzz-regress
 
 JOBS ?= $(shell nproc)
@@ -65,6 +65,11 @@ demo: release
 
 bench: release
 	@bash bench/run.sh
+
+# Nexmark q0-q8 over the built-in generator: events/s per core (bench/nexmark.py).
+NEXMARK_EVENTS ?= 10000000
+bench-stream: release
+	@.venv/bin/python bench/nexmark.py --events $(NEXMARK_EVENTS)
 
 # libFuzzer targets (fuzz/, docs/design/fuzzing.md), built with clang + ASan + UBSan in
 # build/fuzz; scripts/setup_fuzz.sh installs clang and libFuzzer first. `make fuzz` runs

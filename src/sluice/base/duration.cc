@@ -19,7 +19,8 @@ Result<int64_t> ParseDurationMicros(const std::string& text, const std::string& 
   std::string unit = AsciiLower(std::string(end));
   unit.erase(0, unit.find_first_not_of(' '));
   unit.erase(unit.find_last_not_of(' ') + 1);
-  if (unit.size() > 1 && unit.back() == 's' && unit != "ms" && unit != "us") unit.pop_back();
+  if (unit.size() > 1 && unit.back() == 's' && unit != "ms" && unit != "us")
+    unit.pop_back();
   double scale;
   if (unit.empty() || unit == "s" || unit == "sec" || unit == "second") {
     scale = 1e6;
@@ -46,9 +47,9 @@ std::string FormatDurationMicros(int64_t us) {
     int64_t us;
     const char* name;
   };
-  static const Unit kUnits[] = {{86'400'000'000LL, "d"}, {3'600'000'000LL, "h"},
-                                {60'000'000, "m"},       {1'000'000, "s"},
-                                {1000, "ms"},            {1, "us"}};
+  static const Unit kUnits[] = {
+      {86'400'000'000LL, "d"}, {3'600'000'000LL, "h"}, {60'000'000, "m"},
+      {1'000'000, "s"},        {1000, "ms"},           {1, "us"}};
   if (us == 0) return "0s";
   for (const auto& u : kUnits) {
     if (us % u.us == 0) return std::to_string(us / u.us) + u.name;

@@ -26,7 +26,8 @@ class WatermarkEmitter : public exec::Emitter {
     if (drop_time_) {
       ARROW_ASSIGN_OR_RAISE(data, data->RemoveColumn(time_index_));
     }
-    ARROW_RETURN_NOT_OK(out_->Emit(exec::Batch{std::move(data), exec::MorselSeq(0, seq_++)}));
+    ARROW_RETURN_NOT_OK(
+        out_->Emit(exec::Batch{std::move(data), exec::MorselSeq(0, seq_++)}));
     if (max_ == std::numeric_limits<int64_t>::min()) return Status::OK();
     const int64_t wm = BoundedWatermark(max_, bound_us_);
     if (wm <= emitted_) return Status::OK();
@@ -86,7 +87,9 @@ class EventTimeInput : public InputTable {
            inner_->schema()->field(time_column_)->name() + ", in order)";
   }
   std::shared_ptr<arrow::Schema> schema() const override { return inner_->schema(); }
-  std::optional<int64_t> EstimatedRows() const override { return inner_->EstimatedRows(); }
+  std::optional<int64_t> EstimatedRows() const override {
+    return inner_->EstimatedRows();
+  }
   std::optional<int64_t> EstimatedBytes() const override {
     return inner_->EstimatedBytes();
   }
@@ -133,9 +136,9 @@ Result<std::shared_ptr<InputTable>> WithEventTime(std::shared_ptr<InputTable> in
                            input->Describe());
   }
   if (schema.field(c)->type()->id() != arrow::Type::TIMESTAMP) {
-    return Status::Invalid("event_time: the column '", time_column,
-                           "' must be a timestamp, not ", schema.field(c)->type()->ToString(),
-                           " (give its type in the source's columns)");
+    return Status::Invalid(
+        "event_time: the column '", time_column, "' must be a timestamp, not ",
+        schema.field(c)->type()->ToString(), " (give its type in the source's columns)");
   }
   return std::make_shared<EventTimeInput>(std::move(input), c, bound_us);
 }

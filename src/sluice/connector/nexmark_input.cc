@@ -25,15 +25,20 @@ class NexmarkSource : public exec::Source {
         options_(options),
         gen_(std::move(gen)),
         projection_(std::move(projection)),
-        rows_read_(rows_read) {}
+        rows_read_(rows_read) {
+    for (int i = 0; i < generator::NexmarkSchema(options.table)->num_fields(); ++i) {
+      all_.push_back(i);
+    }
+  }
 
   Status Prepare(exec::ExecContext* ctx) override {
     splits_ = options_.splits > 0 ? options_.splits : std::max(1, ctx->threads());
     progress_ = std::vector<std::atomic<int64_t>>(splits_);
     // Before a split starts, nothing earlier than its first event comes from it.
     for (int s = 0; s < splits_; ++s) {
-      progress_[s] = options_.watermark_bound_us >= 0 ? std::numeric_limits<int64_t>::min()
-                                                      : gen_->LowestTimeFrom(s) - 1;
+      progress_[s] = options_.watermark_bound_us >= 0
+                         ? std::numeric_limits<int64_t>::min()
+                         : gen_->LowestTimeFrom(s) - 1;
     }
     start_ = std::chrono::steady_clock::now();
     batches_ = std::vector<std::atomic<int64_t>>(splits_);
@@ -44,18 +49,19 @@ class NexmarkSource : public exec::Source {
   int64_t num_morsels() const override { return splits_; }
 
   Status Produce(exec::ExecContext* ctx, int64_t split, exec::Emitter* out) override {
-    const int64_t end = options_.events < 0 ? std::numeric_limits<int64_t>::max()
-                                            : options_.events;
+    const int64_t end =
+        options_.events < 0 ? std::numeric_limits<int64_t>::max() : options_.events;
     const int64_t stride = splits_;
     // Event numbers per batch (this split's): a batch of rows, or a tenth of a second
     // of a rate-limited stream.
     const double split_rate = options_.rate > 0 ? options_.rate / splits_ : 0;
     int64_t per_batch = std::max<int64_t>(1024, ctx->batch_rows());
     if (split_rate > 0) {
-      per_batch = std::clamp<int64_t>(static_cast<int64_t>(split_rate / 10), 1, per_batch);
+      per_batch =
+          std::clamp<int64_t>(static_cast<int64_t>(split_rate / 10), 1, per_batch);
     }
     int64_t seq = 0;
-    int64_t done = 0;  // this split's events so far
+    int64_t done = 0;                                      // this split's events so far
     int64_t newest = std::numeric_limits<int64_t>::min();  // bounded watermarks
     for (int64_t n = split; n < end; ++batches_[split]) {
       ARROW_RETURN_NOT_OK(WaitForOthers(ctx, split));
@@ -66,11 +72,17 @@ class NexmarkSource : public exec::Source {
       }
       const int64_t count = std::min<int64_t>(per_batch, (end - n + stride - 1) / stride);
       const int64_t next = n + count * stride;
-      ARROW_ASSIGN_OR_RAISE(auto batch, gen_->Generate(options_.table, n, next, stride,
-                                                       projection_, ctx->pool()));
+      ARROW_ASSIGN_OR_RAISE(
+          auto batch,
+          gen_->Generate(options_.table, n, next, stride,
+                         options_.all_columns ? all_ : projection_, ctx->pool()));
+      if (options_.all_columns) {
+        ARROW_ASSIGN_OR_RAISE(batch, batch->SelectColumns(projection_));
+      }
       if (options_.watermark_bound_us >= 0) {
         for (int64_t k = n; k < next; k += stride) {
-          if (gen_->TableOf(k) == options_.table) newest = std::max(newest, gen_->EventTimeOf(k));
+          if (gen_->TableOf(k) == options_.table)
+            newest = std::max(newest, gen_->EventTimeOf(k));
         }
       }
       done += count;
@@ -100,7 +112,8 @@ class NexmarkSource : public exec::Source {
   // numbers, so no split's events run far ahead of the watermark the slowest one holds
   // back (their lateness would then depend on thread scheduling).
   Status WaitForOthers(exec::ExecContext* ctx, int64_t split) {
-    if (!aligned_) return ctx->cancelled() ? Status::Cancelled("cancelled") : Status::OK();
+    if (!aligned_)
+      return ctx->cancelled() ? Status::Cancelled("cancelled") : Status::OK();
     const int64_t mine = batches_[split].load();
     while (true) {
       if (ctx->cancelled()) return Status::Cancelled("cancelled");
@@ -124,6 +137,7 @@ class NexmarkSource : public exec::Source {
   NexmarkInputOptions options_;
   std::shared_ptr<const NexmarkGenerator> gen_;
   std::vector<int> projection_;
+  std::vector<int> all_;  // every column
   std::atomic<int64_t>* rows_read_;
   int splits_ = 1;
   std::vector<std::atomic<int64_t>> progress_;
@@ -140,8 +154,8 @@ class NexmarkInput : public InputTable {
         schema_(generator::NexmarkSchema(options.table)) {}
 
   std::string Describe() const override {
-    std::string events = options_.events < 0 ? "no end"
-                                             : fmt::format("{} events", options_.events);
+    std::string events =
+        options_.events < 0 ? "no end" : fmt::format("{} events", options_.events);
     return fmt::format("nexmark {} ({})", NexmarkTableName(options_.table), events);
   }
   std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
@@ -149,14 +163,14 @@ class NexmarkInput : public InputTable {
     if (options_.events < 0) return std::nullopt;
     const int64_t share = options_.table == generator::NexmarkTable::kPerson    ? 1
                           : options_.table == generator::NexmarkTable::kAuction ? 3
-                                                                                 : 46;
+                                                                                : 46;
     return options_.events / 50 * share;
   }
   int64_t rows_read() const override { return rows_read_.load(); }
   Result<std::shared_ptr<exec::Source>> MakeSource(
       const std::vector<int>& projection, const std::vector<expr::Expr>&) const override {
-    return std::make_shared<NexmarkSource>(options_, gen_, projection,
-                                           const_cast<std::atomic<int64_t>*>(&rows_read_));
+    return std::make_shared<NexmarkSource>(
+        options_, gen_, projection, const_cast<std::atomic<int64_t>*>(&rows_read_));
   }
 
  private:
@@ -222,6 +236,8 @@ Result<std::shared_ptr<InputTable>> OpenNexmarkInput(const SourceSpec& spec) {
       }
     } else if (k == "delay") {
       ARROW_ASSIGN_OR_RAISE(o.generator.delay_us, ParseDurationMicros(v, what));
+    } else if (k == "all_columns") {
+      ARROW_ASSIGN_OR_RAISE(o.all_columns, ParseBoolOption(k, v));
     } else if (k == "watermark") {
       ARROW_ASSIGN_OR_RAISE(o.watermark_bound_us, ParseDurationMicros(v, what));
     } else if (k == "splits") {
@@ -229,9 +245,11 @@ Result<std::shared_ptr<InputTable>> OpenNexmarkInput(const SourceSpec& spec) {
       if (s < 1 || s > 1024) return Status::Invalid(what, " must be in 1..1024");
       o.splits = static_cast<int>(s);
     } else {
-      return Status::Invalid("source ", spec.name, ": unknown option '", k,
-                             "' for format nexmark (events, rate, event_rate, seed, "
-                             "out_of_order_group, delayed_fraction, delay, watermark, splits)");
+      return Status::Invalid(
+          "source ", spec.name, ": unknown option '", k,
+          "' for format nexmark (events, rate, event_rate, seed, "
+          "out_of_order_group, delayed_fraction, delay, watermark, splits, "
+          "all_columns)");
     }
   }
   return MakeNexmarkInput(o);

@@ -16,7 +16,7 @@
 // Options: events (count; -1 = without end: stops only when the job is stopped), rate
 // (events per second of wall-clock time over all splits, 0 = as fast as possible),
 // event_rate (events per second of event time, default 10000), seed,
-// out_of_order_group, delayed_fraction, delay (a duration), splits.
+// out_of_order_group, delayed_fraction, delay (a duration), splits, all_columns.
 #include <memory>
 #include <string>
 
@@ -28,10 +28,13 @@ namespace sluice::connector {
 struct NexmarkInputOptions {
   generator::NexmarkTable table = generator::NexmarkTable::kBid;
   generator::NexmarkOptions generator;
-  int64_t events = 10'000'000;  // < 0: no end
-  double rate = 0;              // events per second of wall-clock time; 0: no limit
-  int splits = 0;               // 0: the job's threads
+  int64_t events = 10'000'000;      // < 0: no end
+  double rate = 0;                  // events per second of wall-clock time; 0: no limit
+  int splits = 0;                   // 0: the job's threads
   int64_t watermark_bound_us = -1;  // >= 0: bounded out-of-orderness watermarks
+  /// Generate every column even when the query reads fewer (then drop them): the cost
+  /// of a source that cannot skip columns, for comparisons.
+  bool all_columns = false;
 };
 
 /// Opens spec (format nexmark, path: the table's name) as a table.

@@ -121,8 +121,9 @@ class Parser {
       src.name = kv.first.as<std::string>();
       const auto& n = kv.second;
       std::string where = "source '" + src.name + "'";
-      ARROW_RETURN_NOT_OK(CheckKeys(
-          n, where, {"format", "path", "options", "on_error", "rejects", "columns"}));
+      ARROW_RETURN_NOT_OK(CheckKeys(n, where,
+                                    {"format", "path", "options", "on_error", "rejects",
+                                     "columns", "event_time", "watermark"}));
       if (!n["path"]) return Error(n, where + " needs a path");
       ARROW_ASSIGN_OR_RAISE(src.path, Text(n["path"], where + ".path"));
       if (n["format"]) {
@@ -145,6 +146,12 @@ class Parser {
           ARROW_ASSIGN_OR_RAISE(
               auto v, Text(o.second, where + ".options." + o.first.as<std::string>()));
           src.options[o.first.as<std::string>()] = v;
+        }
+      }
+      // Event time: the column and the watermark's bound (event_time_input.h).
+      for (const char* key : {"event_time", "watermark"}) {
+        if (n[key]) {
+          ARROW_ASSIGN_OR_RAISE(src.options[key], Text(n[key], where + "." + key));
         }
       }
       if (n["columns"]) {

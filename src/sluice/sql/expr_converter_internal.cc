@@ -624,6 +624,7 @@ Result<Expr> ExprConverter::ConvertFuncCall(const PgNode& n, bool inside_aggrega
   if (n.Has("over")) return ConvertWindow(n, name, inside_aggregate);
   if (n.Bool("func_variadic")) return NotSupported(pos, "VARIADIC");
   if (name == "btrim") name = "trim";  // TRIM(BOTH FROM x)
+  if (name == "mod") name = "%";       // MOD(a, b) is a % b
   if (expr::IsAggregateFunction(name) || n.Bool("agg_star") ||
       n.Bool("agg_within_group")) {
     return ConvertAggregate(n, name, inside_aggregate);

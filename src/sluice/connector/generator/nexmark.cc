@@ -29,11 +29,12 @@ constexpr int64_t kHotBidderRatio = 4;
 constexpr int64_t kChannels = 10000;
 constexpr int64_t kPermutationStep = 953;  // prime: a permutation of any group size
 
-constexpr std::array<const char*, 11> kFirstNames = {
-    "Peter", "Paul", "Luke", "John", "Saul", "Vicky",
-    "Kate",  "Julie", "Sarah", "Deiter", "Walter"};
-constexpr std::array<const char*, 9> kLastNames = {
-    "Shultz", "Abrams", "Spencer", "White", "Bartels", "Walton", "Smith", "Jones", "Noris"};
+constexpr std::array<const char*, 11> kFirstNames = {"Peter", "Paul",   "Luke",  "John",
+                                                     "Saul",  "Vicky",  "Kate",  "Julie",
+                                                     "Sarah", "Deiter", "Walter"};
+constexpr std::array<const char*, 9> kLastNames = {"Shultz", "Abrams",  "Spencer",
+                                                   "White",  "Bartels", "Walton",
+                                                   "Smith",  "Jones",   "Noris"};
 constexpr std::array<const char*, 10> kCities = {
     "Phoenix", "Los Angeles", "San Francisco", "Boise", "Portland",
     "Bend",    "Redmond",     "Seattle",       "Kent",  "Cheyenne"};
@@ -89,7 +90,9 @@ class Stream {
   }
 
   // Cents from 1.00 to 1,000,000.00, log-uniform.
-  int64_t Price() { return static_cast<int64_t>(std::llround(std::pow(10.0, Unit() * 6) * 100)); }
+  int64_t Price() {
+    return static_cast<int64_t>(std::llround(std::pow(10.0, Unit() * 6) * 100));
+  }
 
  private:
   uint64_t s_;
@@ -101,7 +104,8 @@ int64_t LastAuction(int64_t a) {
   int64_t epoch = a / kProportion;
   int64_t offset = a % kProportion;
   if (offset < kPersonShare) return (epoch - 1) * kAuctionShare + kAuctionShare - 1;
-  if (offset >= kPersonShare + kAuctionShare) return epoch * kAuctionShare + kAuctionShare - 1;
+  if (offset >= kPersonShare + kAuctionShare)
+    return epoch * kAuctionShare + kAuctionShare - 1;
   return epoch * kAuctionShare + offset - kPersonShare;
 }
 
@@ -127,7 +131,9 @@ uint32_t ReverseBits(uint32_t x) {
 // Appends to one column of the batch being generated.
 struct Columns {
   std::vector<std::unique_ptr<arrow::ArrayBuilder>> builders;
-  arrow::Int64Builder* Int(int i) { return static_cast<arrow::Int64Builder*>(builders[i].get()); }
+  arrow::Int64Builder* Int(int i) {
+    return static_cast<arrow::Int64Builder*>(builders[i].get());
+  }
   arrow::StringBuilder* Str(int i) {
     return static_cast<arrow::StringBuilder*>(builders[i].get());
   }
@@ -169,12 +175,12 @@ std::shared_ptr<arrow::Schema> NexmarkSchema(NexmarkTable table) {
                             arrow::field("state", str), arrow::field("date_time", ts),
                             arrow::field("extra", str)});
     case NexmarkTable::kAuction:
-      return arrow::schema(
-          {arrow::field("id", i64), arrow::field("item_name", str),
-           arrow::field("description", str), arrow::field("initial_bid", i64),
-           arrow::field("reserve", i64), arrow::field("date_time", ts),
-           arrow::field("expires", ts), arrow::field("seller", i64),
-           arrow::field("category", i64), arrow::field("extra", str)});
+      return arrow::schema({arrow::field("id", i64), arrow::field("item_name", str),
+                            arrow::field("description", str),
+                            arrow::field("initial_bid", i64),
+                            arrow::field("reserve", i64), arrow::field("date_time", ts),
+                            arrow::field("expires", ts), arrow::field("seller", i64),
+                            arrow::field("category", i64), arrow::field("extra", str)});
     case NexmarkTable::kBid:
       return arrow::schema({arrow::field("auction", i64), arrow::field("bidder", i64),
                             arrow::field("price", i64), arrow::field("channel", str),
@@ -194,7 +200,8 @@ NexmarkGenerator::NexmarkGenerator(NexmarkOptions options) : options_(options) {
     for (int part = 0; part < 3; ++part) {
       url += '/';
       const int64_t len = 1 + r.Below(5);
-      for (int64_t i = 0; i < len; ++i) url.push_back(static_cast<char>('a' + r.Below(26)));
+      for (int64_t i = 0; i < len; ++i)
+        url.push_back(static_cast<char>('a' + r.Below(26)));
     }
     url += "/item.htm?query=1";
     if (r.Below(10) > 0) {
@@ -283,9 +290,10 @@ Result<std::shared_ptr<arrow::RecordBatch>> NexmarkGenerator::Generate(
               break;
             case 3: {
               char buf[24];
-              std::snprintf(buf, sizeof(buf), "%04d %04d %04d %04d",
-                            static_cast<int>(r.Below(10000)), static_cast<int>(r.Below(10000)),
-                            static_cast<int>(r.Below(10000)), static_cast<int>(r.Below(10000)));
+              std::snprintf(
+                  buf, sizeof(buf), "%04d %04d %04d %04d",
+                  static_cast<int>(r.Below(10000)), static_cast<int>(r.Below(10000)),
+                  static_cast<int>(r.Below(10000)), static_cast<int>(r.Below(10000)));
               text = buf;
               break;
             }
@@ -319,7 +327,8 @@ Result<std::shared_ptr<arrow::RecordBatch>> NexmarkGenerator::Generate(
               // Both from the prices' stream: reserve = initial bid + another price.
               Stream p(seed, 4);
               int64_t initial = p.Price();
-              ARROW_RETURN_NOT_OK(out.Int(idx)->Append(c == 3 ? initial : initial + p.Price()));
+              ARROW_RETURN_NOT_OK(
+                  out.Int(idx)->Append(c == 3 ? initial : initial + p.Price()));
               continue;
             }
             case 5:
@@ -339,7 +348,8 @@ Result<std::shared_ptr<arrow::RecordBatch>> NexmarkGenerator::Generate(
               continue;
             }
             case 8:
-              ARROW_RETURN_NOT_OK(out.Int(idx)->Append(kFirstCategory + r.Below(kCategories)));
+              ARROW_RETURN_NOT_OK(
+                  out.Int(idx)->Append(kFirstCategory + r.Below(kCategories)));
               continue;
             default:  // extra: the other fields are about 150 bytes
               r.AppendExtra(150, 500, &text);

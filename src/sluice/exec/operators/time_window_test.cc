@@ -57,8 +57,7 @@ class Recorder : public Emitter {
 
 auto kTs = arrow::timestamp(arrow::TimeUnit::MICRO);
 auto kInput = arrow::schema({arrow::field("k", arrow::utf8()), arrow::field("t", kTs),
-                             arrow::field("v", arrow::int64()),
-                             arrow::field("ws", kTs)});
+                             arrow::field("v", arrow::int64()), arrow::field("ws", kTs)});
 
 ArrayPtr Times(const std::vector<int64_t>& v) {
   arrow::TimestampBuilder b(kTs, arrow::default_memory_pool());
@@ -80,35 +79,34 @@ std::shared_ptr<arrow::RecordBatch> Rows(
   }
   arrow::Int64Builder vb;
   EXPECT_TRUE(vb.AppendValues(v).ok());
-  return arrow::RecordBatch::Make(kInput, static_cast<int64_t>(rows.size()),
-                                  {k.Finish().ValueOrDie(), Times(t),
-                                   vb.Finish().ValueOrDie(), Times(ws)});
+  return arrow::RecordBatch::Make(
+      kInput, static_cast<int64_t>(rows.size()),
+      {k.Finish().ValueOrDie(), Times(t), vb.Finish().ValueOrDie(), Times(ws)});
 }
 
 // window_start, window_end, k, count(*), sum(v) over the input above.
 std::shared_ptr<WindowAggregateFactory> Factory(TimeWindowSpec spec) {
-  auto table = arrow::Table::Make(kInput, arrow::ChunkedArrayVector{
-                                              std::make_shared<arrow::ChunkedArray>(
-                                                  arrow::ArrayVector{}, arrow::utf8()),
-                                              std::make_shared<arrow::ChunkedArray>(
-                                                  arrow::ArrayVector{}, kTs),
-                                              std::make_shared<arrow::ChunkedArray>(
-                                                  arrow::ArrayVector{}, arrow::int64()),
-                                              std::make_shared<arrow::ChunkedArray>(
-                                                  arrow::ArrayVector{}, kTs)});
+  auto table = arrow::Table::Make(
+      kInput,
+      arrow::ChunkedArrayVector{
+          std::make_shared<arrow::ChunkedArray>(arrow::ArrayVector{}, arrow::utf8()),
+          std::make_shared<arrow::ChunkedArray>(arrow::ArrayVector{}, kTs),
+          std::make_shared<arrow::ChunkedArray>(arrow::ArrayVector{}, arrow::int64()),
+          std::make_shared<arrow::ChunkedArray>(arrow::ArrayVector{}, kTs)});
   auto scan = plan::MakeScan(std::make_shared<InMemoryTable>(table, "t"));
-  auto agg = plan::MakeAggregate(
-                 scan, {expr::Column("k")},
-                 {expr::Alias(expr::Aggregate("count_star", {}), "n"),
-                  expr::Alias(expr::Aggregate("sum", {expr::Column("v")}), "s")})
-                 .ValueOrDie();
+  auto agg =
+      plan::MakeAggregate(scan, {expr::Column("k")},
+                          {expr::Alias(expr::Aggregate("count_star", {}), "n"),
+                           expr::Alias(expr::Aggregate("sum", {expr::Column("v")}), "s")})
+          .ValueOrDie();
   const auto& a = static_cast<const plan::AggregateNode&>(*agg);
   auto out = arrow::schema({arrow::field("window_start", kTs),
                             arrow::field("window_end", kTs), agg->schema->field(0),
                             agg->schema->field(1), agg->schema->field(2)});
   return std::make_shared<WindowAggregateFactory>(
-      spec, 3, 0, a.keys, std::vector<int>{WindowAggregateFactory::kWindowStart,
-                                           WindowAggregateFactory::kWindowEnd, 0},
+      spec, 3, 0, a.keys,
+      std::vector<int>{WindowAggregateFactory::kWindowStart,
+                       WindowAggregateFactory::kWindowEnd, 0},
       a.aggregates, out);
 }
 
@@ -194,7 +192,7 @@ TEST(WindowAggregate, HopRowAfterSomeOfItsWindowsFiredCountsInTheOthers) {
   spec.slide_us = 5;
   Harness h(spec);
   h.Add({{"a", 1}}, 5);
-  h.Watermark(4);   // fires [-5, 5)
+  h.Watermark(4);        // fires [-5, 5)
   h.Add({{"a", 3}}, 5);  // [-5, 5) fired, [0, 10) open
   h.Watermark(kMaxWatermark);
   auto r = h.out.Results();
@@ -225,7 +223,8 @@ TEST(WindowAggregate, SessionsGrowMergeAndFirePerKey) {
   ASSERT_EQ(r.size(), 3u);
   EXPECT_EQ(r[Recorder::Key(1, "a")], Recorder::Value(4, 4));
   EXPECT_EQ(r[Recorder::Key(20, "a")].first, 1);
-  auto ends = std::static_pointer_cast<arrow::TimestampArray>(h.out.batches[1]->column(1));
+  auto ends =
+      std::static_pointer_cast<arrow::TimestampArray>(h.out.batches[1]->column(1));
   EXPECT_EQ(ends->Value(0), 16);  // [1, 16)
 }
 
