@@ -52,6 +52,7 @@ class Exchange : public Sink, public Source {
   // has ended).
   Status Prepare(ExecContext* ctx) override;
   int64_t num_morsels() const override;
+  bool morsel_per_worker() const override { return true; }
   Status Produce(ExecContext* ctx, int64_t morsel, Emitter* out) override;
 
  private:

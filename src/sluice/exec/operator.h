@@ -134,6 +134,11 @@ class Source : public virtual PhysicalNode {
   virtual int64_t EstimatedBytes() const { return 0; }
   /// True when morsel order is the data's order (the output of a sort or limit).
   virtual bool ordered() const { return false; }
+  /// True when each morsel is a stream of its own that must reach operator instances
+  /// of its own (an exchange's consumers: after one morsel's rows a worker's window
+  /// operator has seen that stream's watermarks, and another morsel's rows would be
+  /// late there). The executor then runs one worker per morsel, worker i on morsel i.
+  virtual bool morsel_per_worker() const { return false; }
   /// Output columns (string or binary) that may come dictionary-encoded
   /// (dictionary<int32, T>, the batch's schema saying so) instead of as T, because the
   /// one consumer handles both (a hash aggregate grouping by them). Called before

@@ -93,6 +93,8 @@ Status Executor::RunPipeline(
   int workers =
       static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx_->threads(), morsels)));
   if (source->ordered() && sink->needs_order()) workers = 1;
+  const bool per_worker = source->morsel_per_worker();
+  if (per_worker) workers = static_cast<int>(std::max<int64_t>(1, morsels));
   const size_t n_ops = operators.size() - first_operator;
   sink->WillRun(ctx_, workers);
 
@@ -121,8 +123,17 @@ Status Executor::RunPipeline(
           ctx_, ops[i].get(), factory, counters[i].get(), sink.get(), local.get());
     }
     CountingEmitter source_out(&source->metrics(), emitters[0].get());
+    bool took_own = false;
     while (!ctx_->cancelled()) {
-      int64_t m = next_morsel.fetch_add(1);
+      int64_t m;
+      if (per_worker) {
+        // A worker per morsel: worker i takes morsel i alone.
+        if (took_own) break;
+        took_own = true;
+        m = worker;
+      } else {
+        m = next_morsel.fetch_add(1);
+      }
       if (m >= morsels) break;
       Status s = TimeSelf(&source->metrics().nanos,
                           [&] { return source->Produce(ctx_, m, &source_out); });

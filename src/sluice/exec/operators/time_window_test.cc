@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "sluice/exec/exchange.h"
+#include "sluice/exec/pipeline.h"
 #include "sluice/exec/scannable.h"
 #include "sluice/plan/plan_builder.h"
 
@@ -297,6 +298,48 @@ TEST(Exchange, ConsumersSeeTheLowestWatermarkOfAllProducers) {
   EXPECT_EQ(seen.size(), 1000u);
   EXPECT_FALSE(c0.batches.empty());
   EXPECT_FALSE(c1.batches.empty());
+}
+
+// A source whose morsels are streams of their own: each must run on a worker of its
+// own, even when one finishes before the other worker has started.
+class PerWorkerSource : public Source {
+ public:
+  PerWorkerSource() : PhysicalNode("per worker") {}
+  Status Prepare(ExecContext*) override { return Status::OK(); }
+  int64_t num_morsels() const override { return 2; }
+  bool morsel_per_worker() const override { return true; }
+  Status Produce(ExecContext*, int64_t morsel, Emitter*) override {
+    std::lock_guard<std::mutex> lock(mu);
+    threads[morsel].push_back(std::this_thread::get_id());
+    return Status::OK();
+  }
+  std::mutex mu;
+  std::map<int64_t, std::vector<std::thread::id>> threads;
+};
+
+class NullSink : public Sink {
+ public:
+  NullSink() : PhysicalNode("null") {}
+  Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext*, int) override {
+    return std::make_unique<LocalSinkState>();
+  }
+  Status Consume(ExecContext*, LocalSinkState*, Batch) override { return Status::OK(); }
+  Status FinishLocal(ExecContext*, std::unique_ptr<LocalSinkState>) override {
+    return Status::OK();
+  }
+  Status Finalize(ExecContext*) override { return Status::OK(); }
+};
+
+TEST(Executor, MorselPerWorkerSourcesGetAWorkerEach) {
+  for (int round = 0; round < 20; ++round) {
+    ExecContext ctx(ExecOptions{2, 0, 65536, ""});
+    auto source = std::make_shared<PerWorkerSource>();
+    Executor executor(&ctx);
+    ASSERT_TRUE(executor.Run({Pipeline{source, {}, std::make_shared<NullSink>()}}).ok());
+    ASSERT_EQ(source->threads[0].size(), 1u);
+    ASSERT_EQ(source->threads[1].size(), 1u);
+    EXPECT_NE(source->threads[0][0], source->threads[1][0]);
+  }
 }
 
 }  // namespace
