@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libpg-query-dev libyaml-cpp-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libsimdjson-dev libxxhash-dev libzstd-dev zlib1g-dev
   librdkafka-dev
+  maven openjdk-17-jre-headless
 )
 
 missing=()
@@ -37,3 +38,6 @@ if [ ! -f "$stamp" ] || ! cmp -s requirements-dev.txt "$stamp"; then
 fi
 # pyarrow ships versioned Arrow libraries; the linker wants unversioned names.
 .venv/bin/python -c "import pyarrow; pyarrow.create_library_symlinks()"
+
+# The Kafka broker the tests start (scripts/kafka.sh): its jars, into a cache, once.
+bash scripts/kafka.sh fetch

@@ -148,6 +148,8 @@ std::string ChooseFormat(const std::string& format, const std::string& output) {
         return "json";
       case sluice::connector::FileFormat::kArrowIpc:
         return "arrow";
+      case sluice::connector::FileFormat::kKafka:
+        return "csv";  // never implied by a file name
     }
   }
   return isatty(fileno(stdout)) ? "table" : "csv";

@@ -14,6 +14,7 @@
 #include "sluice/connector/csv/csv_reader.h"
 #include "sluice/connector/event_time_input.h"
 #include "sluice/connector/json/json_reader.h"
+#include "sluice/connector/kafka/kafka_input.h"
 #include "sluice/connector/nexmark_input.h"
 #include "sluice/connector/parquet/parquet_table.h"
 #include "sluice/expr/types.h"
@@ -421,7 +422,8 @@ Result<std::shared_ptr<InputTable>> OpenInputTable(const SourceSpec& spec_in) {
     watermark = it->second;
     spec.options.erase(it);
   }
-  const bool files = spec.format != "nexmark";
+  // The generator and Kafka place watermarks themselves.
+  const bool files = spec.format != "nexmark" && spec.format != "kafka";
   if (files && (!event_time.empty() || !watermark.empty())) {
     if (event_time.empty() || watermark.empty()) {
       return Status::Invalid("source ", spec.name,
@@ -435,6 +437,13 @@ Result<std::shared_ptr<InputTable>> OpenInputTable(const SourceSpec& spec_in) {
     return WithEventTime(std::move(input), event_time, bound);
   }
   if (!files && !watermark.empty()) spec.options["watermark"] = watermark;
+  if (spec.format == "kafka") {
+    if (!event_time.empty()) spec.options["event_time"] = event_time;
+    if (spec.on_error == "reject" && spec.rejects_path.empty()) {
+      spec.rejects_path = spec.name + ".rejects.jsonl";
+    }
+    return OpenKafkaInput(spec);
+  }
   if (!files && !event_time.empty() && event_time != "date_time") {
     return Status::Invalid("source ", spec.name,
                            ": Nexmark events have their time in date_time");

@@ -76,9 +76,17 @@ Result<plan::Plan> Catalog::CallTableFunction(
     spec.format = "arrow";
   } else if (fn == "nexmark") {
     spec.format = "nexmark";
+  } else if (fn == "read_kafka") {
+    spec.format = "kafka";
   } else {
-    return Status::Invalid("unknown table function '", name,
-                           "' (read_parquet, read_csv, read_json, read_arrow, nexmark)");
+    return Status::Invalid(
+        "unknown table function '", name,
+        "' (read_parquet, read_csv, read_json, read_arrow, read_kafka, nexmark)");
+  }
+  if (args.size() != 1 && fn == "read_kafka") {
+    return Status::Invalid(
+        "read_kafka() takes a topic, then named options (brokers => "
+        "'host:port', columns => 'a bigint, b varchar', ...)");
   }
   if (args.size() != 1 && fn == "nexmark") {
     return Status::Invalid(

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "sluice/connector/kafka/kafka_sink.h"
 #include "sluice/exec/operators/limit.h"
 #include "sluice/exec/physical_planner.h"
 #include "sluice/plan/optimizer.h"
@@ -25,6 +26,19 @@ Result<int64_t> WriteQuery(const plan::Plan& logical, exec::ExecContext* ctx,
   ARROW_ASSIGN_OR_RAISE(auto optimized, plan::Optimize(logical));
   connector::WriteOptions write_options = options;
   write_options.threads = ctx->threads();
+  if (options.format == connector::FileFormat::kKafka) {
+    connector::KafkaSinkOptions ko;
+    ko.brokers = options.kafka_brokers;
+    ko.topic = options.path;
+    ko.key_column = options.kafka_key;
+    ARROW_ASSIGN_OR_RAISE(auto sink, connector::KafkaSink::Make(optimized->schema, ko));
+    ARROW_ASSIGN_OR_RAISE(auto physical, exec::BuildPhysicalPlan(optimized, sink));
+    exec::Executor executor(ctx);
+    Status st = executor.Run(physical.pipelines);
+    if (analyze != nullptr) *analyze = exec::ExplainAnalyze(optimized, physical);
+    ARROW_RETURN_NOT_OK(st);
+    return sink->rows_written();
+  }
   ARROW_ASSIGN_OR_RAISE(auto sink,
                         connector::FileWriteSink::Make(optimized->schema, write_options));
   ARROW_ASSIGN_OR_RAISE(auto physical, exec::BuildPhysicalPlan(optimized, sink));

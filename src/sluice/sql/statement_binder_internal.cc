@@ -189,7 +189,7 @@ Result<PlannedStatement> QueryBinder::BindCopy(const PgNode& stmt, int position)
       auto parsed = connector::ParseFileFormat(f);
       if (!parsed.ok()) {
         return ErrorAt(at, "unknown COPY format '", v.text,
-                       "' (parquet, csv, json or arrow)");
+                       "' (parquet, csv, json, arrow or kafka)");
       }
       s.write.format = *parsed;
       have_format = true;
@@ -208,6 +208,10 @@ Result<PlannedStatement> QueryBinder::BindCopy(const PgNode& stmt, int position)
       } else {
         s.write.partition_by = {v.text};
       }
+    } else if (name == "brokers") {
+      s.write.kafka_brokers = v.text;
+    } else if (name == "key") {
+      s.write.kafka_key = v.text;
     } else if (name == "row_group_size") {
       char* end = nullptr;
       long long rows = std::strtoll(v.text.c_str(), &end, 10);
@@ -219,7 +223,7 @@ Result<PlannedStatement> QueryBinder::BindCopy(const PgNode& stmt, int position)
     } else {
       return ErrorAt(at, "unknown COPY option '", name,
                      "' (format, compression, header, delimiter, partition_by, "
-                     "row_group_size)");
+                     "row_group_size; for kafka: brokers, key)");
     }
   }
   if (!have_format) {
@@ -233,6 +237,17 @@ Result<PlannedStatement> QueryBinder::BindCopy(const PgNode& stmt, int position)
     if (s.plan->schema->GetFieldIndex(col) < 0) {
       return ErrorAt(position, "partition_by column '", col, "' is not in the result");
     }
+  }
+  const bool kafka = s.write.format == connector::FileFormat::kKafka;
+  if (kafka && s.write.kafka_brokers.empty()) {
+    return ErrorAt(position, "COPY ... (FORMAT kafka) needs BROKERS 'host:port'");
+  }
+  if (!kafka && (!s.write.kafka_brokers.empty() || !s.write.kafka_key.empty())) {
+    return ErrorAt(position, "BROKERS and KEY are options of FORMAT kafka");
+  }
+  if (kafka && !s.write.partition_by.empty()) {
+    return ErrorAt(position,
+                   "PARTITION_BY is for files; a Kafka topic partitions by KEY");
   }
   return s;
 }

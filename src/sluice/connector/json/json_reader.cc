@@ -30,6 +30,32 @@ JsonReader::~JsonReader() = default;
 Result<std::unique_ptr<JsonReader>> JsonReader::Open(
     const std::string& path, std::shared_ptr<arrow::Schema> schema,
     std::vector<int> projection, const JsonOptions& options, BadRowHandler* bad_rows) {
+  ARROW_ASSIGN_OR_RAISE(auto reader, Make(path, std::move(schema), std::move(projection),
+                                          options, bad_rows));
+  Compression compression = options.compression;
+  if (compression == Compression::kAuto) compression = CompressionFromPath(path);
+  reader->compressed_ = compression != Compression::kNone;
+  if (reader->compressed_) {
+    ARROW_ASSIGN_OR_RAISE(reader->file_size_, FileSize(path));
+  }
+  ARROW_ASSIGN_OR_RAISE(reader->lines_, internal::LineReader::Open(path, compression));
+  return reader;
+}
+
+Result<std::unique_ptr<JsonReader>> JsonReader::OpenStream(
+    const std::string& name, std::shared_ptr<arrow::io::InputStream> stream,
+    std::shared_ptr<arrow::Schema> schema, std::vector<int> projection,
+    const JsonOptions& options, BadRowHandler* bad_rows) {
+  ARROW_ASSIGN_OR_RAISE(auto reader, Make(name, std::move(schema), std::move(projection),
+                                          options, bad_rows));
+  ARROW_ASSIGN_OR_RAISE(reader->lines_,
+                        internal::LineReader::FromStream(std::move(stream)));
+  return reader;
+}
+
+Result<std::unique_ptr<JsonReader>> JsonReader::Make(
+    const std::string& path, std::shared_ptr<arrow::Schema> schema,
+    std::vector<int> projection, const JsonOptions& options, BadRowHandler* bad_rows) {
   if (schema == nullptr)
     return Status::Invalid("JSON reader for '", path, "': no schema");
   if (options.batch_rows < 1) {
@@ -72,14 +98,8 @@ Result<std::unique_ptr<JsonReader>> JsonReader::Open(
     }
   }
 
-  Compression compression = options.compression;
-  if (compression == Compression::kAuto) compression = CompressionFromPath(path);
-  reader->compressed_ = compression != Compression::kNone;
-  if (reader->compressed_) {
-    ARROW_ASSIGN_OR_RAISE(reader->file_size_, FileSize(path));
-  }
-  ARROW_ASSIGN_OR_RAISE(reader->lines_, internal::LineReader::Open(path, compression));
   reader->parser_ = std::make_unique<internal::Parser>();
+  reader->place_bad_row_ = options.place_bad_row;
   return reader;
 }
 
@@ -219,8 +239,10 @@ Result<std::shared_ptr<arrow::RecordBatch>> JsonReader::Next() {
       continue;
     }
     ++rows_rejected_;
+    bad.source = path_;
     bad.line = lines_->line_number();
     bad.raw = line;
+    if (place_bad_row_) place_bad_row_(&bad);
     Status st = bad_rows_ != nullptr ? bad_rows_->Report(bad)
                                      : Status::Invalid(FormatBadRow(bad));
     if (!st.ok()) return fail(std::move(st));

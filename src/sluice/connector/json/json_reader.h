@@ -19,6 +19,7 @@
 #include <arrow/type.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -48,6 +49,9 @@ struct JsonOptions {
   /// Maximum rows in a batch returned by JsonReader::Next().
   int64_t batch_rows = 65536;
   Compression compression = Compression::kAuto;
+  /// Optional: rewrites where a bad row is before it is reported (a Kafka message's
+  /// topic:partition and offset instead of the line of the stream they were joined in).
+  std::function<void(BadRow*)> place_bad_row;
 };
 
 /// Infers column names and types from the first `options.infer_rows` non-blank lines.
@@ -95,6 +99,11 @@ class JsonReader {
                                                   std::vector<int> projection,
                                                   const JsonOptions& options,
                                                   BadRowHandler* bad_rows);
+  /// Like Open, over the lines of `stream` (named `name` in errors), uncompressed.
+  static Result<std::unique_ptr<JsonReader>> OpenStream(
+      const std::string& name, std::shared_ptr<arrow::io::InputStream> stream,
+      std::shared_ptr<arrow::Schema> schema, std::vector<int> projection,
+      const JsonOptions& options, BadRowHandler* bad_rows);
   ~JsonReader();
 
   /// The next batch of at most batch_rows rows (never empty), or nullptr at the end.
@@ -114,6 +123,12 @@ class JsonReader {
 
  private:
   JsonReader();
+  // Everything of Open but the lines.
+  static Result<std::unique_ptr<JsonReader>> Make(const std::string& name,
+                                                  std::shared_ptr<arrow::Schema> schema,
+                                                  std::vector<int> projection,
+                                                  const JsonOptions& options,
+                                                  BadRowHandler* bad_rows);
 
   /// Parses one line into row `row` of the batch. Returns false for a bad line, with
   /// `bad` filled in (every column is then back at `row` rows).
@@ -128,6 +143,7 @@ class JsonReader {
   std::shared_ptr<arrow::Schema> output_schema_;
   int64_t batch_rows_ = 0;
   BadRowHandler* bad_rows_ = nullptr;
+  std::function<void(BadRow*)> place_bad_row_;
 
   std::unique_ptr<internal::LineReader> lines_;
   std::unique_ptr<internal::Parser> parser_;

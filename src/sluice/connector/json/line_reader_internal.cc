@@ -29,8 +29,13 @@ LineReader::~LineReader() {
 Result<std::unique_ptr<LineReader>> LineReader::Open(const std::string& path,
                                                      Compression compression,
                                                      int64_t block_size) {
-  if (block_size < 1) return Status::Invalid("block size must be positive");
   ARROW_ASSIGN_OR_RAISE(auto stream, OpenInputStream(path, compression));
+  return FromStream(std::move(stream), block_size);
+}
+
+Result<std::unique_ptr<LineReader>> LineReader::FromStream(
+    std::shared_ptr<arrow::io::InputStream> stream, int64_t block_size) {
+  if (block_size < 1) return Status::Invalid("block size must be positive");
   std::unique_ptr<LineReader> reader(new LineReader(std::move(stream), block_size));
   reader->capacity_ = block_size;
   reader->buffer_.reset(new char[block_size + kPadding]);

@@ -30,6 +30,10 @@ class LineReader {
   static Result<std::unique_ptr<LineReader>> Open(const std::string& path,
                                                   Compression compression,
                                                   int64_t block_size = kDefaultBlockSize);
+  /// Lines of an open stream (e.g. messages joined by newlines).
+  static Result<std::unique_ptr<LineReader>> FromStream(
+      std::shared_ptr<arrow::io::InputStream> stream,
+      int64_t block_size = kDefaultBlockSize);
   ~LineReader();
 
   /// Moves to the next line that is not blank (blank: empty or only spaces, tabs and

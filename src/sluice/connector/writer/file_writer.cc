@@ -15,6 +15,7 @@
 
 #include "sluice/base/atomic_file.h"
 #include "sluice/base/json_text.h"
+#include "sluice/connector/writer/json_rows.h"
 #include "sluice/exec/row_encoding.h"
 
 namespace sluice::connector {
@@ -27,6 +28,7 @@ Result<FileFormat> ParseFileFormat(const std::string& name) {
   if (name == "csv") return FileFormat::kCsv;
   if (name == "json" || name == "jsonl" || name == "ndjson")
     return FileFormat::kJsonLines;
+  if (name == "kafka") return FileFormat::kKafka;
   if (name == "ipc" || name == "arrow" || name == "feather") return FileFormat::kArrowIpc;
   return Status::Invalid("unknown file format '", name,
                          "' (parquet, csv, jsonl or arrow)");
@@ -53,6 +55,8 @@ const char* FileFormatExtension(FileFormat format) {
       return ".jsonl";
     case FileFormat::kArrowIpc:
       return ".arrow";
+    case FileFormat::kKafka:
+      return "";
   }
   return "";
 }
@@ -143,93 +147,24 @@ class ArrowBatchWriter : public BatchWriter {
   std::shared_ptr<arrow::ipc::RecordBatchWriter> writer_;
 };
 
-// JSON lines: one object per row. Numbers as JSON numbers (decimals exactly, floats
-// in shortest round-trip form, NaN/Infinity unquoted as Python's json module does),
-// dates and timestamps as ISO strings, NULL as null.
+// JSON lines: one object per row (json_rows.h).
 class JsonBatchWriter : public BatchWriter {
  public:
   static Result<std::unique_ptr<BatchWriter>> Open(
       OutputPtr out, const std::shared_ptr<arrow::Schema>& schema, const WriteOptions&) {
     auto w = std::make_unique<JsonBatchWriter>();
     w->out_ = std::move(out);
-    for (const auto& f : schema->fields()) {
-      std::string key;
-      AppendJsonString(&key, f->name());
-      w->keys_.push_back(key + ":");
-    }
+    w->keys_ = JsonRows::Keys(*schema);
     return w;
   }
 
   Status Write(const arrow::RecordBatch& batch) override {
-    const int nc = batch.num_columns();
-    std::vector<std::shared_ptr<arrow::Array>> cols(nc);
-    std::vector<int> kind(nc);  // 0 raw text, 1 string, 2 bool, 3 float
-    for (int c = 0; c < nc; ++c) {
-      auto col = batch.column(c);
-      auto id = col->type()->id();
-      if (id == arrow::Type::BOOL) {
-        kind[c] = 2;
-      } else if (id == arrow::Type::FLOAT || id == arrow::Type::DOUBLE) {
-        ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(col, arrow::float64()));
-        col = d.make_array();
-        kind[c] = 3;
-      } else if (arrow::is_integer(id) || arrow::is_decimal(id)) {
-        ARROW_ASSIGN_OR_RAISE(auto d, cp::Cast(col, arrow::utf8()));
-        col = d.make_array();
-        kind[c] = 0;
-      } else {
-        if (id != arrow::Type::STRING) {
-          auto d = cp::Cast(col, arrow::utf8());
-          if (!d.ok()) {
-            return Status::NotImplemented("cannot write a column of type ",
-                                          col->type()->ToString(), " as JSON");
-          }
-          col = d->make_array();
-        }
-        kind[c] = 1;
-      }
-      cols[c] = col;
-    }
+    ARROW_ASSIGN_OR_RAISE(auto rows, JsonRows::Make(batch, &keys_));
     std::string buf;
     buf.reserve(1 << 16);
-    char num[64];
     for (int64_t r = 0; r < batch.num_rows(); ++r) {
-      buf.push_back('{');
-      for (int c = 0; c < nc; ++c) {
-        if (c > 0) buf.push_back(',');
-        buf += keys_[c];
-        const auto& col = cols[c];
-        if (col->IsNull(r)) {
-          buf += "null";
-          continue;
-        }
-        switch (kind[c]) {
-          case 0:
-            buf += static_cast<const arrow::StringArray&>(*col).GetView(r);
-            break;
-          case 1:
-            AppendJsonString(&buf,
-                             static_cast<const arrow::StringArray&>(*col).GetView(r));
-            break;
-          case 2:
-            buf +=
-                static_cast<const arrow::BooleanArray&>(*col).Value(r) ? "true" : "false";
-            break;
-          case 3: {
-            double v = static_cast<const arrow::DoubleArray&>(*col).Value(r);
-            if (std::isnan(v)) {
-              buf += "NaN";
-            } else if (std::isinf(v)) {
-              buf += v > 0 ? "Infinity" : "-Infinity";
-            } else {
-              auto res = std::to_chars(num, num + sizeof(num), v);
-              buf.append(num, res.ptr);
-            }
-            break;
-          }
-        }
-      }
-      buf += "}\n";
+      rows.Append(r, &buf);
+      buf.push_back('\n');
       if (buf.size() > (1 << 20)) {
         ARROW_RETURN_NOT_OK(out_->Write(buf.data(), static_cast<int64_t>(buf.size())));
         buf.clear();
@@ -258,8 +193,10 @@ Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(
       return JsonBatchWriter::Open(std::move(out), schema, options);
     case FileFormat::kArrowIpc:
       return ArrowBatchWriter::OpenIpc(std::move(out), schema);
+    case FileFormat::kKafka:
+      break;
   }
-  return Status::Invalid("unknown format");
+  return Status::Invalid("internal: not a file format");
 }
 
 Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(

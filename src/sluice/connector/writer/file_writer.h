@@ -20,7 +20,8 @@
 
 namespace sluice::connector {
 
-enum class FileFormat { kParquet, kCsv, kJsonLines, kArrowIpc };
+/// kKafka: not a file; `path` is the topic (kafka/kafka_sink.h).
+enum class FileFormat { kParquet, kCsv, kJsonLines, kArrowIpc, kKafka };
 
 Result<FileFormat> ParseFileFormat(
     const std::string& name);  // parquet|csv|json|jsonl|ipc|arrow
@@ -40,6 +41,9 @@ struct WriteOptions {
   /// Parquet: above 1, the columns of a row group are encoded in parallel (on Arrow's
   /// CPU pool). Callers must not write from inside that pool.
   int threads = 1;
+  /// kKafka: the brokers and the column whose text is each message's key (optional).
+  std::string kafka_brokers;
+  std::string kafka_key;
 };
 
 /// Writes one stream of batches to one open file.

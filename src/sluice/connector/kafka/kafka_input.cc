@@ -1,0 +1,541 @@
+#include "sluice/connector/kafka/kafka_input.h"
+
+#include <arrow/builder.h>
+#include <arrow/io/memory.h>
+#include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "sluice/base/bad_rows.h"
+#include "sluice/base/duration.h"
+#include "sluice/base/memory.h"
+#include "sluice/connector/event_time_input.h"
+#include "sluice/connector/json/json_reader.h"
+#include "sluice/exec/operators/time_window.h"
+
+namespace sluice::connector {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct KafkaOptions {
+  std::string brokers;
+  std::string topic;
+  std::string group;
+  std::string start = "earliest";
+  std::map<int32_t, int64_t> start_offsets;
+  bool stop_at_end = false;
+  std::shared_ptr<arrow::Schema> value_schema;
+  std::vector<std::string> metadata;
+  int event_time = -1;  // column of the table schema
+  int64_t watermark_us = -1;
+  int64_t idle_timeout_us = 30'000'000;
+  int64_t queue_kbytes = 16384;
+  int64_t timeout_ms = 30000;  // reaching the brokers, reading metadata
+  int64_t max_batch_messages = 65536;
+};
+
+struct KafkaDeleter {
+  void operator()(rd_kafka_t* rk) const {
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+  }
+};
+using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+
+// A consumer handle (not subscribed: partitions are assigned by hand).
+Result<KafkaHandle> NewConsumer(const KafkaOptions& o, bool with_group) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  auto set = [&](const char* k, const std::string& v) -> Status {
+    if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return Status::Invalid("kafka setting ", k, "=", v, ": ", err);
+    }
+    return Status::OK();
+  };
+  ARROW_RETURN_NOT_OK(set("bootstrap.servers", o.brokers));
+  // A group id is needed to commit; a private one when the job names none.
+  ARROW_RETURN_NOT_OK(set("group.id", with_group && !o.group.empty() ? o.group
+                                                                     : "sluice-reader"));
+  ARROW_RETURN_NOT_OK(set("enable.auto.commit", "false"));
+  ARROW_RETURN_NOT_OK(set("enable.auto.offset.store", "false"));
+  ARROW_RETURN_NOT_OK(set("enable.partition.eof", "false"));
+  ARROW_RETURN_NOT_OK(set("queued.max.messages.kbytes", std::to_string(o.queue_kbytes)));
+  ARROW_RETURN_NOT_OK(set("auto.offset.reset", "earliest"));
+  ARROW_RETURN_NOT_OK(set("log_level", "3"));
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return Status::IOError("kafka: cannot create a consumer: ", err);
+  }
+  return KafkaHandle(rk);
+}
+
+Result<int> PartitionCount(const KafkaOptions& o) {
+  ARROW_ASSIGN_OR_RAISE(auto rk, NewConsumer(o, false));
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk.get(), o.topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t e =
+      rd_kafka_metadata(rk.get(), 0, t, &md, static_cast<int>(o.timeout_ms));
+  rd_kafka_topic_destroy(t);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::IOError("kafka topic '", o.topic, "' at ", o.brokers,
+                           ": cannot read its metadata: ", rd_kafka_err2str(e));
+  }
+  int partitions = 0;
+  rd_kafka_resp_err_t topic_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (md->topic_cnt == 1) {
+    partitions = md->topics[0].partition_cnt;
+    topic_err = md->topics[0].err;
+  }
+  rd_kafka_metadata_destroy(md);
+  if (topic_err != RD_KAFKA_RESP_ERR_NO_ERROR || partitions == 0) {
+    return Status::IOError("kafka topic '", o.topic, "' at ", o.brokers, ": ",
+                           topic_err != RD_KAFKA_RESP_ERR_NO_ERROR
+                               ? rd_kafka_err2str(topic_err)
+                               : "no partitions");
+  }
+  return partitions;
+}
+
+// The messages of one batch of one partition.
+struct Polled {
+  std::string values;  // each message's value on a line of its own
+  std::vector<int64_t> offsets;
+  std::vector<int64_t> timestamps;  // ms, -1 if none
+  std::vector<std::string> keys;
+  std::vector<bool> has_key;
+  void Clear() {
+    values.clear();
+    offsets.clear();
+    timestamps.clear();
+    keys.clear();
+    has_key.clear();
+  }
+};
+
+class KafkaInput;
+
+class KafkaSource : public exec::Source {
+ public:
+  KafkaSource(KafkaInput* input, std::vector<int> projection);
+  Status Prepare(exec::ExecContext* ctx) override;
+  int64_t num_morsels() const override;
+  Status Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitter* out) override;
+
+ private:
+  Result<std::shared_ptr<arrow::RecordBatch>> Decode(int32_t partition, Polled* polled);
+  Status EmitWatermark(exec::Emitter* out);
+
+  KafkaInput* input_;
+  std::vector<int> projection_;
+  std::vector<std::atomic<int64_t>> progress_;  // per partition: its watermark
+  std::vector<std::atomic<bool>> idle_;
+};
+
+class KafkaInput : public InputTable {
+ public:
+  KafkaInput(KafkaOptions o, int partitions, std::shared_ptr<arrow::Schema> schema,
+             std::shared_ptr<BadRowHandler> bad_rows)
+      : o_(std::move(o)),
+        partitions_(partitions),
+        schema_(std::move(schema)),
+        bad_rows_(std::move(bad_rows)) {}
+
+  std::string Describe() const override {
+    return fmt::format("kafka {} ({} partitions{})", o_.topic, partitions_,
+                       o_.stop_at_end ? ", to the end" : "");
+  }
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+  int64_t rows_read() const override { return rows_read_.load(); }
+  int64_t rows_rejected() const override { return bad_rows_->rejected(); }
+  std::string rejects_path() const override {
+    return bad_rows_->policy() == OnError::kReject ? bad_rows_->rejects_path() : "";
+  }
+  Result<std::shared_ptr<exec::Source>> MakeSource(
+      const std::vector<int>& projection, const std::vector<expr::Expr>&) const override {
+    return std::make_shared<KafkaSource>(const_cast<KafkaInput*>(this), projection);
+  }
+
+  // Commits the offsets read (the job's results are written by now).
+  Status Close() override {
+    ARROW_RETURN_NOT_OK(bad_rows_->Close());
+    std::lock_guard<std::mutex> lock(mu_);
+    if (o_.group.empty() || next_offsets_.empty()) return Status::OK();
+    ARROW_ASSIGN_OR_RAISE(auto rk, NewConsumer(o_, true));
+    rd_kafka_topic_partition_list_t* list =
+        rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets_.size()));
+    for (const auto& [p, offset] : next_offsets_) {
+      rd_kafka_topic_partition_list_add(list, o_.topic.c_str(), p)->offset = offset;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_commit(rk.get(), list, 0);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::IOError("kafka topic '", o_.topic, "': committing the offsets read "
+                             "for group '", o_.group, "': ", rd_kafka_err2str(e));
+    }
+    next_offsets_.clear();
+    return Status::OK();
+  }
+
+  const KafkaOptions& options() const { return o_; }
+  int partitions() const { return partitions_; }
+  BadRowHandler* bad_rows() const { return bad_rows_.get(); }
+  std::atomic<int64_t>& rows_counter() { return rows_read_; }
+  void Consumed(int32_t partition, int64_t next_offset) {
+    std::lock_guard<std::mutex> lock(mu_);
+    next_offsets_[partition] = std::max(next_offsets_[partition], next_offset);
+  }
+
+ private:
+  KafkaOptions o_;
+  int partitions_;
+  std::shared_ptr<arrow::Schema> schema_;
+  std::shared_ptr<BadRowHandler> bad_rows_;
+  std::atomic<int64_t> rows_read_{0};
+  std::mutex mu_;
+  std::map<int32_t, int64_t> next_offsets_;
+};
+
+KafkaSource::KafkaSource(KafkaInput* input, std::vector<int> projection)
+    : PhysicalNode("Scan " + input->Describe()),
+      input_(input),
+      projection_(std::move(projection)) {}
+
+Status KafkaSource::Prepare(exec::ExecContext*) {
+  const int n = input_->partitions();
+  progress_ = std::vector<std::atomic<int64_t>>(n);
+  idle_ = std::vector<std::atomic<bool>>(n);
+  for (int p = 0; p < n; ++p) {
+    progress_[p] = std::numeric_limits<int64_t>::min();
+    idle_[p] = false;
+  }
+  return Status::OK();
+}
+
+int64_t KafkaSource::num_morsels() const { return input_->partitions(); }
+
+Status KafkaSource::EmitWatermark(exec::Emitter* out) {
+  int64_t low = exec::kMaxWatermark;
+  bool any = false;
+  for (size_t p = 0; p < progress_.size(); ++p) {
+    if (idle_[p].load()) continue;
+    low = std::min(low, progress_[p].load());
+    any = true;
+  }
+  if (!any || low == exec::kMaxWatermark || low == std::numeric_limits<int64_t>::min()) {
+    return Status::OK();
+  }
+  return out->EmitWatermark(low);
+}
+
+Result<std::shared_ptr<arrow::RecordBatch>> KafkaSource::Decode(int32_t partition,
+                                                                Polled* polled) {
+  const auto& o = input_->options();
+  const std::string place = fmt::format("{}:{}", o.topic, partition);
+  std::set<int64_t> bad_lines;  // 1-based, within this batch
+  json::JsonOptions jo;
+  jo.schema = o.value_schema;
+  jo.batch_rows = static_cast<int64_t>(polled->offsets.size()) + 1;
+  jo.place_bad_row = [&](BadRow* bad) {
+    bad_lines.insert(bad->line);
+    bad->source = place;
+    bad->line = polled->offsets[bad->line - 1];
+  };
+  auto stream = std::make_shared<arrow::io::BufferReader>(
+      std::make_shared<arrow::Buffer>(reinterpret_cast<const uint8_t*>(polled->values.data()),
+                                      static_cast<int64_t>(polled->values.size())));
+  ARROW_ASSIGN_OR_RAISE(auto reader,
+                        json::JsonReader::OpenStream(place, stream, o.value_schema, {}, jo,
+                                                     input_->bad_rows()));
+  ARROW_ASSIGN_OR_RAISE(auto values, reader->Next());
+  const int64_t n = static_cast<int64_t>(polled->offsets.size());
+  std::vector<int64_t> good;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!bad_lines.count(i + 1)) good.push_back(i);
+  }
+  if (good.empty()) return nullptr;
+  arrow::ArrayVector columns = values->columns();
+  for (const auto& m : o.metadata) {
+    if (m == "key") {
+      arrow::StringBuilder b;
+      for (int64_t i : good) {
+        ARROW_RETURN_NOT_OK(polled->has_key[i] ? b.Append(polled->keys[i]) : b.AppendNull());
+      }
+      columns.push_back(b.Finish().ValueOrDie());
+    } else if (m == "timestamp") {
+      arrow::TimestampBuilder b(arrow::timestamp(arrow::TimeUnit::MILLI, "UTC"),
+                                arrow::default_memory_pool());
+      for (int64_t i : good) {
+        ARROW_RETURN_NOT_OK(polled->timestamps[i] >= 0 ? b.Append(polled->timestamps[i])
+                                                        : b.AppendNull());
+      }
+      columns.push_back(b.Finish().ValueOrDie());
+    } else if (m == "partition") {
+      arrow::Int32Builder b;
+      for (size_t i = 0; i < good.size(); ++i) ARROW_RETURN_NOT_OK(b.Append(partition));
+      columns.push_back(b.Finish().ValueOrDie());
+    } else {
+      arrow::Int64Builder b;
+      for (int64_t i : good) ARROW_RETURN_NOT_OK(b.Append(polled->offsets[i]));
+      columns.push_back(b.Finish().ValueOrDie());
+    }
+  }
+  return arrow::RecordBatch::Make(input_->schema(), static_cast<int64_t>(good.size()),
+                                  std::move(columns));
+}
+
+Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitter* out) {
+  const auto& o = input_->options();
+  const int32_t partition = static_cast<int32_t>(morsel);
+  const std::string place = fmt::format("kafka {}:{}", o.topic, partition);
+  // librdkafka's prefetch queue for this partition lives in our budget.
+  MemoryReservation queue(ctx->budget(), "Kafka source queue");
+  ARROW_RETURN_NOT_OK(queue.Grow(o.queue_kbytes * 1024));
+  ARROW_ASSIGN_OR_RAISE(auto rk, NewConsumer(o, true));
+  int64_t start = RD_KAFKA_OFFSET_BEGINNING;
+  if (o.start == "latest") start = RD_KAFKA_OFFSET_END;
+  if (o.start == "committed") start = RD_KAFKA_OFFSET_STORED;
+  if (auto it = o.start_offsets.find(partition); it != o.start_offsets.end()) {
+    start = it->second;
+  }
+  int64_t end = std::numeric_limits<int64_t>::max();
+  if (o.stop_at_end) {
+    int64_t lo = 0, hi = 0;
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+        rk.get(), o.topic.c_str(), partition, &lo, &hi, static_cast<int>(o.timeout_ms));
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::IOError(place, ": cannot read its end offset: ", rd_kafka_err2str(e));
+    }
+    end = hi;
+    if (start == RD_KAFKA_OFFSET_END || hi == lo || (start >= 0 && start >= hi)) {
+      progress_[partition] = exec::kMaxWatermark;
+      return EmitWatermark(out);
+    }
+  }
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, o.topic.c_str(), partition)->offset = start;
+  rd_kafka_resp_err_t e = rd_kafka_assign(rk.get(), list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::IOError(place, ": cannot assign: ", rd_kafka_err2str(e));
+  }
+  Polled polled;
+  int64_t seq = 0;
+  int64_t newest = std::numeric_limits<int64_t>::min();
+  auto last_message = Clock::now();
+  bool done = false;
+  while (!done) {
+    if (ctx->cancelled()) return Status::Cancelled("cancelled");
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk.get(), 100);
+    const bool flush =
+        m == nullptr || static_cast<int64_t>(polled.offsets.size()) >= o.max_batch_messages;
+    if (m != nullptr) {
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        std::string why = rd_kafka_message_errstr(m);
+        rd_kafka_message_destroy(m);
+        return Status::IOError(place, ": ", why);
+      }
+      last_message = Clock::now();
+      if (idle_[partition].exchange(false)) {
+        // Back from idle: hold the watermark from here on.
+      }
+      const char* v = static_cast<const char*>(m->payload);
+      size_t len = m->len;
+      size_t at = polled.values.size();
+      polled.values.append(v == nullptr ? "" : std::string_view(v, len));
+      // One message, one line: raw newlines may only be whitespace between tokens.
+      for (size_t i = at; i < polled.values.size(); ++i) {
+        if (polled.values[i] == '\n' || polled.values[i] == '\r') polled.values[i] = ' ';
+      }
+      bool blank = std::all_of(polled.values.begin() + at, polled.values.end(),
+                               [](char c) { return c == ' ' || c == '\t'; });
+      if (blank) {
+        // The JSON reader skips blank lines: an empty message is a bad row of its own.
+        polled.values.resize(at);
+        BadRow bad{fmt::format("{}:{}", o.topic, partition), m->offset, "",
+                   "empty message", std::string_view()};
+        input_->rows_counter() += 1;
+        Status st = input_->bad_rows()->Report(bad);
+        if (!st.ok()) {
+          rd_kafka_message_destroy(m);
+          return st;
+        }
+      } else {
+        polled.values.push_back('\n');
+        polled.offsets.push_back(m->offset);
+        rd_kafka_timestamp_type_t tt;
+        polled.timestamps.push_back(rd_kafka_message_timestamp(m, &tt));
+        polled.has_key.push_back(m->key != nullptr);
+        polled.keys.emplace_back(m->key ? static_cast<const char*>(m->key) : "", m->key_len);
+      }
+      input_->Consumed(partition, m->offset + 1);
+      if (m->offset + 1 >= end) done = true;
+      rd_kafka_message_destroy(m);
+    } else if (o.idle_timeout_us > 0 &&
+               Clock::now() - last_message > std::chrono::microseconds(o.idle_timeout_us)) {
+      idle_[partition] = true;
+      ARROW_RETURN_NOT_OK(EmitWatermark(out));
+    }
+    if ((flush || done) && !polled.offsets.empty()) {
+      input_->rows_counter() += static_cast<int64_t>(polled.offsets.size());
+      ARROW_ASSIGN_OR_RAISE(auto batch, Decode(partition, &polled));
+      polled.Clear();
+      if (batch) {
+        if (o.event_time >= 0 && o.watermark_us >= 0) {
+          const auto& col = *batch->column(o.event_time);
+          const auto unit = static_cast<const arrow::TimestampType&>(*col.type()).unit();
+          const int64_t* raw = col.data()->GetValues<int64_t>(1);
+          for (int64_t i = 0; i < col.length(); ++i) {
+            if (col.IsValid(i)) newest = std::max(newest, exec::TimestampMicros(raw[i], unit));
+          }
+          if (newest != std::numeric_limits<int64_t>::min()) {
+            progress_[partition] = BoundedWatermark(newest, o.watermark_us);
+          }
+        }
+        ctx->progress().rows_read += batch->num_rows();
+        ARROW_ASSIGN_OR_RAISE(auto projected, batch->SelectColumns(projection_));
+        ARROW_RETURN_NOT_OK(
+            out->Emit(exec::Batch{std::move(projected), exec::MorselSeq(morsel, seq++)}));
+        ARROW_RETURN_NOT_OK(EmitWatermark(out));
+      }
+    }
+  }
+  progress_[partition] = exec::kMaxWatermark;
+  return EmitWatermark(out);
+}
+
+Result<int64_t> IntValue(const std::string& key, const std::string& v) {
+  try {
+    size_t used = 0;
+    int64_t x = std::stoll(v, &used);
+    if (used == v.size()) return x;
+  } catch (...) {
+  }
+  return Status::Invalid("kafka option ", key, ": '", v, "' is not an integer");
+}
+
+}  // namespace
+
+Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
+  KafkaOptions o;
+  o.topic = spec.path;
+  std::string columns, event_time, watermark;
+  for (const auto& [k, v] : spec.options) {
+    const std::string what = "source " + spec.name + ": " + k;
+    if (k == "brokers") {
+      o.brokers = v;
+    } else if (k == "group_id") {
+      o.group = v;
+    } else if (k == "start") {
+      if (v == "earliest" || v == "latest" || v == "committed") {
+        o.start = v;
+      } else {
+        // partition:offset,...
+        size_t pos = 0;
+        while (pos < v.size()) {
+          size_t comma = v.find(',', pos);
+          std::string item = v.substr(pos, comma == std::string::npos ? v.npos : comma - pos);
+          size_t colon = item.find(':');
+          if (colon == std::string::npos) {
+            return Status::Invalid(what, ": earliest, latest, committed or "
+                                         "partition:offset,... (got '", v, "')");
+          }
+          ARROW_ASSIGN_OR_RAISE(int64_t p, IntValue(k, item.substr(0, colon)));
+          ARROW_ASSIGN_OR_RAISE(int64_t off, IntValue(k, item.substr(colon + 1)));
+          o.start_offsets[static_cast<int32_t>(p)] = off;
+          if (comma == std::string::npos) break;
+          pos = comma + 1;
+        }
+      }
+    } else if (k == "stop_at") {
+      if (v != "end" && v != "never") return Status::Invalid(what, ": end or never");
+      o.stop_at_end = v == "end";
+    } else if (k == "columns") {
+      columns = v;
+    } else if (k == "value_format") {
+      if (v != "json") {
+        return Status::NotImplemented(what, ": only json values so far (csv and raw "
+                                            "come next)");
+      }
+    } else if (k == "metadata") {
+      size_t pos = 0;
+      while (pos <= v.size()) {
+        size_t comma = v.find(',', pos);
+        std::string item = v.substr(pos, comma == std::string::npos ? v.npos : comma - pos);
+        if (item != "key" && item != "timestamp" && item != "partition" && item != "offset") {
+          return Status::Invalid(what, ": key, timestamp, partition or offset, not '",
+                                 item, "'");
+        }
+        o.metadata.push_back(item);
+        if (comma == std::string::npos) break;
+        pos = comma + 1;
+      }
+    } else if (k == "event_time") {
+      event_time = v;
+    } else if (k == "watermark") {
+      ARROW_ASSIGN_OR_RAISE(o.watermark_us, ParseDurationMicros(v, what));
+    } else if (k == "idle_timeout") {
+      ARROW_ASSIGN_OR_RAISE(o.idle_timeout_us, ParseDurationMicros(v, what));
+    } else if (k == "queue_kbytes") {
+      ARROW_ASSIGN_OR_RAISE(o.queue_kbytes, IntValue(k, v));
+    } else if (k == "timeout") {
+      ARROW_ASSIGN_OR_RAISE(int64_t us, ParseDurationMicros(v, what));
+      o.timeout_ms = std::max<int64_t>(1, us / 1000);
+    } else {
+      return Status::Invalid("source ", spec.name, ": unknown option '", k,
+                             "' for format kafka (brokers, group_id, start, stop_at, "
+                             "columns, value_format, metadata, event_time, watermark, "
+                             "idle_timeout, queue_kbytes, timeout)");
+    }
+  }
+  if (o.brokers.empty()) return Status::Invalid("source ", spec.name, ": needs brokers");
+  if (columns.empty()) {
+    return Status::Invalid("source ", spec.name,
+                           ": needs columns (the JSON values' schema, e.g. 'id bigint, "
+                           "ts timestamp')");
+  }
+  ARROW_ASSIGN_OR_RAISE(auto fields, ParseColumnList(columns));
+  o.value_schema = arrow::schema(fields);
+  arrow::FieldVector all = fields;
+  for (const auto& m : o.metadata) {
+    if (m == "key") all.push_back(arrow::field("kafka_key", arrow::utf8()));
+    if (m == "timestamp") {
+      all.push_back(arrow::field("kafka_timestamp",
+                                 arrow::timestamp(arrow::TimeUnit::MILLI, "UTC")));
+    }
+    if (m == "partition") all.push_back(arrow::field("kafka_partition", arrow::int32()));
+    if (m == "offset") all.push_back(arrow::field("kafka_offset", arrow::int64()));
+  }
+  auto schema = arrow::schema(all);
+  if (!event_time.empty() || o.watermark_us >= 0) {
+    if (event_time.empty() || o.watermark_us < 0) {
+      return Status::Invalid("source ", spec.name,
+                             ": event_time and watermark go together");
+    }
+    o.event_time = schema->GetFieldIndex(event_time);
+    if (o.event_time < 0 ||
+        schema->field(o.event_time)->type()->id() != arrow::Type::TIMESTAMP) {
+      return Status::Invalid("source ", spec.name, ": event_time '", event_time,
+                             "' must be a timestamp column");
+    }
+  }
+  ARROW_ASSIGN_OR_RAISE(auto policy, ParseOnError(spec.on_error));
+  std::string rejects = spec.rejects_path;
+  if (rejects.empty() && policy == OnError::kReject) {
+    rejects = "kafka-" + o.topic + ".rejects.jsonl";
+  }
+  ARROW_ASSIGN_OR_RAISE(int partitions, PartitionCount(o));
+  return std::make_shared<KafkaInput>(o, partitions, schema,
+                                      std::make_shared<BadRowHandler>(policy, rejects));
+}
+
+}  // namespace sluice::connector

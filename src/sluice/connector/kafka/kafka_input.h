@@ -1,0 +1,40 @@
+#pragma once
+// A Kafka topic as a table (librdkafka): `read_kafka('topic', brokers => '...', columns
+// => 'a bigint, ts timestamp', ...)` in SQL, format `kafka` in a job.
+//
+// Splits are the topic's partitions: each is read by a consumer of its own, assigned
+// the partition (no group rebalancing), from `start`: earliest (default), latest,
+// committed (the group's committed offset, else earliest), or
+// "partition:offset,partition:offset" (others from earliest). `stop_at`: never (the
+// default: an unbounded stream that ends when the job is stopped) or end (the offsets
+// that were the end when the job started: a bounded read, for batch jobs and tests).
+//
+// Values are JSON objects (format json; the columns given; nested values as JSON text),
+// parsed by the JSON reader: a message that is not valid JSON or whose values do not fit
+// is a bad row named "topic:partition" at its offset, handled by on_error (fail, skip,
+// reject). An empty message is a bad row too. Optional metadata columns, appended in
+// this order when asked for (metadata => 'key,timestamp,partition,offset'):
+// kafka_key (utf8), kafka_timestamp (timestamp[ms, UTC]), kafka_partition (int32),
+// kafka_offset (int64).
+//
+// Event time: with event_time (a column) and watermark (a duration), each partition
+// emits bounded out-of-orderness watermarks; the source's watermark is the lowest over
+// the partitions that are not idle (a partition without a message for idle_timeout,
+// default 30 s, stops holding it back until it has messages again).
+//
+// Offsets: with `group_id`, the offsets of the messages read are committed to the group
+// when the job has finished and its sinks are written (Close): at-least-once. Without a
+// group nothing is committed.
+//
+// Memory: librdkafka's prefetch queue per partition is capped (queue_kbytes, default
+// 16 MiB) and counted against the job's memory budget.
+#include <memory>
+#include <string>
+
+#include "sluice/connector/input_table.h"
+
+namespace sluice::connector {
+
+Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec);
+
+}  // namespace sluice::connector

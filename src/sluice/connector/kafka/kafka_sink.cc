@@ -1,0 +1,182 @@
+#include "sluice/connector/kafka/kafka_sink.h"
+
+#include <arrow/array.h>
+#include <arrow/compute/api.h>
+#include <librdkafka/rdkafka.h>
+
+#include "sluice/base/memory.h"
+#include "sluice/connector/writer/json_rows.h"
+
+namespace sluice::connector {
+
+namespace {
+
+void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  static_cast<KafkaSink*>(opaque)->Delivered(
+      m->err == RD_KAFKA_RESP_ERR_NO_ERROR,
+      m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? nullptr : rd_kafka_err2str(m->err));
+}
+
+struct SinkLocal : exec::LocalSinkState {
+  std::vector<std::string> keys;  // JSON keys of the columns
+  std::string value;
+};
+
+}  // namespace
+
+KafkaSink::KafkaSink(std::shared_ptr<arrow::Schema> schema, KafkaSinkOptions options)
+    : PhysicalNode("KafkaSink " + options.topic),
+      schema_(std::move(schema)),
+      options_(std::move(options)) {}
+
+KafkaSink::~KafkaSink() {
+  if (producer_ != nullptr) {
+    rd_kafka_flush(producer_, 1000);
+    rd_kafka_destroy(producer_);
+  }
+}
+
+Result<std::shared_ptr<KafkaSink>> KafkaSink::Make(std::shared_ptr<arrow::Schema> schema,
+                                                   KafkaSinkOptions options) {
+  if (options.brokers.empty()) return Status::Invalid("kafka sink: needs brokers");
+  std::shared_ptr<KafkaSink> sink(new KafkaSink(std::move(schema), std::move(options)));
+  const auto& o = sink->options_;
+  if (!o.key_column.empty()) {
+    sink->key_index_ = sink->schema_->GetFieldIndex(o.key_column);
+    if (sink->key_index_ < 0) {
+      return Status::Invalid("kafka sink: no column '", o.key_column, "' for the key (",
+                             sink->schema_->ToString(), ")");
+    }
+  }
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  auto set = [&](const char* k, const std::string& v) -> Status {
+    if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return Status::Invalid("kafka setting ", k, "=", v, ": ", err);
+    }
+    return Status::OK();
+  };
+  ARROW_RETURN_NOT_OK(set("bootstrap.servers", o.brokers));
+  ARROW_RETURN_NOT_OK(set("acks", "all"));
+  ARROW_RETURN_NOT_OK(set("enable.idempotence", "true"));
+  ARROW_RETURN_NOT_OK(set("partitioner", "murmur2_random"));
+  ARROW_RETURN_NOT_OK(set("linger.ms", "5"));
+  ARROW_RETURN_NOT_OK(set("queue.buffering.max.kbytes", std::to_string(o.queue_kbytes)));
+  ARROW_RETURN_NOT_OK(set("message.timeout.ms", std::to_string(o.delivery_timeout_ms)));
+  ARROW_RETURN_NOT_OK(set("log_level", "3"));
+  rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);
+  rd_kafka_conf_set_opaque(conf, sink.get());
+  sink->producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  if (sink->producer_ == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return Status::IOError("kafka: cannot create a producer: ", err);
+  }
+  // The topic must exist (a typo would otherwise wait out the delivery timeout).
+  rd_kafka_topic_t* t = rd_kafka_topic_new(sink->producer_, o.topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(sink->producer_, 0, t, &md,
+                                            static_cast<int>(o.delivery_timeout_ms));
+  rd_kafka_topic_destroy(t);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::IOError("kafka topic '", o.topic, "' at ", o.brokers,
+                           ": cannot read its metadata: ", rd_kafka_err2str(e));
+  }
+  rd_kafka_resp_err_t topic_err =
+      md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+  rd_kafka_metadata_destroy(md);
+  if (topic_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::IOError("kafka topic '", o.topic, "' at ", o.brokers, ": ",
+                           rd_kafka_err2str(topic_err));
+  }
+  return sink;
+}
+
+void KafkaSink::Delivered(bool ok, const char* error) {
+  if (ok) {
+    delivered_ += 1;
+    return;
+  }
+  failed_ += 1;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (first_error_.empty()) first_error_ = error;
+}
+
+Status KafkaSink::FailureSoFar() {
+  if (failed_.load() == 0) return Status::OK();
+  std::lock_guard<std::mutex> lock(mu_);
+  return Status::IOError("kafka topic '", options_.topic, "': ", failed_.load(),
+                         " messages not delivered: ", first_error_);
+}
+
+Result<std::unique_ptr<exec::LocalSinkState>> KafkaSink::MakeLocal(exec::ExecContext* ctx,
+                                                                   int) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.size() == 0) {
+      queue_ = MemoryReservation(ctx->budget(), "Kafka sink queue");
+      ARROW_RETURN_NOT_OK(queue_.Grow(options_.queue_kbytes * 1024));
+    }
+  }
+  auto local = std::make_unique<SinkLocal>();
+  local->keys = JsonRows::Keys(*schema_);
+  return local;
+}
+
+Status KafkaSink::Consume(exec::ExecContext* ctx, exec::LocalSinkState* local_base,
+                          exec::Batch batch) {
+  auto* local = static_cast<SinkLocal*>(local_base);
+  const auto& rb = *batch.data;
+  ARROW_ASSIGN_OR_RAISE(auto rows, JsonRows::Make(rb, &local->keys));
+  std::shared_ptr<arrow::StringArray> keys;
+  if (key_index_ >= 0) {
+    ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Cast(rb.column(key_index_), arrow::utf8()));
+    keys = std::static_pointer_cast<arrow::StringArray>(d.make_array());
+  }
+  for (int64_t r = 0; r < rb.num_rows(); ++r) {
+    local->value.clear();
+    rows.Append(r, &local->value);
+    std::string_view key;
+    bool has_key = keys && keys->IsValid(r);
+    if (has_key) key = keys->GetView(r);
+    while (true) {
+      rd_kafka_resp_err_t e = rd_kafka_producev(
+          producer_, RD_KAFKA_V_TOPIC(options_.topic.c_str()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_VALUE(local->value.data(), local->value.size()),
+          RD_KAFKA_V_KEY(has_key ? key.data() : nullptr, has_key ? key.size() : 0),
+          RD_KAFKA_V_END);
+      if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        return Status::IOError("kafka topic '", options_.topic,
+                               "': cannot produce: ", rd_kafka_err2str(e));
+      }
+      // The queue is full: wait for deliveries (backpressure).
+      if (ctx->cancelled()) return Status::Cancelled("cancelled");
+      rd_kafka_poll(producer_, 100);
+      ARROW_RETURN_NOT_OK(FailureSoFar());
+    }
+  }
+  rd_kafka_poll(producer_, 0);
+  return FailureSoFar();
+}
+
+Status KafkaSink::FinishLocal(exec::ExecContext*, std::unique_ptr<exec::LocalSinkState>) {
+  return Status::OK();
+}
+
+Status KafkaSink::Finalize(exec::ExecContext* ctx) {
+  rd_kafka_resp_err_t e =
+      rd_kafka_flush(producer_, static_cast<int>(options_.delivery_timeout_ms + 5000));
+  ARROW_RETURN_NOT_OK(FailureSoFar());
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::IOError("kafka topic '", options_.topic, "': ",
+                           rd_kafka_outq_len(producer_),
+                           " messages still undelivered after the delivery timeout: ",
+                           rd_kafka_err2str(e));
+  }
+  ctx->progress().rows_written += delivered_.load();
+  return Status::OK();
+}
+
+}  // namespace sluice::connector

@@ -1,0 +1,69 @@
+#pragma once
+// Writing rows to a Kafka topic (librdkafka): `COPY (query) TO 'topic' (FORMAT kafka,
+// BROKERS 'host:port', KEY 'column')`.
+//
+// Each row is one message: its value the row as a JSON object (json_rows.h), its key
+// the text of the key column when one is named (messages with equal keys then go to the
+// same partition: murmur2, as Java clients partition), else no key. Every message's
+// delivery report is checked: Finalize waits for all of them (flush) and fails, naming
+// the topic and the broker's reason, if any message was not delivered within the
+// delivery timeout; rows_written() counts delivered messages. When librdkafka's queue
+// is full the producing worker waits for deliveries (backpressure). The queue is capped
+// (queue_kbytes, default 16 MiB) and counted against the job's memory budget.
+// At-least-once: a job that fails after some deliveries has written those.
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "sluice/base/memory.h"
+#include "sluice/exec/operator.h"
+
+struct rd_kafka_s;  // librdkafka's handle
+
+namespace sluice::connector {
+
+struct KafkaSinkOptions {
+  std::string brokers;
+  std::string topic;
+  std::string key_column;  // empty: no key
+  int64_t queue_kbytes = 16384;
+  int64_t delivery_timeout_ms = 30000;
+};
+
+class KafkaSink : public exec::Sink {
+ public:
+  /// Connects and checks that the topic exists and the key column is in `schema`.
+  static Result<std::shared_ptr<KafkaSink>> Make(std::shared_ptr<arrow::Schema> schema,
+                                                 KafkaSinkOptions options);
+  ~KafkaSink() override;
+
+  Result<std::unique_ptr<exec::LocalSinkState>> MakeLocal(exec::ExecContext* ctx,
+                                                          int worker) override;
+  Status Consume(exec::ExecContext* ctx, exec::LocalSinkState* local,
+                 exec::Batch batch) override;
+  Status FinishLocal(exec::ExecContext* ctx,
+                     std::unique_ptr<exec::LocalSinkState> local) override;
+  Status Finalize(exec::ExecContext* ctx) override;
+
+  int64_t rows_written() const { return delivered_.load(); }
+
+  // Delivery reports (librdkafka's callback, on a polling thread).
+  void Delivered(bool ok, const char* error);
+
+ private:
+  KafkaSink(std::shared_ptr<arrow::Schema> schema, KafkaSinkOptions options);
+  Status FailureSoFar();
+
+  std::shared_ptr<arrow::Schema> schema_;
+  KafkaSinkOptions options_;
+  int key_index_ = -1;
+  ::rd_kafka_s* producer_ = nullptr;
+  std::atomic<int64_t> delivered_{0};
+  std::atomic<int64_t> failed_{0};
+  std::mutex mu_;
+  std::string first_error_;
+  MemoryReservation queue_;  // librdkafka's queue, under mu_
+};
+
+}  // namespace sluice::connector

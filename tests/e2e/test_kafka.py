@@ -1,0 +1,185 @@
+"""Kafka in and out against a real broker (scripts/kafka.sh, KRaft, 127.0.0.1): COPY ...
+TO a topic, read_kafka() of a topic, checked with another client (kafka-python) and
+against the same rows computed without Kafka."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pyarrow as pa
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+import result_compare
+
+BID_COLUMNS = ("auction bigint, bidder bigint, price bigint, channel varchar, url varchar, "
+               "date_time timestamp, extra varchar")
+
+
+def topic_name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def read_all(kafka, topic: str):
+    """Every message of `topic` as (partition, offset, key, value) via kafka-python."""
+    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap, enable_auto_commit=False,
+                             auto_offset_reset="earliest", consumer_timeout_ms=5000)
+    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    ends = consumer.end_offsets(parts)
+    out = []
+    while any(consumer.position(p) < ends[p] for p in parts):
+        for records in consumer.poll(timeout_ms=1000).values():
+            for m in records:
+                out.append((m.partition, m.offset, m.key, m.value))
+    consumer.close()
+    return out
+
+
+def produce(kafka, topic: str, messages):
+    """(partition, value bytes) pairs, in order."""
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+    for partition, value in messages:
+        producer.send(topic, value=value, partition=partition)
+    producer.flush()
+    producer.close()
+
+
+def test_copy_to_kafka_writes_every_row_keyed(sluice, kafka):
+    topic = topic_name("bids")
+    kafka.create_topic(topic, 3)
+    r = sluice.cli(["sql", "--threads", "2",
+                    f"COPY (SELECT * FROM nexmark('bid', events => 50000)) TO '{topic}' "
+                    f"(FORMAT kafka, BROKERS '{kafka.bootstrap}', KEY 'auction')"])
+    assert r.returncode == 0, r.describe()
+    assert "COPY 46000 rows" in r.stdout + r.stderr
+    messages = read_all(kafka, topic)
+    assert len(messages) == 46000
+    # One auction's bids all in one partition, and the key is the auction.
+    where = {}
+    for partition, _, key, value in messages:
+        row = json.loads(value)
+        assert key == str(row["auction"]).encode()
+        assert where.setdefault(row["auction"], partition) == partition
+    assert len(set(where.values())) == 3
+    # The values are the rows.
+    ours = sluice.sql_ok("SELECT auction, bidder, price FROM nexmark('bid', events => 50000)")
+    expected = sorted(zip(*(ours.column(c).to_pylist() for c in range(3))))
+    got = sorted((r["auction"], r["bidder"], r["price"])
+                 for r in (json.loads(v) for _, _, _, v in messages))
+    assert got == expected
+
+
+def test_copy_to_a_missing_topic_fails_at_once(sluice, kafka):
+    r = sluice.cli(["sql", f"COPY (SELECT 1 AS x) TO 'no-such-topic' (FORMAT kafka, "
+                           f"BROKERS '{kafka.bootstrap}')"])
+    assert r.returncode != 0
+    assert "no-such-topic" in r.stderr and "Unknown topic" in r.stderr, r.stderr
+
+
+@pytest.fixture(scope="module")
+def bid_topic(sluice, kafka):
+    topic = topic_name("bid-in")
+    kafka.create_topic(topic, 3)
+    # One thread: each partition holds its bids in event order.
+    r = sluice.cli(["sql", "--threads", "1",
+                    f"COPY (SELECT * FROM nexmark('bid', events => 400000, splits => 1)) "
+                    f"TO '{topic}' (FORMAT kafka, BROKERS '{kafka.bootstrap}', "
+                    "KEY 'bidder')"])
+    assert r.returncode == 0, r.describe()
+    return topic
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_read_kafka_to_the_end(sluice, duck, kafka, bid_topic, threads):
+    q = ("SELECT channel, count(*) AS n, sum(price) AS total, min(date_time) AS first "
+         "FROM {src} GROUP BY channel")
+    ours = sluice.sql_ok(q.format(src=f"read_kafka('{bid_topic}', brokers => "
+                                      f"'{kafka.bootstrap}', columns => '{BID_COLUMNS}', "
+                                      "stop_at => 'end')"), threads=threads)
+    theirs = sluice.sql_ok(q.format(src="nexmark('bid', events => 400000)"))
+    assert result_compare.compare(ours, theirs) is None
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_windows_over_kafka_equal_the_generator(sluice, duck, kafka, bid_topic, threads):
+    window = ("SELECT window_start, auction, count(*) AS n, max(price) AS top "
+              "FROM TUMBLE(bid, date_time, INTERVAL '10' SECOND) "
+              "GROUP BY window_start, auction")
+    stream = (f"WITH bid AS (SELECT * FROM read_kafka('{bid_topic}', brokers => "
+              f"'{kafka.bootstrap}', columns => '{BID_COLUMNS}', stop_at => 'end', "
+              f"event_time => 'date_time', watermark => '2s')) {window}")
+    r = sluice.sql(stream, threads=threads)
+    assert r.ok, r.cli.describe()
+    assert "late rows" not in r.cli.stderr
+    theirs = sluice.sql_ok(f"WITH bid AS (SELECT * FROM nexmark('bid', events => 400000)) "
+                           f"{window}")
+    diff = result_compare.compare_keyed(duck, r.table, theirs, ["window_start", "auction"])
+    assert diff is None, diff
+
+
+def test_bad_messages_name_topic_partition_offset(sluice, kafka, tmp_path):
+    topic = topic_name("bad")
+    kafka.create_topic(topic, 2)
+    good = [json.dumps({"id": i, "v": i * 0.5}).encode() for i in range(10)]
+    produce(kafka, topic, [(0, v) for v in good[:5]] +
+            [(1, v) for v in good[5:]] +
+            [(1, b'{"id": "x", "v": 1}'), (1, b"not json"), (0, b"")])
+    src = (f"read_kafka('{topic}', brokers => '{kafka.bootstrap}', columns => 'id bigint, "
+           "v double', stop_at => 'end'{extra})")
+    r = sluice.sql(f"SELECT count(*) FROM {src.format(extra='')}")
+    assert not r.ok
+    # The first bad message of some partition stops the job, named by place.
+    assert f"{topic}:1:5" in r.cli.stderr or f"{topic}:0:5" in r.cli.stderr, r.cli.stderr
+    r = sluice.sql(f"SELECT count(*) AS n, sum(v) AS s FROM "
+                   f"{src.format(extra=', on_error => ' + repr('skip'))}")
+    assert r.ok, r.cli.describe()
+    assert r.table.to_pylist() == [{"n": 10, "s": sum(i * 0.5 for i in range(10))}]
+    assert "rejected 3" in r.cli.stderr, r.cli.stderr
+    rejects = tmp_path / "rejects.jsonl"
+    r = sluice.sql(f"SELECT count(*) AS n FROM {src.format(extra=', on_error => ' + repr('reject') + ', rejects => ' + repr(str(rejects)))}")
+    assert r.ok, r.cli.describe()
+    lines = [json.loads(l) for l in rejects.read_text().splitlines()]
+    places = sorted((l["source"], l["line"]) for l in lines)
+    assert places == [(f"{topic}:0", 5), (f"{topic}:1", 5), (f"{topic}:1", 6)]
+    assert any("empty message" in l["reason"] for l in lines)
+
+
+def test_group_offsets_resume_after_the_last_run(sluice, kafka):
+    topic = topic_name("resume")
+    kafka.create_topic(topic, 2)
+    produce(kafka, topic, [(i % 2, json.dumps({"id": i}).encode()) for i in range(100)])
+    group = topic_name("g")
+    q = (f"SELECT count(*) AS n, min(id) AS lo FROM read_kafka('{topic}', brokers => "
+         f"'{kafka.bootstrap}', columns => 'id bigint', stop_at => 'end', group_id => "
+         f"'{group}', start => 'committed')")
+    first = sluice.sql(q)
+    assert first.ok, first.cli.describe()
+    assert first.table.to_pylist() == [{"n": 100, "lo": 0}]
+    produce(kafka, topic, [(i % 2, json.dumps({"id": i}).encode()) for i in range(100, 130)])
+    second = sluice.sql(q)
+    assert second.ok, second.cli.describe()
+    # Only what came after the committed offsets.
+    assert second.table.to_pylist() == [{"n": 30, "lo": 100}]
+    # A failed run commits nothing: the next one sees the same messages again.
+    produce(kafka, topic, [(0, b"broken")])
+    failed = sluice.sql(q)
+    assert not failed.ok
+    produce(kafka, topic, [(1, json.dumps({"id": 500}).encode())])
+    again = sluice.sql(q.replace("count(*) AS n", "count(*) AS n").replace(
+        "stop_at => 'end'", "stop_at => 'end', on_error => 'skip'"))
+    assert again.ok, again.cli.describe()
+    assert again.table.to_pylist() == [{"n": 1, "lo": 500}]
+
+
+def test_unknown_topic_and_unreachable_broker_are_clear_errors(sluice, kafka):
+    r = sluice.sql(f"SELECT * FROM read_kafka('nope', brokers => '{kafka.bootstrap}', "
+                   "columns => 'id bigint', stop_at => 'end')")
+    assert not r.ok
+    assert "nope" in r.cli.stderr, r.cli.stderr
+    r = sluice.sql("SELECT * FROM read_kafka('t', brokers => '127.0.0.1:1', columns => "
+                   "'id bigint', stop_at => 'end', timeout => '2s')", timeout=60)
+    assert not r.ok
+    assert "127.0.0.1:1" in r.cli.stderr, r.cli.stderr
