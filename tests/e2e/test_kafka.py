@@ -183,3 +183,34 @@ def test_unknown_topic_and_unreachable_broker_are_clear_errors(sluice, kafka):
                    "'id bigint', stop_at => 'end', timeout => '2s')", timeout=60)
     assert not r.ok
     assert "127.0.0.1:1" in r.cli.stderr, r.cli.stderr
+
+
+def test_unbounded_read_stops_gracefully_and_commits(sluice, kafka, tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    import pyarrow.parquet as pq
+
+    topic = topic_name("live")
+    kafka.create_topic(topic, 2)
+    produce(kafka, topic, [(i % 2, json.dumps({"id": i}).encode()) for i in range(200)])
+    group = topic_name("g")
+    src = (f"read_kafka('{topic}', brokers => '{kafka.bootstrap}', columns => 'id bigint', "
+           f"group_id => '{group}', start => 'committed'")
+    out = tmp_path / "live.parquet"
+    p = subprocess.Popen([str(sluice.binary), "sql", "--format", "parquet", "--output",
+                          str(out), f"SELECT count(*) AS n, sum(id) AS s FROM {src})"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    produce(kafka, topic, [(0, json.dumps({"id": 1000}).encode())])
+    time.sleep(2)
+    assert p.poll() is None, "an unbounded read ended by itself"
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert pq.read_table(out).to_pylist() == [{"n": 201, "s": sum(range(200)) + 1000}]
+    # The offsets were committed on the way out: nothing is left for the group.
+    after = sluice.sql(f"SELECT count(*) AS n FROM {src}, stop_at => 'end')")
+    assert after.ok, after.cli.describe()
+    assert after.table.to_pylist() == [{"n": 0}]

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "sluice/base/input_file.h"
+#include "sluice/base/interrupt.h"
 #include "sluice/base/memory.h"
 #include "sluice/connector/generator/ecommerce.h"
 #include "sluice/connector/input_table.h"
@@ -63,6 +64,11 @@ Result<int64_t> MemoryLimit(const Common& c, int64_t if_not_given) {
 
 int Fail(const Status& st) {
   std::string msg = st.message();
+  if (st.IsCancelled() && sluice::StopSignals() > 0) {
+    msg = sluice::StopSignals() > 1
+              ? "interrupted: aborted by a second stop signal"
+              : "interrupted: stopped by a signal (nothing written)";
+  }
   // One line: the first line of the message, plus any caret context below it.
   std::fprintf(stderr, "error: %s\n", msg.c_str());
   return 1;
@@ -476,6 +482,8 @@ int main(int argc, char** argv) {
       "Sluice: batch and stream data processing (SQL, YAML jobs, Parquet/CSV/JSON)"};
   app.set_version_flag("--version", std::string("sluice ") + SLUICE_VERSION);
   app.require_subcommand(1);
+  // Ctrl-C / SIGTERM: the first stops streams gracefully, the second aborts.
+  sluice::InstallStopHandlers();
 
   Common common;
   // run

@@ -47,6 +47,7 @@ class NexmarkSource : public exec::Source {
     return Status::OK();
   }
   int64_t num_morsels() const override { return splits_; }
+  bool unbounded() const override { return options_.events < 0; }
 
   Status Produce(exec::ExecContext* ctx, int64_t split, exec::Emitter* out) override {
     const int64_t end =
@@ -64,13 +65,15 @@ class NexmarkSource : public exec::Source {
     int64_t done = 0;                                      // this split's events so far
     int64_t newest = std::numeric_limits<int64_t>::min();  // bounded watermarks
     for (int64_t n = split; n < end; ++batches_[split]) {
+      if (unbounded() && ctx->stop_requested()) break;  // a graceful stop ends the input
       ARROW_RETURN_NOT_OK(WaitForOthers(ctx, split));
       if (split_rate > 0) {
         auto due = start_ + std::chrono::microseconds(
                                 static_cast<int64_t>(done / split_rate * 1e6));
         std::this_thread::sleep_until(due);
       }
-      const int64_t count = std::min<int64_t>(per_batch, (end - n + stride - 1) / stride);
+      // This split's numbers left below end (end may be the largest int64).
+      const int64_t count = std::min<int64_t>(per_batch, (end - 1 - n) / stride + 1);
       const int64_t next = n + count * stride;
       ARROW_ASSIGN_OR_RAISE(
           auto batch,
@@ -117,6 +120,7 @@ class NexmarkSource : public exec::Source {
     const int64_t mine = batches_[split].load();
     while (true) {
       if (ctx->cancelled()) return Status::Cancelled("cancelled");
+      if (ctx->stop_requested()) return Status::OK();
       bool behind = false;
       for (int s = 0; s < splits_ && !behind; ++s) behind = batches_[s].load() < mine - 1;
       if (!behind) return Status::OK();

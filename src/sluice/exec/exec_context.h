@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include "sluice/base/interrupt.h"
 #include "sluice/base/memory.h"
 
 namespace sluice::exec {
@@ -58,7 +59,16 @@ class ExecContext {
   void AddSpilledBytes(int64_t bytes) { spilled_bytes_.fetch_add(bytes); }
 
   /// Set when any worker fails or the user interrupts; long loops check it.
-  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+  /// Also true after a second stop signal (base/interrupt.h).
+  bool cancelled() const {
+    return cancelled_.load(std::memory_order_relaxed) || StopSignals() >= 2;
+  }
+  /// A first stop signal arrived: unbounded sources end their input (interrupt.h).
+  bool stop_requested() const { return StopSignals() >= 1; }
+  /// A stop signal arrived and the job reads no unbounded source: it is cancelled.
+  bool interrupted() const { return !streaming_ && stop_requested(); }
+  /// Set by the executor: the job reads an unbounded source.
+  void set_streaming(bool streaming) { streaming_ = streaming; }
   void Cancel() { cancelled_.store(true); }
   /// Clears what a failed run's Cancel set, before running again (a job step that did
   /// not fit in memory runs again into a file). No run may be going on.
@@ -70,6 +80,7 @@ class ExecContext {
   MemoryBudget budget_;
   Progress progress_;
   std::atomic<bool> cancelled_{false};
+  bool streaming_ = false;
   std::mutex spill_mu_;
   std::string spill_dir_;  // empty until SpillDirectory() made it
   std::atomic<int64_t> spilled_bytes_{0};

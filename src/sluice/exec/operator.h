@@ -134,6 +134,10 @@ class Source : public virtual PhysicalNode {
   virtual int64_t EstimatedBytes() const { return 0; }
   /// True when morsel order is the data's order (the output of a sort or limit).
   virtual bool ordered() const { return false; }
+  /// True for a stream without end (Kafka to no end offset, a generator without an
+  /// event count): it ends its input itself when a stop is requested
+  /// (ExecContext::stop_requested). A bounded source's run is cancelled instead.
+  virtual bool unbounded() const { return false; }
   /// True when each morsel is a stream of its own that must reach operator instances
   /// of its own (an exchange's consumers: after one morsel's rows a worker's window
   /// operator has seen that stream's watermarks, and another morsel's rows would be

@@ -1,5 +1,6 @@
 #include "sluice/exec/pipeline.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -42,6 +43,8 @@ class ChainEmitter : public Emitter {
 
   Status Emit(Batch batch) override {
     if (ctx_->cancelled()) return Status::Cancelled("cancelled");
+    // A job of bounded input has no graceful middle: it stops without publishing.
+    if (ctx_->interrupted()) return Status::Cancelled("interrupted");
     if (op_ == nullptr) {
       return TimeSelf(&sink_->metrics().nanos,
                       [&] { return sink_->Consume(ctx_, local_, std::move(batch)); });
@@ -125,6 +128,7 @@ Status Executor::RunPipeline(
     CountingEmitter source_out(&source->metrics(), emitters[0].get());
     bool took_own = false;
     while (!ctx_->cancelled()) {
+      if (ctx_->interrupted()) return fail(Status::Cancelled("interrupted"));
       int64_t m;
       if (per_worker) {
         // A worker per morsel: worker i takes morsel i alone.
@@ -163,6 +167,11 @@ Status Executor::RunPipeline(
 }
 
 Status Executor::Run(const std::vector<Pipeline>& pipelines) {
+  // A job reading an unbounded source ends its input gracefully on a stop request; any
+  // other job is cancelled by it (operator.h, base/interrupt.h).
+  ctx_->set_streaming(
+      std::any_of(pipelines.begin(), pipelines.end(),
+                  [](const Pipeline& p) { return p.source->unbounded(); }));
   // How many pipelines feed each sink: finalize after the last one.
   std::map<Sink*, int> remaining;
   for (const auto& p : pipelines) remaining[p.sink.get()]++;

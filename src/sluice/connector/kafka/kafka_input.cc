@@ -63,8 +63,8 @@ Result<KafkaHandle> NewConsumer(const KafkaOptions& o, bool with_group) {
   };
   ARROW_RETURN_NOT_OK(set("bootstrap.servers", o.brokers));
   // A group id is needed to commit; a private one when the job names none.
-  ARROW_RETURN_NOT_OK(set("group.id", with_group && !o.group.empty() ? o.group
-                                                                     : "sluice-reader"));
+  ARROW_RETURN_NOT_OK(
+      set("group.id", with_group && !o.group.empty() ? o.group : "sluice-reader"));
   ARROW_RETURN_NOT_OK(set("enable.auto.commit", "false"));
   ARROW_RETURN_NOT_OK(set("enable.auto.offset.store", "false"));
   ARROW_RETURN_NOT_OK(set("enable.partition.eof", "false"));
@@ -106,6 +106,17 @@ Result<int> PartitionCount(const KafkaOptions& o) {
   return partitions;
 }
 
+// Whether the consumer's next offset in the partition is at least `end`.
+bool PositionReached(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+                     int64_t end) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic.c_str(), partition);
+  bool reached = rd_kafka_position(rk, list) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                 list->elems[0].offset >= end;
+  rd_kafka_topic_partition_list_destroy(list);
+  return reached;
+}
+
 // The messages of one batch of one partition.
 struct Polled {
   std::string values;  // each message's value on a line of its own
@@ -129,6 +140,7 @@ class KafkaSource : public exec::Source {
   KafkaSource(KafkaInput* input, std::vector<int> projection);
   Status Prepare(exec::ExecContext* ctx) override;
   int64_t num_morsels() const override;
+  bool unbounded() const override;
   Status Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitter* out) override;
 
  private:
@@ -179,8 +191,10 @@ class KafkaInput : public InputTable {
     rd_kafka_resp_err_t e = rd_kafka_commit(rk.get(), list, 0);
     rd_kafka_topic_partition_list_destroy(list);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Status::IOError("kafka topic '", o_.topic, "': committing the offsets read "
-                             "for group '", o_.group, "': ", rd_kafka_err2str(e));
+      return Status::IOError("kafka topic '", o_.topic,
+                             "': committing the offsets read "
+                             "for group '",
+                             o_.group, "': ", rd_kafka_err2str(e));
     }
     next_offsets_.clear();
     return Status::OK();
@@ -223,6 +237,8 @@ Status KafkaSource::Prepare(exec::ExecContext*) {
 
 int64_t KafkaSource::num_morsels() const { return input_->partitions(); }
 
+bool KafkaSource::unbounded() const { return !input_->options().stop_at_end; }
+
 Status KafkaSource::EmitWatermark(exec::Emitter* out) {
   int64_t low = exec::kMaxWatermark;
   bool any = false;
@@ -250,12 +266,12 @@ Result<std::shared_ptr<arrow::RecordBatch>> KafkaSource::Decode(int32_t partitio
     bad->source = place;
     bad->line = polled->offsets[bad->line - 1];
   };
-  auto stream = std::make_shared<arrow::io::BufferReader>(
-      std::make_shared<arrow::Buffer>(reinterpret_cast<const uint8_t*>(polled->values.data()),
-                                      static_cast<int64_t>(polled->values.size())));
-  ARROW_ASSIGN_OR_RAISE(auto reader,
-                        json::JsonReader::OpenStream(place, stream, o.value_schema, {}, jo,
-                                                     input_->bad_rows()));
+  auto stream = std::make_shared<arrow::io::BufferReader>(std::make_shared<arrow::Buffer>(
+      reinterpret_cast<const uint8_t*>(polled->values.data()),
+      static_cast<int64_t>(polled->values.size())));
+  ARROW_ASSIGN_OR_RAISE(
+      auto reader, json::JsonReader::OpenStream(place, stream, o.value_schema, {}, jo,
+                                                input_->bad_rows()));
   ARROW_ASSIGN_OR_RAISE(auto values, reader->Next());
   const int64_t n = static_cast<int64_t>(polled->offsets.size());
   std::vector<int64_t> good;
@@ -268,7 +284,8 @@ Result<std::shared_ptr<arrow::RecordBatch>> KafkaSource::Decode(int32_t partitio
     if (m == "key") {
       arrow::StringBuilder b;
       for (int64_t i : good) {
-        ARROW_RETURN_NOT_OK(polled->has_key[i] ? b.Append(polled->keys[i]) : b.AppendNull());
+        ARROW_RETURN_NOT_OK(polled->has_key[i] ? b.Append(polled->keys[i])
+                                               : b.AppendNull());
       }
       columns.push_back(b.Finish().ValueOrDie());
     } else if (m == "timestamp") {
@@ -276,7 +293,7 @@ Result<std::shared_ptr<arrow::RecordBatch>> KafkaSource::Decode(int32_t partitio
                                 arrow::default_memory_pool());
       for (int64_t i : good) {
         ARROW_RETURN_NOT_OK(polled->timestamps[i] >= 0 ? b.Append(polled->timestamps[i])
-                                                        : b.AppendNull());
+                                                       : b.AppendNull());
       }
       columns.push_back(b.Finish().ValueOrDie());
     } else if (m == "partition") {
@@ -307,13 +324,31 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
   if (auto it = o.start_offsets.find(partition); it != o.start_offsets.end()) {
     start = it->second;
   }
+  if (start == RD_KAFKA_OFFSET_STORED) {
+    // The group's committed offset, resolved now (to know whether anything is left
+    // before the end); none committed: from the beginning.
+    rd_kafka_topic_partition_list_t* c = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(c, o.topic.c_str(), partition);
+    rd_kafka_resp_err_t ce =
+        rd_kafka_committed(rk.get(), c, static_cast<int>(o.timeout_ms));
+    const int64_t committed = c->elems[0].offset;
+    const rd_kafka_resp_err_t pe = c->elems[0].err;
+    rd_kafka_topic_partition_list_destroy(c);
+    if (ce != RD_KAFKA_RESP_ERR_NO_ERROR || pe != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::IOError(
+          place, ": cannot read the committed offset of group '", o.group,
+          "': ", rd_kafka_err2str(ce != RD_KAFKA_RESP_ERR_NO_ERROR ? ce : pe));
+    }
+    start = committed >= 0 ? committed : RD_KAFKA_OFFSET_BEGINNING;
+  }
   int64_t end = std::numeric_limits<int64_t>::max();
   if (o.stop_at_end) {
     int64_t lo = 0, hi = 0;
     rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
         rk.get(), o.topic.c_str(), partition, &lo, &hi, static_cast<int>(o.timeout_ms));
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Status::IOError(place, ": cannot read its end offset: ", rd_kafka_err2str(e));
+      return Status::IOError(place,
+                             ": cannot read its end offset: ", rd_kafka_err2str(e));
     }
     end = hi;
     if (start == RD_KAFKA_OFFSET_END || hi == lo || (start >= 0 && start >= hi)) {
@@ -335,9 +370,11 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
   bool done = false;
   while (!done) {
     if (ctx->cancelled()) return Status::Cancelled("cancelled");
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk.get(), 100);
-    const bool flush =
-        m == nullptr || static_cast<int64_t>(polled.offsets.size()) >= o.max_batch_messages;
+    // A graceful stop ends an unbounded read here (what was polled still goes out).
+    if (!o.stop_at_end && ctx->stop_requested()) done = true;
+    rd_kafka_message_t* m = done ? nullptr : rd_kafka_consumer_poll(rk.get(), 100);
+    const bool flush = m == nullptr || static_cast<int64_t>(polled.offsets.size()) >=
+                                           o.max_batch_messages;
     if (m != nullptr) {
       if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         std::string why = rd_kafka_message_errstr(m);
@@ -375,13 +412,19 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
         rd_kafka_timestamp_type_t tt;
         polled.timestamps.push_back(rd_kafka_message_timestamp(m, &tt));
         polled.has_key.push_back(m->key != nullptr);
-        polled.keys.emplace_back(m->key ? static_cast<const char*>(m->key) : "", m->key_len);
+        polled.keys.emplace_back(m->key ? static_cast<const char*>(m->key) : "",
+                                 m->key_len);
       }
       input_->Consumed(partition, m->offset + 1);
       if (m->offset + 1 >= end) done = true;
       rd_kafka_message_destroy(m);
+    } else if (o.stop_at_end && PositionReached(rk.get(), o.topic, partition, end)) {
+      // Offsets below the end that hold no message (transaction markers, compacted
+      // records) never arrive: the consumer's position says the end is reached.
+      done = true;
     } else if (o.idle_timeout_us > 0 &&
-               Clock::now() - last_message > std::chrono::microseconds(o.idle_timeout_us)) {
+               Clock::now() - last_message >
+                   std::chrono::microseconds(o.idle_timeout_us)) {
       idle_[partition] = true;
       ARROW_RETURN_NOT_OK(EmitWatermark(out));
     }
@@ -395,7 +438,8 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
           const auto unit = static_cast<const arrow::TimestampType&>(*col.type()).unit();
           const int64_t* raw = col.data()->GetValues<int64_t>(1);
           for (int64_t i = 0; i < col.length(); ++i) {
-            if (col.IsValid(i)) newest = std::max(newest, exec::TimestampMicros(raw[i], unit));
+            if (col.IsValid(i))
+              newest = std::max(newest, exec::TimestampMicros(raw[i], unit));
           }
           if (newest != std::numeric_limits<int64_t>::min()) {
             progress_[partition] = BoundedWatermark(newest, o.watermark_us);
@@ -443,11 +487,14 @@ Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
         size_t pos = 0;
         while (pos < v.size()) {
           size_t comma = v.find(',', pos);
-          std::string item = v.substr(pos, comma == std::string::npos ? v.npos : comma - pos);
+          std::string item =
+              v.substr(pos, comma == std::string::npos ? v.npos : comma - pos);
           size_t colon = item.find(':');
           if (colon == std::string::npos) {
-            return Status::Invalid(what, ": earliest, latest, committed or "
-                                         "partition:offset,... (got '", v, "')");
+            return Status::Invalid(what,
+                                   ": earliest, latest, committed or "
+                                   "partition:offset,... (got '",
+                                   v, "')");
           }
           ARROW_ASSIGN_OR_RAISE(int64_t p, IntValue(k, item.substr(0, colon)));
           ARROW_ASSIGN_OR_RAISE(int64_t off, IntValue(k, item.substr(colon + 1)));
@@ -463,15 +510,18 @@ Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
       columns = v;
     } else if (k == "value_format") {
       if (v != "json") {
-        return Status::NotImplemented(what, ": only json values so far (csv and raw "
-                                            "come next)");
+        return Status::NotImplemented(what,
+                                      ": only json values so far (csv and raw "
+                                      "come next)");
       }
     } else if (k == "metadata") {
       size_t pos = 0;
       while (pos <= v.size()) {
         size_t comma = v.find(',', pos);
-        std::string item = v.substr(pos, comma == std::string::npos ? v.npos : comma - pos);
-        if (item != "key" && item != "timestamp" && item != "partition" && item != "offset") {
+        std::string item =
+            v.substr(pos, comma == std::string::npos ? v.npos : comma - pos);
+        if (item != "key" && item != "timestamp" && item != "partition" &&
+            item != "offset") {
           return Status::Invalid(what, ": key, timestamp, partition or offset, not '",
                                  item, "'");
         }
@@ -498,6 +548,10 @@ Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
     }
   }
   if (o.brokers.empty()) return Status::Invalid("source ", spec.name, ": needs brokers");
+  if (o.start == "committed" && o.group.empty()) {
+    return Status::Invalid("source ", spec.name,
+                           ": start => committed needs a group_id (whose offsets)");
+  }
   if (columns.empty()) {
     return Status::Invalid("source ", spec.name,
                            ": needs columns (the JSON values' schema, e.g. 'id bigint, "

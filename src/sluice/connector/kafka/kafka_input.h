@@ -4,7 +4,7 @@
 //
 // Splits are the topic's partitions: each is read by a consumer of its own, assigned
 // the partition (no group rebalancing), from `start`: earliest (default), latest,
-// committed (the group's committed offset, else earliest), or
+// committed (group_id's committed offset, else earliest), or
 // "partition:offset,partition:offset" (others from earliest). `stop_at`: never (the
 // default: an unbounded stream that ends when the job is stopped) or end (the offsets
 // that were the end when the job started: a bounded read, for batch jobs and tests).

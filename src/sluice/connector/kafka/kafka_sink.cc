@@ -130,7 +130,8 @@ Status KafkaSink::Consume(exec::ExecContext* ctx, exec::LocalSinkState* local_ba
   ARROW_ASSIGN_OR_RAISE(auto rows, JsonRows::Make(rb, &local->keys));
   std::shared_ptr<arrow::StringArray> keys;
   if (key_index_ >= 0) {
-    ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Cast(rb.column(key_index_), arrow::utf8()));
+    ARROW_ASSIGN_OR_RAISE(auto d,
+                          arrow::compute::Cast(rb.column(key_index_), arrow::utf8()));
     keys = std::static_pointer_cast<arrow::StringArray>(d.make_array());
   }
   for (int64_t r = 0; r < rb.num_rows(); ++r) {
@@ -170,10 +171,9 @@ Status KafkaSink::Finalize(exec::ExecContext* ctx) {
       rd_kafka_flush(producer_, static_cast<int>(options_.delivery_timeout_ms + 5000));
   ARROW_RETURN_NOT_OK(FailureSoFar());
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::IOError("kafka topic '", options_.topic, "': ",
-                           rd_kafka_outq_len(producer_),
-                           " messages still undelivered after the delivery timeout: ",
-                           rd_kafka_err2str(e));
+    return Status::IOError(
+        "kafka topic '", options_.topic, "': ", rd_kafka_outq_len(producer_),
+        " messages still undelivered after the delivery timeout: ", rd_kafka_err2str(e));
   }
   ctx->progress().rows_written += delivered_.load();
   return Status::OK();
