@@ -9,9 +9,7 @@ namespace {
 
 std::atomic<int> g_signals{0};
 
-extern "C" void OnStopSignal(int) {
-  g_signals.fetch_add(1, std::memory_order_relaxed);
-}
+extern "C" void OnStopSignal(int) { g_signals.fetch_add(1, std::memory_order_relaxed); }
 
 }  // namespace
 

@@ -17,6 +17,7 @@
 #include "sluice/base/memory.h"
 #include "sluice/connector/event_time_input.h"
 #include "sluice/connector/json/json_reader.h"
+#include "sluice/connector/kafka/kafka_common.h"
 #include "sluice/exec/operators/time_window.h"
 
 namespace sluice::connector {
@@ -52,25 +53,19 @@ using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
 
 // A consumer handle (not subscribed: partitions are assigned by hand).
 Result<KafkaHandle> NewConsumer(const KafkaOptions& o, bool with_group) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  auto set = [&](const char* k, const std::string& v) -> Status {
-    if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return Status::Invalid("kafka setting ", k, "=", v, ": ", err);
-    }
-    return Status::OK();
-  };
-  ARROW_RETURN_NOT_OK(set("bootstrap.servers", o.brokers));
   // A group id is needed to commit; a private one when the job names none.
-  ARROW_RETURN_NOT_OK(
-      set("group.id", with_group && !o.group.empty() ? o.group : "sluice-reader"));
-  ARROW_RETURN_NOT_OK(set("enable.auto.commit", "false"));
-  ARROW_RETURN_NOT_OK(set("enable.auto.offset.store", "false"));
-  ARROW_RETURN_NOT_OK(set("enable.partition.eof", "false"));
-  ARROW_RETURN_NOT_OK(set("queued.max.messages.kbytes", std::to_string(o.queue_kbytes)));
-  ARROW_RETURN_NOT_OK(set("auto.offset.reset", "earliest"));
-  ARROW_RETURN_NOT_OK(set("log_level", "3"));
+  ARROW_ASSIGN_OR_RAISE(
+      rd_kafka_conf_t * conf,
+      MakeKafkaConf(
+          {{"bootstrap.servers", o.brokers},
+           {"group.id", with_group && !o.group.empty() ? o.group : "sluice-reader"},
+           {"enable.auto.commit", "false"},
+           {"enable.auto.offset.store", "false"},
+           {"enable.partition.eof", "false"},
+           {"queued.max.messages.kbytes", std::to_string(o.queue_kbytes)},
+           {"auto.offset.reset", "earliest"},
+           {"log_level", "3"}}));
+  char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
   if (rk == nullptr) {
     rd_kafka_conf_destroy(conf);
@@ -81,29 +76,7 @@ Result<KafkaHandle> NewConsumer(const KafkaOptions& o, bool with_group) {
 
 Result<int> PartitionCount(const KafkaOptions& o) {
   ARROW_ASSIGN_OR_RAISE(auto rk, NewConsumer(o, false));
-  rd_kafka_topic_t* t = rd_kafka_topic_new(rk.get(), o.topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t e =
-      rd_kafka_metadata(rk.get(), 0, t, &md, static_cast<int>(o.timeout_ms));
-  rd_kafka_topic_destroy(t);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::IOError("kafka topic '", o.topic, "' at ", o.brokers,
-                           ": cannot read its metadata: ", rd_kafka_err2str(e));
-  }
-  int partitions = 0;
-  rd_kafka_resp_err_t topic_err = RD_KAFKA_RESP_ERR_NO_ERROR;
-  if (md->topic_cnt == 1) {
-    partitions = md->topics[0].partition_cnt;
-    topic_err = md->topics[0].err;
-  }
-  rd_kafka_metadata_destroy(md);
-  if (topic_err != RD_KAFKA_RESP_ERR_NO_ERROR || partitions == 0) {
-    return Status::IOError("kafka topic '", o.topic, "' at ", o.brokers, ": ",
-                           topic_err != RD_KAFKA_RESP_ERR_NO_ERROR
-                               ? rd_kafka_err2str(topic_err)
-                               : "no partitions");
-  }
-  return partitions;
+  return TopicPartitions(rk.get(), o.topic, o.brokers, o.timeout_ms);
 }
 
 // Whether the consumer's next offset in the partition is at least `end`.

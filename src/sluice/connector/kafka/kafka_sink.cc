@@ -5,6 +5,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "sluice/base/memory.h"
+#include "sluice/connector/kafka/kafka_common.h"
 #include "sluice/connector/writer/json_rows.h"
 
 namespace sluice::connector {
@@ -48,47 +49,28 @@ Result<std::shared_ptr<KafkaSink>> KafkaSink::Make(std::shared_ptr<arrow::Schema
                              sink->schema_->ToString(), ")");
     }
   }
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  auto set = [&](const char* k, const std::string& v) -> Status {
-    if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return Status::Invalid("kafka setting ", k, "=", v, ": ", err);
-    }
-    return Status::OK();
-  };
-  ARROW_RETURN_NOT_OK(set("bootstrap.servers", o.brokers));
-  ARROW_RETURN_NOT_OK(set("acks", "all"));
-  ARROW_RETURN_NOT_OK(set("enable.idempotence", "true"));
-  ARROW_RETURN_NOT_OK(set("partitioner", "murmur2_random"));
-  ARROW_RETURN_NOT_OK(set("linger.ms", "5"));
-  ARROW_RETURN_NOT_OK(set("queue.buffering.max.kbytes", std::to_string(o.queue_kbytes)));
-  ARROW_RETURN_NOT_OK(set("message.timeout.ms", std::to_string(o.delivery_timeout_ms)));
-  ARROW_RETURN_NOT_OK(set("log_level", "3"));
+  ARROW_ASSIGN_OR_RAISE(
+      rd_kafka_conf_t * conf,
+      MakeKafkaConf({{"bootstrap.servers", o.brokers},
+                     {"acks", "all"},
+                     {"enable.idempotence", "true"},
+                     {"partitioner", "murmur2_random"},
+                     {"linger.ms", "5"},
+                     {"queue.buffering.max.kbytes", std::to_string(o.queue_kbytes)},
+                     {"message.timeout.ms", std::to_string(o.delivery_timeout_ms)},
+                     {"log_level", "3"}}));
   rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);
   rd_kafka_conf_set_opaque(conf, sink.get());
+  char err[512];
   sink->producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   if (sink->producer_ == nullptr) {
     rd_kafka_conf_destroy(conf);
     return Status::IOError("kafka: cannot create a producer: ", err);
   }
   // The topic must exist (a typo would otherwise wait out the delivery timeout).
-  rd_kafka_topic_t* t = rd_kafka_topic_new(sink->producer_, o.topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t e = rd_kafka_metadata(sink->producer_, 0, t, &md,
-                                            static_cast<int>(o.delivery_timeout_ms));
-  rd_kafka_topic_destroy(t);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::IOError("kafka topic '", o.topic, "' at ", o.brokers,
-                           ": cannot read its metadata: ", rd_kafka_err2str(e));
-  }
-  rd_kafka_resp_err_t topic_err =
-      md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-  rd_kafka_metadata_destroy(md);
-  if (topic_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::IOError("kafka topic '", o.topic, "' at ", o.brokers, ": ",
-                           rd_kafka_err2str(topic_err));
-  }
+  ARROW_RETURN_NOT_OK(
+      TopicPartitions(sink->producer_, o.topic, o.brokers, o.delivery_timeout_ms)
+          .status());
   return sink;
 }
 
