@@ -20,7 +20,10 @@ def start(sluice, query: str, out):
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-STREAM = (f"WITH bid AS (SELECT * FROM nexmark('bid', events => -1, rate => {RATE})) "
+# More splits than threads: an endless split never frees its thread, so each runs on a
+# thread of its own (else two of them were never read).
+STREAM = (f"WITH bid AS (SELECT * FROM nexmark('bid', events => -1, rate => {RATE}, "
+          "splits => 4)) "
           "SELECT window_start, count(*) AS n FROM TUMBLE(bid, date_time, "
           "INTERVAL '1' SECOND) GROUP BY window_start")
 

@@ -26,4 +26,9 @@ int StopSignals() { return g_signals.load(std::memory_order_relaxed); }
 
 void RequestStop() { g_signals.fetch_add(1, std::memory_order_relaxed); }
 
+void AcknowledgeStop() {
+  int one = 1;
+  g_signals.compare_exchange_strong(one, 0);
+}
+
 }  // namespace sluice

@@ -15,5 +15,8 @@ void InstallStopHandlers();
 int StopSignals();
 /// For tests and embedders: behaves as if a signal arrived.
 void RequestStop();
+/// A stream has stopped on the first signal: the job goes on (its later runs, a
+/// script's next statements) as if none had come. A second signal is not forgotten.
+void AcknowledgeStop();
 
 }  // namespace sluice

@@ -70,7 +70,14 @@ class NexmarkSource : public exec::Source {
       if (split_rate > 0) {
         auto due = start_ + std::chrono::microseconds(
                                 static_cast<int64_t>(done / split_rate * 1e6));
-        std::this_thread::sleep_until(due);
+        // In slices: a stop or cancel must not wait out a slow rate.
+        while (std::chrono::steady_clock::now() < due) {
+          if (ctx->cancelled()) return Status::Cancelled("cancelled");
+          if (ctx->stop_requested()) break;
+          std::this_thread::sleep_until(std::min(
+              due, std::chrono::steady_clock::now() + std::chrono::milliseconds(20)));
+        }
+        if (unbounded() && ctx->stop_requested()) break;
       }
       // This split's numbers left below end (end may be the largest int64).
       const int64_t count = std::min<int64_t>(per_batch, (end - 1 - n) / stride + 1);

@@ -49,6 +49,11 @@ void Exchange::WillRun(ExecContext* ctx, int workers) {
   for (auto& q : queues_) q->readable.notify_all();
 }
 
+void Exchange::ExpectPipelines(int n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  feeding_pipelines_ += n;
+}
+
 Result<std::unique_ptr<LocalSinkState>> Exchange::MakeLocal(ExecContext* ctx,
                                                             int worker) {
   auto local = std::make_unique<ProducerState>();
@@ -144,7 +149,7 @@ Status Exchange::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
       std::unique_lock<std::mutex> lock(mu_);
       while (true) {
         producers = producers_;
-        all_started = started_pipelines_ == feeding_pipelines_;
+        all_started = started_pipelines_ >= feeding_pipelines_;
         if (!q.items.empty()) break;
         if (all_started && ended_count == producers) return Status::OK();
         if (ctx->cancelled()) return Status::Cancelled("cancelled");

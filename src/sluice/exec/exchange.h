@@ -40,6 +40,7 @@ class Exchange : public Sink, public Source {
   // Sink (producers).
   void AddFeedingPipeline() { ++feeding_pipelines_; }
   void WillRun(ExecContext* ctx, int workers) override;
+  void ExpectPipelines(int n) override;
   Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx,
                                                     int worker) override;
   Status Consume(ExecContext* ctx, LocalSinkState* local, Batch batch) override;

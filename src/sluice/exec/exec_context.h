@@ -69,6 +69,7 @@ class ExecContext {
   bool interrupted() const { return !streaming_ && stop_requested(); }
   /// Set by the executor: the job reads an unbounded source.
   void set_streaming(bool streaming) { streaming_ = streaming; }
+  bool streaming() const { return streaming_; }
   void Cancel() { cancelled_.store(true); }
   /// Clears what a failed run's Cancel set, before running again (a job step that did
   /// not fit in memory runs again into a file). No run may be going on.

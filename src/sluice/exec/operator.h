@@ -108,6 +108,9 @@ class OperatorFactory : public PhysicalNode {
   /// been seen (a right/full join's unmatched build rows), pushed through the rest of
   /// the pipeline. Null if none.
   virtual Result<std::shared_ptr<Source>> DrainSource() { return nullptr; }
+  /// Whether DrainSource may return a source (known before the run: a streaming sink
+  /// downstream must wait for that extra pipeline).
+  virtual bool MayDrain() const { return false; }
 
   /// How many pipelines feed this operator (set by the physical planner; the executor
   /// drains the operator when the last one has finished).
@@ -174,8 +177,12 @@ class Sink : public virtual PhysicalNode {
   /// same time (an exchange): the executor runs the pipelines feeding it on threads of
   /// their own (pipeline.h).
   virtual bool streams() const { return false; }
-  /// Called once per pipeline feeding the sink, before its `workers` workers start.
+  /// Called once per pipeline feeding the sink, before its `workers` workers start
+  /// (0 workers: a pipeline announced by ExpectPipelines that does not run after all).
   virtual void WillRun(ExecContext* ctx, int workers) {}
+  /// `n` more pipelines will feed the sink than the planner counted (the drains of
+  /// operators that MayDrain): each is settled by a WillRun.
+  virtual void ExpectPipelines(int n) {}
 };
 
 }  // namespace sluice::exec

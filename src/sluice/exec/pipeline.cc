@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "sluice/base/interrupt.h"
 #include "sluice/base/parallel.h"
 
 namespace sluice::exec {
@@ -96,9 +97,18 @@ Status Executor::RunPipeline(
   int workers =
       static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(ctx_->threads(), morsels)));
   if (source->ordered() && sink->needs_order()) workers = 1;
-  const bool per_worker = source->morsel_per_worker();
+  // A worker per morsel for streams of their own (an exchange's consumers) and for
+  // unbounded splits, which never end: each must run at once.
+  const bool per_worker = source->morsel_per_worker() || source->unbounded();
   if (per_worker) workers = static_cast<int>(std::max<int64_t>(1, morsels));
   const size_t n_ops = operators.size() - first_operator;
+  // Drains below a streaming sink are pipelines it must wait for: announce them now,
+  // each settled below (run, or WillRun with no workers).
+  int may_drain = 0;
+  for (size_t i = first_operator; i < operators.size(); ++i) {
+    may_drain += operators[i]->MayDrain() ? 1 : 0;
+  }
+  if (may_drain > 0) sink->ExpectPipelines(may_drain);
   sink->WillRun(ctx_, workers);
 
   Status st = RunWorkers(workers, [&](int worker) -> Status {
@@ -106,7 +116,9 @@ Status Executor::RunPipeline(
       ctx_->Cancel();
       return s;
     };
-    ARROW_ASSIGN_OR_RAISE(auto local, sink->MakeLocal(ctx_, worker));
+    auto made_local = sink->MakeLocal(ctx_, worker);
+    if (!made_local.ok()) return fail(made_local.status());
+    auto local = std::move(*made_local);
     std::vector<std::unique_ptr<Operator>> ops(n_ops);
     for (size_t i = 0; i < n_ops; ++i) {
       auto made = operators[first_operator + i]->Make(ctx_, worker);
@@ -151,15 +163,29 @@ Status Executor::RunPipeline(
     if (!s.ok()) return fail(s);
     return Status::OK();
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    ctx_->Cancel();
+    return st;
+  }
   // Output that exists only once all input has been seen (a right/full join's
   // unmatched build rows): an operator drains when the last pipeline feeding it ends.
   // The drained rows run through the operators after it, which counts as one more
   // pipeline feeding those.
   for (size_t i = first_operator; i < operators.size(); ++i) {
-    if (operators[i]->ClosePipeline() > 0) continue;
-    ARROW_ASSIGN_OR_RAISE(auto drain, operators[i]->DrainSource());
-    if (!drain) continue;
+    const bool may = operators[i]->MayDrain();
+    std::shared_ptr<Source> drain;
+    if (operators[i]->ClosePipeline() == 0) {
+      auto d = operators[i]->DrainSource();
+      if (!d.ok()) {
+        ctx_->Cancel();
+        return d.status();
+      }
+      drain = *d;
+    }
+    if (!drain) {
+      if (may) sink->WillRun(ctx_, 0);  // the announced drain does not run
+      continue;
+    }
     for (size_t k = i + 1; k < operators.size(); ++k) operators[k]->AddPipeline();
     ARROW_RETURN_NOT_OK(RunPipeline(drain, operators, i + 1, sink));
   }
@@ -207,6 +233,8 @@ Status Executor::Run(const std::vector<Pipeline>& pipelines) {
     }
   }
   for (auto& t : background) t.join();
+  // A stream that ended on the first stop signal has done what the signal asked.
+  if (st.ok() && ctx_->streaming() && StopSignals() == 1) AcknowledgeStop();
   // The first real error: a pipeline stopped because another failed says Cancelled.
   for (const auto& s : background_status) {
     if (!s.ok() && (st.ok() || (st.IsCancelled() && !s.IsCancelled()))) st = s;

@@ -32,6 +32,8 @@ KafkaSink::KafkaSink(std::shared_ptr<arrow::Schema> schema, KafkaSinkOptions opt
 
 KafkaSink::~KafkaSink() {
   if (producer_ != nullptr) {
+    // After a failed or cancelled run, what is still queued is dropped, not sent.
+    if (!finalized_) rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE);
     rd_kafka_flush(producer_, 1000);
     rd_kafka_destroy(producer_);
   }
@@ -79,9 +81,9 @@ void KafkaSink::Delivered(bool ok, const char* error) {
     delivered_ += 1;
     return;
   }
-  failed_ += 1;
   std::lock_guard<std::mutex> lock(mu_);
   if (first_error_.empty()) first_error_ = error;
+  failed_ += 1;
 }
 
 Status KafkaSink::FailureSoFar() {
@@ -158,6 +160,7 @@ Status KafkaSink::Finalize(exec::ExecContext* ctx) {
         " messages still undelivered after the delivery timeout: ", rd_kafka_err2str(e));
   }
   ctx->progress().rows_written += delivered_.load();
+  finalized_ = true;
   return Status::OK();
 }
 

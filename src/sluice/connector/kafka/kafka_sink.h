@@ -64,6 +64,7 @@ class KafkaSink : public exec::Sink {
   std::mutex mu_;
   std::string first_error_;
   MemoryReservation queue_;  // librdkafka's queue, under mu_
+  bool finalized_ = false;   // every message delivered
 };
 
 }  // namespace sluice::connector

@@ -118,6 +118,8 @@ class HashJoinProbe : public OperatorFactory {
   ~HashJoinProbe() override;
   Result<std::unique_ptr<Operator>> Make(ExecContext* ctx, int worker) override;
   Result<std::shared_ptr<Source>> DrainSource() override;
+  /// Unmatched build rows, or a spilled build's partitions, may come out at the end.
+  bool MayDrain() const override { return true; }
 
   const std::shared_ptr<HashJoinBuild>& build() const { return build_; }
   plan::JoinType type() const { return type_; }

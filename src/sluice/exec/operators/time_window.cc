@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <queue>
+#include <set>
 #include <unordered_map>
 
 #include "sluice/base/memory.h"
@@ -210,10 +211,46 @@ class WindowAggregateOp : public Operator {
       ARROW_RETURN_NOT_OK(FirePanes(out));
     }
     ARROW_RETURN_NOT_OK(Account());
-    return out->EmitWatermark(wm);
+    // Downstream, window_start is a time column like any other: hold the watermark
+    // back to before the earliest window still to be emitted.
+    const int64_t held = HeldWatermark(wm);
+    if (held <= forwarded_) return Status::OK();
+    forwarded_ = held;
+    return out->EmitWatermark(held);
   }
 
  private:
+  // The watermark passed on after `wm`: below the start of every window that may still
+  // be emitted (open ones, and those rows not yet late could still open).
+  int64_t HeldWatermark(int64_t wm) const {
+    if (wm == kMaxWatermark) return wm;
+    // The earliest event time a row may still have without being late.
+    const int64_t t0 = SaturatingAdd(SaturatingAdd(wm, 1), -spec_.lateness_us);
+    int64_t earliest;
+    switch (spec_.kind) {
+      case plan::TimeWindowKind::kTumble:
+        earliest = FloorDiv(t0, spec_.size_us) * spec_.size_us;
+        if (!panes_.empty()) earliest = std::min(earliest, panes_.begin()->first);
+        break;
+      case plan::TimeWindowKind::kHop: {
+        earliest = FloorDiv(t0, spec_.slide_us) * spec_.slide_us - spec_.size_us +
+                   spec_.slide_us;
+        if (!panes_.empty()) {
+          int64_t open = panes_.begin()->first - spec_.size_us + spec_.slide_us;
+          if (next_start_set_) open = std::max(open, next_start_);
+          earliest = std::min(earliest, open);
+        }
+        break;
+      }
+      case plan::TimeWindowKind::kSession:
+      default:
+        earliest = SaturatingAdd(t0, 1 - spec_.gap_us);
+        if (!open_starts_.empty()) earliest = std::min(earliest, *open_starts_.begin());
+        break;
+    }
+    return std::min(wm, SaturatingAdd(earliest, -1));
+  }
+
   // The watermark at which a window ending at `end` fires.
   int64_t FireAt(int64_t end) const {
     return SaturatingAdd(SaturatingAdd(end, -1), spec_.lateness_us);
@@ -468,6 +505,7 @@ class WindowAggregateOp : public Operator {
         }
         const uint32_t g = static_cast<uint32_t>(sessions_.groups++);
         list.emplace_hint(last, t, Session{t_end, g});
+        open_starts_.insert(t);
         timers_.push(Timer{t_end, key, t});
         ++live_groups_;
         groups[i] = g;
@@ -485,8 +523,12 @@ class WindowAggregateOp : public Operator {
         ++dead_groups_;
       }
       if (changed) {
+        for (auto it = first; it != last; ++it) {
+          open_starts_.erase(open_starts_.find(it->first));
+        }
         list.erase(first, last);
         list.emplace(new_start, Session{new_end, target});
+        open_starts_.insert(new_start);
         timers_.push(Timer{new_end, key, new_start});
       }
       groups[i] = target;
@@ -526,6 +568,7 @@ class WindowAggregateOp : public Operator {
       groups.push_back(it->second.group);
       starts.push_back(it->first);
       ends.push_back(it->second.end);
+      open_starts_.erase(open_starts_.find(it->first));
       list.erase(it);
       --live_groups_;
       ++dead_groups_;
@@ -626,6 +669,8 @@ class WindowAggregateOp : public Operator {
   MemoryReservation reservation_;
   std::vector<std::shared_ptr<arrow::DataType>> key_types_;
   Watermark watermark_ = std::numeric_limits<int64_t>::min();
+  Watermark forwarded_ = std::numeric_limits<int64_t>::min();
+  std::multiset<int64_t> open_starts_;  // sessions: the starts of the open ones
   std::vector<uint32_t> ids_;
   std::vector<int64_t> panes_of_rows_;
   int64_t seq_ = 0;

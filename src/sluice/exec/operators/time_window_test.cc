@@ -144,9 +144,35 @@ TEST(WindowAggregate, TumbleFiresOnceTheWatermarkPassesTheEndAndDropsLateRows) {
   EXPECT_EQ(r[Recorder::Key(10, "a")], Recorder::Value(1, 1));
   // The watermark follows the windows it fired.
   EXPECT_EQ(h.out.events.back(), "wm " + std::to_string(kMaxWatermark));
-  EXPECT_EQ(h.out.events[0], "wm 8");
+  // The watermark passed on stays below the windows still to come: [0, 10) is open at
+  // 8, so -1; at 9 it fired and [10, 20) is the earliest open one, so 9.
+  EXPECT_EQ(h.out.events[0], "wm -1");
   EXPECT_EQ(h.out.events[1], "rows");
   EXPECT_EQ(h.out.events[2], "wm 9");
+}
+
+TEST(WindowAggregate, PassesOnAWatermarkBelowEveryWindowStillToCome) {
+  // A window over window_start downstream must not find these rows late.
+  TimeWindowSpec spec;
+  spec.kind = plan::TimeWindowKind::kHop;
+  spec.size_us = 10;
+  spec.slide_us = 5;
+  Harness h(spec);
+  h.Watermark(22);  // no rows: a row at 23 would still open [15, 25)
+  EXPECT_EQ(h.out.watermarks.back(), 14);
+  h.Add({{"a", 24}}, 5);
+  h.Watermark(30);  // fires [15, 25) and [20, 30); [25, 35) is open
+  EXPECT_EQ(h.out.watermarks.back(), 24);
+  for (const auto& [key, value] : h.out.Results()) EXPECT_GT(key.first, 14);
+  TimeWindowSpec session;
+  session.kind = plan::TimeWindowKind::kSession;
+  session.gap_us = 5;
+  Harness s(session);
+  s.Add({{"a", 3}, {"a", 6}, {"a", 9}}, 0);  // [3, 14) open
+  s.Watermark(12);
+  EXPECT_EQ(s.out.watermarks.back(), 2);
+  s.Watermark(13);  // fires [3, 14); a row at 14 could still open [14, 19)
+  EXPECT_EQ(s.out.watermarks.back(), 9);
 }
 
 TEST(WindowAggregate, LatenessKeepsAWindowOpenLonger) {
