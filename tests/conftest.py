@@ -22,6 +22,7 @@ REPO_ROOT = TESTS_DIR.parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
+from kafka_broker import KafkaBroker  # noqa: E402
 from sluice_cli import Sluice  # noqa: E402
 
 
@@ -75,41 +76,6 @@ def sluice(sluice_bin) -> Sluice:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
-
-
-class KafkaBroker:
-    """A real single-node Kafka broker (scripts/kafka.sh) on 127.0.0.1."""
-
-    def __init__(self, directory: Path):
-        self.directory = directory
-        self.bootstrap = ""
-        self.port = 0
-
-    def start(self) -> None:
-        import subprocess
-        env = dict(os.environ)
-        if self.port:
-            env["KAFKA_PORT"] = str(self.port)  # a restart keeps its address
-        r = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "kafka.sh"), "start",
-                            str(self.directory)], capture_output=True, text=True,
-                           timeout=600, env=env)
-        if r.returncode != 0:
-            raise RuntimeError(f"the Kafka broker did not start:\n{r.stderr}")
-        self.bootstrap = r.stdout.strip().splitlines()[-1]
-        self.port = int(self.bootstrap.rsplit(":", 1)[1])
-
-    def stop(self) -> None:
-        import subprocess
-        subprocess.run(["bash", str(REPO_ROOT / "scripts" / "kafka.sh"), "stop",
-                        str(self.directory)], capture_output=True, timeout=120)
-
-    def create_topic(self, name: str, partitions: int) -> None:
-        from kafka.admin import KafkaAdminClient, NewTopic
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
-        try:
-            admin.create_topics([NewTopic(name, partitions, 1)])
-        finally:
-            admin.close()
 
 
 @pytest.fixture(scope="session")

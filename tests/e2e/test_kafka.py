@@ -214,3 +214,42 @@ def test_unbounded_read_stops_gracefully_and_commits(sluice, kafka, tmp_path):
     after = sluice.sql(f"SELECT count(*) AS n FROM {src}, stop_at => 'end')")
     assert after.ok, after.cli.describe()
     assert after.table.to_pylist() == [{"n": 0}]
+
+
+def _live_read(sluice, broker, topic, group, out, extra=""):
+    import subprocess
+    src = (f"read_kafka('{topic}', brokers => '{broker.bootstrap}', columns => 'id bigint', "
+           f"group_id => '{group}', start => 'committed'{extra})")
+    return subprocess.Popen([str(sluice.binary), "sql", "--format", "parquet", "--output",
+                             str(out), f"SELECT count(*) AS n, sum(id) AS s FROM {src}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_broker_away_briefly_is_waited_for(sluice, tmp_path):
+    import signal
+    import time
+
+    import pyarrow.parquet as pq
+    from kafka_broker import KafkaBroker
+
+    broker = KafkaBroker(tmp_path / "broker")
+    broker.start()
+    try:
+        topic = topic_name("outage")
+        broker.create_topic(topic, 1)
+        produce(broker, topic, [(0, json.dumps({"id": i}).encode()) for i in range(100)])
+        out = tmp_path / "n.parquet"
+        p = _live_read(sluice, broker, topic, topic_name("g"), out)
+        time.sleep(3)
+        broker.stop()
+        time.sleep(3)
+        broker.start()  # the same port
+        produce(broker, topic, [(0, json.dumps({"id": i}).encode()) for i in range(100, 150)])
+        time.sleep(6)
+        assert p.poll() is None, p.communicate()[1]
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+        assert pq.read_table(out).to_pylist() == [{"n": 150, "s": sum(range(150))}]
+    finally:
+        broker.stop()

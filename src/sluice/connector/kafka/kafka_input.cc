@@ -40,6 +40,9 @@ struct KafkaOptions {
   int64_t idle_timeout_us = 30'000'000;
   int64_t queue_kbytes = 16384;
   int64_t timeout_ms = 30000;  // reaching the brokers, reading metadata
+  // How long the brokers may stay unreachable during a read before the job fails
+  // (librdkafka reconnects by itself meanwhile).
+  int64_t broker_timeout_us = 60'000'000;
   int64_t max_batch_messages = 65536;
 };
 
@@ -64,6 +67,7 @@ Result<KafkaHandle> NewConsumer(const KafkaOptions& o, bool with_group) {
            {"enable.partition.eof", "false"},
            {"queued.max.messages.kbytes", std::to_string(o.queue_kbytes)},
            {"auto.offset.reset", "earliest"},
+           {"reconnect.backoff.max.ms", "1000"},
            {"log_level", "3"}}));
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
@@ -77,6 +81,21 @@ Result<KafkaHandle> NewConsumer(const KafkaOptions& o, bool with_group) {
 Result<int> PartitionCount(const KafkaOptions& o) {
   ARROW_ASSIGN_OR_RAISE(auto rk, NewConsumer(o, false));
   return TopicPartitions(rk.get(), o.topic, o.brokers, o.timeout_ms);
+}
+
+// Errors no reconnection cures.
+bool PermanentError(rd_kafka_resp_err_t e) {
+  switch (e) {
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR__FATAL:
+      return true;
+    default:
+      return false;
+  }
 }
 
 // Whether the consumer's next offset in the partition is at least `end`.
@@ -341,8 +360,17 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
   int64_t newest = std::numeric_limits<int64_t>::min();
   auto last_message = Clock::now();
   bool done = false;
+  bool trouble = false;  // a transient error and no message since
+  auto trouble_since = Clock::now();
+  std::string last_error;
   while (!done) {
     if (ctx->cancelled()) return Status::Cancelled("cancelled");
+    if (trouble &&
+        Clock::now() - trouble_since > std::chrono::microseconds(o.broker_timeout_us)) {
+      return Status::IOError(
+          place, ": the brokers (", o.brokers, ") stayed unreachable for ",
+          FormatDurationMicros(o.broker_timeout_us), " (broker_timeout): ", last_error);
+    }
     // A graceful stop ends an unbounded read here (what was polled still goes out).
     if (!o.stop_at_end && ctx->stop_requested()) done = true;
     rd_kafka_message_t* m = done ? nullptr : rd_kafka_consumer_poll(rk.get(), 100);
@@ -350,10 +378,24 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
                                            o.max_batch_messages;
     if (m != nullptr) {
       if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const rd_kafka_resp_err_t err = m->err;
         std::string why = rd_kafka_message_errstr(m);
         rd_kafka_message_destroy(m);
-        return Status::IOError(place, ": ", why);
+        char fatal[256];
+        if (PermanentError(err) || rd_kafka_fatal_error(rk.get(), fatal, sizeof(fatal)) !=
+                                       RD_KAFKA_RESP_ERR_NO_ERROR) {
+          return Status::IOError(place, ": ", why);
+        }
+        // Transient (a broker away, a leader moving): librdkafka reconnects; we wait,
+        // up to broker_timeout without a message.
+        if (!trouble) {
+          trouble = true;
+          trouble_since = Clock::now();
+        }
+        last_error = why;
+        continue;
       }
+      trouble = false;
       last_message = Clock::now();
       if (idle_[partition].exchange(false)) {
         // Back from idle: hold the watermark from here on.
@@ -508,6 +550,8 @@ Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
       ARROW_ASSIGN_OR_RAISE(o.watermark_us, ParseDurationMicros(v, what));
     } else if (k == "idle_timeout") {
       ARROW_ASSIGN_OR_RAISE(o.idle_timeout_us, ParseDurationMicros(v, what));
+    } else if (k == "broker_timeout") {
+      ARROW_ASSIGN_OR_RAISE(o.broker_timeout_us, ParseDurationMicros(v, what));
     } else if (k == "queue_kbytes") {
       ARROW_ASSIGN_OR_RAISE(o.queue_kbytes, IntValue(k, v));
     } else if (k == "timeout") {
@@ -517,7 +561,7 @@ Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
       return Status::Invalid("source ", spec.name, ": unknown option '", k,
                              "' for format kafka (brokers, group_id, start, stop_at, "
                              "columns, value_format, metadata, event_time, watermark, "
-                             "idle_timeout, queue_kbytes, timeout)");
+                             "idle_timeout, broker_timeout, queue_kbytes, timeout)");
     }
   }
   if (o.brokers.empty()) return Status::Invalid("source ", spec.name, ": needs brokers");

@@ -26,6 +26,12 @@
 // when the job has finished and its sinks are written (Close): at-least-once. Without a
 // group nothing is committed.
 //
+// A broker away: librdkafka reconnects by itself (backing off at most 1 s) and the read
+// waits. Errors it hands to the poll are waited out too, failing the job naming the
+// brokers and the last error once broker_timeout (default 60 s) passes without a
+// message; unknown topics and authorization errors fail at once. A broker gone for good
+// while nothing is polled is not detected yet: the read waits (see streams.md).
+//
 // Memory: librdkafka's prefetch queue per partition is capped (queue_kbytes, default
 // 16 MiB) and counted against the job's memory budget.
 #include <memory>
