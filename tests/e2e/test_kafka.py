@@ -253,3 +253,37 @@ def test_a_broker_away_briefly_is_waited_for(sluice, tmp_path):
         assert pq.read_table(out).to_pylist() == [{"n": 150, "s": sum(range(150))}]
     finally:
         broker.stop()
+
+
+def test_a_job_reads_and_writes_kafka(sluice, kafka, tmp_path):
+    # Job files: a Kafka source with event time, windows, a Kafka sink.
+    src, dst = topic_name("job-in"), topic_name("job-out")
+    kafka.create_topic(src, 2)
+    kafka.create_topic(dst, 2)
+    produce(kafka, src, [(i % 2, json.dumps({"k": i % 3, "ts": f"2026-01-01T00:00:{i % 60:02d}"})
+                          .encode()) for i in range(120)])
+    job = tmp_path / "job.yaml"
+    job.write_text(f"""
+sources:
+  events:
+    format: kafka
+    path: {src}
+    event_time: ts
+    watermark: 1s
+    options: {{brokers: "{kafka.bootstrap}", columns: "k bigint, ts timestamp", stop_at: end}}
+steps:
+  per_window: |
+    SELECT window_start, k, count(*) AS n FROM TUMBLE(events, ts, INTERVAL '30' SECOND)
+    GROUP BY window_start, k
+sinks:
+  - {{from: per_window, format: kafka, path: {dst}, brokers: "{kafka.bootstrap}", key: k}}
+""")
+    r = sluice.cli(["run", str(job)])
+    assert r.returncode == 0, r.describe()
+    rows = sorted((json.loads(v)["window_start"], json.loads(v)["k"], json.loads(v)["n"], key)
+                  for _, _, key, v in read_all(kafka, dst))
+    # 120 events over one minute, keys 0..2: two windows of 20 per key.
+    assert sorted((k, n) for _, k, n, _ in rows) == [(0, 20), (0, 20), (1, 20), (1, 20),
+                                                      (2, 20), (2, 20)]
+    assert len({w for w, _, _, _ in rows}) == 2
+    assert all(key == str(k).encode() for _, k, _, key in rows)

@@ -208,10 +208,10 @@ class Parser {
       SinkSpec sink;
       sink.line = n.Mark().line + 1;
       std::string where = fmt::format("sink at line {}", sink.line);
-      ARROW_RETURN_NOT_OK(
-          CheckKeys(n, where,
-                    {"name", "from", "format", "path", "partition_by", "compression",
-                     "row_group_rows", "title", "max_rows", "header", "delimiter"}));
+      ARROW_RETURN_NOT_OK(CheckKeys(n, where,
+                                    {"name", "from", "format", "path", "partition_by",
+                                     "compression", "row_group_rows", "title", "max_rows",
+                                     "header", "delimiter", "brokers", "key"}));
       if (!n["from"]) return Error(n, where + " needs from: (a step or source name)");
       ARROW_ASSIGN_OR_RAISE(sink.from, Text(n["from"], where + ".from"));
       if (n["format"]) {
@@ -268,6 +268,23 @@ class Parser {
         if (t.size() != 1)
           return Error(n["delimiter"], "delimiter must be one character");
         sink.write.csv_delimiter = t[0];
+      }
+      // Kafka: path is the topic (kafka/kafka_sink.h).
+      if (n["brokers"]) {
+        ARROW_ASSIGN_OR_RAISE(sink.write.kafka_brokers,
+                              Text(n["brokers"], where + ".brokers"));
+      }
+      if (n["key"]) {
+        ARROW_ASSIGN_OR_RAISE(sink.write.kafka_key, Text(n["key"], where + ".key"));
+      }
+      const bool kafka =
+          sink.write.format == connector::FileFormat::kKafka && sink.format != "terminal";
+      if (kafka && sink.write.kafka_brokers.empty()) {
+        return Error(n,
+                     where + ": format kafka needs brokers: host:port (path: the topic)");
+      }
+      if (!kafka && (n["brokers"] || n["key"])) {
+        return Error(n, where + ": brokers and key are for format kafka");
       }
       spec.sinks.push_back(std::move(sink));
     }
