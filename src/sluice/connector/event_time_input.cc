@@ -16,12 +16,7 @@ class WatermarkEmitter : public exec::Emitter {
       : out_(out), time_index_(time_index), drop_time_(drop_time), bound_us_(bound_us) {}
 
   Status Emit(exec::Batch batch) override {
-    const auto& time = *batch.data->column(time_index_);
-    const auto unit = static_cast<const arrow::TimestampType&>(*time.type()).unit();
-    const int64_t* raw = time.data()->GetValues<int64_t>(1);
-    for (int64_t i = 0; i < time.length(); ++i) {
-      if (time.IsValid(i)) max_ = std::max(max_, exec::TimestampMicros(raw[i], unit));
-    }
+    max_ = NewestMicros(*batch.data->column(time_index_), max_);
     std::shared_ptr<arrow::RecordBatch> data = batch.data;
     if (drop_time_) {
       ARROW_ASSIGN_OR_RAISE(data, data->RemoveColumn(time_index_));
@@ -125,6 +120,35 @@ class EventTimeInput : public InputTable {
 };
 
 }  // namespace
+
+int64_t NewestMicros(const arrow::Array& times, int64_t newest) {
+  const auto unit = static_cast<const arrow::TimestampType&>(*times.type()).unit();
+  const int64_t* raw = times.data()->GetValues<int64_t>(1);
+  for (int64_t i = 0; i < times.length(); ++i) {
+    if (times.IsValid(i)) newest = std::max(newest, exec::TimestampMicros(raw[i], unit));
+  }
+  return newest;
+}
+
+void SplitWatermarks::Reset(int splits, int64_t initial) {
+  marks_ = std::vector<std::atomic<int64_t>>(splits);
+  idle_ = std::vector<std::atomic<bool>>(splits);
+  for (int s = 0; s < splits; ++s) {
+    marks_[s] = initial;
+    idle_[s] = false;
+  }
+}
+
+Status SplitWatermarks::Emit(exec::Emitter* out) const {
+  int64_t low = exec::kMaxWatermark;
+  for (size_t s = 0; s < marks_.size(); ++s) {
+    if (!idle_[s].load()) low = std::min(low, marks_[s].load());
+  }
+  if (low == exec::kMaxWatermark || low == std::numeric_limits<int64_t>::min()) {
+    return Status::OK();
+  }
+  return out->EmitWatermark(low);
+}
 
 Result<std::shared_ptr<InputTable>> WithEventTime(std::shared_ptr<InputTable> input,
                                                   const std::string& time_column,

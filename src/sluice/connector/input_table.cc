@@ -32,6 +32,26 @@ Result<bool> ParseBoolOption(const std::string& key, const std::string& value) {
   return Status::Invalid("option ", key, ": expected true or false, got '", value, "'");
 }
 
+Result<int64_t> ParseIntOption(const std::string& key, const std::string& value) {
+  try {
+    size_t used = 0;
+    int64_t x = std::stoll(value, &used);
+    if (used == value.size()) return x;
+  } catch (...) {
+  }
+  return Status::Invalid("option ", key, ": '", value, "' is not an integer");
+}
+
+Result<double> ParseNumberOption(const std::string& key, const std::string& value) {
+  try {
+    size_t used = 0;
+    double x = std::stod(value, &used);
+    if (used == value.size() && x >= 0) return x;
+  } catch (...) {
+  }
+  return Status::Invalid("option ", key, ": '", value, "' is not a non-negative number");
+}
+
 Result<arrow::FieldVector> ParseColumnList(const std::string& text) {
   arrow::FieldVector fields;
   // Split on commas that are not inside parentheses (decimal(10,2)).

@@ -50,5 +50,9 @@ Result<arrow::FieldVector> ParseColumnList(const std::string& text);
 
 /// Parses a boolean option value (true/false/yes/no/1/0).
 Result<bool> ParseBoolOption(const std::string& key, const std::string& value);
+/// Parses an integer option value (the whole text).
+Result<int64_t> ParseIntOption(const std::string& key, const std::string& value);
+/// Parses a non-negative number option value (the whole text).
+Result<double> ParseNumberOption(const std::string& key, const std::string& value);
 
 }  // namespace sluice::connector

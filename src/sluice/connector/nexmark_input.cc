@@ -33,12 +33,11 @@ class NexmarkSource : public exec::Source {
 
   Status Prepare(exec::ExecContext* ctx) override {
     splits_ = options_.splits > 0 ? options_.splits : std::max(1, ctx->threads());
-    progress_ = std::vector<std::atomic<int64_t>>(splits_);
-    // Before a split starts, nothing earlier than its first event comes from it.
-    for (int s = 0; s < splits_; ++s) {
-      progress_[s] = options_.watermark_bound_us >= 0
-                         ? std::numeric_limits<int64_t>::min()
-                         : gen_->LowestTimeFrom(s) - 1;
+    // Before a split starts, nothing earlier than its first event comes from it (with
+    // bounded watermarks: nothing is known until it has rows).
+    watermarks_.Reset(splits_, std::numeric_limits<int64_t>::min());
+    if (options_.watermark_bound_us < 0) {
+      for (int s = 0; s < splits_; ++s) watermarks_.Set(s, gen_->LowestTimeFrom(s) - 1);
     }
     start_ = std::chrono::steady_clock::now();
     batches_ = std::vector<std::atomic<int64_t>>(splits_);
@@ -103,17 +102,18 @@ class NexmarkSource : public exec::Source {
         ARROW_RETURN_NOT_OK(out->Emit(exec::Batch{batch, exec::MorselSeq(split, seq++)}));
       }
       if (n >= end) {
-        progress_[split] = exec::kMaxWatermark;
+        watermarks_.End(static_cast<int>(split));
       } else if (options_.watermark_bound_us < 0) {
-        progress_[split] = gen_->LowestTimeFrom(n) - 1;
+        watermarks_.Set(static_cast<int>(split), gen_->LowestTimeFrom(n) - 1);
       } else if (newest != std::numeric_limits<int64_t>::min()) {
-        progress_[split] = BoundedWatermark(newest, options_.watermark_bound_us);
+        watermarks_.Set(static_cast<int>(split),
+                        BoundedWatermark(newest, options_.watermark_bound_us));
       }
-      ARROW_RETURN_NOT_OK(EmitWatermark(out));
+      ARROW_RETURN_NOT_OK(watermarks_.Emit(out));
     }
-    progress_[split] = exec::kMaxWatermark;
+    watermarks_.End(static_cast<int>(split));
     batches_[split] = std::numeric_limits<int64_t>::max();
-    return EmitWatermark(out);
+    return watermarks_.Emit(out);
   }
 
  private:
@@ -135,23 +135,13 @@ class NexmarkSource : public exec::Source {
     }
   }
 
-  // The lowest time still to come from any split.
-  Status EmitWatermark(exec::Emitter* out) {
-    int64_t low = exec::kMaxWatermark;
-    for (const auto& p : progress_) low = std::min(low, p.load());
-    if (low == exec::kMaxWatermark || low == std::numeric_limits<int64_t>::min()) {
-      return Status::OK();  // the end says so itself; nothing known yet
-    }
-    return out->EmitWatermark(low);
-  }
-
   NexmarkInputOptions options_;
   std::shared_ptr<const NexmarkGenerator> gen_;
   std::vector<int> projection_;
   std::vector<int> all_;  // every column
   std::atomic<int64_t>* rows_read_;
   int splits_ = 1;
-  std::vector<std::atomic<int64_t>> progress_;
+  SplitWatermarks watermarks_;  // the lowest time still to come from any split
   std::vector<std::atomic<int64_t>> batches_;  // started so far, by split
   bool aligned_ = false;
   std::chrono::steady_clock::time_point start_;
@@ -191,26 +181,6 @@ class NexmarkInput : public InputTable {
   std::atomic<int64_t> rows_read_{0};
 };
 
-Result<int64_t> IntOption(const std::string& key, const std::string& v) {
-  try {
-    size_t used = 0;
-    int64_t x = std::stoll(v, &used);
-    if (used == v.size()) return x;
-  } catch (...) {
-  }
-  return Status::Invalid("option ", key, ": '", v, "' is not an integer");
-}
-
-Result<double> NumberOption(const std::string& key, const std::string& v) {
-  try {
-    size_t used = 0;
-    double x = std::stod(v, &used);
-    if (used == v.size() && x >= 0) return x;
-  } catch (...) {
-  }
-  return Status::Invalid("option ", key, ": '", v, "' is not a non-negative number");
-}
-
 }  // namespace
 
 std::shared_ptr<InputTable> MakeNexmarkInput(NexmarkInputOptions options) {
@@ -223,25 +193,25 @@ Result<std::shared_ptr<InputTable>> OpenNexmarkInput(const SourceSpec& spec) {
   for (const auto& [k, v] : spec.options) {
     const std::string what = "source " + spec.name + ": option " + k;
     if (k == "events") {
-      ARROW_ASSIGN_OR_RAISE(o.events, IntOption(k, v));
+      ARROW_ASSIGN_OR_RAISE(o.events, ParseIntOption(k, v));
     } else if (k == "rate") {
-      ARROW_ASSIGN_OR_RAISE(o.rate, NumberOption(k, v));
+      ARROW_ASSIGN_OR_RAISE(o.rate, ParseNumberOption(k, v));
     } else if (k == "event_rate") {
-      ARROW_ASSIGN_OR_RAISE(double r, NumberOption(k, v));
+      ARROW_ASSIGN_OR_RAISE(double r, ParseNumberOption(k, v));
       if (r <= 0 || r > 1e6) {
         return Status::Invalid(what, ": between 0 and 1000000 events per second");
       }
       o.generator.inter_event_us = std::max<int64_t>(1, std::llround(1e6 / r));
     } else if (k == "seed") {
-      ARROW_ASSIGN_OR_RAISE(int64_t s, IntOption(k, v));
+      ARROW_ASSIGN_OR_RAISE(int64_t s, ParseIntOption(k, v));
       o.generator.seed = static_cast<uint64_t>(s);
     } else if (k == "out_of_order_group") {
-      ARROW_ASSIGN_OR_RAISE(o.generator.out_of_order_group, IntOption(k, v));
+      ARROW_ASSIGN_OR_RAISE(o.generator.out_of_order_group, ParseIntOption(k, v));
       if (o.generator.out_of_order_group < 1) {
         return Status::Invalid(what, " must be at least 1");
       }
     } else if (k == "delayed_fraction") {
-      ARROW_ASSIGN_OR_RAISE(o.generator.delayed_fraction, NumberOption(k, v));
+      ARROW_ASSIGN_OR_RAISE(o.generator.delayed_fraction, ParseNumberOption(k, v));
       if (o.generator.delayed_fraction > 1) {
         return Status::Invalid(what, " must be between 0 and 1");
       }
@@ -252,7 +222,7 @@ Result<std::shared_ptr<InputTable>> OpenNexmarkInput(const SourceSpec& spec) {
     } else if (k == "watermark") {
       ARROW_ASSIGN_OR_RAISE(o.watermark_bound_us, ParseDurationMicros(v, what));
     } else if (k == "splits") {
-      ARROW_ASSIGN_OR_RAISE(int64_t s, IntOption(k, v));
+      ARROW_ASSIGN_OR_RAISE(int64_t s, ParseIntOption(k, v));
       if (s < 1 || s > 1024) return Status::Invalid(what, " must be in 1..1024");
       o.splits = static_cast<int>(s);
     } else {

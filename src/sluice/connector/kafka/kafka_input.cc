@@ -137,12 +137,10 @@ class KafkaSource : public exec::Source {
 
  private:
   Result<std::shared_ptr<arrow::RecordBatch>> Decode(int32_t partition, Polled* polled);
-  Status EmitWatermark(exec::Emitter* out);
 
   KafkaInput* input_;
   std::vector<int> projection_;
-  std::vector<std::atomic<int64_t>> progress_;  // per partition: its watermark
-  std::vector<std::atomic<bool>> idle_;
+  SplitWatermarks watermarks_;  // by partition
 };
 
 class KafkaInput : public InputTable {
@@ -217,33 +215,13 @@ KafkaSource::KafkaSource(KafkaInput* input, std::vector<int> projection)
       projection_(std::move(projection)) {}
 
 Status KafkaSource::Prepare(exec::ExecContext*) {
-  const int n = input_->partitions();
-  progress_ = std::vector<std::atomic<int64_t>>(n);
-  idle_ = std::vector<std::atomic<bool>>(n);
-  for (int p = 0; p < n; ++p) {
-    progress_[p] = std::numeric_limits<int64_t>::min();
-    idle_[p] = false;
-  }
+  watermarks_.Reset(input_->partitions(), std::numeric_limits<int64_t>::min());
   return Status::OK();
 }
 
 int64_t KafkaSource::num_morsels() const { return input_->partitions(); }
 
 bool KafkaSource::unbounded() const { return !input_->options().stop_at_end; }
-
-Status KafkaSource::EmitWatermark(exec::Emitter* out) {
-  int64_t low = exec::kMaxWatermark;
-  bool any = false;
-  for (size_t p = 0; p < progress_.size(); ++p) {
-    if (idle_[p].load()) continue;
-    low = std::min(low, progress_[p].load());
-    any = true;
-  }
-  if (!any || low == exec::kMaxWatermark || low == std::numeric_limits<int64_t>::min()) {
-    return Status::OK();
-  }
-  return out->EmitWatermark(low);
-}
 
 Result<std::shared_ptr<arrow::RecordBatch>> KafkaSource::Decode(int32_t partition,
                                                                 Polled* polled) {
@@ -344,8 +322,8 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
     }
     end = hi;
     if (start == RD_KAFKA_OFFSET_END || hi == lo || (start >= 0 && start >= hi)) {
-      progress_[partition] = exec::kMaxWatermark;
-      return EmitWatermark(out);
+      watermarks_.End(partition);
+      return watermarks_.Emit(out);
     }
   }
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
@@ -397,9 +375,7 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
       }
       trouble = false;
       last_message = Clock::now();
-      if (idle_[partition].exchange(false)) {
-        // Back from idle: hold the watermark from here on.
-      }
+      watermarks_.SetIdle(partition, false);  // holds the watermark again
       const char* v = static_cast<const char*>(m->payload);
       size_t len = m->len;
       size_t at = polled.values.size();
@@ -440,8 +416,8 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
     } else if (o.idle_timeout_us > 0 &&
                Clock::now() - last_message >
                    std::chrono::microseconds(o.idle_timeout_us)) {
-      idle_[partition] = true;
-      ARROW_RETURN_NOT_OK(EmitWatermark(out));
+      watermarks_.SetIdle(partition, true);
+      ARROW_RETURN_NOT_OK(watermarks_.Emit(out));
     }
     if ((flush || done) && !polled.offsets.empty()) {
       input_->rows_counter() += static_cast<int64_t>(polled.offsets.size());
@@ -449,37 +425,33 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
       polled.Clear();
       if (batch) {
         if (o.event_time >= 0 && o.watermark_us >= 0) {
-          const auto& col = *batch->column(o.event_time);
-          const auto unit = static_cast<const arrow::TimestampType&>(*col.type()).unit();
-          const int64_t* raw = col.data()->GetValues<int64_t>(1);
-          for (int64_t i = 0; i < col.length(); ++i) {
-            if (col.IsValid(i))
-              newest = std::max(newest, exec::TimestampMicros(raw[i], unit));
-          }
+          newest = NewestMicros(*batch->column(o.event_time), newest);
           if (newest != std::numeric_limits<int64_t>::min()) {
-            progress_[partition] = BoundedWatermark(newest, o.watermark_us);
+            watermarks_.Set(partition, BoundedWatermark(newest, o.watermark_us));
           }
         }
         ctx->progress().rows_read += batch->num_rows();
         ARROW_ASSIGN_OR_RAISE(auto projected, batch->SelectColumns(projection_));
         ARROW_RETURN_NOT_OK(
             out->Emit(exec::Batch{std::move(projected), exec::MorselSeq(morsel, seq++)}));
-        ARROW_RETURN_NOT_OK(EmitWatermark(out));
+        ARROW_RETURN_NOT_OK(watermarks_.Emit(out));
       }
     }
   }
-  progress_[partition] = exec::kMaxWatermark;
-  return EmitWatermark(out);
+  watermarks_.End(partition);
+  return watermarks_.Emit(out);
 }
 
-Result<int64_t> IntValue(const std::string& key, const std::string& v) {
-  try {
-    size_t used = 0;
-    int64_t x = std::stoll(v, &used);
-    if (used == v.size()) return x;
-  } catch (...) {
+// "a,b,c" -> {"a", "b", "c"} ("" -> {""}).
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (true) {
+    size_t comma = text.find(',', pos);
+    out.push_back(text.substr(pos, comma == std::string::npos ? comma : comma - pos));
+    if (comma == std::string::npos) return out;
+    pos = comma + 1;
   }
-  return Status::Invalid("kafka option ", key, ": '", v, "' is not an integer");
 }
 
 }  // namespace
@@ -499,11 +471,7 @@ Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
         o.start = v;
       } else {
         // partition:offset,...
-        size_t pos = 0;
-        while (pos < v.size()) {
-          size_t comma = v.find(',', pos);
-          std::string item =
-              v.substr(pos, comma == std::string::npos ? v.npos : comma - pos);
+        for (const auto& item : SplitCommas(v)) {
           size_t colon = item.find(':');
           if (colon == std::string::npos) {
             return Status::Invalid(what,
@@ -511,11 +479,9 @@ Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
                                    "partition:offset,... (got '",
                                    v, "')");
           }
-          ARROW_ASSIGN_OR_RAISE(int64_t p, IntValue(k, item.substr(0, colon)));
-          ARROW_ASSIGN_OR_RAISE(int64_t off, IntValue(k, item.substr(colon + 1)));
+          ARROW_ASSIGN_OR_RAISE(int64_t p, ParseIntOption(k, item.substr(0, colon)));
+          ARROW_ASSIGN_OR_RAISE(int64_t off, ParseIntOption(k, item.substr(colon + 1)));
           o.start_offsets[static_cast<int32_t>(p)] = off;
-          if (comma == std::string::npos) break;
-          pos = comma + 1;
         }
       }
     } else if (k == "stop_at") {
@@ -530,19 +496,13 @@ Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
                                       "come next)");
       }
     } else if (k == "metadata") {
-      size_t pos = 0;
-      while (pos <= v.size()) {
-        size_t comma = v.find(',', pos);
-        std::string item =
-            v.substr(pos, comma == std::string::npos ? v.npos : comma - pos);
+      for (const auto& item : SplitCommas(v)) {
         if (item != "key" && item != "timestamp" && item != "partition" &&
             item != "offset") {
           return Status::Invalid(what, ": key, timestamp, partition or offset, not '",
                                  item, "'");
         }
         o.metadata.push_back(item);
-        if (comma == std::string::npos) break;
-        pos = comma + 1;
       }
     } else if (k == "event_time") {
       event_time = v;
@@ -553,7 +513,7 @@ Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
     } else if (k == "broker_timeout") {
       ARROW_ASSIGN_OR_RAISE(o.broker_timeout_us, ParseDurationMicros(v, what));
     } else if (k == "queue_kbytes") {
-      ARROW_ASSIGN_OR_RAISE(o.queue_kbytes, IntValue(k, v));
+      ARROW_ASSIGN_OR_RAISE(o.queue_kbytes, ParseIntOption(k, v));
     } else if (k == "timeout") {
       ARROW_ASSIGN_OR_RAISE(int64_t us, ParseDurationMicros(v, what));
       o.timeout_ms = std::max<int64_t>(1, us / 1000);

@@ -13,6 +13,7 @@
 
 #include "sluice/exec/key_table.h"
 #include "sluice/expr/decimal_to_double.h"
+#include "sluice/expr/eval.h"
 #include "sluice/expr/types.h"
 
 namespace sluice::exec {
@@ -1217,6 +1218,19 @@ Status GroupedAccumulator::MergeSome(GroupedAccumulator*, const uint32_t*,
 
 bool IsPairAggregate(const std::string& name) {
   return name == "corr" || name == "covar_samp" || name == "covar_pop";
+}
+
+Result<std::shared_ptr<arrow::Array>> AggregateArgument(const expr::ExprNode& a,
+                                                        const arrow::RecordBatch& batch) {
+  if (a.args.size() == 2 && IsPairAggregate(a.name)) {
+    // Two-argument aggregates (corr, covar_*) see one struct array of both.
+    ARROW_ASSIGN_OR_RAISE(auto x, expr::EvaluateToArray(a.args[0], batch));
+    ARROW_ASSIGN_OR_RAISE(auto y, expr::EvaluateToArray(a.args[1], batch));
+    return arrow::StructArray::Make(arrow::ArrayVector{x, y},
+                                    std::vector<std::string>{"x", "y"});
+  }
+  if (a.args.empty()) return std::shared_ptr<arrow::Array>();
+  return expr::EvaluateToArray(a.args[0], batch);
 }
 
 Result<std::unique_ptr<GroupedAccumulator>> MakeAccumulator(const expr::ExprNode& agg) {

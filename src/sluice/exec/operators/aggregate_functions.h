@@ -65,6 +65,11 @@ class GroupedAccumulator {
 /// accumulator's Update gets a struct array {x, y} of both.
 bool IsPairAggregate(const std::string& name);
 
+/// The array an aggregate's accumulator is updated with, over `batch`: its argument
+/// (null for count(*)), or for the pair aggregates a struct {x, y} of both.
+Result<std::shared_ptr<arrow::Array>> AggregateArgument(const expr::ExprNode& aggregate,
+                                                        const arrow::RecordBatch& batch);
+
 /// Creates the accumulator for a bound Aggregate expression (its `type` set by the
 /// planner, its argument types bound).
 Result<std::unique_ptr<GroupedAccumulator>> MakeAccumulator(

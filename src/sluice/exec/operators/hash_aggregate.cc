@@ -121,18 +121,7 @@ Status HashAggregate::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
   for (size_t a = 0; a < aggregates_.size(); ++a) {
     auto& acc = local->accumulators[a];
     ARROW_RETURN_NOT_OK(acc->Resize(groups));
-    std::shared_ptr<arrow::Array> arg;
-    const auto& args = aggregates_[a]->args;
-    if (args.size() == 2 && IsPairAggregate(aggregates_[a]->name)) {
-      // Two-argument aggregates (corr, covar_*) see one struct array of both.
-      ARROW_ASSIGN_OR_RAISE(auto x, expr::EvaluateToArray(args[0], rb));
-      ARROW_ASSIGN_OR_RAISE(auto y, expr::EvaluateToArray(args[1], rb));
-      ARROW_ASSIGN_OR_RAISE(arg,
-                            arrow::StructArray::Make(arrow::ArrayVector{x, y},
-                                                     std::vector<std::string>{"x", "y"}));
-    } else if (!args.empty()) {
-      ARROW_ASSIGN_OR_RAISE(arg, expr::EvaluateToArray(args[0], rb));
-    }
+    ARROW_ASSIGN_OR_RAISE(auto arg, AggregateArgument(*aggregates_[a], rb));
     ARROW_RETURN_NOT_OK(acc->Update(arg, local->ids.data(), n));
   }
   int64_t usage = local->MemoryUsage();

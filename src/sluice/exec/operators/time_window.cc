@@ -59,9 +59,8 @@ class TimeWindowOp : public Operator {
     const auto& time = *rb->column(time_column_);
     if (time.null_count() > 0) {
       std::vector<int32_t> keep;
-      for (int64_t i = 0; i < time.length(); ++i) {
-        if (time.IsValid(i)) keep.push_back(static_cast<int32_t>(i));
-      }
+      const auto& validity = time.data()->buffers[0];
+      SelectionFromBits(validity->data(), nullptr, time.offset(), time.length(), &keep);
       ctx_->progress().rows_without_time +=
           time.length() - static_cast<int64_t>(keep.size());
       ARROW_ASSIGN_OR_RAISE(
@@ -254,18 +253,6 @@ class WindowAggregateOp : public Operator {
   // The watermark at which a window ending at `end` fires.
   int64_t FireAt(int64_t end) const {
     return SaturatingAdd(SaturatingAdd(end, -1), spec_.lateness_us);
-  }
-
-  Result<ArrayPtr> AggregateArgument(const expr::ExprNode& a,
-                                     const arrow::RecordBatch& rb) {
-    if (a.args.size() == 2 && IsPairAggregate(a.name)) {
-      ARROW_ASSIGN_OR_RAISE(auto x, expr::EvaluateToArray(a.args[0], rb));
-      ARROW_ASSIGN_OR_RAISE(auto y, expr::EvaluateToArray(a.args[1], rb));
-      return arrow::StructArray::Make(arrow::ArrayVector{x, y},
-                                      std::vector<std::string>{"x", "y"});
-    }
-    if (a.args.empty()) return ArrayPtr();
-    return expr::EvaluateToArray(a.args[0], rb);
   }
 
   Result<GroupTable> NewTable() {
@@ -486,6 +473,7 @@ class WindowAggregateOp : public Operator {
     std::vector<uint32_t> groups(n);
     std::vector<std::pair<uint32_t, uint32_t>> merges;  // (from, into) state merges
     forward_.clear();
+    int64_t late = 0;
     const int64_t gap = spec_.gap_us;
     for (int64_t i = 0; i < n; ++i) {
       const uint32_t key = ids_[i];
@@ -499,7 +487,7 @@ class WindowAggregateOp : public Operator {
       while (first != list.begin() && std::prev(first)->second.end > t) --first;
       if (first == last) {
         if (FireAt(t_end) <= watermark_) {
-          ++late_in_batch_;
+          ++late;
           groups[i] = 0;
           continue;
         }
@@ -533,8 +521,7 @@ class WindowAggregateOp : public Operator {
       }
       groups[i] = target;
     }
-    ctx_->progress().rows_late += late_in_batch_;
-    late_in_batch_ = 0;
+    ctx_->progress().rows_late += late;
     for (auto& g : groups) g = Resolve(g);
     std::vector<uint32_t> from, into;
     for (const auto& [a, b] : merges) {
@@ -685,7 +672,6 @@ class WindowAggregateOp : public Operator {
   std::unordered_map<uint32_t, uint32_t> forward_;  // merged group -> its session's
   int64_t live_groups_ = 0;
   int64_t dead_groups_ = 0;
-  int64_t late_in_batch_ = 0;
 };
 
 }  // namespace
