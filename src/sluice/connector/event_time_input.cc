@@ -82,6 +82,7 @@ class EventTimeInput : public InputTable {
            inner_->schema()->field(time_column_)->name() + ", in order)";
   }
   std::shared_ptr<arrow::Schema> schema() const override { return inner_->schema(); }
+  int EventTimeColumn() const override { return time_column_; }
   std::optional<int64_t> EstimatedRows() const override {
     return inner_->EstimatedRows();
   }

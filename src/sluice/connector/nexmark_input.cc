@@ -160,6 +160,8 @@ class NexmarkInput : public InputTable {
     return fmt::format("nexmark {} ({})", NexmarkTableName(options_.table), events);
   }
   std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+  int EventTimeColumn() const override { return schema_->GetFieldIndex("date_time"); }
+  bool Unbounded() const override { return options_.events < 0; }
   std::optional<int64_t> EstimatedRows() const override {
     if (options_.events < 0) return std::nullopt;
     const int64_t share = options_.table == generator::NexmarkTable::kPerson    ? 1

@@ -12,6 +12,7 @@ namespace {
 
 struct ProducerState : LocalSinkState {
   int id = 0;
+  int port = 0;
   std::vector<std::vector<int32_t>> rows;  // per consumer, reused
   std::vector<uint16_t> groups;
 };
@@ -20,8 +21,56 @@ constexpr auto kPoll = std::chrono::milliseconds(50);
 
 }  // namespace
 
-Exchange::Exchange(std::vector<expr::Expr> keys, std::shared_ptr<arrow::Schema> schema)
-    : PhysicalNode("Exchange"), keys_(std::move(keys)), schema_(std::move(schema)) {}
+// The sink of one port: forwards to the exchange with its number.
+class Exchange::PortSink : public Sink {
+ public:
+  PortSink(Exchange* exchange, int port)
+      : PhysicalNode("Exchange"), exchange_(exchange), port_(port) {}
+  void WillRun(ExecContext* ctx, int workers) override {
+    exchange_->WillRunPort(port_, ctx, workers);
+  }
+  void ExpectPipelines(int n) override { exchange_->ExpectPipelinesPort(port_, n); }
+  Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx, int) override {
+    return exchange_->MakeLocalPort(port_, ctx);
+  }
+  Status Consume(ExecContext* ctx, LocalSinkState* local, Batch batch) override {
+    return exchange_->Consume(ctx, local, std::move(batch));
+  }
+  Status ConsumeWatermark(ExecContext* ctx, LocalSinkState* local,
+                          Watermark wm) override {
+    return exchange_->ConsumeWatermark(ctx, local, wm);
+  }
+  Status FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local) override {
+    return exchange_->FinishLocal(ctx, std::move(local));
+  }
+  Status Finalize(ExecContext*) override { return Status::OK(); }
+  bool streams() const override { return true; }
+
+ private:
+  Exchange* exchange_;
+  int port_;
+};
+
+Exchange::Exchange(std::vector<expr::Expr> keys)
+    : Exchange(std::vector<std::vector<expr::Expr>>{std::move(keys)}) {}
+
+Exchange::Exchange(std::vector<std::vector<expr::Expr>> keys)
+    : PhysicalNode("Exchange"),
+      keys_(std::move(keys)),
+      feeding_pipelines_(keys_.size(), 0),
+      started_pipelines_(keys_.size(), 0),
+      port_producers_(keys_.size(), 0) {
+  for (int p = 0; p < ports(); ++p) {
+    port_sinks_.push_back(std::make_shared<PortSink>(this, p));
+  }
+}
+
+std::shared_ptr<Sink> Exchange::Port(int port) { return port_sinks_[port]; }
+
+void Exchange::AddFeedingPipeline(int port) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++feeding_pipelines_[port];
+}
 
 Status Exchange::KeyGroups(const arrow::ArrayVector& keys, int64_t n,
                            std::vector<uint16_t>* out) {
@@ -41,25 +90,27 @@ void Exchange::Setup(ExecContext* ctx) {
   for (int c = 0; c < consumers_; ++c) queues_.push_back(std::make_unique<Queue>());
 }
 
-void Exchange::WillRun(ExecContext* ctx, int workers) {
+void Exchange::WillRunPort(int port, ExecContext* ctx, int workers) {
   std::lock_guard<std::mutex> lock(mu_);
   Setup(ctx);
-  ++started_pipelines_;
-  producers_ += workers;
+  ++started_pipelines_[port];
+  port_producers_[port] += workers;
   for (auto& q : queues_) q->readable.notify_all();
 }
 
-void Exchange::ExpectPipelines(int n) {
+void Exchange::ExpectPipelinesPort(int port, int n) {
   std::lock_guard<std::mutex> lock(mu_);
-  feeding_pipelines_ += n;
+  feeding_pipelines_[port] += n;
 }
 
-Result<std::unique_ptr<LocalSinkState>> Exchange::MakeLocal(ExecContext* ctx,
-                                                            int worker) {
+Result<std::unique_ptr<LocalSinkState>> Exchange::MakeLocalPort(int port,
+                                                                ExecContext* ctx) {
   auto local = std::make_unique<ProducerState>();
   std::lock_guard<std::mutex> lock(mu_);
   Setup(ctx);
-  local->id = next_producer_++;
+  local->id = static_cast<int>(producer_port_.size());
+  local->port = port;
+  producer_port_.push_back(port);
   local->rows.resize(consumers_);
   return local;
 }
@@ -80,11 +131,12 @@ Status Exchange::Consume(ExecContext* ctx, LocalSinkState* local_base, Batch bat
   auto* local = static_cast<ProducerState*>(local_base);
   const int64_t n = batch.data->num_rows();
   if (n == 0) return Status::OK();
-  if (keys_.empty() || consumers_ == 1) {
-    return Push(ctx, 0, Item{batch.data, local->id});
+  const auto& key_exprs = keys_[local->port];
+  if (key_exprs.empty() || consumers_ == 1) {
+    return Push(ctx, 0, Item{batch.data, local->id, local->port});
   }
   arrow::ArrayVector keys;
-  for (const auto& k : keys_) {
+  for (const auto& k : key_exprs) {
     ARROW_ASSIGN_OR_RAISE(auto arr, expr::EvaluateToArray(k, *batch.data));
     keys.push_back(std::move(arr));
   }
@@ -103,7 +155,7 @@ Status Exchange::Consume(ExecContext* ctx, LocalSinkState* local_base, Batch bat
           part, TakeBatchRows(batch.data, r.data(), static_cast<int64_t>(r.size()),
                               ctx->pool()));
     }
-    ARROW_RETURN_NOT_OK(Push(ctx, c, Item{std::move(part), local->id}));
+    ARROW_RETURN_NOT_OK(Push(ctx, c, Item{std::move(part), local->id, local->port}));
   }
   return Status::OK();
 }
@@ -112,7 +164,7 @@ Status Exchange::ConsumeWatermark(ExecContext* ctx, LocalSinkState* local_base,
                                   Watermark wm) {
   auto* local = static_cast<ProducerState*>(local_base);
   for (int c = 0; c < consumers_; ++c) {
-    ARROW_RETURN_NOT_OK(Push(ctx, c, Item{nullptr, local->id, wm, false}));
+    ARROW_RETURN_NOT_OK(Push(ctx, c, Item{nullptr, local->id, local->port, wm, false}));
   }
   return Status::OK();
 }
@@ -121,7 +173,8 @@ Status Exchange::FinishLocal(ExecContext* ctx,
                              std::unique_ptr<LocalSinkState> local_base) {
   auto* local = static_cast<ProducerState*>(local_base.get());
   for (int c = 0; c < consumers_; ++c) {
-    ARROW_RETURN_NOT_OK(Push(ctx, c, Item{nullptr, local->id, kMaxWatermark, true}));
+    ARROW_RETURN_NOT_OK(
+        Push(ctx, c, Item{nullptr, local->id, local->port, kMaxWatermark, true}));
   }
   return Status::OK();
 }
@@ -134,22 +187,51 @@ Status Exchange::Prepare(ExecContext* ctx) {
 
 int64_t Exchange::num_morsels() const { return consumers_; }
 
+namespace {
+
+// Produce's reader: batches on, and the watermark of the only port.
+class ForwardingReader : public Exchange::Reader {
+ public:
+  ForwardingReader(int64_t morsel, Emitter* out) : morsel_(morsel), out_(out) {}
+  Status OnBatch(int, std::shared_ptr<arrow::RecordBatch> batch) override {
+    return out_->Emit(Batch{std::move(batch), MorselSeq(morsel_, seq_++)});
+  }
+  Status OnWatermark(int, Watermark wm) override { return out_->EmitWatermark(wm); }
+
+ private:
+  int64_t morsel_;
+  Emitter* out_;
+  int64_t seq_ = 0;
+};
+
+}  // namespace
+
 Status Exchange::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
-  Queue& q = *queues_[morsel];
+  ForwardingReader reader(morsel, out);
+  return Read(ctx, morsel, &reader);
+}
+
+Status Exchange::Read(ExecContext* ctx, int64_t consumer, Reader* reader) {
+  Queue& q = *queues_[consumer];
+  const int n_ports = ports();
   std::vector<Watermark> marks;  // by producer
   std::vector<bool> ended;
   int ended_count = 0;
-  Watermark emitted = std::numeric_limits<int64_t>::min();
-  int64_t seq = 0;
+  std::vector<Watermark> emitted(n_ports, std::numeric_limits<int64_t>::min());
   while (true) {
     Item item;
-    int producers = 0;
-    bool all_started = false;
+    std::vector<int> producer_port;
+    int port_producers = 0;
+    bool all_started = true;
     {
       std::unique_lock<std::mutex> lock(mu_);
       while (true) {
-        producers = producers_;
-        all_started = started_pipelines_ >= feeding_pipelines_;
+        all_started = true;
+        for (int p = 0; p < n_ports; ++p) {
+          all_started = all_started && started_pipelines_[p] >= feeding_pipelines_[p];
+        }
+        int producers = 0;
+        for (int p = 0; p < n_ports; ++p) producers += port_producers_[p];
         if (!q.items.empty()) break;
         if (all_started && ended_count == producers) return Status::OK();
         if (ctx->cancelled()) return Status::Cancelled("cancelled");
@@ -158,10 +240,13 @@ Status Exchange::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
       item = std::move(q.items.front());
       q.items.pop_front();
       q.writable.notify_one();
+      if (!item.batch) {
+        producer_port = producer_port_;
+        port_producers = port_producers_[item.port];
+      }
     }
     if (item.batch) {
-      ARROW_RETURN_NOT_OK(
-          out->Emit(Batch{std::move(item.batch), MorselSeq(morsel, seq++)}));
+      ARROW_RETURN_NOT_OK(reader->OnBatch(item.port, std::move(item.batch)));
       continue;
     }
     if (static_cast<int>(marks.size()) <= item.producer) {
@@ -173,14 +258,22 @@ Status Exchange::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
       ended[item.producer] = true;
       ++ended_count;
     }
-    // The minimum over every producer there will be: one not heard from yet (or of a
-    // pipeline not started yet) holds it back.
-    if (!all_started || static_cast<int>(marks.size()) < producers) continue;
+    // The minimum over every producer the port will have: one not heard from yet (or
+    // of a pipeline not started yet) holds it back.
+    if (!all_started) continue;
+    const int port = item.port;
     Watermark low = kMaxWatermark;
-    for (int p = 0; p < producers; ++p) low = std::min(low, marks[p]);
-    if (low > emitted && low != kMaxWatermark) {
-      emitted = low;
-      ARROW_RETURN_NOT_OK(out->EmitWatermark(low));
+    int heard = 0;
+    for (size_t p = 0; p < producer_port.size(); ++p) {
+      if (producer_port[p] != port) continue;
+      if (p < marks.size() && marks[p] != std::numeric_limits<int64_t>::min()) ++heard;
+      low = std::min(low,
+                     p < marks.size() ? marks[p] : std::numeric_limits<int64_t>::min());
+    }
+    if (heard < port_producers) continue;
+    if (low > emitted[port] && low != kMaxWatermark) {
+      emitted[port] = low;
+      ARROW_RETURN_NOT_OK(reader->OnWatermark(port, low));
     }
   }
 }

@@ -15,6 +15,12 @@
 //
 // The executor runs the pipelines feeding an exchange on threads of their own, next to
 // the pipeline reading it (pipeline.h).
+//
+// Ports: an exchange may have several inputs (a stream join's two sides). Each port has
+// its own keys and its own producers (Port(p) is the Sink its pipelines end in; the
+// exchange itself is port 0), and a consumer that reads through Read() sees each
+// batch with its port and each port's own watermark, the minimum over that port's
+// producers. Produce() (the plain Source) forwards batches and the minimum over all.
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -30,19 +36,43 @@ class Exchange : public Sink, public Source {
   static constexpr int kKeyGroups = 128;
   static constexpr size_t kQueueBatches = 16;
 
-  /// `keys`: over the producers' batches (of `schema`).
-  Exchange(std::vector<expr::Expr> keys, std::shared_ptr<arrow::Schema> schema);
+  /// `keys`: over the producers' batches.
+  explicit Exchange(std::vector<expr::Expr> keys);
+  /// An exchange with one input port per element of `keys` (each over its own
+  /// producers' batches); keys of every port must hash alike for equal values (the
+  /// same types).
+  explicit Exchange(std::vector<std::vector<expr::Expr>> keys);
+
+  /// The sink of port `port`'s pipelines (for port 0 the exchange itself serves too).
+  std::shared_ptr<Sink> Port(int port);
+  int ports() const { return static_cast<int>(keys_.size()); }
+  /// One more pipeline will feed port `port` (the planner counts them).
+  void AddFeedingPipeline(int port);
+
+  /// What a consumer that tells the ports apart receives (Read).
+  class Reader {
+   public:
+    virtual ~Reader() = default;
+    virtual Status OnBatch(int port, std::shared_ptr<arrow::RecordBatch> batch) = 0;
+    /// The lowest watermark over the producers of `port` rose to `wm` (never
+    /// +infinity: after Read returns, every port has ended).
+    virtual Status OnWatermark(int port, Watermark wm) = 0;
+  };
+  /// Consumer `consumer`'s items until every producer has ended.
+  Status Read(ExecContext* ctx, int64_t consumer, Reader* reader);
 
   /// The key group of every row of `keys` (key columns of one batch) into *out.
   static Status KeyGroups(const arrow::ArrayVector& keys, int64_t n,
                           std::vector<uint16_t>* out);
 
-  // Sink (producers).
-  void AddFeedingPipeline() { ++feeding_pipelines_; }
-  void WillRun(ExecContext* ctx, int workers) override;
-  void ExpectPipelines(int n) override;
+  // Sink (producers of port 0).
+  void AddFeedingPipeline() { AddFeedingPipeline(0); }
+  void WillRun(ExecContext* ctx, int workers) override { WillRunPort(0, ctx, workers); }
+  void ExpectPipelines(int n) override { ExpectPipelinesPort(0, n); }
   Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx,
-                                                    int worker) override;
+                                                    int worker) override {
+    return MakeLocalPort(0, ctx);
+  }
   Status Consume(ExecContext* ctx, LocalSinkState* local, Batch batch) override;
   Status ConsumeWatermark(ExecContext* ctx, LocalSinkState* local, Watermark wm) override;
   Status FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local) override;
@@ -57,9 +87,11 @@ class Exchange : public Sink, public Source {
   Status Produce(ExecContext* ctx, int64_t morsel, Emitter* out) override;
 
  private:
+  class PortSink;
   struct Item {
     std::shared_ptr<arrow::RecordBatch> batch;  // null: a watermark or the end
     int producer = 0;
+    int port = 0;
     Watermark watermark = 0;
     bool end = false;
   };
@@ -70,16 +102,21 @@ class Exchange : public Sink, public Source {
   };
   void Setup(ExecContext* ctx);
   Status Push(ExecContext* ctx, int consumer, Item item);
+  void WillRunPort(int port, ExecContext* ctx, int workers);
+  void ExpectPipelinesPort(int port, int n);
+  Result<std::unique_ptr<LocalSinkState>> MakeLocalPort(int port, ExecContext* ctx);
 
-  std::vector<expr::Expr> keys_;
-  std::shared_ptr<arrow::Schema> schema_;
+  std::vector<std::vector<expr::Expr>> keys_;      // by port
+  std::vector<std::shared_ptr<Sink>> port_sinks_;  // by port
   std::mutex mu_;
   int consumers_ = 0;  // set by the first of WillRun/MakeLocal/Prepare
   std::vector<std::unique_ptr<Queue>> queues_;
-  int feeding_pipelines_ = 0;
-  int started_pipelines_ = 0;  // under mu_
-  int producers_ = 0;          // workers of the started pipelines, under mu_
-  int next_producer_ = 0;      // MakeLocal numbers the producers, under mu_
+  // By port, under mu_: pipelines the planner counted (and drains announced), those
+  // started, and their workers (the port's producers).
+  std::vector<int> feeding_pipelines_;
+  std::vector<int> started_pipelines_;
+  std::vector<int> port_producers_;
+  std::vector<int> producer_port_;  // by producer id (MakeLocal numbers them)
 };
 
 }  // namespace sluice::exec

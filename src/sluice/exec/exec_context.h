@@ -22,6 +22,10 @@ struct ExecOptions {
   // which the job makes its own subdirectory. Empty: $SLUICE_SPILL_DIR, else the
   // system's temporary directory ($TMPDIR or /tmp).
   std::string spill_directory;
+  // How long a regular join of two streams keeps a row, in event time: it leaves once
+  // the other side's watermark passed its time plus this (operators/stream_join.h).
+  // < 0: for the whole run.
+  int64_t state_ttl_us = -1;
 };
 
 /// Progress counters updated by sources (rows/bytes read) and sinks.
@@ -46,6 +50,7 @@ class ExecContext {
 
   int threads() const { return threads_; }
   int64_t batch_rows() const { return options_.batch_rows; }
+  int64_t state_ttl_us() const { return options_.state_ttl_us; }
   MemoryBudget* budget() { return &budget_; }
   arrow::MemoryPool* pool() const { return arrow::default_memory_pool(); }
   Progress& progress() { return progress_; }

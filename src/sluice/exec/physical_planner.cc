@@ -14,6 +14,7 @@
 #include "sluice/exec/operators/limit.h"
 #include "sluice/exec/operators/partition_top_k.h"
 #include "sluice/exec/operators/sort.h"
+#include "sluice/exec/operators/stream_join.h"
 #include "sluice/exec/operators/time_window.h"
 #include "sluice/exec/operators/window.h"
 #include "sluice/exec/scannable.h"
@@ -165,6 +166,201 @@ Status CheckWindowPath(const plan::Plan& node, const plan::TimeWindowNode* windo
   }
   return CheckWindowPath(node->inputs[0], window);
 }
+
+// Whether `node` reads a stream: a source with event time or without end. A join of
+// two streams is a stream join (operators/stream_join.h); any other join builds a
+// hash table of its bounded side.
+bool ReadsStream(const plan::Plan& node) {
+  if (node->kind == NodeKind::kScan) {
+    const auto& source = *static_cast<const plan::ScanNode&>(*node).source;
+    return source.EventTimeColumn() >= 0 || source.Unbounded();
+  }
+  for (const auto& in : node->inputs) {
+    if (ReadsStream(in)) return true;
+  }
+  return false;
+}
+
+// A comparison's operand as column + offset (microseconds), if it is one: a column,
+// or a column plus or minus a constant interval.
+struct TimeTerm {
+  int column = -1;
+  int64_t offset = 0;
+};
+
+std::optional<int64_t> IntervalMicros(const expr::Expr& e) {
+  if (e->kind != expr::ExprKind::kLiteral || !e->value || !e->value->is_valid) {
+    return std::nullopt;
+  }
+  if (e->value->type->id() == arrow::Type::INTERVAL_MONTH_DAY_NANO) {
+    const auto v = static_cast<const arrow::MonthDayNanoIntervalScalar&>(*e->value).value;
+    if (v.months != 0) return std::nullopt;
+    return int64_t{v.days} * 86'400'000'000 + FloorDiv(v.nanoseconds, 1000);
+  }
+  if (e->value->type->id() == arrow::Type::DURATION) {
+    const auto unit = static_cast<const arrow::DurationType&>(*e->value->type).unit();
+    return TimestampMicros(static_cast<const arrow::DurationScalar&>(*e->value).value,
+                           unit);
+  }
+  return std::nullopt;
+}
+
+std::optional<TimeTerm> AsTimeTerm(const expr::Expr& raw) {
+  const expr::Expr e = expr::StripAliases(raw);
+  if (e->kind == expr::ExprKind::kColumn) return TimeTerm{e->index, 0};
+  if (e->kind != expr::ExprKind::kCall || e->args.size() != 2) return std::nullopt;
+  if (e->name != "+" && e->name != "-") return std::nullopt;
+  const expr::Expr a = expr::StripAliases(e->args[0]);
+  const expr::Expr b = expr::StripAliases(e->args[1]);
+  if (a->kind == expr::ExprKind::kColumn) {
+    auto k = IntervalMicros(b);
+    if (!k) return std::nullopt;
+    return TimeTerm{a->index, e->name == "+" ? *k : -*k};
+  }
+  if (e->name == "+" && b->kind == expr::ExprKind::kColumn) {
+    auto k = IntervalMicros(a);
+    if (!k) return std::nullopt;
+    return TimeTerm{b->index, *k};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool IsTimeAttribute(const plan::Plan& node, int c) {
+  switch (node->kind) {
+    case NodeKind::kScan: {
+      const auto& n = static_cast<const plan::ScanNode&>(*node);
+      const int t = n.source->EventTimeColumn();
+      return t >= 0 && c >= 0 && c < static_cast<int>(n.projection.size()) &&
+             n.projection[c] == t;
+    }
+    case NodeKind::kFilter:
+      return IsTimeAttribute(node->inputs[0], c);
+    case NodeKind::kProject: {
+      const expr::Expr e =
+          expr::StripAliases(static_cast<const plan::ProjectNode&>(*node).exprs[c]);
+      return e->kind == expr::ExprKind::kColumn &&
+             IsTimeAttribute(node->inputs[0], e->index);
+    }
+    case NodeKind::kTimeWindow: {
+      // window_end lies above the row's time; window_start may lie below it.
+      const auto& w = static_cast<const plan::TimeWindowNode&>(*node);
+      if (c == w.end_column()) return IsTimeAttribute(node->inputs[0], w.time_column);
+      if (c < node->inputs[0]->schema->num_fields()) {
+        return IsTimeAttribute(node->inputs[0], c);
+      }
+      return false;
+    }
+    case NodeKind::kAggregate: {
+      // Over windows: window_start/window_end come out above the watermark it passes
+      // on (time_window.h).
+      const auto& n = static_cast<const plan::AggregateNode&>(*node);
+      if (c >= static_cast<int>(n.keys.size())) return false;
+      const expr::Expr e = expr::StripAliases(n.keys[c]);
+      return e->kind == expr::ExprKind::kColumn &&
+             TraceWindowColumn(node->inputs[0], e->index).has_value();
+    }
+    case NodeKind::kJoin: {
+      const auto& n = static_cast<const plan::JoinNode&>(*node);
+      if (!ReadsStream(n.inputs[0]) || !ReadsStream(n.inputs[1])) return false;
+      const JoinTimeBounds b = FindJoinTimeBounds(n);
+      if (!b.found || b.lo == std::numeric_limits<int64_t>::min() ||
+          b.hi == std::numeric_limits<int64_t>::max()) {
+        return false;
+      }
+      const int nl = n.inputs[0]->schema->num_fields();
+      const bool semi =
+          n.type == plan::JoinType::kSemi || n.type == plan::JoinType::kAnti;
+      return c == b.left_column || (!semi && c == nl + b.right_column);
+    }
+    default:
+      return false;
+  }
+}
+
+JoinTimeBounds FindJoinTimeBounds(const plan::JoinNode& n) {
+  const plan::Plan& left = n.inputs[0];
+  const plan::Plan& right = n.inputs[1];
+  const int nl = left->schema->num_fields();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  // Bounds on right - left, by pair of time attribute columns.
+  std::map<std::pair<int, int>, std::pair<int64_t, int64_t>> pairs;
+  auto bound = [&](int l, int r, int64_t lo, int64_t hi) {
+    auto [it, fresh] = pairs.emplace(std::make_pair(l, r), std::make_pair(kMin, kMax));
+    it->second.first = std::max(it->second.first, lo);
+    it->second.second = std::min(it->second.second, hi);
+  };
+  for (size_t i = 0; i < n.left_keys.size(); ++i) {
+    const expr::Expr l = expr::StripAliases(n.left_keys[i]);
+    const expr::Expr r = expr::StripAliases(n.right_keys[i]);
+    if (l->kind == expr::ExprKind::kColumn && r->kind == expr::ExprKind::kColumn &&
+        IsTimeAttribute(left, l->index) && IsTimeAttribute(right, r->index)) {
+      bound(l->index, r->index, 0, 0);
+    }
+  }
+  // `a op b` over left ++ right columns.
+  auto compare = [&](const std::string& op, const expr::Expr& a_expr,
+                     const expr::Expr& b_expr) {
+    auto a = AsTimeTerm(a_expr);
+    auto b = AsTimeTerm(b_expr);
+    if (!a || !b) return;
+    // a.col - b.col op b.offset - a.offset; as right - left.
+    std::string o = op;
+    int64_t k = b->offset - a->offset;
+    int l, r;
+    if (a->column >= nl && b->column < nl) {
+      r = a->column - nl;
+      l = b->column;
+    } else if (a->column < nl && b->column >= nl) {
+      l = a->column;
+      r = b->column - nl;
+      k = -k;
+      o = op == ">=" ? "<=" : op == ">" ? "<" : op == "<=" ? ">=" : op == "<" ? ">" : op;
+    } else {
+      return;
+    }
+    if (!IsTimeAttribute(left, l) || !IsTimeAttribute(right, r)) return;
+    if (o == ">=") bound(l, r, k, kMax);
+    if (o == ">") bound(l, r, k + 1, kMax);
+    if (o == "<=") bound(l, r, kMin, k);
+    if (o == "<") bound(l, r, kMin, k - 1);
+    if (o == "=") bound(l, r, k, k);
+  };
+  std::vector<expr::Expr> terms;
+  if (n.condition) expr::SplitConjunction(n.condition, &terms);
+  for (const auto& t : terms) {
+    const expr::Expr e = expr::StripAliases(t);
+    if (e->kind != expr::ExprKind::kCall) continue;
+    if (e->name == "between" && e->args.size() == 3) {
+      compare(">=", e->args[0], e->args[1]);
+      compare("<=", e->args[0], e->args[2]);
+    } else if (e->args.size() == 2 &&
+               (e->name == ">=" || e->name == ">" || e->name == "<=" || e->name == "<" ||
+                e->name == "=")) {
+      compare(e->name, e->args[0], e->args[1]);
+    }
+  }
+  // The tightest pair: bounded on both ends first, then the narrowest.
+  JoinTimeBounds best;
+  auto width = [](int64_t lo, int64_t hi) {
+    if (lo == kMin || hi == kMax) return std::numeric_limits<double>::infinity();
+    return static_cast<double>(hi) - static_cast<double>(lo);
+  };
+  for (const auto& [cols, b] : pairs) {
+    const int ends = (b.first != kMin) + (b.second != kMax);
+    const int best_ends = best.found ? (best.lo != kMin) + (best.hi != kMax) : -1;
+    if (ends == 0) continue;
+    if (!best.found || ends > best_ends ||
+        (ends == best_ends && width(b.first, b.second) < width(best.lo, best.hi))) {
+      best = JoinTimeBounds{true, cols.first, cols.second, b.first, b.second};
+    }
+  }
+  return best;
+}
+
+namespace {
 
 class Builder {
  public:
@@ -356,7 +552,7 @@ class Builder {
     ARROW_RETURN_NOT_OK(CheckWindowPath(input, window));
     pane_windows_.insert(window);
     ARROW_ASSIGN_OR_RAISE(auto parts, Build(input));
-    auto exchange = std::make_shared<Exchange>(other_keys, input->schema);
+    auto exchange = std::make_shared<Exchange>(other_keys);
     Register(exchange, node->id);
     for (size_t i = 0; i < parts.size(); ++i) exchange->AddFeedingPipeline();
     ARROW_RETURN_NOT_OK(Finish(std::move(parts), exchange));
@@ -389,6 +585,13 @@ class Builder {
 
   Result<std::vector<Partial>> BuildJoin(const plan::Plan& node) {
     const auto& n = static_cast<const plan::JoinNode&>(*node);
+    const bool left_stream = ReadsStream(n.inputs[0]);
+    const bool right_stream = ReadsStream(n.inputs[1]);
+    if (left_stream && right_stream) return BuildStreamJoin(n);
+    // A stream and a table: the table is built, the stream probes it (it cannot be
+    // held whole, nor waited for to end).
+    bool build_left = build_left;
+    if (left_stream != right_stream) build_left = right_stream;
     plan::Plan probe_plan = n.inputs[0];
     plan::Plan build_plan = n.inputs[1];
     std::vector<expr::Expr> probe_keys = n.left_keys;
@@ -402,10 +605,10 @@ class Builder {
     // Building the left side: the right side probes, and candidate rows are right ++
     // left. Semi/anti joins then keep the build side's rows (hash_join.h); the other
     // joins flip left/right and a projection restores left ++ right.
-    const bool swap = n.build_left && !semi_or_anti;
-    const bool preserve_build = n.build_left && semi_or_anti;
+    const bool swap = build_left && !semi_or_anti;
+    const bool preserve_build = build_left && semi_or_anti;
     std::shared_ptr<arrow::Schema> probe_out = n.schema;
-    if (n.build_left) {
+    if (build_left) {
       std::swap(probe_plan, build_plan);
       std::swap(probe_keys, build_keys);
       std::vector<int> mapping(nl + nr);
@@ -449,6 +652,54 @@ class Builder {
       for (auto& p : parts) p.operators.push_back(project);
     }
     return parts;
+  }
+
+  // Both inputs are streams: a stream join, both sides feeding one two-port exchange.
+  Result<std::vector<Partial>> BuildStreamJoin(const plan::JoinNode& n) {
+    StreamJoinSpec spec;
+    spec.type = n.type;
+    spec.left_keys = n.left_keys;
+    spec.right_keys = n.right_keys;
+    spec.condition = n.condition;
+    spec.left_schema = n.inputs[0]->schema;
+    spec.right_schema = n.inputs[1]->schema;
+    spec.output_schema = n.schema;
+    const JoinTimeBounds b = FindJoinTimeBounds(n);
+    if (b.found) {
+      spec.left_time = b.left_column;
+      spec.right_time = b.right_column;
+      spec.lo = b.lo;
+      spec.hi = b.hi;
+      constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+      constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+      spec.left_reach = b.hi == kMax ? kForever : b.hi;
+      spec.right_reach = b.lo == kMin ? kForever : -b.lo;
+      spec.drop_late_left = spec.right_reach != kForever;
+      spec.drop_late_right = spec.left_reach != kForever;
+      if (b.lo != kMin && b.hi != kMax) {
+        spec.output_delay = std::max<int64_t>({0, b.hi, -b.lo});
+      }
+    } else {
+      for (int c = 0; c < n.inputs[0]->schema->num_fields() && spec.ttl_left_time < 0;
+           ++c) {
+        if (IsTimeAttribute(n.inputs[0], c)) spec.ttl_left_time = c;
+      }
+      for (int c = 0; c < n.inputs[1]->schema->num_fields() && spec.ttl_right_time < 0;
+           ++c) {
+        if (IsTimeAttribute(n.inputs[1], c)) spec.ttl_right_time = c;
+      }
+    }
+    auto join = std::make_shared<StreamJoin>(std::move(spec));
+    const auto& exchange = join->exchange();
+    for (int port = 0; port < 2; ++port) {
+      ARROW_ASSIGN_OR_RAISE(auto parts, Build(n.inputs[port]));
+      for (size_t i = 0; i < parts.size(); ++i) exchange->AddFeedingPipeline(port);
+      auto sink = exchange->Port(port);
+      Register(sink, n.id);
+      ARROW_RETURN_NOT_OK(Finish(std::move(parts), sink));
+    }
+    Register(join, n.id);
+    return std::vector<Partial>{Partial{join, {}}};
   }
 
   PhysicalPlan out_;

@@ -34,6 +34,27 @@ Result<std::shared_ptr<arrow::Table>> ExecuteToTable(const plan::Plan& root,
                                                      PhysicalPlan* physical = nullptr,
                                                      bool keep_dictionaries = false);
 
+/// Whether column `c` of `node` is a time attribute: a column whose rows lie above the
+/// watermarks `node` passes on (the event time column of a source with event time;
+/// window_end of window rows; window_start/window_end of an aggregate over windows;
+/// the two time columns of a time-bounded stream join), through filters and plain
+/// projections.
+bool IsTimeAttribute(const plan::Plan& node, int c);
+
+/// What a join's condition says about the distance in time of its two inputs' rows:
+/// right_column's time - left_column's time lies in [lo, hi] for every match (lo or
+/// hi at the int64 extreme: unbounded on that side), both time attributes. From
+/// equal keys ([0, 0]) and comparisons of the two columns, each perhaps plus or minus
+/// a constant interval (BETWEEN included). The tightest pair of columns wins.
+struct JoinTimeBounds {
+  bool found = false;
+  int left_column = -1;
+  int right_column = -1;
+  int64_t lo = 0;
+  int64_t hi = 0;
+};
+JoinTimeBounds FindJoinTimeBounds(const plan::JoinNode& n);
+
 /// The logical plan annotated with what each node did: rows out, time, peak memory.
 std::string ExplainAnalyze(const plan::Plan& root, const PhysicalPlan& physical);
 

@@ -27,6 +27,13 @@ class TableSource {
   /// True if the source can skip data using pushed-down predicates (e.g. Parquet
   /// row-group statistics). Pushed predicates are hints: rows are still filtered above.
   virtual bool SupportsPredicatePruning() const { return false; }
+  /// The column of schema() whose event time the source's watermarks follow (no row
+  /// at or below a watermark is still to come, late rows aside), or -1 for a source
+  /// without event time (its only watermark is +infinity at its end).
+  virtual int EventTimeColumn() const { return -1; }
+  /// True for a stream without end (Kafka read to no end offset, a generator without
+  /// an event count).
+  virtual bool Unbounded() const { return false; }
 };
 
 }  // namespace sluice::plan

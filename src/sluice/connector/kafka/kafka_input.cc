@@ -157,6 +157,8 @@ class KafkaInput : public InputTable {
                        o_.stop_at_end ? ", to the end" : "");
   }
   std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+  int EventTimeColumn() const override { return o_.event_time; }
+  bool Unbounded() const override { return !o_.stop_at_end; }
   int64_t rows_read() const override { return rows_read_.load(); }
   int64_t rows_rejected() const override { return bad_rows_->rejected(); }
   std::string rejects_path() const override {

@@ -284,7 +284,7 @@ TEST(Exchange, ConsumersSeeTheLowestWatermarkOfAllProducers) {
   ExecContext ctx(ExecOptions{2, 0, 65536, ""});
   auto schema = arrow::schema({arrow::field("x", arrow::int64())});
   auto key = expr::BoundColumn(0, "x", arrow::int64());
-  Exchange ex({key}, schema);
+  Exchange ex({key});
   ex.AddFeedingPipeline();
   ex.WillRun(&ctx, 2);
   ASSERT_TRUE(ex.Prepare(&ctx).ok());

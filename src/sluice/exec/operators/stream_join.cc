@@ -1,0 +1,548 @@
+#include "sluice/exec/operators/stream_join.h"
+
+#include <arrow/array/util.h>
+
+#include <deque>
+#include <functional>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "sluice/base/memory.h"
+#include "sluice/exec/operators/time_window.h"
+#include "sluice/exec/row_encoding.h"
+#include "sluice/exec/take_rows.h"
+#include "sluice/expr/eval.h"
+
+namespace sluice::exec {
+
+namespace {
+
+using plan::JoinType;
+
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) {
+    return b > 0 ? std::numeric_limits<int64_t>::max()
+                 : std::numeric_limits<int64_t>::min();
+  }
+  return r;
+}
+
+// Each row's time in microseconds (valid[i] = 0: NULL) from a timestamp column.
+void TimesOf(const arrow::Array& column, std::vector<int64_t>* times,
+             std::vector<uint8_t>* valid) {
+  const int64_t n = column.length();
+  times->assign(n, 0);
+  valid->assign(n, 0);
+  const auto unit =
+      static_cast<const arrow::TimestampType&>(*column.type()).unit();
+  const auto& ts = static_cast<const arrow::TimestampArray&>(column);
+  for (int64_t i = 0; i < n; ++i) {
+    if (ts.IsNull(i)) continue;
+    (*times)[i] = TimestampMicros(ts.Value(i), unit);
+    (*valid)[i] = 1;
+  }
+}
+
+struct RowRef {
+  uint32_t batch;  // id in the side's batch list
+  uint32_t row;
+};
+
+// The rows one side keeps.
+class SideState {
+ public:
+  struct Stored {
+    std::shared_ptr<arrow::RecordBatch> batch;  // null once every row left
+    std::vector<uint8_t> key_bytes;
+    std::vector<uint32_t> key_offsets;
+    std::vector<int64_t> time;
+    std::vector<uint8_t> alive;
+    std::vector<uint8_t> matched;
+    int64_t live = 0;
+    int64_t bytes = 0;
+    std::string_view key(uint32_t row) const {
+      return std::string_view(reinterpret_cast<const char*>(key_bytes.data()) +
+                                  key_offsets[row],
+                              key_offsets[row + 1] - key_offsets[row]);
+    }
+  };
+  struct KeyRows {
+    std::vector<RowRef> refs;
+    uint32_t live = 0;
+  };
+
+  Stored& at(RowRef r) { return batches_[r.batch - first_id_]; }
+  /// Whether `r` is still kept (key lists may still hold rows that left, of batches
+  /// gone).
+  bool alive(RowRef r) const {
+    if (r.batch < first_id_) return false;
+    const Stored& s = batches_[r.batch - first_id_];
+    return s.batch != nullptr && s.alive[r.row] != 0;
+  }
+
+  /// The rows stored under `key` (may include ones that left: check alive()).
+  const KeyRows* Find(std::string_view key) const {
+    auto it = index_.find(key);
+    return it == index_.end() ? nullptr : &it->second;
+  }
+
+  /// Stores `batch`'s rows `rows` (keys encoded in `keys`, times `time`), each
+  /// expiring at time + reach (kForever: never).
+  void Add(std::shared_ptr<arrow::RecordBatch> batch, const EncodedRows& keys,
+           const std::vector<int64_t>& time, const std::vector<uint8_t>& matched,
+           const std::vector<int32_t>& rows, int64_t reach) {
+    Stored s;
+    const uint32_t id = first_id_ + static_cast<uint32_t>(batches_.size());
+    const int64_t n = static_cast<int64_t>(rows.size());
+    s.batch = std::move(batch);
+    s.key_offsets.reserve(n + 1);
+    s.key_offsets.push_back(0);
+    s.time.resize(n);
+    s.matched.resize(n);
+    s.alive.assign(n, 1);
+    for (int64_t j = 0; j < n; ++j) {
+      const int32_t i = rows[j];
+      const std::string_view k = keys.row(i);
+      s.key_bytes.insert(s.key_bytes.end(), k.begin(), k.end());
+      s.key_offsets.push_back(static_cast<uint32_t>(s.key_bytes.size()));
+      s.time[j] = time.empty() ? 0 : time[i];
+      s.matched[j] = matched.empty() ? 0 : matched[i];
+    }
+    s.live = n;
+    s.bytes = BatchMemory(*s.batch) + static_cast<int64_t>(s.key_bytes.size()) +
+              n * static_cast<int64_t>(sizeof(uint32_t) * 2 + sizeof(int64_t) + 2 +
+                                       sizeof(RowRef) * 3 + 16);
+    bytes_ += s.bytes;
+    batches_.push_back(std::move(s));
+    Stored& st = batches_.back();
+    for (int64_t j = 0; j < n; ++j) {
+      const std::string_view k = st.key(static_cast<uint32_t>(j));
+      auto it = index_.find(k);
+      if (it == index_.end()) it = index_.emplace(std::string(k), KeyRows{}).first;
+      it->second.refs.push_back(RowRef{id, static_cast<uint32_t>(j)});
+      ++it->second.live;
+      if (reach != kForever) {
+        expiry_.push(Expiry{SaturatingAdd(st.time[j], reach),
+                            RowRef{id, static_cast<uint32_t>(j)}});
+      }
+    }
+  }
+
+  /// Removes the rows whose expiry is at or below `watermark` (all rows at
+  /// kForever), calling `gone` for each before it goes.
+  template <typename Fn>
+  void Expire(int64_t watermark, Fn&& gone) {
+    if (watermark == kForever) {
+      for (uint32_t b = 0; b < batches_.size(); ++b) {
+        Stored& s = batches_[b];
+        if (s.batch == nullptr) continue;
+        for (uint32_t r = 0; r < s.alive.size(); ++r) {
+          if (s.alive[r]) gone(RowRef{first_id_ + b, r});
+        }
+      }
+      first_id_ += static_cast<uint32_t>(batches_.size());
+      batches_.clear();
+      index_.clear();
+      expiry_ = {};
+      bytes_ = 0;
+      return;
+    }
+    while (!expiry_.empty() && expiry_.top().at <= watermark) {
+      const RowRef ref = expiry_.top().ref;
+      expiry_.pop();
+      Stored& s = at(ref);
+      if (s.batch == nullptr || !s.alive[ref.row]) continue;
+      gone(ref);
+      s.alive[ref.row] = 0;
+      auto it = index_.find(s.key(ref.row));
+      if (--it->second.live == 0) {
+        index_.erase(it);
+      } else if (it->second.refs.size() > 2 * static_cast<size_t>(it->second.live) + 8) {
+        auto& refs = it->second.refs;
+        refs.erase(std::remove_if(refs.begin(), refs.end(),
+                                  [&](RowRef r) { return !alive(r); }),
+                   refs.end());
+      }
+      if (--s.live == 0) {
+        bytes_ -= s.bytes;
+        s = Stored{};
+      }
+    }
+    while (!batches_.empty() && batches_.front().batch == nullptr) {
+      batches_.pop_front();
+      ++first_id_;
+    }
+  }
+
+  int64_t bytes() const {
+    return bytes_ + static_cast<int64_t>(index_.size()) * 64 +
+           static_cast<int64_t>(expiry_.size() * sizeof(Expiry));
+  }
+
+ private:
+  struct Expiry {
+    int64_t at;
+    RowRef ref;
+    bool operator>(const Expiry& o) const { return at > o.at; }
+  };
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return HashBytes(s.data(), s.size()); }
+  };
+  std::deque<Stored> batches_;
+  uint32_t first_id_ = 0;  // id of batches_.front()
+  std::unordered_map<std::string, KeyRows, KeyHash, std::equal_to<>> index_;
+  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiry_;
+  int64_t bytes_ = 0;
+};
+
+// One worker's share of the join: the exchange's reader for its consumer.
+class JoinWorker : public Exchange::Reader {
+ public:
+  JoinWorker(const StreamJoinSpec& spec, ExecContext* ctx, PhysicalNode* node,
+             Emitter* out)
+      : spec_(spec),
+        ctx_(ctx),
+        node_(node),
+        out_(out),
+        reservation_(ctx->budget(), "StreamJoin") {
+    arrow::FieldVector fields = spec.left_schema->fields();
+    for (const auto& f : spec.right_schema->fields()) fields.push_back(f);
+    pair_schema_ = arrow::schema(fields);
+    semi_ = spec.type == JoinType::kSemi || spec.type == JoinType::kAnti;
+    keep_unmatched_[0] = spec.type == JoinType::kLeft || spec.type == JoinType::kFull ||
+                         spec.type == JoinType::kAnti;
+    keep_unmatched_[1] = spec.type == JoinType::kRight || spec.type == JoinType::kFull;
+  }
+
+  Status OnBatch(int port, std::shared_ptr<arrow::RecordBatch> batch) override {
+    ARROW_RETURN_NOT_OK(Probe(port, batch));
+    return Account();
+  }
+
+  Status OnWatermark(int port, Watermark wm) override {
+    marks_[port] = wm;
+    // The rows of the other side that no row of this one can match any more.
+    ARROW_RETURN_NOT_OK(ExpireSide(1 - port, wm));
+    ARROW_RETURN_NOT_OK(Flush());
+    ARROW_RETURN_NOT_OK(Account());
+    if (spec_.output_delay == kForever) return Status::OK();
+    const int64_t low =
+        SaturatingAdd(std::min(marks_[0], marks_[1]), -spec_.output_delay);
+    if (low <= emitted_) return Status::OK();
+    emitted_ = low;
+    return out_->EmitWatermark(low);
+  }
+
+  /// Every producer ended: the rows still kept leave (unmatched ones of an outer join
+  /// come out now).
+  Status Finish() {
+    ARROW_RETURN_NOT_OK(ExpireSide(0, kForever));
+    ARROW_RETURN_NOT_OK(ExpireSide(1, kForever));
+    ARROW_RETURN_NOT_OK(Flush());
+    return reservation_.Resize(0);
+  }
+
+ private:
+  const std::vector<expr::Expr>& Keys(int side) const {
+    return side == 0 ? spec_.left_keys : spec_.right_keys;
+  }
+  int TimeColumn(int side) const { return side == 0 ? spec_.left_time : spec_.right_time; }
+  int64_t Reach(int side) const {
+    return side == 0 ? spec_.left_reach : spec_.right_reach;
+  }
+  bool DropLate(int side) const {
+    return side == 0 ? spec_.drop_late_left : spec_.drop_late_right;
+  }
+
+  // Joins a batch arriving on `side` with the other side's state, then keeps its rows.
+  Status Probe(int side, const std::shared_ptr<arrow::RecordBatch>& batch) {
+    const int other = 1 - side;
+    const int64_t n = batch->num_rows();
+    arrow::ArrayVector keys;
+    for (const auto& k : Keys(side)) {
+      ARROW_ASSIGN_OR_RAISE(auto arr, expr::EvaluateToArray(k, *batch));
+      keys.push_back(std::move(arr));
+    }
+    EncodedRows enc;
+    if (keys.empty()) {
+      enc.offsets.assign(n + 1, 0);
+      enc.hashes.assign(n, 0);
+      enc.any_null.assign(n, 0);
+    } else {
+      ARROW_RETURN_NOT_OK(EncodeRows(keys, &enc));
+    }
+    std::vector<int64_t> time;
+    std::vector<uint8_t> time_valid;
+    if (TimeColumn(side) >= 0) TimesOf(*batch->column(TimeColumn(side)), &time, &time_valid);
+    const bool timed = TimeColumn(0) >= 0 && TimeColumn(1) >= 0;
+
+    // Candidate pairs, by the other side's batch.
+    std::vector<uint8_t> usable(n, 0);
+    matched_now_.assign(n, 0);
+    std::unordered_map<uint32_t, std::vector<std::pair<int32_t, uint32_t>>> by_batch;
+    int64_t late = 0, timeless = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (enc.any_null[i]) continue;
+      if (DropLate(side)) {
+        if (!time_valid[i]) {
+          ++timeless;
+          continue;
+        }
+        if (time[i] <= marks_[side]) {
+          ++late;
+          continue;
+        }
+      }
+      usable[i] = 1;
+      const SideState::KeyRows* rows = state_[other].Find(enc.row(i));
+      if (rows == nullptr) continue;
+      for (const RowRef r : rows->refs) {
+        if (!state_[other].alive(r)) continue;
+        if (timed) {
+          if (!time_valid[i]) continue;
+          const int64_t t_other = state_[other].at(r).time[r.row];
+          const int64_t d = side == 0 ? t_other - time[i] : time[i] - t_other;
+          if (d < spec_.lo || d > spec_.hi) continue;
+        }
+        by_batch[r.batch].emplace_back(static_cast<int32_t>(i), r.row);
+      }
+    }
+    if (late > 0) ctx_->progress().rows_late += late;
+    if (timeless > 0) ctx_->progress().rows_without_time += timeless;
+    for (auto& [id, pairs] : by_batch) {
+      ARROW_RETURN_NOT_OK(JoinPairs(side, batch, id, pairs));
+    }
+
+    // Keep the rows that may still match rows to come; the others leave now.
+    std::vector<int32_t> keep, unmatched;
+    const int64_t reach = Reach(side);
+    for (int64_t i = 0; i < n; ++i) {
+      bool stays = usable[i] != 0;
+      if (stays && reach != kForever) {
+        // A row without a time cannot be aged: it leaves at once.
+        stays = time_valid[i] && SaturatingAdd(time[i], reach) > marks_[other];
+      }
+      if (stays) {
+        keep.push_back(static_cast<int32_t>(i));
+      } else if (keep_unmatched_[side] && !matched_now_[i]) {
+        unmatched.push_back(static_cast<int32_t>(i));
+      }
+    }
+    if (!unmatched.empty()) ARROW_RETURN_NOT_OK(EmitUnmatched(side, batch, unmatched));
+    if (keep.empty()) return Status::OK();
+    std::shared_ptr<arrow::RecordBatch> stored = batch;
+    std::vector<int32_t> rows = keep;
+    if (static_cast<int64_t>(keep.size()) * 2 < n) {
+      // Keep only those rows, not the whole batch.
+      ARROW_ASSIGN_OR_RAISE(stored, TakeBatchRows(batch, keep.data(),
+                                                  static_cast<int64_t>(keep.size()),
+                                                  ctx_->pool()));
+      EncodedRows kept;
+      kept.offsets.push_back(0);
+      std::vector<int64_t> kept_time;
+      std::vector<uint8_t> kept_matched;
+      for (int32_t i : keep) {
+        const std::string_view k = enc.row(i);
+        kept.bytes.insert(kept.bytes.end(), k.begin(), k.end());
+        kept.offsets.push_back(static_cast<uint32_t>(kept.bytes.size()));
+        kept.hashes.push_back(0);
+        if (!time.empty()) kept_time.push_back(time[i]);
+        kept_matched.push_back(matched_now_[i]);
+      }
+      for (size_t j = 0; j < keep.size(); ++j) rows[j] = static_cast<int32_t>(j);
+      state_[side].Add(std::move(stored), kept, kept_time, kept_matched, rows, reach);
+      return Status::OK();
+    }
+    state_[side].Add(std::move(stored), enc, time, matched_now_, rows, reach);
+    return Status::OK();
+  }
+
+  // Rows `pairs` (row of the arriving batch, row of the other side's stored batch
+  // `id`): the condition decides, then matches come out.
+  Status JoinPairs(int side, const std::shared_ptr<arrow::RecordBatch>& batch,
+                   uint32_t id, const std::vector<std::pair<int32_t, uint32_t>>& pairs) {
+    const int other = 1 - side;
+    SideState::Stored& stored = state_[other].at(RowRef{id, 0});
+    const int64_t m = static_cast<int64_t>(pairs.size());
+    std::vector<int32_t> mine(m), theirs(m);
+    for (int64_t j = 0; j < m; ++j) {
+      mine[j] = pairs[j].first;
+      theirs[j] = static_cast<int32_t>(pairs[j].second);
+    }
+    ARROW_ASSIGN_OR_RAISE(auto a, TakeBatchRows(batch, mine.data(), m, ctx_->pool()));
+    ARROW_ASSIGN_OR_RAISE(auto b,
+                          TakeBatchRows(stored.batch, theirs.data(), m, ctx_->pool()));
+    const auto& left = side == 0 ? a : b;
+    const auto& right = side == 0 ? b : a;
+    arrow::ArrayVector cols = left->columns();
+    for (const auto& c : right->columns()) cols.push_back(c);
+    auto joined = arrow::RecordBatch::Make(pair_schema_, m, std::move(cols));
+    std::vector<int32_t> pass;
+    if (spec_.condition) {
+      ARROW_ASSIGN_OR_RAISE(auto keep, expr::EvaluateToArray(spec_.condition, *joined));
+      const auto& k = static_cast<const arrow::BooleanArray&>(*keep);
+      SelectionFromBits(k.values()->data(),
+                        k.null_count() > 0 ? k.null_bitmap_data() : nullptr, k.offset(),
+                        m, &pass);
+    } else {
+      pass.resize(m);
+      for (int64_t j = 0; j < m; ++j) pass[j] = static_cast<int32_t>(j);
+    }
+    if (pass.empty()) return Status::OK();
+    std::vector<int32_t> newly_matched_left;  // semi join: left rows matched first now
+    for (int32_t j : pass) {
+      const int32_t i = mine[j];
+      const uint32_t r = pairs[j].second;
+      if (semi_) {
+        if (side == 0) {
+          if (!matched_now_[i] && spec_.type == JoinType::kSemi) {
+            newly_matched_left.push_back(i);
+          }
+        } else if (!stored.matched[r] && spec_.type == JoinType::kSemi) {
+          newly_matched_left.push_back(static_cast<int32_t>(r));
+        }
+      }
+      matched_now_[i] = 1;
+      stored.matched[r] = 1;
+    }
+    if (!semi_) {
+      if (static_cast<int64_t>(pass.size()) == m) return Buffer(std::move(joined));
+      ARROW_ASSIGN_OR_RAISE(auto out,
+                            TakeBatchRows(joined, pass.data(),
+                                          static_cast<int64_t>(pass.size()), ctx_->pool()));
+      return Buffer(std::move(out));
+    }
+    if (newly_matched_left.empty()) return Status::OK();
+    const auto& source = side == 0 ? batch : stored.batch;
+    ARROW_ASSIGN_OR_RAISE(
+        auto out, TakeBatchRows(source, newly_matched_left.data(),
+                                static_cast<int64_t>(newly_matched_left.size()),
+                                ctx_->pool()));
+    return Buffer(std::move(out));
+  }
+
+  // Rows `rows` of `batch` (of `side`) that matched nothing, as the output has them.
+  Status EmitUnmatched(int side, const std::shared_ptr<arrow::RecordBatch>& batch,
+                       const std::vector<int32_t>& rows) {
+    const int64_t m = static_cast<int64_t>(rows.size());
+    ARROW_ASSIGN_OR_RAISE(auto taken,
+                          TakeBatchRows(batch, rows.data(), m, ctx_->pool()));
+    if (semi_) return Buffer(std::move(taken));  // anti: the left rows as they are
+    arrow::ArrayVector cols;
+    auto nulls = [&](const arrow::Schema& schema) -> Status {
+      for (const auto& f : schema.fields()) {
+        ARROW_ASSIGN_OR_RAISE(auto a, arrow::MakeArrayOfNull(f->type(), m, ctx_->pool()));
+        cols.push_back(std::move(a));
+      }
+      return Status::OK();
+    };
+    if (side == 0) {
+      cols = taken->columns();
+      ARROW_RETURN_NOT_OK(nulls(*spec_.right_schema));
+    } else {
+      ARROW_RETURN_NOT_OK(nulls(*spec_.left_schema));
+      for (const auto& c : taken->columns()) cols.push_back(c);
+    }
+    return Buffer(arrow::RecordBatch::Make(spec_.output_schema, m, std::move(cols)));
+  }
+
+  // Rows of `side` leave the state once the other side's watermark is `wm`.
+  Status ExpireSide(int side, int64_t wm) {
+    if (Reach(side) == kForever && wm != kForever) return Status::OK();
+    // Unmatched rows of an outer (or anti) join come out as they leave, gathered by
+    // batch.
+    std::unordered_map<uint32_t, std::vector<int32_t>> unmatched;
+    std::vector<std::pair<uint32_t, std::shared_ptr<arrow::RecordBatch>>> batches;
+    const bool keep = keep_unmatched_[side];
+    state_[side].Expire(wm, [&](RowRef r) {
+      if (!keep) return;
+      SideState::Stored& s = state_[side].at(r);
+      if (s.matched[r.row]) return;
+      auto& rows = unmatched[r.batch];
+      if (rows.empty()) batches.emplace_back(r.batch, s.batch);
+      rows.push_back(static_cast<int32_t>(r.row));
+    });
+    for (const auto& [id, batch] : batches) {
+      auto& rows = unmatched[id];
+      std::sort(rows.begin(), rows.end());
+      ARROW_RETURN_NOT_OK(EmitUnmatched(side, batch, rows));
+    }
+    return Status::OK();
+  }
+
+  // Output is gathered into batches of about batch_rows rows.
+  Status Buffer(std::shared_ptr<arrow::RecordBatch> batch) {
+    pending_rows_ += batch->num_rows();
+    pending_.push_back(std::move(batch));
+    if (pending_rows_ >= ctx_->batch_rows()) return Flush();
+    return Status::OK();
+  }
+
+  Status Flush() {
+    if (pending_.empty()) return Status::OK();
+    std::shared_ptr<arrow::RecordBatch> out;
+    if (pending_.size() == 1) {
+      out = std::move(pending_[0]);
+    } else {
+      ARROW_ASSIGN_OR_RAISE(out, arrow::ConcatenateRecordBatches(pending_, ctx_->pool()));
+    }
+    pending_.clear();
+    pending_rows_ = 0;
+    return out_->Emit(Batch{std::move(out), seq_++});
+  }
+
+  Status Account() {
+    const int64_t bytes = state_[0].bytes() + state_[1].bytes();
+    node_->metrics().RecordPeak(bytes);
+    return reservation_.Resize(bytes);
+  }
+
+  const StreamJoinSpec& spec_;
+  ExecContext* ctx_;
+  PhysicalNode* node_;
+  Emitter* out_;
+  MemoryReservation reservation_;
+  std::shared_ptr<arrow::Schema> pair_schema_;
+  bool semi_ = false;
+  bool keep_unmatched_[2] = {false, false};
+  SideState state_[2];
+  Watermark marks_[2] = {std::numeric_limits<int64_t>::min(),
+                         std::numeric_limits<int64_t>::min()};
+  Watermark emitted_ = std::numeric_limits<int64_t>::min();
+  std::vector<uint8_t> matched_now_;  // rows of the arriving batch that matched
+  std::vector<std::shared_ptr<arrow::RecordBatch>> pending_;
+  int64_t pending_rows_ = 0;
+  int64_t seq_ = 0;
+};
+
+}  // namespace
+
+StreamJoin::StreamJoin(StreamJoinSpec spec)
+    : PhysicalNode("StreamJoin"),
+      spec_(std::move(spec)),
+      exchange_(std::make_shared<Exchange>(
+          std::vector<std::vector<expr::Expr>>{spec_.left_keys, spec_.right_keys})) {}
+
+Status StreamJoin::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
+  StreamJoinSpec spec = spec_;
+  const bool regular = spec.left_time < 0 || spec.right_time < 0;
+  if (regular && ctx->state_ttl_us() >= 0) {
+    if (spec.ttl_left_time < 0 || spec.ttl_right_time < 0) {
+      return Status::Invalid(
+          "state_ttl: a join whose rows leave the state after a time needs an event "
+          "time on both its inputs (a source with event_time, or window columns)");
+    }
+    spec.left_time = spec.ttl_left_time;
+    spec.right_time = spec.ttl_right_time;
+    spec.left_reach = spec.right_reach = ctx->state_ttl_us();
+  }
+  JoinWorker worker(spec, ctx, this, out);
+  ARROW_RETURN_NOT_OK(exchange_->Read(ctx, morsel, &worker));
+  return worker.Finish();
+}
+
+}  // namespace sluice::exec
