@@ -156,3 +156,31 @@ def test_exact_watermarks_lose_nothing(sluice, duck, files, threads):
         rows=f"read_parquet('{files['bid_ontime']}')")).to_arrow_table()
     assert_same(duck, s.table, theirs, ["window_start", "auction"], ("stream", "duckdb"))
     assert late_rows(s) == 0
+
+
+JOIN = ("SELECT a.id, count(*) AS n, sum(b.price) AS total, max(b.date_time) AS last "
+        "FROM auction a JOIN bid b ON a.id = b.auction AND b.date_time BETWEEN "
+        "a.date_time AND a.date_time + INTERVAL '10' SECOND GROUP BY a.id")
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_interval_join(sluice, duck, files, threads):
+    # Two generator streams (bounded watermarks, splits in parallel) joined within 10 s
+    # of event time, against the same events from files, and DuckDB's join of those.
+    gen = f"{GEN}, watermark => '1s'"
+    stream = (f"WITH auction AS (SELECT * FROM nexmark('auction', {gen})), bid AS "
+              f"(SELECT * FROM nexmark('bid', {gen})) {JOIN}")
+    read = "event_time => 'date_time', watermark => '1s'"
+    batch = (f"WITH auction AS (SELECT * FROM read_parquet('{files['auction']}', {read})), "
+             f"bid AS (SELECT * FROM read_parquet('{files['bid_ontime']}', {read})) {JOIN}")
+    s = sluice.sql(stream, threads=threads)
+    b = sluice.sql(batch, threads=threads)
+    assert s.ok, s.cli.describe()
+    assert b.ok, b.cli.describe()
+    assert s.table.num_rows > 10_000
+    assert_same(duck, s.table, b.table, ["id"], ("stream", "batch"))
+    theirs = duck.sql(JOIN.replace("FROM auction a", f"FROM read_parquet('{files['auction']}') a")
+                      .replace("JOIN bid b", f"JOIN read_parquet('{files['bid_ontime']}') b")
+                      ).to_arrow_table()
+    assert_same(duck, s.table, theirs, ["id"], ("stream", "duckdb"))
+    assert late_rows(s) == 0 and late_rows(b) == 0

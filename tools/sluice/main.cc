@@ -16,6 +16,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "sluice/base/duration.h"
 #include "sluice/base/input_file.h"
 #include "sluice/base/interrupt.h"
 #include "sluice/base/memory.h"
@@ -40,6 +41,7 @@ struct Common {
   int threads = 0;
   std::string memory_limit;
   std::string spill_dir;
+  std::string state_ttl;
   bool quiet = false;
 };
 
@@ -52,7 +54,20 @@ void AddCommon(CLI::App* cmd, Common* c) {
   cmd->add_option("--spill-dir", c->spill_dir,
                   "Where operators spill when the memory limit is reached (default: "
                   "$SLUICE_SPILL_DIR, else the temporary directory)");
+  cmd->add_option("--state-ttl", c->state_ttl,
+                  "How long a regular join of two streams keeps a row, in event time, "
+                  "e.g. 1h (default: for the whole run)");
   cmd->add_flag("--quiet,-q", c->quiet, "No progress bar and no summary line");
+}
+
+// The options of a SQL run: the common flags with memory limit `limit`.
+Result<sluice::exec::ExecOptions> SqlExecOptions(const Common& c, int64_t limit) {
+  sluice::exec::ExecOptions o{c.threads, limit, 65536, c.spill_dir};
+  if (!c.state_ttl.empty()) {
+    ARROW_ASSIGN_OR_RAISE(o.state_ttl_us,
+                          sluice::ParseDurationMicros(c.state_ttl, "--state-ttl"));
+  }
+  return o;
 }
 
 // --memory-limit in bytes, or `if_not_given`: -1 for a job (its file's settings decide),
@@ -190,11 +205,12 @@ Status PrintRows(const arrow::Table& table, const std::string& format) {
 // report on stderr, and both are flushed as each statement finishes.
 class SqlRunner {
  public:
-  SqlRunner(const Common& common, std::string format, std::string output, int64_t limit)
+  SqlRunner(const Common& common, std::string format, std::string output,
+            const sluice::exec::ExecOptions& options)
       : common_(common),
         format_(std::move(format)),
         output_(std::move(output)),
-        ctx_(sluice::exec::ExecOptions{common.threads, limit, 65536, common.spill_dir}),
+        ctx_(options),
         session_(&catalog_, &ctx_) {}
 
   Status Open(const std::vector<std::string>& tables) {
@@ -290,7 +306,9 @@ int RunSql(const std::string& text, const std::string& format_in,
     return Fail(Status::Invalid("--output takes the result of one query, but ",
                                 statements->size(), " statements were given"));
   }
-  SqlRunner runner(common, ChooseFormat(format_in, output), output, *limit);
+  auto options = SqlExecOptions(common, *limit);
+  if (!options.ok()) return Fail(options.status());
+  SqlRunner runner(common, ChooseFormat(format_in, output), output, *options);
   if (auto st = runner.Open(tables); !st.ok()) return Fail(st);
   if (auto st = runner.Run(text, script); !st.ok()) return Fail(st);
   if (auto st = runner.Finish(start); !st.ok()) return Fail(st);
@@ -306,7 +324,9 @@ int RunSqlFromStdin(const std::string& format_in, const std::vector<std::string>
   auto start = std::chrono::steady_clock::now();
   auto limit = MemoryLimit(common, 0);
   if (!limit.ok()) return Fail(limit.status());
-  SqlRunner runner(common, ChooseFormat(format_in, ""), "", *limit);
+  auto options = SqlExecOptions(common, *limit);
+  if (!options.ok()) return Fail(options.status());
+  SqlRunner runner(common, ChooseFormat(format_in, ""), "", *options);
   if (auto st = runner.Open(tables); !st.ok()) return Fail(st);
   std::string pending, line;
   int pending_line = 1;
@@ -351,6 +371,11 @@ int RunJobCommand(const std::string& path, const std::vector<std::string>& sets,
   ro.threads = common.threads > 0 ? common.threads : -1;
   ro.memory_limit = *limit;
   ro.spill_directory = common.spill_dir;
+  if (!common.state_ttl.empty()) {
+    auto ttl = sluice::ParseDurationMicros(common.state_ttl, "--state-ttl");
+    if (!ttl.ok()) return Fail(ttl.status());
+    ro.state_ttl_us = *ttl;
+  }
   ro.progress = !common.quiet && sluice::job::StderrIsTerminal();
   ro.explain = explain;
   ro.analyze = analyze;
@@ -375,8 +400,9 @@ int ExplainSql(const std::string& query, const std::vector<std::string>& tables,
   if (analyze) {
     auto limit = MemoryLimit(common, 0);
     if (!limit.ok()) return Fail(limit.status());
-    sluice::exec::ExecContext ctx(
-        sluice::exec::ExecOptions{common.threads, *limit, 65536, common.spill_dir});
+    auto options = SqlExecOptions(common, *limit);
+    if (!options.ok()) return Fail(options.status());
+    sluice::exec::ExecContext ctx(*options);
     std::string annotated;
     auto start = std::chrono::steady_clock::now();
     auto table = sluice::job::CollectQuery(*plan, &ctx, &annotated);

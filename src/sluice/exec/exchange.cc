@@ -222,7 +222,8 @@ Status Exchange::Read(ExecContext* ctx, int64_t consumer, Reader* reader) {
     Item item;
     std::vector<int> producer_port;
     int port_producers = 0;
-    bool all_started = true;
+    bool all_started = true;   // every pipeline of every port
+    bool port_started = true;  // every pipeline of the item's port
     {
       std::unique_lock<std::mutex> lock(mu_);
       while (true) {
@@ -243,6 +244,7 @@ Status Exchange::Read(ExecContext* ctx, int64_t consumer, Reader* reader) {
       if (!item.batch) {
         producer_port = producer_port_;
         port_producers = port_producers_[item.port];
+        port_started = started_pipelines_[item.port] >= feeding_pipelines_[item.port];
       }
     }
     if (item.batch) {
@@ -260,7 +262,7 @@ Status Exchange::Read(ExecContext* ctx, int64_t consumer, Reader* reader) {
     }
     // The minimum over every producer the port will have: one not heard from yet (or
     // of a pipeline not started yet) holds it back.
-    if (!all_started) continue;
+    if (!port_started) continue;
     const int port = item.port;
     Watermark low = kMaxWatermark;
     int heard = 0;

@@ -140,6 +140,8 @@ Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
       options.memory_limit >= 0 ? options.memory_limit : spec.settings.memory_limit;
   eo.spill_directory = !options.spill_directory.empty() ? options.spill_directory
                                                         : spec.settings.spill_directory;
+  eo.state_ttl_us =
+      options.state_ttl_us >= 0 ? options.state_ttl_us : spec.settings.state_ttl_us;
   exec::ExecContext ctx(eo);
   Catalog catalog;
   for (const auto& src : spec.sources) {

@@ -18,6 +18,7 @@ struct RunOptions {
   int threads = -1;             // -1: the job's setting
   int64_t memory_limit = -1;    // -1: the job's setting
   std::string spill_directory;  // empty: the job's setting
+  int64_t state_ttl_us = -1;    // < 0: the job's setting
   bool progress = false;        // progress bar on stderr
   bool explain = false;         // print plans instead of running
   bool analyze = false;         // run and print plans with per-operator figures

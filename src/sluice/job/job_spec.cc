@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "sluice/base/duration.h"
 #include "sluice/base/memory.h"
 
 namespace sluice::job {
@@ -93,7 +94,8 @@ class Parser {
     }
     if (auto s = root["settings"]) {
       ARROW_RETURN_NOT_OK(CheckKeys(
-          s, "settings", {"threads", "memory_limit", "batch_rows", "spill_directory"}));
+          s, "settings",
+          {"threads", "memory_limit", "batch_rows", "spill_directory", "state_ttl"}));
       if (s["threads"]) {
         ARROW_ASSIGN_OR_RAISE(auto t, Int(s["threads"], "settings.threads"));
         if (t < 0)
@@ -109,6 +111,12 @@ class Parser {
       if (s["spill_directory"]) {
         ARROW_ASSIGN_OR_RAISE(spec.settings.spill_directory,
                               Text(s["spill_directory"], "settings.spill_directory"));
+      }
+      if (s["state_ttl"]) {
+        ARROW_ASSIGN_OR_RAISE(auto t, Text(s["state_ttl"], "settings.state_ttl"));
+        auto ttl = ParseDurationMicros(t, "settings.state_ttl");
+        if (!ttl.ok()) return Error(s["state_ttl"], ttl.status().message());
+        spec.settings.state_ttl_us = *ttl;
       }
     }
     auto sources = root["sources"];

@@ -47,6 +47,7 @@ struct JobSettings {
   int threads = 0;
   int64_t memory_limit = 0;     // 0 = default
   std::string spill_directory;  // empty = default (exec_context.h)
+  int64_t state_ttl_us = -1;    // regular stream joins' state TTL; < 0: the whole run
 };
 
 struct JobSpec {

@@ -36,8 +36,7 @@ void TimesOf(const arrow::Array& column, std::vector<int64_t>* times,
   const int64_t n = column.length();
   times->assign(n, 0);
   valid->assign(n, 0);
-  const auto unit =
-      static_cast<const arrow::TimestampType&>(*column.type()).unit();
+  const auto unit = static_cast<const arrow::TimestampType&>(*column.type()).unit();
   const auto& ts = static_cast<const arrow::TimestampArray&>(column);
   for (int64_t i = 0; i < n; ++i) {
     if (ts.IsNull(i)) continue;
@@ -64,9 +63,9 @@ class SideState {
     int64_t live = 0;
     int64_t bytes = 0;
     std::string_view key(uint32_t row) const {
-      return std::string_view(reinterpret_cast<const char*>(key_bytes.data()) +
-                                  key_offsets[row],
-                              key_offsets[row + 1] - key_offsets[row]);
+      return std::string_view(
+          reinterpret_cast<const char*>(key_bytes.data()) + key_offsets[row],
+          key_offsets[row + 1] - key_offsets[row]);
     }
   };
   struct KeyRows {
@@ -89,45 +88,45 @@ class SideState {
     return it == index_.end() ? nullptr : &it->second;
   }
 
-  /// Stores `batch`'s rows `rows` (keys encoded in `keys`, times `time`), each
-  /// expiring at time + reach (kForever: never).
+  /// Stores rows `rows` of `batch` (keys encoded in `keys`, times in `time`, whether
+  /// each matched already in `matched`, all by row of `batch`), each expiring at its
+  /// time + reach (kForever: never). Rows are referred to by their row in `batch`.
   void Add(std::shared_ptr<arrow::RecordBatch> batch, const EncodedRows& keys,
            const std::vector<int64_t>& time, const std::vector<uint8_t>& matched,
            const std::vector<int32_t>& rows, int64_t reach) {
     Stored s;
     const uint32_t id = first_id_ + static_cast<uint32_t>(batches_.size());
-    const int64_t n = static_cast<int64_t>(rows.size());
+    const int64_t n = batch->num_rows();
     s.batch = std::move(batch);
-    s.key_offsets.reserve(n + 1);
-    s.key_offsets.push_back(0);
-    s.time.resize(n);
-    s.matched.resize(n);
-    s.alive.assign(n, 1);
-    for (int64_t j = 0; j < n; ++j) {
-      const int32_t i = rows[j];
-      const std::string_view k = keys.row(i);
-      s.key_bytes.insert(s.key_bytes.end(), k.begin(), k.end());
-      s.key_offsets.push_back(static_cast<uint32_t>(s.key_bytes.size()));
-      s.time[j] = time.empty() ? 0 : time[i];
-      s.matched[j] = matched.empty() ? 0 : matched[i];
+    s.key_offsets.assign(n + 1, 0);
+    s.time.assign(n, 0);
+    s.matched.assign(n, 0);
+    s.alive.assign(n, 0);
+    for (int32_t i : rows) s.alive[i] = 1;
+    for (int64_t i = 0; i < n; ++i) {
+      if (s.alive[i]) {
+        const std::string_view k = keys.row(i);
+        s.key_bytes.insert(s.key_bytes.end(), k.begin(), k.end());
+        s.time[i] = time.empty() ? 0 : time[i];
+        s.matched[i] = matched.empty() ? 0 : matched[i];
+      }
+      s.key_offsets[i + 1] = static_cast<uint32_t>(s.key_bytes.size());
     }
-    s.live = n;
+    s.live = static_cast<int64_t>(rows.size());
     s.bytes = BatchMemory(*s.batch) + static_cast<int64_t>(s.key_bytes.size()) +
-              n * static_cast<int64_t>(sizeof(uint32_t) * 2 + sizeof(int64_t) + 2 +
-                                       sizeof(RowRef) * 3 + 16);
+              n * static_cast<int64_t>(sizeof(uint32_t) + sizeof(int64_t) + 2) +
+              s.live * static_cast<int64_t>(sizeof(RowRef) * 3 + 16);
     bytes_ += s.bytes;
     batches_.push_back(std::move(s));
     Stored& st = batches_.back();
-    for (int64_t j = 0; j < n; ++j) {
-      const std::string_view k = st.key(static_cast<uint32_t>(j));
+    for (int32_t i : rows) {
+      const RowRef ref{id, static_cast<uint32_t>(i)};
+      const std::string_view k = st.key(ref.row);
       auto it = index_.find(k);
       if (it == index_.end()) it = index_.emplace(std::string(k), KeyRows{}).first;
-      it->second.refs.push_back(RowRef{id, static_cast<uint32_t>(j)});
+      it->second.refs.push_back(ref);
       ++it->second.live;
-      if (reach != kForever) {
-        expiry_.push(Expiry{SaturatingAdd(st.time[j], reach),
-                            RowRef{id, static_cast<uint32_t>(j)}});
-      }
+      if (reach != kForever) expiry_.push(Expiry{SaturatingAdd(st.time[i], reach), ref});
     }
   }
 
@@ -162,9 +161,9 @@ class SideState {
         index_.erase(it);
       } else if (it->second.refs.size() > 2 * static_cast<size_t>(it->second.live) + 8) {
         auto& refs = it->second.refs;
-        refs.erase(std::remove_if(refs.begin(), refs.end(),
-                                  [&](RowRef r) { return !alive(r); }),
-                   refs.end());
+        refs.erase(
+            std::remove_if(refs.begin(), refs.end(), [&](RowRef r) { return !alive(r); }),
+            refs.end());
       }
       if (--s.live == 0) {
         bytes_ -= s.bytes;
@@ -250,7 +249,9 @@ class JoinWorker : public Exchange::Reader {
   const std::vector<expr::Expr>& Keys(int side) const {
     return side == 0 ? spec_.left_keys : spec_.right_keys;
   }
-  int TimeColumn(int side) const { return side == 0 ? spec_.left_time : spec_.right_time; }
+  int TimeColumn(int side) const {
+    return side == 0 ? spec_.left_time : spec_.right_time;
+  }
   int64_t Reach(int side) const {
     return side == 0 ? spec_.left_reach : spec_.right_reach;
   }
@@ -277,26 +278,30 @@ class JoinWorker : public Exchange::Reader {
     }
     std::vector<int64_t> time;
     std::vector<uint8_t> time_valid;
-    if (TimeColumn(side) >= 0) TimesOf(*batch->column(TimeColumn(side)), &time, &time_valid);
+    if (TimeColumn(side) >= 0)
+      TimesOf(*batch->column(TimeColumn(side)), &time, &time_valid);
     const bool timed = TimeColumn(0) >= 0 && TimeColumn(1) >= 0;
 
     // Candidate pairs, by the other side's batch.
     std::vector<uint8_t> usable(n, 0);
+    std::vector<uint8_t> dropped(n, 0);  // late: neither joined nor emitted
     matched_now_.assign(n, 0);
     std::unordered_map<uint32_t, std::vector<std::pair<int32_t, uint32_t>>> by_batch;
     int64_t late = 0, timeless = 0;
     for (int64_t i = 0; i < n; ++i) {
-      if (enc.any_null[i]) continue;
       if (DropLate(side)) {
         if (!time_valid[i]) {
           ++timeless;
+          dropped[i] = 1;
           continue;
         }
         if (time[i] <= marks_[side]) {
           ++late;
+          dropped[i] = 1;
           continue;
         }
       }
+      if (enc.any_null[i]) continue;  // matches nothing
       usable[i] = 1;
       const SideState::KeyRows* rows = state_[other].Find(enc.row(i));
       if (rows == nullptr) continue;
@@ -328,7 +333,7 @@ class JoinWorker : public Exchange::Reader {
       }
       if (stays) {
         keep.push_back(static_cast<int32_t>(i));
-      } else if (keep_unmatched_[side] && !matched_now_[i]) {
+      } else if (keep_unmatched_[side] && !matched_now_[i] && !dropped[i]) {
         unmatched.push_back(static_cast<int32_t>(i));
       }
     }
@@ -338,9 +343,9 @@ class JoinWorker : public Exchange::Reader {
     std::vector<int32_t> rows = keep;
     if (static_cast<int64_t>(keep.size()) * 2 < n) {
       // Keep only those rows, not the whole batch.
-      ARROW_ASSIGN_OR_RAISE(stored, TakeBatchRows(batch, keep.data(),
-                                                  static_cast<int64_t>(keep.size()),
-                                                  ctx_->pool()));
+      ARROW_ASSIGN_OR_RAISE(
+          stored, TakeBatchRows(batch, keep.data(), static_cast<int64_t>(keep.size()),
+                                ctx_->pool()));
       EncodedRows kept;
       kept.offsets.push_back(0);
       std::vector<int64_t> kept_time;
@@ -349,7 +354,6 @@ class JoinWorker : public Exchange::Reader {
         const std::string_view k = enc.row(i);
         kept.bytes.insert(kept.bytes.end(), k.begin(), k.end());
         kept.offsets.push_back(static_cast<uint32_t>(kept.bytes.size()));
-        kept.hashes.push_back(0);
         if (!time.empty()) kept_time.push_back(time[i]);
         kept_matched.push_back(matched_now_[i]);
       }
@@ -411,17 +415,17 @@ class JoinWorker : public Exchange::Reader {
     }
     if (!semi_) {
       if (static_cast<int64_t>(pass.size()) == m) return Buffer(std::move(joined));
-      ARROW_ASSIGN_OR_RAISE(auto out,
-                            TakeBatchRows(joined, pass.data(),
-                                          static_cast<int64_t>(pass.size()), ctx_->pool()));
+      ARROW_ASSIGN_OR_RAISE(
+          auto out, TakeBatchRows(joined, pass.data(), static_cast<int64_t>(pass.size()),
+                                  ctx_->pool()));
       return Buffer(std::move(out));
     }
     if (newly_matched_left.empty()) return Status::OK();
     const auto& source = side == 0 ? batch : stored.batch;
     ARROW_ASSIGN_OR_RAISE(
-        auto out, TakeBatchRows(source, newly_matched_left.data(),
-                                static_cast<int64_t>(newly_matched_left.size()),
-                                ctx_->pool()));
+        auto out,
+        TakeBatchRows(source, newly_matched_left.data(),
+                      static_cast<int64_t>(newly_matched_left.size()), ctx_->pool()));
     return Buffer(std::move(out));
   }
 
@@ -429,8 +433,7 @@ class JoinWorker : public Exchange::Reader {
   Status EmitUnmatched(int side, const std::shared_ptr<arrow::RecordBatch>& batch,
                        const std::vector<int32_t>& rows) {
     const int64_t m = static_cast<int64_t>(rows.size());
-    ARROW_ASSIGN_OR_RAISE(auto taken,
-                          TakeBatchRows(batch, rows.data(), m, ctx_->pool()));
+    ARROW_ASSIGN_OR_RAISE(auto taken, TakeBatchRows(batch, rows.data(), m, ctx_->pool()));
     if (semi_) return Buffer(std::move(taken));  // anti: the left rows as they are
     arrow::ArrayVector cols;
     auto nulls = [&](const arrow::Schema& schema) -> Status {
@@ -533,12 +536,20 @@ Status StreamJoin::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
   if (regular && ctx->state_ttl_us() >= 0) {
     if (spec.ttl_left_time < 0 || spec.ttl_right_time < 0) {
       return Status::Invalid(
-          "state_ttl: a join whose rows leave the state after a time needs an event "
-          "time on both its inputs (a source with event_time, or window columns)");
+          "state_ttl: a row leaves a regular join's state by its event time, so both "
+          "inputs of the join need one: a source's event time column used by the query "
+          "(select it), or window columns");
     }
+    // Rows further apart in event time than the TTL do not meet: an interval join of
+    // +-TTL, so that what meets does not depend on which input ran ahead.
+    const int64_t ttl = ctx->state_ttl_us();
     spec.left_time = spec.ttl_left_time;
     spec.right_time = spec.ttl_right_time;
-    spec.left_reach = spec.right_reach = ctx->state_ttl_us();
+    spec.lo = -ttl;
+    spec.hi = ttl;
+    spec.left_reach = spec.right_reach = ttl;
+    spec.drop_late_left = spec.drop_late_right = true;
+    spec.output_delay = ttl;
   }
   JoinWorker worker(spec, ctx, this, out);
   ARROW_RETURN_NOT_OK(exchange_->Read(ctx, morsel, &worker));

@@ -22,10 +22,13 @@
 // The output's watermark is the lower of the two, less max(0, hi, -lo): every output
 // row's two time columns then lie above it, so windows over the join's output work.
 //
-// Regular joins (no time bound): rows stay for the whole run, or, with a state TTL,
-// until the other side's watermark passes their time + TTL. Such a join passes on no
-// watermark but the final one. An unmatched row of an outer join is emitted with nulls
-// when it leaves the state (at the TTL or the end), never retracted.
+// Regular joins (no time bound): rows stay for the whole run, and the join passes on no
+// watermark but the final one; an unmatched row of an outer join comes out with nulls
+// at the end. With a state TTL (ExecContext::state_ttl_us) the join becomes an
+// interval join of [-TTL, TTL] on the two inputs' event time columns: rows further
+// apart do not meet, rows leave the state as above, late rows are dropped. (Leaving by
+// the TTL alone would make what meets depend on which input ran ahead, and a file
+// would then not give the stream's answer.)
 //
 // Memory: both sides' stored batches and their key bytes, under "StreamJoin"; past the
 // limit the job fails with the memory error (state does not spill yet).
