@@ -184,3 +184,28 @@ def test_interval_join(sluice, duck, files, threads):
                       ).to_arrow_table()
     assert_same(duck, s.table, theirs, ["id"], ("stream", "duckdb"))
     assert late_rows(s) == 0 and late_rows(b) == 0
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_allowed_lateness_takes_the_delayed_events(sluice, duck, files, threads):
+    # Windows wait 90 s of event time past their end: the bids delayed by a minute are
+    # no longer late, and the windows are DuckDB's over every row of the file.
+    query = TUMBLE.replace("INTERVAL '10' SECOND)",
+                           "INTERVAL '10' SECOND, allowed_lateness => INTERVAL '90' SECOND)")
+    assert query != TUMBLE
+    s, b = run_both(sluice, files, "bid", "bid", query, threads, delayed=True)
+    keys = ["window_start", "auction"]
+    assert_same(duck, s.table, b.table, keys, ("stream", "batch"))
+    theirs = duck.sql(TUMBLE_REF.format(
+        rows=f"read_parquet('{files['bid']}')")).to_arrow_table()
+    assert_same(duck, s.table, theirs, keys, ("stream", "duckdb"))
+    assert late_rows(s) == 0 and late_rows(b) == 0
+
+
+def test_allowed_lateness_errors(sluice):
+    for arg, message in (("allowed_lateness => INTERVAL '-1' SECOND", "must not be negative"),
+                         ("lateness => INTERVAL '1' SECOND", "unknown option 'lateness'")):
+        r = sluice.sql(f"WITH bid AS (SELECT * FROM nexmark('bid', events => 10)) "
+                       f"SELECT window_start, count(*) FROM TUMBLE(bid, date_time, "
+                       f"INTERVAL '1' SECOND, {arg}) GROUP BY window_start")
+        assert not r.ok and message in r.error, r.error

@@ -513,6 +513,7 @@ class Builder {
     spec.size_us = n.size_us;
     spec.slide_us = n.slide_us;
     spec.gap_us = n.gap_us;
+    spec.lateness_us = n.lateness_us;
     return spec;
   }
 

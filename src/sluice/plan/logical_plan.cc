@@ -158,6 +158,7 @@ std::string DescribeNode(const PlanNode& node) {
     case NodeKind::kTimeWindow: {
       const auto& n = static_cast<const TimeWindowNode&>(node);
       std::string time = node.inputs[0]->schema->field(n.time_column)->name();
+      if (n.lateness_us > 0) time += fmt::format(", lateness={}us", n.lateness_us);
       switch (n.window) {
         case TimeWindowKind::kTumble:
           return fmt::format("TimeWindow tumble({}, size={}us)", time, n.size_us);

@@ -197,6 +197,9 @@ struct TimeWindowNode : PlanNode {
   int64_t size_us = 0;   // tumble, hop
   int64_t slide_us = 0;  // hop
   int64_t gap_us = 0;    // session
+  /// How long after the watermark passed a window's end it still takes late rows (it
+  /// fires then): SQL's allowed_lateness argument.
+  int64_t lateness_us = 0;
   /// window_start, window_end: the node's last two columns.
   int start_column() const { return schema->num_fields() - 2; }
   int end_column() const { return schema->num_fields() - 1; }

@@ -983,7 +983,10 @@ Result<QueryBinder::Relation> QueryBinder::BindTableName(const std::string& name
 Result<QueryBinder::Relation> QueryBinder::BindTimeWindow(const std::string& function,
                                                           const PgNode& call) {
   const int position = call.Location();
-  const auto args = call.List("args");
+  std::vector<PgNode> args;
+  std::vector<PgNode> named;  // allowed_lateness => ...
+  for (const auto& a : call.List("args"))
+    (a.Is("NamedArgExpr") ? named : args).push_back(a);
   const auto kind = function == "tumble" ? plan::TimeWindowKind::kTumble
                     : function == "hop"  ? plan::TimeWindowKind::kHop
                                          : plan::TimeWindowKind::kSession;
@@ -1042,6 +1045,22 @@ Result<QueryBinder::Relation> QueryBinder::BindTimeWindow(const std::string& fun
                                  args[i].Location()));
     durations.push_back(us);
   }
+  int64_t lateness = 0;
+  for (const auto& a : named) {
+    const std::string arg_name(a.String("name"));
+    if (arg_name != "allowed_lateness") {
+      return ErrorAt(a.Location(), upper, ": unknown option '", arg_name,
+                     "' (it takes allowed_lateness)");
+    }
+    ARROW_ASSIGN_OR_RAISE(auto e, converter_.Convert(a.Node("arg"), ctx));
+    ARROW_ASSIGN_OR_RAISE(auto v, ExprConverter::ConstantValue(e, "a window duration"));
+    ARROW_ASSIGN_OR_RAISE(
+        lateness, WithPosition(plan::DurationMicros(*v, upper + ": allowed_lateness"),
+                               a.Location()));
+    if (lateness < 0) {
+      return ErrorAt(a.Location(), upper, ": allowed_lateness must not be negative");
+    }
+  }
   int64_t size = 0, slide = 0, gap = 0;
   if (kind == plan::TimeWindowKind::kTumble) size = durations[0];
   if (kind == plan::TimeWindowKind::kHop) slide = durations[0], size = durations[1];
@@ -1050,6 +1069,7 @@ Result<QueryBinder::Relation> QueryBinder::BindTimeWindow(const std::string& fun
       rel.plan,
       WithPosition(plan::MakeTimeWindow(rel.plan, col->index, kind, size, slide, gap),
                    position));
+  static_cast<plan::TimeWindowNode&>(*rel.plan).lateness_us = lateness;
   const int n = rel.plan->schema->num_fields();
   rel.scope.Add(ScopeColumn{table_name, "window_start", n - 2});
   rel.scope.Add(ScopeColumn{table_name, "window_end", n - 1});
