@@ -25,6 +25,7 @@
 #include "sluice/connector/writer/file_writer.h"
 #include "sluice/job/catalog.h"
 #include "sluice/job/job_runner.h"
+#include "sluice/job/late_rows_file.h"
 #include "sluice/job/progress.h"
 #include "sluice/job/query.h"
 #include "sluice/job/sql_session.h"
@@ -42,6 +43,7 @@ struct Common {
   std::string memory_limit;
   std::string spill_dir;
   std::string state_ttl;
+  std::string late_rows;
   bool quiet = false;
 };
 
@@ -57,6 +59,9 @@ void AddCommon(CLI::App* cmd, Common* c) {
   cmd->add_option("--state-ttl", c->state_ttl,
                   "How long a regular join of two streams keeps a row, in event time, "
                   "e.g. 1h (default: for the whole run)");
+  cmd->add_option("--late-rows", c->late_rows,
+                  "Write the rows dropped as late (by windows and stream joins) to this "
+                  "JSON-lines file (published when the run ends)");
   cmd->add_flag("--quiet,-q", c->quiet, "No progress bar and no summary line");
 }
 
@@ -140,8 +145,10 @@ Status RegisterTables(sluice::job::Catalog* catalog,
 
 // The summary line of a run that read the catalog's inputs.
 std::string Summary(const sluice::job::Catalog& catalog, int64_t rows_out, double seconds,
-                    sluice::exec::ExecContext& ctx) {
+                    sluice::exec::ExecContext& ctx,
+                    const std::string& late_rows_file = "") {
   sluice::job::RunSummary s;
+  s.late_rows_file = late_rows_file;
   sluice::job::AddInputStats(catalog, &s);
   s.rows_out = rows_out;
   s.seconds = seconds;
@@ -211,7 +218,12 @@ class SqlRunner {
         format_(std::move(format)),
         output_(std::move(output)),
         ctx_(options),
-        session_(&catalog_, &ctx_) {}
+        session_(&catalog_, &ctx_) {
+    if (!common.late_rows.empty()) {
+      late_rows_ = std::make_unique<sluice::job::LateRowsFile>(common.late_rows);
+      ctx_.set_late_rows(late_rows_.get());
+    }
+  }
 
   Status Open(const std::vector<std::string>& tables) {
     return RegisterTables(&catalog_, tables);
@@ -238,11 +250,15 @@ class SqlRunner {
   /// Closes the inputs and prints the summary line (unless quiet).
   Status Finish(std::chrono::steady_clock::time_point start) {
     ARROW_RETURN_NOT_OK(catalog_.CloseInputs());
+    if (late_rows_) ARROW_RETURN_NOT_OK(late_rows_->Close());
     double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!common_.quiet) {
       std::fflush(stdout);
-      std::fprintf(stderr, "%s\n", Summary(catalog_, rows_out_, secs, ctx_).c_str());
+      std::fprintf(
+          stderr, "%s\n",
+          Summary(catalog_, rows_out_, secs, ctx_, late_rows_ ? late_rows_->path() : "")
+              .c_str());
     }
     return Status::OK();
   }
@@ -286,6 +302,7 @@ class SqlRunner {
   sluice::exec::ExecContext ctx_;
   sluice::job::Catalog catalog_;
   sluice::job::SqlSession session_;
+  std::unique_ptr<sluice::job::LateRowsFile> late_rows_;  // --late-rows
   int64_t rows_out_ = 0;
   int statement_ = 0;
 };
@@ -371,6 +388,7 @@ int RunJobCommand(const std::string& path, const std::vector<std::string>& sets,
   ro.threads = common.threads > 0 ? common.threads : -1;
   ro.memory_limit = *limit;
   ro.spill_directory = common.spill_dir;
+  ro.late_rows_path = common.late_rows;
   if (!common.state_ttl.empty()) {
     auto ttl = sluice::ParseDurationMicros(common.state_ttl, "--state-ttl");
     if (!ttl.ok()) return Fail(ttl.status());

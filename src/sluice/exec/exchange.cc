@@ -196,7 +196,10 @@ class ForwardingReader : public Exchange::Reader {
   Status OnBatch(int, std::shared_ptr<arrow::RecordBatch> batch) override {
     return out_->Emit(Batch{std::move(batch), MorselSeq(morsel_, seq_++)});
   }
-  Status OnWatermark(int, Watermark wm) override { return out_->EmitWatermark(wm); }
+  // The end's +infinity is the executor's to send, after Produce.
+  Status OnWatermark(int, Watermark wm) override {
+    return wm == kMaxWatermark ? Status::OK() : out_->EmitWatermark(wm);
+  }
 
  private:
   int64_t morsel_;
@@ -207,6 +210,10 @@ class ForwardingReader : public Exchange::Reader {
 }  // namespace
 
 Status Exchange::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
+  if (ports() != 1) {
+    return Status::Invalid("internal: an exchange with ", ports(),
+                           " ports read as one stream");
+  }
   ForwardingReader reader(morsel, out);
   return Read(ctx, morsel, &reader);
 }
@@ -273,7 +280,8 @@ Status Exchange::Read(ExecContext* ctx, int64_t consumer, Reader* reader) {
                      p < marks.size() ? marks[p] : std::numeric_limits<int64_t>::min());
     }
     if (heard < port_producers) continue;
-    if (low > emitted[port] && low != kMaxWatermark) {
+    // +infinity: every producer of the port ended (its pipelines all started).
+    if (low > emitted[port]) {
       emitted[port] = low;
       ARROW_RETURN_NOT_OK(reader->OnWatermark(port, low));
     }

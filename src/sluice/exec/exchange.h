@@ -54,8 +54,8 @@ class Exchange : public Sink, public Source {
    public:
     virtual ~Reader() = default;
     virtual Status OnBatch(int port, std::shared_ptr<arrow::RecordBatch> batch) = 0;
-    /// The lowest watermark over the producers of `port` rose to `wm` (never
-    /// +infinity: after Read returns, every port has ended).
+    /// The lowest watermark over the producers of `port` rose to `wm`; +infinity
+    /// when every producer of the port has ended (the other ports may go on).
     virtual Status OnWatermark(int port, Watermark wm) = 0;
   };
   /// Consumer `consumer`'s items until every producer has ended.

@@ -14,6 +14,8 @@
 
 namespace sluice::exec {
 
+class LateRowSink;
+
 struct ExecOptions {
   int threads = 0;             // 0 = all cores
   int64_t memory_limit = 0;    // bytes; 0 = default (80% of RAM); < 0 = unlimited
@@ -51,6 +53,10 @@ class ExecContext {
   int threads() const { return threads_; }
   int64_t batch_rows() const { return options_.batch_rows; }
   int64_t state_ttl_us() const { return options_.state_ttl_us; }
+  /// The late-data sink (late_rows.h), or null: late rows are only counted. Set before
+  /// a run; not owned.
+  LateRowSink* late_rows() const { return late_rows_; }
+  void set_late_rows(LateRowSink* sink) { late_rows_ = sink; }
   MemoryBudget* budget() { return &budget_; }
   arrow::MemoryPool* pool() const { return arrow::default_memory_pool(); }
   Progress& progress() { return progress_; }
@@ -90,6 +96,7 @@ class ExecContext {
   std::mutex spill_mu_;
   std::string spill_dir_;  // empty until SpillDirectory() made it
   std::atomic<int64_t> spilled_bytes_{0};
+  LateRowSink* late_rows_ = nullptr;
 };
 
 }  // namespace sluice::exec

@@ -181,6 +181,15 @@ bool ReadsStream(const plan::Plan& node) {
   return false;
 }
 
+int64_t SaturatingSub(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) {
+    return b < 0 ? std::numeric_limits<int64_t>::max()
+                 : std::numeric_limits<int64_t>::min();
+  }
+  return r;
+}
+
 // A comparison's operand as column + offset (microseconds), if it is one: a column,
 // or a column plus or minus a constant interval.
 struct TimeTerm {
@@ -322,10 +331,10 @@ JoinTimeBounds FindJoinTimeBounds(const plan::JoinNode& n) {
       return;
     }
     if (!IsTimeAttribute(left, l) || !IsTimeAttribute(right, r)) return;
-    if (o == ">=") bound(l, r, k, kMax);
-    if (o == ">") bound(l, r, k + 1, kMax);
-    if (o == "<=") bound(l, r, kMin, k);
-    if (o == "<") bound(l, r, kMin, k - 1);
+    // Strict comparisons bound as the others: the bounds only prune, the condition
+    // decides (and is exact where the bounds are rounded).
+    if (o == ">=" || o == ">") bound(l, r, k, kMax);
+    if (o == "<=" || o == "<") bound(l, r, kMin, k);
     if (o == "=") bound(l, r, k, k);
   };
   std::vector<expr::Expr> terms;
@@ -357,6 +366,25 @@ JoinTimeBounds FindJoinTimeBounds(const plan::JoinNode& n) {
       best = JoinTimeBounds{true, cols.first, cols.second, b.first, b.second};
     }
   }
+  if (!best.found) return best;
+  // Times are compared in whole microseconds (nanoseconds floored), and an interval
+  // added to a coarser timestamp is cut to its unit: widen the bounds by the coarser
+  // unit (at least 1 us) so that they never exclude a match the condition keeps.
+  auto unit_us = [](const arrow::DataType& t) -> int64_t {
+    switch (static_cast<const arrow::TimestampType&>(t).unit()) {
+      case arrow::TimeUnit::SECOND:
+        return 1'000'000;
+      case arrow::TimeUnit::MILLI:
+        return 1000;
+      default:
+        return 1;
+    }
+  };
+  const int64_t slack =
+      std::max(unit_us(*left->schema->field(best.left_column)->type()),
+               unit_us(*right->schema->field(best.right_column)->type()));
+  if (best.lo != kMin) best.lo = SaturatingSub(best.lo, slack);
+  if (best.hi != kMax) best.hi = SaturatingSub(best.hi, -slack);
   return best;
 }
 
@@ -591,7 +619,7 @@ class Builder {
     if (left_stream && right_stream) return BuildStreamJoin(n);
     // A stream and a table: the table is built, the stream probes it (it cannot be
     // held whole, nor waited for to end).
-    bool build_left = build_left;
+    bool build_left = n.build_left;
     if (left_stream != right_stream) build_left = right_stream;
     plan::Plan probe_plan = n.inputs[0];
     plan::Plan build_plan = n.inputs[1];

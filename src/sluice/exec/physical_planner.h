@@ -45,7 +45,9 @@ bool IsTimeAttribute(const plan::Plan& node, int c);
 /// right_column's time - left_column's time lies in [lo, hi] for every match (lo or
 /// hi at the int64 extreme: unbounded on that side), both time attributes. From
 /// equal keys ([0, 0]) and comparisons of the two columns, each perhaps plus or minus
-/// a constant interval (BETWEEN included). The tightest pair of columns wins.
+/// a constant interval (BETWEEN included). The tightest pair of columns wins. The
+/// bounds are widened by the columns' unit (at least 1 us): a superset of the
+/// condition's, for pruning and ageing state; the condition itself decides.
 struct JoinTimeBounds {
   bool found = false;
   int left_column = -1;

@@ -12,6 +12,7 @@
 #include "sluice/connector/input_table.h"
 #include "sluice/exec/scannable.h"
 #include "sluice/job/catalog.h"
+#include "sluice/job/late_rows_file.h"
 #include "sluice/job/progress.h"
 #include "sluice/job/query.h"
 #include "sluice/job/table_printer.h"
@@ -97,6 +98,7 @@ std::string FormatSummary(const RunSummary& s) {
     line += fmt::format(" · rows without event time {}", Thousands(s.rows_without_time));
   }
   for (const auto& f : s.rejects_files) line += " · rejects: " + f;
+  if (!s.late_rows_file.empty()) line += " · late rows: " + s.late_rows_file;
   return line;
 }
 
@@ -143,6 +145,13 @@ Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
   eo.state_ttl_us =
       options.state_ttl_us >= 0 ? options.state_ttl_us : spec.settings.state_ttl_us;
   exec::ExecContext ctx(eo);
+  const std::string late_path =
+      !options.late_rows_path.empty() ? options.late_rows_path : spec.settings.late_rows;
+  std::unique_ptr<LateRowsFile> late_rows;
+  if (!late_path.empty()) {
+    late_rows = std::make_unique<LateRowsFile>(late_path);
+    ctx.set_late_rows(late_rows.get());
+  }
   Catalog catalog;
   for (const auto& src : spec.sources) {
     Status st = catalog.OpenInput(src);
@@ -252,6 +261,10 @@ Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
       print(fmt::format("== sink from {} ==\n{}\n", sink.from, analyze));
   }
   ARROW_RETURN_NOT_OK(final_catalog.CloseInputs());
+  if (late_rows) {
+    ARROW_RETURN_NOT_OK(late_rows->Close());
+    summary.late_rows_file = late_rows->path();
+  }
   AddInputStats(final_catalog, &summary);
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -19,6 +19,7 @@ struct RunOptions {
   int64_t memory_limit = -1;    // -1: the job's setting
   std::string spill_directory;  // empty: the job's setting
   int64_t state_ttl_us = -1;    // < 0: the job's setting
+  std::string late_rows_path;   // empty: the job's setting (late_rows_file.h)
   bool progress = false;        // progress bar on stderr
   bool explain = false;         // print plans instead of running
   bool analyze = false;         // run and print plans with per-operator figures
@@ -38,6 +39,7 @@ struct RunSummary {
   int64_t rows_without_time = 0;  // dropped by event-time windows: no event time
   std::vector<std::string> rejects_files;
   std::vector<std::string> files_written;
+  std::string late_rows_file;  // where late rows went, if the job named a file
 };
 
 class Catalog;

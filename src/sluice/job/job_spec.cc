@@ -93,9 +93,9 @@ class Parser {
       ARROW_ASSIGN_OR_RAISE(spec.name, Text(root["name"], "name"));
     }
     if (auto s = root["settings"]) {
-      ARROW_RETURN_NOT_OK(CheckKeys(
-          s, "settings",
-          {"threads", "memory_limit", "batch_rows", "spill_directory", "state_ttl"}));
+      ARROW_RETURN_NOT_OK(CheckKeys(s, "settings",
+                                    {"threads", "memory_limit", "batch_rows",
+                                     "spill_directory", "state_ttl", "late_rows"}));
       if (s["threads"]) {
         ARROW_ASSIGN_OR_RAISE(auto t, Int(s["threads"], "settings.threads"));
         if (t < 0)
@@ -111,6 +111,10 @@ class Parser {
       if (s["spill_directory"]) {
         ARROW_ASSIGN_OR_RAISE(spec.settings.spill_directory,
                               Text(s["spill_directory"], "settings.spill_directory"));
+      }
+      if (s["late_rows"]) {
+        ARROW_ASSIGN_OR_RAISE(spec.settings.late_rows,
+                              Text(s["late_rows"], "settings.late_rows"));
       }
       if (s["state_ttl"]) {
         ARROW_ASSIGN_OR_RAISE(auto t, Text(s["state_ttl"], "settings.state_ttl"));

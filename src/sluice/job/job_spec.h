@@ -48,6 +48,7 @@ struct JobSettings {
   int64_t memory_limit = 0;     // 0 = default
   std::string spill_directory;  // empty = default (exec_context.h)
   int64_t state_ttl_us = -1;    // regular stream joins' state TTL; < 0: the whole run
+  std::string late_rows;        // the late-data sink's path (late_rows_file.h), if any
 };
 
 struct JobSpec {

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "sluice/base/memory.h"
+#include "sluice/exec/late_rows.h"
 #include "sluice/exec/operators/time_window.h"
 #include "sluice/exec/row_encoding.h"
 #include "sluice/exec/take_rows.h"
@@ -46,7 +47,7 @@ void TimesOf(const arrow::Array& column, std::vector<int64_t>* times,
 }
 
 struct RowRef {
-  uint32_t batch;  // id in the side's batch list
+  uint64_t batch;  // id in the side's batch list (64 bits: a long stream stores many)
   uint32_t row;
 };
 
@@ -95,7 +96,7 @@ class SideState {
            const std::vector<int64_t>& time, const std::vector<uint8_t>& matched,
            const std::vector<int32_t>& rows, int64_t reach) {
     Stored s;
-    const uint32_t id = first_id_ + static_cast<uint32_t>(batches_.size());
+    const uint64_t id = first_id_ + batches_.size();
     const int64_t n = batch->num_rows();
     s.batch = std::move(batch);
     s.key_offsets.assign(n + 1, 0);
@@ -123,7 +124,10 @@ class SideState {
       const RowRef ref{id, static_cast<uint32_t>(i)};
       const std::string_view k = st.key(ref.row);
       auto it = index_.find(k);
-      if (it == index_.end()) it = index_.emplace(std::string(k), KeyRows{}).first;
+      if (it == index_.end()) {
+        it = index_.emplace(std::string(k), KeyRows{}).first;
+        index_bytes_ += static_cast<int64_t>(k.size()) + kIndexEntryBytes;
+      }
       it->second.refs.push_back(ref);
       ++it->second.live;
       if (reach != kForever) expiry_.push(Expiry{SaturatingAdd(st.time[i], reach), ref});
@@ -135,18 +139,19 @@ class SideState {
   template <typename Fn>
   void Expire(int64_t watermark, Fn&& gone) {
     if (watermark == kForever) {
-      for (uint32_t b = 0; b < batches_.size(); ++b) {
+      for (uint64_t b = 0; b < batches_.size(); ++b) {
         Stored& s = batches_[b];
         if (s.batch == nullptr) continue;
         for (uint32_t r = 0; r < s.alive.size(); ++r) {
           if (s.alive[r]) gone(RowRef{first_id_ + b, r});
         }
       }
-      first_id_ += static_cast<uint32_t>(batches_.size());
+      first_id_ += batches_.size();
       batches_.clear();
       index_.clear();
       expiry_ = {};
       bytes_ = 0;
+      index_bytes_ = 0;
       return;
     }
     while (!expiry_.empty() && expiry_.top().at <= watermark) {
@@ -158,6 +163,7 @@ class SideState {
       s.alive[ref.row] = 0;
       auto it = index_.find(s.key(ref.row));
       if (--it->second.live == 0) {
+        index_bytes_ -= static_cast<int64_t>(it->first.size()) + kIndexEntryBytes;
         index_.erase(it);
       } else if (it->second.refs.size() > 2 * static_cast<size_t>(it->second.live) + 8) {
         auto& refs = it->second.refs;
@@ -177,8 +183,9 @@ class SideState {
   }
 
   int64_t bytes() const {
-    return bytes_ + static_cast<int64_t>(index_.size()) * 64 +
-           static_cast<int64_t>(expiry_.size() * sizeof(Expiry));
+    return bytes_ + index_bytes_ +
+           static_cast<int64_t>(batches_.size() * sizeof(Stored) +
+                                expiry_.size() * sizeof(Expiry));
   }
 
  private:
@@ -192,19 +199,23 @@ class SideState {
     size_t operator()(std::string_view s) const { return HashBytes(s.data(), s.size()); }
   };
   std::deque<Stored> batches_;
-  uint32_t first_id_ = 0;  // id of batches_.front()
+  uint64_t first_id_ = 0;  // id of batches_.front()
   std::unordered_map<std::string, KeyRows, KeyHash, std::equal_to<>> index_;
   std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiry_;
-  int64_t bytes_ = 0;
+  int64_t bytes_ = 0;        // the stored batches'
+  int64_t index_bytes_ = 0;  // the index's keys and entries
+  // A hash node, its key string and its row list, roughly.
+  static constexpr int64_t kIndexEntryBytes = 96;
 };
 
 // One worker's share of the join: the exchange's reader for its consumer.
 class JoinWorker : public Exchange::Reader {
  public:
   JoinWorker(const StreamJoinSpec& spec, ExecContext* ctx, PhysicalNode* node,
-             Emitter* out)
+             int64_t morsel, Emitter* out)
       : spec_(spec),
         ctx_(ctx),
+        morsel_(morsel),
         node_(node),
         out_(out),
         reservation_(ctx->budget(), "StreamJoin") {
@@ -219,6 +230,8 @@ class JoinWorker : public Exchange::Reader {
 
   Status OnBatch(int port, std::shared_ptr<arrow::RecordBatch> batch) override {
     ARROW_RETURN_NOT_OK(Probe(port, batch));
+    // Results go on as soon as both rows are here, not when a batch has filled.
+    ARROW_RETURN_NOT_OK(Flush());
     return Account();
   }
 
@@ -285,19 +298,25 @@ class JoinWorker : public Exchange::Reader {
     // Candidate pairs, by the other side's batch.
     std::vector<uint8_t> usable(n, 0);
     std::vector<uint8_t> dropped(n, 0);  // late: neither joined nor emitted
+    std::vector<int32_t> late_rows;      // for the late-data sink
     matched_now_.assign(n, 0);
-    std::unordered_map<uint32_t, std::vector<std::pair<int32_t, uint32_t>>> by_batch;
+    std::unordered_map<uint64_t, std::vector<std::pair<int32_t, uint32_t>>> by_batch;
     int64_t late = 0, timeless = 0;
     for (int64_t i = 0; i < n; ++i) {
       if (DropLate(side)) {
         if (!time_valid[i]) {
-          ++timeless;
-          dropped[i] = 1;
+          // No time, no match (the bound is a condition): an outer or anti join emits
+          // it unmatched below, others drop and count it.
+          if (!keep_unmatched_[side]) {
+            ++timeless;
+            dropped[i] = 1;
+          }
           continue;
         }
         if (time[i] <= marks_[side]) {
           ++late;
           dropped[i] = 1;
+          if (ctx_->late_rows() != nullptr) late_rows.push_back(static_cast<int32_t>(i));
           continue;
         }
       }
@@ -317,6 +336,9 @@ class JoinWorker : public Exchange::Reader {
       }
     }
     if (late > 0) ctx_->progress().rows_late += late;
+    ARROW_RETURN_NOT_OK(WriteLateRows(ctx_,
+                                      side == 0 ? "StreamJoin left" : "StreamJoin right",
+                                      marks_[side], batch, late_rows));
     if (timeless > 0) ctx_->progress().rows_without_time += timeless;
     for (auto& [id, pairs] : by_batch) {
       ARROW_RETURN_NOT_OK(JoinPairs(side, batch, id, pairs));
@@ -326,7 +348,8 @@ class JoinWorker : public Exchange::Reader {
     std::vector<int32_t> keep, unmatched;
     const int64_t reach = Reach(side);
     for (int64_t i = 0; i < n; ++i) {
-      bool stays = usable[i] != 0;
+      // Once the other side has ended, nothing is left for a row to wait for.
+      bool stays = usable[i] != 0 && marks_[other] != kMaxWatermark;
       if (stays && reach != kForever) {
         // A row without a time cannot be aged: it leaves at once.
         stays = time_valid[i] && SaturatingAdd(time[i], reach) > marks_[other];
@@ -368,7 +391,7 @@ class JoinWorker : public Exchange::Reader {
   // Rows `pairs` (row of the arriving batch, row of the other side's stored batch
   // `id`): the condition decides, then matches come out.
   Status JoinPairs(int side, const std::shared_ptr<arrow::RecordBatch>& batch,
-                   uint32_t id, const std::vector<std::pair<int32_t, uint32_t>>& pairs) {
+                   uint64_t id, const std::vector<std::pair<int32_t, uint32_t>>& pairs) {
     const int other = 1 - side;
     SideState::Stored& stored = state_[other].at(RowRef{id, 0});
     const int64_t m = static_cast<int64_t>(pairs.size());
@@ -384,7 +407,9 @@ class JoinWorker : public Exchange::Reader {
     const auto& right = side == 0 ? b : a;
     arrow::ArrayVector cols = left->columns();
     for (const auto& c : right->columns()) cols.push_back(c);
-    auto joined = arrow::RecordBatch::Make(pair_schema_, m, std::move(cols));
+    // Outer joins' output schema has the other side nullable: matched rows carry it too.
+    auto joined = arrow::RecordBatch::Make(semi_ ? pair_schema_ : spec_.output_schema, m,
+                                           std::move(cols));
     std::vector<int32_t> pass;
     if (spec_.condition) {
       ARROW_ASSIGN_OR_RAISE(auto keep, expr::EvaluateToArray(spec_.condition, *joined));
@@ -458,8 +483,8 @@ class JoinWorker : public Exchange::Reader {
     if (Reach(side) == kForever && wm != kForever) return Status::OK();
     // Unmatched rows of an outer (or anti) join come out as they leave, gathered by
     // batch.
-    std::unordered_map<uint32_t, std::vector<int32_t>> unmatched;
-    std::vector<std::pair<uint32_t, std::shared_ptr<arrow::RecordBatch>>> batches;
+    std::unordered_map<uint64_t, std::vector<int32_t>> unmatched;
+    std::vector<std::pair<uint64_t, std::shared_ptr<arrow::RecordBatch>>> batches;
     const bool keep = keep_unmatched_[side];
     state_[side].Expire(wm, [&](RowRef r) {
       if (!keep) return;
@@ -495,7 +520,7 @@ class JoinWorker : public Exchange::Reader {
     }
     pending_.clear();
     pending_rows_ = 0;
-    return out_->Emit(Batch{std::move(out), seq_++});
+    return out_->Emit(Batch{std::move(out), MorselSeq(morsel_, seq_++)});
   }
 
   Status Account() {
@@ -506,6 +531,7 @@ class JoinWorker : public Exchange::Reader {
 
   const StreamJoinSpec& spec_;
   ExecContext* ctx_;
+  int64_t morsel_;
   PhysicalNode* node_;
   Emitter* out_;
   MemoryReservation reservation_;
@@ -551,7 +577,7 @@ Status StreamJoin::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
     spec.drop_late_left = spec.drop_late_right = true;
     spec.output_delay = ttl;
   }
-  JoinWorker worker(spec, ctx, this, out);
+  JoinWorker worker(spec, ctx, this, morsel, out);
   ARROW_RETURN_NOT_OK(exchange_->Read(ctx, morsel, &worker));
   return worker.Finish();
 }

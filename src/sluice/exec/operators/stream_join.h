@@ -7,7 +7,8 @@
 // sees each side's own watermark. A worker keeps, per side, the rows that may still
 // match (keyed state: a hash index from the encoded join keys to the rows), probes
 // the other side's state with every row that arrives, then stores the row. Results
-// come out as soon as both rows have arrived; nothing waits for a window to close.
+// come out as soon as both rows have arrived (a batch of them per arriving batch);
+// nothing waits for a window to close.
 //
 // Time bounds. When the condition bounds the two sides' event times (the time
 // attribute columns below), right time - left time lies in [lo, hi] for every match:
@@ -18,7 +19,11 @@
 // once the left watermark reaches its time - lo: the row leaves the state then, and
 // for an outer join an unmatched row is emitted with nulls at that moment. A row that
 // arrives late (time <= its own side's watermark) while the other side's rows expire
-// is dropped and counted (Progress::rows_late): partners it would have had may be gone.
+// is dropped and counted (Progress::rows_late; the late-data sink gets it,
+// late_rows.h): partners it would have had may be gone. A row without a time matches
+// nothing: an outer or anti join emits it unmatched at once, other joins drop and
+// count it (Progress::rows_without_time). Once a side has ended (its watermark is
+// +infinity) the other side's rows all leave, and new ones are not kept.
 // The output's watermark is the lower of the two, less max(0, hi, -lo): every output
 // row's two time columns then lie above it, so windows over the join's output work.
 //

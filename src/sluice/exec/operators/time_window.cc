@@ -10,6 +10,7 @@
 
 #include "sluice/base/memory.h"
 #include "sluice/exec/key_index.h"
+#include "sluice/exec/late_rows.h"
 #include "sluice/exec/operators/aggregate_functions.h"
 #include "sluice/exec/take_rows.h"
 #include "sluice/expr/eval.h"
@@ -193,11 +194,19 @@ class WindowAggregateOp : public Operator {
       for (int64_t i = 0; i < n; ++i) panes_of_rows_[i] = start[i] - f_->pane_offset();
       start = panes_of_rows_.data();
     }
+    late_rows_.clear();
     if (spec_.kind == plan::TimeWindowKind::kSession) {
       ARROW_RETURN_NOT_OK(AddToSessions(keys, args, start, n));
     } else {
+      if (ctx_->late_rows() != nullptr) {
+        for (int64_t i = 0; i < n; ++i) {
+          if (PaneLate(start[i])) late_rows_.push_back(static_cast<int32_t>(i));
+        }
+      }
       ARROW_RETURN_NOT_OK(AddToPanes(keys, args, start, n));
     }
+    ARROW_RETURN_NOT_OK(
+        WriteLateRows(ctx_, "WindowAggregate", watermark_, batch.data, late_rows_));
     return Account();
   }
 
@@ -489,6 +498,7 @@ class WindowAggregateOp : public Operator {
         if (FireAt(t_end) <= watermark_) {
           ++late;
           groups[i] = 0;
+          if (ctx_->late_rows() != nullptr) late_rows_.push_back(static_cast<int32_t>(i));
           continue;
         }
         const uint32_t g = static_cast<uint32_t>(sessions_.groups++);
@@ -660,6 +670,7 @@ class WindowAggregateOp : public Operator {
   std::multiset<int64_t> open_starts_;  // sessions: the starts of the open ones
   std::vector<uint32_t> ids_;
   std::vector<int64_t> panes_of_rows_;
+  std::vector<int32_t> late_rows_;  // of the batch being added, for the late-data sink
   int64_t seq_ = 0;
   // Tumble and hop: the open panes by start; the next hop window to fire.
   std::map<int64_t, GroupTable> panes_;

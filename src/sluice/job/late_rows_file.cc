@@ -1,0 +1,87 @@
+#include "sluice/job/late_rows_file.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "sluice/base/atomic_file.h"
+#include "sluice/base/json_text.h"
+#include "sluice/connector/writer/json_rows.h"
+
+namespace sluice::job {
+
+namespace {
+
+// "2015-07-15 00:00:09.999999" (UTC).
+std::string FormatMicros(int64_t us) {
+  int64_t secs = us / 1'000'000;
+  int64_t frac = us % 1'000'000;
+  if (frac < 0) {
+    frac += 1'000'000;
+    --secs;
+  }
+  const std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  return fmt::format("{}.{:06d}", buf, frac);
+}
+
+}  // namespace
+
+LateRowsFile::LateRowsFile(std::string path) : path_(std::move(path)) {}
+
+LateRowsFile::~LateRowsFile() {
+  if (out_ != nullptr) {
+    std::fclose(out_);
+    std::remove(temp_.c_str());
+  }
+}
+
+Status LateRowsFile::Open() {
+  if (out_ != nullptr) return Status::OK();
+  temp_ = TempPathFor(path_);
+  out_ = std::fopen(temp_.c_str(), "w");
+  if (out_ == nullptr) {
+    return Status::IOError("late rows: cannot create ", temp_, ": ", std::strerror(errno));
+  }
+  return Status::OK();
+}
+
+Status LateRowsFile::Write(const std::string& where, int64_t watermark,
+                           const std::shared_ptr<arrow::RecordBatch>& rows) {
+  const auto keys = connector::JsonRows::Keys(*rows->schema());
+  ARROW_ASSIGN_OR_RAISE(auto json, connector::JsonRows::Make(*rows, &keys));
+  std::string prefix = "{\"operator\":";
+  AppendJsonString(&prefix, where);
+  prefix += ",\"watermark\":";
+  AppendJsonString(&prefix, FormatMicros(watermark));
+  prefix += ",\"row\":";
+  std::string text;
+  for (int64_t r = 0; r < rows->num_rows(); ++r) {
+    text += prefix;
+    json.Append(r, &text);
+    text += "}\n";
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ARROW_RETURN_NOT_OK(Open());
+  if (std::fwrite(text.data(), 1, text.size(), out_) != text.size()) {
+    return Status::IOError("late rows: cannot write ", temp_, ": ", std::strerror(errno));
+  }
+  rows_ += rows->num_rows();
+  return Status::OK();
+}
+
+Status LateRowsFile::Close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ARROW_RETURN_NOT_OK(Open());
+  const bool ok = std::fclose(out_) == 0;
+  out_ = nullptr;
+  if (!ok) return Status::IOError("late rows: cannot write ", temp_);
+  return PublishTempFile(temp_, path_);
+}
+
+}  // namespace sluice::job
