@@ -10,9 +10,9 @@ Status WriteLateRows(ExecContext* ctx, const std::string& where, int64_t waterma
                      const std::vector<int32_t>& rows) {
   LateRowSink* sink = ctx->late_rows();
   if (sink == nullptr || rows.empty()) return Status::OK();
-  ARROW_ASSIGN_OR_RAISE(auto late, TakeBatchRows(batch, rows.data(),
-                                                 static_cast<int64_t>(rows.size()),
-                                                 ctx->pool()));
+  ARROW_ASSIGN_OR_RAISE(
+      auto late,
+      TakeBatchRows(batch, rows.data(), static_cast<int64_t>(rows.size()), ctx->pool()));
   return sink->Write(where, watermark, late);
 }
 

@@ -24,6 +24,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sluice/base/status.h"
 #include "sluice/exec/exec_context.h"
@@ -183,6 +184,21 @@ class Sink : public virtual PhysicalNode {
   /// `n` more pipelines will feed the sink than the planner counted (the drains of
   /// operators that MayDrain): each is settled by a WillRun.
   virtual void ExpectPipelines(int n) {}
+  /// Whether the sink takes an updating result: upserts keyed by its input columns
+  /// `key_columns`, the latest row of a key replacing the ones before
+  /// (operators/updating_aggregate.h). OK, or why not; by default a sink takes
+  /// appended rows only.
+  virtual Status TakeUpdates(const std::vector<int>& key_columns) const {
+    return Status::Invalid(
+        "this query's result updates (a GROUP BY without windows over an unbounded "
+        "stream changes a key's row as rows arrive), and ",
+        what_it_writes(),
+        " takes appended rows only: group by window_start/window_end of TUMBLE, HOP or "
+        "SESSION for rows that are final, or write it to Kafka keyed by the GROUP BY "
+        "column (upserts)");
+  }
+  /// What the sink writes to, for messages ("the output file", "a Kafka topic").
+  virtual std::string what_it_writes() const { return "the result"; }
 };
 
 }  // namespace sluice::exec

@@ -16,6 +16,7 @@
 #include "sluice/exec/operators/sort.h"
 #include "sluice/exec/operators/stream_join.h"
 #include "sluice/exec/operators/time_window.h"
+#include "sluice/exec/operators/updating_aggregate.h"
 #include "sluice/exec/operators/window.h"
 #include "sluice/exec/scannable.h"
 
@@ -188,6 +189,76 @@ int64_t SaturatingSub(int64_t a, int64_t b) {
                  : std::numeric_limits<int64_t>::min();
   }
   return r;
+}
+
+// Whether `node` reads a source without end.
+bool ReadsUnbounded(const plan::Plan& node) {
+  if (node->kind == NodeKind::kScan) {
+    return static_cast<const plan::ScanNode&>(*node).source->Unbounded();
+  }
+  for (const auto& in : node->inputs) {
+    if (ReadsUnbounded(in)) return true;
+  }
+  return false;
+}
+
+// Whether an aggregate groups by window_start/window_end of a window below it.
+bool GroupsByWindow(const plan::AggregateNode& n) {
+  for (const auto& k : n.keys) {
+    const expr::Expr e = expr::StripAliases(k);
+    if (e->kind == expr::ExprKind::kColumn && TraceWindowColumn(n.inputs[0], e->index)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// An aggregate whose result updates: no window, an unbounded input.
+bool IsUpdatingAggregate(const plan::Plan& node) {
+  return node->kind == NodeKind::kAggregate &&
+         !GroupsByWindow(static_cast<const plan::AggregateNode&>(*node)) &&
+         ReadsUnbounded(node->inputs[0]);
+}
+
+// When `node`'s result updates (an updating aggregate, perhaps under projections): the
+// columns that key its rows (-1 for a key a projection dropped). Nullopt when its rows
+// are appended only; an error when an
+// updating result feeds anything but a projection (a filter, join or aggregate over
+// it would need retractions, not built).
+Result<std::optional<std::vector<int>>> UpdatingKeys(const plan::Plan& node) {
+  for (const auto& in : node->inputs) {
+    ARROW_ASSIGN_OR_RAISE(auto below, UpdatingKeys(in));
+    if (!below) continue;
+    if (node->kind != NodeKind::kProject) {
+      std::string what = plan::DescribeNode(*node);
+      what = what.substr(0, what.find(' '));
+      return Status::NotImplemented(
+          what,
+          " over an updating result (a GROUP BY without windows over an unbounded "
+          "stream, whose rows change as rows arrive): only a projection may follow it; "
+          "group by window_start/window_end of TUMBLE, HOP or SESSION for rows that are "
+          "final");
+    }
+    const auto& p = static_cast<const plan::ProjectNode&>(*node);
+    std::vector<int> keys;
+    for (int k : *below) {
+      int found = -1;
+      for (size_t c = 0; c < p.exprs.size() && found < 0; ++c) {
+        const expr::Expr e = expr::StripAliases(p.exprs[c]);
+        if (e->kind == expr::ExprKind::kColumn && e->index == k)
+          found = static_cast<int>(c);
+      }
+      keys.push_back(k < 0 ? -1 : found);  // -1: dropped (an error if it reaches a sink)
+    }
+    return std::optional<std::vector<int>>(std::move(keys));
+  }
+  if (IsUpdatingAggregate(node)) {
+    std::vector<int> keys;
+    const auto& n = static_cast<const plan::AggregateNode&>(*node);
+    for (size_t k = 0; k < n.keys.size(); ++k) keys.push_back(static_cast<int>(k));
+    return std::optional<std::vector<int>>(std::move(keys));
+  }
+  return std::nullopt;
 }
 
 // A comparison's operand as column + offset (microseconds), if it is one: a column,
@@ -408,6 +479,7 @@ class Builder {
       case NodeKind::kAggregate: {
         ARROW_ASSIGN_OR_RAISE(auto windowed, BuildWindowAggregate(node));
         if (windowed) return std::move(*windowed);
+        if (IsUpdatingAggregate(node)) return BuildUpdatingAggregate(node);
         // An aggregate computed already (a CTE or view read twice): its result again.
         for (const auto& [plan, built] : aggregates_) {
           if (plan::SameResult(plan, node)) {
@@ -594,6 +666,20 @@ class Builder {
     return std::vector<Partial>{Partial{exchange, {agg}}};
   }
 
+  // A GROUP BY without windows over an unbounded input: a keyed exchange, then an
+  // UpdatingAggregate emitting each touched key's new row after every batch.
+  Result<std::vector<Partial>> BuildUpdatingAggregate(const plan::Plan& node) {
+    const auto& n = static_cast<const plan::AggregateNode&>(*node);
+    ARROW_ASSIGN_OR_RAISE(auto parts, Build(node->inputs[0]));
+    auto exchange = std::make_shared<Exchange>(n.keys);
+    Register(exchange, node->id);
+    for (size_t i = 0; i < parts.size(); ++i) exchange->AddFeedingPipeline();
+    ARROW_RETURN_NOT_OK(Finish(std::move(parts), exchange));
+    auto agg = std::make_shared<UpdatingAggregateFactory>(n.keys, n.aggregates, n.schema);
+    Register(agg, node->id);
+    return std::vector<Partial>{Partial{exchange, {agg}}};
+  }
+
   // The column of `node` from which a WindowAggregate reads each row's pane (where the
   // TimeWindowFactory in pane mode put it), and what to subtract from it: window_start
   // as it is, or window_end minus the pane's width when only that one is left.
@@ -741,7 +827,18 @@ class Builder {
 }  // namespace
 
 Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root, std::shared_ptr<Sink> sink,
-                                       bool sink_takes_dictionaries) {
+                                       bool sink_takes_dictionaries, bool for_display) {
+  // An updating result goes only to a sink that takes upserts by its key.
+  ARROW_ASSIGN_OR_RAISE(auto updating, UpdatingKeys(root));
+  if (updating && !for_display) {
+    if (std::find(updating->begin(), updating->end(), -1) != updating->end()) {
+      return Status::NotImplemented(
+          "an updating result (a GROUP BY without windows over an unbounded stream) "
+          "without all its GROUP BY columns in the select list: keep them, they key "
+          "the rows");
+    }
+    ARROW_RETURN_NOT_OK(sink->TakeUpdates(*updating));
+  }
   Builder builder;
   ARROW_ASSIGN_OR_RAISE(auto parts, builder.Build(root));
   builder.Register(std::dynamic_pointer_cast<PhysicalNode>(sink), -1);

@@ -21,9 +21,12 @@ struct PhysicalPlan {
 
 /// Builds the pipelines computing `root` into `sink`. The plan's ids must be assigned
 /// (plan::AssignIds). `sink_takes_dictionaries`: string columns may reach the sink
-/// dictionary-encoded (from sources that have them so, through filters only).
+/// dictionary-encoded (from sources that have them so, through filters only). A
+/// result that updates (operators/updating_aggregate.h) is refused unless the sink
+/// takes it (Sink::TakeUpdates), or `for_display` (EXPLAIN without running).
 Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root, std::shared_ptr<Sink> sink,
-                                       bool sink_takes_dictionaries = false);
+                                       bool sink_takes_dictionaries = false,
+                                       bool for_display = false);
 
 /// Plans, runs, and returns the result as a table (rows in order if the plan orders).
 /// `keep_dictionaries`: string columns its sources read dictionary-encoded may stay so

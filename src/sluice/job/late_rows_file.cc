@@ -46,7 +46,8 @@ Status LateRowsFile::Open() {
   temp_ = TempPathFor(path_);
   out_ = std::fopen(temp_.c_str(), "w");
   if (out_ == nullptr) {
-    return Status::IOError("late rows: cannot create ", temp_, ": ", std::strerror(errno));
+    return Status::IOError("late rows: cannot create ", temp_, ": ",
+                           std::strerror(errno));
   }
   return Status::OK();
 }

@@ -71,7 +71,8 @@ Result<std::string> ExplainQuery(const plan::Plan& logical) {
   out += "\nOptimized plan:\n" + plan::ExplainPlan(optimized);
   // The physical plan for display only: a collect sink.
   auto sink = std::make_shared<exec::CollectSink>(optimized->schema);
-  ARROW_ASSIGN_OR_RAISE(auto physical, exec::BuildPhysicalPlan(optimized, sink));
+  ARROW_ASSIGN_OR_RAISE(auto physical, exec::BuildPhysicalPlan(optimized, sink, false,
+                                                               /*for_display=*/true));
   out += "\nPhysical plan:\n" + Pipelines(physical);
   return out;
 }

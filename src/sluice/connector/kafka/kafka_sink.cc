@@ -164,4 +164,27 @@ Status KafkaSink::Finalize(exec::ExecContext* ctx) {
   return Status::OK();
 }
 
+Status KafkaSink::TakeUpdates(const std::vector<int>& key_columns) const {
+  if (key_columns.size() == 1 && key_columns[0] == key_index_) return Status::OK();
+  std::string keys;
+  for (int c : key_columns) {
+    keys += (keys.empty() ? "" : ", ") + schema_->field(c)->name();
+  }
+  if (key_columns.size() != 1) {
+    return Status::Invalid(
+        "this query's result updates (a GROUP BY without windows over an unbounded "
+        "stream) and goes to Kafka topic ",
+        options_.topic,
+        " as upserts by key, which "
+        "takes one key column; it is grouped by ",
+        keys.empty() ? std::string("nothing") : keys,
+        ": group by one column (e.g. the keys joined into one string)");
+  }
+  return Status::Invalid(
+      "this query's result updates (a GROUP BY without windows over an unbounded "
+      "stream) and goes to Kafka topic ",
+      options_.topic, " as upserts: the message key must be the GROUP BY column (KEY '",
+      keys, "')");
+}
+
 }  // namespace sluice::connector

@@ -45,6 +45,10 @@ class KafkaSink : public exec::Sink {
   Status FinishLocal(exec::ExecContext* ctx,
                      std::unique_ptr<exec::LocalSinkState> local) override;
   Status Finalize(exec::ExecContext* ctx) override;
+  /// Upserts: when the message key is the one key column (a compacted topic then keeps
+  /// each key's latest row).
+  Status TakeUpdates(const std::vector<int>& key_columns) const override;
+  std::string what_it_writes() const override { return "Kafka topic " + options_.topic; }
 
   int64_t rows_written() const { return delivered_.load(); }
 

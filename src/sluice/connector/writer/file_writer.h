@@ -75,6 +75,7 @@ class FileWriteSink : public exec::Sink {
                      std::unique_ptr<exec::LocalSinkState> local) override;
   Status Finalize(exec::ExecContext* ctx) override;
   bool needs_order() const override { return single_file_; }
+  std::string what_it_writes() const override { return "the file sink " + options_.path; }
 
   int64_t rows_written() const { return rows_written_.load(); }
   /// Final paths of the files written (after Finalize).

@@ -42,6 +42,7 @@ class CollectSink : public Sink {
   Status Consume(ExecContext* ctx, LocalSinkState* local, Batch batch) override;
   Status FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local) override;
   Status Finalize(ExecContext* ctx) override;
+  std::string what_it_writes() const override { return "a query's table of rows"; }
   /// Valid after Finalize.
   const std::shared_ptr<arrow::Table>& table() const { return table_; }
 
