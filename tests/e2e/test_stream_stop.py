@@ -73,3 +73,32 @@ def test_a_bounded_job_is_cancelled_and_publishes_nothing(sluice, tmp_path):
     assert p.returncode != 0
     assert "interrupted: stopped by a signal (nothing written)" in err, err
     assert not out.exists()
+
+
+def test_live_status_on_a_terminal(sluice, tmp_path):
+    # On a terminal an endless job shows its live status: rows in and out with their
+    # rates, the watermark that reached the sink and its lag, late rows.
+    import os
+    import pty
+    out = tmp_path / "w.parquet"
+    master, slave = pty.openpty()
+    argv = [str(sluice.binary), "sql", "--format", "parquet", "--output", str(out), STREAM]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    seen = b""
+    deadline = time.time() + 20
+    while time.time() < deadline and b"watermark 2015" not in seen:
+        import select
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                seen += os.read(master, 4096)
+            except OSError:
+                break
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=60)
+    os.close(master)
+    text = seen.decode("utf-8", "replace")
+    assert p.returncode == 0, text
+    assert "stream " in text and " · in " in text and "/s) · out " in text, text
+    assert "watermark 2015-07-15 " in text and "(lag " in text, text

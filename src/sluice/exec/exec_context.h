@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +43,30 @@ struct Progress {
   // belong to had fired, and rows without an event time.
   std::atomic<int64_t> rows_late{0};
   std::atomic<int64_t> rows_without_time{0};
+  // For the live status of a stream (job/progress.h): rows handed to the job's result
+  // sinks so far (rows_written counts them when the sinks finish), and the highest
+  // watermark that reached one (INT64_MIN: none yet).
+  std::atomic<int64_t> rows_emitted{0};
+  std::atomic<int64_t> output_watermark{std::numeric_limits<int64_t>::min()};
+  void RecordOutputWatermark(int64_t wm) {
+    int64_t seen = output_watermark.load();
+    while (wm > seen && !output_watermark.compare_exchange_weak(seen, wm)) {
+    }
+  }
+  /// How many messages source `name` is behind the end of its input (Kafka consumer
+  /// lag), as it last saw.
+  void SetSourceLag(const std::string& name, int64_t lag) {
+    std::lock_guard<std::mutex> lock(lag_mu_);
+    lags_[name] = lag;
+  }
+  std::map<std::string, int64_t> SourceLags() const {
+    std::lock_guard<std::mutex> lock(lag_mu_);
+    return lags_;
+  }
+
+ private:
+  mutable std::mutex lag_mu_;
+  std::map<std::string, int64_t> lags_;
 };
 
 class ExecContext {

@@ -47,6 +47,7 @@ class ChainEmitter : public Emitter {
     // A job of bounded input has no graceful middle: it stops without publishing.
     if (ctx_->interrupted()) return Status::Cancelled("interrupted");
     if (op_ == nullptr) {
+      if (!sink_->streams()) ctx_->progress().rows_emitted += batch.data->num_rows();
       return TimeSelf(&sink_->metrics().nanos,
                       [&] { return sink_->Consume(ctx_, local_, std::move(batch)); });
     }
@@ -55,7 +56,12 @@ class ChainEmitter : public Emitter {
   }
 
   Status EmitWatermark(Watermark wm) override {
-    if (op_ == nullptr) return sink_->ConsumeWatermark(ctx_, local_, wm);
+    if (op_ == nullptr) {
+      if (!sink_->streams() && wm != kMaxWatermark) {
+        ctx_->progress().RecordOutputWatermark(wm);
+      }
+      return sink_->ConsumeWatermark(ctx_, local_, wm);
+    }
     return op_->ProcessWatermark(wm, next_);
   }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 
 #include "sluice/base/memory.h"
 
@@ -40,7 +41,83 @@ static std::string Count(double v) {
   return fmt::format("{:.0f}", v);
 }
 
+namespace {
+
+// "2.1s", "3m05s", "4h12m", "11.4y": a lag at a glance.
+std::string Lag(int64_t us) {
+  const double s = static_cast<double>(us) / 1e6;
+  if (s < 0) return fmt::format("-{}", Lag(-us));
+  if (s < 60) return fmt::format("{:.1f}s", s);
+  if (s < 3600)
+    return fmt::format("{}m{:02d}s", static_cast<int>(s / 60), static_cast<int>(s) % 60);
+  if (s < 86400 * 2) {
+    return fmt::format("{}h{:02d}m", static_cast<int>(s / 3600),
+                       static_cast<int>(s / 60) % 60);
+  }
+  if (s < 86400 * 365) return fmt::format("{:.1f}d", s / 86400);
+  return fmt::format("{:.1f}y", s / (86400 * 365.25));
+}
+
+std::string Timestamp(int64_t us) {
+  const std::time_t t =
+      static_cast<std::time_t>(us >= 0 ? us / 1'000'000 : (us - 999'999) / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+}  // namespace
+
+std::string FormatStreamStatus(const StreamStatus& s) {
+  std::string line =
+      fmt::format("stream {:.1f}s · in {} ({}/s) · out {} ({}/s)", s.elapsed,
+                  Count(static_cast<double>(s.rows_in)), Count(s.in_rate),
+                  Count(static_cast<double>(s.rows_out)), Count(s.out_rate));
+  if (s.watermark == INT64_MIN) {
+    line += " · watermark -";
+  } else {
+    line += fmt::format(" · watermark {} (lag {})", Timestamp(s.watermark),
+                        Lag(s.now - s.watermark));
+  }
+  if (s.late > 0) line += fmt::format(" · late {}", Count(static_cast<double>(s.late)));
+  for (const auto& [name, lag] : s.lags) {
+    line += fmt::format(" · {} lag {}", name, Count(static_cast<double>(lag)));
+  }
+  return line;
+}
+
+std::string ProgressBar::StreamLine(double elapsed) {
+  auto& p = ctx_->progress();
+  StreamStatus s;
+  s.elapsed = elapsed;
+  s.rows_in = p.rows_read.load();
+  s.rows_out = p.rows_emitted.load();
+  const double dt = elapsed - last_elapsed_;
+  if (dt > 0) {
+    s.in_rate = static_cast<double>(s.rows_in - last_in_) / dt;
+    s.out_rate = static_cast<double>(s.rows_out - last_out_) / dt;
+  }
+  last_elapsed_ = elapsed;
+  last_in_ = s.rows_in;
+  last_out_ = s.rows_out;
+  s.watermark = p.output_watermark.load();
+  s.now = std::chrono::duration_cast<std::chrono::microseconds>(
+              std::chrono::system_clock::now().time_since_epoch())
+              .count();
+  s.late = p.rows_late.load();
+  s.lags = p.SourceLags();
+  return FormatStreamStatus(s);
+}
+
 void ProgressBar::Draw(double elapsed) {
+  if (ctx_->streaming()) {
+    std::fprintf(stderr, "\r\033[K%s", StreamLine(elapsed).c_str());
+    std::fflush(stderr);
+    drawn_ = true;
+    return;
+  }
   auto& p = ctx_->progress();
   double rows = static_cast<double>(p.rows_read.load());
   int64_t bytes = p.bytes_read.load();

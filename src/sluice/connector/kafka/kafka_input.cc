@@ -140,7 +140,9 @@ class KafkaSource : public exec::Source {
 
   KafkaInput* input_;
   std::vector<int> projection_;
-  SplitWatermarks watermarks_;  // by partition
+  SplitWatermarks watermarks_;              // by partition
+  std::vector<std::atomic<int64_t>> lags_;  // consumer lag by partition
+  void ReportLag(exec::ExecContext* ctx, rd_kafka_t* rk, int partition);
 };
 
 class KafkaInput : public InputTable {
@@ -200,6 +202,12 @@ class KafkaInput : public InputTable {
     std::lock_guard<std::mutex> lock(mu_);
     next_offsets_[partition] = std::max(next_offsets_[partition], next_offset);
   }
+  /// The offset after the last message of `partition` read (0 before any).
+  int64_t NextOffset(int32_t partition) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = next_offsets_.find(partition);
+    return it == next_offsets_.end() ? 0 : it->second;
+  }
 
  private:
   KafkaOptions o_;
@@ -218,7 +226,23 @@ KafkaSource::KafkaSource(KafkaInput* input, std::vector<int> projection)
 
 Status KafkaSource::Prepare(exec::ExecContext*) {
   watermarks_.Reset(input_->partitions(), std::numeric_limits<int64_t>::min());
+  lags_ = std::vector<std::atomic<int64_t>>(input_->partitions());
   return Status::OK();
+}
+
+// The consumer lag of `partition` (the high watermark librdkafka last heard of, less
+// the next offset), and the topic's total for the live status.
+void KafkaSource::ReportLag(exec::ExecContext* ctx, rd_kafka_t* rk, int partition) {
+  int64_t low = 0, high = 0;
+  if (rd_kafka_get_watermark_offsets(rk, input_->options().topic.c_str(), partition, &low,
+                                     &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      high < 0) {
+    return;
+  }
+  lags_[partition] = std::max<int64_t>(0, high - input_->NextOffset(partition));
+  int64_t total = 0;
+  for (const auto& l : lags_) total += l.load();
+  ctx->progress().SetSourceLag("kafka " + input_->options().topic, total);
 }
 
 int64_t KafkaSource::num_morsels() const { return input_->partitions(); }
@@ -433,6 +457,7 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
           }
         }
         ctx->progress().rows_read += batch->num_rows();
+        ReportLag(ctx, rk.get(), partition);
         ARROW_ASSIGN_OR_RAISE(auto projected, batch->SelectColumns(projection_));
         ARROW_RETURN_NOT_OK(
             out->Emit(exec::Batch{std::move(projected), exec::MorselSeq(morsel, seq++)}));

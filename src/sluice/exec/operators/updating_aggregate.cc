@@ -96,7 +96,8 @@ class UpdatingAggregateOp : public Operator {
     for (size_t a = 0; a < accs_.size(); ++a) {
       ARROW_ASSIGN_OR_RAISE(auto fresh, MakeAccumulator(*f_->aggregates()[a]));
       ARROW_RETURN_NOT_OK(fresh->Resize(m));
-      ARROW_RETURN_NOT_OK(fresh->MergeSome(accs_[a].get(), touched_.data(), to.data(), m));
+      ARROW_RETURN_NOT_OK(
+          fresh->MergeSome(accs_[a].get(), touched_.data(), to.data(), m));
       ARROW_ASSIGN_OR_RAISE(auto values, fresh->Finalize());
       columns.push_back(std::move(values));
     }
