@@ -386,3 +386,42 @@ def test_updating_result_to_kafka_needs_the_group_key_as_message_key(sluice, kaf
                            f"BROKERS '{kafka.bootstrap}', KEY 'n')"], timeout=30)
     assert r.returncode != 0
     assert "the message key must be the GROUP BY column (KEY 'auction')" in r.stderr, r.stderr
+
+
+def test_raw_values_headers_and_a_start_time(sluice, kafka, tmp_path):
+    # value_format raw: each message's value as one text column; bytes that are not
+    # UTF-8 are a bad row named topic:partition at its offset (or read as binary).
+    # metadata headers: a JSON object of the message's headers. start: a time.
+    topic = topic_name("raw")
+    kafka.create_topic(topic, 1)
+    base = 1_700_000_000_000
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+    values = [b"plain text", b"{\"not\": \"parsed\"}", b"", b"\xff\xfe bad", b"line\nbreak"]
+    for i, v in enumerate(values):
+        producer.send(topic, value=v, partition=0, timestamp_ms=base + i * 1000,
+                      headers=[("trace", f"t{i}".encode())] if i % 2 == 0 else None)
+    producer.flush()
+    producer.close()
+    src = (f"read_kafka('{topic}', brokers => '{kafka.bootstrap}', value_format => 'raw', "
+           f"stop_at => 'end'")
+    rejects = tmp_path / "bad.jsonl"
+    r = sluice.sql(f"SELECT value, kafka_offset AS o, kafka_headers AS h FROM {src}, "
+                   f"metadata => 'offset,headers', on_error => 'reject', "
+                   f"rejects => '{rejects}') ORDER BY o")
+    assert r.ok, r.cli.describe()
+    assert r.table.to_pylist() == [
+        {"value": "plain text", "o": 0, "h": '{"trace":"t0"}'},
+        {"value": '{"not": "parsed"}', "o": 1, "h": None},
+        {"value": "", "o": 2, "h": '{"trace":"t2"}'},
+        {"value": "line\nbreak", "o": 4, "h": '{"trace":"t4"}'},
+    ]
+    bad = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert len(bad) == 1 and bad[0]["line"] == 3 and "UTF-8" in bad[0]["reason"], bad
+    binary = sluice.sql(f"SELECT value FROM {src}, columns => 'value blob')")
+    assert binary.ok, binary.cli.describe()
+    assert sorted(binary.table["value"].to_pylist()) == sorted(values)
+    later = sluice.sql(f"SELECT value FROM {src}, start => '2023-11-14 22:13:22', "
+                       f"on_error => 'skip')")
+    assert later.ok, later.cli.describe()
+    # From the message at base + 2 s (22:13:20 UTC is base): offsets 2, 3 (bad), 4.
+    assert sorted(later.table["value"].to_pylist()) == ["", "line\nbreak"]

@@ -2,6 +2,7 @@
 
 #include <arrow/builder.h>
 #include <arrow/io/memory.h>
+#include <arrow/util/utf8.h>
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
@@ -10,10 +11,12 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "sluice/base/bad_rows.h"
 #include "sluice/base/duration.h"
+#include "sluice/base/json_text.h"
 #include "sluice/base/memory.h"
 #include "sluice/connector/event_time_input.h"
 #include "sluice/connector/json/json_reader.h"
@@ -35,7 +38,9 @@ struct KafkaOptions {
   bool stop_at_end = false;
   std::shared_ptr<arrow::Schema> value_schema;
   std::vector<std::string> metadata;
-  int event_time = -1;  // column of the table schema
+  bool raw = false;            // value_format raw: the value as one column, `value`
+  int64_t start_time_ms = -1;  // start => a time: the first offset at or after it
+  int event_time = -1;         // column of the table schema
   int64_t watermark_us = -1;
   int64_t idle_timeout_us = 30'000'000;
   int64_t queue_kbytes = 16384;
@@ -111,19 +116,58 @@ bool PositionReached(rd_kafka_t* rk, const std::string& topic, int32_t partition
 
 // The messages of one batch of one partition.
 struct Polled {
-  std::string values;  // each message's value on a line of its own
+  std::string values;            // each message's value on a line of its own (json)
+  std::vector<std::string> raw;  // each message's value as it is (raw)
+  std::vector<bool> has_value;   // raw: false for a message without a value
   std::vector<int64_t> offsets;
   std::vector<int64_t> timestamps;  // ms, -1 if none
   std::vector<std::string> keys;
   std::vector<bool> has_key;
+  std::vector<std::string> headers;  // as a JSON object, "" when none
   void Clear() {
     values.clear();
+    raw.clear();
+    has_value.clear();
     offsets.clear();
     timestamps.clear();
     keys.clear();
     has_key.clear();
+    headers.clear();
   }
 };
+
+// A message's headers as a JSON object of strings ({"name": "value", ...}; a header
+// without a value is null; a name seen twice keeps its last value). "" when none.
+std::string HeadersJson(rd_kafka_message_t* m) {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      hdrs == nullptr) {
+    return "";
+  }
+  std::map<std::string, std::optional<std::string>> by_name;
+  const char* name;
+  const void* value;
+  size_t size;
+  for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
+                     RD_KAFKA_RESP_ERR_NO_ERROR;
+       ++i) {
+    by_name[name] = value == nullptr ? std::nullopt
+                                     : std::optional<std::string>(std::string(
+                                           static_cast<const char*>(value), size));
+  }
+  std::string out = "{";
+  for (const auto& [k, v] : by_name) {
+    if (out.size() > 1) out += ",";
+    AppendJsonString(&out, k);
+    out += ":";
+    if (v) {
+      AppendJsonString(&out, *v);
+    } else {
+      out += "null";
+    }
+  }
+  return out + "}";
+}
 
 class KafkaInput;
 
@@ -137,6 +181,17 @@ class KafkaSource : public exec::Source {
 
  private:
   Result<std::shared_ptr<arrow::RecordBatch>> Decode(int32_t partition, Polled* polled);
+  Result<std::shared_ptr<arrow::Array>> RawValues(int32_t partition, const Polled& polled,
+                                                  std::vector<int64_t>* good);
+  Result<arrow::ArrayVector> JsonValues(int32_t partition, Polled* polled,
+                                        std::vector<int64_t>* good);
+  Result<std::shared_ptr<arrow::RecordBatch>> WithMetadata(
+      int32_t partition, const Polled& polled, const std::vector<int64_t>& good,
+      arrow::ArrayVector columns);
+  // A JSON message's value on a line of its own (an empty one is a bad row).
+  Status AddJsonValue(rd_kafka_message_t* m, int32_t partition, Polled* polled);
+  // The offset, timestamp, key and headers of a message taken into `polled`.
+  static void AddMessageFields(rd_kafka_message_t* m, Polled* polled);
 
   KafkaInput* input_;
   std::vector<int> projection_;
@@ -245,12 +300,102 @@ void KafkaSource::ReportLag(exec::ExecContext* ctx, rd_kafka_t* rk, int partitio
   ctx->progress().SetSourceLag("kafka " + input_->options().topic, total);
 }
 
+Status KafkaSource::AddJsonValue(rd_kafka_message_t* m, int32_t partition,
+                                 Polled* polled) {
+  const auto& o = input_->options();
+  const char* v = static_cast<const char*>(m->payload);
+  const size_t at = polled->values.size();
+  polled->values.append(v == nullptr ? "" : std::string_view(v, m->len));
+  // One message, one line: raw newlines may only be whitespace between tokens.
+  for (size_t i = at; i < polled->values.size(); ++i) {
+    if (polled->values[i] == '\n' || polled->values[i] == '\r') polled->values[i] = ' ';
+  }
+  const bool blank = std::all_of(polled->values.begin() + at, polled->values.end(),
+                                 [](char c) { return c == ' ' || c == '\t'; });
+  if (blank) {
+    // The JSON reader skips blank lines: an empty message is a bad row of its own.
+    polled->values.resize(at);
+    BadRow bad{fmt::format("{}:{}", o.topic, partition), m->offset, "", "empty message",
+               std::string_view()};
+    input_->rows_counter() += 1;
+    return input_->bad_rows()->Report(bad);
+  }
+  polled->values.push_back('\n');
+  AddMessageFields(m, polled);
+  return Status::OK();
+}
+
+void KafkaSource::AddMessageFields(rd_kafka_message_t* m, Polled* polled) {
+  polled->offsets.push_back(m->offset);
+  rd_kafka_timestamp_type_t tt;
+  polled->timestamps.push_back(rd_kafka_message_timestamp(m, &tt));
+  polled->has_key.push_back(m->key != nullptr);
+  polled->keys.emplace_back(m->key ? static_cast<const char*>(m->key) : "", m->key_len);
+  polled->headers.push_back(HeadersJson(m));
+}
+
+// The raw values as the `value` column; those that are not valid UTF-8 for a text
+// column are bad rows, left out of `good` (message indexes kept).
+Result<std::shared_ptr<arrow::Array>> KafkaSource::RawValues(int32_t partition,
+                                                             const Polled& polled,
+                                                             std::vector<int64_t>* good) {
+  const auto& o = input_->options();
+  const bool text = o.value_schema->field(0)->type()->id() == arrow::Type::STRING;
+  static const bool utf8_ready = [] {
+    arrow::util::InitializeUTF8();
+    return true;
+  }();
+  (void)utf8_ready;
+  const int64_t n = static_cast<int64_t>(polled.offsets.size());
+  arrow::BinaryBuilder binary;
+  arrow::StringBuilder strings;
+  for (int64_t i = 0; i < n; ++i) {
+    const std::string& v = polled.raw[i];
+    if (text && polled.has_value[i] &&
+        !arrow::util::ValidateUTF8(reinterpret_cast<const uint8_t*>(v.data()),
+                                   static_cast<int64_t>(v.size()))) {
+      BadRow bad{fmt::format("{}:{}", o.topic, partition), polled.offsets[i], "value",
+                 "not valid UTF-8 (read it as value binary)", std::string_view()};
+      ARROW_RETURN_NOT_OK(input_->bad_rows()->Report(bad));
+      continue;
+    }
+    good->push_back(i);
+    if (text) {
+      ARROW_RETURN_NOT_OK(polled.has_value[i] ? strings.Append(v) : strings.AppendNull());
+    } else {
+      ARROW_RETURN_NOT_OK(polled.has_value[i] ? binary.Append(v) : binary.AppendNull());
+    }
+  }
+  std::shared_ptr<arrow::Array> out;
+  if (text) {
+    ARROW_RETURN_NOT_OK(strings.Finish(&out));
+  } else {
+    ARROW_RETURN_NOT_OK(binary.Finish(&out));
+  }
+  return out;
+}
+
 int64_t KafkaSource::num_morsels() const { return input_->partitions(); }
 
 bool KafkaSource::unbounded() const { return !input_->options().stop_at_end; }
 
 Result<std::shared_ptr<arrow::RecordBatch>> KafkaSource::Decode(int32_t partition,
                                                                 Polled* polled) {
+  const auto& o = input_->options();
+  std::vector<int64_t> good;
+  arrow::ArrayVector columns;
+  if (o.raw) {
+    ARROW_ASSIGN_OR_RAISE(auto values, RawValues(partition, *polled, &good));
+    columns.push_back(std::move(values));
+  } else {
+    ARROW_ASSIGN_OR_RAISE(columns, JsonValues(partition, polled, &good));
+  }
+  if (good.empty()) return nullptr;
+  return WithMetadata(partition, *polled, good, std::move(columns));
+}
+
+Result<arrow::ArrayVector> KafkaSource::JsonValues(int32_t partition, Polled* polled,
+                                                   std::vector<int64_t>* good_out) {
   const auto& o = input_->options();
   const std::string place = fmt::format("{}:{}", o.topic, partition);
   std::set<int64_t> bad_lines;  // 1-based, within this batch
@@ -270,12 +415,19 @@ Result<std::shared_ptr<arrow::RecordBatch>> KafkaSource::Decode(int32_t partitio
                                                 input_->bad_rows()));
   ARROW_ASSIGN_OR_RAISE(auto values, reader->Next());
   const int64_t n = static_cast<int64_t>(polled->offsets.size());
-  std::vector<int64_t> good;
   for (int64_t i = 0; i < n; ++i) {
-    if (!bad_lines.count(i + 1)) good.push_back(i);
+    if (!bad_lines.count(i + 1)) good_out->push_back(i);
   }
-  if (good.empty()) return nullptr;
-  arrow::ArrayVector columns = values->columns();
+  if (good_out->empty()) return arrow::ArrayVector{};
+  return values->columns();
+}
+
+// The values' columns with the metadata columns asked for, of messages `good`.
+Result<std::shared_ptr<arrow::RecordBatch>> KafkaSource::WithMetadata(
+    int32_t partition, const Polled& polled_ref, const std::vector<int64_t>& good,
+    arrow::ArrayVector columns) {
+  const auto& o = input_->options();
+  const Polled* polled = &polled_ref;
   for (const auto& m : o.metadata) {
     if (m == "key") {
       arrow::StringBuilder b;
@@ -295,6 +447,13 @@ Result<std::shared_ptr<arrow::RecordBatch>> KafkaSource::Decode(int32_t partitio
     } else if (m == "partition") {
       arrow::Int32Builder b;
       for (size_t i = 0; i < good.size(); ++i) ARROW_RETURN_NOT_OK(b.Append(partition));
+      columns.push_back(b.Finish().ValueOrDie());
+    } else if (m == "headers") {
+      arrow::StringBuilder b;
+      for (int64_t i : good) {
+        const std::string& h = polled->headers[i];
+        ARROW_RETURN_NOT_OK(h.empty() ? b.AppendNull() : b.Append(h));
+      }
       columns.push_back(b.Finish().ValueOrDie());
     } else {
       arrow::Int64Builder b;
@@ -319,6 +478,23 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
   if (o.start == "committed") start = RD_KAFKA_OFFSET_STORED;
   if (auto it = o.start_offsets.find(partition); it != o.start_offsets.end()) {
     start = it->second;
+  }
+  if (o.start == "time") {
+    // The first offset whose message time is at or after the start (none: the end).
+    rd_kafka_topic_partition_list_t* t = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(t, o.topic.c_str(), partition)->offset =
+        o.start_time_ms;
+    rd_kafka_resp_err_t te =
+        rd_kafka_offsets_for_times(rk.get(), t, static_cast<int>(o.timeout_ms));
+    const int64_t found = t->elems[0].offset;
+    const rd_kafka_resp_err_t pe = t->elems[0].err;
+    rd_kafka_topic_partition_list_destroy(t);
+    if (te != RD_KAFKA_RESP_ERR_NO_ERROR || pe != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Status::IOError(
+          place, ": cannot find the offset of the start time: ",
+          rd_kafka_err2str(te != RD_KAFKA_RESP_ERR_NO_ERROR ? te : pe));
+    }
+    start = found >= 0 ? found : RD_KAFKA_OFFSET_END;
   }
   if (start == RD_KAFKA_OFFSET_STORED) {
     // The group's committed offset, resolved now (to know whether anything is left
@@ -404,33 +580,17 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
       watermarks_.SetIdle(partition, false);  // holds the watermark again
       const char* v = static_cast<const char*>(m->payload);
       size_t len = m->len;
-      size_t at = polled.values.size();
-      polled.values.append(v == nullptr ? "" : std::string_view(v, len));
-      // One message, one line: raw newlines may only be whitespace between tokens.
-      for (size_t i = at; i < polled.values.size(); ++i) {
-        if (polled.values[i] == '\n' || polled.values[i] == '\r') polled.values[i] = ' ';
-      }
-      bool blank = std::all_of(polled.values.begin() + at, polled.values.end(),
-                               [](char c) { return c == ' ' || c == '\t'; });
-      if (blank) {
-        // The JSON reader skips blank lines: an empty message is a bad row of its own.
-        polled.values.resize(at);
-        BadRow bad{fmt::format("{}:{}", o.topic, partition), m->offset, "",
-                   "empty message", std::string_view()};
-        input_->rows_counter() += 1;
-        Status st = input_->bad_rows()->Report(bad);
+      if (o.raw) {
+        // The value as it is (its bytes checked when the column is text, at Decode).
+        polled.raw.emplace_back(v == nullptr ? "" : std::string_view(v, len));
+        polled.has_value.push_back(v != nullptr);
+        AddMessageFields(m, &polled);
+      } else {
+        Status st = AddJsonValue(m, partition, &polled);
         if (!st.ok()) {
           rd_kafka_message_destroy(m);
           return st;
         }
-      } else {
-        polled.values.push_back('\n');
-        polled.offsets.push_back(m->offset);
-        rd_kafka_timestamp_type_t tt;
-        polled.timestamps.push_back(rd_kafka_message_timestamp(m, &tt));
-        polled.has_key.push_back(m->key != nullptr);
-        polled.keys.emplace_back(m->key ? static_cast<const char*>(m->key) : "",
-                                 m->key_len);
       }
       input_->Consumed(partition, m->offset + 1);
       if (m->offset + 1 >= end) done = true;
@@ -481,6 +641,28 @@ std::vector<std::string> SplitCommas(const std::string& text) {
   }
 }
 
+// "2024-05-01 12:00:00" or "2024-05-01T12:00:00.250" (UTC), or "ms:1714564800000":
+// milliseconds since the epoch. Nullopt for anything else.
+std::optional<int64_t> ParseStartTime(const std::string& v) {
+  if (v.rfind("ms:", 0) == 0) {
+    auto ms = ParseIntOption("start", v.substr(3));
+    if (!ms.ok()) return std::nullopt;
+    return *ms;
+  }
+  std::tm tm{};
+  int millis = 0;
+  char sep = 0;
+  char frac[16] = {0};
+  const int got =
+      std::sscanf(v.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d.%9[0-9]", &tm.tm_year, &tm.tm_mon,
+                  &tm.tm_mday, &sep, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, frac);
+  if (got < 7 || (sep != ' ' && sep != 'T')) return std::nullopt;
+  for (int i = 0; i < 3; ++i) millis = millis * 10 + (frac[i] >= '0' ? frac[i] - '0' : 0);
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + millis;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
@@ -496,13 +678,18 @@ Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
     } else if (k == "start") {
       if (v == "earliest" || v == "latest" || v == "committed") {
         o.start = v;
+      } else if (auto ms = ParseStartTime(v)) {
+        // A time: each partition from its first message at or after it.
+        o.start = "time";
+        o.start_time_ms = *ms;
       } else {
         // partition:offset,...
         for (const auto& item : SplitCommas(v)) {
           size_t colon = item.find(':');
           if (colon == std::string::npos) {
             return Status::Invalid(what,
-                                   ": earliest, latest, committed or "
+                                   ": earliest, latest, committed, a time "
+                                   "('2024-05-01 12:00:00', UTC) or "
                                    "partition:offset,... (got '",
                                    v, "')");
           }
@@ -517,17 +704,18 @@ Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
     } else if (k == "columns") {
       columns = v;
     } else if (k == "value_format") {
-      if (v != "json") {
-        return Status::NotImplemented(what,
-                                      ": only json values so far (csv and raw "
-                                      "come next)");
+      if (v == "raw") {
+        o.raw = true;
+      } else if (v != "json") {
+        return Status::NotImplemented(what, ": json or raw (csv values come next), not '",
+                                      v, "'");
       }
     } else if (k == "metadata") {
       for (const auto& item : SplitCommas(v)) {
         if (item != "key" && item != "timestamp" && item != "partition" &&
-            item != "offset") {
-          return Status::Invalid(what, ": key, timestamp, partition or offset, not '",
-                                 item, "'");
+            item != "offset" && item != "headers") {
+          return Status::Invalid(
+              what, ": key, timestamp, partition, offset or headers, not '", item, "'");
         }
         o.metadata.push_back(item);
       }
@@ -556,12 +744,33 @@ Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
     return Status::Invalid("source ", spec.name,
                            ": start => committed needs a group_id (whose offsets)");
   }
-  if (columns.empty()) {
-    return Status::Invalid("source ", spec.name,
-                           ": needs columns (the JSON values' schema, e.g. 'id bigint, "
-                           "ts timestamp')");
+  arrow::FieldVector fields;
+  if (o.raw) {
+    // One column, `value`: text unless the columns say binary.
+    fields = {arrow::field("value", arrow::utf8())};
+    if (!columns.empty()) {
+      std::string c;
+      for (char ch : columns) c.push_back(static_cast<char>(std::tolower(ch)));
+      const auto first = c.find_first_not_of(' ');
+      const auto last = c.find_last_not_of(' ');
+      c = first == std::string::npos ? "" : c.substr(first, last - first + 1);
+      if (c == "value blob" || c == "value binary" || c == "value bytea") {
+        fields = {arrow::field("value", arrow::binary())};
+      } else if (c != "value varchar" && c != "value text") {
+        return Status::Invalid("source ", spec.name,
+                               ": value_format raw has one column, text or binary "
+                               "('value varchar' or 'value blob'), not '",
+                               columns, "'");
+      }
+    }
+  } else {
+    if (columns.empty()) {
+      return Status::Invalid("source ", spec.name,
+                             ": needs columns (the JSON values' schema, e.g. 'id bigint, "
+                             "ts timestamp')");
+    }
+    ARROW_ASSIGN_OR_RAISE(fields, ParseColumnList(columns));
   }
-  ARROW_ASSIGN_OR_RAISE(auto fields, ParseColumnList(columns));
   o.value_schema = arrow::schema(fields);
   arrow::FieldVector all = fields;
   for (const auto& m : o.metadata) {
@@ -572,6 +781,7 @@ Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
     }
     if (m == "partition") all.push_back(arrow::field("kafka_partition", arrow::int32()));
     if (m == "offset") all.push_back(arrow::field("kafka_offset", arrow::int64()));
+    if (m == "headers") all.push_back(arrow::field("kafka_headers", arrow::utf8()));
   }
   auto schema = arrow::schema(all);
   if (!event_time.empty() || o.watermark_us >= 0) {

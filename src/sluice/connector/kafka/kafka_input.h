@@ -4,18 +4,23 @@
 //
 // Splits are the topic's partitions: each is read by a consumer of its own, assigned
 // the partition (no group rebalancing), from `start`: earliest (default), latest,
-// committed (group_id's committed offset, else earliest), or
-// "partition:offset,partition:offset" (others from earliest). `stop_at`: never (the
-// default: an unbounded stream that ends when the job is stopped) or end (the offsets
-// that were the end when the job started: a bounded read, for batch jobs and tests).
+// committed (group_id's committed offset, else earliest), a time ("2024-05-01
+// 12:00:00" UTC, or "ms:1714564800000": each partition from its first message at or
+// after it), or "partition:offset,partition:offset" (others from earliest). `stop_at`:
+// never (the default: an unbounded stream that ends when the job is stopped) or end (the
+// offsets that were the end when the job started: a bounded read, for batch jobs and
+// tests).
 //
 // Values are JSON objects (format json; the columns given; nested values as JSON text),
 // parsed by the JSON reader: a message that is not valid JSON or whose values do not fit
 // is a bad row named "topic:partition" at its offset, handled by on_error (fail, skip,
-// reject). An empty message is a bad row too. Optional metadata columns, appended in
-// this order when asked for (metadata => 'key,timestamp,partition,offset'):
-// kafka_key (utf8), kafka_timestamp (timestamp[ms, UTC]), kafka_partition (int32),
-// kafka_offset (int64).
+// reject). An empty message is a bad row too. value_format => 'raw' instead gives each
+// value as it is in one column `value`, text (bytes that are not UTF-8 are a bad row)
+// or, with columns => 'value blob', binary; a message without a value is NULL.
+// Optional metadata columns, appended in the order asked for (metadata =>
+// 'key,timestamp,partition,offset,headers'): kafka_key (utf8), kafka_timestamp
+// (timestamp[ms, UTC]), kafka_partition (int32), kafka_offset (int64), kafka_headers
+// (utf8: a JSON object of the headers' values as strings, NULL without headers).
 //
 // Event time: with event_time (a column) and watermark (a duration), each partition
 // emits bounded out-of-orderness watermarks; the source's watermark is the lowest over
