@@ -145,6 +145,19 @@ def test_bad_messages_name_topic_partition_offset(sluice, kafka, tmp_path):
     places = sorted((l["source"], l["line"]) for l in lines)
     assert places == [(f"{topic}:0", 5), (f"{topic}:1", 5), (f"{topic}:1", 6)]
     assert any("empty message" in l["reason"] for l in lines)
+    # A dead-letter topic instead of a file: the same objects, keyed by source partition.
+    dlq = topic_name("dlq")
+    kafka.create_topic(dlq, 1)
+    r = sluice.sql(f"SELECT count(*) AS n FROM {src.format(extra=', on_error => ' + repr('reject') + ', rejects => ' + repr('kafka:' + dlq))}")
+    assert r.ok, r.cli.describe()
+    assert r.table.to_pylist() == [{"n": 10}]
+    assert f"rejects: kafka topic {dlq}" in r.cli.stderr, r.cli.stderr
+    dead = read_all(kafka, dlq)
+    assert sorted((k.decode(), json.loads(v)["line"]) for _, _, k, v in dead) == places
+    assert sorted(json.loads(v)["reason"] for _, _, _, v in dead) == \
+        sorted(l["reason"] for l in lines)
+    missing = sluice.sql(f"SELECT count(*) FROM {src.format(extra=', on_error => ' + repr('reject') + ', rejects => ' + repr('kafka:no-such-dlq'))}")
+    assert not missing.ok and "no-such-dlq" in missing.error, missing.error
 
 
 def test_group_offsets_resume_after_the_last_run(sluice, kafka):

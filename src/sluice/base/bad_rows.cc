@@ -32,6 +32,9 @@ const char* OnErrorName(OnError policy) {
 BadRowHandler::BadRowHandler(OnError policy, std::string rejects_path)
     : policy_(policy), rejects_path_(std::move(rejects_path)) {}
 
+BadRowHandler::BadRowHandler(OnError policy, std::unique_ptr<RejectsOutput> output)
+    : policy_(policy), rejects_path_(output->Describe()), output_(std::move(output)) {}
+
 BadRowHandler::~BadRowHandler() {
   if (out_ != nullptr) {
     std::fclose(out_);
@@ -67,8 +70,10 @@ Status BadRowHandler::Report(const BadRow& row) {
   AppendJsonString(&line, row.reason);
   line += ",\"raw\":";
   AppendJsonString(&line, row.raw);
-  line += "}\n";
+  line += "}";
   std::lock_guard<std::mutex> lock(mu_);
+  if (output_) return output_->Write(line, row);
+  line += "\n";
   if (out_ == nullptr) {
     if (rejects_path_.empty()) {
       return Status::Invalid("on_error: reject needs a rejects file path");
@@ -89,6 +94,7 @@ Status BadRowHandler::Report(const BadRow& row) {
 
 Status BadRowHandler::Close() {
   std::lock_guard<std::mutex> lock(mu_);
+  if (output_) return output_->Close();
   if (out_ == nullptr) return Status::OK();
   int rc = std::fclose(out_);
   out_ = nullptr;

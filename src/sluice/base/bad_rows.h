@@ -36,14 +36,29 @@ struct BadRow {
   std::string_view raw;  // the row's raw text
 };
 
+/// Where rejected rows go instead of a rejects file (a Kafka dead-letter topic).
+class RejectsOutput {
+ public:
+  virtual ~RejectsOutput() = default;
+  /// One rejected row as a JSON object (no newline). Called under the handler's lock.
+  virtual Status Write(const std::string& json, const BadRow& row) = 0;
+  /// Everything written is delivered.
+  virtual Status Close() = 0;
+  /// For summaries and messages, e.g. "kafka topic bad-bids".
+  virtual std::string Describe() const = 0;
+};
+
 class BadRowHandler {
  public:
   /// `rejects_path` is required for kReject (a JSON-lines file created on first use,
   /// written atomically: it appears under its final name when Close() succeeds).
   BadRowHandler(OnError policy, std::string rejects_path = "");
+  /// kReject into `output` instead of a file.
+  BadRowHandler(OnError policy, std::unique_ptr<RejectsOutput> output);
   ~BadRowHandler();
 
   OnError policy() const { return policy_; }
+  /// The rejects file, or what the output says it is.
   const std::string& rejects_path() const { return rejects_path_; }
 
   /// Reports a bad row. Returns an error naming the place under kFail; otherwise counts
@@ -64,6 +79,7 @@ class BadRowHandler {
   std::mutex mu_;
   std::set<std::pair<std::string, int64_t>> seen_;
   std::FILE* out_ = nullptr;
+  std::unique_ptr<RejectsOutput> output_;
 };
 
 /// Formats the place of a bad row for an error message: "path:line: column 'c': reason".

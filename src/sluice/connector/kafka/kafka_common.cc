@@ -42,4 +42,28 @@ Result<int> TopicPartitions(rd_kafka_t* rk, const std::string& topic,
   return partitions;
 }
 
+Result<rd_kafka_t*> NewProducer(
+    const std::string& brokers, int64_t queue_kbytes, int64_t delivery_timeout_ms,
+    void (*on_delivery)(rd_kafka_t*, const rd_kafka_message_t*, void*), void* opaque) {
+  ARROW_ASSIGN_OR_RAISE(
+      rd_kafka_conf_t * conf,
+      MakeKafkaConf({{"bootstrap.servers", brokers},
+                     {"acks", "all"},
+                     {"enable.idempotence", "true"},
+                     {"partitioner", "murmur2_random"},
+                     {"linger.ms", "5"},
+                     {"queue.buffering.max.kbytes", std::to_string(queue_kbytes)},
+                     {"message.timeout.ms", std::to_string(delivery_timeout_ms)},
+                     {"log_level", "3"}}));
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  rd_kafka_conf_set_opaque(conf, opaque);
+  char err[512];
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  if (producer == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return Status::IOError("kafka: cannot create a producer: ", err);
+  }
+  return producer;
+}
+
 }  // namespace sluice::connector

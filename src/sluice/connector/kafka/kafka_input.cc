@@ -21,6 +21,7 @@
 #include "sluice/connector/event_time_input.h"
 #include "sluice/connector/json/json_reader.h"
 #include "sluice/connector/kafka/kafka_common.h"
+#include "sluice/connector/kafka/kafka_dead_letter.h"
 #include "sluice/exec/operators/time_window.h"
 
 namespace sluice::connector {
@@ -802,8 +803,16 @@ Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
     rejects = "kafka-" + o.topic + ".rejects.jsonl";
   }
   ARROW_ASSIGN_OR_RAISE(int partitions, PartitionCount(o));
-  return std::make_shared<KafkaInput>(o, partitions, schema,
-                                      std::make_shared<BadRowHandler>(policy, rejects));
+  std::shared_ptr<BadRowHandler> bad_rows;
+  if (policy == OnError::kReject && rejects.rfind("kafka:", 0) == 0) {
+    // A dead-letter topic on the same brokers.
+    ARROW_ASSIGN_OR_RAISE(
+        auto dlq, OpenDeadLetterTopic(o.brokers, rejects.substr(6), o.timeout_ms));
+    bad_rows = std::make_shared<BadRowHandler>(policy, std::move(dlq));
+  } else {
+    bad_rows = std::make_shared<BadRowHandler>(policy, rejects);
+  }
+  return std::make_shared<KafkaInput>(o, partitions, schema, std::move(bad_rows));
 }
 
 }  // namespace sluice::connector

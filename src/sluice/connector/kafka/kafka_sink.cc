@@ -51,24 +51,9 @@ Result<std::shared_ptr<KafkaSink>> KafkaSink::Make(std::shared_ptr<arrow::Schema
                              sink->schema_->ToString(), ")");
     }
   }
-  ARROW_ASSIGN_OR_RAISE(
-      rd_kafka_conf_t * conf,
-      MakeKafkaConf({{"bootstrap.servers", o.brokers},
-                     {"acks", "all"},
-                     {"enable.idempotence", "true"},
-                     {"partitioner", "murmur2_random"},
-                     {"linger.ms", "5"},
-                     {"queue.buffering.max.kbytes", std::to_string(o.queue_kbytes)},
-                     {"message.timeout.ms", std::to_string(o.delivery_timeout_ms)},
-                     {"log_level", "3"}}));
-  rd_kafka_conf_set_dr_msg_cb(conf, OnDelivery);
-  rd_kafka_conf_set_opaque(conf, sink.get());
-  char err[512];
-  sink->producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-  if (sink->producer_ == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    return Status::IOError("kafka: cannot create a producer: ", err);
-  }
+  ARROW_ASSIGN_OR_RAISE(sink->producer_,
+                        NewProducer(o.brokers, o.queue_kbytes, o.delivery_timeout_ms,
+                                    OnDelivery, sink.get()));
   // The topic must exist (a typo would otherwise wait out the delivery timeout).
   ARROW_RETURN_NOT_OK(
       TopicPartitions(sink->producer_, o.topic, o.brokers, o.delivery_timeout_ms)
