@@ -78,10 +78,12 @@ def delayed(duck, data, sides="lr"):
                .fetchall()[0][0] for s in sides)
 
 
-def check(sluice, duck, data, query, keys, threads, min_rows=1000, rows="WHERE NOT late"):
+def check(sluice, duck, data, query, keys, threads, min_rows=1000, rows="WHERE NOT late",
+          ref=None):
+    """`query` over the streams against DuckDB's `ref` (default: the same query)."""
     res = sluice.sql(streams(data, query), threads=threads)
     assert res.ok, res.cli.describe()
-    theirs = reference(duck, data, query, rows)
+    theirs = reference(duck, data, ref or query, rows)
     assert theirs.num_rows >= min_rows
     diff = result_compare.compare_keyed(duck, res.table, theirs, keys)
     assert diff is None, f"{query}: {diff}"
@@ -163,12 +165,7 @@ def test_window_join_of_aggregates(sluice, duck, data, threads):
     ref = (f"SELECT a.k, a.window_start, a.n AS ln, b.n AS rn, a.total + b.total AS total "
            f"FROM {agg.format(s=size, t='l')} a JOIN {agg.format(s=size, t='r')} b "
            "ON a.k = b.k AND a.window_start = b.window_start")
-    ours = sluice.sql(streams(data, query), threads=threads)
-    assert ours.ok, ours.cli.describe()
-    theirs = reference(duck, data, ref)
-    assert theirs.num_rows > 1000
-    diff = result_compare.compare_keyed(duck, ours.table, theirs, ["k", "window_start"])
-    assert diff is None, diff
+    check(sluice, duck, data, query, ["k", "window_start"], threads, ref=ref)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -182,12 +179,7 @@ def test_window_join_of_window_rows(sluice, duck, data, threads):
            f"make_timestamp(floor(epoch_us(l.ts) / {size})::BIGINT * {size} + {size}) "
            "AS window_end FROM l JOIN r ON l.k = r.k AND "
            f"floor(epoch_us(l.ts) / {size}) = floor(epoch_us(r.ts) / {size})")
-    ours = sluice.sql(streams(data, query), threads=threads)
-    assert ours.ok, ours.cli.describe()
-    theirs = reference(duck, data, ref)
-    assert theirs.num_rows > 1000
-    diff = result_compare.compare_keyed(duck, ours.table, theirs, ["lid", "rid"])
-    assert diff is None, diff
+    ours = check(sluice, duck, data, query, ["lid", "rid"], threads, ref=ref)
     assert late_rows(ours) == delayed(duck, data), ours.cli.stderr
 
 

@@ -20,7 +20,7 @@
 // its own keys and its own producers (Port(p) is the Sink its pipelines end in; the
 // exchange itself is port 0), and a consumer that reads through Read() sees each
 // batch with its port and each port's own watermark, the minimum over that port's
-// producers. Produce() (the plain Source) forwards batches and the minimum over all.
+// producers. Produce() (the plain Source) reads an exchange of one port.
 #include <condition_variable>
 #include <deque>
 #include <mutex>

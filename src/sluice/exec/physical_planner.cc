@@ -182,15 +182,6 @@ bool ReadsStream(const plan::Plan& node) {
   return false;
 }
 
-int64_t SaturatingSub(int64_t a, int64_t b) {
-  int64_t r;
-  if (__builtin_sub_overflow(a, b, &r)) {
-    return b < 0 ? std::numeric_limits<int64_t>::max()
-                 : std::numeric_limits<int64_t>::min();
-  }
-  return r;
-}
-
 // Whether `node` reads a source without end.
 bool ReadsUnbounded(const plan::Plan& node) {
   if (node->kind == NodeKind::kScan) {
@@ -454,8 +445,8 @@ JoinTimeBounds FindJoinTimeBounds(const plan::JoinNode& n) {
   const int64_t slack =
       std::max(unit_us(*left->schema->field(best.left_column)->type()),
                unit_us(*right->schema->field(best.right_column)->type()));
-  if (best.lo != kMin) best.lo = SaturatingSub(best.lo, slack);
-  if (best.hi != kMax) best.hi = SaturatingSub(best.hi, -slack);
+  if (best.lo != kMin) best.lo = SaturatingAdd(best.lo, -slack);
+  if (best.hi != kMax) best.hi = SaturatingAdd(best.hi, slack);
   return best;
 }
 

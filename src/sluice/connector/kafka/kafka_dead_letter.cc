@@ -31,7 +31,8 @@ class DeadLetterTopic : public RejectsOutput {
   Status Write(const std::string& json, const BadRow& row) override {
     while (true) {
       rd_kafka_resp_err_t e = rd_kafka_producev(
-          producer_, RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          producer_, RD_KAFKA_V_TOPIC(topic_.c_str()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
           RD_KAFKA_V_VALUE(const_cast<char*>(json.data()), json.size()),
           RD_KAFKA_V_KEY(row.source.data(), row.source.size()), RD_KAFKA_V_END);
       if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
@@ -46,12 +47,13 @@ class DeadLetterTopic : public RejectsOutput {
   }
 
   Status Close() override {
-    rd_kafka_resp_err_t e = rd_kafka_flush(producer_, static_cast<int>(timeout_ms_ + 5000));
+    rd_kafka_resp_err_t e =
+        rd_kafka_flush(producer_, static_cast<int>(timeout_ms_ + 5000));
     ARROW_RETURN_NOT_OK(Failures());
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return Status::IOError("dead-letter topic '", topic_, "': ",
-                             rd_kafka_outq_len(producer_),
-                             " rejected messages still undelivered: ", rd_kafka_err2str(e));
+      return Status::IOError(
+          "dead-letter topic '", topic_, "': ", rd_kafka_outq_len(producer_),
+          " rejected messages still undelivered: ", rd_kafka_err2str(e));
     }
     return Status::OK();
   }

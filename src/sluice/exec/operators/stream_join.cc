@@ -22,15 +22,6 @@ namespace {
 
 using plan::JoinType;
 
-int64_t SaturatingAdd(int64_t a, int64_t b) {
-  int64_t r;
-  if (__builtin_add_overflow(a, b, &r)) {
-    return b > 0 ? std::numeric_limits<int64_t>::max()
-                 : std::numeric_limits<int64_t>::min();
-  }
-  return r;
-}
-
 // Each row's time in microseconds (valid[i] = 0: NULL) from a timestamp column.
 void TimesOf(const arrow::Array& column, std::vector<int64_t>* times,
              std::vector<uint8_t>* valid) {

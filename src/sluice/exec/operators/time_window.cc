@@ -22,16 +22,6 @@ namespace {
 using ArrayPtr = std::shared_ptr<arrow::Array>;
 using Accumulators = std::vector<std::unique_ptr<GroupedAccumulator>>;
 
-// a + b, saturating at the int64 range (window ends near the end of time).
-int64_t SaturatingAdd(int64_t a, int64_t b) {
-  int64_t r;
-  if (__builtin_add_overflow(a, b, &r)) {
-    return b > 0 ? std::numeric_limits<int64_t>::max()
-                 : std::numeric_limits<int64_t>::min();
-  }
-  return r;
-}
-
 Result<ArrayPtr> TimestampArray(const std::vector<int64_t>& values,
                                 const std::shared_ptr<arrow::DataType>& type,
                                 arrow::MemoryPool* pool) {

@@ -26,6 +26,7 @@
 // state past the limit fails with the memory error (no spilling of window state yet).
 // Hop and session windows need decomposable aggregates (aggregate_functions.h: their
 // panes and sessions merge); tumbling windows take any aggregate.
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -43,6 +44,17 @@ struct TimeWindowSpec {
   /// Extra event time a window waits for late rows after the watermark passed it.
   int64_t lateness_us = 0;
 };
+
+/// a + b, saturating at the int64 range (window ends and expiry times near the end of
+/// time).
+inline int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) {
+    return b > 0 ? std::numeric_limits<int64_t>::max()
+                 : std::numeric_limits<int64_t>::min();
+  }
+  return r;
+}
 
 /// floor(a / b) for b > 0 (towards minus infinity, unlike C++'s division).
 inline int64_t FloorDiv(int64_t a, int64_t b) {
