@@ -102,3 +102,45 @@ def test_live_status_on_a_terminal(sluice, tmp_path):
     assert p.returncode == 0, text
     assert "stream " in text and " · in " in text and "/s) · out " in text, text
     assert "watermark 2015-07-15 " in text and "(lag " in text, text
+
+
+def test_rolling_files_are_published_while_the_stream_runs(sluice, tmp_path):
+    # An endless stream into a directory with roll_interval: finished part files appear
+    # under their final names while the job runs; the stop publishes the last ones, and
+    # together they hold every row read.
+    out = tmp_path / "bids"
+    query = (f"COPY (SELECT auction, price, date_time FROM nexmark('bid', events => -1, "
+             f"rate => {RATE}, splits => 2)) TO '{out}/' (FORMAT parquet, "
+             "ROLL_INTERVAL '300ms')")
+    p = subprocess.Popen([str(sluice.binary), "sql", query], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 20
+    while time.time() < deadline and len(list(out.glob("part-*.parquet"))) < 3:
+        time.sleep(0.2)
+    during = sorted(out.glob("part-*.parquet"))
+    assert len(during) >= 3, (during, p.poll())
+    assert p.poll() is None
+    # Files already published are complete Parquet files.
+    assert sum(pq.read_metadata(f).num_rows for f in during) > 0
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    files = sorted(out.glob("part-*.parquet"))
+    assert len(files) > len(during)
+    assert not list(out.glob(".sluice-tmp-*"))
+    total = sum(pq.read_metadata(f).num_rows for f in files)
+    read = int(err.split("rows in ")[1].split(" ")[0].replace(",", ""))
+    assert total == read
+
+
+def test_roll_rows_caps_every_file(sluice, tmp_path):
+    out = tmp_path / "parts"
+    r = sluice.cli(["sql", "--threads", "2",
+                    f"COPY (SELECT * FROM nexmark('bid', events => 200000)) TO '{out}/' "
+                    "(FORMAT parquet, ROLL_ROWS 25000)"])
+    assert r.returncode == 0, r.describe()
+    sizes = [pq.read_metadata(f).num_rows for f in sorted(out.glob("part-*.parquet"))]
+    assert sum(sizes) == 184_000 and max(sizes) == 25_000, sizes
+    bad = sluice.cli(["sql", f"COPY (SELECT 1 AS x) TO '{tmp_path}/one.parquet' "
+                             "(ROLL_ROWS 10)"])
+    assert bad.returncode != 0 and "need a directory target" in bad.stderr, bad.stderr

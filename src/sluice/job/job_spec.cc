@@ -220,10 +220,11 @@ class Parser {
       SinkSpec sink;
       sink.line = n.Mark().line + 1;
       std::string where = fmt::format("sink at line {}", sink.line);
-      ARROW_RETURN_NOT_OK(CheckKeys(n, where,
-                                    {"name", "from", "format", "path", "partition_by",
-                                     "compression", "row_group_rows", "title", "max_rows",
-                                     "header", "delimiter", "brokers", "key"}));
+      ARROW_RETURN_NOT_OK(
+          CheckKeys(n, where,
+                    {"name", "from", "format", "path", "partition_by", "compression",
+                     "row_group_rows", "title", "max_rows", "header", "delimiter",
+                     "brokers", "key", "roll_rows", "roll_interval"}));
       if (!n["from"]) return Error(n, where + " needs from: (a step or source name)");
       ARROW_ASSIGN_OR_RAISE(sink.from, Text(n["from"], where + ".from"));
       if (n["format"]) {
@@ -263,6 +264,16 @@ class Parser {
       if (n["row_group_rows"]) {
         ARROW_ASSIGN_OR_RAISE(sink.write.row_group_rows,
                               Int(n["row_group_rows"], where + ".row_group_rows"));
+      }
+      if (n["roll_rows"]) {
+        ARROW_ASSIGN_OR_RAISE(sink.write.roll_rows,
+                              Int(n["roll_rows"], where + ".roll_rows"));
+      }
+      if (n["roll_interval"]) {
+        ARROW_ASSIGN_OR_RAISE(auto t, Text(n["roll_interval"], where + ".roll_interval"));
+        auto us = ParseDurationMicros(t, where + ".roll_interval");
+        if (!us.ok()) return Error(n["roll_interval"], us.status().message());
+        sink.write.roll_interval_us = *us;
       }
       if (n["title"]) {
         ARROW_ASSIGN_OR_RAISE(sink.title, Text(n["title"], where + ".title"));

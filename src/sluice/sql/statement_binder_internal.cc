@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "sluice/base/duration.h"
 #include "sluice/base/text.h"
 #include "sluice/expr/types.h"
 #include "sluice/plan/plan_builder.h"
@@ -220,10 +221,22 @@ Result<PlannedStatement> QueryBinder::BindCopy(const PgNode& stmt, int position)
                        "'");
       }
       s.write.row_group_rows = rows;
+    } else if (name == "roll_rows") {
+      char* end = nullptr;
+      long long rows = std::strtoll(v.text.c_str(), &end, 10);
+      if (v.text.empty() || *end != '\0' || rows <= 0) {
+        return ErrorAt(at, "roll_rows must be a positive integer, got '", v.text, "'");
+      }
+      s.write.roll_rows = rows;
+    } else if (name == "roll_interval") {
+      auto us = ParseDurationMicros(v.text, "roll_interval");
+      if (!us.ok()) return ErrorAt(at, us.status().message());
+      s.write.roll_interval_us = *us;
     } else {
       return ErrorAt(at, "unknown COPY option '", name,
                      "' (format, compression, header, delimiter, partition_by, "
-                     "row_group_size; for kafka: brokers, key)");
+                     "row_group_size, roll_rows, roll_interval; for kafka: brokers, "
+                     "key)");
     }
   }
   if (!have_format) {

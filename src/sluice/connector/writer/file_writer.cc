@@ -10,6 +10,7 @@
 #include <parquet/properties.h>
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 
@@ -208,6 +209,12 @@ Result<std::unique_ptr<BatchWriter>> OpenBatchWriter(
   return OpenBatchWriter(*out, schema, options);
 }
 
+static int64_t SteadyMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 struct FileWriteSink::Local : exec::LocalSinkState {
   int worker = 0;
   std::map<std::string, OpenFile> files;  // by partition directory ("" = none)
@@ -226,6 +233,12 @@ Result<std::shared_ptr<FileWriteSink>> FileWriteSink::Make(
   std::error_code ec;
   bool directory = !options.partition_by.empty() || options.path.back() == '/' ||
                    fs::is_directory(options.path, ec);
+  if ((options.roll_rows > 0 || options.roll_interval_us > 0) && !directory) {
+    return Status::Invalid(
+        "rolling files (roll_rows, roll_interval) need a directory "
+        "target: end the path with '/' (",
+        options.path, ")");
+  }
   auto sink = std::make_shared<FileWriteSink>(schema, options, !directory);
   for (const auto& key : options.partition_by) {
     int idx = schema->GetFieldIndex(key);
@@ -275,6 +288,7 @@ Result<FileWriteSink::OpenFile*> FileWriteSink::FileFor(
             .string();
   }
   f.temp_path = TempPathFor(f.final_path);
+  f.opened_us = SteadyMicros();
   ARROW_ASSIGN_OR_RAISE(f.writer, OpenBatchWriter(f.temp_path, file_schema_, options_));
   return &files->emplace(partition_dir, std::move(f)).first->second;
 }
@@ -297,10 +311,7 @@ Status FileWriteSink::WritePartitioned(std::map<std::string, OpenFile>* files,
                                        const arrow::RecordBatch& batch, int worker) {
   auto data = batch.SelectColumns(data_columns_);
   ARROW_RETURN_NOT_OK(data.status());
-  if (partition_columns_.empty()) {
-    ARROW_ASSIGN_OR_RAISE(auto* f, FileFor(files, "", worker));
-    return f->writer->Write(**data);
-  }
+  if (partition_columns_.empty()) return WriteTo(files, "", worker, **data);
   // Group rows by their partition directory.
   std::map<std::string, std::vector<int64_t>> rows_by_dir;
   for (int64_t r = 0; r < batch.num_rows(); ++r) {
@@ -317,8 +328,7 @@ Status FileWriteSink::WritePartitioned(std::map<std::string, OpenFile>* files,
     ARROW_RETURN_NOT_OK(b.AppendValues(rows));
     ARROW_ASSIGN_OR_RAISE(auto idx, b.Finish());
     ARROW_ASSIGN_OR_RAISE(auto taken, cp::Take(arrow::Datum(*data), arrow::Datum(idx)));
-    ARROW_ASSIGN_OR_RAISE(auto* f, FileFor(files, dir, worker));
-    ARROW_RETURN_NOT_OK(f->writer->Write(*taken.record_batch()));
+    ARROW_RETURN_NOT_OK(WriteTo(files, dir, worker, *taken.record_batch()));
   }
   return Status::OK();
 }
@@ -341,7 +351,62 @@ Status FileWriteSink::Consume(exec::ExecContext* ctx, exec::LocalSinkState* base
     std::lock_guard<std::mutex> lock(mu_);
     return WritePartitioned(&shared_files_, *batch.data, local->worker);
   }
-  return WritePartitioned(&local->files, *batch.data, local->worker);
+  ARROW_RETURN_NOT_OK(WritePartitioned(&local->files, *batch.data, local->worker));
+  return rolling() ? Roll(&local->files) : Status::OK();
+}
+
+Status FileWriteSink::ConsumeWatermark(exec::ExecContext*, exec::LocalSinkState* base,
+                                       exec::Watermark) {
+  // Time passes with watermarks too: a quiet stream's file rolls by its interval.
+  if (!rolling()) return Status::OK();
+  return Roll(&static_cast<Local*>(base)->files);
+}
+
+Status FileWriteSink::WriteTo(std::map<std::string, OpenFile>* files,
+                              const std::string& dir, int worker,
+                              const arrow::RecordBatch& rows) {
+  int64_t done = 0;
+  while (done < rows.num_rows()) {
+    ARROW_ASSIGN_OR_RAISE(auto* f, FileFor(files, dir, worker));
+    int64_t n = rows.num_rows() - done;
+    // With roll_rows, a file takes no more than that: the rest goes to the next one.
+    if (options_.roll_rows > 0) n = std::min(n, options_.roll_rows - f->rows);
+    ARROW_RETURN_NOT_OK(f->writer->Write(
+        done == 0 && n == rows.num_rows() ? rows : *rows.Slice(done, n)));
+    f->rows += n;
+    done += n;
+    if (options_.roll_rows > 0 && f->rows >= options_.roll_rows) {
+      ARROW_RETURN_NOT_OK(Publish(f));
+      files->erase(dir);
+    }
+  }
+  return Status::OK();
+}
+
+Status FileWriteSink::Publish(OpenFile* f) {
+  ARROW_RETURN_NOT_OK(f->writer->Close());
+  f->writer.reset();
+  ARROW_RETURN_NOT_OK(PublishTempFile(f->temp_path, f->final_path));
+  std::lock_guard<std::mutex> lock(mu_);
+  published_.push_back(f->final_path);
+  return Status::OK();
+}
+
+Status FileWriteSink::Roll(std::map<std::string, OpenFile>* files) {
+  const int64_t now = SteadyMicros();
+  for (auto it = files->begin(); it != files->end();) {
+    OpenFile& f = it->second;
+    const bool full = options_.roll_rows > 0 && f.rows >= options_.roll_rows;
+    const bool old = options_.roll_interval_us > 0 && f.rows > 0 &&
+                     now - f.opened_us >= options_.roll_interval_us;
+    if (!full && !old) {
+      ++it;
+      continue;
+    }
+    ARROW_RETURN_NOT_OK(Publish(&f));
+    it = files->erase(it);
+  }
+  return Status::OK();
 }
 
 Status FileWriteSink::FinishLocal(exec::ExecContext* ctx,

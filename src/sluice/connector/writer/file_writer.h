@@ -8,6 +8,13 @@
 // renamed to its final name only when the whole job's output is complete (Finalize).
 // A job that fails leaves no file under a final name. A single-file target receives
 // ordered input in order (see exec::Sink::needs_order).
+//
+// Rolling (a directory target, for streams): with roll_rows and/or roll_interval a
+// worker's file is finished once it holds that many rows or has been open that long
+// (checked as batches and watermarks arrive) and is published at once under its final
+// name, complete; the next rows go to a new part file. The files still open are
+// published when the job ends. A job that fails keeps the files it finished (each is
+// whole) and publishes none of the others.
 #include <arrow/io/interfaces.h>
 
 #include <map>
@@ -44,6 +51,10 @@ struct WriteOptions {
   /// kKafka: the brokers and the column whose text is each message's key (optional).
   std::string kafka_brokers;
   std::string kafka_key;
+  /// Rolling files (a directory target): finish a file at this many rows (0: no limit)
+  /// or after this long open, in microseconds of wall-clock time (0: no limit).
+  int64_t roll_rows = 0;
+  int64_t roll_interval_us = 0;
 };
 
 /// Writes one stream of batches to one open file.
@@ -74,6 +85,8 @@ class FileWriteSink : public exec::Sink {
   Status FinishLocal(exec::ExecContext* ctx,
                      std::unique_ptr<exec::LocalSinkState> local) override;
   Status Finalize(exec::ExecContext* ctx) override;
+  Status ConsumeWatermark(exec::ExecContext* ctx, exec::LocalSinkState* local,
+                          exec::Watermark wm) override;
   bool needs_order() const override { return single_file_; }
   std::string what_it_writes() const override { return "the file sink " + options_.path; }
 
@@ -92,12 +105,22 @@ class FileWriteSink : public exec::Sink {
     std::string temp_path;
     std::string final_path;
     std::unique_ptr<BatchWriter> writer;
+    int64_t rows = 0;
+    int64_t opened_us = 0;  // steady clock
   };
   struct Local;
   Result<OpenFile*> FileFor(std::map<std::string, OpenFile>* files,
                             const std::string& partition_dir, int worker);
   Status WritePartitioned(std::map<std::string, OpenFile>* files,
                           const arrow::RecordBatch& batch, int worker);
+  bool rolling() const { return options_.roll_rows > 0 || options_.roll_interval_us > 0; }
+  // `rows` into the file of partition directory `dir`, rolling at roll_rows.
+  Status WriteTo(std::map<std::string, OpenFile>* files, const std::string& dir,
+                 int worker, const arrow::RecordBatch& rows);
+  // Finishes and publishes the files of `files` due to roll by time or rows.
+  Status Roll(std::map<std::string, OpenFile>* files);
+  // Closes `f` and publishes it under its final name.
+  Status Publish(OpenFile* f);
 
   std::shared_ptr<arrow::Schema> schema_;       // input schema
   std::shared_ptr<arrow::Schema> file_schema_;  // without partition columns
