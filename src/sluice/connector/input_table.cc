@@ -12,6 +12,7 @@
 #include "sluice/base/duration.h"
 #include "sluice/base/input_file.h"
 #include "sluice/connector/csv/csv_reader.h"
+#include "sluice/connector/ecommerce_input.h"
 #include "sluice/connector/event_time_input.h"
 #include "sluice/connector/json/json_reader.h"
 #include "sluice/connector/kafka/kafka_input.h"
@@ -443,7 +444,8 @@ Result<std::shared_ptr<InputTable>> OpenInputTable(const SourceSpec& spec_in) {
     spec.options.erase(it);
   }
   // The generator and Kafka place watermarks themselves.
-  const bool files = spec.format != "nexmark" && spec.format != "kafka";
+  const bool files =
+      spec.format != "nexmark" && spec.format != "kafka" && spec.format != "ecommerce";
   if (files && (!event_time.empty() || !watermark.empty())) {
     if (event_time.empty() || watermark.empty()) {
       return Status::Invalid("source ", spec.name,
@@ -511,8 +513,15 @@ Result<std::shared_ptr<InputTable>> OpenInputTable(const SourceSpec& spec_in) {
     }
     return OpenNexmarkInput(spec);
   }
+  if (format == "ecommerce") {
+    if (spec.on_error != "fail") {
+      return Status::Invalid("source ", spec.name,
+                             ": on_error applies to csv and json sources");
+    }
+    return OpenEcommerceInput(spec);
+  }
   return Status::Invalid("source ", spec.name, ": unknown format '", format,
-                         "' (parquet, csv, json, arrow or nexmark)");
+                         "' (parquet, csv, json, arrow, nexmark or ecommerce)");
 }
 
 }  // namespace sluice::connector

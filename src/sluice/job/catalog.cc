@@ -76,17 +76,25 @@ Result<plan::Plan> Catalog::CallTableFunction(
     spec.format = "arrow";
   } else if (fn == "nexmark") {
     spec.format = "nexmark";
+  } else if (fn == "ecommerce") {
+    spec.format = "ecommerce";
   } else if (fn == "read_kafka") {
     spec.format = "kafka";
   } else {
     return Status::Invalid(
         "unknown table function '", name,
-        "' (read_parquet, read_csv, read_json, read_arrow, read_kafka, nexmark)");
+        "' (read_parquet, read_csv, read_json, read_arrow, read_kafka, nexmark, "
+        "ecommerce)");
   }
   if (args.size() != 1 && fn == "read_kafka") {
     return Status::Invalid(
         "read_kafka() takes a topic, then named options (brokers => "
         "'host:port', columns => 'a bigint, b varchar', ...)");
+  }
+  if (args.size() != 1 && fn == "ecommerce") {
+    return Status::Invalid(
+        "ecommerce() takes 'orders', then named options (scale => 0.1, events => ..., "
+        "rate => ...)");
   }
   if (args.size() != 1 && fn == "nexmark") {
     return Status::Invalid(

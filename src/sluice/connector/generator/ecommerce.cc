@@ -726,6 +726,75 @@ Result<EcommerceSizes> EcommerceSizesForScale(double scale) {
   return sizes;
 }
 
+namespace {
+
+class OrdersOnDemand : public EcommerceOrders {
+ public:
+  OrdersOnDemand(Plan plan, std::vector<int64_t> prices)
+      : plan_(std::move(plan)), model_(plan_, std::move(prices)) {
+    // The row groups of the order files, as WriteOrderFile cuts them.
+    const int64_t n = plan_.sizes.orders;
+    for (int64_t file = 0; file < plan_.sizes.order_files; ++file) {
+      const int64_t first = RangeStart(n, plan_.sizes.order_files, file);
+      const int64_t rows = RangeStart(n, plan_.sizes.order_files, file + 1) - first;
+      const int64_t groups =
+          std::max<int64_t>(1, (rows + kTargetRowGroupRows - 1) / kTargetRowGroupRows);
+      for (int64_t g = 0; g < groups; ++g)
+        starts_.push_back(first + RangeStart(rows, groups, g));
+    }
+    starts_.push_back(n);
+  }
+  int64_t count() const override { return plan_.sizes.orders; }
+  int64_t chunks_per_round() const override {
+    return static_cast<int64_t>(starts_.size()) - 1;
+  }
+  int64_t ChunkStart(int64_t c) const override {
+    const int64_t per = chunks_per_round();
+    return c / per * count() + starts_[c % per];
+  }
+
+  Result<std::shared_ptr<arrow::RecordBatch>> Chunk(int64_t c) const override {
+    const int64_t per = chunks_per_round();
+    const int64_t round = c / per;
+    const int64_t first = starts_[c % per];
+    const int64_t rows = starts_[c % per + 1] - first;
+    const auto schema = OrdersSchema();
+    ARROW_ASSIGN_OR_RAISE(auto batch, GenerateOrders(plan_, model_, schema, first, rows));
+    if (round == 0) return batch;
+    // order_id (column 0) and order_ts (column 6) in the later round.
+    std::vector<std::shared_ptr<arrow::Array>> cols = batch->columns();
+    for (int col : {0, 6}) {
+      const int64_t shift =
+          col == 0 ? round * count() : round * kOrderDays * kSecondsPerDay;
+      int64_t* values;
+      ARROW_ASSIGN_OR_RAISE(auto buf, AllocateValues(rows, &values));
+      const int64_t* old = cols[col]->data()->GetValues<int64_t>(1);
+      for (int64_t i = 0; i < rows; ++i) values[i] = old[i] + shift;
+      cols[col] = MakeArray(arrow::int64(), rows, {nullptr, std::move(buf)});
+    }
+    return arrow::RecordBatch::Make(schema, rows, std::move(cols));
+  }
+
+ private:
+  Plan plan_;
+  OrderModel model_;
+  std::vector<int64_t> starts_;  // of each chunk of a round, then count()
+};
+
+}  // namespace
+
+Result<std::shared_ptr<const EcommerceOrders>> EcommerceOrders::Make(double scale,
+                                                                     uint64_t seed) {
+  Plan plan;
+  ARROW_ASSIGN_OR_RAISE(plan.sizes, EcommerceSizesForScale(scale));
+  plan.seed = seed;
+  const AliasTable categories(WeightsOf(kCategories));
+  auto prices = ProductPrices(plan, categories);
+  return std::make_shared<const OrdersOnDemand>(std::move(plan), std::move(prices));
+}
+
+std::shared_ptr<arrow::Schema> EcommerceOrders::Schema() { return OrdersSchema(); }
+
 Result<EcommerceSummary> GenerateEcommerce(const EcommerceOptions& options) {
   Plan plan;
   ARROW_ASSIGN_OR_RAISE(plan.sizes, EcommerceSizesForScale(options.scale));

@@ -43,10 +43,16 @@
 // files in DIR are removed first, so two runs must not write to the same DIR at once.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "sluice/base/status.h"
+
+namespace arrow {
+class RecordBatch;
+class Schema;
+}  // namespace arrow
 
 namespace sluice::generator {
 
@@ -85,6 +91,26 @@ struct EcommerceSizes {
   int64_t order_files = 0;
 };
 Result<EcommerceSizes> EcommerceSizesForScale(double scale);
+
+/// The data set's orders generated on demand, by index: the `ecommerce` table
+/// function's stream. Orders [0, count()) are those of the files; past count() the
+/// year repeats, a year later each time (order_ts + 365 days per round), order_id
+/// going on. Thread-safe.
+class EcommerceOrders {
+ public:
+  virtual ~EcommerceOrders() = default;
+  static Result<std::shared_ptr<const EcommerceOrders>> Make(double scale, uint64_t seed);
+  /// Orders in one year of the data set.
+  virtual int64_t count() const = 0;
+  /// The orders' columns (as in the files).
+  static std::shared_ptr<arrow::Schema> Schema();
+  /// Orders come in chunks, the files' row groups (each generated from its own seed):
+  /// chunk c holds orders [ChunkStart(c), ChunkStart(c + 1)), order_ts non-decreasing.
+  /// Chunks per year; chunk c >= that is chunk c % that, rounds later.
+  virtual int64_t chunks_per_round() const = 0;
+  virtual int64_t ChunkStart(int64_t c) const = 0;
+  virtual Result<std::shared_ptr<arrow::RecordBatch>> Chunk(int64_t c) const = 0;
+};
 
 /// Generates the data set described above. Invalid options are Invalid errors; I/O
 /// failures are IOErrors naming the path. On failure no file appears under a final name
