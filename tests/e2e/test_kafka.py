@@ -270,6 +270,34 @@ def test_a_broker_away_briefly_is_waited_for(sluice, tmp_path):
         broker.stop()
 
 
+def test_a_broker_gone_for_good_fails_after_broker_timeout(sluice, tmp_path):
+    # The broker stops and never comes back: a quiet read notices (its offset probes
+    # fail) and fails with a clear error once broker_timeout has passed.
+    import time
+
+    from kafka_broker import KafkaBroker
+
+    broker = KafkaBroker(tmp_path / "broker")
+    broker.start()
+    try:
+        topic = topic_name("gone")
+        broker.create_topic(topic, 1)
+        produce(broker, topic, [(0, json.dumps({"id": i}).encode()) for i in range(10)])
+        out = tmp_path / "n.parquet"
+        p = _live_read(sluice, broker, topic, topic_name("g"), out,
+                       extra=", broker_timeout => '5s'")
+        time.sleep(3)
+        assert p.poll() is None
+    finally:
+        broker.stop()
+    start = time.time()
+    _, err = p.communicate(timeout=90)
+    assert p.returncode != 0
+    assert "stayed unreachable for 5s (broker_timeout)" in err, err
+    assert time.time() - start < 60
+    assert not out.exists()
+
+
 def test_a_job_reads_and_writes_kafka(sluice, kafka, tmp_path):
     # Job files: a Kafka source with event time, windows, a Kafka sink.
     src, dst = topic_name("job-in"), topic_name("job-out")

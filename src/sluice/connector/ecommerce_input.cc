@@ -34,8 +34,8 @@ std::shared_ptr<arrow::Schema> StreamSchema() {
 class EcommerceSource : public exec::Source {
  public:
   EcommerceSource(const EcommerceInputOptions& options,
-                  std::shared_ptr<const EcommerceOrders> orders, std::vector<int> projection,
-                  std::atomic<int64_t>* rows_read)
+                  std::shared_ptr<const EcommerceOrders> orders,
+                  std::vector<int> projection, std::atomic<int64_t>* rows_read)
       : PhysicalNode("Scan ecommerce orders"),
         options_(options),
         orders_(std::move(orders)),
@@ -77,7 +77,8 @@ class EcommerceSource : public exec::Source {
         ARROW_ASSIGN_OR_RAISE(auto projected, batch->SelectColumns(projection_));
         *rows_read_ += n;
         ctx->progress().rows_read += n;
-        ARROW_RETURN_NOT_OK(out->Emit(exec::Batch{projected, exec::MorselSeq(split, seq++)}));
+        ARROW_RETURN_NOT_OK(
+            out->Emit(exec::Batch{projected, exec::MorselSeq(split, seq++)}));
         // This split's later orders come no earlier than its last one.
         const auto& ts = static_cast<const arrow::Int64Array&>(*batch->column(6));
         watermarks_.Set(static_cast<int>(split), ts.Value(n - 1) * 1'000'000 - 1);
@@ -101,8 +102,8 @@ class EcommerceSource : public exec::Source {
                                   static_cast<double>(index) / options_.rate * 1e6));
     while (std::chrono::steady_clock::now() < due && !ctx->stop_requested()) {
       if (ctx->cancelled()) return Status::Cancelled("cancelled");
-      std::this_thread::sleep_until(
-          std::min(due, std::chrono::steady_clock::now() + std::chrono::milliseconds(20)));
+      std::this_thread::sleep_until(std::min(
+          due, std::chrono::steady_clock::now() + std::chrono::milliseconds(20)));
     }
     return Status::OK();
   }
@@ -134,7 +135,8 @@ class EcommerceSource : public exec::Source {
 
 class EcommerceInput : public InputTable {
  public:
-  EcommerceInput(EcommerceInputOptions options, std::shared_ptr<const EcommerceOrders> orders)
+  EcommerceInput(EcommerceInputOptions options,
+                 std::shared_ptr<const EcommerceOrders> orders)
       : options_(options), orders_(std::move(orders)), schema_(StreamSchema()) {}
 
   std::string Describe() const override {
@@ -192,8 +194,9 @@ Result<std::shared_ptr<InputTable>> OpenEcommerceInput(const SourceSpec& spec) {
       if (s < 1 || s > 1024) return Status::Invalid(what, " must be in 1..1024");
       o.splits = static_cast<int>(s);
     } else {
-      return Status::Invalid("source ", spec.name, ": unknown option '", k,
-                             "' for format ecommerce (scale, events, rate, splits, seed)");
+      return Status::Invalid(
+          "source ", spec.name, ": unknown option '", k,
+          "' for format ecommerce (scale, events, rate, splits, seed)");
     }
   }
   ARROW_ASSIGN_OR_RAISE(auto orders, EcommerceOrders::Make(o.scale, o.seed));

@@ -30,6 +30,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A quiet partition asks the brokers for the topic's metadata this often, waiting this
+// long.
+constexpr auto kProbeEvery = std::chrono::seconds(2);
+constexpr int kProbeTimeoutMs = 2000;
+
 struct KafkaOptions {
   std::string brokers;
   std::string topic;
@@ -540,6 +545,7 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
   int64_t seq = 0;
   int64_t newest = std::numeric_limits<int64_t>::min();
   auto last_message = Clock::now();
+  auto last_contact = Clock::now();  // a message or a successful probe
   bool done = false;
   bool trouble = false;  // a transient error and no message since
   auto trouble_since = Clock::now();
@@ -578,6 +584,7 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
       }
       trouble = false;
       last_message = Clock::now();
+      last_contact = last_message;
       watermarks_.SetIdle(partition, false);  // holds the watermark again
       const char* v = static_cast<const char*>(m->payload);
       size_t len = m->len;
@@ -600,9 +607,24 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
       // Offsets below the end that hold no message (transaction markers, compacted
       // records) never arrive: the consumer's position says the end is reached.
       done = true;
-    } else if (o.idle_timeout_us > 0 &&
-               Clock::now() - last_message >
-                   std::chrono::microseconds(o.idle_timeout_us)) {
+    } else if (m == nullptr && Clock::now() - last_contact > kProbeEvery) {
+      // Quiet: ask the brokers for the topic's metadata. A broker gone for good hands
+      // no error to the poll; this request fails instead (within its timeout), and
+      // after broker_timeout of failures the read fails.
+      last_contact = Clock::now();
+      auto probe = TopicPartitions(rk.get(), o.topic, o.brokers, kProbeTimeoutMs);
+      if (probe.ok()) {
+        trouble = false;
+      } else {
+        if (!trouble) {
+          trouble = true;
+          trouble_since = Clock::now();
+        }
+        last_error = probe.status().message();
+      }
+    }
+    if (m == nullptr && o.idle_timeout_us > 0 &&
+        Clock::now() - last_message > std::chrono::microseconds(o.idle_timeout_us)) {
       watermarks_.SetIdle(partition, true);
       ARROW_RETURN_NOT_OK(watermarks_.Emit(out));
     }

@@ -36,7 +36,8 @@
 // waits. Errors it hands to the poll are waited out too, failing the job naming the
 // brokers and the last error once broker_timeout (default 60 s) passes without a
 // message; unknown topics and authorization errors fail at once. A broker gone for good
-// while nothing is polled is not detected yet: the read waits (see streams.md).
+// hands the poll no error: a quiet partition asks for the topic's metadata every 2 s,
+// and failures of that count the same way.
 //
 // Memory: librdkafka's prefetch queue per partition is capped (queue_kbytes, default
 // 16 MiB) and counted against the job's memory budget.
