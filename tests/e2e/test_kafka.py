@@ -427,6 +427,15 @@ def test_updating_result_to_kafka_needs_the_group_key_as_message_key(sluice, kaf
                            f"BROKERS '{kafka.bootstrap}', KEY 'n')"], timeout=30)
     assert r.returncode != 0
     assert "the message key must be the GROUP BY column (KEY 'auction')" in r.stderr, r.stderr
+    # A NULL group key has no message key to upsert by: a clear error, not a keyless row.
+    source = topic_name("up-null")
+    kafka.create_topic(source, 1)
+    produce(kafka, source, [(0, b'{"k": null, "v": 1}')])
+    r = sluice.cli(["sql", f"COPY (SELECT k, count(*) AS n FROM read_kafka('{source}', "
+                           f"brokers => '{kafka.bootstrap}', columns => 'k bigint, v bigint') "
+                           f"GROUP BY k) TO '{topic}' (FORMAT kafka, BROKERS "
+                           f"'{kafka.bootstrap}', KEY 'k')"], timeout=60)
+    assert r.returncode != 0 and "has a NULL k: upserts need a key" in r.stderr, r.stderr
 
 
 def test_raw_values_headers_and_a_start_time(sluice, kafka, tmp_path):
@@ -461,6 +470,8 @@ def test_raw_values_headers_and_a_start_time(sluice, kafka, tmp_path):
     binary = sluice.sql(f"SELECT value FROM {src}, columns => 'value blob')")
     assert binary.ok, binary.cli.describe()
     assert sorted(binary.table["value"].to_pylist()) == sorted(values)
+    zoned = sluice.sql(f"SELECT value FROM {src}, start => '2023-11-14 22:13:22+02:00')")
+    assert not zoned.ok and "a time ('2024-05-01 12:00:00', UTC)" in zoned.error, zoned.error
     later = sluice.sql(f"SELECT value FROM {src}, start => '2023-11-14 22:13:22', "
                        f"on_error => 'skip')")
     assert later.ok, later.cli.describe()

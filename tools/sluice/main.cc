@@ -226,6 +226,7 @@ class SqlRunner {
   }
 
   Status Open(const std::vector<std::string>& tables) {
+    if (late_rows_) ARROW_RETURN_NOT_OK(late_rows_->Open());
     return RegisterTables(&catalog_, tables);
   }
 
@@ -249,8 +250,8 @@ class SqlRunner {
 
   /// Closes the inputs and prints the summary line (unless quiet).
   Status Finish(std::chrono::steady_clock::time_point start) {
-    ARROW_RETURN_NOT_OK(catalog_.CloseInputs());
     if (late_rows_) ARROW_RETURN_NOT_OK(late_rows_->Close());
+    ARROW_RETURN_NOT_OK(catalog_.CloseInputs());
     double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!common_.quiet) {

@@ -68,6 +68,11 @@ class EcommerceSource : public exec::Source {
       if (first >= total || Stopped(ctx)) break;
       ARROW_ASSIGN_OR_RAISE(auto chunk, orders_->Chunk(c));
       const int64_t rows = std::min(chunk->num_rows(), total - first);
+      // Nothing of this split comes before the chunk's first order: said at once, so
+      // that a split waiting for its turn at a rate does not hold the others back.
+      const auto& first_ts = static_cast<const arrow::Int64Array&>(*chunk->column(6));
+      watermarks_.Set(static_cast<int>(split), first_ts.Value(0) * 1'000'000 - 1);
+      ARROW_RETURN_NOT_OK(watermarks_.Emit(out));
       for (int64_t at = 0; at < rows && !Stopped(ctx); at += slice_) {
         if (ctx->cancelled()) return Status::Cancelled("cancelled");
         const int64_t n = std::min(slice_, rows - at);

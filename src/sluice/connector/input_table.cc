@@ -466,9 +466,13 @@ Result<std::shared_ptr<InputTable>> OpenInputTable(const SourceSpec& spec_in) {
     }
     return OpenKafkaInput(spec);
   }
-  if (!files && !event_time.empty() && event_time != "date_time") {
+  if (spec.format == "nexmark" && !event_time.empty() && event_time != "date_time") {
     return Status::Invalid("source ", spec.name,
                            ": Nexmark events have their time in date_time");
+  }
+  if (spec.format == "ecommerce" && !event_time.empty() && event_time != "order_time") {
+    return Status::Invalid("source ", spec.name,
+                           ": the orders have their time in order_time");
   }
   std::string format = spec.format;
   if (format.empty()) {

@@ -118,7 +118,7 @@ class ExecContext {
   MemoryBudget budget_;
   Progress progress_;
   std::atomic<bool> cancelled_{false};
-  bool streaming_ = false;
+  std::atomic<bool> streaming_{false};  // read by the progress thread
   std::mutex spill_mu_;
   std::string spill_dir_;  // empty until SpillDirectory() made it
   std::atomic<int64_t> spilled_bytes_{0};

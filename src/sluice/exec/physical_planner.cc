@@ -661,6 +661,7 @@ class Builder {
   // UpdatingAggregate emitting each touched key's new row after every batch.
   Result<std::vector<Partial>> BuildUpdatingAggregate(const plan::Plan& node) {
     const auto& n = static_cast<const plan::AggregateNode&>(*node);
+    ARROW_RETURN_NOT_OK(UpdatingAggregateFactory::Check(n.aggregates));
     ARROW_ASSIGN_OR_RAISE(auto parts, Build(node->inputs[0]));
     auto exchange = std::make_shared<Exchange>(n.keys);
     Register(exchange, node->id);

@@ -148,8 +148,9 @@ Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
   const std::string late_path =
       !options.late_rows_path.empty() ? options.late_rows_path : spec.settings.late_rows;
   std::unique_ptr<LateRowsFile> late_rows;
-  if (!late_path.empty()) {
+  if (!late_path.empty() && (!options.explain || options.analyze)) {
     late_rows = std::make_unique<LateRowsFile>(late_path);
+    ARROW_RETURN_NOT_OK(late_rows->Open());  // a bad path fails now, not hours in
     ctx.set_late_rows(late_rows.get());
   }
   Catalog catalog;
@@ -260,11 +261,12 @@ Result<RunSummary> RunJob(const JobSpec& spec, const RunOptions& options) {
     if (options.analyze)
       print(fmt::format("== sink from {} ==\n{}\n", sink.from, analyze));
   }
-  ARROW_RETURN_NOT_OK(final_catalog.CloseInputs());
+  // The late rows are written before the inputs commit what was read (Kafka offsets).
   if (late_rows) {
     ARROW_RETURN_NOT_OK(late_rows->Close());
     summary.late_rows_file = late_rows->path();
   }
+  ARROW_RETURN_NOT_OK(final_catalog.CloseInputs());
   AddInputStats(final_catalog, &summary);
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -268,6 +268,9 @@ class Parser {
       if (n["roll_rows"]) {
         ARROW_ASSIGN_OR_RAISE(sink.write.roll_rows,
                               Int(n["roll_rows"], where + ".roll_rows"));
+        if (sink.write.roll_rows <= 0) {
+          return Error(n["roll_rows"], where + ".roll_rows must be a positive count");
+        }
       }
       if (n["roll_interval"]) {
         ARROW_ASSIGN_OR_RAISE(auto t, Text(n["roll_interval"], where + ".roll_interval"));
@@ -308,6 +311,10 @@ class Parser {
       }
       if (!kafka && (n["brokers"] || n["key"])) {
         return Error(n, where + ": brokers and key are for format kafka");
+      }
+      if ((kafka || sink.format == "terminal") &&
+          (n["roll_rows"] || n["roll_interval"])) {
+        return Error(n, where + ": roll_rows and roll_interval are for file sinks");
       }
       spec.sinks.push_back(std::move(sink));
     }

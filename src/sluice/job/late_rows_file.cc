@@ -42,6 +42,11 @@ LateRowsFile::~LateRowsFile() {
 }
 
 Status LateRowsFile::Open() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return OpenLocked();
+}
+
+Status LateRowsFile::OpenLocked() {
   if (out_ != nullptr) return Status::OK();
   temp_ = TempPathFor(path_);
   out_ = std::fopen(temp_.c_str(), "w");
@@ -68,7 +73,7 @@ Status LateRowsFile::Write(const std::string& where, int64_t watermark,
     text += "}\n";
   }
   std::lock_guard<std::mutex> lock(mu_);
-  ARROW_RETURN_NOT_OK(Open());
+  ARROW_RETURN_NOT_OK(OpenLocked());
   if (std::fwrite(text.data(), 1, text.size(), out_) != text.size()) {
     return Status::IOError("late rows: cannot write ", temp_, ": ", std::strerror(errno));
   }
@@ -78,10 +83,13 @@ Status LateRowsFile::Write(const std::string& where, int64_t watermark,
 
 Status LateRowsFile::Close() {
   std::lock_guard<std::mutex> lock(mu_);
-  ARROW_RETURN_NOT_OK(Open());
+  ARROW_RETURN_NOT_OK(OpenLocked());
   const bool ok = std::fclose(out_) == 0;
   out_ = nullptr;
-  if (!ok) return Status::IOError("late rows: cannot write ", temp_);
+  if (!ok) {
+    std::remove(temp_.c_str());
+    return Status::IOError("late rows: cannot write ", temp_);
+  }
   return PublishTempFile(temp_, path_);
 }
 

@@ -19,13 +19,15 @@ class LateRowsFile : public exec::LateRowSink {
   ~LateRowsFile() override;
   Status Write(const std::string& where, int64_t watermark,
                const std::shared_ptr<arrow::RecordBatch>& rows) override;
+  /// Creates the temporary file (fails on a bad path); Write does it when not done.
+  Status Open();
   /// Publishes the file.
   Status Close();
   const std::string& path() const { return path_; }
   int64_t rows() const { return rows_; }
 
  private:
-  Status Open();  // under mu_
+  Status OpenLocked();
   std::string path_;
   std::string temp_;
   std::mutex mu_;

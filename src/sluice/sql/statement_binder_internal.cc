@@ -258,6 +258,9 @@ Result<PlannedStatement> QueryBinder::BindCopy(const PgNode& stmt, int position)
   if (!kafka && (!s.write.kafka_brokers.empty() || !s.write.kafka_key.empty())) {
     return ErrorAt(position, "BROKERS and KEY are options of FORMAT kafka");
   }
+  if (kafka && (s.write.roll_rows > 0 || s.write.roll_interval_us > 0)) {
+    return ErrorAt(position, "ROLL_ROWS and ROLL_INTERVAL are for files");
+  }
   if (kafka && !s.write.partition_by.empty()) {
     return ErrorAt(position,
                    "PARTITION_BY is for files; a Kafka topic partitions by KEY");

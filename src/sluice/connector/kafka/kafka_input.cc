@@ -197,7 +197,8 @@ class KafkaSource : public exec::Source {
   // A JSON message's value on a line of its own (an empty one is a bad row).
   Status AddJsonValue(rd_kafka_message_t* m, int32_t partition, Polled* polled);
   // The offset, timestamp, key and headers of a message taken into `polled`.
-  static void AddMessageFields(rd_kafka_message_t* m, Polled* polled);
+  void AddMessageFields(rd_kafka_message_t* m, Polled* polled) const;
+  bool want_headers_ = false;  // metadata asks for headers
 
   KafkaInput* input_;
   std::vector<int> projection_;
@@ -288,6 +289,8 @@ KafkaSource::KafkaSource(KafkaInput* input, std::vector<int> projection)
 Status KafkaSource::Prepare(exec::ExecContext*) {
   watermarks_.Reset(input_->partitions(), std::numeric_limits<int64_t>::min());
   lags_ = std::vector<std::atomic<int64_t>>(input_->partitions());
+  const auto& meta = input_->options().metadata;
+  want_headers_ = std::find(meta.begin(), meta.end(), "headers") != meta.end();
   return Status::OK();
 }
 
@@ -331,13 +334,13 @@ Status KafkaSource::AddJsonValue(rd_kafka_message_t* m, int32_t partition,
   return Status::OK();
 }
 
-void KafkaSource::AddMessageFields(rd_kafka_message_t* m, Polled* polled) {
+void KafkaSource::AddMessageFields(rd_kafka_message_t* m, Polled* polled) const {
   polled->offsets.push_back(m->offset);
   rd_kafka_timestamp_type_t tt;
   polled->timestamps.push_back(rd_kafka_message_timestamp(m, &tt));
   polled->has_key.push_back(m->key != nullptr);
   polled->keys.emplace_back(m->key ? static_cast<const char*>(m->key) : "", m->key_len);
-  polled->headers.push_back(HeadersJson(m));
+  polled->headers.push_back(want_headers_ ? HeadersJson(m) : std::string());
 }
 
 // The raw values as the `value` column; those that are not valid UTF-8 for a text
@@ -547,7 +550,8 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
   auto last_message = Clock::now();
   auto last_contact = Clock::now();  // a message or a successful probe
   bool done = false;
-  bool trouble = false;  // a transient error and no message since
+  bool trouble = false;       // a transient error and no message since
+  bool poll_trouble = false;  // one the poll handed over (a good probe leaves it)
   auto trouble_since = Clock::now();
   std::string last_error;
   while (!done) {
@@ -579,10 +583,12 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
           trouble = true;
           trouble_since = Clock::now();
         }
+        poll_trouble = true;
         last_error = why;
         continue;
       }
       trouble = false;
+      poll_trouble = false;
       last_message = Clock::now();
       last_contact = last_message;
       watermarks_.SetIdle(partition, false);  // holds the watermark again
@@ -614,7 +620,8 @@ Status KafkaSource::Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitte
       last_contact = Clock::now();
       auto probe = TopicPartitions(rk.get(), o.topic, o.brokers, kProbeTimeoutMs);
       if (probe.ok()) {
-        trouble = false;
+        // The brokers answer; errors of the poll itself stand until a message comes.
+        if (!poll_trouble) trouble = false;
       } else {
         if (!trouble) {
           trouble = true;
@@ -669,17 +676,23 @@ std::vector<std::string> SplitCommas(const std::string& text) {
 std::optional<int64_t> ParseStartTime(const std::string& v) {
   if (v.rfind("ms:", 0) == 0) {
     auto ms = ParseIntOption("start", v.substr(3));
-    if (!ms.ok()) return std::nullopt;
+    if (!ms.ok() || *ms < 0) return std::nullopt;  // Kafka gives -1, -2 other meanings
     return *ms;
   }
   std::tm tm{};
   int millis = 0;
   char sep = 0;
   char frac[16] = {0};
-  const int got =
-      std::sscanf(v.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d.%9[0-9]", &tm.tm_year, &tm.tm_mon,
-                  &tm.tm_mday, &sep, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, frac);
-  if (got < 7 || (sep != ' ' && sep != 'T')) return std::nullopt;
+  int used = 0;
+  const int got = std::sscanf(v.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n.%9[0-9]%n",
+                              &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &sep, &tm.tm_hour,
+                              &tm.tm_min, &tm.tm_sec, &used, frac, &used);
+  // The whole text, its fields in range (no zone: UTC).
+  if (got < 7 || (sep != ' ' && sep != 'T') || used != static_cast<int>(v.size()) ||
+      tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+      tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
+    return std::nullopt;
+  }
   for (int i = 0; i < 3; ++i) millis = millis * 10 + (frac[i] >= '0' ? frac[i] - '0' : 0);
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
@@ -708,17 +721,19 @@ Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
       } else {
         // partition:offset,...
         for (const auto& item : SplitCommas(v)) {
-          size_t colon = item.find(':');
-          if (colon == std::string::npos) {
+          const size_t colon = item.find(':');
+          auto p = ParseIntOption(k, item.substr(0, colon));
+          auto off = colon == std::string::npos
+                         ? Result<int64_t>(Status::Invalid(""))
+                         : ParseIntOption(k, item.substr(colon + 1));
+          if (!p.ok() || !off.ok()) {
             return Status::Invalid(what,
                                    ": earliest, latest, committed, a time "
                                    "('2024-05-01 12:00:00', UTC) or "
                                    "partition:offset,... (got '",
                                    v, "')");
           }
-          ARROW_ASSIGN_OR_RAISE(int64_t p, ParseIntOption(k, item.substr(0, colon)));
-          ARROW_ASSIGN_OR_RAISE(int64_t off, ParseIntOption(k, item.substr(colon + 1)));
-          o.start_offsets[static_cast<int32_t>(p)] = off;
+          o.start_offsets[static_cast<int32_t>(*p)] = *off;
         }
       }
     } else if (k == "stop_at") {

@@ -109,6 +109,12 @@ Status KafkaSink::Consume(exec::ExecContext* ctx, exec::LocalSinkState* local_ba
     std::string_view key;
     bool has_key = keys && keys->IsValid(r);
     if (has_key) key = keys->GetView(r);
+    if (upserts_ && !has_key) {
+      return Status::Invalid(
+          "kafka topic '", options_.topic, "': a row of the updating result has a NULL ",
+          schema_->field(key_index_)->name(),
+          ": upserts need a key (filter out NULL keys, or coalesce them)");
+    }
     while (true) {
       rd_kafka_resp_err_t e = rd_kafka_producev(
           producer_, RD_KAFKA_V_TOPIC(options_.topic.c_str()),
@@ -150,7 +156,10 @@ Status KafkaSink::Finalize(exec::ExecContext* ctx) {
 }
 
 Status KafkaSink::TakeUpdates(const std::vector<int>& key_columns) const {
-  if (key_columns.size() == 1 && key_columns[0] == key_index_) return Status::OK();
+  if (key_columns.size() == 1 && key_columns[0] == key_index_) {
+    upserts_ = true;
+    return Status::OK();
+  }
   std::string keys;
   for (int c : key_columns) {
     keys += (keys.empty() ? "" : ", ") + schema_->field(c)->name();

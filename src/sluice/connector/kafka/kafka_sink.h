@@ -62,6 +62,7 @@ class KafkaSink : public exec::Sink {
   std::shared_ptr<arrow::Schema> schema_;
   KafkaSinkOptions options_;
   int key_index_ = -1;
+  mutable bool upserts_ = false;  // TakeUpdates accepted an updating result
   ::rd_kafka_s* producer_ = nullptr;
   std::atomic<int64_t> delivered_{0};
   std::atomic<int64_t> failed_{0};

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <parquet/arrow/writer.h>
 #include <parquet/properties.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <chrono>
@@ -240,6 +241,14 @@ Result<std::shared_ptr<FileWriteSink>> FileWriteSink::Make(
         options.path, ")");
   }
   auto sink = std::make_shared<FileWriteSink>(schema, options, !directory);
+  if (options.roll_rows > 0 || options.roll_interval_us > 0) {
+    // A stream that stops and resumes writes again into the same directory: each run's
+    // part files carry the run's start (ms) and process id, never another run's names.
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    sink->run_prefix_ = fmt::format("{}-{}-", ms, static_cast<int64_t>(::getpid()));
+  }
   for (const auto& key : options.partition_by) {
     int idx = schema->GetFieldIndex(key);
     if (idx < 0) {
@@ -282,10 +291,10 @@ Result<FileWriteSink::OpenFile*> FileWriteSink::FileFor(
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) return Status::IOError("cannot create directory '", dir, "': ", ec.message());
-    f.final_path =
-        (fs::path(dir) / fmt::format("part-{:05d}{}", file_counter_.fetch_add(1),
-                                     FileFormatExtension(options_.format)))
-            .string();
+    f.final_path = (fs::path(dir) / fmt::format("part-{}{:05d}{}", run_prefix_,
+                                                file_counter_.fetch_add(1),
+                                                FileFormatExtension(options_.format)))
+                       .string();
   }
   f.temp_path = TempPathFor(f.final_path);
   f.opened_us = SteadyMicros();
@@ -357,7 +366,8 @@ Status FileWriteSink::Consume(exec::ExecContext* ctx, exec::LocalSinkState* base
 
 Status FileWriteSink::ConsumeWatermark(exec::ExecContext*, exec::LocalSinkState* base,
                                        exec::Watermark) {
-  // Time passes with watermarks too: a quiet stream's file rolls by its interval.
+  // Time passes with watermarks too: a file rolls by its interval when a watermark
+  // comes, even without rows (a stream with neither keeps its file open).
   if (!rolling()) return Status::OK();
   return Roll(&static_cast<Local*>(base)->files);
 }

@@ -11,8 +11,10 @@
 //
 // Rolling (a directory target, for streams): with roll_rows and/or roll_interval a
 // worker's file is finished once it holds that many rows or has been open that long
-// (checked as batches and watermarks arrive) and is published at once under its final
-// name, complete; the next rows go to a new part file. The files still open are
+// (checked as batches and watermarks arrive: a stream with neither keeps its file
+// open) and is published at once under its final name, complete; the next rows go to
+// a new part file, named part-<run start ms>-<pid>-NNNNN so that a later run into the
+// same directory never replaces an earlier run's files. The files still open are
 // published when the job ends. A job that fails keeps the files it finished (each is
 // whole) and publishes none of the others.
 #include <arrow/io/interfaces.h>
@@ -134,6 +136,7 @@ class FileWriteSink : public exec::Sink {
   std::vector<std::string> published_;
   std::atomic<int64_t> rows_written_{0};
   std::atomic<int> file_counter_{0};
+  std::string run_prefix_;  // rolling: "<start ms>-<pid>-" before each part's number
 };
 
 }  // namespace sluice::connector

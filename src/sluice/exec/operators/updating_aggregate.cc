@@ -23,15 +23,9 @@ class UpdatingAggregateOp : public Operator {
     if (!types.empty()) {
       ARROW_ASSIGN_OR_RAISE(index_, KeyIndex::Make(types));
     }
+    ARROW_RETURN_NOT_OK(UpdatingAggregateFactory::Check(f_->aggregates()));
     for (const auto& a : f_->aggregates()) {
       ARROW_ASSIGN_OR_RAISE(auto acc, MakeAccumulator(*a));
-      if (!acc->PartialMerge()) {
-        return Status::NotImplemented(
-            a->name, a->distinct ? " (DISTINCT)" : "",
-            " in a GROUP BY without windows over an unbounded stream (an updating "
-            "result): only aggregates that merge (count, sum, avg, min, max, ...) so "
-            "far");
-      }
       accs_.push_back(std::move(acc));
     }
     return Status::OK();
@@ -134,6 +128,19 @@ UpdatingAggregateFactory::UpdatingAggregateFactory(
       keys_(std::move(keys)),
       aggregates_(std::move(aggregates)),
       output_schema_(std::move(output_schema)) {}
+
+Status UpdatingAggregateFactory::Check(const std::vector<expr::Expr>& aggregates) {
+  for (const auto& a : aggregates) {
+    ARROW_ASSIGN_OR_RAISE(auto acc, MakeAccumulator(*a));
+    if (!acc->PartialMerge()) {
+      return Status::NotImplemented(
+          a->name, a->distinct ? " (DISTINCT)" : "",
+          " in a GROUP BY without windows over an unbounded stream (an updating result): "
+          "only aggregates that merge (count, sum, avg, min, max, ...) so far");
+    }
+  }
+  return Status::OK();
+}
 
 Result<std::unique_ptr<Operator>> UpdatingAggregateFactory::Make(ExecContext* ctx, int) {
   auto op = std::make_unique<UpdatingAggregateOp>(ctx, this);

@@ -28,6 +28,8 @@ class UpdatingAggregateFactory : public OperatorFactory {
                            std::vector<expr::Expr> aggregates,
                            std::shared_ptr<arrow::Schema> output_schema);
   Result<std::unique_ptr<Operator>> Make(ExecContext* ctx, int worker) override;
+  /// OK if every aggregate merges (the planner checks before anything runs).
+  static Status Check(const std::vector<expr::Expr>& aggregates);
 
   const std::vector<expr::Expr>& keys() const { return keys_; }
   const std::vector<expr::Expr>& aggregates() const { return aggregates_; }
