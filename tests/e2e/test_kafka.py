@@ -477,3 +477,29 @@ def test_raw_values_headers_and_a_start_time(sluice, kafka, tmp_path):
     assert later.ok, later.cli.describe()
     # From the message at base + 2 s (22:13:20 UTC is base): offsets 2, 3 (bad), 4.
     assert sorted(later.table["value"].to_pylist()) == ["", "line\nbreak"]
+
+
+def test_csv_values(sluice, kafka, tmp_path):
+    # value_format csv: each message one CSV record (the CSV reader's conversions and
+    # quoting); a bad record is named topic:partition at its offset.
+    topic = topic_name("csv")
+    kafka.create_topic(topic, 1)
+    messages = [b'1,plain,2024-01-01 00:00:01', b'2,"quoted, with comma",2024-01-01 00:00:02',
+                b'x,not a number,2024-01-01 00:00:03', b'3,too,many,fields',
+                b'4,"two\nlines",2024-01-01 00:00:04', b'5,,2024-01-01 00:00:05']
+    produce(kafka, topic, [(0, m) for m in messages])
+    rejects = tmp_path / "bad.jsonl"
+    r = sluice.sql(f"SELECT id, name, ts FROM read_kafka('{topic}', brokers => "
+                   f"'{kafka.bootstrap}', value_format => 'csv', columns => 'id bigint, "
+                   f"name varchar, ts timestamp', stop_at => 'end', on_error => 'reject', "
+                   f"rejects => '{rejects}') ORDER BY id")
+    assert r.ok, r.cli.describe()
+    rows = [(x["id"], x["name"], str(x["ts"])) for x in r.table.to_pylist()]
+    assert rows == [(1, "plain", "2024-01-01 00:00:01"),
+                    (2, "quoted, with comma", "2024-01-01 00:00:02"),
+                    (5, None, "2024-01-01 00:00:05")]
+    bad = sorted((json.loads(l)["line"], json.loads(l)["reason"])
+                 for l in rejects.read_text().splitlines())
+    assert [b[0] for b in bad] == [2, 3, 4], bad
+    assert "one record on one line" in bad[2][1]
+    assert "rejected 3" in r.cli.stderr, r.cli.stderr

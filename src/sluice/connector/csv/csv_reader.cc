@@ -33,9 +33,20 @@ Result<std::unique_ptr<CsvReader>> CsvReader::Open(const std::string& path,
   return reader;
 }
 
+Result<std::unique_ptr<CsvReader>> CsvReader::OpenStream(
+    const std::string& name, std::shared_ptr<arrow::io::InputStream> stream,
+    std::shared_ptr<arrow::Schema> schema, std::vector<int> projection,
+    const CsvOptions& options, BadRowHandler* bad_rows) {
+  std::unique_ptr<CsvReader> reader(new CsvReader());
+  ARROW_RETURN_NOT_OK(reader->Init(name, std::move(schema), std::move(projection),
+                                   options, bad_rows, std::move(stream)));
+  return reader;
+}
+
 Status CsvReader::Init(const std::string& path, std::shared_ptr<arrow::Schema> schema,
                        std::vector<int> projection, const CsvOptions& options,
-                       BadRowHandler* bad_rows) {
+                       BadRowHandler* bad_rows,
+                       std::shared_ptr<arrow::io::InputStream> stream) {
   if (schema == nullptr || schema->num_fields() == 0) {
     return Status::Invalid("reading '", path,
                            "': a CSV reader needs a schema with columns");
@@ -83,8 +94,9 @@ Status CsvReader::Init(const std::string& path, std::shared_ptr<arrow::Schema> s
   value_errors_.resize(decoders_.size());
   block_ = std::make_unique<ParsedBlock>();
 
-  ARROW_ASSIGN_OR_RAISE(
-      source_, RecordSource::Open(path, options, options.header ? 0 : num_fields));
+  ARROW_ASSIGN_OR_RAISE(source_,
+                        RecordSource::Open(path, options, options.header ? 0 : num_fields,
+                                           std::move(stream)));
   if (options.header) {
     std::vector<std::string> names;
     ARROW_ASSIGN_OR_RAISE(bool any, source_->ReadHeader(&names));
@@ -207,6 +219,7 @@ Result<int64_t> CsvReader::DecodeSlice() {
         row.raw = std::string_view(block.data + record.raw_begin,
                                    record.raw_end - record.raw_begin);
       }
+      if (options_.place_bad_row) options_.place_bad_row(&row);
       ARROW_RETURN_NOT_OK(bad_rows_->Report(row));
       ++rows_rejected_;
     }

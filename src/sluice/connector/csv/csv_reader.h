@@ -27,6 +27,7 @@
 #include <arrow/type_fwd.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -69,6 +70,9 @@ struct CsvOptions {
   /// Bytes read from the file at a time. A record longer than this still works (the
   /// buffer grows), but records must be shorter than 1 GiB.
   int64_t block_bytes = 4 << 20;
+  /// Called with each bad row before it is reported (a reader of something other than
+  /// a file names its place: a Kafka message's topic:partition and offset).
+  std::function<void(BadRow*)> place_bad_row;
 
   /// {"", "NULL", "null", "NA", "N/A", "NaN", "nan", "-NaN", "#N/A", "None"}.
   static std::vector<std::string> CommonNullValues();
@@ -148,6 +152,13 @@ class CsvReader {
                                                  const CsvOptions& options,
                                                  BadRowHandler* bad_rows);
 
+  /// Reads the bytes of `stream` (already decompressed; `name` in messages) instead of
+  /// a file; otherwise as Open.
+  static Result<std::unique_ptr<CsvReader>> OpenStream(
+      const std::string& name, std::shared_ptr<arrow::io::InputStream> stream,
+      std::shared_ptr<arrow::Schema> schema, std::vector<int> projection,
+      const CsvOptions& options, BadRowHandler* bad_rows);
+
   /// The next batch of up to options.batch_rows good rows (exactly batch_rows except at
   /// the end of the file); nullptr at the end of the file. After an error, every later
   /// call returns the same error.
@@ -167,7 +178,8 @@ class CsvReader {
   CsvReader();
   Status Init(const std::string& path, std::shared_ptr<arrow::Schema> schema,
               std::vector<int> projection, const CsvOptions& options,
-              BadRowHandler* bad_rows);
+              BadRowHandler* bad_rows,
+              std::shared_ptr<arrow::io::InputStream> stream = nullptr);
   Result<std::shared_ptr<arrow::RecordBatch>> ReadBatch();
   // Decodes one parsed slice into the column decoders and reports its bad rows;
   // returns the number of good rows appended.

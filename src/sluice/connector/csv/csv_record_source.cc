@@ -41,9 +41,9 @@ RecordSource::~RecordSource() {
   if (stream_ != nullptr) (void)stream_->Close();
 }
 
-Result<std::unique_ptr<RecordSource>> RecordSource::Open(const std::string& path,
-                                                         const CsvOptions& options,
-                                                         int32_t expected_fields) {
+Result<std::unique_ptr<RecordSource>> RecordSource::Open(
+    const std::string& path, const CsvOptions& options, int32_t expected_fields,
+    std::shared_ptr<arrow::io::InputStream> stream) {
   auto is_line_end = [](char c) { return c == '\n' || c == '\r'; };
   if (is_line_end(options.delimiter) || options.delimiter == '\0') {
     return Status::Invalid("CSV delimiter cannot be a line ending or NUL");
@@ -57,6 +57,11 @@ Result<std::unique_ptr<RecordSource>> RecordSource::Open(const std::string& path
   }
   if (options.batch_rows <= 0) return Status::Invalid("CSV batch_rows must be positive");
   std::unique_ptr<RecordSource> source(new RecordSource(path, options, expected_fields));
+  if (stream != nullptr) {
+    source->raw_ = stream;
+    source->stream_ = std::move(stream);
+    return source;
+  }
   // The stream is opened raw and decompressed here (not by OpenInputStream) so that
   // bytes_read can report the position in the compressed file.
   ARROW_ASSIGN_OR_RAISE(source->raw_, OpenInputStream(path, Compression::kNone));

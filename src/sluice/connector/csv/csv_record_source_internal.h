@@ -21,9 +21,11 @@ class RecordSource {
  public:
   /// Checks `options` (delimiter, quote and escape distinct and not line endings;
   /// positive batch_rows) and opens `path`. `expected_fields` as for CsvTokenizer.
-  static Result<std::unique_ptr<RecordSource>> Open(const std::string& path,
-                                                    const CsvOptions& options,
-                                                    int32_t expected_fields);
+  /// With `stream`, its bytes (already decompressed) instead of the file's; `path`
+  /// then only names it in messages.
+  static Result<std::unique_ptr<RecordSource>> Open(
+      const std::string& path, const CsvOptions& options, int32_t expected_fields,
+      std::shared_ptr<arrow::io::InputStream> stream = nullptr);
   ~RecordSource();
 
   /// Reads the first record as column names into `names` (unescaped). Returns false

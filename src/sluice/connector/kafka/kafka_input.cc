@@ -18,6 +18,7 @@
 #include "sluice/base/duration.h"
 #include "sluice/base/json_text.h"
 #include "sluice/base/memory.h"
+#include "sluice/connector/csv/csv_reader.h"
 #include "sluice/connector/event_time_input.h"
 #include "sluice/connector/json/json_reader.h"
 #include "sluice/connector/kafka/kafka_common.h"
@@ -45,6 +46,7 @@ struct KafkaOptions {
   std::shared_ptr<arrow::Schema> value_schema;
   std::vector<std::string> metadata;
   bool raw = false;            // value_format raw: the value as one column, `value`
+  bool csv = false;            // value_format csv: one record per message
   int64_t start_time_ms = -1;  // start => a time: the first offset at or after it
   int event_time = -1;         // column of the table schema
   int64_t watermark_us = -1;
@@ -313,8 +315,16 @@ Status KafkaSource::AddJsonValue(rd_kafka_message_t* m, int32_t partition,
                                  Polled* polled) {
   const auto& o = input_->options();
   const char* v = static_cast<const char*>(m->payload);
+  const std::string_view value = v == nullptr ? "" : std::string_view(v, m->len);
+  if (o.csv && value.find_first_of("\r\n") != std::string_view::npos) {
+    // The messages are lines of one reader: a record must not span lines.
+    BadRow bad{fmt::format("{}:{}", o.topic, partition), m->offset, "",
+               "a CSV message holds one record on one line", value};
+    input_->rows_counter() += 1;
+    return input_->bad_rows()->Report(bad);
+  }
   const size_t at = polled->values.size();
-  polled->values.append(v == nullptr ? "" : std::string_view(v, m->len));
+  polled->values.append(value);
   // One message, one line: raw newlines may only be whitespace between tokens.
   for (size_t i = at; i < polled->values.size(); ++i) {
     if (polled->values[i] == '\n' || polled->values[i] == '\r') polled->values[i] = ' ';
@@ -408,10 +418,9 @@ Result<arrow::ArrayVector> KafkaSource::JsonValues(int32_t partition, Polled* po
   const auto& o = input_->options();
   const std::string place = fmt::format("{}:{}", o.topic, partition);
   std::set<int64_t> bad_lines;  // 1-based, within this batch
-  json::JsonOptions jo;
-  jo.schema = o.value_schema;
-  jo.batch_rows = static_cast<int64_t>(polled->offsets.size()) + 1;
-  jo.place_bad_row = [&](BadRow* bad) {
+  // Line l of the batch is message l - 1: its bad rows are named by topic:partition and
+  // offset.
+  auto place_bad_row = [&](BadRow* bad) {
     bad_lines.insert(bad->line);
     bad->source = place;
     bad->line = polled->offsets[bad->line - 1];
@@ -419,15 +428,33 @@ Result<arrow::ArrayVector> KafkaSource::JsonValues(int32_t partition, Polled* po
   auto stream = std::make_shared<arrow::io::BufferReader>(std::make_shared<arrow::Buffer>(
       reinterpret_cast<const uint8_t*>(polled->values.data()),
       static_cast<int64_t>(polled->values.size())));
-  ARROW_ASSIGN_OR_RAISE(
-      auto reader, json::JsonReader::OpenStream(place, stream, o.value_schema, {}, jo,
+  const int64_t batch_rows = static_cast<int64_t>(polled->offsets.size()) + 1;
+  std::shared_ptr<arrow::RecordBatch> values;
+  if (o.csv) {
+    csv::CsvOptions co;
+    co.header = false;
+    co.schema = o.value_schema;
+    co.batch_rows = batch_rows;
+    co.place_bad_row = place_bad_row;
+    ARROW_ASSIGN_OR_RAISE(
+        auto reader, csv::CsvReader::OpenStream(place, stream, o.value_schema, {}, co,
                                                 input_->bad_rows()));
-  ARROW_ASSIGN_OR_RAISE(auto values, reader->Next());
+    ARROW_ASSIGN_OR_RAISE(values, reader->Next());
+  } else {
+    json::JsonOptions jo;
+    jo.schema = o.value_schema;
+    jo.batch_rows = batch_rows;
+    jo.place_bad_row = place_bad_row;
+    ARROW_ASSIGN_OR_RAISE(
+        auto reader, json::JsonReader::OpenStream(place, stream, o.value_schema, {}, jo,
+                                                  input_->bad_rows()));
+    ARROW_ASSIGN_OR_RAISE(values, reader->Next());
+  }
   const int64_t n = static_cast<int64_t>(polled->offsets.size());
   for (int64_t i = 0; i < n; ++i) {
     if (!bad_lines.count(i + 1)) good_out->push_back(i);
   }
-  if (good_out->empty()) return arrow::ArrayVector{};
+  if (good_out->empty() || values == nullptr) return arrow::ArrayVector{};
   return values->columns();
 }
 
@@ -744,9 +771,10 @@ Result<std::shared_ptr<InputTable>> OpenKafkaInput(const SourceSpec& spec) {
     } else if (k == "value_format") {
       if (v == "raw") {
         o.raw = true;
+      } else if (v == "csv") {
+        o.csv = true;
       } else if (v != "json") {
-        return Status::NotImplemented(what, ": json or raw (csv values come next), not '",
-                                      v, "'");
+        return Status::Invalid(what, ": json, csv or raw, not '", v, "'");
       }
     } else if (k == "metadata") {
       for (const auto& item : SplitCommas(v)) {
