@@ -15,13 +15,16 @@
 // parsed by the JSON reader: a message that is not valid JSON or whose values do not fit
 // is a bad row named "topic:partition" at its offset, handled by on_error (fail, skip,
 // reject: to a rejects file, or with rejects => 'kafka:TOPIC' to a dead-letter topic on
-// the same brokers, kafka_dead_letter.h). An empty message is a bad row too. value_format
-// => 'raw' instead gives each value as it is in one column `value`, text (bytes that are
-// not UTF-8 are a bad row) or, with columns => 'value blob', binary; a message without a
-// value is NULL. Optional metadata columns, appended in the order asked for (metadata =>
-// 'key,timestamp,partition,offset,headers'): kafka_key (utf8), kafka_timestamp
-// (timestamp[ms, UTC]), kafka_partition (int32), kafka_offset (int64), kafka_headers
-// (utf8: a JSON object of the headers' values as strings, NULL without headers).
+// the same brokers, kafka_dead_letter.h). An empty message is a bad row too.
+// value_format => 'csv' reads each message as one CSV record of the columns (no header;
+// the CSV reader's conversions and quoting; a message with a line break is a bad row).
+// value_format => 'raw' instead gives each value as it is in one column `value`, text
+// (bytes that are not UTF-8 are a bad row) or, with columns => 'value blob', binary; a
+// message without a value is NULL. Optional metadata columns, appended in the order asked
+// for (metadata => 'key,timestamp,partition,offset,headers'): kafka_key (utf8),
+// kafka_timestamp (timestamp[ms, UTC]), kafka_partition (int32), kafka_offset (int64),
+// kafka_headers (utf8: a JSON object of the headers' values as strings, NULL without
+// headers).
 //
 // Event time: with event_time (a column) and watermark (a duration), each partition
 // emits bounded out-of-orderness watermarks; the source's watermark is the lowest over
