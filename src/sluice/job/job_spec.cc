@@ -224,7 +224,7 @@ class Parser {
           CheckKeys(n, where,
                     {"name", "from", "format", "path", "partition_by", "compression",
                      "row_group_rows", "title", "max_rows", "header", "delimiter",
-                     "brokers", "key", "roll_rows", "roll_interval"}));
+                     "brokers", "key", "roll_rows", "roll_interval", "value_format"}));
       if (!n["from"]) return Error(n, where + " needs from: (a step or source name)");
       ARROW_ASSIGN_OR_RAISE(sink.from, Text(n["from"], where + ".from"));
       if (n["format"]) {
@@ -303,14 +303,21 @@ class Parser {
       if (n["key"]) {
         ARROW_ASSIGN_OR_RAISE(sink.write.kafka_key, Text(n["key"], where + ".key"));
       }
+      if (n["value_format"]) {
+        ARROW_ASSIGN_OR_RAISE(auto f, Text(n["value_format"], where + ".value_format"));
+        if (f != "json" && f != "csv") {
+          return Error(n["value_format"], where + ".value_format is json or csv");
+        }
+        sink.write.kafka_csv_values = f == "csv";
+      }
       const bool kafka =
           sink.write.format == connector::FileFormat::kKafka && sink.format != "terminal";
       if (kafka && sink.write.kafka_brokers.empty()) {
         return Error(n,
                      where + ": format kafka needs brokers: host:port (path: the topic)");
       }
-      if (!kafka && (n["brokers"] || n["key"])) {
-        return Error(n, where + ": brokers and key are for format kafka");
+      if (!kafka && (n["brokers"] || n["key"] || n["value_format"])) {
+        return Error(n, where + ": brokers, key and value_format are for format kafka");
       }
       if ((kafka || sink.format == "terminal") &&
           (n["roll_rows"] || n["roll_interval"])) {

@@ -31,6 +31,7 @@ Result<int64_t> WriteQuery(const plan::Plan& logical, exec::ExecContext* ctx,
     ko.brokers = options.kafka_brokers;
     ko.topic = options.path;
     ko.key_column = options.kafka_key;
+    ko.csv_values = options.kafka_csv_values;
     ARROW_ASSIGN_OR_RAISE(auto sink, connector::KafkaSink::Make(optimized->schema, ko));
     ARROW_ASSIGN_OR_RAISE(auto physical, exec::BuildPhysicalPlan(optimized, sink));
     exec::Executor executor(ctx);

@@ -180,6 +180,7 @@ Result<PlannedStatement> QueryBinder::BindCopy(const PgNode& stmt, int position)
   // The format follows the file name unless FORMAT says otherwise.
   auto from_name = connector::FileFormatFromPath(s.write.path);
   bool have_format = false;
+  bool have_value_format = false;
   for (const auto& def : stmt.List("options")) {
     std::string name = AsciiLower(def.String("defname"));
     ARROW_ASSIGN_OR_RAISE(OptionValue v, ReadOption(def));
@@ -213,6 +214,13 @@ Result<PlannedStatement> QueryBinder::BindCopy(const PgNode& stmt, int position)
       s.write.kafka_brokers = v.text;
     } else if (name == "key") {
       s.write.kafka_key = v.text;
+    } else if (name == "value_format") {
+      const std::string f = AsciiLower(v.text);
+      if (f != "json" && f != "csv") {
+        return ErrorAt(at, "VALUE_FORMAT is json or csv, not '", v.text, "'");
+      }
+      s.write.kafka_csv_values = f == "csv";
+      have_value_format = true;
     } else if (name == "row_group_size") {
       char* end = nullptr;
       long long rows = std::strtoll(v.text.c_str(), &end, 10);
@@ -236,7 +244,7 @@ Result<PlannedStatement> QueryBinder::BindCopy(const PgNode& stmt, int position)
       return ErrorAt(at, "unknown COPY option '", name,
                      "' (format, compression, header, delimiter, partition_by, "
                      "row_group_size, roll_rows, roll_interval; for kafka: brokers, "
-                     "key)");
+                     "key, value_format)");
     }
   }
   if (!have_format) {
@@ -255,8 +263,9 @@ Result<PlannedStatement> QueryBinder::BindCopy(const PgNode& stmt, int position)
   if (kafka && s.write.kafka_brokers.empty()) {
     return ErrorAt(position, "COPY ... (FORMAT kafka) needs BROKERS 'host:port'");
   }
-  if (!kafka && (!s.write.kafka_brokers.empty() || !s.write.kafka_key.empty())) {
-    return ErrorAt(position, "BROKERS and KEY are options of FORMAT kafka");
+  if (!kafka && (!s.write.kafka_brokers.empty() || !s.write.kafka_key.empty() ||
+                 have_value_format)) {
+    return ErrorAt(position, "BROKERS, KEY and VALUE_FORMAT are options of FORMAT kafka");
   }
   if (kafka && (s.write.roll_rows > 0 || s.write.roll_interval_us > 0)) {
     return ErrorAt(position, "ROLL_ROWS and ROLL_INTERVAL are for files");

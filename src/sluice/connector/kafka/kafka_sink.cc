@@ -18,6 +18,27 @@ void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
       m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? nullptr : rd_kafka_err2str(m->err));
 }
 
+// Row r of `columns` (each column's text) as one CSV record: NULL as an empty field,
+// a field with a comma, quote or line break quoted (quotes doubled).
+void AppendCsvRecord(const std::vector<std::shared_ptr<arrow::StringArray>>& columns,
+                     int64_t r, std::string* out) {
+  for (size_t c = 0; c < columns.size(); ++c) {
+    if (c > 0) out->push_back(',');
+    if (columns[c]->IsNull(r)) continue;
+    const std::string_view v = columns[c]->GetView(r);
+    if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
+      out->append(v);
+      continue;
+    }
+    out->push_back('"');
+    for (char ch : v) {
+      if (ch == '"') out->push_back('"');
+      out->push_back(ch);
+    }
+    out->push_back('"');
+  }
+}
+
 struct SinkLocal : exec::LocalSinkState {
   std::vector<std::string> keys;  // JSON keys of the columns
   std::string value;
@@ -97,6 +118,13 @@ Status KafkaSink::Consume(exec::ExecContext* ctx, exec::LocalSinkState* local_ba
   auto* local = static_cast<SinkLocal*>(local_base);
   const auto& rb = *batch.data;
   ARROW_ASSIGN_OR_RAISE(auto rows, JsonRows::Make(rb, &local->keys));
+  std::vector<std::shared_ptr<arrow::StringArray>> texts;  // csv values: each column's
+  if (options_.csv_values) {
+    for (const auto& column : rb.columns()) {
+      ARROW_ASSIGN_OR_RAISE(auto d, arrow::compute::Cast(column, arrow::utf8()));
+      texts.push_back(std::static_pointer_cast<arrow::StringArray>(d.make_array()));
+    }
+  }
   std::shared_ptr<arrow::StringArray> keys;
   if (key_index_ >= 0) {
     ARROW_ASSIGN_OR_RAISE(auto d,
@@ -105,7 +133,11 @@ Status KafkaSink::Consume(exec::ExecContext* ctx, exec::LocalSinkState* local_ba
   }
   for (int64_t r = 0; r < rb.num_rows(); ++r) {
     local->value.clear();
-    rows.Append(r, &local->value);
+    if (options_.csv_values) {
+      AppendCsvRecord(texts, r, &local->value);
+    } else {
+      rows.Append(r, &local->value);
+    }
     std::string_view key;
     bool has_key = keys && keys->IsValid(r);
     if (has_key) key = keys->GetView(r);

@@ -2,7 +2,8 @@
 // Writing rows to a Kafka topic (librdkafka): `COPY (query) TO 'topic' (FORMAT kafka,
 // BROKERS 'host:port', KEY 'column')`.
 //
-// Each row is one message: its value the row as a JSON object (json_rows.h), its key
+// Each row is one message: its value the row as a JSON object (json_rows.h), or with
+// csv_values as one CSV record (no header; fields as Arrow casts them to text), its key
 // the text of the key column when one is named (messages with equal keys then go to the
 // same partition: murmur2, as Java clients partition), else no key. Every message's
 // delivery report is checked: Finalize waits for all of them (flush) and fails, naming
@@ -26,7 +27,8 @@ namespace sluice::connector {
 struct KafkaSinkOptions {
   std::string brokers;
   std::string topic;
-  std::string key_column;  // empty: no key
+  std::string key_column;   // empty: no key
+  bool csv_values = false;  // values as CSV records (no header) instead of JSON objects
   int64_t queue_kbytes = 16384;
   int64_t delivery_timeout_ms = 30000;
 };

@@ -53,6 +53,7 @@ struct WriteOptions {
   /// kKafka: the brokers and the column whose text is each message's key (optional).
   std::string kafka_brokers;
   std::string kafka_key;
+  bool kafka_csv_values = false;  // values as CSV records instead of JSON objects
   /// Rolling files (a directory target): finish a file at this many rows (0: no limit)
   /// or after this long open, in microseconds of wall-clock time (0: no limit).
   int64_t roll_rows = 0;
