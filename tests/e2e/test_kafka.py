@@ -240,21 +240,28 @@ def _live_read(sluice, broker, topic, group, out, extra=""):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _own_broker_read(sluice, tmp_path, rows, extra=""):
+    """A broker of the test's own (to stop), a one-partition topic of `rows` ids, and an
+    endless read of it into n.parquet, running: (broker, topic, process, out)."""
+    from kafka_broker import KafkaBroker
+
+    broker = KafkaBroker(tmp_path / "broker")
+    broker.start()
+    topic = topic_name("outage")
+    broker.create_topic(topic, 1)
+    produce(broker, topic, [(0, json.dumps({"id": i}).encode()) for i in range(rows)])
+    out = tmp_path / "n.parquet"
+    return broker, topic, _live_read(sluice, broker, topic, topic_name("g"), out, extra), out
+
+
 def test_a_broker_away_briefly_is_waited_for(sluice, tmp_path):
     import signal
     import time
 
     import pyarrow.parquet as pq
-    from kafka_broker import KafkaBroker
 
-    broker = KafkaBroker(tmp_path / "broker")
-    broker.start()
+    broker, topic, p, out = _own_broker_read(sluice, tmp_path, 100)
     try:
-        topic = topic_name("outage")
-        broker.create_topic(topic, 1)
-        produce(broker, topic, [(0, json.dumps({"id": i}).encode()) for i in range(100)])
-        out = tmp_path / "n.parquet"
-        p = _live_read(sluice, broker, topic, topic_name("g"), out)
         time.sleep(3)
         broker.stop()
         time.sleep(3)
@@ -271,21 +278,12 @@ def test_a_broker_away_briefly_is_waited_for(sluice, tmp_path):
 
 
 def test_a_broker_gone_for_good_fails_after_broker_timeout(sluice, tmp_path):
-    # The broker stops and never comes back: a quiet read notices (its offset probes
+    # The broker stops and never comes back: a quiet read notices (its metadata probes
     # fail) and fails with a clear error once broker_timeout has passed.
     import time
 
-    from kafka_broker import KafkaBroker
-
-    broker = KafkaBroker(tmp_path / "broker")
-    broker.start()
+    broker, _, p, out = _own_broker_read(sluice, tmp_path, 10, ", broker_timeout => '5s'")
     try:
-        topic = topic_name("gone")
-        broker.create_topic(topic, 1)
-        produce(broker, topic, [(0, json.dumps({"id": i}).encode()) for i in range(10)])
-        out = tmp_path / "n.parquet"
-        p = _live_read(sluice, broker, topic, topic_name("g"), out,
-                       extra=", broker_timeout => '5s'")
         time.sleep(3)
         assert p.poll() is None
     finally:
