@@ -44,8 +44,8 @@ struct Progress {
   std::atomic<int64_t> rows_late{0};
   std::atomic<int64_t> rows_without_time{0};
   // For the live status of a stream (job/progress.h): rows handed to the job's result
-  // sinks so far (rows_written counts them when the sinks finish), and the highest
-  // watermark that reached one (INT64_MIN: none yet).
+  // sinks so far (Sink::takes_result; rows_written counts them when the sinks finish),
+  // and the highest watermark that reached one (INT64_MIN: none yet).
   std::atomic<int64_t> rows_emitted{0};
   std::atomic<int64_t> output_watermark{std::numeric_limits<int64_t>::min()};
   void RecordOutputWatermark(int64_t wm) {

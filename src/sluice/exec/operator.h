@@ -199,6 +199,10 @@ class Sink : public virtual PhysicalNode {
   }
   /// What the sink writes to, for messages ("the output file", "a Kafka topic").
   virtual std::string what_it_writes() const { return "the result"; }
+  /// True for a sink that receives the job's result (a file, a topic, the rows of a
+  /// query), not an operator's input (a join's build side, an aggregate): its rows
+  /// count as "out" in the live status.
+  virtual bool takes_result() const { return false; }
 };
 
 }  // namespace sluice::exec

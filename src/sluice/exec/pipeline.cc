@@ -47,7 +47,7 @@ class ChainEmitter : public Emitter {
     // A job of bounded input has no graceful middle: it stops without publishing.
     if (ctx_->interrupted()) return Status::Cancelled("interrupted");
     if (op_ == nullptr) {
-      if (!sink_->streams()) ctx_->progress().rows_emitted += batch.data->num_rows();
+      if (sink_->takes_result()) ctx_->progress().rows_emitted += batch.data->num_rows();
       return TimeSelf(&sink_->metrics().nanos,
                       [&] { return sink_->Consume(ctx_, local_, std::move(batch)); });
     }
@@ -57,7 +57,7 @@ class ChainEmitter : public Emitter {
 
   Status EmitWatermark(Watermark wm) override {
     if (op_ == nullptr) {
-      if (!sink_->streams() && wm != kMaxWatermark) {
+      if (sink_->takes_result() && wm != kMaxWatermark) {
         ctx_->progress().RecordOutputWatermark(wm);
       }
       return sink_->ConsumeWatermark(ctx_, local_, wm);

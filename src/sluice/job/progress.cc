@@ -14,6 +14,9 @@ bool StderrIsTerminal() { return isatty(fileno(stderr)) != 0; }
 
 ProgressBar::ProgressBar(exec::ExecContext* ctx, bool enabled)
     : ctx_(ctx), enabled_(enabled), start_(std::chrono::steady_clock::now()) {
+  // Rates count from here: earlier statements of a script used the same counters.
+  last_in_ = ctx_->progress().rows_read.load();
+  last_out_ = ctx_->progress().rows_emitted.load();
   if (enabled_) thread_ = std::thread([this] { Loop(); });
 }
 

@@ -51,6 +51,7 @@ class KafkaSink : public exec::Sink {
   /// each key's latest row).
   Status TakeUpdates(const std::vector<int>& key_columns) const override;
   std::string what_it_writes() const override { return "Kafka topic " + options_.topic; }
+  bool takes_result() const override { return true; }
 
   int64_t rows_written() const { return delivered_.load(); }
 

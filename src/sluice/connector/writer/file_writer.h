@@ -92,6 +92,7 @@ class FileWriteSink : public exec::Sink {
                           exec::Watermark wm) override;
   bool needs_order() const override { return single_file_; }
   std::string what_it_writes() const override { return "the file sink " + options_.path; }
+  bool takes_result() const override { return true; }
 
   int64_t rows_written() const { return rows_written_.load(); }
   /// Final paths of the files written (after Finalize).

@@ -43,6 +43,7 @@ class CollectSink : public Sink {
   Status FinishLocal(ExecContext* ctx, std::unique_ptr<LocalSinkState> local) override;
   Status Finalize(ExecContext* ctx) override;
   std::string what_it_writes() const override { return "a query's table of rows"; }
+  bool takes_result() const override { return true; }
   /// Valid after Finalize.
   const std::shared_ptr<arrow::Table>& table() const { return table_; }
 
