@@ -1,7 +1,10 @@
 #include "sluice/base/duration.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdlib>
+#include <ctime>
 
 #include "sluice/base/text.h"
 
@@ -55,6 +58,21 @@ std::string FormatDurationMicros(int64_t us) {
     if (us % u.us == 0) return std::to_string(us / u.us) + u.name;
   }
   return std::to_string(us) + "us";
+}
+
+std::string FormatUtcMicros(int64_t us, bool fraction) {
+  int64_t secs = us / 1'000'000;
+  int64_t frac = us % 1'000'000;
+  if (frac < 0) {  // before the epoch: the second below, and a positive fraction
+    frac += 1'000'000;
+    --secs;
+  }
+  const std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  return fraction ? fmt::format("{}.{:06d}", buf, frac) : std::string(buf);
 }
 
 }  // namespace sluice

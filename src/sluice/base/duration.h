@@ -16,4 +16,8 @@ Result<int64_t> ParseDurationMicros(const std::string& text, const std::string& 
 /// "5s", "250ms", "1m30s"-free short form for messages: the largest unit that divides.
 std::string FormatDurationMicros(int64_t us);
 
+/// A time `us` microseconds after the epoch as UTC text: "2015-07-15 00:00:09", with
+/// `fraction` "2015-07-15 00:00:09.999999".
+std::string FormatUtcMicros(int64_t us, bool fraction);
+
 }  // namespace sluice

@@ -159,8 +159,7 @@ class EcommerceInput : public InputTable {
   int64_t rows_read() const override { return rows_read_.load(); }
   Result<std::shared_ptr<exec::Source>> MakeSource(
       const std::vector<int>& projection, const std::vector<expr::Expr>&) const override {
-    return std::make_shared<EcommerceSource>(
-        options_, orders_, projection, const_cast<std::atomic<int64_t>*>(&rows_read_));
+    return std::make_shared<EcommerceSource>(options_, orders_, projection, &rows_read_);
   }
 
  private:
@@ -170,7 +169,7 @@ class EcommerceInput : public InputTable {
   EcommerceInputOptions options_;
   std::shared_ptr<const EcommerceOrders> orders_;
   std::shared_ptr<arrow::Schema> schema_;
-  std::atomic<int64_t> rows_read_{0};
+  mutable std::atomic<int64_t> rows_read_{0};  // counted by the sources it makes
 };
 
 }  // namespace

@@ -172,15 +172,14 @@ class NexmarkInput : public InputTable {
   int64_t rows_read() const override { return rows_read_.load(); }
   Result<std::shared_ptr<exec::Source>> MakeSource(
       const std::vector<int>& projection, const std::vector<expr::Expr>&) const override {
-    return std::make_shared<NexmarkSource>(
-        options_, gen_, projection, const_cast<std::atomic<int64_t>*>(&rows_read_));
+    return std::make_shared<NexmarkSource>(options_, gen_, projection, &rows_read_);
   }
 
  private:
   NexmarkInputOptions options_;
   std::shared_ptr<const NexmarkGenerator> gen_;
   std::shared_ptr<arrow::Schema> schema_;
-  std::atomic<int64_t> rows_read_{0};
+  mutable std::atomic<int64_t> rows_read_{0};  // counted by the sources it makes
 };
 
 }  // namespace

@@ -168,29 +168,30 @@ Status CheckWindowPath(const plan::Plan& node, const plan::TimeWindowNode* windo
   return CheckWindowPath(node->inputs[0], window);
 }
 
-// Whether `node` reads a stream: a source with event time or without end. A join of
-// two streams is a stream join (operators/stream_join.h); any other join builds a
-// hash table of its bounded side.
-bool ReadsStream(const plan::Plan& node) {
+// Whether some source `node` scans satisfies `test`.
+template <typename Test>
+bool ReadsSource(const plan::Plan& node, const Test& test) {
   if (node->kind == NodeKind::kScan) {
-    const auto& source = *static_cast<const plan::ScanNode&>(*node).source;
-    return source.EventTimeColumn() >= 0 || source.Unbounded();
+    return test(*static_cast<const plan::ScanNode&>(*node).source);
   }
   for (const auto& in : node->inputs) {
-    if (ReadsStream(in)) return true;
+    if (ReadsSource(in, test)) return true;
   }
   return false;
 }
 
+// Whether `node` reads a stream: a source with event time or without end. A join of
+// two streams is a stream join (operators/stream_join.h); any other join builds a
+// hash table of its bounded side.
+bool ReadsStream(const plan::Plan& node) {
+  return ReadsSource(node, [](const plan::TableSource& s) {
+    return s.EventTimeColumn() >= 0 || s.Unbounded();
+  });
+}
+
 // Whether `node` reads a source without end.
 bool ReadsUnbounded(const plan::Plan& node) {
-  if (node->kind == NodeKind::kScan) {
-    return static_cast<const plan::ScanNode&>(*node).source->Unbounded();
-  }
-  for (const auto& in : node->inputs) {
-    if (ReadsUnbounded(in)) return true;
-  }
-  return false;
+  return ReadsSource(node, [](const plan::TableSource& s) { return s.Unbounded(); });
 }
 
 // Whether an aggregate groups by window_start/window_end of a window below it.

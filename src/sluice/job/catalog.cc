@@ -64,44 +64,47 @@ Result<plan::Plan> Catalog::CallTableFunction(
     const std::string& name, const std::vector<std::shared_ptr<arrow::Scalar>>& args,
     const std::vector<std::pair<std::string, std::shared_ptr<arrow::Scalar>>>&
         named_args) {
-  std::string fn = AsciiLower(name);
-  connector::SourceSpec spec;
-  if (fn == "read_parquet") {
-    spec.format = "parquet";
-  } else if (fn == "read_csv" || fn == "read_csv_auto") {
-    spec.format = "csv";
-  } else if (fn == "read_json" || fn == "read_json_auto" || fn == "read_ndjson") {
-    spec.format = "json";
-  } else if (fn == "read_arrow" || fn == "read_ipc") {
-    spec.format = "arrow";
-  } else if (fn == "nexmark") {
-    spec.format = "nexmark";
-  } else if (fn == "ecommerce") {
-    spec.format = "ecommerce";
-  } else if (fn == "read_kafka") {
-    spec.format = "kafka";
-  } else {
+  // Each table function: the source format it opens and what its one argument is.
+  struct TableFunction {
+    const char* name;
+    const char* format;
+    const char* usage;  // after "name() takes "
+  };
+  static const TableFunction kFunctions[] = {
+      {"read_parquet", "parquet", nullptr},
+      {"read_csv", "csv", nullptr},
+      {"read_csv_auto", "csv", nullptr},
+      {"read_json", "json", nullptr},
+      {"read_json_auto", "json", nullptr},
+      {"read_ndjson", "json", nullptr},
+      {"read_arrow", "arrow", nullptr},
+      {"read_ipc", "arrow", nullptr},
+      {"nexmark", "nexmark",
+       "a table name (person, auction or bid), then named options (events => 1000000, "
+       "rate => ..., ...)"},
+      {"ecommerce", "ecommerce",
+       "'orders', then named options (scale => 0.1, events => ..., rate => ...)"},
+      {"read_kafka", "kafka",
+       "a topic, then named options (brokers => 'host:port', columns => 'a bigint, b "
+       "varchar', ...)"},
+  };
+  const std::string fn = AsciiLower(name);
+  const TableFunction* function = nullptr;
+  for (const auto& f : kFunctions) {
+    if (fn == f.name) function = &f;
+  }
+  if (function == nullptr) {
     return Status::Invalid(
         "unknown table function '", name,
         "' (read_parquet, read_csv, read_json, read_arrow, read_kafka, nexmark, "
         "ecommerce)");
   }
-  if (args.size() != 1 && fn == "read_kafka") {
-    return Status::Invalid(
-        "read_kafka() takes a topic, then named options (brokers => "
-        "'host:port', columns => 'a bigint, b varchar', ...)");
-  }
-  if (args.size() != 1 && fn == "ecommerce") {
-    return Status::Invalid(
-        "ecommerce() takes 'orders', then named options (scale => 0.1, events => ..., "
-        "rate => ...)");
-  }
-  if (args.size() != 1 && fn == "nexmark") {
-    return Status::Invalid(
-        "nexmark() takes a table name (person, auction or bid), then named options "
-        "(events => 1000000, rate => ..., ...)");
-  }
+  connector::SourceSpec spec;
+  spec.format = function->format;
   if (args.size() != 1) {
+    if (function->usage != nullptr) {
+      return Status::Invalid(fn, "() takes ", function->usage);
+    }
     return Status::Invalid(
         name, "() takes one path or glob, then named options (name => value)");
   }

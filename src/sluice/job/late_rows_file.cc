@@ -4,33 +4,13 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 
 #include "sluice/base/atomic_file.h"
+#include "sluice/base/duration.h"
 #include "sluice/base/json_text.h"
 #include "sluice/connector/writer/json_rows.h"
 
 namespace sluice::job {
-
-namespace {
-
-// "2015-07-15 00:00:09.999999" (UTC).
-std::string FormatMicros(int64_t us) {
-  int64_t secs = us / 1'000'000;
-  int64_t frac = us % 1'000'000;
-  if (frac < 0) {
-    frac += 1'000'000;
-    --secs;
-  }
-  const std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
-  return fmt::format("{}.{:06d}", buf, frac);
-}
-
-}  // namespace
 
 LateRowsFile::LateRowsFile(std::string path) : path_(std::move(path)) {}
 
@@ -64,7 +44,7 @@ Status LateRowsFile::Write(const std::string& where, int64_t watermark,
   std::string prefix = "{\"operator\":";
   AppendJsonString(&prefix, where);
   prefix += ",\"watermark\":";
-  AppendJsonString(&prefix, FormatMicros(watermark));
+  AppendJsonString(&prefix, FormatUtcMicros(watermark, /*fraction=*/true));
   prefix += ",\"row\":";
   std::string text;
   for (int64_t r = 0; r < rows->num_rows(); ++r) {

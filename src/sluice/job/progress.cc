@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <ctime>
 
+#include "sluice/base/duration.h"
 #include "sluice/base/memory.h"
 
 namespace sluice::job {
@@ -61,16 +61,6 @@ std::string Lag(int64_t us) {
   return fmt::format("{:.1f}y", s / (86400 * 365.25));
 }
 
-std::string Timestamp(int64_t us) {
-  const std::time_t t =
-      static_cast<std::time_t>(us >= 0 ? us / 1'000'000 : (us - 999'999) / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
-
 }  // namespace
 
 std::string FormatStreamStatus(const StreamStatus& s) {
@@ -81,7 +71,8 @@ std::string FormatStreamStatus(const StreamStatus& s) {
   if (s.watermark == INT64_MIN) {
     line += " · watermark -";
   } else {
-    line += fmt::format(" · watermark {} (lag {})", Timestamp(s.watermark),
+    line += fmt::format(" · watermark {} (lag {})",
+                        FormatUtcMicros(s.watermark, /*fraction=*/false),
                         Lag(s.now - s.watermark));
   }
   if (s.late > 0) line += fmt::format(" · late {}", Count(static_cast<double>(s.late)));

@@ -42,6 +42,25 @@ Result<int> TopicPartitions(rd_kafka_t* rk, const std::string& topic,
   return partitions;
 }
 
+void DeliveryReports::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* self = static_cast<DeliveryReports*>(opaque);
+  if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    self->delivered_ += 1;
+    return;
+  }
+  std::lock_guard<std::mutex> lock(self->mu_);
+  if (self->first_error_.empty()) self->first_error_ = rd_kafka_err2str(m->err);
+  self->failed_ += 1;
+}
+
+Status DeliveryReports::Failures(const std::string& where,
+                                 const std::string& what) const {
+  if (failed_.load() == 0) return Status::OK();
+  std::lock_guard<std::mutex> lock(mu_);
+  return Status::IOError(where, ": ", failed_.load(), " ", what,
+                         " not delivered: ", first_error_);
+}
+
 Result<rd_kafka_t*> NewProducer(
     const std::string& brokers, int64_t queue_kbytes, int64_t delivery_timeout_ms,
     void (*on_delivery)(rd_kafka_t*, const rd_kafka_message_t*, void*), void* opaque) {

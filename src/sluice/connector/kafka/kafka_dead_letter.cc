@@ -23,8 +23,8 @@ class DeadLetterTopic : public RejectsOutput {
   }
 
   Status Open() {
-    ARROW_ASSIGN_OR_RAISE(producer_,
-                          NewProducer(brokers_, 4096, timeout_ms_, OnDelivery, this));
+    ARROW_ASSIGN_OR_RAISE(producer_, NewProducer(brokers_, 4096, timeout_ms_,
+                                                 DeliveryReports::OnDelivery, &reports_));
     return TopicPartitions(producer_, topic_, brokers_, timeout_ms_).status();
   }
 
@@ -61,27 +61,15 @@ class DeadLetterTopic : public RejectsOutput {
   std::string Describe() const override { return "kafka topic " + topic_; }
 
  private:
-  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
-    auto* self = static_cast<DeadLetterTopic*>(opaque);
-    std::lock_guard<std::mutex> lock(self->mu_);
-    if (self->first_error_.empty()) self->first_error_ = rd_kafka_err2str(m->err);
-    ++self->failed_;
-  }
-  Status Failures() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (failed_ == 0) return Status::OK();
-    return Status::IOError("dead-letter topic '", topic_, "': ", failed_,
-                           " rejected messages not delivered: ", first_error_);
+  Status Failures() const {
+    return reports_.Failures("dead-letter topic '" + topic_ + "'", "rejected messages");
   }
 
   std::string brokers_;
   std::string topic_;
   int64_t timeout_ms_;
+  DeliveryReports reports_;
   rd_kafka_t* producer_ = nullptr;
-  std::mutex mu_;
-  int64_t failed_ = 0;
-  std::string first_error_;
 };
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "sluice/base/json_text.h"
 #include "sluice/base/memory.h"
 #include "sluice/connector/csv/csv_reader.h"
+#include "sluice/connector/csv/csv_value_parsing_internal.h"
 #include "sluice/connector/event_time_input.h"
 #include "sluice/connector/json/json_reader.h"
 #include "sluice/connector/kafka/kafka_common.h"
@@ -706,24 +707,18 @@ std::optional<int64_t> ParseStartTime(const std::string& v) {
     if (!ms.ok() || *ms < 0) return std::nullopt;  // Kafka gives -1, -2 other meanings
     return *ms;
   }
-  std::tm tm{};
-  int millis = 0;
-  char sep = 0;
-  char frac[16] = {0};
-  int used = 0;
-  const int got = std::sscanf(v.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n.%9[0-9]%n",
-                              &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &sep, &tm.tm_hour,
-                              &tm.tm_min, &tm.tm_sec, &used, frac, &used);
-  // The whole text, its fields in range (no zone: UTC).
-  if (got < 7 || (sep != ' ' && sep != 'T') || used != static_cast<int>(v.size()) ||
-      tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-      tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60) {
+  // The CSV reader's ISO parser (whole text, fields in range), with seconds and
+  // without a zone (UTC), at or after the epoch.
+  csv::IsoTimestamp ts;
+  int64_t ms = 0;
+  if (csv::ParseIsoTimestamp(v.data(), static_cast<int64_t>(v.size()), &ts) !=
+          csv::ParseStatus::kOk ||
+      !ts.has_seconds || ts.has_zone ||
+      csv::IsoTimestampToUnit(ts, arrow::TimeUnit::MILLI, &ms) != csv::ParseStatus::kOk ||
+      ms < 0) {
     return std::nullopt;
   }
-  for (int i = 0; i < 3; ++i) millis = millis * 10 + (frac[i] >= '0' ? frac[i] - '0' : 0);
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<int64_t>(timegm(&tm)) * 1000 + millis;
+  return ms;
 }
 
 }  // namespace

@@ -12,12 +12,6 @@ namespace sluice::connector {
 
 namespace {
 
-void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-  static_cast<KafkaSink*>(opaque)->Delivered(
-      m->err == RD_KAFKA_RESP_ERR_NO_ERROR,
-      m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? nullptr : rd_kafka_err2str(m->err));
-}
-
 // Row r of `columns` (each column's text) as one CSV record: NULL as an empty field,
 // a field with a comma, quote or line break quoted (quotes doubled).
 void AppendCsvRecord(const std::vector<std::shared_ptr<arrow::StringArray>>& columns,
@@ -49,7 +43,8 @@ struct SinkLocal : exec::LocalSinkState {
 KafkaSink::KafkaSink(std::shared_ptr<arrow::Schema> schema, KafkaSinkOptions options)
     : PhysicalNode("KafkaSink " + options.topic),
       schema_(std::move(schema)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      reports_(std::make_unique<DeliveryReports>()) {}
 
 KafkaSink::~KafkaSink() {
   if (producer_ != nullptr) {
@@ -74,7 +69,7 @@ Result<std::shared_ptr<KafkaSink>> KafkaSink::Make(std::shared_ptr<arrow::Schema
   }
   ARROW_ASSIGN_OR_RAISE(sink->producer_,
                         NewProducer(o.brokers, o.queue_kbytes, o.delivery_timeout_ms,
-                                    OnDelivery, sink.get()));
+                                    DeliveryReports::OnDelivery, sink->reports_.get()));
   // The topic must exist (a typo would otherwise wait out the delivery timeout).
   ARROW_RETURN_NOT_OK(
       TopicPartitions(sink->producer_, o.topic, o.brokers, o.delivery_timeout_ms)
@@ -82,22 +77,11 @@ Result<std::shared_ptr<KafkaSink>> KafkaSink::Make(std::shared_ptr<arrow::Schema
   return sink;
 }
 
-void KafkaSink::Delivered(bool ok, const char* error) {
-  if (ok) {
-    delivered_ += 1;
-    return;
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  if (first_error_.empty()) first_error_ = error;
-  failed_ += 1;
+Status KafkaSink::FailureSoFar() {
+  return reports_->Failures("kafka topic '" + options_.topic + "'", "messages");
 }
 
-Status KafkaSink::FailureSoFar() {
-  if (failed_.load() == 0) return Status::OK();
-  std::lock_guard<std::mutex> lock(mu_);
-  return Status::IOError("kafka topic '", options_.topic, "': ", failed_.load(),
-                         " messages not delivered: ", first_error_);
-}
+int64_t KafkaSink::rows_written() const { return reports_->delivered(); }
 
 Result<std::unique_ptr<exec::LocalSinkState>> KafkaSink::MakeLocal(exec::ExecContext* ctx,
                                                                    int) {
@@ -182,7 +166,7 @@ Status KafkaSink::Finalize(exec::ExecContext* ctx) {
         "kafka topic '", options_.topic, "': ", rd_kafka_outq_len(producer_),
         " messages still undelivered after the delivery timeout: ", rd_kafka_err2str(e));
   }
-  ctx->progress().rows_written += delivered_.load();
+  ctx->progress().rows_written += reports_->delivered();
   finalized_ = true;
   return Status::OK();
 }

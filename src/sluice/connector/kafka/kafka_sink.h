@@ -24,6 +24,8 @@ struct rd_kafka_s;  // librdkafka's handle
 
 namespace sluice::connector {
 
+class DeliveryReports;  // kafka_common.h
+
 struct KafkaSinkOptions {
   std::string brokers;
   std::string topic;
@@ -53,10 +55,7 @@ class KafkaSink : public exec::Sink {
   std::string what_it_writes() const override { return "Kafka topic " + options_.topic; }
   bool takes_result() const override { return true; }
 
-  int64_t rows_written() const { return delivered_.load(); }
-
-  // Delivery reports (librdkafka's callback, on a polling thread).
-  void Delivered(bool ok, const char* error);
+  int64_t rows_written() const;
 
  private:
   KafkaSink(std::shared_ptr<arrow::Schema> schema, KafkaSinkOptions options);
@@ -67,10 +66,8 @@ class KafkaSink : public exec::Sink {
   int key_index_ = -1;
   mutable bool upserts_ = false;  // TakeUpdates accepted an updating result
   ::rd_kafka_s* producer_ = nullptr;
-  std::atomic<int64_t> delivered_{0};
-  std::atomic<int64_t> failed_{0};
+  std::unique_ptr<DeliveryReports> reports_;
   std::mutex mu_;
-  std::string first_error_;
   MemoryReservation queue_;  // librdkafka's queue, under mu_
   bool finalized_ = false;   // every message delivered
 };
