@@ -72,18 +72,6 @@ void Exchange::AddFeedingPipeline(int port) {
   ++feeding_pipelines_[port];
 }
 
-Status Exchange::KeyGroups(const arrow::ArrayVector& keys, int64_t n,
-                           std::vector<uint16_t>* out) {
-  EncodedRows rows;
-  ARROW_RETURN_NOT_OK(EncodeRows(keys, &rows));
-  out->resize(n);
-  for (int64_t i = 0; i < n; ++i) {
-    // The high bits: key indexes partition by the low ones.
-    (*out)[i] = static_cast<uint16_t>((rows.hashes[i] >> 40) % kKeyGroups);
-  }
-  return Status::OK();
-}
-
 void Exchange::Setup(ExecContext* ctx) {
   if (consumers_ > 0) return;
   consumers_ = std::max(1, ctx->threads());
@@ -140,7 +128,7 @@ Status Exchange::Consume(ExecContext* ctx, LocalSinkState* local_base, Batch bat
     ARROW_ASSIGN_OR_RAISE(auto arr, expr::EvaluateToArray(k, *batch.data));
     keys.push_back(std::move(arr));
   }
-  ARROW_RETURN_NOT_OK(KeyGroups(keys, n, &local->groups));
+  ARROW_RETURN_NOT_OK(KeyGroupsOf(keys, n, &local->groups));
   for (auto& r : local->rows) r.clear();
   for (int64_t i = 0; i < n; ++i) {
     int c = local->groups[i] * consumers_ / kKeyGroups;

@@ -2,9 +2,9 @@
 // A keyed exchange between pipelines that run at the same time (docs/design/
 // streams.md): the producing pipelines end in it as a Sink, the consuming pipeline
 // starts at it as a Source. Every row goes to the consumer worker that owns its key:
-// the key's hash picks one of kKeyGroups key groups, and consumer c of n owns the key
-// groups [c * kKeyGroups / n, (c + 1) * kKeyGroups / n). Without keys every row goes to
-// consumer 0.
+// the key's hash picks one of kKeyGroups key groups (state/key_groups.h), and consumer c
+// of n owns the key groups KeyGroupRange::OfWorker(c, n). Without keys every row goes
+// to consumer 0.
 //
 // Watermarks travel in-band: each producer's watermarks reach every consumer after the
 // rows it sent before them, and a consumer emits the minimum over all producers (a
@@ -27,13 +27,13 @@
 #include <vector>
 
 #include "sluice/exec/operator.h"
+#include "sluice/exec/state/key_groups.h"
 #include "sluice/expr/expr.h"
 
 namespace sluice::exec {
 
 class Exchange : public Sink, public Source {
  public:
-  static constexpr int kKeyGroups = 128;
   static constexpr size_t kQueueBatches = 16;
 
   /// `keys`: over the producers' batches.
@@ -60,10 +60,6 @@ class Exchange : public Sink, public Source {
   };
   /// Consumer `consumer`'s items until every producer has ended.
   Status Read(ExecContext* ctx, int64_t consumer, Reader* reader);
-
-  /// The key group of every row of `keys` (key columns of one batch) into *out.
-  static Status KeyGroups(const arrow::ArrayVector& keys, int64_t n,
-                          std::vector<uint16_t>* out);
 
   // Sink (producers of port 0).
   void AddFeedingPipeline() { AddFeedingPipeline(0); }

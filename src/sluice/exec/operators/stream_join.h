@@ -44,12 +44,11 @@
 
 #include "sluice/exec/exchange.h"
 #include "sluice/exec/operator.h"
+#include "sluice/exec/state/state_backend.h"
 #include "sluice/expr/expr.h"
 #include "sluice/plan/logical_plan.h"
 
 namespace sluice::exec {
-
-constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
 
 struct StreamJoinSpec {
   plan::JoinType type = plan::JoinType::kInner;
