@@ -4,14 +4,13 @@
 
 #include <algorithm>
 #include <map>
-#include <queue>
 #include <set>
 #include <unordered_map>
 
 #include "sluice/base/memory.h"
-#include "sluice/exec/key_index.h"
 #include "sluice/exec/late_rows.h"
 #include "sluice/exec/operators/aggregate_functions.h"
+#include "sluice/exec/state/state_backend.h"
 #include "sluice/exec/take_rows.h"
 #include "sluice/expr/eval.h"
 
@@ -125,28 +124,23 @@ class TimeWindowOp : public Operator {
 
 // ---- the aggregate over windows ------------------------------------------------------
 
-// Keys and accumulators of some groups: one pane's, or all sessions'.
-struct GroupTable {
-  std::unique_ptr<KeyIndex> index;  // null without keys
-  Accumulators accs;
-  int64_t groups = 0;
-  int64_t MemoryUsage() const {
-    int64_t m = index ? index->MemoryUsage() : 0;
-    for (const auto& a : accs) m += a->MemoryUsage();
-    return m;
-  }
-};
-
+// Keyed state (state/state_backend.h): tumble and hop keep one accumulator table per
+// pane (namespace "panes", the pane's start), one slot per key, and a timer per window
+// still to fire (without a key: it fires for every key); sessions keep one table whose
+// slots are the sessions, each with its window, and a timer per session at its end.
+// The operator keeps indexes over that state only (each key's open sessions by start,
+// the open sessions' starts), which a restore rebuilds from the slots.
 class WindowAggregateOp : public Operator {
  public:
-  WindowAggregateOp(ExecContext* ctx, WindowAggregateFactory* factory)
+  WindowAggregateOp(ExecContext* ctx, WindowAggregateFactory* factory, int worker)
       : ctx_(ctx),
         f_(factory),
         spec_(factory->spec()),
-        reservation_(ctx->budget(), "WindowAggregate") {}
+        reservation_(ctx->budget(), "WindowAggregate"),
+        backend_(MakeStateBackend(ctx, worker)) {}
 
   Status Init() {
-    for (const auto& k : f_->keys()) key_types_.push_back(k->type);
+    const bool session = spec_.kind == plan::TimeWindowKind::kSession;
     for (const auto& a : f_->aggregates()) {
       ARROW_ASSIGN_OR_RAISE(auto acc, MakeAccumulator(*a));
       if (spec_.kind != plan::TimeWindowKind::kTumble && !acc->PartialMerge()) {
@@ -157,10 +151,17 @@ class WindowAggregateOp : public Operator {
             "be computed over hopping and session windows so far");
       }
     }
-    if (spec_.kind == plan::TimeWindowKind::kSession) {
-      ARROW_ASSIGN_OR_RAISE(sessions_, NewTable());
-      // Group 0 takes late rows' updates and is never read.
-      sessions_.groups = 1;
+    desc_.name = session ? "sessions" : "panes";
+    for (const auto& k : f_->keys()) desc_.key_types.push_back(k->type);
+    desc_.aggregates = f_->aggregates();
+    desc_.slot_per_key = !session;
+    merged_desc_ = desc_;
+    merged_desc_.name = "window";
+    if (session) {
+      ARROW_ASSIGN_OR_RAISE(sessions_, backend_->Accumulators(desc_, 0));
+      ARROW_ASSIGN_OR_RAISE(timers_, backend_->Timers("session ends", "sessions"));
+    } else {
+      ARROW_ASSIGN_OR_RAISE(timers_, backend_->Timers("window ends", ""));
     }
     return Status::OK();
   }
@@ -219,7 +220,7 @@ class WindowAggregateOp : public Operator {
 
  private:
   // The watermark passed on after `wm`: below the start of every window that may still
-  // be emitted (open ones, and those rows not yet late could still open).
+  // be emitted (those with a timer, and those rows not yet late could still open).
   int64_t HeldWatermark(int64_t wm) const {
     if (wm == kMaxWatermark) return wm;
     // The earliest event time a row may still have without being late.
@@ -228,60 +229,26 @@ class WindowAggregateOp : public Operator {
     switch (spec_.kind) {
       case plan::TimeWindowKind::kTumble:
         earliest = FloorDiv(t0, spec_.size_us) * spec_.size_us;
-        if (!panes_.empty()) earliest = std::min(earliest, panes_.begin()->first);
         break;
-      case plan::TimeWindowKind::kHop: {
+      case plan::TimeWindowKind::kHop:
         earliest = FloorDiv(t0, spec_.slide_us) * spec_.slide_us - spec_.size_us +
                    spec_.slide_us;
-        if (!panes_.empty()) {
-          int64_t open = panes_.begin()->first - spec_.size_us + spec_.slide_us;
-          if (next_start_set_) open = std::max(open, next_start_);
-          earliest = std::min(earliest, open);
-        }
         break;
-      }
       case plan::TimeWindowKind::kSession:
       default:
         earliest = SaturatingAdd(t0, 1 - spec_.gap_us);
         if (!open_starts_.empty()) earliest = std::min(earliest, *open_starts_.begin());
-        break;
+        return std::min(wm, SaturatingAdd(earliest, -1));
     }
+    // Windows of one size fire in order of start: the next timer's is the earliest.
+    Timer next;
+    if (timers_->Peek(&next)) earliest = std::min(earliest, next.window.start);
     return std::min(wm, SaturatingAdd(earliest, -1));
   }
 
   // The watermark at which a window ending at `end` fires.
   int64_t FireAt(int64_t end) const {
     return SaturatingAdd(SaturatingAdd(end, -1), spec_.lateness_us);
-  }
-
-  Result<GroupTable> NewTable() {
-    GroupTable t;
-    if (!key_types_.empty()) {
-      ARROW_ASSIGN_OR_RAISE(t.index, KeyIndex::Make(key_types_));
-    }
-    for (const auto& a : f_->aggregates()) {
-      ARROW_ASSIGN_OR_RAISE(auto acc, MakeAccumulator(*a));
-      t.accs.push_back(std::move(acc));
-    }
-    return t;
-  }
-
-  // Adds rows (all of `keys`/`args`, or those `rows` picks) to table t.
-  Status AddRows(GroupTable* t, const arrow::ArrayVector& keys,
-                 const arrow::ArrayVector& args, int64_t n) {
-    ids_.resize(n);
-    if (t->index) {
-      ARROW_RETURN_NOT_OK(t->index->Insert(keys, KeyIndex::Nulls::kGroup, ids_.data()));
-      t->groups = t->index->size();
-    } else {
-      std::fill(ids_.begin(), ids_.end(), 0);
-      t->groups = 1;
-    }
-    for (size_t a = 0; a < t->accs.size(); ++a) {
-      ARROW_RETURN_NOT_OK(t->accs[a]->Resize(t->groups));
-      ARROW_RETURN_NOT_OK(t->accs[a]->Update(args[a], ids_.data(), n));
-    }
-    return Status::OK();
   }
 
   // The last window a row of pane p belongs to ends at p + size (a hop's windows start
@@ -328,76 +295,66 @@ class WindowAggregateOp : public Operator {
       ctx_->progress().rows_late += n;
       return Status::OK();
     }
-    auto it = panes_.find(pane);
-    if (it == panes_.end()) {
-      ARROW_ASSIGN_OR_RAISE(auto t, NewTable());
-      it = panes_.emplace(pane, std::move(t)).first;
-    }
-    return AddRows(&it->second, keys, args, n);
-  }
-
-  // Fires every window the watermark has passed: a tumble's pane is its window; a hop
-  // window merges the panes it covers.
-  Status FirePanes(Emitter* out) {
-    const int64_t size = spec_.size_us;
-    const bool hop = spec_.kind == plan::TimeWindowKind::kHop;
-    const int64_t slide = hop ? spec_.slide_us : size;
-    while (!panes_.empty()) {
-      const int64_t first = panes_.begin()->first;
-      // The earliest window not fired yet that holds a pane.
-      int64_t s = first - size + slide;
-      if (next_start_set_) s = std::max(s, next_start_);
-      if (FireAt(SaturatingAdd(s, size)) > watermark_) break;
-      if (!hop) {
-        ARROW_RETURN_NOT_OK(EmitWindow(&panes_.begin()->second, s, s + size, out));
-      } else {
-        ARROW_ASSIGN_OR_RAISE(GroupTable merged, NewTable());
-        for (auto it = panes_.begin(); it != panes_.end() && it->first < s + size; ++it) {
-          ARROW_RETURN_NOT_OK(MergeInto(&merged, &it->second));
+    ARROW_ASSIGN_OR_RAISE(KeyedAccumulators * table, backend_->Accumulators(desc_, pane));
+    if (table->num_keys() == 0) {
+      // A new pane: a timer for each window over it that has not fired (a hop row may
+      // come after some of its windows fired; it still counts in the others).
+      const bool hop = spec_.kind == plan::TimeWindowKind::kHop;
+      const int64_t slide = hop ? spec_.slide_us : spec_.size_us;
+      for (int64_t s = pane - spec_.size_us + slide; s <= pane; s += slide) {
+        const int64_t e = SaturatingAdd(s, spec_.size_us);
+        if (FireAt(e) > watermark_) {
+          timers_->Register(Timer{FireAt(e), Timer::kNoKey, StateWindow{s, e}});
         }
-        ARROW_RETURN_NOT_OK(EmitWindow(&merged, s, s + size, out));
       }
-      next_start_ = s + slide;
-      next_start_set_ = true;
-      // Panes whose last window fired go.
-      while (!panes_.empty() && panes_.begin()->first < next_start_) {
-        panes_.erase(panes_.begin());
+    }
+    ids_.resize(n);
+    ARROW_RETURN_NOT_OK(table->FindOrInsert(keys, n, ids_.data()));
+    return table->Update(args, ids_.data(), n);
+  }
+
+  // Fires every window whose timer the watermark reached, in order: a tumble's pane is
+  // its window; a hop window merges the panes it covers. A pane goes once its last
+  // window (the one starting at the pane) has fired.
+  Status FirePanes(Emitter* out) {
+    fired_.clear();
+    timers_->PopUpTo(watermark_, &fired_);
+    for (const Timer& tm : fired_) {
+      const int64_t s = tm.window.start;
+      const int64_t e = tm.window.end;
+      if (spec_.kind != plan::TimeWindowKind::kHop) {
+        ARROW_ASSIGN_OR_RAISE(KeyedAccumulators * pane, backend_->Accumulators(desc_, s));
+        ARROW_ASSIGN_OR_RAISE(auto aggs, pane->Consume());
+        ARROW_RETURN_NOT_OK(EmitWindow(pane, aggs, s, e, out));
+        backend_->DropNamespace(desc_.name, s);
+        continue;
+      }
+      ARROW_ASSIGN_OR_RAISE(KeyedAccumulators * merged,
+                            backend_->Accumulators(merged_desc_, s));
+      for (int64_t p : backend_->Namespaces(desc_.name)) {
+        if (p >= e) break;
+        if (p < s) continue;
+        ARROW_ASSIGN_OR_RAISE(KeyedAccumulators * pane, backend_->Accumulators(desc_, p));
+        ARROW_RETURN_NOT_OK(merged->MergeFrom(pane));
+      }
+      ARROW_ASSIGN_OR_RAISE(auto aggs, merged->Consume());
+      ARROW_RETURN_NOT_OK(EmitWindow(merged, aggs, s, e, out));
+      backend_->DropNamespace(merged_desc_.name, s);
+      for (int64_t p : backend_->Namespaces(desc_.name)) {
+        if (p > s) break;
+        backend_->DropNamespace(desc_.name, p);
       }
     }
     return Status::OK();
   }
 
-  // Adds every group of `from` into `into` (from's accumulators stay intact:
-  // decomposable ones merge without changing their source).
-  Status MergeInto(GroupTable* into, GroupTable* from) {
-    std::vector<uint32_t> mapping(from->groups);
-    if (into->index) {
-      ARROW_RETURN_NOT_OK(into->index->InsertAll(*from->index, mapping.data()));
-      into->groups = into->index->size();
-    } else {
-      std::fill(mapping.begin(), mapping.end(), 0);
-      into->groups = std::max<int64_t>(into->groups, from->groups);
-    }
-    for (size_t a = 0; a < into->accs.size(); ++a) {
-      ARROW_RETURN_NOT_OK(into->accs[a]->Resize(into->groups));
-      ARROW_RETURN_NOT_OK(into->accs[a]->Merge(from->accs[a].get(), mapping.data()));
-    }
-    return Status::OK();
-  }
-
-  // One window's groups as output rows.
-  Status EmitWindow(GroupTable* t, int64_t s, int64_t e, Emitter* out) {
-    if (t->groups == 0) return Status::OK();
-    arrow::ArrayVector keys;
-    if (t->index) {
-      ARROW_ASSIGN_OR_RAISE(keys, t->index->KeyColumns(ctx_->pool()));
-    }
-    arrow::ArrayVector aggs;
-    for (auto& acc : t->accs) {
-      ARROW_ASSIGN_OR_RAISE(auto v, acc->Finalize());
-      aggs.push_back(std::move(v));
-    }
-    std::vector<int64_t> starts(t->groups, s), ends(t->groups, e);
+  // One window's groups (every key of `t`, with aggregates `aggs`) as output rows.
+  Status EmitWindow(KeyedAccumulators* t, const arrow::ArrayVector& aggs, int64_t s,
+                    int64_t e, Emitter* out) {
+    const int64_t groups = t->num_keys();
+    if (groups == 0) return Status::OK();
+    ARROW_ASSIGN_OR_RAISE(auto keys, t->KeyColumns(nullptr, 0));
+    std::vector<int64_t> starts(groups, s), ends(groups, e);
     return EmitRows(keys, starts, ends, aggs, out);
   }
 
@@ -439,15 +396,9 @@ class WindowAggregateOp : public Operator {
   // map, not a vector: over a file whose rows are out of order a key holds many.)
   struct Session {
     int64_t end;  // last row's time + gap
-    uint32_t group;
+    uint32_t slot;
   };
   using Sessions = std::map<int64_t, Session>;
-  struct Timer {
-    int64_t end;
-    uint32_t key;
-    int64_t start;
-    bool operator>(const Timer& o) const { return end > o.end; }
-  };
 
   uint32_t Resolve(uint32_t g) const {
     auto it = forward_.find(g);
@@ -458,18 +409,17 @@ class WindowAggregateOp : public Operator {
     return g;
   }
 
+  Timer SessionTimer(uint32_t key, int64_t start, int64_t end) const {
+    return Timer{FireAt(end), key, StateWindow{start, end}};
+  }
+
   Status AddToSessions(const arrow::ArrayVector& keys, const arrow::ArrayVector& args,
                        const int64_t* time, int64_t n) {
     ids_.resize(n);
-    if (sessions_.index) {
-      ARROW_RETURN_NOT_OK(
-          sessions_.index->Insert(keys, KeyIndex::Nulls::kGroup, ids_.data()));
-      by_key_.resize(sessions_.index->size());
-    } else {
-      std::fill(ids_.begin(), ids_.end(), 0);
-      by_key_.resize(1);
-    }
-    std::vector<uint32_t> groups(n);
+    ARROW_RETURN_NOT_OK(sessions_->FindOrInsert(keys, n, ids_.data()));
+    by_key_.resize(sessions_->num_keys());
+    std::vector<uint32_t> slots(n);
+    std::vector<int32_t> on_time;                       // rows not late, when some are
     std::vector<std::pair<uint32_t, uint32_t>> merges;  // (from, into) state merges
     forward_.clear();
     int64_t late = 0;
@@ -486,166 +436,129 @@ class WindowAggregateOp : public Operator {
       while (first != list.begin() && std::prev(first)->second.end > t) --first;
       if (first == last) {
         if (FireAt(t_end) <= watermark_) {
-          ++late;
-          groups[i] = 0;
+          if (late++ == 0) {
+            for (int64_t j = 0; j < i; ++j) on_time.push_back(static_cast<int32_t>(j));
+          }
+          slots[i] = KeyedAccumulators::kNoSlot;
           if (ctx_->late_rows() != nullptr) late_rows_.push_back(static_cast<int32_t>(i));
           continue;
         }
-        const uint32_t g = static_cast<uint32_t>(sessions_.groups++);
-        list.emplace_hint(last, t, Session{t_end, g});
+        ARROW_ASSIGN_OR_RAISE(const uint32_t s,
+                              sessions_->AddSlot(key, StateWindow{t, t_end}));
+        list.emplace_hint(last, t, Session{t_end, s});
         open_starts_.insert(t);
-        timers_.push(Timer{t_end, key, t});
-        ++live_groups_;
-        groups[i] = g;
+        timers_->Register(SessionTimer(key, t, t_end));
+        slots[i] = s;
+        if (late > 0) on_time.push_back(static_cast<int32_t>(i));
         continue;
       }
-      const uint32_t target = first->second.group;
+      const uint32_t target = first->second.slot;
       const int64_t new_start = std::min(first->first, t);
       const int64_t new_end = std::max(std::prev(last)->second.end, t_end);
       const bool changed = new_start != first->first || new_end != first->second.end ||
                            std::next(first) != last;
       for (auto it = std::next(first); it != last; ++it) {
-        merges.emplace_back(it->second.group, target);
-        forward_[it->second.group] = target;
-        --live_groups_;
-        ++dead_groups_;
+        merges.emplace_back(it->second.slot, target);
+        forward_[it->second.slot] = target;
       }
       if (changed) {
         for (auto it = first; it != last; ++it) {
           open_starts_.erase(open_starts_.find(it->first));
+          timers_->Delete(SessionTimer(key, it->first, it->second.end));
         }
         list.erase(first, last);
         list.emplace(new_start, Session{new_end, target});
         open_starts_.insert(new_start);
-        timers_.push(Timer{new_end, key, new_start});
+        sessions_->SetWindow(target, StateWindow{new_start, new_end});
+        timers_->Register(SessionTimer(key, new_start, new_end));
       }
-      groups[i] = target;
+      slots[i] = target;
+      if (late > 0) on_time.push_back(static_cast<int32_t>(i));
     }
     ctx_->progress().rows_late += late;
-    for (auto& g : groups) g = Resolve(g);
     std::vector<uint32_t> from, into;
     for (const auto& [a, b] : merges) {
       from.push_back(a);
       into.push_back(Resolve(b));
     }
-    for (size_t a = 0; a < sessions_.accs.size(); ++a) {
-      auto* acc = sessions_.accs[a].get();
-      ARROW_RETURN_NOT_OK(acc->Resize(sessions_.groups));
-      if (!from.empty()) {
-        ARROW_RETURN_NOT_OK(acc->MergeSome(acc, from.data(), into.data(),
-                                           static_cast<int64_t>(from.size())));
-      }
-      ARROW_RETURN_NOT_OK(acc->Update(args[a], groups.data(), n));
+    ARROW_RETURN_NOT_OK(sessions_->MergeSlots(from.data(), into.data(),
+                                              static_cast<int64_t>(from.size())));
+    for (uint32_t s : from) sessions_->FreeSlot(s);
+    if (late == 0) {
+      for (auto& s : slots) s = Resolve(s);
+      return sessions_->Update(args, slots.data(), n);
     }
-    return Status::OK();
+    // Late rows update nothing: the others' arguments and slots only.
+    const int64_t m = static_cast<int64_t>(on_time.size());
+    std::vector<uint32_t> kept(m);
+    for (int64_t j = 0; j < m; ++j) kept[j] = Resolve(slots[on_time[j]]);
+    arrow::ArrayVector kept_args;
+    for (const auto& a : args) {
+      if (!a) {
+        kept_args.push_back(nullptr);
+        continue;
+      }
+      ARROW_ASSIGN_OR_RAISE(auto t, TakeRows(a, on_time.data(), m, ctx_->pool()));
+      kept_args.push_back(std::move(t));
+    }
+    return sessions_->Update(kept_args, kept.data(), m);
   }
 
   Status FireSessions(Emitter* out) {
-    std::vector<uint32_t> keys, groups;
+    fired_.clear();
+    timers_->PopUpTo(watermark_, &fired_);
+    std::vector<uint32_t> keys, slots;
     std::vector<int64_t> starts, ends;
-    while (!timers_.empty() && FireAt(timers_.top().end) <= watermark_) {
-      Timer tm = timers_.top();
-      timers_.pop();
+    for (const Timer& tm : fired_) {
       Sessions& list = by_key_[tm.key];
-      auto it = list.find(tm.start);
-      if (it == list.end() || it->second.end != tm.end) {
-        continue;  // the session grew or merged since
+      auto it = list.find(tm.window.start);
+      if (it == list.end() || it->second.end != tm.window.end) {
+        // Timers follow their sessions (deleted as a session grows or merges).
+        return Status::Invalid("internal: a session timer without its session");
       }
       keys.push_back(tm.key);
-      groups.push_back(it->second.group);
+      slots.push_back(it->second.slot);
       starts.push_back(it->first);
       ends.push_back(it->second.end);
       open_starts_.erase(open_starts_.find(it->first));
       list.erase(it);
-      --live_groups_;
-      ++dead_groups_;
     }
-    if (!groups.empty()) {
-      const int64_t m = static_cast<int64_t>(groups.size());
-      arrow::ArrayVector key_cols;
-      if (sessions_.index) {
-        ARROW_ASSIGN_OR_RAISE(auto all, sessions_.index->KeyColumns(ctx_->pool()));
-        for (const auto& c : all) {
-          ARROW_ASSIGN_OR_RAISE(
-              auto t, TakeRows(c, reinterpret_cast<const int32_t*>(keys.data()), m,
-                               ctx_->pool()));
-          key_cols.push_back(std::move(t));
-        }
-      }
-      std::vector<uint32_t> to(m);
-      for (int64_t j = 0; j < m; ++j) to[j] = static_cast<uint32_t>(j);
-      arrow::ArrayVector aggs;
-      for (const auto& a : f_->aggregates()) {
-        ARROW_ASSIGN_OR_RAISE(auto acc, MakeAccumulator(*a));
-        ARROW_RETURN_NOT_OK(acc->Resize(m));
-        size_t idx = aggs.size();
-        ARROW_RETURN_NOT_OK(
-            acc->MergeSome(sessions_.accs[idx].get(), groups.data(), to.data(), m));
-        ARROW_ASSIGN_OR_RAISE(auto v, acc->Finalize());
-        aggs.push_back(std::move(v));
-      }
+    if (!slots.empty()) {
+      const int64_t m = static_cast<int64_t>(slots.size());
+      ARROW_ASSIGN_OR_RAISE(auto key_cols, sessions_->KeyColumns(keys.data(), m));
+      ARROW_ASSIGN_OR_RAISE(auto aggs, sessions_->Finalize(slots.data(), m));
+      for (uint32_t s : slots) sessions_->FreeSlot(s);
       ARROW_RETURN_NOT_OK(EmitRows(key_cols, starts, ends, aggs, out));
     }
-    if (dead_groups_ > 4096 && dead_groups_ > live_groups_) return CompactSessions();
+    const int64_t dead = sessions_->num_slots() - sessions_->live_slots();
+    if (dead > 4096 && dead > sessions_->live_slots()) return CompactSessions();
     return Status::OK();
   }
 
-  // Rebuilds the sessions' keys and accumulators from the live sessions only (fired and
-  // merged ones leave their groups, and keys without sessions, behind).
+  // Drops the fired and merged sessions' slots, and keys without sessions, from the
+  // state; the indexes and timers follow the new ids.
   Status CompactSessions() {
-    ARROW_ASSIGN_OR_RAISE(GroupTable fresh, NewTable());
-    fresh.groups = 1;
-    std::vector<int32_t> live_keys;
+    std::vector<uint32_t> key_map, slot_map;
+    ARROW_RETURN_NOT_OK(sessions_->Compact(&key_map, &slot_map));
+    timers_->RemapKeys(key_map);
+    std::vector<Sessions> by_key(sessions_->num_keys());
     for (size_t k = 0; k < by_key_.size(); ++k) {
-      if (!by_key_[k].empty()) live_keys.push_back(static_cast<int32_t>(k));
-    }
-    const int64_t nk = static_cast<int64_t>(live_keys.size());
-    std::vector<Sessions> by_key(sessions_.index ? nk : by_key_.size());
-    std::vector<uint32_t> new_key(by_key_.size(), 0);
-    if (sessions_.index) {
-      ARROW_ASSIGN_OR_RAISE(auto all, sessions_.index->KeyColumns(ctx_->pool()));
-      arrow::ArrayVector kept;
-      for (const auto& c : all) {
-        ARROW_ASSIGN_OR_RAISE(auto t, TakeRows(c, live_keys.data(), nk, ctx_->pool()));
-        kept.push_back(std::move(t));
-      }
-      std::vector<uint32_t> ids(nk);
-      if (nk > 0) {
-        ARROW_RETURN_NOT_OK(
-            fresh.index->Insert(kept, KeyIndex::Nulls::kGroup, ids.data()));
-      }
-      for (int64_t j = 0; j < nk; ++j) new_key[live_keys[j]] = ids[j];
-    }
-    std::vector<uint32_t> from, to;
-    timers_ = {};
-    for (size_t k = 0; k < by_key_.size(); ++k) {
-      for (auto [start, session] : by_key_[k]) {
-        from.push_back(session.group);
-        session.group = static_cast<uint32_t>(fresh.groups++);
-        to.push_back(session.group);
-        by_key[new_key[k]].emplace_hint(by_key[new_key[k]].end(), start, session);
-        timers_.push(Timer{session.end, new_key[k], start});
+      if (by_key_[k].empty()) continue;
+      Sessions& to = by_key[key_map[k]];
+      for (const auto& [start, session] : by_key_[k]) {
+        to.emplace_hint(to.end(), start, Session{session.end, slot_map[session.slot]});
       }
     }
-    for (size_t a = 0; a < fresh.accs.size(); ++a) {
-      ARROW_RETURN_NOT_OK(fresh.accs[a]->Resize(fresh.groups));
-      ARROW_RETURN_NOT_OK(fresh.accs[a]->MergeSome(sessions_.accs[a].get(), from.data(),
-                                                   to.data(),
-                                                   static_cast<int64_t>(from.size())));
-    }
-    sessions_ = std::move(fresh);
     by_key_ = std::move(by_key);
-    dead_groups_ = 0;
     return Status::OK();
   }
 
   Status Account() {
-    int64_t usage = sessions_.MemoryUsage();
-    for (const auto& [p, t] : panes_) usage += t.MemoryUsage();
+    int64_t usage = backend_->MemoryUsage();
     // A map node: the entry and about four words of tree links.
     usage += static_cast<int64_t>(by_key_.size()) * sizeof(Sessions) +
-             live_groups_ * static_cast<int64_t>(sizeof(Sessions::value_type) + 32) +
-             static_cast<int64_t>(timers_.size()) * sizeof(Timer);
+             (sessions_ ? sessions_->live_slots() : 0) *
+                 static_cast<int64_t>(2 * (sizeof(Sessions::value_type) + 32));
     f_->metrics().RecordPeak(usage);
     return reservation_.Resize(usage);
   }
@@ -654,25 +567,23 @@ class WindowAggregateOp : public Operator {
   WindowAggregateFactory* f_;
   TimeWindowSpec spec_;
   MemoryReservation reservation_;
-  std::vector<std::shared_ptr<arrow::DataType>> key_types_;
+  std::unique_ptr<StateBackend> backend_;
+  AccumulatorsDesc desc_;
+  AccumulatorsDesc merged_desc_;  // a hop window's merged panes, while it fires
+  TimerService* timers_ = nullptr;
   Watermark watermark_ = std::numeric_limits<int64_t>::min();
   Watermark forwarded_ = std::numeric_limits<int64_t>::min();
-  std::multiset<int64_t> open_starts_;  // sessions: the starts of the open ones
   std::vector<uint32_t> ids_;
   std::vector<int64_t> panes_of_rows_;
   std::vector<int32_t> late_rows_;  // of the batch being added, for the late-data sink
+  std::vector<Timer> fired_;
   int64_t seq_ = 0;
-  // Tumble and hop: the open panes by start; the next hop window to fire.
-  std::map<int64_t, GroupTable> panes_;
-  int64_t next_start_ = 0;
-  bool next_start_set_ = false;
-  // Sessions: one group table for all keys, each key's open sessions in time order.
-  GroupTable sessions_;
+  // Sessions: the state's table, and indexes over it: each key's open sessions in
+  // time order, the open sessions' starts.
+  KeyedAccumulators* sessions_ = nullptr;
   std::vector<Sessions> by_key_;
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
-  std::unordered_map<uint32_t, uint32_t> forward_;  // merged group -> its session's
-  int64_t live_groups_ = 0;
-  int64_t dead_groups_ = 0;
+  std::multiset<int64_t> open_starts_;
+  std::unordered_map<uint32_t, uint32_t> forward_;  // merged slot -> its session's
 };
 
 }  // namespace
@@ -704,7 +615,7 @@ WindowAggregateFactory::WindowAggregateFactory(
 
 Result<std::unique_ptr<Operator>> WindowAggregateFactory::Make(ExecContext* ctx,
                                                                int worker) {
-  auto op = std::make_unique<WindowAggregateOp>(ctx, this);
+  auto op = std::make_unique<WindowAggregateOp>(ctx, this, worker);
   ARROW_RETURN_NOT_OK(op->Init());
   return op;
 }

@@ -3,8 +3,8 @@
 #include <arrow/compute/api.h>
 
 #include "sluice/base/memory.h"
-#include "sluice/exec/key_index.h"
 #include "sluice/exec/operators/aggregate_functions.h"
+#include "sluice/exec/state/state_backend.h"
 #include "sluice/exec/take_rows.h"
 #include "sluice/expr/eval.h"
 
@@ -14,20 +14,19 @@ namespace {
 
 class UpdatingAggregateOp : public Operator {
  public:
-  UpdatingAggregateOp(ExecContext* ctx, UpdatingAggregateFactory* factory)
-      : ctx_(ctx), f_(factory), reservation_(ctx->budget(), "UpdatingAggregate") {}
+  UpdatingAggregateOp(ExecContext* ctx, UpdatingAggregateFactory* factory, int worker)
+      : ctx_(ctx),
+        f_(factory),
+        reservation_(ctx->budget(), "UpdatingAggregate"),
+        backend_(MakeStateBackend(ctx, worker)) {}
 
   Status Init() {
-    std::vector<std::shared_ptr<arrow::DataType>> types;
-    for (const auto& k : f_->keys()) types.push_back(k->type);
-    if (!types.empty()) {
-      ARROW_ASSIGN_OR_RAISE(index_, KeyIndex::Make(types));
-    }
     ARROW_RETURN_NOT_OK(UpdatingAggregateFactory::Check(f_->aggregates()));
-    for (const auto& a : f_->aggregates()) {
-      ARROW_ASSIGN_OR_RAISE(auto acc, MakeAccumulator(*a));
-      accs_.push_back(std::move(acc));
-    }
+    AccumulatorsDesc desc;
+    desc.name = "groups";
+    for (const auto& k : f_->keys()) desc.key_types.push_back(k->type);
+    desc.aggregates = f_->aggregates();
+    ARROW_ASSIGN_OR_RAISE(groups_, backend_->Accumulators(desc, 0));
     return Status::OK();
   }
 
@@ -41,20 +40,15 @@ class UpdatingAggregateOp : public Operator {
       keys.push_back(std::move(arr));
     }
     ids_.resize(n);
-    if (index_) {
-      ARROW_RETURN_NOT_OK(index_->Insert(keys, KeyIndex::Nulls::kGroup, ids_.data()));
-      groups_ = index_->size();
-    } else {
-      std::fill(ids_.begin(), ids_.end(), 0);
-      groups_ = 1;
+    ARROW_RETURN_NOT_OK(groups_->FindOrInsert(keys, n, ids_.data()));
+    arrow::ArrayVector args;
+    for (const auto& a : f_->aggregates()) {
+      ARROW_ASSIGN_OR_RAISE(auto arg, AggregateArgument(*a, rb));
+      args.push_back(std::move(arg));
     }
-    for (size_t a = 0; a < accs_.size(); ++a) {
-      ARROW_ASSIGN_OR_RAISE(auto arg, AggregateArgument(*f_->aggregates()[a], rb));
-      ARROW_RETURN_NOT_OK(accs_[a]->Resize(groups_));
-      ARROW_RETURN_NOT_OK(accs_[a]->Update(arg, ids_.data(), n));
-    }
+    ARROW_RETURN_NOT_OK(groups_->Update(args, ids_.data(), n));
     // The keys this batch touched, each with its first row here (for its key values).
-    touched_at_.resize(groups_, -1);
+    touched_at_.resize(groups_->num_keys(), -1);
     touched_.clear();
     first_rows_.clear();
     for (int64_t i = 0; i < n; ++i) {
@@ -85,22 +79,13 @@ class UpdatingAggregateOp : public Operator {
       }
       columns.push_back(std::move(col));
     }
-    std::vector<uint32_t> to(m);
-    for (int64_t j = 0; j < m; ++j) to[j] = static_cast<uint32_t>(j);
-    for (size_t a = 0; a < accs_.size(); ++a) {
-      ARROW_ASSIGN_OR_RAISE(auto fresh, MakeAccumulator(*f_->aggregates()[a]));
-      ARROW_RETURN_NOT_OK(fresh->Resize(m));
-      ARROW_RETURN_NOT_OK(
-          fresh->MergeSome(accs_[a].get(), touched_.data(), to.data(), m));
-      ARROW_ASSIGN_OR_RAISE(auto values, fresh->Finalize());
-      columns.push_back(std::move(values));
-    }
+    ARROW_ASSIGN_OR_RAISE(auto values, groups_->Finalize(touched_.data(), m));
+    for (auto& v : values) columns.push_back(std::move(v));
     return out->Emit(Batch{arrow::RecordBatch::Make(schema, m, std::move(columns)), 0});
   }
 
   Status Account() {
-    int64_t bytes = index_ ? index_->MemoryUsage() : 0;
-    for (const auto& a : accs_) bytes += a->MemoryUsage();
+    int64_t bytes = backend_->MemoryUsage();
     bytes += static_cast<int64_t>(touched_at_.size() * sizeof(int64_t));
     f_->metrics().RecordPeak(bytes);
     return reservation_.Resize(bytes);
@@ -109,9 +94,9 @@ class UpdatingAggregateOp : public Operator {
   ExecContext* ctx_;
   UpdatingAggregateFactory* f_;
   MemoryReservation reservation_;
-  std::unique_ptr<KeyIndex> index_;
-  std::vector<std::unique_ptr<GroupedAccumulator>> accs_;
-  int64_t groups_ = 0;
+  // The keys and their accumulators: keyed state (state_backend.h), a slot per key.
+  std::unique_ptr<StateBackend> backend_;
+  KeyedAccumulators* groups_ = nullptr;
   std::vector<uint32_t> ids_;
   std::vector<int64_t> touched_at_;  // by group: the stamp of the last batch touching it
   int64_t stamp_ = 0;
@@ -142,8 +127,9 @@ Status UpdatingAggregateFactory::Check(const std::vector<expr::Expr>& aggregates
   return Status::OK();
 }
 
-Result<std::unique_ptr<Operator>> UpdatingAggregateFactory::Make(ExecContext* ctx, int) {
-  auto op = std::make_unique<UpdatingAggregateOp>(ctx, this);
+Result<std::unique_ptr<Operator>> UpdatingAggregateFactory::Make(ExecContext* ctx,
+                                                                 int worker) {
+  auto op = std::make_unique<UpdatingAggregateOp>(ctx, this, worker);
   ARROW_RETURN_NOT_OK(op->Init());
   return op;
 }

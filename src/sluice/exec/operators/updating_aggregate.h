@@ -2,7 +2,8 @@
 // A GROUP BY without windows over an unbounded stream (docs/design/streams.md,
 // "Updating results"): its result never becomes final, so it is an updating one, a
 // row per key that changes as rows arrive. This operator keeps each key's
-// accumulators (an exchange in front sends every key to one worker) and, after every
+// accumulators as keyed state (state/state_backend.h: a slot per key; an exchange in
+// front sends every key to the worker that owns its key group) and, after every
 // batch, emits the new row of each key the batch touched: an upsert stream keyed by
 // the GROUP BY columns, the latest row per key being the result so far. Only a sink
 // that takes upserts may receive it (Sink::TakeUpdates; Kafka keyed by the GROUP BY

@@ -10,7 +10,8 @@ KeyGroupRange KeyGroupRange::OfWorker(int worker, int workers) {
   return KeyGroupRange{first(worker), first(worker + 1)};
 }
 
-Status KeyGroupsOf(const arrow::ArrayVector& keys, int64_t n, std::vector<uint16_t>* out) {
+Status KeyGroupsOf(const arrow::ArrayVector& keys, int64_t n,
+                   std::vector<uint16_t>* out) {
   if (keys.empty()) {
     out->assign(n, 0);
     return Status::OK();

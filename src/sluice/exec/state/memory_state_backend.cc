@@ -189,18 +189,17 @@ class MemoryAccumulators : public KeyedAccumulators {
       ARROW_RETURN_NOT_OK(acc->Resize(slots_));
       ARROW_ASSIGN_OR_RAISE(auto fresh, MakeAccumulator(*desc_.aggregates[out.size()]));
       ARROW_RETURN_NOT_OK(fresh->Resize(n));
-      if (acc->PartialMerge()) {
-        ARROW_RETURN_NOT_OK(fresh->MergeSome(acc.get(), slots, to.data(), n));
-        ARROW_ASSIGN_OR_RAISE(auto v, fresh->Finalize());
-        out.push_back(std::move(v));
-        continue;
-      }
-      // A holistic aggregate (tumbling windows only, one slot per key) keeps its
-      // values and merges only whole: it is read once, as the pane closes.
-      if (n != slots_ || !desc_.slot_per_key) {
-        return Status::NotImplemented("reading some slots of ", desc_.name,
-                                      ": its aggregates do not merge");
-      }
+      ARROW_RETURN_NOT_OK(fresh->MergeSome(acc.get(), slots, to.data(), n));
+      ARROW_ASSIGN_OR_RAISE(auto v, fresh->Finalize());
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
+  Result<arrow::ArrayVector> Consume() override {
+    arrow::ArrayVector out;
+    for (auto& acc : accs_) {
+      ARROW_RETURN_NOT_OK(acc->Resize(slots_));
       ARROW_ASSIGN_OR_RAISE(auto v, acc->Finalize());
       out.push_back(std::move(v));
     }
@@ -296,10 +295,11 @@ class MemoryAccumulators : public KeyedAccumulators {
     }
     const int64_t n = static_cast<int64_t>(slots.size());
     if (n == 0) return nullptr;
-    arrow::FieldVector fields = {
-        arrow::field("key_group", arrow::uint16()), arrow::field("key_id", arrow::uint32()),
-        arrow::field("slot", arrow::uint32()), arrow::field("window_start", arrow::int64()),
-        arrow::field("window_end", arrow::int64())};
+    arrow::FieldVector fields = {arrow::field("key_group", arrow::uint16()),
+                                 arrow::field("key_id", arrow::uint32()),
+                                 arrow::field("slot", arrow::uint32()),
+                                 arrow::field("window_start", arrow::int64()),
+                                 arrow::field("window_end", arrow::int64())};
     arrow::ArrayVector columns;
     ARROW_ASSIGN_OR_RAISE(auto c0, BuildArray<arrow::UInt16Builder>(groups, pool_));
     ARROW_ASSIGN_OR_RAISE(auto c1, BuildArray<arrow::UInt32Builder>(key_ids, pool_));
@@ -327,8 +327,8 @@ class MemoryAccumulators : public KeyedAccumulators {
                  std::vector<uint32_t>* key_mapping,
                  std::vector<uint32_t>* slot_mapping) override {
     const int nk = static_cast<int>(desc_.key_types.size());
-    ARROW_RETURN_NOT_OK(CheckColumns(snapshot, 5 + nk + static_cast<int>(accs_.size()),
-                                     desc_.name));
+    ARROW_RETURN_NOT_OK(
+        CheckColumns(snapshot, 5 + nk + static_cast<int>(accs_.size()), desc_.name));
     std::vector<int32_t> rows = RowsInRange(snapshot, range);
     const int64_t n = static_cast<int64_t>(rows.size());
     ARROW_ASSIGN_OR_RAISE(auto batch,
@@ -348,8 +348,8 @@ class MemoryAccumulators : public KeyedAccumulators {
       if (desc_.slot_per_key) {
         slots[i] = ids[i];
       } else {
-        ARROW_ASSIGN_OR_RAISE(slots[i],
-                              AddSlot(ids[i], StateWindow{starts.Value(i), ends.Value(i)}));
+        ARROW_ASSIGN_OR_RAISE(
+            slots[i], AddSlot(ids[i], StateWindow{starts.Value(i), ends.Value(i)}));
       }
       grow(key_mapping, old_keys.Value(i));
       (*key_mapping)[old_keys.Value(i)] = ids[i];
@@ -358,7 +358,8 @@ class MemoryAccumulators : public KeyedAccumulators {
     }
     for (size_t a = 0; a < accs_.size(); ++a) {
       ARROW_ASSIGN_OR_RAISE(auto loaded, MakeAccumulator(*desc_.aggregates[a]));
-      ARROW_RETURN_NOT_OK(loaded->LoadState(*batch->column(5 + nk + static_cast<int>(a))));
+      ARROW_RETURN_NOT_OK(
+          loaded->LoadState(*batch->column(5 + nk + static_cast<int>(a))));
       ARROW_RETURN_NOT_OK(accs_[a]->Resize(slots_));
       ARROW_RETURN_NOT_OK(accs_[a]->Merge(loaded.get(), slots.data()));
     }
@@ -607,9 +608,8 @@ class MemoryRows : public KeyedRows {
     // Rows kept with the same reach go in together (a side has one reach).
     std::map<int64_t, std::vector<int32_t>> by_reach;
     for (int64_t i = 0; i < n; ++i) {
-      const int64_t reach = expires.Value(i) == kForever
-                                ? kForever
-                                : expires.Value(i) - times.Value(i);
+      const int64_t reach =
+          expires.Value(i) == kForever ? kForever : expires.Value(i) - times.Value(i);
       by_reach[reach].push_back(static_cast<int32_t>(i));
     }
     EncodedRows enc;
@@ -704,6 +704,11 @@ class MemoryTimers : public TimerService {
   }
   int64_t NextTime() const override {
     return timers_.empty() ? kForever : timers_.begin()->time;
+  }
+  bool Peek(Timer* out) const override {
+    if (timers_.empty()) return false;
+    *out = *timers_.begin();
+    return true;
   }
   int64_t size() const override { return static_cast<int64_t>(timers_.size()); }
   void RemapKeys(const std::vector<uint32_t>& mapping) override {
@@ -805,10 +810,9 @@ class MemoryStateBackend : public StateBackend {
       for (auto& [ns, t] : a.tables) {
         ARROW_ASSIGN_OR_RAISE(auto part, t->Snapshot(range));
         if (!part) continue;
-        ARROW_ASSIGN_OR_RAISE(
-            auto ns_col,
-            BuildArray<arrow::Int64Builder>(std::vector<int64_t>(part->num_rows(), ns),
-                                            pool_));
+        ARROW_ASSIGN_OR_RAISE(auto ns_col,
+                              BuildArray<arrow::Int64Builder>(
+                                  std::vector<int64_t>(part->num_rows(), ns), pool_));
         ARROW_ASSIGN_OR_RAISE(
             part, part->AddColumn(part->num_columns(), "namespace", std::move(ns_col)));
         parts.push_back(std::move(part));
@@ -839,16 +843,16 @@ class MemoryStateBackend : public StateBackend {
         return Status::Invalid("state snapshot: the operator has no accumulators '", name,
                                "'");
       }
-      const auto& ns_col = static_cast<const arrow::Int64Array&>(
-          *batch->column(batch->num_columns() - 1));
+      const auto& ns_col =
+          static_cast<const arrow::Int64Array&>(*batch->column(batch->num_columns() - 1));
       std::map<int64_t, std::vector<int32_t>> by_ns;
       for (int64_t i = 0; i < batch->num_rows(); ++i) {
         by_ns[ns_col.Value(i)].push_back(static_cast<int32_t>(i));
       }
       for (const auto& [ns, rows] : by_ns) {
         ARROW_ASSIGN_OR_RAISE(
-            auto part, TakeBatchRows(batch, rows.data(),
-                                     static_cast<int64_t>(rows.size()), pool_));
+            auto part,
+            TakeBatchRows(batch, rows.data(), static_cast<int64_t>(rows.size()), pool_));
         ARROW_ASSIGN_OR_RAISE(part, part->RemoveColumn(part->num_columns() - 1));
         ARROW_ASSIGN_OR_RAISE(KeyedAccumulators * table,
                               Accumulators(it->second.desc, ns));
@@ -868,8 +872,8 @@ class MemoryStateBackend : public StateBackend {
           return Status::Invalid("state snapshot: the operator has no timers '", name,
                                  "'");
         }
-        ARROW_RETURN_NOT_OK(RestoreTimers(&it->second, *batch,
-                                          key_mappings[it->second.keys_from]));
+        ARROW_RETURN_NOT_OK(
+            RestoreTimers(&it->second, *batch, key_mappings[it->second.keys_from]));
       } else if (full.rfind(kAccPrefix, 0) != 0) {
         return Status::Invalid("state snapshot: unknown state '", full, "'");
       }
@@ -942,7 +946,8 @@ class MemoryStateBackend : public StateBackend {
     const auto& starts = static_cast<const arrow::Int64Array&>(*batch.column(3));
     const auto& ends = static_cast<const arrow::Int64Array&>(*batch.column(4));
     for (int64_t i = 0; i < batch.num_rows(); ++i) {
-      Timer tm{times.Value(i), keys.Value(i), StateWindow{starts.Value(i), ends.Value(i)}};
+      Timer tm{times.Value(i), keys.Value(i),
+               StateWindow{starts.Value(i), ends.Value(i)}};
       if (groups.Value(i) != kEveryGroup) {
         // A keyed timer comes back when its key did (in this backend's groups).
         if (tm.key >= key_mapping.size() ||
@@ -968,6 +973,12 @@ class MemoryStateBackend : public StateBackend {
 std::unique_ptr<StateBackend> MakeMemoryStateBackend(KeyGroupRange range,
                                                      arrow::MemoryPool* pool) {
   return std::make_unique<MemoryStateBackend>(range, pool);
+}
+
+std::unique_ptr<StateBackend> MakeStateBackend(ExecContext* ctx, int64_t worker) {
+  const int workers = std::max(1, ctx->threads());
+  return MakeMemoryStateBackend(
+      KeyGroupRange::OfWorker(static_cast<int>(worker) % workers, workers), ctx->pool());
 }
 
 }  // namespace sluice::exec

@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "sluice/base/status.h"
+#include "sluice/exec/exec_context.h"
 #include "sluice/exec/row_encoding.h"
 #include "sluice/exec/state/key_groups.h"
 #include "sluice/expr/expr.h"
@@ -58,7 +59,8 @@ struct StateWindow {
   int64_t end = 0;
 };
 
-// ---- accumulators ----------------------------------------------------------------------
+// ---- accumulators
+// ----------------------------------------------------------------------
 
 class KeyedAccumulators {
  public:
@@ -95,8 +97,11 @@ class KeyedAccumulators {
   /// slot of the same key, inserting keys as needed; `other` is unchanged.
   virtual Status MergeFrom(KeyedAccumulators* other) = 0;
   /// The aggregates' values of slots[0..n) (all slots in order when slots is null), one
-  /// array per aggregate; the slots keep their state.
+  /// array per aggregate; the slots keep their state. Needs aggregates that merge.
   virtual Result<arrow::ArrayVector> Finalize(const uint32_t* slots, int64_t n) = 0;
+  /// Every slot's values in slot order, any aggregate; the state is spent (drop the
+  /// namespace after: a tumbling window as it fires).
+  virtual Result<arrow::ArrayVector> Consume() = 0;
   /// Drops freed slots and keys without live slots, renumbering both; mapping[old key
   /// id] receives the new id (kNoSlot: gone), slot_mapping likewise for slots.
   virtual Status Compact(std::vector<uint32_t>* key_mapping,
@@ -125,7 +130,8 @@ struct AccumulatorsDesc {
   bool slot_per_key = true;
 };
 
-// ---- rows (stream join sides) ----------------------------------------------------------
+// ---- rows (stream join sides)
+// ----------------------------------------------------------
 
 /// A stored row: the id of its batch in the state (64 bits: a long stream stores many)
 /// and its row there.
@@ -143,7 +149,8 @@ class KeyedRows {
   /// row of `batch`. Row i leaves when Expire reaches time[i] + reach (kForever: only
   /// at the end).
   virtual Status Add(std::shared_ptr<arrow::RecordBatch> batch, const EncodedRows& keys,
-                     const std::vector<int64_t>& time, const std::vector<uint8_t>& matched,
+                     const std::vector<int64_t>& time,
+                     const std::vector<uint8_t>& matched,
                      const std::vector<int32_t>& rows, int64_t reach) = 0;
 
   struct Candidate {
@@ -177,7 +184,8 @@ class KeyedRows {
 
 constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
 
-// ---- timers ----------------------------------------------------------------------------
+// ---- timers
+// ----------------------------------------------------------------------------
 
 struct Timer {
   static constexpr uint32_t kNoKey = 0xFFFFFFFFu;
@@ -199,6 +207,8 @@ class TimerService {
   virtual void PopUpTo(int64_t watermark, std::vector<Timer>* fired) = 0;
   /// The earliest timer's time (kForever when there is none).
   virtual int64_t NextTime() const = 0;
+  /// The earliest timer into *out; false when there is none.
+  virtual bool Peek(Timer* out) const = 0;
   virtual int64_t size() const = 0;
   /// Key ids renumbered (KeyedAccumulators::Compact): key k becomes mapping[k]; timers
   /// of keys mapped to kNoSlot go.
@@ -206,7 +216,8 @@ class TimerService {
   virtual int64_t MemoryUsage() const = 0;
 };
 
-// ---- the backend -----------------------------------------------------------------------
+// ---- the backend
+// -----------------------------------------------------------------------
 
 /// A backend's state, cut by key-group range: per state name, its entries.
 struct StateSnapshot {
@@ -246,5 +257,9 @@ class StateBackend {
 /// The in-memory backend for the key groups `range`.
 std::unique_ptr<StateBackend> MakeMemoryStateBackend(KeyGroupRange range,
                                                      arrow::MemoryPool* pool);
+
+/// The backend of worker `worker` of a keyed operator (one per consumer of its keyed
+/// exchange: ctx->threads() of them): the in-memory one until the job can choose.
+std::unique_ptr<StateBackend> MakeStateBackend(ExecContext* ctx, int64_t worker);
 
 }  // namespace sluice::exec

@@ -19,10 +19,10 @@ AccumulatorsDesc Desc(bool slot_per_key, std::string name = "agg") {
   auto schema = arrow::schema(
       {arrow::field("k", arrow::utf8()), arrow::field("v", arrow::int64())});
   auto table = arrow::Table::Make(
-      schema, arrow::ChunkedArrayVector{
-                  std::make_shared<arrow::ChunkedArray>(arrow::ArrayVector{}, arrow::utf8()),
-                  std::make_shared<arrow::ChunkedArray>(arrow::ArrayVector{},
-                                                        arrow::int64())});
+      schema,
+      arrow::ChunkedArrayVector{
+          std::make_shared<arrow::ChunkedArray>(arrow::ArrayVector{}, arrow::utf8()),
+          std::make_shared<arrow::ChunkedArray>(arrow::ArrayVector{}, arrow::int64())});
   auto scan = plan::MakeScan(std::make_shared<InMemoryTable>(table, "t"));
   auto agg = plan::MakeAggregate(scan, {expr::Column("k")},
                                  {expr::Aggregate("count_star", {}),
@@ -104,7 +104,8 @@ TEST(KeyGroups, WorkerRangesCoverEveryGroupOnceAndFollowTheExchange) {
 TEST(KeyGroups, StoredKeysHashLikeTheRowsTheyCameFrom) {
   // Snapshots compute key groups from the state's key columns: they must agree with
   // the exchange's routing of the original rows.
-  auto backend = MakeMemoryStateBackend(KeyGroupRange::All(), arrow::default_memory_pool());
+  auto backend =
+      MakeMemoryStateBackend(KeyGroupRange::All(), arrow::default_memory_pool());
   auto desc = Desc(true);
   KeyedAccumulators* t = backend->Accumulators(desc, 0).ValueOrDie();
   std::vector<std::string> keys;
@@ -122,7 +123,8 @@ TEST(KeyGroups, StoredKeysHashLikeTheRowsTheyCameFrom) {
 // two backends that split the key groups gives back exactly the same state.
 TEST(KeyedAccumulators, PanesSnapshotAndRestoreAtAnotherParallelism) {
   std::mt19937_64 rng(42);
-  auto backend = MakeMemoryStateBackend(KeyGroupRange::All(), arrow::default_memory_pool());
+  auto backend =
+      MakeMemoryStateBackend(KeyGroupRange::All(), arrow::default_memory_pool());
   auto desc = Desc(true);
   std::map<int64_t, std::map<std::string, Agg>> ref;
   for (int batch = 0; batch < 40; ++batch) {
@@ -137,9 +139,8 @@ TEST(KeyedAccumulators, PanesSnapshotAndRestoreAtAnotherParallelism) {
     KeyedAccumulators* t = backend->Accumulators(desc, ns).ValueOrDie();
     std::vector<uint32_t> slots(keys.size());
     ASSERT_TRUE(t->FindOrInsert({Strings(keys)}, keys.size(), slots.data()).ok());
-    ASSERT_TRUE(t->Update({nullptr, Ints(values), Ints(values)}, slots.data(),
-                          keys.size())
-                    .ok());
+    ASSERT_TRUE(
+        t->Update({nullptr, Ints(values), Ints(values)}, slots.data(), keys.size()).ok());
   }
   EXPECT_EQ(backend->Namespaces("agg").size(), ref.size());
   for (const auto& [ns, want] : ref) EXPECT_EQ(Read(backend.get(), desc, ns), want);
@@ -166,7 +167,8 @@ TEST(KeyedAccumulators, PanesSnapshotAndRestoreAtAnotherParallelism) {
     EXPECT_EQ(got, want) << "namespace " << ns;
   }
   // And back to one backend from both halves (lower parallelism).
-  auto merged = MakeMemoryStateBackend(KeyGroupRange::All(), arrow::default_memory_pool());
+  auto merged =
+      MakeMemoryStateBackend(KeyGroupRange::All(), arrow::default_memory_pool());
   ASSERT_TRUE(merged->Accumulators(desc, 0).ok());
   for (int w = 0; w < 2; ++w) {
     auto half = parts[w]->Snapshot(KeyGroupRange::All()).ValueOrDie();
@@ -179,7 +181,8 @@ TEST(KeyedAccumulators, PanesSnapshotAndRestoreAtAnotherParallelism) {
 // their keys and follow them through compaction and a restore.
 TEST(KeyedAccumulators, SlotsMergeCompactAndRestoreWithTheirTimers) {
   std::mt19937_64 rng(7);
-  auto backend = MakeMemoryStateBackend(KeyGroupRange::All(), arrow::default_memory_pool());
+  auto backend =
+      MakeMemoryStateBackend(KeyGroupRange::All(), arrow::default_memory_pool());
   auto desc = Desc(false, "sessions");
   KeyedAccumulators* t = backend->Accumulators(desc, 0).ValueOrDie();
   TimerService* timers = backend->Timers("ends", "sessions").ValueOrDie();
@@ -207,7 +210,8 @@ TEST(KeyedAccumulators, SlotsMergeCompactAndRestoreWithTheirTimers) {
       ref[s].agg.Add(values.back());
     }
     ASSERT_TRUE(
-        t->Update({nullptr, Ints(values), Ints(values)}, slots.data(), slots.size()).ok());
+        t->Update({nullptr, Ints(values), Ints(values)}, slots.data(), slots.size())
+            .ok());
     // Merge the second slot of a key into its first, free the rest at random.
     std::vector<uint32_t> from, to;
     for (size_t i = 1; i < slots.size(); ++i) {
@@ -302,7 +306,8 @@ TEST(KeyedAccumulators, SlotsMergeCompactAndRestoreWithTheirTimers) {
 }
 
 TEST(TimerService, FiresOnceInTimeOrderAndIgnoresDuplicates) {
-  auto backend = MakeMemoryStateBackend(KeyGroupRange::All(), arrow::default_memory_pool());
+  auto backend =
+      MakeMemoryStateBackend(KeyGroupRange::All(), arrow::default_memory_pool());
   TimerService* t = backend->Timers("t", "").ValueOrDie();
   t->Register(Timer{30, Timer::kNoKey, {0, 30}});
   t->Register(Timer{10, Timer::kNoKey, {0, 10}});
@@ -334,7 +339,8 @@ TEST(TimerService, FiresOnceInTimeOrderAndIgnoresDuplicates) {
 // Join rows: probed by key, leave at time + reach, and a snapshot split across two
 // backends keeps every row once, with its time, match flag and expiry.
 TEST(KeyedRows, ProbeExpireAndRestoreSplit) {
-  auto backend = MakeMemoryStateBackend(KeyGroupRange::All(), arrow::default_memory_pool());
+  auto backend =
+      MakeMemoryStateBackend(KeyGroupRange::All(), arrow::default_memory_pool());
   KeyedRows* rows = backend->Rows("left").ValueOrDie();
   std::vector<std::string> keys;
   std::vector<int64_t> times;
