@@ -2,11 +2,7 @@
 
 #include <arrow/array/util.h>
 
-#include <deque>
-#include <functional>
-#include <queue>
-#include <string>
-#include <string_view>
+#include <algorithm>
 #include <unordered_map>
 
 #include "sluice/base/memory.h"
@@ -37,168 +33,6 @@ void TimesOf(const arrow::Array& column, std::vector<int64_t>* times,
   }
 }
 
-struct RowRef {
-  uint64_t batch;  // id in the side's batch list (64 bits: a long stream stores many)
-  uint32_t row;
-};
-
-// The rows one side keeps.
-class SideState {
- public:
-  struct Stored {
-    std::shared_ptr<arrow::RecordBatch> batch;  // null once every row left
-    std::vector<uint8_t> key_bytes;
-    std::vector<uint32_t> key_offsets;
-    std::vector<int64_t> time;
-    std::vector<uint8_t> alive;
-    std::vector<uint8_t> matched;
-    int64_t live = 0;
-    int64_t bytes = 0;
-    std::string_view key(uint32_t row) const {
-      return std::string_view(
-          reinterpret_cast<const char*>(key_bytes.data()) + key_offsets[row],
-          key_offsets[row + 1] - key_offsets[row]);
-    }
-  };
-  struct KeyRows {
-    std::vector<RowRef> refs;
-    uint32_t live = 0;
-  };
-
-  Stored& at(RowRef r) { return batches_[r.batch - first_id_]; }
-  /// Whether `r` is still kept (key lists may still hold rows that left, of batches
-  /// gone).
-  bool alive(RowRef r) const {
-    if (r.batch < first_id_) return false;
-    const Stored& s = batches_[r.batch - first_id_];
-    return s.batch != nullptr && s.alive[r.row] != 0;
-  }
-
-  /// The rows stored under `key` (may include ones that left: check alive()).
-  const KeyRows* Find(std::string_view key) const {
-    auto it = index_.find(key);
-    return it == index_.end() ? nullptr : &it->second;
-  }
-
-  /// Stores rows `rows` of `batch` (keys encoded in `keys`, times in `time`, whether
-  /// each matched already in `matched`, all by row of `batch`), each expiring at its
-  /// time + reach (kForever: never). Rows are referred to by their row in `batch`.
-  void Add(std::shared_ptr<arrow::RecordBatch> batch, const EncodedRows& keys,
-           const std::vector<int64_t>& time, const std::vector<uint8_t>& matched,
-           const std::vector<int32_t>& rows, int64_t reach) {
-    Stored s;
-    const uint64_t id = first_id_ + batches_.size();
-    const int64_t n = batch->num_rows();
-    s.batch = std::move(batch);
-    s.key_offsets.assign(n + 1, 0);
-    s.time.assign(n, 0);
-    s.matched.assign(n, 0);
-    s.alive.assign(n, 0);
-    for (int32_t i : rows) s.alive[i] = 1;
-    for (int64_t i = 0; i < n; ++i) {
-      if (s.alive[i]) {
-        const std::string_view k = keys.row(i);
-        s.key_bytes.insert(s.key_bytes.end(), k.begin(), k.end());
-        s.time[i] = time.empty() ? 0 : time[i];
-        s.matched[i] = matched.empty() ? 0 : matched[i];
-      }
-      s.key_offsets[i + 1] = static_cast<uint32_t>(s.key_bytes.size());
-    }
-    s.live = static_cast<int64_t>(rows.size());
-    s.bytes = BatchMemory(*s.batch) + static_cast<int64_t>(s.key_bytes.size()) +
-              n * static_cast<int64_t>(sizeof(uint32_t) + sizeof(int64_t) + 2) +
-              s.live * static_cast<int64_t>(sizeof(RowRef) * 3 + 16);
-    bytes_ += s.bytes;
-    batches_.push_back(std::move(s));
-    Stored& st = batches_.back();
-    for (int32_t i : rows) {
-      const RowRef ref{id, static_cast<uint32_t>(i)};
-      const std::string_view k = st.key(ref.row);
-      auto it = index_.find(k);
-      if (it == index_.end()) {
-        it = index_.emplace(std::string(k), KeyRows{}).first;
-        index_bytes_ += static_cast<int64_t>(k.size()) + kIndexEntryBytes;
-      }
-      it->second.refs.push_back(ref);
-      ++it->second.live;
-      if (reach != kForever) expiry_.push(Expiry{SaturatingAdd(st.time[i], reach), ref});
-    }
-  }
-
-  /// Removes the rows whose expiry is at or below `watermark` (all rows at
-  /// kForever), calling `gone` for each before it goes.
-  template <typename Fn>
-  void Expire(int64_t watermark, Fn&& gone) {
-    if (watermark == kForever) {
-      for (uint64_t b = 0; b < batches_.size(); ++b) {
-        Stored& s = batches_[b];
-        if (s.batch == nullptr) continue;
-        for (uint32_t r = 0; r < s.alive.size(); ++r) {
-          if (s.alive[r]) gone(RowRef{first_id_ + b, r});
-        }
-      }
-      first_id_ += batches_.size();
-      batches_.clear();
-      index_.clear();
-      expiry_ = {};
-      bytes_ = 0;
-      index_bytes_ = 0;
-      return;
-    }
-    while (!expiry_.empty() && expiry_.top().at <= watermark) {
-      const RowRef ref = expiry_.top().ref;
-      expiry_.pop();
-      Stored& s = at(ref);
-      if (s.batch == nullptr || !s.alive[ref.row]) continue;
-      gone(ref);
-      s.alive[ref.row] = 0;
-      auto it = index_.find(s.key(ref.row));
-      if (--it->second.live == 0) {
-        index_bytes_ -= static_cast<int64_t>(it->first.size()) + kIndexEntryBytes;
-        index_.erase(it);
-      } else if (it->second.refs.size() > 2 * static_cast<size_t>(it->second.live) + 8) {
-        auto& refs = it->second.refs;
-        refs.erase(
-            std::remove_if(refs.begin(), refs.end(), [&](RowRef r) { return !alive(r); }),
-            refs.end());
-      }
-      if (--s.live == 0) {
-        bytes_ -= s.bytes;
-        s = Stored{};
-      }
-    }
-    while (!batches_.empty() && batches_.front().batch == nullptr) {
-      batches_.pop_front();
-      ++first_id_;
-    }
-  }
-
-  int64_t bytes() const {
-    return bytes_ + index_bytes_ +
-           static_cast<int64_t>(batches_.size() * sizeof(Stored) +
-                                expiry_.size() * sizeof(Expiry));
-  }
-
- private:
-  struct Expiry {
-    int64_t at;
-    RowRef ref;
-    bool operator>(const Expiry& o) const { return at > o.at; }
-  };
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return HashBytes(s.data(), s.size()); }
-  };
-  std::deque<Stored> batches_;
-  uint64_t first_id_ = 0;  // id of batches_.front()
-  std::unordered_map<std::string, KeyRows, KeyHash, std::equal_to<>> index_;
-  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiry_;
-  int64_t bytes_ = 0;        // the stored batches'
-  int64_t index_bytes_ = 0;  // the index's keys and entries
-  // A hash node, its key string and its row list, roughly.
-  static constexpr int64_t kIndexEntryBytes = 96;
-};
-
 // One worker's share of the join: the exchange's reader for its consumer.
 class JoinWorker : public Exchange::Reader {
  public:
@@ -209,7 +43,8 @@ class JoinWorker : public Exchange::Reader {
         morsel_(morsel),
         node_(node),
         out_(out),
-        reservation_(ctx->budget(), "StreamJoin") {
+        reservation_(ctx->budget(), "StreamJoin"),
+        backend_(MakeStateBackend(ctx, morsel)) {
     arrow::FieldVector fields = spec.left_schema->fields();
     for (const auto& f : spec.right_schema->fields()) fields.push_back(f);
     pair_schema_ = arrow::schema(fields);
@@ -238,6 +73,12 @@ class JoinWorker : public Exchange::Reader {
     if (low <= emitted_) return Status::OK();
     emitted_ = low;
     return out_->EmitWatermark(low);
+  }
+
+  Status Init() {
+    ARROW_ASSIGN_OR_RAISE(state_[0], backend_->Rows("left"));
+    ARROW_ASSIGN_OR_RAISE(state_[1], backend_->Rows("right"));
+    return Status::OK();
   }
 
   /// Every producer ended: the rows still kept leave (unmatched ones of an outer join
@@ -291,7 +132,6 @@ class JoinWorker : public Exchange::Reader {
     std::vector<uint8_t> dropped(n, 0);  // late: neither joined nor emitted
     std::vector<int32_t> late_rows;      // for the late-data sink
     matched_now_.assign(n, 0);
-    std::unordered_map<uint64_t, std::vector<std::pair<int32_t, uint32_t>>> by_batch;
     int64_t late = 0, timeless = 0;
     for (int64_t i = 0; i < n; ++i) {
       if (DropLate(side)) {
@@ -313,18 +153,19 @@ class JoinWorker : public Exchange::Reader {
       }
       if (enc.any_null[i]) continue;  // matches nothing
       usable[i] = 1;
-      const SideState::KeyRows* rows = state_[other].Find(enc.row(i));
-      if (rows == nullptr) continue;
-      for (const RowRef r : rows->refs) {
-        if (!state_[other].alive(r)) continue;
-        if (timed) {
-          if (!time_valid[i]) continue;
-          const int64_t t_other = state_[other].at(r).time[r.row];
-          const int64_t d = side == 0 ? t_other - time[i] : time[i] - t_other;
-          if (d < spec_.lo || d > spec_.hi) continue;
-        }
-        by_batch[r.batch].emplace_back(static_cast<int32_t>(i), r.row);
+    }
+    candidates_.clear();
+    state_[other]->Probe(enc, usable.data(), n, &candidates_);
+    // Candidate pairs within the time bounds, by the other side's batch.
+    std::unordered_map<uint64_t, std::vector<std::pair<int32_t, uint32_t>>> by_batch;
+    for (const KeyedRows::Candidate& c : candidates_) {
+      const int32_t i = c.probe_row;
+      if (timed) {
+        if (!time_valid[i]) continue;
+        const int64_t d = side == 0 ? c.time - time[i] : time[i] - c.time;
+        if (d < spec_.lo || d > spec_.hi) continue;
       }
+      by_batch[c.ref.batch].emplace_back(i, c.ref.row);
     }
     if (late > 0) ctx_->progress().rows_late += late;
     ARROW_RETURN_NOT_OK(WriteLateRows(ctx_,
@@ -372,11 +213,10 @@ class JoinWorker : public Exchange::Reader {
         kept_matched.push_back(matched_now_[i]);
       }
       for (size_t j = 0; j < keep.size(); ++j) rows[j] = static_cast<int32_t>(j);
-      state_[side].Add(std::move(stored), kept, kept_time, kept_matched, rows, reach);
-      return Status::OK();
+      return state_[side]->Add(std::move(stored), kept, kept_time, kept_matched, rows,
+                               reach);
     }
-    state_[side].Add(std::move(stored), enc, time, matched_now_, rows, reach);
-    return Status::OK();
+    return state_[side]->Add(std::move(stored), enc, time, matched_now_, rows, reach);
   }
 
   // Rows `pairs` (row of the arriving batch, row of the other side's stored batch
@@ -384,7 +224,9 @@ class JoinWorker : public Exchange::Reader {
   Status JoinPairs(int side, const std::shared_ptr<arrow::RecordBatch>& batch,
                    uint64_t id, const std::vector<std::pair<int32_t, uint32_t>>& pairs) {
     const int other = 1 - side;
-    SideState::Stored& stored = state_[other].at(RowRef{id, 0});
+    KeyedRows* stored = state_[other];
+    const std::shared_ptr<arrow::RecordBatch>& stored_batch =
+        stored->batch_of(RowRef{id, pairs[0].second});
     const int64_t m = static_cast<int64_t>(pairs.size());
     std::vector<int32_t> mine(m), theirs(m);
     for (int64_t j = 0; j < m; ++j) {
@@ -393,7 +235,7 @@ class JoinWorker : public Exchange::Reader {
     }
     ARROW_ASSIGN_OR_RAISE(auto a, TakeBatchRows(batch, mine.data(), m, ctx_->pool()));
     ARROW_ASSIGN_OR_RAISE(auto b,
-                          TakeBatchRows(stored.batch, theirs.data(), m, ctx_->pool()));
+                          TakeBatchRows(stored_batch, theirs.data(), m, ctx_->pool()));
     const auto& left = side == 0 ? a : b;
     const auto& right = side == 0 ? b : a;
     arrow::ArrayVector cols = left->columns();
@@ -422,12 +264,12 @@ class JoinWorker : public Exchange::Reader {
           if (!matched_now_[i] && spec_.type == JoinType::kSemi) {
             newly_matched_left.push_back(i);
           }
-        } else if (!stored.matched[r] && spec_.type == JoinType::kSemi) {
+        } else if (!stored->matched(RowRef{id, r}) && spec_.type == JoinType::kSemi) {
           newly_matched_left.push_back(static_cast<int32_t>(r));
         }
       }
       matched_now_[i] = 1;
-      stored.matched[r] = 1;
+      stored->SetMatched(RowRef{id, r});
     }
     if (!semi_) {
       if (static_cast<int64_t>(pass.size()) == m) return Buffer(std::move(joined));
@@ -437,7 +279,7 @@ class JoinWorker : public Exchange::Reader {
       return Buffer(std::move(out));
     }
     if (newly_matched_left.empty()) return Status::OK();
-    const auto& source = side == 0 ? batch : stored.batch;
+    const auto& source = side == 0 ? batch : stored_batch;
     ARROW_ASSIGN_OR_RAISE(
         auto out,
         TakeBatchRows(source, newly_matched_left.data(),
@@ -472,23 +314,17 @@ class JoinWorker : public Exchange::Reader {
   // Rows of `side` leave the state once the other side's watermark is `wm`.
   Status ExpireSide(int side, int64_t wm) {
     if (Reach(side) == kForever && wm != kForever) return Status::OK();
-    // Unmatched rows of an outer (or anti) join come out as they leave, gathered by
-    // batch.
-    std::unordered_map<uint64_t, std::vector<int32_t>> unmatched;
-    std::vector<std::pair<uint64_t, std::shared_ptr<arrow::RecordBatch>>> batches;
-    const bool keep = keep_unmatched_[side];
-    state_[side].Expire(wm, [&](RowRef r) {
-      if (!keep) return;
-      SideState::Stored& s = state_[side].at(r);
-      if (s.matched[r.row]) return;
-      auto& rows = unmatched[r.batch];
-      if (rows.empty()) batches.emplace_back(r.batch, s.batch);
-      rows.push_back(static_cast<int32_t>(r.row));
-    });
-    for (const auto& [id, batch] : batches) {
-      auto& rows = unmatched[id];
-      std::sort(rows.begin(), rows.end());
-      ARROW_RETURN_NOT_OK(EmitUnmatched(side, batch, rows));
+    // Unmatched rows of an outer (or anti) join come out as they leave, by batch.
+    gone_.clear();
+    state_[side]->Expire(wm, &gone_);
+    if (!keep_unmatched_[side]) return Status::OK();
+    std::vector<int32_t> rows;
+    for (const KeyedRows::Gone& g : gone_) {
+      rows.clear();
+      for (size_t j = 0; j < g.rows.size(); ++j) {
+        if (!g.matched[j]) rows.push_back(g.rows[j]);
+      }
+      if (!rows.empty()) ARROW_RETURN_NOT_OK(EmitUnmatched(side, g.batch, rows));
     }
     return Status::OK();
   }
@@ -515,7 +351,7 @@ class JoinWorker : public Exchange::Reader {
   }
 
   Status Account() {
-    const int64_t bytes = state_[0].bytes() + state_[1].bytes();
+    const int64_t bytes = backend_->MemoryUsage();
     node_->metrics().RecordPeak(bytes);
     return reservation_.Resize(bytes);
   }
@@ -529,7 +365,11 @@ class JoinWorker : public Exchange::Reader {
   std::shared_ptr<arrow::Schema> pair_schema_;
   bool semi_ = false;
   bool keep_unmatched_[2] = {false, false};
-  SideState state_[2];
+  // Each side's kept rows: keyed state (state/state_backend.h).
+  std::unique_ptr<StateBackend> backend_;
+  KeyedRows* state_[2] = {nullptr, nullptr};
+  std::vector<KeyedRows::Candidate> candidates_;
+  std::vector<KeyedRows::Gone> gone_;
   Watermark marks_[2] = {std::numeric_limits<int64_t>::min(),
                          std::numeric_limits<int64_t>::min()};
   Watermark emitted_ = std::numeric_limits<int64_t>::min();
@@ -569,6 +409,7 @@ Status StreamJoin::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
     spec.output_delay = ttl;
   }
   JoinWorker worker(spec, ctx, this, morsel, out);
+  ARROW_RETURN_NOT_OK(worker.Init());
   ARROW_RETURN_NOT_OK(exchange_->Read(ctx, morsel, &worker));
   return worker.Finish();
 }

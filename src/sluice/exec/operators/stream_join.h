@@ -5,7 +5,8 @@
 // Both inputs go through one keyed exchange with two ports (exchange.h: port 0 the
 // left input, port 1 the right), so each worker owns the same keys of both sides and
 // sees each side's own watermark. A worker keeps, per side, the rows that may still
-// match (keyed state: a hash index from the encoded join keys to the rows), probes
+// match (keyed state, state/state_backend.h KeyedRows: found by their encoded join
+// keys, each leaving at its time + the side's reach), probes
 // the other side's state with every row that arrives, then stores the row. Results
 // come out as soon as both rows have arrived (a batch of them per arriving batch);
 // nothing waits for a window to close.

@@ -22,6 +22,8 @@
 // merges them. Output per fired window: the aggregate's columns (keys in its order,
 // window_start/window_end among them, then the aggregates). End of input is the
 // watermark +infinity: every window fires, as in a batch GROUP BY.
+// State: keyed state (state/state_backend.h): a pane per namespace with a timer per
+// window, or the sessions as slots with a timer each.
 // Memory: the panes' and sessions' keys and accumulators, under "WindowAggregate";
 // state past the limit fails with the memory error (no spilling of window state yet).
 // Hop and session windows need decomposable aggregates (aggregate_functions.h: their
