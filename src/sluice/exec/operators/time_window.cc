@@ -422,6 +422,18 @@ class WindowAggregateOp : public Operator {
     std::vector<int32_t> on_time;                       // rows not late, when some are
     std::vector<std::pair<uint32_t, uint32_t>> merges;  // (from, into) state merges
     forward_.clear();
+    // Timers change once per batch, not per row: the sessions this batch touched lose
+    // the timer they had before it, and those still open get one at their final end.
+    touched_.clear();
+    stale_.clear();
+    touched_at_.resize(sessions_->num_slots() + n, -1);
+    auto touch = [&](uint32_t slot, uint32_t key, int64_t start, int64_t end,
+                     bool had_timer) {
+      if (touched_at_[slot] == batch_stamp_) return;
+      touched_at_[slot] = batch_stamp_;
+      touched_.push_back(slot);
+      if (had_timer) stale_.push_back(SessionTimer(key, start, end));
+    };
     int64_t late = 0;
     const int64_t gap = spec_.gap_us;
     for (int64_t i = 0; i < n; ++i) {
@@ -447,7 +459,7 @@ class WindowAggregateOp : public Operator {
                               sessions_->AddSlot(key, StateWindow{t, t_end}));
         list.emplace_hint(last, t, Session{t_end, s});
         open_starts_.insert(t);
-        timers_->Register(SessionTimer(key, t, t_end));
+        touch(s, key, t, t_end, false);
         slots[i] = s;
         if (late > 0) on_time.push_back(static_cast<int32_t>(i));
         continue;
@@ -464,13 +476,12 @@ class WindowAggregateOp : public Operator {
       if (changed) {
         for (auto it = first; it != last; ++it) {
           open_starts_.erase(open_starts_.find(it->first));
-          timers_->Delete(SessionTimer(key, it->first, it->second.end));
+          touch(it->second.slot, key, it->first, it->second.end, true);
         }
         list.erase(first, last);
         list.emplace(new_start, Session{new_end, target});
         open_starts_.insert(new_start);
         sessions_->SetWindow(target, StateWindow{new_start, new_end});
-        timers_->Register(SessionTimer(key, new_start, new_end));
       }
       slots[i] = target;
       if (late > 0) on_time.push_back(static_cast<int32_t>(i));
@@ -484,6 +495,13 @@ class WindowAggregateOp : public Operator {
     ARROW_RETURN_NOT_OK(sessions_->MergeSlots(from.data(), into.data(),
                                               static_cast<int64_t>(from.size())));
     for (uint32_t s : from) sessions_->FreeSlot(s);
+    for (const Timer& tm : stale_) timers_->Delete(tm);
+    for (uint32_t s : touched_) {
+      if (forward_.count(s) > 0) continue;  // merged into another session
+      const StateWindow w = sessions_->window(s);
+      timers_->Register(SessionTimer(sessions_->key_of(s), w.start, w.end));
+    }
+    ++batch_stamp_;
     if (late == 0) {
       for (auto& s : slots) s = Resolve(s);
       return sessions_->Update(args, slots.data(), n);
@@ -550,6 +568,7 @@ class WindowAggregateOp : public Operator {
       }
     }
     by_key_ = std::move(by_key);
+    touched_at_.clear();  // by old slot ids; only the current batch's stamp matters
     return Status::OK();
   }
 
@@ -584,6 +603,11 @@ class WindowAggregateOp : public Operator {
   std::vector<Sessions> by_key_;
   std::multiset<int64_t> open_starts_;
   std::unordered_map<uint32_t, uint32_t> forward_;  // merged slot -> its session's
+  // The batch being added: the sessions it touched, the timers they had before it.
+  std::vector<uint32_t> touched_;
+  std::vector<Timer> stale_;
+  std::vector<int64_t> touched_at_;  // by slot: the stamp of the last batch touching it
+  int64_t batch_stamp_ = 0;
 };
 
 }  // namespace
