@@ -43,8 +43,7 @@ class JoinWorker : public Exchange::Reader {
         morsel_(morsel),
         node_(node),
         out_(out),
-        reservation_(ctx->budget(), "StreamJoin"),
-        backend_(MakeStateBackend(ctx, morsel)) {
+        reservation_(ctx->budget(), "StreamJoin") {
     arrow::FieldVector fields = spec.left_schema->fields();
     for (const auto& f : spec.right_schema->fields()) fields.push_back(f);
     pair_schema_ = arrow::schema(fields);
@@ -76,6 +75,7 @@ class JoinWorker : public Exchange::Reader {
   }
 
   Status Init() {
+    ARROW_ASSIGN_OR_RAISE(backend_, MakeStateBackend(ctx_, morsel_));
     ARROW_ASSIGN_OR_RAISE(state_[0], backend_->Rows("left"));
     ARROW_ASSIGN_OR_RAISE(state_[1], backend_->Rows("right"));
     return Status::OK();
@@ -154,18 +154,32 @@ class JoinWorker : public Exchange::Reader {
       if (enc.any_null[i]) continue;  // matches nothing
       usable[i] = 1;
     }
+    // With time bounds, the other side's rows must lie within them of each row's time
+    // (right - left in [lo, hi]): the state skips the others as it walks a key's rows.
     candidates_.clear();
-    state_[other]->Probe(enc, usable.data(), n, &candidates_);
-    // Candidate pairs within the time bounds, by the other side's batch.
+    if (timed) {
+      probe_.assign(usable.begin(), usable.end());
+      min_time_.resize(n);
+      max_time_.resize(n);
+      for (int64_t i = 0; i < n; ++i) {
+        if (!time_valid[i]) {
+          probe_[i] = 0;  // no time, no match
+          continue;
+        }
+        min_time_[i] = side == 0 ? SaturatingAdd(time[i], spec_.lo)
+                                 : SaturatingSub(time[i], spec_.hi);
+        max_time_[i] = side == 0 ? SaturatingAdd(time[i], spec_.hi)
+                                 : SaturatingSub(time[i], spec_.lo);
+      }
+      state_[other]->Probe(enc, probe_.data(), min_time_.data(), max_time_.data(), n,
+                           &candidates_);
+    } else {
+      state_[other]->Probe(enc, usable.data(), nullptr, nullptr, n, &candidates_);
+    }
+    // Candidate pairs by the other side's batch.
     std::unordered_map<uint64_t, std::vector<std::pair<int32_t, uint32_t>>> by_batch;
     for (const KeyedRows::Candidate& c : candidates_) {
-      const int32_t i = c.probe_row;
-      if (timed) {
-        if (!time_valid[i]) continue;
-        const int64_t d = side == 0 ? c.time - time[i] : time[i] - c.time;
-        if (d < spec_.lo || d > spec_.hi) continue;
-      }
-      by_batch[c.ref.batch].emplace_back(i, c.ref.row);
+      by_batch[c.ref.batch].emplace_back(c.probe_row, c.ref.row);
     }
     if (late > 0) ctx_->progress().rows_late += late;
     ARROW_RETURN_NOT_OK(WriteLateRows(ctx_,
@@ -316,8 +330,11 @@ class JoinWorker : public Exchange::Reader {
     if (Reach(side) == kForever && wm != kForever) return Status::OK();
     // Unmatched rows of an outer (or anti) join come out as they leave, by batch.
     gone_.clear();
+    if (!keep_unmatched_[side]) {
+      state_[side]->Expire(wm, nullptr);
+      return Status::OK();
+    }
     state_[side]->Expire(wm, &gone_);
-    if (!keep_unmatched_[side]) return Status::OK();
     std::vector<int32_t> rows;
     for (const KeyedRows::Gone& g : gone_) {
       rows.clear();
@@ -369,6 +386,8 @@ class JoinWorker : public Exchange::Reader {
   std::unique_ptr<StateBackend> backend_;
   KeyedRows* state_[2] = {nullptr, nullptr};
   std::vector<KeyedRows::Candidate> candidates_;
+  std::vector<uint8_t> probe_;  // rows that probe (usable, with a time)
+  std::vector<int64_t> min_time_, max_time_;
   std::vector<KeyedRows::Gone> gone_;
   Watermark marks_[2] = {std::numeric_limits<int64_t>::min(),
                          std::numeric_limits<int64_t>::min()};

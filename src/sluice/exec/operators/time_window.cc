@@ -129,7 +129,8 @@ class TimeWindowOp : public Operator {
 // still to fire (without a key: it fires for every key); sessions keep one table whose
 // slots are the sessions, each with its window, and a timer per session at its end.
 // The operator keeps indexes over that state only (each key's open sessions by start,
-// the open sessions' starts), which a restore rebuilds from the slots.
+// the open sessions' starts), derived from the slots' keys and windows: restoring an
+// operator from a snapshot (the checkpoint issue's) rebuilds them from there.
 class WindowAggregateOp : public Operator {
  public:
   WindowAggregateOp(ExecContext* ctx, WindowAggregateFactory* factory, int worker)
@@ -137,9 +138,10 @@ class WindowAggregateOp : public Operator {
         f_(factory),
         spec_(factory->spec()),
         reservation_(ctx->budget(), "WindowAggregate"),
-        backend_(MakeStateBackend(ctx, worker)) {}
+        worker_(worker) {}
 
   Status Init() {
+    ARROW_ASSIGN_OR_RAISE(backend_, MakeStateBackend(ctx_, worker_));
     const bool session = spec_.kind == plan::TimeWindowKind::kSession;
     for (const auto& a : f_->aggregates()) {
       ARROW_ASSIGN_OR_RAISE(auto acc, MakeAccumulator(*a));
@@ -528,6 +530,9 @@ class WindowAggregateOp : public Operator {
     std::vector<uint32_t> keys, slots;
     std::vector<int64_t> starts, ends;
     for (const Timer& tm : fired_) {
+      if (tm.key >= by_key_.size()) {
+        return Status::Invalid("internal: a session timer of an unknown key");
+      }
       Sessions& list = by_key_[tm.key];
       auto it = list.find(tm.window.start);
       if (it == list.end() || it->second.end != tm.window.end) {
@@ -576,6 +581,7 @@ class WindowAggregateOp : public Operator {
     int64_t usage = backend_->MemoryUsage();
     // A map node: the entry and about four words of tree links.
     usage += static_cast<int64_t>(by_key_.size()) * sizeof(Sessions) +
+             static_cast<int64_t>(touched_at_.capacity() * sizeof(int64_t)) +
              (sessions_ ? sessions_->live_slots() : 0) *
                  static_cast<int64_t>(2 * (sizeof(Sessions::value_type) + 32));
     f_->metrics().RecordPeak(usage);
@@ -586,6 +592,7 @@ class WindowAggregateOp : public Operator {
   WindowAggregateFactory* f_;
   TimeWindowSpec spec_;
   MemoryReservation reservation_;
+  int worker_;
   std::unique_ptr<StateBackend> backend_;
   AccumulatorsDesc desc_;
   AccumulatorsDesc merged_desc_;  // a hop window's merged panes, while it fires

@@ -58,6 +58,16 @@ inline int64_t SaturatingAdd(int64_t a, int64_t b) {
   return r;
 }
 
+/// a - b, saturating likewise.
+inline int64_t SaturatingSub(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) {
+    return b < 0 ? std::numeric_limits<int64_t>::max()
+                 : std::numeric_limits<int64_t>::min();
+  }
+  return r;
+}
+
 /// floor(a / b) for b > 0 (towards minus infinity, unlike C++'s division).
 inline int64_t FloorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;

@@ -18,9 +18,10 @@ class UpdatingAggregateOp : public Operator {
       : ctx_(ctx),
         f_(factory),
         reservation_(ctx->budget(), "UpdatingAggregate"),
-        backend_(MakeStateBackend(ctx, worker)) {}
+        worker_(worker) {}
 
   Status Init() {
+    ARROW_ASSIGN_OR_RAISE(backend_, MakeStateBackend(ctx_, worker_));
     ARROW_RETURN_NOT_OK(UpdatingAggregateFactory::Check(f_->aggregates()));
     AccumulatorsDesc desc;
     desc.name = "groups";
@@ -94,6 +95,7 @@ class UpdatingAggregateOp : public Operator {
   ExecContext* ctx_;
   UpdatingAggregateFactory* f_;
   MemoryReservation reservation_;
+  int worker_;
   // The keys and their accumulators: keyed state (state_backend.h), a slot per key.
   std::unique_ptr<StateBackend> backend_;
   KeyedAccumulators* groups_ = nullptr;

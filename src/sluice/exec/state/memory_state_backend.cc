@@ -233,6 +233,7 @@ class MemoryAccumulators : public KeyedAccumulators {
       if (nk > 0) {
         ARROW_RETURN_NOT_OK(index->Insert(kept, KeyIndex::Nulls::kGroup, ids.data()));
       }
+      for (int64_t j = 0; j < nk; ++j) (*key_mapping)[live_keys[j]] = ids[j];
     }
     std::vector<uint32_t> from, to;
     std::vector<uint32_t> slot_keys;
@@ -398,6 +399,7 @@ class MemoryRows : public KeyedRows {
   Status Add(BatchPtr batch, const EncodedRows& keys, const std::vector<int64_t>& time,
              const std::vector<uint8_t>& matched, const std::vector<int32_t>& rows,
              int64_t reach) override {
+    if (rows.empty()) return Status::OK();  // nothing to keep (and nothing to free)
     Stored s;
     const uint64_t id = first_id_ + batches_.size();
     const int64_t n = batch->num_rows();
@@ -441,15 +443,20 @@ class MemoryRows : public KeyedRows {
     return Status::OK();
   }
 
-  void Probe(const EncodedRows& keys, const uint8_t* usable, int64_t n,
+  void Probe(const EncodedRows& keys, const uint8_t* usable, const int64_t* min_time,
+             const int64_t* max_time, int64_t n,
              std::vector<Candidate>* out) const override {
     for (int64_t i = 0; i < n; ++i) {
       if (!usable[i]) continue;
       auto it = index_.find(keys.row(i));
       if (it == index_.end()) continue;
+      const int64_t lo = min_time ? min_time[i] : std::numeric_limits<int64_t>::min();
+      const int64_t hi = max_time ? max_time[i] : std::numeric_limits<int64_t>::max();
       for (const RowRef r : it->second.refs) {
         if (!alive(r)) continue;
-        out->push_back(Candidate{static_cast<int32_t>(i), r, at(r).time[r.row]});
+        const int64_t t = at(r).time[r.row];
+        if (t < lo || t > hi) continue;
+        out->push_back(Candidate{static_cast<int32_t>(i), r, t});
       }
     }
   }
@@ -462,6 +469,7 @@ class MemoryRows : public KeyedRows {
     // Rows leaving, gathered by batch in order of their first leaving row.
     std::unordered_map<uint64_t, size_t> slot;
     auto leave = [&](RowRef r) {
+      if (gone == nullptr) return;
       Stored& s = at(r);
       auto [it, fresh] = slot.emplace(r.batch, gone->size());
       if (fresh) gone->push_back(Gone{s.batch, {}, {}});
@@ -469,7 +477,7 @@ class MemoryRows : public KeyedRows {
       g.rows.push_back(static_cast<int32_t>(r.row));
       g.matched.push_back(s.matched[r.row]);
     };
-    const size_t first = gone->size();
+    const size_t first = gone ? gone->size() : 0;
     if (watermark == kForever) {
       for (uint64_t b = 0; b < batches_.size(); ++b) {
         Stored& s = batches_[b];
@@ -513,7 +521,7 @@ class MemoryRows : public KeyedRows {
       ++first_id_;
     }
     // Each batch's rows in order (the heap gave them by time).
-    for (size_t g = first; g < gone->size(); ++g) {
+    for (size_t g = first; gone != nullptr && g < gone->size(); ++g) {
       Gone& x = (*gone)[g];
       std::vector<int32_t> order(x.rows.size());
       for (size_t j = 0; j < order.size(); ++j) order[j] = static_cast<int32_t>(j);
@@ -549,7 +557,8 @@ class MemoryRows : public KeyedRows {
       for (uint32_t r = 0; r < s.alive.size(); ++r) {
         if (!s.alive[r]) continue;
         const std::string_view k = s.key(r);
-        const uint16_t g = KeyGroupOfHash(HashBytes(k.data(), k.size()));
+        // Without join keys every row is in group 0 (where the exchange sends it).
+        const uint16_t g = k.empty() ? 0 : KeyGroupOfHash(HashBytes(k.data(), k.size()));
         if (!range.Contains(g)) continue;
         rows.push_back(static_cast<int32_t>(r));
         groups.push_back(g);
@@ -623,8 +632,29 @@ class MemoryRows : public KeyedRows {
       time[i] = times.Value(i);
       was_matched[i] = matched.Value(i) ? 1 : 0;
     }
+    if (by_reach.size() == 1) {
+      std::vector<int32_t> all(n);
+      for (int64_t i = 0; i < n; ++i) all[i] = static_cast<int32_t>(i);
+      return Add(data, enc, time, was_matched, all, by_reach.begin()->first);
+    }
     for (const auto& [reach, picked] : by_reach) {
-      ARROW_RETURN_NOT_OK(Add(data, enc, time, was_matched, picked, reach));
+      // Each group's rows in a batch of their own, so no batch is counted twice.
+      const int64_t m = static_cast<int64_t>(picked.size());
+      ARROW_ASSIGN_OR_RAISE(auto part, TakeBatchRows(data, picked.data(), m, pool_));
+      EncodedRows part_keys;
+      part_keys.offsets.push_back(0);
+      std::vector<int64_t> part_time(m);
+      std::vector<uint8_t> part_matched(m);
+      std::vector<int32_t> rows(m);
+      for (int64_t j = 0; j < m; ++j) {
+        const std::string_view k = enc.row(picked[j]);
+        part_keys.bytes.insert(part_keys.bytes.end(), k.begin(), k.end());
+        part_keys.offsets.push_back(static_cast<uint32_t>(part_keys.bytes.size()));
+        part_time[j] = time[picked[j]];
+        part_matched[j] = was_matched[picked[j]];
+        rows[j] = static_cast<int32_t>(j);
+      }
+      ARROW_RETURN_NOT_OK(Add(part, part_keys, part_time, part_matched, rows, reach));
     }
     return Status::OK();
   }
@@ -845,10 +875,9 @@ class MemoryStateBackend : public StateBackend {
       }
       const auto& ns_col =
           static_cast<const arrow::Int64Array&>(*batch->column(batch->num_columns() - 1));
+      // Only namespaces with entries of this backend's key groups come into being.
       std::map<int64_t, std::vector<int32_t>> by_ns;
-      for (int64_t i = 0; i < batch->num_rows(); ++i) {
-        by_ns[ns_col.Value(i)].push_back(static_cast<int32_t>(i));
-      }
+      for (int32_t i : RowsInRange(*batch, range_)) by_ns[ns_col.Value(i)].push_back(i);
       for (const auto& [ns, rows] : by_ns) {
         ARROW_ASSIGN_OR_RAISE(
             auto part,
@@ -975,10 +1004,13 @@ std::unique_ptr<StateBackend> MakeMemoryStateBackend(KeyGroupRange range,
   return std::make_unique<MemoryStateBackend>(range, pool);
 }
 
-std::unique_ptr<StateBackend> MakeStateBackend(ExecContext* ctx, int64_t worker) {
+Result<std::unique_ptr<StateBackend>> MakeStateBackend(ExecContext* ctx, int64_t worker) {
   const int workers = std::max(1, ctx->threads());
+  if (worker < 0 || worker >= workers) {
+    return Status::Invalid("internal: keyed state for worker ", worker, " of ", workers);
+  }
   return MakeMemoryStateBackend(
-      KeyGroupRange::OfWorker(static_cast<int>(worker) % workers, workers), ctx->pool());
+      KeyGroupRange::OfWorker(static_cast<int>(worker), workers), ctx->pool());
 }
 
 }  // namespace sluice::exec

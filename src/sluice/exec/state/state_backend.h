@@ -158,8 +158,12 @@ class KeyedRows {
     RowRef ref;         // a kept row with an equal key
     int64_t time;       // its event time
   };
-  /// Every kept row whose key equals keys.row(i), for the rows i < n with usable[i].
-  virtual void Probe(const EncodedRows& keys, const uint8_t* usable, int64_t n,
+  /// Every kept row whose key equals keys.row(i), for the rows i < n with usable[i],
+  /// and, when min_time/max_time are given, whose time lies in [min_time[i],
+  /// max_time[i]] (rows outside are skipped as the key's rows are walked, never
+  /// gathered).
+  virtual void Probe(const EncodedRows& keys, const uint8_t* usable,
+                     const int64_t* min_time, const int64_t* max_time, int64_t n,
                      std::vector<Candidate>* out) const = 0;
   /// The batch a kept row is in. REQUIRES: the row is still kept.
   virtual const std::shared_ptr<arrow::RecordBatch>& batch_of(RowRef r) const = 0;
@@ -172,7 +176,7 @@ class KeyedRows {
     std::vector<uint8_t> matched;
   };
   /// Removes the rows whose time + reach is at or below `watermark` (every row when it
-  /// is kForever), returning them by batch.
+  /// is kForever), returning them by batch in *gone (null: not returned).
   virtual void Expire(int64_t watermark, std::vector<Gone>* gone) = 0;
 
   virtual int64_t MemoryUsage() const = 0;
@@ -260,6 +264,6 @@ std::unique_ptr<StateBackend> MakeMemoryStateBackend(KeyGroupRange range,
 
 /// The backend of worker `worker` of a keyed operator (one per consumer of its keyed
 /// exchange: ctx->threads() of them): the in-memory one until the job can choose.
-std::unique_ptr<StateBackend> MakeStateBackend(ExecContext* ctx, int64_t worker);
+Result<std::unique_ptr<StateBackend>> MakeStateBackend(ExecContext* ctx, int64_t worker);
 
 }  // namespace sluice::exec

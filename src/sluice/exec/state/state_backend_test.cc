@@ -359,17 +359,20 @@ TEST(KeyedRows, ProbeExpireAndRestoreSplit) {
   matched[3] = 1;
   ASSERT_TRUE(rows->Add(batch, enc, times, matched, all, 5).ok());
 
-  auto probe = [&](KeyedRows* r, const std::string& key) {
+  auto probe = [&](KeyedRows* r, const std::string& key,
+                   int64_t lo = std::numeric_limits<int64_t>::min(),
+                   int64_t hi = std::numeric_limits<int64_t>::max()) {
     EncodedRows p;
     EXPECT_TRUE(EncodeRows({Strings({key})}, &p).ok());
     uint8_t usable = 1;
     std::vector<KeyedRows::Candidate> c;
-    r->Probe(p, &usable, 1, &c);
+    r->Probe(p, &usable, &lo, &hi, 1, &c);
     std::set<int64_t> out;
     for (const auto& x : c) out.insert(x.time);
     return out;
   };
   EXPECT_EQ(probe(rows, "r3"), (std::set<int64_t>{30, 280, 530, 780}));
+  EXPECT_EQ(probe(rows, "r3", 280, 779), (std::set<int64_t>{280, 530}));
   std::vector<KeyedRows::Gone> gone;
   rows->Expire(285, &gone);  // rows with time + 5 <= 285: times 0..280
   int64_t left = 0;
