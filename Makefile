@@ -21,8 +21,10 @@ define cmake_build
 	@ninja -C build/$(1) -j $(JOBS)
 endef
 
+# The release build includes the Python extension, installed into .venv for development.
 release: setup
-	$(call cmake_build,release,Release,)
+	$(call cmake_build,release,Release,-DSLUICE_PYTHON_MODULE=ON)
+	@bash scripts/python_dev.sh build/release
 
 debug: setup
 	$(call cmake_build,debug,Debug,)

@@ -13,7 +13,7 @@ if(Arrow_FOUND AND Parquet_FOUND AND TARGET Arrow::arrow_shared)
 else()
   set(SLUICE_PYTHON "${CMAKE_SOURCE_DIR}/.venv/bin/python" CACHE FILEPATH "Python with pyarrow")
   execute_process(
-    COMMAND ${SLUICE_PYTHON} -c "import pyarrow as pa; print(pa.get_include()); print(pa.get_library_dirs()[0]); print(pa.__version__)"
+    COMMAND ${SLUICE_PYTHON} -c "import pyarrow as pa; pa.create_library_symlinks(); print(pa.get_include()); print(pa.get_library_dirs()[0]); print(pa.__version__)"
     OUTPUT_VARIABLE _pa_out RESULT_VARIABLE _pa_rc OUTPUT_STRIP_TRAILING_WHITESPACE)
   if(NOT _pa_rc EQUAL 0)
     message(FATAL_ERROR "No system Arrow and no pyarrow in ${SLUICE_PYTHON}: run scripts/setup.sh")

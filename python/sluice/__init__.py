@@ -1,0 +1,70 @@
+"""Sluice: a batch and stream data engine in C++, from Python.
+
+>>> import sluice as sl
+>>> orders = sl.read_parquet("orders.parquet")
+>>> report = (orders.filter(sl.col("status") == "completed")
+...           .group_by("country")
+...           .agg(sl.col("amount").sum().alias("revenue"))
+...           .sort("revenue", descending=True))
+>>> report.collect()  # a pyarrow.Table
+
+Data crosses as Arrow without copies. See docs/python.md.
+"""
+# pyarrow first: it loads the libarrow the engine is linked against.
+import pyarrow as _pyarrow  # noqa: F401
+
+from . import _sluice
+from ._expr import (Expr, all_, coalesce, col, concat, count, lit, max, mean, median,
+                    min, sum, when)
+from ._frame import Frame, GroupBy
+from ._session import Session, default_session
+
+SluiceError = _sluice.SluiceError
+SluiceError.__doc__ = ("An engine error: its message names the place (file:line, the "
+                       "position in SQL) and the reason.")
+SluiceError.__module__ = "sluice"
+
+__all__ = [
+    "Expr", "Frame", "GroupBy", "Session", "SluiceError", "all_", "coalesce", "col",
+    "concat", "count", "default_session", "from_arrow", "from_pandas", "lit", "max",
+    "mean", "median", "min", "read_csv", "read_json", "read_parquet", "register", "sql",
+    "sum", "when",
+]
+
+
+def read_parquet(path, **options) -> Frame:
+    """Parquet files in the default session (:meth:`Session.read_parquet`)."""
+    return default_session().read_parquet(path, **options)
+
+
+def read_csv(path, **options) -> Frame:
+    """CSV files in the default session (:meth:`Session.read_csv`)."""
+    return default_session().read_csv(path, **options)
+
+
+def read_json(path, **options) -> Frame:
+    """JSON lines files in the default session (:meth:`Session.read_json`)."""
+    return default_session().read_json(path, **options)
+
+
+def from_arrow(data, name=None) -> Frame:
+    """Arrow-like data as a frame in the default session (:meth:`Session.from_arrow`)."""
+    return default_session().from_arrow(data, name)
+
+
+def from_pandas(df, name=None) -> Frame:
+    """A pandas DataFrame as a frame in the default session."""
+    return default_session().from_pandas(df, name)
+
+
+def register(name, data) -> None:
+    """Names a frame or Arrow-like data for :func:`sql` in the default session."""
+    default_session().register(name, data)
+
+
+def sql(query, **frames) -> Frame:
+    """A SQL query in the default session (:meth:`Session.sql`).
+
+    >>> sl.sql("SELECT count(*) FROM read_parquet('orders.parquet')").collect()
+    """
+    return default_session().sql(query, **frames)

@@ -1,0 +1,278 @@
+"""Lazy frames: a query that runs when its result is asked for."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+import pyarrow as pa
+
+from . import _sluice
+from ._expr import Expr, to_expr
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas
+    import polars
+
+    from ._session import Session
+
+__all__ = ["Frame", "GroupBy"]
+
+
+def _exprs(items: Iterable[Any], named: Mapping[str, Any] | None = None) -> list:
+    out = []
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            out.extend(to_expr(x) for x in item)
+        else:
+            out.append(to_expr(item))
+    for name, value in (named or {}).items():
+        out.append(to_expr(value).alias(name))
+    return out
+
+
+def _stream_to_table(capsule) -> pa.Table:
+    # The engine's batches as they are: no copy (the same libarrow on both sides).
+    return pa.RecordBatchReader._import_from_c_capsule(capsule).read_all()
+
+
+class Frame:
+    """A lazy query over tables: methods build a bigger query, actions run it.
+
+    Build one with :func:`sluice.read_parquet`, :func:`sluice.read_csv`,
+    :func:`sluice.from_arrow`, :func:`sluice.sql`, ... Methods (``filter``, ``select``,
+    ``join``, ...) return a new frame and read nothing; ``collect()``, ``to_pandas()``,
+    ``write_parquet()``, ``count()`` and ``explain(analyze=True)`` run it.
+
+    >>> import sluice as sl
+    >>> orders = sl.read_parquet("orders.parquet")
+    >>> big = orders.filter(sl.col("amount") > 100).select("order_id", "amount")
+    >>> table = big.collect()  # a pyarrow.Table
+
+    Frames implement ``__arrow_c_stream__``: ``pa.table(frame)``,
+    ``pl.from_arrow(frame)`` and ``duckdb.sql("select * from frame")`` run the query and
+    take its rows without copying them.
+    """
+
+    __slots__ = ("_f", "_session")
+
+    def __init__(self, f: _sluice.Frame, session: "Session"):
+        self._f = f
+        self._session = session
+
+    def _wrap(self, f: _sluice.Frame) -> "Frame":
+        return Frame(f, self._session)
+
+    def _check(self) -> "Frame":
+        error = self._f.error()
+        if error is not None:
+            raise _sluice.SluiceError(error)
+        return self
+
+    # ---- schema ------------------------------------------------------------------------
+    @property
+    def schema(self) -> pa.Schema:
+        """The result's columns and types (no data is read)."""
+        return pa.Schema._import_from_c_capsule(self._f.schema())
+
+    @property
+    def columns(self) -> list[str]:
+        """The result's column names."""
+        return self.schema.names
+
+    def __repr__(self) -> str:
+        error = self._f.error()
+        if error is not None:
+            return f"<sluice.Frame in error: {error}>"
+        cols = ", ".join(f"{f.name}: {f.type}" for f in self.schema)
+        return f"<sluice.Frame [{cols}]>"
+
+    # ---- building ----------------------------------------------------------------------
+    def filter(self, *predicates: Expr) -> "Frame":
+        """Rows where every predicate holds: ``frame.filter(sl.col("qty") > 0)``."""
+        if not predicates:
+            raise TypeError("filter: at least one predicate")
+        f = self._f
+        for p in predicates:
+            f = f.filter(to_expr(p))
+        return self._check_wrap(f)
+
+    def select(self, *exprs: Any, **named: Any) -> "Frame":
+        """These columns or expressions only: ``frame.select("id", (sl.col("a") + 1).alias("b"))``.
+
+        Strings are column names; keyword arguments name expressions
+        (``select(total=sl.col("a") + sl.col("b"))``).
+        """
+        return self._check_wrap(self._f.select(_exprs(exprs, named)))
+
+    def with_columns(self, *exprs: Any, **named: Any) -> "Frame":
+        """All columns plus these (an expression named like a column replaces it).
+
+        >>> frame.with_columns((sl.col("price") * 1.2).alias("gross"), vat=sl.lit(0.2))
+        """
+        return self._check_wrap(self._f.with_columns(_exprs(exprs, named)))
+
+    def drop(self, *columns: str) -> "Frame":
+        """Without these columns."""
+        return self._check_wrap(self._f.drop(list(columns)))
+
+    def rename(self, mapping: Mapping[str, str]) -> "Frame":
+        """Columns renamed: ``frame.rename({"old": "new"})``."""
+        return self._check_wrap(self._f.rename(list(mapping.items())))
+
+    def group_by(self, *keys: Any) -> "GroupBy":
+        """Groups by keys (column names or expressions), for ``.agg(...)``.
+
+        >>> frame.group_by("country").agg(sl.col("amount").sum().alias("revenue"), sl.count())
+        """
+        return GroupBy(self, _exprs(keys))
+
+    def agg(self, *aggregates: Any, **named: Any) -> "Frame":
+        """The whole frame aggregated into one row: ``frame.agg(sl.col("x").max())``."""
+        return self._check_wrap(self._f.agg(_exprs(aggregates, named)))
+
+    def join(self, other: "Frame", on: str | Sequence[str] | None = None, *,
+             left_on: Any = None, right_on: Any = None, how: str = "inner") -> "Frame":
+        """Joins with another frame of the same session.
+
+        ``on``: columns of the same name on both sides (kept once, as SQL's USING);
+        ``left_on``/``right_on``: key columns or expressions of each side (all columns
+        kept; clashing right names get the suffix ``_right``). ``how``: inner, left,
+        right, full, semi, anti or cross.
+
+        >>> orders.join(customers, on="customer_id", how="left")
+        """
+        if not isinstance(other, Frame):
+            raise TypeError(f"join: a sluice.Frame, not {type(other).__name__}")
+        if other._session is not self._session:
+            raise ValueError("join: both frames must belong to the same session")
+        if how == "cross":
+            # Every pair of rows: an inner join without keys.
+            return self._check_wrap(self._f.join_exprs(other._f, [], [], "inner"))
+        if on is not None:
+            if left_on is not None or right_on is not None:
+                raise TypeError("join: give on, or left_on and right_on, not both")
+            names = [on] if isinstance(on, str) else list(on)
+            return self._check_wrap(self._f.join_on(other._f, names, how))
+        if left_on is None or right_on is None:
+            raise TypeError("join: give on, or left_on and right_on")
+        lk = _exprs([left_on]) if not isinstance(left_on, (list, tuple)) else _exprs(left_on)
+        rk = _exprs([right_on]) if not isinstance(right_on, (list, tuple)) else _exprs(right_on)
+        if len(lk) != len(rk):
+            raise ValueError("join: left_on and right_on need as many keys")
+        return self._check_wrap(self._f.join_exprs(other._f, lk, rk, how))
+
+    def sort(self, by: Any, *more_by: Any, descending: bool | Sequence[bool] = False,
+             nulls_last: bool | None = None) -> "Frame":
+        """Sorted by keys: ``frame.sort("country", "amount", descending=[False, True])``.
+
+        NULLs come last in ascending order and first in descending order (as in
+        PostgreSQL) unless ``nulls_last`` says otherwise.
+        """
+        keys = _exprs([by, *more_by])
+        desc = [descending] * len(keys) if isinstance(descending, bool) else list(descending)
+        if len(desc) != len(keys):
+            raise ValueError("sort: descending needs one flag per key")
+        nulls_first = [None if nulls_last is None else not nulls_last] * len(keys)
+        return self._check_wrap(self._f.sort(keys, desc, nulls_first))
+
+    def limit(self, n: int, offset: int = 0) -> "Frame":
+        """The first ``n`` rows (after ``offset``), in the frame's order if sorted."""
+        return self._check_wrap(self._f.limit(n, offset))
+
+    def head(self, n: int = 5) -> "Frame":
+        """The first ``n`` rows."""
+        return self.limit(n)
+
+    def unique(self) -> "Frame":
+        """Distinct rows."""
+        return self._check_wrap(self._f.distinct())
+
+    def union(self, other: "Frame", *, distinct: bool = False) -> "Frame":
+        """The rows of both frames (names from this one); ``distinct`` drops duplicates."""
+        if not isinstance(other, Frame) or other._session is not self._session:
+            raise ValueError("union: a sluice.Frame of the same session")
+        return self._check_wrap(self._f.union(other._f, not distinct))
+
+    def _check_wrap(self, f: _sluice.Frame) -> "Frame":
+        # Errors surface at the method that caused them, not at collect().
+        return self._wrap(f)._check()
+
+    # ---- running -----------------------------------------------------------------------
+    def collect(self) -> pa.Table:
+        """Runs the query: its rows as a ``pyarrow.Table`` (the engine's buffers, not a copy).
+
+        Ctrl-C stops the query and raises KeyboardInterrupt.
+        """
+        return _stream_to_table(self._f.collect())
+
+    def to_arrow(self) -> pa.Table:
+        """Same as :meth:`collect`."""
+        return self.collect()
+
+    def to_pandas(self, **kwargs: Any) -> "pandas.DataFrame":
+        """Runs the query into a pandas DataFrame (``pyarrow.Table.to_pandas`` options)."""
+        return self.collect().to_pandas(**kwargs)
+
+    def to_polars(self) -> "polars.DataFrame":
+        """Runs the query into a Polars DataFrame."""
+        import polars as pl
+
+        return pl.from_arrow(self.collect())
+
+    def count(self) -> int:
+        """Runs the query: its number of rows."""
+        return self._f.count()
+
+    def __arrow_c_stream__(self, requested_schema: Any = None):
+        """The Arrow PyCapsule stream protocol: runs the query, hands over its batches."""
+        return self._f.collect()
+
+    def explain(self, analyze: bool = False) -> str:
+        """The logical, optimized and physical plans; ``analyze=True`` runs the query and
+        shows rows, time and memory per operator."""
+        return self._f.explain(analyze)
+
+    def show(self, n: int = 20) -> None:
+        """Runs the query and prints up to ``n`` rows as a table."""
+        print(self._f.to_string(n))
+
+    def _write(self, fmt: str, path: str, partition_by, compression, row_group_rows,
+               header, delimiter) -> int:
+        parts = [partition_by] if isinstance(partition_by, str) else list(partition_by or [])
+        return self._f.write(fmt, str(path), parts, compression, row_group_rows, header,
+                             delimiter)
+
+    def write_parquet(self, path: str, *, partition_by: str | Sequence[str] | None = None,
+                      compression: str = "snappy", row_group_rows: int = 1 << 20) -> int:
+        """Runs the query into Parquet; returns the rows written.
+
+        A path ending in ``/`` (or ``partition_by``) is a directory of part files. Files
+        appear under their names only when the whole write succeeded.
+        """
+        return self._write("parquet", path, partition_by, compression, row_group_rows,
+                           True, ",")
+
+    def write_csv(self, path: str, *, partition_by: str | Sequence[str] | None = None,
+                  header: bool = True, delimiter: str = ",") -> int:
+        """Runs the query into CSV; returns the rows written."""
+        return self._write("csv", path, partition_by, "none", 1 << 20, header, delimiter)
+
+    def write_json(self, path: str, *,
+                   partition_by: str | Sequence[str] | None = None) -> int:
+        """Runs the query into JSON lines (one object per row); returns the rows written."""
+        return self._write("json", path, partition_by, "none", 1 << 20, True, ",")
+
+
+class GroupBy:
+    """``frame.group_by(keys)``: call ``.agg(...)`` to aggregate each group."""
+
+    def __init__(self, frame: Frame, keys: list):
+        self._frame = frame
+        self._keys = keys
+
+    def agg(self, *aggregates: Any, **named: Any) -> Frame:
+        """One row per group: the keys, then the aggregates.
+
+        >>> sales.group_by("region").agg(sl.col("amount").sum().alias("total"), n=sl.count())
+        """
+        f = self._frame
+        return f._check_wrap(f._f.group_agg(self._keys, _exprs(aggregates, named)))

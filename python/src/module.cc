@@ -1,0 +1,417 @@
+// sluice._sluice: the Python extension over the C++ API (src/sluice/api). The Python
+// package (python/sluice/) wraps these classes in the public names; docs/python.md.
+//
+// Data crosses as Arrow through the C stream interface (PyCapsules named
+// "arrow_array_stream" and "arrow_schema", the Arrow PyCapsule protocol): the engine
+// and pyarrow load the same libarrow, so buffers are shared, never copied.
+//
+// Errors: an engine Status becomes sluice.SluiceError carrying its message (raised
+// here as EngineError, which nanobind translates). Long calls (queries) run with the
+// GIL released on a thread of their own while this thread waits and checks for
+// signals: Ctrl-C stops the query (RequestStop, as the CLI's first SIGINT does) and
+// raises KeyboardInterrupt once it has stopped.
+#include <arrow/c/abi.h>
+#include <arrow/c/bridge.h>
+#include <arrow/record_batch.h>
+#include <arrow/table.h>
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <chrono>
+#include <future>
+#include <stdexcept>
+#include <thread>
+
+#include "sluice/api.h"
+#include "sluice/base/interrupt.h"
+
+namespace nb = nanobind;
+
+namespace sluice::python {
+namespace {
+
+struct EngineError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void Check(const Status& st) {
+  if (!st.ok()) throw EngineError(st.ToString());
+}
+
+template <typename T>
+T Unwrap(Result<T> r) {
+  Check(r.status());
+  return std::move(r).ValueUnsafe();
+}
+
+// Runs `fn` without the GIL on a thread of its own; this thread waits, checking for
+// signals every 50 ms. On KeyboardInterrupt (or any signal handler's exception) the
+// engine is asked to stop, the call is awaited, and the exception propagates.
+template <typename T>
+T RunInterruptibly(std::function<Result<T>()> fn) {
+  std::packaged_task<Result<T>()> task(std::move(fn));
+  auto done = task.get_future();
+  std::thread worker;
+  {
+    nb::gil_scoped_release release;
+    worker = std::thread(std::move(task));
+  }
+  bool interrupted = false;
+  while (true) {
+    {
+      nb::gil_scoped_release release;
+      if (done.wait_for(std::chrono::milliseconds(50)) == std::future_status::ready)
+        break;
+    }
+    if (PyErr_CheckSignals() != 0) {
+      interrupted = true;
+      RequestStop();
+      nb::gil_scoped_release release;
+      done.wait();
+      break;
+    }
+  }
+  {
+    nb::gil_scoped_release release;
+    worker.join();
+  }
+  Result<T> result = done.get();
+  if (interrupted) {
+    // The query stopped; later ones run as if no signal had come.
+    AcknowledgeStop();
+    while (StopSignals() > 0) AcknowledgeStop();
+    throw nb::python_error();
+  }
+  return Unwrap(std::move(result));
+}
+
+void ReleaseStream(PyObject* capsule) {
+  auto* stream =
+      static_cast<ArrowArrayStream*>(PyCapsule_GetPointer(capsule, "arrow_array_stream"));
+  if (stream == nullptr) {
+    PyErr_Clear();
+    return;
+  }
+  if (stream->release != nullptr) stream->release(stream);
+  delete stream;
+}
+
+void ReleaseSchema(PyObject* capsule) {
+  auto* schema = static_cast<ArrowSchema*>(PyCapsule_GetPointer(capsule, "arrow_schema"));
+  if (schema == nullptr) {
+    PyErr_Clear();
+    return;
+  }
+  if (schema->release != nullptr) schema->release(schema);
+  delete schema;
+}
+
+// A table as an "arrow_array_stream" capsule (its batches, not copies).
+nb::object TableToCapsule(const std::shared_ptr<arrow::Table>& table) {
+  auto reader = std::make_shared<arrow::TableBatchReader>(table);
+  auto* stream = new ArrowArrayStream;
+  Status st = arrow::ExportRecordBatchReader(reader, stream);
+  if (!st.ok()) {
+    delete stream;
+    Check(st);
+  }
+  return nb::steal(PyCapsule_New(stream, "arrow_array_stream", ReleaseStream));
+}
+
+nb::object SchemaToCapsule(const arrow::Schema& schema) {
+  auto* c = new ArrowSchema;
+  Status st = arrow::ExportSchema(schema, c);
+  if (!st.ok()) {
+    delete c;
+    Check(st);
+  }
+  return nb::steal(PyCapsule_New(c, "arrow_schema", ReleaseSchema));
+}
+
+// An "arrow_array_stream" capsule (from __arrow_c_stream__) as a table: the stream is
+// moved out of the capsule and its batches kept as they are.
+std::shared_ptr<arrow::Table> CapsuleToTable(nb::handle capsule) {
+  auto* stream = static_cast<ArrowArrayStream*>(
+      PyCapsule_GetPointer(capsule.ptr(), "arrow_array_stream"));
+  if (stream == nullptr) throw nb::python_error();
+  auto reader = Unwrap(arrow::ImportRecordBatchReader(stream));
+  return Unwrap(reader->ToTable());
+}
+
+JoinType JoinTypeOf(const std::string& how) {
+  if (how == "inner") return JoinType::kInner;
+  if (how == "left") return JoinType::kLeft;
+  if (how == "right") return JoinType::kRight;
+  if (how == "full" || how == "outer") return JoinType::kFull;
+  if (how == "semi") return JoinType::kSemi;
+  if (how == "anti") return JoinType::kAnti;
+  throw nb::value_error(
+      ("join: how must be inner, left, right, full, semi, anti or cross, not '" + how +
+       "'")
+          .c_str());
+}
+
+OnError OnErrorOf(const std::string& s) {
+  if (s == "fail") return OnError::kFail;
+  if (s == "skip") return OnError::kSkip;
+  if (s == "reject") return OnError::kReject;
+  throw nb::value_error(
+      ("on_error must be fail, skip or reject, not '" + s + "'").c_str());
+}
+
+char OneChar(const std::string& s, const char* what, bool allow_empty = false) {
+  if (s.empty() && allow_empty) return '\0';
+  if (s.size() != 1) {
+    throw nb::value_error((std::string(what) + " must be one character").c_str());
+  }
+  return s[0];
+}
+
+WriteOptions WriteOptionsOf(std::vector<std::string> partition_by,
+                            std::string compression, int64_t row_group_rows, bool header,
+                            std::string delimiter) {
+  WriteOptions o;
+  o.partition_by = std::move(partition_by);
+  o.compression = std::move(compression);
+  o.row_group_rows = row_group_rows;
+  o.header = header;
+  o.delimiter = OneChar(delimiter, "delimiter");
+  return o;
+}
+
+Expr Literal(nb::handle value) {
+  if (value.is_none()) return lit_null();
+  if (nb::isinstance<bool>(value)) return lit(nb::cast<bool>(value));
+  if (nb::isinstance<int>(value)) {
+    int64_t v;
+    if (!nb::try_cast(value, v)) throw nb::value_error("integer literal out of range");
+    return lit(v);
+  }
+  if (nb::isinstance<float>(value)) return lit(nb::cast<double>(value));
+  if (nb::isinstance<nb::str>(value)) return lit(nb::cast<std::string>(value));
+  throw nb::type_error("lit: a literal is None, bool, int, float or str");
+}
+
+}  // namespace
+
+NB_MODULE(_sluice, m) {
+  m.doc() = "The Sluice engine (use the sluice package, not this module).";
+  nb::exception<EngineError>(m, "SluiceError");
+
+  nb::class_<Expr>(m, "Expr")
+      .def("__repr__", &Expr::ToString)
+      .def("alias", &Expr::alias)
+      .def("is_null", &Expr::is_null)
+      .def("is_not_null", &Expr::is_not_null)
+      .def("cast", nb::overload_cast<const std::string&>(&Expr::cast, nb::const_))
+      .def("try_cast", nb::overload_cast<const std::string&>(&Expr::try_cast, nb::const_))
+      .def("like", &Expr::like)
+      .def("ilike", &Expr::ilike)
+      .def("error", [](const Expr& e) -> std::optional<std::string> {
+        if (e.status().ok()) return std::nullopt;
+        return e.status().ToString();
+      });
+
+  m.def("col", &col);
+  m.def("lit", &Literal);
+  m.def("lit_typed", [](nb::handle value, const std::string& type) {
+    return Literal(value).cast(type);
+  });
+  // Every function and operator of SQL by its name: call("+", [a, b]), call("lower",
+  // [x]); aggregates with aggregate().
+  m.def("call", [](const std::string& name, const std::vector<Expr>& args) {
+    return Expr::MakeCall(name, args);
+  });
+  m.def("aggregate", [](const std::string& name, const std::vector<Expr>& args,
+                        bool distinct) { return aggregate(name, args, distinct); });
+  m.def("count_star", []() { return count_star(); });
+  m.def("negate", [](const Expr& e) { return -e; });
+  m.def("logical_not", [](const Expr& e) { return !e; });
+  m.def("binary", [](const std::string& op, const Expr& a, const Expr& b) -> Expr {
+    if (op == "+") return a + b;
+    if (op == "-") return a - b;
+    if (op == "*") return a * b;
+    if (op == "/") return a / b;
+    if (op == "%") return a % b;
+    if (op == "==") return a == b;
+    if (op == "!=") return a != b;
+    if (op == "<") return a < b;
+    if (op == "<=") return a <= b;
+    if (op == ">") return a > b;
+    if (op == ">=") return a >= b;
+    if (op == "&") return a && b;
+    if (op == "|") return a || b;
+    throw nb::value_error(("unknown operator " + op).c_str());
+  });
+  m.def("isin", [](const Expr& e, const std::vector<Expr>& values) {
+    std::vector<Operand> ops(values.begin(), values.end());
+    return e.isin(ops);
+  });
+  m.def("between",
+        [](const Expr& e, const Expr& lo, const Expr& hi) { return e.between(lo, hi); });
+  m.def("case_when",
+        [](const std::vector<std::pair<Expr, Expr>>& branches,
+           std::optional<Expr> otherwise) -> Expr {
+          if (branches.empty()) throw nb::value_error("when: at least one condition");
+          CaseBuilder b = when(branches[0].first).then(branches[0].second);
+          for (size_t i = 1; i < branches.size(); ++i) {
+            b = b.when(branches[i].first).then(branches[i].second);
+          }
+          return otherwise ? b.otherwise(*otherwise) : b.end();
+        });
+
+  nb::class_<Frame>(m, "Frame")
+      .def("error",
+           [](const Frame& f) -> std::optional<std::string> {
+             if (f.ok()) return std::nullopt;
+             return f.status().ToString();
+           })
+      .def("schema", [](const Frame& f) { return SchemaToCapsule(*Unwrap(f.schema())); })
+      .def("filter", &Frame::filter)
+      .def("select", &Frame::select)
+      .def("with_columns", &Frame::with_columns)
+      .def("drop", &Frame::drop)
+      .def("rename", &Frame::rename)
+      .def("group_agg",
+           [](const Frame& f, const std::vector<Expr>& keys,
+              const std::vector<Expr>& aggs) { return f.group_by(keys).agg(aggs); })
+      .def("agg", &Frame::agg)
+      .def("join_on",
+           [](const Frame& l, const Frame& r, const std::vector<std::string>& on,
+              const std::string& how) { return l.join(r, on, JoinTypeOf(how)); })
+      .def("join_exprs",
+           [](const Frame& l, const Frame& r, const std::vector<Expr>& left_on,
+              const std::vector<Expr>& right_on, const std::string& how) {
+             return l.join(r, left_on, right_on, JoinTypeOf(how));
+           })
+      .def("sort",
+           [](const Frame& f, const std::vector<Expr>& keys,
+              const std::vector<bool>& descending,
+              const std::vector<std::optional<bool>>& nulls_first) {
+             std::vector<SortSpec> specs;
+             for (size_t i = 0; i < keys.size(); ++i) {
+               SortSpec s(keys[i]);
+               if (descending[i]) s = s.desc();
+               if (nulls_first[i]) s = *nulls_first[i] ? s.nulls_first() : s.nulls_last();
+               specs.push_back(s);
+             }
+             return f.sort(specs);
+           })
+      .def("limit", &Frame::limit, nb::arg("n"), nb::arg("offset") = 0)
+      .def("distinct", &Frame::distinct)
+      .def("union", &Frame::union_, nb::arg("other"), nb::arg("all") = true)
+      .def("collect",
+           [](const Frame& f) {
+             auto table = RunInterruptibly<std::shared_ptr<arrow::Table>>(
+                 [f] { return f.collect(); });
+             return TableToCapsule(table);
+           })
+      .def("count",
+           [](const Frame& f) {
+             return RunInterruptibly<int64_t>([f] { return f.count(); });
+           })
+      .def("write",
+           [](const Frame& f, const std::string& format, const std::string& path,
+              std::vector<std::string> partition_by, std::string compression,
+              int64_t row_group_rows, bool header, std::string delimiter) {
+             WriteOptions o =
+                 WriteOptionsOf(std::move(partition_by), std::move(compression),
+                                row_group_rows, header, std::move(delimiter));
+             return RunInterruptibly<int64_t>([f, format, path, o]() -> Result<int64_t> {
+               if (format == "parquet") return f.write_parquet(path, o);
+               if (format == "csv") return f.write_csv(path, o);
+               if (format == "json") return f.write_json(path, o);
+               if (format == "arrow") return f.write_arrow(path, o);
+               return Status::Invalid("unknown format ", format);
+             });
+           })
+      .def("explain",
+           [](const Frame& f, bool analyze) {
+             return RunInterruptibly<std::string>(
+                 [f, analyze] { return f.explain(analyze); });
+           })
+      .def("to_string", [](const Frame& f, int64_t max_rows) {
+        return RunInterruptibly<std::string>(
+            [f, max_rows] { return f.to_string(max_rows); });
+      });
+
+  nb::class_<Session>(m, "Session")
+      .def_static(
+          "make",
+          [](int threads, int64_t memory_limit, int64_t batch_rows) {
+            SessionOptions o;
+            o.threads = threads;
+            o.memory_limit = memory_limit;
+            o.batch_rows = batch_rows;
+            return Unwrap(Session::Make(o));
+          },
+          nb::arg("threads") = 0, nb::arg("memory_limit") = 0,
+          nb::arg("batch_rows") = 65536)
+      .def("read_parquet",
+           [](Session& s, const std::string& path, bool hive_partitioning) {
+             ParquetReadOptions o;
+             o.hive_partitioning = hive_partitioning;
+             return s.read_parquet(path, o);
+           })
+      .def("read_csv",
+           [](Session& s, const std::string& path, bool header,
+              const std::string& delimiter, const std::string& quote,
+              const std::string& escape, ColumnTypes columns, ColumnTypes types,
+              std::vector<std::string> null_values, std::string timestamp_format,
+              std::string compression, int64_t infer_rows, const std::string& on_error,
+              std::string rejects) {
+             CsvReadOptions o;
+             o.header = header;
+             o.delimiter = OneChar(delimiter, "delimiter");
+             o.quote = OneChar(quote, "quote");
+             o.escape = OneChar(escape, "escape", true);
+             o.columns = std::move(columns);
+             o.types = std::move(types);
+             o.null_values = std::move(null_values);
+             o.timestamp_format = std::move(timestamp_format);
+             o.compression = std::move(compression);
+             o.infer_rows = infer_rows;
+             o.on_error = OnErrorOf(on_error);
+             o.rejects = std::move(rejects);
+             return s.read_csv(path, o);
+           })
+      .def("read_json",
+           [](Session& s, const std::string& path, ColumnTypes columns, ColumnTypes types,
+              std::string compression, int64_t infer_rows, const std::string& on_error,
+              std::string rejects) {
+             JsonReadOptions o;
+             o.columns = std::move(columns);
+             o.types = std::move(types);
+             o.compression = std::move(compression);
+             o.infer_rows = infer_rows;
+             o.on_error = OnErrorOf(on_error);
+             o.rejects = std::move(rejects);
+             return s.read_json(path, o);
+           })
+      .def("read_arrow", &Session::read_arrow)
+      .def("from_stream",
+           [](Session& s, nb::handle capsule, const std::string& name) {
+             return s.from_arrow(CapsuleToTable(capsule), name);
+           })
+      .def("sql", &Session::sql)
+      .def("register", [](Session& s, const std::string& name,
+                          const Frame& f) { Check(s.Register(name, f)); })
+      .def("inputs", [](Session& s) {
+        nb::list out;
+        for (const auto& in : s.inputs()) {
+          nb::dict d;
+          d["name"] = in.name;
+          d["rows_read"] = in.rows_read;
+          d["rows_rejected"] = in.rows_rejected;
+          d["rejects_path"] = in.rejects_path;
+          out.append(d);
+        }
+        return out;
+      });
+}
+
+}  // namespace sluice::python
