@@ -14,8 +14,8 @@ Data crosses as Arrow without copies. See docs/python.md.
 import pyarrow as _pyarrow  # noqa: F401
 
 from . import _sluice
-from ._expr import (Expr, all_, coalesce, col, concat, count, lit, max, mean, median,
-                    min, sum, when)
+from ._expr import (Expr, all_, coalesce, col, concat, count, from_epoch, function, lit,
+                    max, mean, median, min, sum, when)
 from ._frame import Frame, GroupBy
 from ._session import Session, default_session
 
@@ -26,7 +26,8 @@ SluiceError.__module__ = "sluice"
 
 __all__ = [
     "Expr", "Frame", "GroupBy", "Session", "SluiceError", "all_", "coalesce", "col",
-    "concat", "count", "default_session", "from_arrow", "from_pandas", "lit", "max",
+    "concat", "count", "default_session", "from_arrow", "from_epoch", "from_pandas",
+    "function", "lit", "max",
     "mean", "median", "min", "read_csv", "read_json", "read_parquet", "register", "sql",
     "sum", "when",
 ]

@@ -17,7 +17,7 @@ from . import _sluice
 
 __all__ = [
     "Expr", "col", "lit", "when", "coalesce", "concat", "count", "sum", "mean", "min",
-    "max", "median", "all_", "to_expr",
+    "max", "median", "all_", "to_expr", "function", "from_epoch",
 ]
 
 # pyarrow types as the engine's SQL type names (cast, typed literals).
@@ -416,3 +416,14 @@ def median(column: str | Expr) -> Expr:
 def all_() -> Expr:
     """Every column (``*``)."""
     return col("*")
+
+
+def function(name: str, *args: Any) -> Expr:
+    """Any SQL scalar function by its name (docs/sql.md), arguments being expressions
+    or column names: ``sl.function("greatest", "a", "b")``."""
+    return Expr(_sluice.call(name, [to_expr(a) for a in args]))
+
+
+def from_epoch(column: str | Expr) -> Expr:
+    """Seconds since 1970-01-01 UTC as a timestamp with time zone (SQL to_timestamp)."""
+    return Expr(_sluice.call("to_timestamp", [to_expr(column)]))
