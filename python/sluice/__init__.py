@@ -18,6 +18,7 @@ from ._expr import (Expr, all_, coalesce, col, concat, count, from_epoch, functi
                     max, mean, median, min, sum, when)
 from ._frame import Frame, GroupBy
 from ._session import Session, default_session
+from ._udf import Function, udf
 
 SluiceError = _sluice.SluiceError
 SluiceError.__doc__ = ("An engine error: its message names the place (file:line, the "
@@ -25,7 +26,8 @@ SluiceError.__doc__ = ("An engine error: its message names the place (file:line,
 SluiceError.__module__ = "sluice"
 
 __all__ = [
-    "Expr", "Frame", "GroupBy", "Session", "SluiceError", "all_", "coalesce", "col",
+    "Expr", "Frame", "Function", "GroupBy", "Session", "SluiceError", "all_", "coalesce",
+    "col", "udf",
     "concat", "count", "default_session", "from_arrow", "from_epoch", "from_pandas",
     "function", "lit", "max",
     "mean", "median", "min", "read_csv", "read_json", "read_parquet", "register", "sql",

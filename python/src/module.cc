@@ -10,6 +10,7 @@
 // GIL released on a thread of their own while this thread waits and checks for
 // signals: Ctrl-C stops the query (RequestStop, as the CLI's first SIGINT does) and
 // raises KeyboardInterrupt once it has stopped.
+#include <arrow/array/util.h>
 #include <arrow/c/abi.h>
 #include <arrow/c/bridge.h>
 #include <arrow/record_batch.h>
@@ -28,6 +29,7 @@
 
 #include "sluice/api.h"
 #include "sluice/base/interrupt.h"
+#include "sluice/expr/function_registry.h"
 
 namespace nb = nanobind;
 
@@ -183,6 +185,123 @@ WriteOptions WriteOptionsOf(std::vector<std::string> partition_by,
   return o;
 }
 
+// ---- Python functions (UDFs) ------------------------------------------------------
+
+// A Python object kept by the engine (in a FunctionDef, on any thread): released with
+// the GIL held, and only while the interpreter lives (ClearUserFunctions at exit
+// releases them first).
+std::shared_ptr<nb::object> KeepObject(nb::object o) {
+  return std::shared_ptr<nb::object>(new nb::object(std::move(o)), [](nb::object* p) {
+    if (Py_IsInitialized()) {
+      nb::gil_scoped_acquire gil;
+      delete p;
+    }
+  });
+}
+
+// An engine array as a pyarrow.Array (C data interface: the same buffers).
+nb::object ArrayToPython(const std::shared_ptr<arrow::Array>& array,
+                         nb::handle pa_array) {
+  auto* c_array = new ArrowArray;
+  auto* c_schema = new ArrowSchema;
+  Status st = arrow::ExportArray(*array, c_array, c_schema);
+  if (!st.ok()) {
+    delete c_array;
+    delete c_schema;
+    Check(st);
+  }
+  auto release_array = [](PyObject* capsule) {
+    auto* a = static_cast<ArrowArray*>(PyCapsule_GetPointer(capsule, "arrow_array"));
+    if (a == nullptr) {
+      PyErr_Clear();
+      return;
+    }
+    if (a->release != nullptr) a->release(a);
+    delete a;
+  };
+  nb::object schema_capsule =
+      nb::steal(PyCapsule_New(c_schema, "arrow_schema", ReleaseSchema));
+  nb::object array_capsule =
+      nb::steal(PyCapsule_New(c_array, "arrow_array", release_array));
+  return pa_array.attr("_import_from_c_capsule")(schema_capsule, array_capsule);
+}
+
+// A Python function's result (anything with __arrow_c_array__) as an engine array.
+Result<std::shared_ptr<arrow::Array>> ArrayFromPython(nb::handle result) {
+  if (!nb::hasattr(result, "__arrow_c_array__")) {
+    return Status::TypeError("returned a ", nb::type_name(result.type()).c_str(),
+                             ", not an Arrow array (pyarrow.Array)");
+  }
+  nb::tuple capsules = nb::cast<nb::tuple>(result.attr("__arrow_c_array__")());
+  auto* c_schema =
+      static_cast<ArrowSchema*>(PyCapsule_GetPointer(capsules[0].ptr(), "arrow_schema"));
+  auto* c_array =
+      static_cast<ArrowArray*>(PyCapsule_GetPointer(capsules[1].ptr(), "arrow_array"));
+  if (c_schema == nullptr || c_array == nullptr) throw nb::python_error();
+  return arrow::ImportArray(c_array, c_schema);
+}
+
+void RegisterFunction(const std::string& name, nb::object fn, nb::object return_type,
+                      int min_args, int max_args) {
+  // The declared result type, from pyarrow's schema capsule.
+  nb::object type_capsule = return_type.attr("__arrow_c_schema__")();
+  auto* c_type =
+      static_cast<ArrowSchema*>(PyCapsule_GetPointer(type_capsule.ptr(), "arrow_schema"));
+  if (c_type == nullptr) throw nb::python_error();
+  std::shared_ptr<arrow::DataType> type = Unwrap(arrow::ImportType(c_type));
+  std::shared_ptr<nb::object> kept = KeepObject(std::move(fn));
+
+  expr::FunctionDef def;
+  def.name = name;
+  def.min_args = min_args;
+  def.max_args = max_args;
+  def.bind = [type](std::shared_ptr<expr::ExprNode> call) -> Result<expr::Expr> {
+    call->type = type;
+    return expr::Expr(call);
+  };
+  def.eval = [kept, type, name](const expr::ExprNode&, std::vector<arrow::Datum>& args,
+                                const expr::EvalContext& ctx) -> Result<arrow::Datum> {
+    arrow::ArrayVector arrays;
+    for (auto& a : args) {
+      if (a.is_scalar()) {
+        ARROW_ASSIGN_OR_RAISE(auto arr,
+                              arrow::MakeArrayFromScalar(*a.scalar(), ctx.num_rows));
+        arrays.push_back(std::move(arr));
+      } else {
+        arrays.push_back(a.make_array());
+      }
+    }
+    // Engine threads take the GIL in turn: Python functions run one at a time.
+    nb::gil_scoped_acquire gil;
+    std::shared_ptr<arrow::Array> out;
+    try {
+      nb::object pa_array = nb::module_::import_("pyarrow").attr("Array");
+      nb::list py_args;
+      for (const auto& arr : arrays) py_args.append(ArrayToPython(arr, pa_array));
+      nb::object result = (*kept)(*py_args);
+      auto imported = ArrayFromPython(result);
+      if (!imported.ok()) {
+        return Status::Invalid("Python function ", name,
+                               "(): ", imported.status().message());
+      }
+      out = *imported;
+    } catch (nb::python_error& e) {
+      return Status::Invalid("Python function ", name, "() raised an exception:\n",
+                             e.what());
+    }
+    if (out->length() != ctx.num_rows) {
+      return Status::Invalid("Python function ", name, "() returned ", out->length(),
+                             " values for ", ctx.num_rows, " rows");
+    }
+    if (!out->type()->Equals(*type)) {
+      return Status::TypeError("Python function ", name, "() returned ",
+                               out->type()->ToString(), ", declared ", type->ToString());
+    }
+    return arrow::Datum(out);
+  };
+  Check(expr::RegisterUserFunction(std::move(def)));
+}
+
 Expr Literal(nb::handle value) {
   if (value.is_none()) return lit_null();
   if (nb::isinstance<bool>(value)) return lit(nb::cast<bool>(value));
@@ -216,6 +335,8 @@ NB_MODULE(_sluice, m) {
         return e.status().ToString();
       });
 
+  m.def("register_function", &RegisterFunction);
+  m.def("clear_functions", [] { expr::ClearUserFunctions(); });
   m.def("col", &col);
   m.def("lit", &Literal);
   m.def("lit_typed", [](nb::handle value, const std::string& type) {
@@ -397,7 +518,13 @@ NB_MODULE(_sluice, m) {
            [](Session& s, nb::handle capsule, const std::string& name) {
              return s.from_arrow(CapsuleToTable(capsule), name);
            })
-      .def("sql", &Session::sql)
+      // Statements may run queries (CREATE TABLE ... AS, COPY): as actions do.
+      .def("sql",
+           [](Session& s, const std::string& query) {
+             std::shared_ptr<Session> self = s.shared_from_this();
+             return RunInterruptibly<Frame>(
+                 [self, query]() -> Result<Frame> { return self->sql(query); });
+           })
       .def("register", [](Session& s, const std::string& name,
                           const Frame& f) { Check(s.Register(name, f)); })
       .def("inputs", [](Session& s) {

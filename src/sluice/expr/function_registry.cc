@@ -16,6 +16,7 @@
 #include <mutex>
 #include <set>
 
+#include "sluice/base/text.h"
 #include "sluice/expr/decimal_kernels.h"
 #include "sluice/expr/decimal_to_double.h"
 #include "sluice/expr/eval.h"
@@ -1466,15 +1467,63 @@ void RegisterAll() {
 
 }  // namespace
 
-const FunctionDef* FindFunction(const std::string& name) {
+namespace {
+
+struct UserFunctions {
+  std::mutex mu;
+  std::map<std::string, std::shared_ptr<const FunctionDef>> by_name;
+  std::vector<std::shared_ptr<const FunctionDef>> replaced;  // see FindFunction
+};
+
+UserFunctions& Users() {
+  static auto* users = new UserFunctions;  // never destroyed: outlives every query
+  return *users;
+}
+
+void InitRegistry() {
   static std::once_flag once;
   std::call_once(once, [] {
     // Arrow >= 21 registers its compute kernels on demand.
     (void)cp::Initialize();
     RegisterAll();
   });
+}
+
+}  // namespace
+
+const FunctionDef* FindFunction(const std::string& name) {
+  InitRegistry();
   auto it = Registry().find(name);
-  return it == Registry().end() ? nullptr : &it->second;
+  if (it != Registry().end()) return &it->second;
+  UserFunctions& users = Users();
+  std::lock_guard<std::mutex> lock(users.mu);
+  auto u = users.by_name.find(name);
+  return u == users.by_name.end() ? nullptr : u->second.get();
+}
+
+Status RegisterUserFunction(FunctionDef def) {
+  InitRegistry();
+  if (def.name.empty() || def.name != AsciiLower(def.name)) {
+    return Status::Invalid("a function name must be lower case and not empty: '",
+                           def.name, "'");
+  }
+  if (Registry().count(def.name) > 0 || IsAggregateFunction(def.name)) {
+    return Status::Invalid("'", def.name, "' is a built-in function: pick another name");
+  }
+  if (!def.eval) return Status::Invalid("function '", def.name, "' has no evaluation");
+  UserFunctions& users = Users();
+  std::lock_guard<std::mutex> lock(users.mu);
+  auto& slot = users.by_name[def.name];
+  if (slot) users.replaced.push_back(std::move(slot));
+  slot = std::make_shared<const FunctionDef>(std::move(def));
+  return Status::OK();
+}
+
+void ClearUserFunctions() {
+  UserFunctions& users = Users();
+  std::lock_guard<std::mutex> lock(users.mu);
+  users.by_name.clear();
+  users.replaced.clear();
 }
 
 std::vector<std::string> FunctionNames() {

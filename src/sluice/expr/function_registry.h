@@ -40,8 +40,19 @@ struct FunctionDef {
       eval;
 };
 
-/// Looks a scalar function up by lower-case name; null when unknown.
+/// Looks a scalar function up by lower-case name (built-in ones first, then user
+/// functions); null when unknown.
 const FunctionDef* FindFunction(const std::string& name);
+
+/// User functions (Python UDFs, docs/design/python.md): scalar functions added while
+/// the process runs, for every session. `def.name` must be lower case and not a
+/// built-in function's name; registering a user function's name again replaces it.
+/// Thread-safe. A FunctionDef once found stays valid until ClearUserFunctions(): a
+/// replaced one is kept aside, so a query bound to it can finish.
+Status RegisterUserFunction(FunctionDef def);
+/// Removes every user function (an embedder's shutdown: the Python module's atexit).
+/// REQUIRES: no query is running.
+void ClearUserFunctions();
 
 /// True if `name` is an aggregate function (count, sum, avg, ...).
 bool IsAggregateFunction(const std::string& name);
