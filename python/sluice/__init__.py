@@ -18,6 +18,7 @@ from ._expr import (Expr, all_, coalesce, col, concat, count, from_epoch, functi
                     max, mean, median, min, sum, when)
 from ._frame import Frame, GroupBy
 from ._session import Session, default_session
+from ._stream import Job
 from ._udf import Function, udf
 
 SluiceError = _sluice.SluiceError
@@ -26,8 +27,8 @@ SluiceError.__doc__ = ("An engine error: its message names the place (file:line,
 SluiceError.__module__ = "sluice"
 
 __all__ = [
-    "Expr", "Frame", "Function", "GroupBy", "Session", "SluiceError", "all_", "coalesce",
-    "col", "udf",
+    "Expr", "Frame", "Function", "GroupBy", "Job", "Session", "SluiceError", "all_",
+    "coalesce", "col", "udf", "nexmark", "ecommerce", "read_kafka",
     "concat", "count", "default_session", "from_arrow", "from_epoch", "from_pandas",
     "function", "lit", "max",
     "mean", "median", "min", "read_csv", "read_json", "read_parquet", "register", "sql",
@@ -71,3 +72,18 @@ def sql(query, **frames) -> Frame:
     >>> sl.sql("SELECT count(*) FROM read_parquet('orders.parquet')").collect()
     """
     return default_session().sql(query, **frames)
+
+
+def nexmark(table="bid", **options) -> Frame:
+    """Nexmark events as a stream in the default session (:meth:`Session.nexmark`)."""
+    return default_session().nexmark(table, **options)
+
+
+def ecommerce(table="orders", **options) -> Frame:
+    """E-commerce orders as a stream in the default session (:meth:`Session.ecommerce`)."""
+    return default_session().ecommerce(table, **options)
+
+
+def read_kafka(topic, **options) -> Frame:
+    """A Kafka topic as a stream in the default session (:meth:`Session.read_kafka`)."""
+    return default_session().read_kafka(topic, **options)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import polars
 
     from ._session import Session
+    from ._stream import Job
 
 __all__ = ["Frame", "GroupBy"]
 
@@ -191,6 +192,102 @@ class Frame:
         if not isinstance(other, Frame) or other._session is not self._session:
             raise ValueError("union: a sluice.Frame of the same session")
         return self._check_wrap(self._f.union(other._f, not distinct))
+
+    # ---- event-time windows --------------------------------------------------------
+    def _window(self, kind: str, time_column: str, *intervals: Any,
+                allowed_lateness: Any = None) -> "Frame":
+        from ._stream import hidden_name, named_args, sql_interval
+
+        name = hidden_name("window_input")
+        self._session._s.register(name, self._f)
+        args = ", ".join(sql_interval(i) for i in intervals)
+        lateness = named_args(allowed_lateness=allowed_lateness)
+        return self._session.sql(
+            f'SELECT * FROM {kind}({name}, "{time_column}", {args}{lateness})')
+
+    def tumble(self, time_column: str, size: Any, *, allowed_lateness: Any = None) -> "Frame":
+        """Tumbling event-time windows: adds ``window_start`` and ``window_end``.
+
+        Group by them to aggregate each window, emitted once the watermark passes its
+        end (plus ``allowed_lateness``). Sizes: a timedelta, seconds, or ``"10s"``,
+        ``"500ms"``, ``"1 minute"``.
+
+        >>> bids.tumble("date_time", "10s").group_by("window_start", "auction") \
+        ...     .agg(sl.count().alias("bids"))
+        """
+        return self._window("TUMBLE", time_column, size, allowed_lateness=allowed_lateness)
+
+    def hop(self, time_column: str, slide: Any, size: Any, *,
+            allowed_lateness: Any = None) -> "Frame":
+        """Hopping windows of ``size`` every ``slide`` (SQL's HOP(t, ts, slide, size)).
+
+        >>> bids.hop("date_time", "2s", "10s").group_by("window_start").agg(sl.count())
+        """
+        return self._window("HOP", time_column, slide, size, allowed_lateness=allowed_lateness)
+
+    def session(self, time_column: str, gap: Any, *, allowed_lateness: Any = None) -> "Frame":
+        """Session windows: a key's rows each less than ``gap`` after the previous one
+        (group by the key and ``window_start``/``window_end``).
+
+        >>> bids.session("date_time", "5s").group_by("bidder", "window_start").agg(sl.count())
+        """
+        return self._window("SESSION", time_column, gap, allowed_lateness=allowed_lateness)
+
+    # ---- sinks that run in the background -----------------------------------------
+    def start(self, target: str, *, format: str | None = None, brokers: str | None = None,
+              key: str | None = None, value_format: str | None = None,
+              roll_rows: int | None = None, roll_interval: Any = None,
+              compression: str | None = None,
+              partition_by: str | Sequence[str] | None = None) -> "Job":
+        """Starts the query into a sink and returns at once with a :class:`Job`.
+
+        ``target`` is a file or directory (format from ``format`` or the extension;
+        ``roll_rows``/``roll_interval`` roll part files of a stream into a directory, each
+        published when finished) or, with ``format="kafka"``, a topic (``brokers``,
+        ``key``: the column whose text keys messages, ``value_format``: json or csv).
+
+        >>> job = counts.start("out/counts/", format="parquet", roll_interval="1 minute")
+        >>> job = counts.start("counts", format="kafka", brokers="127.0.0.1:9092", key="auction")
+        """
+        from ._stream import Job, hidden_name, sql_interval, sql_string
+
+        name = hidden_name("job_input")
+        self._session._s.register(name, self._f)
+        opts = []
+        if format is not None:
+            opts.append(f"FORMAT {format}")
+        if brokers is not None:
+            opts.append(f"BROKERS {sql_string(brokers)}")
+        if key is not None:
+            opts.append(f"KEY {sql_string(key)}")
+        if value_format is not None:
+            opts.append(f"VALUE_FORMAT {value_format}")
+        if roll_rows is not None:
+            opts.append(f"ROLL_ROWS {int(roll_rows)}")
+        if roll_interval is not None:
+            opts.append(f"ROLL_INTERVAL {sql_interval(roll_interval)[len('INTERVAL '):]}")
+        if compression is not None:
+            opts.append(f"COMPRESSION {compression}")
+        if partition_by:
+            parts = [partition_by] if isinstance(partition_by, str) else list(partition_by)
+            opts.append("PARTITION_BY (" + ", ".join(f'"{p}"' for p in parts) + ")")
+        statement = f"COPY (SELECT * FROM {name}) TO {sql_string(str(target))}"
+        if opts:
+            statement += " (" + ", ".join(opts) + ")"
+        return Job(self._session._s.start(statement))
+
+    def run(self, target: str, **options: Any) -> int:
+        """Runs the query into a sink until its input ends (:meth:`start`'s options),
+        returning the rows written. Ctrl-C stops a stream gracefully (the input ends
+        there, everything drains and is published) and raises KeyboardInterrupt."""
+        return self.start(target, **options).wait()
+
+    def write_kafka(self, topic: str, *, brokers: str, key: str | None = None,
+                    value_format: str = "json") -> int:
+        """Runs the query into a Kafka topic (a JSON or CSV message per row, keyed by the
+        text of column ``key``); every delivery is confirmed. Returns the rows written."""
+        return self.run(topic, format="kafka", brokers=brokers, key=key,
+                        value_format=None if value_format == "json" else value_format)
 
     def _check_wrap(self, f: _sluice.Frame) -> "Frame":
         # Errors surface at the method that caused them, not at collect().

@@ -145,6 +145,62 @@ class Session:
             self.register(name, data)
         return self._frame(self._s.sql(query))
 
+    # ---- streams ---------------------------------------------------------------------
+    def nexmark(self, table: str = "bid", *, events: int = 10_000_000,
+                rate: int | None = None, **options: Any) -> Frame:
+        """The Nexmark generator's ``person``, ``auction`` or ``bid`` events as a stream
+        with event time ``date_time`` (``events=-1``: endless; ``rate``: events per
+        second of wall time; other options as SQL's nexmark(), docs/sql.md).
+
+        >>> bids = sl.nexmark("bid", events=1_000_000)
+        """
+        from ._stream import named_args, sql_string
+
+        args = named_args(events=events, rate=rate, **options)
+        return self.sql(f"SELECT * FROM nexmark({sql_string(table)}{args})")
+
+    def ecommerce(self, table: str = "orders", *, scale: float = 0.1,
+                  events: int | None = None, rate: int | None = None,
+                  seed: int | None = None, splits: int | None = None) -> Frame:
+        """The e-commerce data set's orders as a stream with event time ``order_time``
+        (``events=-1``: endless, the year repeating)."""
+        from ._stream import named_args, sql_string
+
+        args = named_args(scale=scale, events=events, rate=rate, seed=seed, splits=splits)
+        return self.sql(f"SELECT * FROM ecommerce({sql_string(table)}{args})")
+
+    def read_kafka(self, topic: str, *, brokers: str, columns: Any = None,
+                   start: str | None = None, stop_at: str | None = None,
+                   group_id: str | None = None, value_format: str | None = None,
+                   metadata: str | None = None, event_time: str | None = None,
+                   watermark: Any = None, idle_timeout: Any = None,
+                   on_error: str | None = None, rejects: str | None = None,
+                   timeout: Any = None) -> Frame:
+        """A Kafka topic as a stream (SQL's read_kafka, docs/sql.md): ``columns`` the
+        messages' schema (``{"id": "bigint", "ts": "timestamp"}``), ``start``
+        (earliest, latest, committed, a UTC time, ``'0:42,1:17'``), ``stop_at="end"``
+        for a bounded read, ``group_id`` to commit offsets after a successful run,
+        ``event_time``/``watermark`` for event time, ``on_error``/``rejects`` for bad
+        messages (``rejects="kafka:dead-letters"``: a topic).
+
+        >>> clicks = sl.read_kafka("clicks", brokers="127.0.0.1:9092",
+        ...                        columns={"user": "bigint", "ts": "timestamp"},
+        ...                        event_time="ts", watermark="5s")
+        """
+        from ._stream import named_args, sql_string
+
+        def interval_text(v):
+            from ._stream import sql_interval
+
+            return None if v is None else sql_interval(v)[len("INTERVAL '"):-1]
+
+        args = named_args(brokers=brokers, columns=columns, start=start, stop_at=stop_at,
+                          group_id=group_id, value_format=value_format, metadata=metadata,
+                          event_time=event_time, watermark=interval_text(watermark),
+                          idle_timeout=interval_text(idle_timeout), on_error=on_error,
+                          rejects=rejects, timeout=interval_text(timeout))
+        return self.sql(f"SELECT * FROM read_kafka({sql_string(topic)}{args})")
+
     def inputs(self) -> list[dict]:
         """Rows read and rejected per input so far."""
         return self._s.inputs()

@@ -460,6 +460,40 @@ NB_MODULE(_sluice, m) {
             [f, max_rows] { return f.to_string(max_rows); });
       });
 
+  nb::class_<Job>(m, "Job")
+      .def("status",
+           [](const Job& j) {
+             JobStatus s = j.status();
+             nb::dict d;
+             d["running"] = s.running;
+             d["rows_read"] = s.rows_read;
+             d["rows_out"] = s.rows_out;
+             d["rows_late"] = s.rows_late;
+             d["rows_rejected"] = s.rows_rejected;
+             d["watermark_us"] =
+                 s.watermark_us == INT64_MIN ? nb::none() : nb::cast(s.watermark_us);
+             d["seconds"] = s.seconds;
+             d["error"] = s.error.empty() ? nb::none() : nb::cast(s.error);
+             return d;
+           })
+      .def("stop", &Job::Stop)
+      .def("abort", &Job::Abort)
+      .def("statement", &Job::statement)
+      // Waits up to `seconds` (negative: forever) without the GIL; true once finished.
+      .def("wait_for",
+           [](Job& j, double seconds) {
+             nb::gil_scoped_release release;
+             return j.WaitFor(std::chrono::milliseconds(
+                 seconds < 0 ? -1 : static_cast<int64_t>(seconds * 1000)));
+           })
+      .def("result", [](Job& j) {
+        Result<int64_t> r = [&] {
+          nb::gil_scoped_release release;
+          return j.Wait();
+        }();
+        return Unwrap(std::move(r));
+      });
+
   nb::class_<Session>(m, "Session")
       .def_static(
           "make",
@@ -524,6 +558,10 @@ NB_MODULE(_sluice, m) {
              std::shared_ptr<Session> self = s.shared_from_this();
              return RunInterruptibly<Frame>(
                  [self, query]() -> Result<Frame> { return self->sql(query); });
+           })
+      .def("start",
+           [](Session& s, const std::string& statement) {
+             return Unwrap(s.Start(statement));
            })
       .def("register", [](Session& s, const std::string& name,
                           const Frame& f) { Check(s.Register(name, f)); })

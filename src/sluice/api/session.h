@@ -32,6 +32,7 @@
 
 #include "sluice/api/expr.h"
 #include "sluice/api/frame.h"
+#include "sluice/api/job.h"
 #include "sluice/base/bad_rows.h"
 #include "sluice/base/status.h"
 #include "sluice/job/catalog.h"
@@ -129,6 +130,11 @@ class Session : public std::enable_shared_from_this<Session> {
   /// Makes `frame` visible to sql() as `name` (case-insensitive), replacing an earlier
   /// one. Fails if the frame is in error or belongs to another session.
   Status Register(const std::string& name, const Frame& frame);
+
+  /// Starts `statement` (COPY (query) TO 'path' | 'topic' (...)) in the background:
+  /// a stream into files or Kafka, or any query into a sink. Planned now; runs on a
+  /// thread of its own beside the session's other queries (job.h).
+  Result<std::shared_ptr<Job>> Start(const std::string& statement);
 
   /// Inputs opened so far (by readers and by table functions in sql()).
   std::vector<InputStats> inputs() const;

@@ -100,8 +100,14 @@ class ExecContext {
   bool cancelled() const {
     return cancelled_.load(std::memory_order_relaxed) || StopSignals() >= 2;
   }
-  /// A first stop signal arrived: unbounded sources end their input (interrupt.h).
-  bool stop_requested() const { return StopSignals() >= 1; }
+  /// A first stop signal arrived, or RequestStop() was called: unbounded sources end
+  /// their input (interrupt.h).
+  bool stop_requested() const {
+    return stop_.load(std::memory_order_relaxed) || StopSignals() >= 1;
+  }
+  /// Stops this run as a first stop signal stops every run (an embedder stopping one
+  /// job among several: api/job.h).
+  void RequestStop() { stop_.store(true); }
   /// A stop signal arrived and the job reads no unbounded source: it is cancelled.
   bool interrupted() const { return !streaming_ && stop_requested(); }
   /// Set by the executor: the job reads an unbounded source.
@@ -118,6 +124,7 @@ class ExecContext {
   MemoryBudget budget_;
   Progress progress_;
   std::atomic<bool> cancelled_{false};
+  std::atomic<bool> stop_{false};
   std::atomic<bool> streaming_{false};  // read by the progress thread
   std::mutex spill_mu_;
   std::string spill_dir_;  // empty until SpillDirectory() made it
