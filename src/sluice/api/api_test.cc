@@ -11,6 +11,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <thread>
 #include <variant>
 
 #include "sluice/testing/temp_dir.h"
@@ -853,6 +854,68 @@ TEST(ExprTest, BuildsTheEngineTree) {
   EXPECT_EQ(lit(5).node()->value->type->id(), arrow::Type::INT32);
   EXPECT_EQ(lit(true).node()->value->type->id(), arrow::Type::BOOL);
   EXPECT_EQ(lit("x").node()->value->type->id(), arrow::Type::STRING);
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// ---- Jobs ---------------------------------------------------------------------------
+
+TEST(JobTest, AStreamRunsInTheBackgroundUntilStopped) {
+  auto s = Session::Make({.threads = 2});
+  ASSERT_TRUE(s.ok()) << s.status();
+  testing::TempDir dir;
+  const std::string out = dir.path() + "/counts/";
+  auto job = (*s)->Start(
+      "COPY (WITH bid AS (SELECT * FROM nexmark('bid', events => -1, rate => 100000)) "
+      "SELECT window_start, count(*) AS n FROM TUMBLE(bid, date_time, INTERVAL '1' "
+      "SECOND) "
+      "GROUP BY window_start) TO '" +
+      out + "' (FORMAT parquet, ROLL_ROWS 2)");
+  ASSERT_TRUE(job.ok()) << job.status();
+  // The session answers other queries meanwhile.
+  auto other = (*s)->sql("SELECT 1 AS one").collect();
+  ASSERT_TRUE(other.ok()) << other.status();
+  for (int i = 0; i < 300 && (*job)->status().rows_out < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  JobStatus st = (*job)->status();
+  EXPECT_TRUE(st.running);
+  EXPECT_GE(st.rows_out, 3);
+  EXPECT_FALSE((*job)->WaitFor(std::chrono::milliseconds(10)));
+  (*job)->Stop();
+  auto rows = (*job)->Wait();
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_GE(*rows, 3);
+  EXPECT_FALSE((*job)->status().running);
+  int files = 0;
+  for (const auto& f : std::filesystem::directory_iterator(out)) {
+    files += f.path().extension() == ".parquet" ? 1 : 0;
+  }
+  EXPECT_EQ(files, (*rows + 1) / 2);
+}
+
+TEST(JobTest, StartTakesACopyStatementAndReportsFailures) {
+  auto s = Session::Make({.threads = 1});
+  ASSERT_TRUE(s.ok());
+  auto query = (*s)->Start("SELECT 1");
+  ASSERT_FALSE(query.ok());
+  EXPECT_NE(query.status().message().find("COPY"), std::string::npos);
+  testing::TempDir dir;
+  const std::string csv = dir.path() + "/bad.csv";
+  testing::WriteFile(csv, "a\n1\nx\n");
+  auto job = (*s)->Start("COPY (SELECT * FROM read_csv('" + csv +
+                         "', columns => 'a bigint')) TO '" + dir.path() + "/o.parquet'");
+  ASSERT_TRUE(job.ok()) << job.status();
+  auto rows = (*job)->Wait();
+  ASSERT_FALSE(rows.ok());
+  EXPECT_NE(rows.status().message().find("bad.csv:3"), std::string::npos)
+      << rows.status();
+  EXPECT_FALSE((*job)->status().error.empty());
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/o.parquet"));
 }
 
 }  // namespace

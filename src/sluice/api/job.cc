@@ -26,10 +26,10 @@ JobStatus Job::status() const {
   s.watermark_us = p.output_watermark.load();
   std::lock_guard<std::mutex> lock(mu_);
   s.running = !done_;
-  s.seconds = done_ ? seconds_
-                    : std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                    started_)
-                          .count();
+  s.seconds =
+      done_ ? seconds_
+            : std::chrono::duration<double>(std::chrono::steady_clock::now() - started_)
+                  .count();
   if (done_ && !result_.ok()) s.error = result_.status().ToString();
   return s;
 }
@@ -81,9 +81,9 @@ Result<std::shared_ptr<Job>> Session::Start(const std::string& statement) {
       if (result.ok() && !closed.ok()) result = closed;
     }
     std::lock_guard<std::mutex> lock(raw->mu_);
-    raw->seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                  raw->started_)
-                        .count();
+    raw->seconds_ =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - raw->started_)
+            .count();
     raw->result_ = std::move(result);
     raw->done_ = true;
     raw->done_cv_.notify_all();

@@ -6,8 +6,8 @@
 //       "COPY (SELECT ... FROM TUMBLE(...) GROUP BY ...) TO 'out/' (FORMAT parquet, "
 //       "ROLL_INTERVAL '1 minute')"));
 //   ...  job->status() ...
-//   job->Stop();                        // graceful: the input ends here, everything drains
-//   ARROW_ASSIGN_OR_RAISE(int64_t rows, job->Wait());
+//   job->Stop();                        // graceful: the input ends here, everything
+//   drains ARROW_ASSIGN_OR_RAISE(int64_t rows, job->Wait());
 //
 // The statement is planned when Start() is called (errors surface there) and runs on a
 // thread of its own, with an execution context of its own: it does not take the
@@ -36,9 +36,9 @@ class Session;
 
 struct JobStatus {
   bool running = false;
-  int64_t rows_read = 0;     // rows the sources produced
-  int64_t rows_out = 0;      // rows handed to the sink so far
-  int64_t rows_late = 0;     // rows dropped as late by windows and stream joins
+  int64_t rows_read = 0;  // rows the sources produced
+  int64_t rows_out = 0;   // rows handed to the sink so far
+  int64_t rows_late = 0;  // rows dropped as late by windows and stream joins
   int64_t rows_rejected = 0;
   /// The highest watermark that reached the sink (microseconds since the epoch), or
   /// INT64_MIN when none has yet.
