@@ -131,35 +131,40 @@ class Frame:
         return self._check_wrap(self._f.agg(_exprs(aggregates, named)))
 
     def join(self, other: "Frame", on: str | Sequence[str] | None = None, *,
-             left_on: Any = None, right_on: Any = None, how: str = "inner") -> "Frame":
+             left_on: Any = None, right_on: Any = None, how: str = "inner",
+             condition: Expr | None = None) -> "Frame":
         """Joins with another frame of the same session.
 
         ``on``: columns of the same name on both sides (kept once, as SQL's USING);
         ``left_on``/``right_on``: key columns or expressions of each side (all columns
         kept; clashing right names get the suffix ``_right``). ``how``: inner, left,
-        right, full, semi, anti or cross.
+        right, full, semi, anti or cross. ``condition``: a further predicate over both
+        sides' columns (right names as they come out, suffix included); over two
+        streams a condition bounding their event times makes an interval join.
 
         >>> orders.join(customers, on="customer_id", how="left")
+        >>> counts.join(best, on="window_start", condition=sl.col("num") >= sl.col("maxn"))
         """
         if not isinstance(other, Frame):
             raise TypeError(f"join: a sluice.Frame, not {type(other).__name__}")
         if other._session is not self._session:
             raise ValueError("join: both frames must belong to the same session")
+        cond = None if condition is None else to_expr(condition)
         if how == "cross":
             # Every pair of rows: an inner join without keys.
-            return self._check_wrap(self._f.join_exprs(other._f, [], [], "inner"))
+            return self._check_wrap(self._f.join_exprs(other._f, [], [], "inner", cond))
         if on is not None:
             if left_on is not None or right_on is not None:
                 raise TypeError("join: give on, or left_on and right_on, not both")
             names = [on] if isinstance(on, str) else list(on)
-            return self._check_wrap(self._f.join_on(other._f, names, how))
+            return self._check_wrap(self._f.join_on(other._f, names, how, cond))
         if left_on is None or right_on is None:
             raise TypeError("join: give on, or left_on and right_on")
         lk = _exprs([left_on]) if not isinstance(left_on, (list, tuple)) else _exprs(left_on)
         rk = _exprs([right_on]) if not isinstance(right_on, (list, tuple)) else _exprs(right_on)
         if len(lk) != len(rk):
             raise ValueError("join: left_on and right_on need as many keys")
-        return self._check_wrap(self._f.join_exprs(other._f, lk, rk, how))
+        return self._check_wrap(self._f.join_exprs(other._f, lk, rk, how, cond))
 
     def sort(self, by: Any, *more_by: Any, descending: bool | Sequence[bool] = False,
              nulls_last: bool | None = None) -> "Frame":

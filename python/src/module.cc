@@ -374,16 +374,18 @@ NB_MODULE(_sluice, m) {
   });
   m.def("between",
         [](const Expr& e, const Expr& lo, const Expr& hi) { return e.between(lo, hi); });
-  m.def("case_when",
-        [](const std::vector<std::pair<Expr, Expr>>& branches,
-           std::optional<Expr> otherwise) -> Expr {
-          if (branches.empty()) throw nb::value_error("when: at least one condition");
-          CaseBuilder b = when(branches[0].first).then(branches[0].second);
-          for (size_t i = 1; i < branches.size(); ++i) {
-            b = b.when(branches[i].first).then(branches[i].second);
-          }
-          return otherwise ? b.otherwise(*otherwise) : b.end();
-        });
+  m.def(
+      "case_when",
+      [](const std::vector<std::pair<Expr, Expr>>& branches,
+         std::optional<Expr> otherwise) -> Expr {
+        if (branches.empty()) throw nb::value_error("when: at least one condition");
+        CaseBuilder b = when(branches[0].first).then(branches[0].second);
+        for (size_t i = 1; i < branches.size(); ++i) {
+          b = b.when(branches[i].first).then(branches[i].second);
+        }
+        return otherwise ? b.otherwise(*otherwise) : b.end();
+      },
+      nb::arg("branches"), nb::arg("otherwise").none());
 
   nb::class_<Frame>(m, "Frame")
       .def("error",
@@ -401,14 +403,23 @@ NB_MODULE(_sluice, m) {
            [](const Frame& f, const std::vector<Expr>& keys,
               const std::vector<Expr>& aggs) { return f.group_by(keys).agg(aggs); })
       .def("agg", &Frame::agg)
-      .def("join_on",
-           [](const Frame& l, const Frame& r, const std::vector<std::string>& on,
-              const std::string& how) { return l.join(r, on, JoinTypeOf(how)); })
-      .def("join_exprs",
-           [](const Frame& l, const Frame& r, const std::vector<Expr>& left_on,
-              const std::vector<Expr>& right_on, const std::string& how) {
-             return l.join(r, left_on, right_on, JoinTypeOf(how));
-           })
+      .def(
+          "join_on",
+          [](const Frame& l, const Frame& r, const std::vector<std::string>& on,
+             const std::string& how, std::optional<Expr> condition) {
+            return l.join(r, on, JoinTypeOf(how), condition.value_or(Expr()));
+          },
+          nb::arg("right"), nb::arg("on"), nb::arg("how"), nb::arg("condition").none())
+      .def(
+          "join_exprs",
+          [](const Frame& l, const Frame& r, const std::vector<Expr>& left_on,
+             const std::vector<Expr>& right_on, const std::string& how,
+             std::optional<Expr> condition) {
+            return l.join(r, left_on, right_on, JoinTypeOf(how),
+                          condition.value_or(Expr()));
+          },
+          nb::arg("right"), nb::arg("left_on"), nb::arg("right_on"), nb::arg("how"),
+          nb::arg("condition").none())
       .def("sort",
            [](const Frame& f, const std::vector<Expr>& keys,
               const std::vector<bool>& descending,

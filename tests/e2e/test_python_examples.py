@@ -37,3 +37,28 @@ def test_daily_report_in_python_matches_the_job(sluice, ecommerce_small, repo_ro
     # The same users were rejected, to a file of the same lines.
     assert sorted((py_out / "users.rejects.jsonl").read_text().splitlines()) == sorted(
         (job_out / "users.rejects.jsonl").read_text().splitlines())
+
+
+def test_nexmark_q5_in_python_matches_the_sql_query(repo_root, tmp_path):
+    import io
+
+    import pyarrow.csv as pcsv
+
+    events = 300_000
+    run = subprocess.run([str(repo_root / "examples/nexmark/run.sh"), "q5"],
+                         env={**__import__("os").environ, "EVENTS": str(events),
+                              "SLUICE": str(repo_root / "build/release/tools/sluice/sluice")},
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    want = pcsv.read_csv(io.BytesIO(run.stdout.encode()))
+    sys.path.insert(0, str(repo_root / "examples/python"))
+    try:
+        from nexmark_q5 import hot_items
+    finally:
+        sys.path.pop(0)
+    import sluice as sl
+
+    got = hot_items(sl.nexmark("bid", events=events)).collect()
+    assert got.num_rows == want.num_rows > 0
+    diff = compare(got, want)
+    assert diff is None, diff

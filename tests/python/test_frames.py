@@ -137,10 +137,11 @@ def test_when_cast_fill_null_is_in(data):
         sl.col("v").fill_null(0).alias("v0"),
         sl.col("k").is_in([1, 2, 3]).alias("small"),
         sl.col("price").cast(pa.float64()).alias("pf"),
+        sl.when(sl.col("k") > 10).then(1).end().alias("big_k"),
     )
     same(q, "SELECT id, CASE WHEN v > 50 THEN 'high' WHEN v > 0 THEN 'mid' ELSE 'low' END "
             "band, CAST(k AS BIGINT) k64, coalesce(v, 0) v0, k IN (1, 2, 3) small, "
-            "CAST(price AS DOUBLE) pf FROM t", t=data)
+            "CAST(price AS DOUBLE) pf, CASE WHEN k > 10 THEN 1 END big_k FROM t", t=data)
 
 
 def test_literals_of_python_types(data):
