@@ -14,8 +14,10 @@ Data crosses as Arrow without copies. See docs/python.md.
 import pyarrow as _pyarrow  # noqa: F401
 
 from . import _sluice
-from ._expr import (Expr, all_, coalesce, col, concat, count, from_epoch, function, lit,
-                    max, mean, median, min, sum, when)
+from ._expr import (Expr, all_, coalesce, col, concat, count, cume_dist, dense_rank,
+                    first_value, from_epoch, function, lag, last_value, lead, lit, max,
+                    mean, median, min, nth_value, ntile, percent_rank, rank, row_number,
+                    sum, when)
 from ._frame import Frame, GroupBy
 from ._session import Session, default_session
 from ._stream import Job
@@ -30,7 +32,8 @@ __all__ = [
     "Expr", "Frame", "Function", "GroupBy", "Job", "Session", "SluiceError", "all_",
     "coalesce", "col", "udf", "nexmark", "ecommerce", "read_kafka",
     "concat", "count", "default_session", "from_arrow", "from_epoch", "from_pandas",
-    "function", "lit", "max",
+    "function", "lit", "max", "row_number", "rank", "dense_rank", "percent_rank",
+    "cume_dist", "ntile", "lag", "lead", "first_value", "last_value", "nth_value",
     "mean", "median", "min", "read_csv", "read_json", "read_parquet", "register", "sql",
     "sum", "when",
 ]

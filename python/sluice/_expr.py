@@ -17,7 +17,9 @@ from . import _sluice
 
 __all__ = [
     "Expr", "col", "lit", "when", "coalesce", "concat", "count", "sum", "mean", "min",
-    "max", "median", "all_", "to_expr", "function", "from_epoch",
+    "max", "median", "all_", "to_expr", "function", "from_epoch", "row_number", "rank",
+    "dense_rank", "percent_rank", "cume_dist", "ntile", "lag", "lead", "first_value",
+    "last_value", "nth_value",
 ]
 
 # pyarrow types as the engine's SQL type names (cast, typed literals).
@@ -427,3 +429,75 @@ def function(name: str, *args: Any) -> Expr:
 def from_epoch(column: str | Expr) -> Expr:
     """Seconds since 1970-01-01 UTC as a timestamp with time zone (SQL to_timestamp)."""
     return Expr(_sluice.call("to_timestamp", [to_expr(column)]))
+
+
+# ---- window functions (Frame.window) ------------------------------------------------
+def _window_call(name: str, *args: Any) -> Expr:
+    return Expr(_sluice.call(name, list(args)))
+
+
+def row_number() -> Expr:
+    """1, 2, 3, ... within the partition, in window order (``Frame.window``).
+
+    >>> f.window(sl.row_number().alias("rn"), partition_by="user", order_by="ts")
+    """
+    return _window_call("row_number")
+
+
+def rank() -> Expr:
+    """The rank within the partition, with gaps after ties (``Frame.window``)."""
+    return _window_call("rank")
+
+
+def dense_rank() -> Expr:
+    """The rank within the partition, without gaps (``Frame.window``)."""
+    return _window_call("dense_rank")
+
+
+def percent_rank() -> Expr:
+    """(rank - 1) / (rows in the partition - 1) (``Frame.window``)."""
+    return _window_call("percent_rank")
+
+
+def cume_dist() -> Expr:
+    """The fraction of the partition's rows up to the row's last peer (``Frame.window``)."""
+    return _window_call("cume_dist")
+
+
+def ntile(n: int) -> Expr:
+    """The bucket, 1 to n, of n about equal buckets of the partition (``Frame.window``)."""
+    return _window_call("ntile", _sluice.lit(n))
+
+
+def lag(column: str | Expr, n: int = 1, default: Any = None) -> Expr:
+    """The value ``n`` rows before in the partition, or ``default`` (``Frame.window``).
+
+    >>> f.window(sl.lag("price").alias("previous"), partition_by="item", order_by="ts")
+    """
+    args = [to_expr(column), _sluice.lit(n)]
+    if default is not None:
+        args.append(_operand(default))
+    return _window_call("lag", *args)
+
+
+def lead(column: str | Expr, n: int = 1, default: Any = None) -> Expr:
+    """The value ``n`` rows after in the partition, or ``default`` (``Frame.window``)."""
+    args = [to_expr(column), _sluice.lit(n)]
+    if default is not None:
+        args.append(_operand(default))
+    return _window_call("lead", *args)
+
+
+def first_value(column: str | Expr) -> Expr:
+    """The first value of the row's frame (``Frame.window``)."""
+    return _window_call("first_value", to_expr(column))
+
+
+def last_value(column: str | Expr) -> Expr:
+    """The last value of the row's frame (``Frame.window``)."""
+    return _window_call("last_value", to_expr(column))
+
+
+def nth_value(column: str | Expr, n: int) -> Expr:
+    """The n-th value (from 1) of the row's frame (``Frame.window``)."""
+    return _window_call("nth_value", to_expr(column), _sluice.lit(n))

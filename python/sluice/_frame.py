@@ -30,6 +30,32 @@ def _exprs(items: Iterable[Any], named: Mapping[str, Any] | None = None) -> list
     return out
 
 
+def _bound(value: Any, start: bool) -> tuple:
+    import datetime as dt
+
+    if value is None:
+        return ("unbounded_preceding" if start else "unbounded_following", None)
+    if isinstance(value, dt.timedelta):
+        micros = (value.days * 86400 + value.seconds) * 1_000_000 + value.microseconds
+        if micros == 0:
+            return ("current", None)
+        return ("preceding" if micros < 0 else "following", ("duration_us", abs(micros)))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"window frame bound: None, a number or a timedelta, not {value!r}")
+    if value == 0:
+        return ("current", None)
+    return ("preceding" if value < 0 else "following", abs(value))
+
+
+def _frame_spec(frame: tuple | None):
+    if frame is None:
+        return None
+    if len(frame) != 3 or frame[0] not in ("rows", "range"):
+        raise ValueError('window frame: ("rows" | "range", start, end)')
+    start, end = _bound(frame[1], True), _bound(frame[2], False)
+    return (frame[0], start[0], start[1], end[0], end[1])
+
+
 def _stream_to_table(capsule) -> pa.Table:
     # The engine's batches as they are: no copy (the same libarrow on both sides).
     return pa.RecordBatchReader._import_from_c_capsule(capsule).read_all()
@@ -197,6 +223,41 @@ class Frame:
         if not isinstance(other, Frame) or other._session is not self._session:
             raise ValueError("union: a sluice.Frame of the same session")
         return self._check_wrap(self._f.union(other._f, not distinct))
+
+    def window(self, *functions: Expr, partition_by: Any = None, order_by: Any = None,
+               descending: bool | Sequence[bool] = False, nulls_last: bool | None = None,
+               frame: tuple | None = None) -> "Frame":
+        """Window functions (SQL's OVER): every column, then one per function.
+
+        Functions: :func:`row_number`, :func:`rank`, :func:`dense_rank`,
+        :func:`percent_rank`, :func:`cume_dist`, :func:`ntile`, :func:`lag`,
+        :func:`lead`, :func:`first_value`, :func:`last_value`, :func:`nth_value`, and the
+        aggregates (``sl.col("v").sum()``, ``.mean()``, ``.min()``, ``.max()``,
+        ``.count()``, ``sl.count()``), each named by ``.alias``.
+
+        ``frame``: ``("rows" | "range", start, end)`` with None for unbounded, 0 for the
+        current row, ``-n`` for n preceding and ``n`` for n following (a ``timedelta``
+        for a range over a timestamp); SQL's default frame when absent.
+
+        >>> sales.window(sl.row_number().alias("rn"),
+        ...              sl.col("amount").sum().alias("running"),
+        ...              partition_by="region", order_by="day")
+        >>> prices.window(sl.col("price").mean().alias("avg3"), partition_by="item",
+        ...               order_by="ts", frame=("rows", -2, 0))
+        """
+        if not functions:
+            raise TypeError("window: at least one function")
+        parts = [] if partition_by is None else _exprs(
+            [partition_by] if not isinstance(partition_by, (list, tuple)) else partition_by)
+        keys = [] if order_by is None else _exprs(
+            [order_by] if not isinstance(order_by, (list, tuple)) else order_by)
+        desc = [descending] * len(keys) if isinstance(descending, bool) else list(descending)
+        if len(desc) != len(keys):
+            raise ValueError("window: descending needs one flag per order_by key")
+        nulls_first = [None if nulls_last is None else not nulls_last] * len(keys)
+        return self._check_wrap(self._f.window(
+            [to_expr(f) for f in functions], parts, keys, desc, nulls_first,
+            _frame_spec(frame)))
 
     # ---- event-time windows --------------------------------------------------------
     def _window(self, kind: str, time_column: str, *intervals: Any,

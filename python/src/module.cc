@@ -302,6 +302,27 @@ void RegisterFunction(const std::string& name, nb::object fn, nb::object return_
   Check(expr::RegisterUserFunction(std::move(def)));
 }
 
+// A window frame bound: ("unbounded" | "current" | "preceding" | "following", offset)
+// where the offset is an int, a float, or ("duration_us", n).
+plan::FrameBound BoundOf(const std::string& kind, nb::handle offset) {
+  using K = plan::FrameBoundKind;
+  if (kind == "current") return plan::FrameBound(K::kCurrentRow);
+  if (kind == "unbounded_preceding") return plan::FrameBound(K::kUnboundedPreceding);
+  if (kind == "unbounded_following") return plan::FrameBound(K::kUnboundedFollowing);
+  std::shared_ptr<arrow::Scalar> n;
+  if (nb::isinstance<nb::tuple>(offset)) {
+    n = std::make_shared<arrow::DurationScalar>(nb::cast<int64_t>(offset[1]),
+                                                arrow::TimeUnit::MICRO);
+  } else if (nb::isinstance<float>(offset)) {
+    n = std::make_shared<arrow::DoubleScalar>(nb::cast<double>(offset));
+  } else {
+    n = std::make_shared<arrow::Int64Scalar>(nb::cast<int64_t>(offset));
+  }
+  if (kind == "preceding") return plan::FrameBound(K::kPreceding, n);
+  if (kind == "following") return plan::FrameBound(K::kFollowing, n);
+  throw nb::value_error(("unknown frame bound " + kind).c_str());
+}
+
 Expr Literal(nb::handle value) {
   if (value.is_none()) return lit_null();
   if (nb::isinstance<bool>(value)) return lit(nb::cast<bool>(value));
@@ -433,6 +454,35 @@ NB_MODULE(_sluice, m) {
              }
              return f.sort(specs);
            })
+      .def(
+          "window",
+          [](const Frame& f, const std::vector<Expr>& functions,
+             const std::vector<Expr>& partition_by, const std::vector<Expr>& order_by,
+             const std::vector<bool>& descending,
+             const std::vector<std::optional<bool>>& nulls_first, nb::object frame) {
+            WindowOver over;
+            over.partition_by = partition_by;
+            for (size_t i = 0; i < order_by.size(); ++i) {
+              SortSpec s(order_by[i]);
+              if (descending[i]) s = s.desc();
+              if (nulls_first[i]) s = *nulls_first[i] ? s.nulls_first() : s.nulls_last();
+              over.order_by.push_back(s);
+            }
+            if (!frame.is_none()) {
+              // (unit, start kind, start offset, end kind, end offset)
+              nb::tuple t = nb::cast<nb::tuple>(frame);
+              plan::WindowFrame w;
+              w.unit = nb::cast<std::string>(t[0]) == "rows" ? plan::FrameUnit::kRows
+                                                             : plan::FrameUnit::kRange;
+              w.start = BoundOf(nb::cast<std::string>(t[1]), t[2]);
+              w.end = BoundOf(nb::cast<std::string>(t[3]), t[4]);
+              w.is_default = false;
+              over.frame = w;
+            }
+            return f.window(functions, over);
+          },
+          nb::arg("functions"), nb::arg("partition_by"), nb::arg("order_by"),
+          nb::arg("descending"), nb::arg("nulls_first"), nb::arg("frame").none())
       .def("limit", &Frame::limit, nb::arg("n"), nb::arg("offset") = 0)
       .def("distinct", &Frame::distinct)
       .def("union", &Frame::union_, nb::arg("other"), nb::arg("all") = true)

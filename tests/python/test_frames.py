@@ -205,3 +205,33 @@ def test_explain_and_schema(data):
     assert "Aggregate" in text
     analyzed = f.explain(analyze=True)
     assert "rows" in analyzed
+
+
+def test_window_functions_match_duckdb(data):
+    f = sl.from_arrow(data)
+    ranked = f.window(
+        sl.row_number().alias("rn"), sl.rank().alias("r"), sl.dense_rank().alias("dr"),
+        sl.percent_rank().alias("pr"), sl.cume_dist().alias("cd"), sl.ntile(4).alias("q"),
+        sl.lag("v", 2, 0.0).alias("lag2"), sl.lead("city").alias("next_city"),
+        sl.col("v").sum().alias("running"), sl.count().alias("n_so_far"),
+        partition_by="k", order_by=["ts", "id"], descending=[True, False])
+    same(ranked, "SELECT *, row_number() OVER w rn, rank() OVER w r, dense_rank() OVER w dr, "
+                 "percent_rank() OVER w pr, cume_dist() OVER w cd, ntile(4) OVER w q, "
+                 "lag(v, 2, 0.0) OVER w lag2, lead(city) OVER w next_city, "
+                 "sum(v) OVER w running, count(*) OVER w n_so_far FROM t "
+                 "WINDOW w AS (PARTITION BY k ORDER BY ts DESC NULLS FIRST, id)", t=data)
+    framed = f.window(
+        sl.col("v").mean().alias("avg3"), sl.first_value("id").alias("first_id"),
+        sl.last_value("id").alias("last_id"),
+        partition_by="city", order_by="id", frame=("rows", -2, 1))
+    same(framed, "SELECT *, avg(v) OVER w avg3, first_value(id) OVER w first_id, "
+                 "last_value(id) OVER w last_id FROM t WINDOW w AS (PARTITION BY city "
+                 "ORDER BY id ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING)", t=data)
+    by_time = f.filter(sl.col("ts").is_not_null()).window(
+        sl.count().alias("last_day"), partition_by="k", order_by="ts",
+        frame=("range", dt.timedelta(days=-1), 0))
+    same(by_time, "SELECT *, count(*) OVER (PARTITION BY k ORDER BY ts RANGE BETWEEN "
+                  "INTERVAL 1 DAY PRECEDING AND CURRENT ROW) last_day FROM t "
+                  "WHERE ts IS NOT NULL", t=data)
+    with pytest.raises(sl.SluiceError):
+        f.window(sl.col("v") + 1, partition_by="k")

@@ -419,6 +419,38 @@ Frame Frame::sort(const std::vector<SortSpec>& keys) const {
   return Wrap(plan::MakeSort(plan_, std::move(plan_keys)));
 }
 
+Frame Frame::window(const std::vector<Expr>& functions, const WindowOver& over) const {
+  if (!ok()) return *this;
+  if (functions.empty()) return Error(Status::Invalid("window(): no window function"));
+  Status st = CheckExprs(functions, "window");
+  if (st.ok()) st = CheckExprs(over.partition_by, "window");
+  if (!st.ok()) return Error(st);
+  std::vector<plan::SortKey> order;
+  for (const auto& k : over.order_by) {
+    Status s = CheckExprs({k.expr}, "window");
+    if (!s.ok()) return Error(s);
+    order.push_back(
+        plan::SortKey{StripAlias(k.expr.node()), k.ascending, k.effective_nulls_first()});
+  }
+  std::vector<plan::WindowFunction> calls;
+  for (const auto& f : functions) {
+    const expr::Expr& node = f.node();
+    const expr::Expr fn = StripAlias(node);
+    if (fn->kind != ExprKind::kCall && fn->kind != ExprKind::kAggregate) {
+      return Error(Status::Invalid("window(): ", f.ToString(),
+                                   " is not a window function or an aggregate"));
+    }
+    plan::WindowFunction w;
+    w.name = fn->name;
+    w.args = fn->args;
+    if (over.frame) w.frame = *over.frame;
+    if (node->kind == ExprKind::kAlias) w.output_name = node->name;
+    calls.push_back(std::move(w));
+  }
+  return Wrap(plan::MakeWindow(plan_, Nodes(over.partition_by), std::move(order),
+                               std::move(calls)));
+}
+
 Frame Frame::limit(int64_t n, int64_t offset) const {
   if (!ok()) return *this;
   if (n < 0)

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,13 @@ struct WriteOptions {
   /// CSV: header line and delimiter.
   bool header = true;
   char delimiter = ',';
+};
+
+/// The OVER clause of Frame::window.
+struct WindowOver {
+  std::vector<Expr> partition_by;
+  std::vector<SortSpec> order_by;
+  std::optional<plan::WindowFrame> frame;
 };
 
 class Frame {
@@ -107,6 +115,15 @@ class Frame {
   Frame limit(int64_t n, int64_t offset = 0) const;
   /// Distinct rows.
   Frame distinct() const;
+  /// Window functions (SQL's OVER): every column, then one per function, computed over
+  /// the rows of each `over.partition_by` partition in `over.order_by` order, within
+  /// `over.frame` (SQL's default frame when absent). Functions: row_number(), rank(),
+  /// dense_rank(), percent_rank(), cume_dist(), ntile(n), lag(x[, n[, default]]),
+  /// lead(...), first_value(x), last_value(x), nth_value(x, n) as call(name, args), and
+  /// the aggregates sum, avg, min, max, count; named by alias().
+  ///   f.window({call("row_number", {}).alias("rn"), sum("v").alias("running")},
+  ///            {.partition_by = {"k"}, .order_by = {"ts"}});
+  Frame window(const std::vector<Expr>& functions, const struct WindowOver& over) const;
   /// The rows of both frames (same number of columns; types unified; names from this
   /// frame); `all` = false removes duplicate rows.
   Frame union_(const Frame& other, bool all = true) const;
