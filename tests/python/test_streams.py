@@ -78,7 +78,7 @@ def test_a_job_runs_in_the_background_and_stops_gracefully(tmp_path):
     assert "running" in repr(job) or "finished" in repr(job)
 
 
-def test_ctrl_c_during_wait_stops_the_job_and_publishes(tmp_path):
+def test_ctrl_c_during_wait_stops_the_job_and_publishes(tmp_path, sigint_raises):
     job = (sl.nexmark("bid", events=-1, rate=50_000).select("auction", "price")
            .start(str(tmp_path / "rows") + "/", format="parquet", roll_rows=10_000))
     threading.Timer(1.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
@@ -89,7 +89,7 @@ def test_ctrl_c_during_wait_stops_the_job_and_publishes(tmp_path):
     assert published == job.status()["rows_out"] > 0
 
 
-def test_ctrl_c_stops_collect_of_an_endless_stream():
+def test_ctrl_c_stops_collect_of_an_endless_stream(sigint_raises):
     endless = sl.nexmark("bid", events=-1, rate=200_000).select("auction")
     threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
     started = time.monotonic()
