@@ -133,15 +133,24 @@ class Expr:
 
     # ---- general -----------------------------------------------------------------------
     def alias(self, name: str) -> "Expr":
-        """The expression under another output name: ``sl.col("a").alias("b")``."""
+        """The expression under another output name: ``sl.col("a").alias("b")``.
+
+        >>> sl.col("price").alias("unit_price")
+        """
         return Expr(self._e.alias(name))
 
     def is_null(self) -> "Expr":
-        """True where the value is NULL: ``frame.filter(sl.col("email").is_null())``."""
+        """True where the value is NULL: ``frame.filter(sl.col("email").is_null())``.
+
+        >>> users.filter(sl.col("email").is_null())
+        """
         return Expr(self._e.is_null())
 
     def is_not_null(self) -> "Expr":
-        """True where the value is not NULL."""
+        """True where the value is not NULL.
+
+        >>> users.filter(sl.col("email").is_not_null())
+        """
         return Expr(self._e.is_not_null())
 
     def cast(self, dtype: Any, *, strict: bool = True) -> "Expr":
@@ -149,28 +158,45 @@ class Expr:
 
         A value that does not convert fails the query (strict) or becomes NULL
         (``strict=False``, SQL's TRY_CAST).
+
+        >>> sl.col("id").cast("bigint"), sl.col("amount").cast(pa.float64(), strict=False)
         """
         name = _type_name(dtype)
         return Expr(self._e.cast(name) if strict else self._e.try_cast(name))
 
     def is_in(self, values: Iterable[Any]) -> "Expr":
-        """True where the value is one of ``values``: ``sl.col("k").is_in([1, 2])``."""
+        """True where the value is one of ``values``: ``sl.col("k").is_in([1, 2])``.
+
+        >>> orders.filter(sl.col("status").is_in(["paid", "shipped"]))
+        """
         return Expr(_sluice.isin(self._e, [_operand(v) for v in values]))
 
     def is_between(self, lower: Any, upper: Any) -> "Expr":
-        """``lower <= value <= upper``."""
+        """``lower <= value <= upper``.
+
+        >>> orders.filter(sl.col("amount").is_between(10, 100))
+        """
         return Expr(_sluice.between(self._e, _operand(lower), _operand(upper)))
 
     def fill_null(self, value: Any) -> "Expr":
-        """NULLs replaced by ``value``: ``sl.col("qty").fill_null(0)``."""
+        """NULLs replaced by ``value``: ``sl.col("qty").fill_null(0)``.
+
+        >>> sl.col("discount").fill_null(0)
+        """
         return Expr(_sluice.call("coalesce", [self._e, _operand(value)]))
 
     def abs(self) -> "Expr":
-        """The absolute value."""
+        """The absolute value.
+
+        >>> sl.col("delta").abs()
+        """
         return Expr(_sluice.call("abs", [self._e]))
 
     def round(self, decimals: int = 0) -> "Expr":
-        """Rounded to ``decimals`` digits: ``sl.col("x").round(2)``."""
+        """Rounded to ``decimals`` digits: ``sl.col("x").round(2)``.
+
+        >>> sl.col("amount").mean().round(2)
+        """
         return Expr(_sluice.call("round", [self._e, _sluice.lit(decimals)]))
 
     # ---- aggregates --------------------------------------------------------------------
@@ -178,58 +204,97 @@ class Expr:
         return Expr(_sluice.aggregate(name, [self._e], distinct))
 
     def sum(self) -> "Expr":
-        """The sum over the group: ``frame.group_by("k").agg(sl.col("v").sum())``."""
+        """The sum over the group: ``frame.group_by("k").agg(sl.col("v").sum())``.
+
+        >>> orders.group_by("country").agg(sl.col("amount").sum())
+        """
         return self._agg("sum")
 
     def mean(self) -> "Expr":
-        """The average over the group."""
+        """The average over the group.
+
+        >>> orders.group_by("country").agg(sl.col("amount").mean().alias("avg"))
+        """
         return self._agg("avg")
 
     def min(self) -> "Expr":
-        """The smallest value of the group."""
+        """The smallest value of the group.
+
+        >>> orders.agg(sl.col("order_date").min())
+        """
         return self._agg("min")
 
     def max(self) -> "Expr":
-        """The largest value of the group."""
+        """The largest value of the group.
+
+        >>> orders.agg(sl.col("order_date").max())
+        """
         return self._agg("max")
 
     def count(self) -> "Expr":
-        """The number of non-NULL values of the group."""
+        """The number of non-NULL values of the group.
+
+        >>> users.agg(sl.col("email").count().alias("with_email"))
+        """
         return self._agg("count")
 
     def n_unique(self) -> "Expr":
-        """The number of distinct non-NULL values of the group."""
+        """The number of distinct non-NULL values of the group.
+
+        >>> orders.agg(sl.col("user_id").n_unique().alias("customers"))
+        """
         return self._agg("count", distinct=True)
 
     def median(self) -> "Expr":
-        """The median of the group."""
+        """The median of the group.
+
+        >>> orders.group_by("country").agg(sl.col("amount").median())
+        """
         return self._agg("median")
 
     def std(self) -> "Expr":
-        """The sample standard deviation of the group."""
+        """The sample standard deviation of the group.
+
+        >>> orders.agg(sl.col("amount").std())
+        """
         return self._agg("stddev")
 
     def var(self) -> "Expr":
-        """The sample variance of the group."""
+        """The sample variance of the group.
+
+        >>> orders.agg(sl.col("amount").var())
+        """
         return self._agg("variance")
 
     def first(self) -> "Expr":
-        """The group's first value (in input order)."""
+        """The group's first value (in input order).
+
+        >>> events.group_by("user").agg(sl.col("page").first())
+        """
         return self._agg("first")
 
     def last(self) -> "Expr":
-        """The group's last value (in input order)."""
+        """The group's last value (in input order).
+
+        >>> events.group_by("user").agg(sl.col("page").last())
+        """
         return self._agg("last")
 
     # ---- namespaces --------------------------------------------------------------------
     @property
     def str(self) -> "StringMethods":
-        """String functions: ``sl.col("name").str.lower()``."""
+        """String functions: ``sl.col("name").str.lower()``.
+
+        >>> sl.col("name").str.upper()
+        """
         return StringMethods(self)
 
     @property
     def dt(self) -> "DateTimeMethods":
-        """Date and time functions: ``sl.col("ts").dt.year()``."""
+        """Date and time functions: ``sl.col("ts").dt.year()``.
+
+        >>> sl.col("ts").dt.truncate("hour")
+        """
         return DateTimeMethods(self)
 
 
@@ -332,12 +397,18 @@ class DateTimeMethods:
 
 
 def col(name: str) -> Expr:
-    """The column ``name``: ``sl.col("price")``."""
+    """The column ``name``: ``sl.col("price")``.
+
+    >>> sl.col("price") * 1.2
+    """
     return Expr(_sluice.col(name))
 
 
 def lit(value: Any, dtype: Any = None) -> Expr:
-    """A literal value: ``sl.lit(3)``, ``sl.lit("text")``, ``sl.lit(None, "date")``."""
+    """A literal value: ``sl.lit(3)``, ``sl.lit("text")``, ``sl.lit(None, "date")``.
+
+    >>> sl.lit(dt.date(2024, 1, 1)), sl.lit(None, "bigint")
+    """
     e = _literal(value)
     if dtype is not None:
         e = e.cast(_type_name(dtype))
@@ -369,65 +440,101 @@ class _Then:
 
 
 def when(condition: Expr) -> _When:
-    """``sl.when(cond).then(a).when(cond2).then(b).otherwise(c)`` (SQL CASE WHEN)."""
+    """``sl.when(cond).then(a).when(cond2).then(b).otherwise(c)`` (SQL CASE WHEN).
+
+    >>> sl.when(sl.col("amount") > 100).then("big").otherwise("small")
+    """
     return _When([], to_expr(condition))
 
 
 def coalesce(*exprs: Any) -> Expr:
-    """The first non-NULL argument (strings are column names)."""
+    """The first non-NULL argument (strings are column names).
+
+    >>> sl.coalesce("nickname", "first_name", sl.lit("?"))
+    """
     return Expr(_sluice.call("coalesce", [to_expr(e) for e in exprs]))
 
 
 def concat(*exprs: Any) -> Expr:
-    """The strings joined (strings are column names; ``sl.lit("-")`` for text)."""
+    """The strings joined (strings are column names; ``sl.lit("-")`` for text).
+
+    >>> sl.concat("first_name", sl.lit(" "), "last_name")
+    """
     return Expr(_sluice.call("concat", [to_expr(e) for e in exprs]))
 
 
 def count(column: str | Expr | None = None) -> Expr:
-    """``count()``: rows of the group; ``count("x")``: its non-NULL values of x."""
+    """``count()``: rows of the group; ``count("x")``: its non-NULL values of x.
+
+    >>> orders.group_by("country").agg(sl.count().alias("orders"))
+    """
     if column is None:
         return Expr(_sluice.count_star()).alias("count")
     return Expr(_sluice.aggregate("count", [to_expr(column)], False))
 
 
 def sum(column: str | Expr) -> Expr:  # noqa: A001 - the name users know
-    """``sum("x")``: the sum of x over the group."""
+    """``sum("x")``: the sum of x over the group.
+
+    >>> orders.agg(sl.sum("amount"))
+    """
     return Expr(to_expr(column)).sum()
 
 
 def mean(column: str | Expr) -> Expr:
-    """The average of a column over the group."""
+    """The average of a column over the group.
+
+    >>> orders.agg(sl.mean("amount"))
+    """
     return Expr(to_expr(column)).mean()
 
 
 def min(column: str | Expr) -> Expr:  # noqa: A001
-    """The smallest value of a column over the group."""
+    """The smallest value of a column over the group.
+
+    >>> orders.agg(sl.min("amount"))
+    """
     return Expr(to_expr(column)).min()
 
 
 def max(column: str | Expr) -> Expr:  # noqa: A001
-    """The largest value of a column over the group."""
+    """The largest value of a column over the group.
+
+    >>> orders.agg(sl.max("amount"))
+    """
     return Expr(to_expr(column)).max()
 
 
 def median(column: str | Expr) -> Expr:
-    """The median of a column over the group."""
+    """The median of a column over the group.
+
+    >>> orders.agg(sl.median("amount"))
+    """
     return Expr(to_expr(column)).median()
 
 
 def all_() -> Expr:
-    """Every column (``*``)."""
+    """Every column (``*``).
+
+    >>> orders.select(sl.all_())
+    """
     return col("*")
 
 
 def function(name: str, *args: Any) -> Expr:
     """Any SQL scalar function by its name (docs/sql.md), arguments being expressions
-    or column names: ``sl.function("greatest", "a", "b")``."""
+    or column names: ``sl.function("greatest", "a", "b")``.
+
+    >>> sl.function("greatest", "a", "b")
+    """
     return Expr(_sluice.call(name, [to_expr(a) for a in args]))
 
 
 def from_epoch(column: str | Expr) -> Expr:
-    """Seconds since 1970-01-01 UTC as a timestamp with time zone (SQL to_timestamp)."""
+    """Seconds since 1970-01-01 UTC as a timestamp with time zone (SQL to_timestamp).
+
+    >>> sl.from_epoch("created_unix").alias("created_at")
+    """
     return Expr(_sluice.call("to_timestamp", [to_expr(column)]))
 
 
@@ -445,27 +552,42 @@ def row_number() -> Expr:
 
 
 def rank() -> Expr:
-    """The rank within the partition, with gaps after ties (``Frame.window``)."""
+    """The rank within the partition, with gaps after ties (``Frame.window``).
+
+    >>> scores.window(sl.rank().alias("place"), order_by="points", descending=True)
+    """
     return _window_call("rank")
 
 
 def dense_rank() -> Expr:
-    """The rank within the partition, without gaps (``Frame.window``)."""
+    """The rank within the partition, without gaps (``Frame.window``).
+
+    >>> scores.window(sl.dense_rank().alias("place"), order_by="points", descending=True)
+    """
     return _window_call("dense_rank")
 
 
 def percent_rank() -> Expr:
-    """(rank - 1) / (rows in the partition - 1) (``Frame.window``)."""
+    """(rank - 1) / (rows in the partition - 1) (``Frame.window``).
+
+    >>> scores.window(sl.percent_rank().alias("pct"), order_by="points")
+    """
     return _window_call("percent_rank")
 
 
 def cume_dist() -> Expr:
-    """The fraction of the partition's rows up to the row's last peer (``Frame.window``)."""
+    """The fraction of the partition's rows up to the row's last peer (``Frame.window``).
+
+    >>> scores.window(sl.cume_dist().alias("cd"), order_by="points")
+    """
     return _window_call("cume_dist")
 
 
 def ntile(n: int) -> Expr:
-    """The bucket, 1 to n, of n about equal buckets of the partition (``Frame.window``)."""
+    """The bucket, 1 to n, of n about equal buckets of the partition (``Frame.window``).
+
+    >>> scores.window(sl.ntile(4).alias("quartile"), order_by="points")
+    """
     return _window_call("ntile", _sluice.lit(n))
 
 
@@ -481,7 +603,10 @@ def lag(column: str | Expr, n: int = 1, default: Any = None) -> Expr:
 
 
 def lead(column: str | Expr, n: int = 1, default: Any = None) -> Expr:
-    """The value ``n`` rows after in the partition, or ``default`` (``Frame.window``)."""
+    """The value ``n`` rows after in the partition, or ``default`` (``Frame.window``).
+
+    >>> events.window(sl.lead("ts").alias("next_ts"), partition_by="user", order_by="ts")
+    """
     args = [to_expr(column), _sluice.lit(n)]
     if default is not None:
         args.append(_operand(default))
@@ -489,15 +614,24 @@ def lead(column: str | Expr, n: int = 1, default: Any = None) -> Expr:
 
 
 def first_value(column: str | Expr) -> Expr:
-    """The first value of the row's frame (``Frame.window``)."""
+    """The first value of the row's frame (``Frame.window``).
+
+    >>> events.window(sl.first_value("page").alias("entry"), partition_by="user", order_by="ts")
+    """
     return _window_call("first_value", to_expr(column))
 
 
 def last_value(column: str | Expr) -> Expr:
-    """The last value of the row's frame (``Frame.window``)."""
+    """The last value of the row's frame (``Frame.window``).
+
+    >>> events.window(sl.last_value("page").alias("exit"), partition_by="user", order_by="ts", frame=("rows", None, None))
+    """
     return _window_call("last_value", to_expr(column))
 
 
 def nth_value(column: str | Expr, n: int) -> Expr:
-    """The n-th value (from 1) of the row's frame (``Frame.window``)."""
+    """The n-th value (from 1) of the row's frame (``Frame.window``).
+
+    >>> events.window(sl.nth_value("page", 2).alias("second"), partition_by="user", order_by="ts", frame=("rows", None, None))
+    """
     return _window_call("nth_value", to_expr(column), _sluice.lit(n))

@@ -97,12 +97,18 @@ class Frame:
     # ---- schema ------------------------------------------------------------------------
     @property
     def schema(self) -> pa.Schema:
-        """The result's columns and types (no data is read)."""
+        """The result's columns and types (no data is read).
+
+        >>> sl.read_parquet("orders.parquet").schema
+        """
         return pa.Schema._import_from_c_capsule(self._f.schema())
 
     @property
     def columns(self) -> list[str]:
-        """The result's column names."""
+        """The result's column names.
+
+        >>> sl.read_parquet("orders.parquet").columns
+        """
         return self.schema.names
 
     def __repr__(self) -> str:
@@ -114,7 +120,10 @@ class Frame:
 
     # ---- building ----------------------------------------------------------------------
     def filter(self, *predicates: Expr) -> "Frame":
-        """Rows where every predicate holds: ``frame.filter(sl.col("qty") > 0)``."""
+        """Rows where every predicate holds: ``frame.filter(sl.col("qty") > 0)``.
+
+        >>> orders.filter(sl.col("amount") > 100, sl.col("status") == "paid")
+        """
         if not predicates:
             raise TypeError("filter: at least one predicate")
         f = self._f
@@ -127,6 +136,8 @@ class Frame:
 
         Strings are column names; keyword arguments name expressions
         (``select(total=sl.col("a") + sl.col("b"))``).
+
+        >>> orders.select("id", (sl.col("qty") * sl.col("price")).alias("total"))
         """
         return self._check_wrap(self._f.select(_exprs(exprs, named)))
 
@@ -138,11 +149,17 @@ class Frame:
         return self._check_wrap(self._f.with_columns(_exprs(exprs, named)))
 
     def drop(self, *columns: str) -> "Frame":
-        """Without these columns."""
+        """Without these columns.
+
+        >>> users.drop("password_hash")
+        """
         return self._check_wrap(self._f.drop(list(columns)))
 
     def rename(self, mapping: Mapping[str, str]) -> "Frame":
-        """Columns renamed: ``frame.rename({"old": "new"})``."""
+        """Columns renamed: ``frame.rename({"old": "new"})``.
+
+        >>> users.rename({"uid": "user_id"})
+        """
         return self._check_wrap(self._f.rename(list(mapping.items())))
 
     def group_by(self, *keys: Any) -> "GroupBy":
@@ -153,7 +170,10 @@ class Frame:
         return GroupBy(self, _exprs(keys))
 
     def agg(self, *aggregates: Any, **named: Any) -> "Frame":
-        """The whole frame aggregated into one row: ``frame.agg(sl.col("x").max())``."""
+        """The whole frame aggregated into one row: ``frame.agg(sl.col("x").max())``.
+
+        >>> orders.agg(sl.count().alias("orders"), sl.col("amount").sum())
+        """
         return self._check_wrap(self._f.agg(_exprs(aggregates, named)))
 
     def join(self, other: "Frame", on: str | Sequence[str] | None = None, *,
@@ -198,6 +218,8 @@ class Frame:
 
         NULLs come last in ascending order and first in descending order (as in
         PostgreSQL) unless ``nulls_last`` says otherwise.
+
+        >>> orders.sort("country", "amount", descending=[False, True])
         """
         keys = _exprs([by, *more_by])
         desc = [descending] * len(keys) if isinstance(descending, bool) else list(descending)
@@ -207,19 +229,31 @@ class Frame:
         return self._check_wrap(self._f.sort(keys, desc, nulls_first))
 
     def limit(self, n: int, offset: int = 0) -> "Frame":
-        """The first ``n`` rows (after ``offset``), in the frame's order if sorted."""
+        """The first ``n`` rows (after ``offset``), in the frame's order if sorted.
+
+        >>> orders.sort("amount", descending=True).limit(10)
+        """
         return self._check_wrap(self._f.limit(n, offset))
 
     def head(self, n: int = 5) -> "Frame":
-        """The first ``n`` rows."""
+        """The first ``n`` rows.
+
+        >>> orders.head(3).to_pandas()
+        """
         return self.limit(n)
 
     def unique(self) -> "Frame":
-        """Distinct rows."""
+        """Distinct rows.
+
+        >>> orders.select("country").unique()
+        """
         return self._check_wrap(self._f.distinct())
 
     def union(self, other: "Frame", *, distinct: bool = False) -> "Frame":
-        """The rows of both frames (names from this one); ``distinct`` drops duplicates."""
+        """The rows of both frames (names from this one); ``distinct`` drops duplicates.
+
+        >>> jan.union(feb)
+        """
         if not isinstance(other, Frame) or other._session is not self._session:
             raise ValueError("union: a sluice.Frame of the same session")
         return self._check_wrap(self._f.union(other._f, not distinct))
@@ -345,13 +379,19 @@ class Frame:
     def run(self, target: str, **options: Any) -> int:
         """Runs the query into a sink until its input ends (:meth:`start`'s options),
         returning the rows written. Ctrl-C stops a stream gracefully (the input ends
-        there, everything drains and is published) and raises KeyboardInterrupt."""
+        there, everything drains and is published) and raises KeyboardInterrupt.
+
+        >>> counts.run("out/counts/", format="parquet", roll_rows=100_000)
+        """
         return self.start(target, **options).wait()
 
     def write_kafka(self, topic: str, *, brokers: str, key: str | None = None,
                     value_format: str = "json") -> int:
         """Runs the query into a Kafka topic (a JSON or CSV message per row, keyed by the
-        text of column ``key``); every delivery is confirmed. Returns the rows written."""
+        text of column ``key``); every delivery is confirmed. Returns the rows written.
+
+        >>> alerts.write_kafka("alerts", brokers="127.0.0.1:9092", key="user")
+        """
         return self.run(topic, format="kafka", brokers=brokers, key=key,
                         value_format=None if value_format == "json" else value_format)
 
@@ -364,25 +404,39 @@ class Frame:
         """Runs the query: its rows as a ``pyarrow.Table`` (the engine's buffers, not a copy).
 
         Ctrl-C stops the query and raises KeyboardInterrupt.
+
+        >>> table = orders.filter(sl.col("amount") > 0).collect()
         """
         return _stream_to_table(self._f.collect())
 
     def to_arrow(self) -> pa.Table:
-        """Same as :meth:`collect`."""
+        """Same as :meth:`collect`.
+
+        >>> orders.to_arrow().num_rows
+        """
         return self.collect()
 
     def to_pandas(self, **kwargs: Any) -> "pandas.DataFrame":
-        """Runs the query into a pandas DataFrame (``pyarrow.Table.to_pandas`` options)."""
+        """Runs the query into a pandas DataFrame (``pyarrow.Table.to_pandas`` options).
+
+        >>> df = orders.to_pandas()
+        """
         return self.collect().to_pandas(**kwargs)
 
     def to_polars(self) -> "polars.DataFrame":
-        """Runs the query into a Polars DataFrame."""
+        """Runs the query into a Polars DataFrame.
+
+        >>> df = orders.to_polars()
+        """
         import polars as pl
 
         return pl.from_arrow(self.collect())
 
     def count(self) -> int:
-        """Runs the query: its number of rows."""
+        """Runs the query: its number of rows.
+
+        >>> orders.filter(sl.col("status") == "paid").count()
+        """
         return self._f.count()
 
     def __arrow_c_stream__(self, requested_schema: Any = None):
@@ -391,11 +445,17 @@ class Frame:
 
     def explain(self, analyze: bool = False) -> str:
         """The logical, optimized and physical plans; ``analyze=True`` runs the query and
-        shows rows, time and memory per operator."""
+        shows rows, time and memory per operator.
+
+        >>> print(orders.group_by("country").agg(sl.count()).explain(analyze=True))
+        """
         return self._f.explain(analyze)
 
     def show(self, n: int = 20) -> None:
-        """Runs the query and prints up to ``n`` rows as a table."""
+        """Runs the query and prints up to ``n`` rows as a table.
+
+        >>> orders.show(5)
+        """
         print(self._f.to_string(n))
 
     def _write(self, fmt: str, path: str, partition_by, compression, row_group_rows,
@@ -410,23 +470,34 @@ class Frame:
 
         A path ending in ``/`` (or ``partition_by``) is a directory of part files. Files
         appear under their names only when the whole write succeeded.
+
+        >>> orders.write_parquet("out/orders/", partition_by="country")
         """
         return self._write("parquet", path, partition_by, compression, row_group_rows,
                            True, ",")
 
     def write_csv(self, path: str, *, partition_by: str | Sequence[str] | None = None,
                   header: bool = True, delimiter: str = ",") -> int:
-        """Runs the query into CSV; returns the rows written."""
+        """Runs the query into CSV; returns the rows written.
+
+        >>> orders.write_csv("out/orders.csv", delimiter=";")
+        """
         return self._write("csv", path, partition_by, "none", 1 << 20, header, delimiter)
 
     def write_json(self, path: str, *,
                    partition_by: str | Sequence[str] | None = None) -> int:
-        """Runs the query into JSON lines (one object per row); returns the rows written."""
+        """Runs the query into JSON lines (one object per row); returns the rows written.
+
+        >>> orders.write_json("out/orders.jsonl")
+        """
         return self._write("json", path, partition_by, "none", 1 << 20, True, ",")
 
 
 class GroupBy:
-    """``frame.group_by(keys)``: call ``.agg(...)`` to aggregate each group."""
+    """``frame.group_by(keys)``: call ``.agg(...)`` to aggregate each group.
+
+    >>> orders.group_by("country").agg(sl.count())
+    """
 
     def __init__(self, frame: Frame, keys: list):
         self._frame = frame

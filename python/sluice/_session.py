@@ -125,12 +125,18 @@ class Session:
         return self._frame(self._s.from_stream(_arrow_stream(data), name))
 
     def from_pandas(self, df: Any, name: str | None = None) -> Frame:
-        """A pandas DataFrame as a frame (converted to Arrow once; the index is dropped)."""
+        """A pandas DataFrame as a frame (converted to Arrow once; the index is dropped).
+
+        >>> s.from_pandas(pd.DataFrame({"a": [1, 2]}))
+        """
         table = pa.Table.from_pandas(df, preserve_index=False)
         return self.from_arrow(table, name)
 
     def register(self, name: str, data: Any) -> None:
-        """Makes a frame (or Arrow-like data) known to :meth:`sql` as ``name``."""
+        """Makes a frame (or Arrow-like data) known to :meth:`sql` as ``name``.
+
+        >>> s.register("orders", orders); s.sql("SELECT count(*) FROM orders")
+        """
         frame = data if isinstance(data, Frame) else self.from_arrow(data, name)
         if frame._session is not self:
             raise ValueError("register: the frame belongs to another session")
@@ -163,7 +169,10 @@ class Session:
                   events: int | None = None, rate: int | None = None,
                   seed: int | None = None, splits: int | None = None) -> Frame:
         """The e-commerce data set's orders as a stream with event time ``order_time``
-        (``events=-1``: endless, the year repeating)."""
+        (``events=-1``: endless, the year repeating).
+
+        >>> s.ecommerce("orders", scale=0.01).tumble("order_time", "1h")
+        """
         from ._stream import named_args, sql_string
 
         args = named_args(scale=scale, events=events, rate=rate, seed=seed, splits=splits)
@@ -202,7 +211,10 @@ class Session:
         return self.sql(f"SELECT * FROM read_kafka({sql_string(topic)}{args})")
 
     def inputs(self) -> list[dict]:
-        """Rows read and rejected per input so far."""
+        """Rows read and rejected per input so far.
+
+        >>> s.inputs()[0]["rows_rejected"]
+        """
         return self._s.inputs()
 
 
@@ -210,7 +222,10 @@ _default: Session | None = None
 
 
 def default_session() -> Session:
-    """The session of the module-level functions (created on first use)."""
+    """The session of the module-level functions (created on first use).
+
+    >>> sl.default_session().inputs()
+    """
     global _default
     if _default is None:
         _default = Session()

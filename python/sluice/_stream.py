@@ -95,18 +95,27 @@ class Job:
 
     @property
     def statement(self) -> str:
-        """The COPY statement the job runs."""
+        """The COPY statement the job runs.
+
+        >>> print(job.statement)
+        """
         return self._job.statement()
 
     @property
     def running(self) -> bool:
-        """Whether the job is still running."""
+        """Whether the job is still running.
+
+        >>> while job.running: time.sleep(1)
+        """
         return self._job.status()["running"]
 
     def status(self) -> dict:
         """``running``, ``rows_read``, ``rows_out``, ``rows_late``, ``rows_rejected``,
         ``watermark`` (a UTC datetime, or None before the first), ``seconds``, and
-        ``error`` (the message of a failed job, else None)."""
+        ``error`` (the message of a failed job, else None).
+
+        >>> job.status()["rows_out"]
+        """
         s = dict(self._job.status())
         wm = s.pop("watermark_us")
         s["watermark"] = None if wm is None else (
@@ -114,16 +123,25 @@ class Job:
         return s
 
     def stop(self) -> None:
-        """Ends the input here; the job drains, publishes and finishes (see wait())."""
+        """Ends the input here; the job drains, publishes and finishes (see wait()).
+
+        >>> job.stop(); job.wait()
+        """
         self._job.stop()
 
     def abort(self) -> None:
-        """Cancels the job: what it was writing is not published."""
+        """Cancels the job: what it was writing is not published.
+
+        >>> job.abort()
+        """
         self._job.abort()
 
     def wait(self, timeout: float | None = None) -> int | None:
         """Waits for the end: the rows written (raises SluiceError if the job failed),
-        or None when ``timeout`` seconds passed first."""
+        or None when ``timeout`` seconds passed first.
+
+        >>> rows = job.wait(timeout=60)
+        """
         deadline = None if timeout is None else _dt.datetime.now().timestamp() + timeout
         try:
             while True:

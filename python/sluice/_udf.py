@@ -15,7 +15,10 @@ __all__ = ["udf", "Function"]
 
 class Function:
     """A Python function registered with the engine: call it with expressions (or
-    column names) to use it in a frame; SQL calls it by its name."""
+    column names) to use it in a frame; SQL calls it by its name.
+
+    >>> gross("price", "vat").alias("gross")
+    """
 
     def __init__(self, fn: Callable, name: str, return_type: pa.DataType):
         self.fn = fn
