@@ -363,3 +363,21 @@ def compare_keyed(duck, actual: pa.Table, expected: pa.Table, keys: Sequence[str
     for r in rows:
         problems.append(f"  {la}: {r[:n - 1] if r[n - 1] else '-'}\n  {le}: {r[n:2 * n - 1] if r[2 * n - 1] else '-'}")
     return "\n".join(problems) if problems else None
+
+
+def duckdb_over_arrow(query: str, **tables: pa.Table) -> pa.Table:
+    """`query`'s answer in a fresh DuckDB (time zone UTC) over in-memory Arrow tables
+    registered under the keyword names."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for name, table in tables.items():
+        con.register(name, table)
+    return con.sql(query).to_arrow_table()
+
+
+def assert_same_rows(actual: pa.Table, expected: pa.Table, *, ordered: bool = False) -> None:
+    """Fails with the difference unless compare() finds the tables equal."""
+    diff = compare(actual, expected, ordered=ordered)
+    assert diff is None, diff

@@ -91,26 +91,22 @@ T RunInterruptibly(std::function<Result<T>()> fn) {
   return Unwrap(std::move(result));
 }
 
-void ReleaseStream(PyObject* capsule) {
-  auto* stream =
-      static_cast<ArrowArrayStream*>(PyCapsule_GetPointer(capsule, "arrow_array_stream"));
-  if (stream == nullptr) {
+// The destructor of a capsule holding a C data interface struct `T` named `kName`:
+// releases what the consumer did not move out, then frees the struct.
+template <typename T, const char* kName>
+void ReleaseCapsule(PyObject* capsule) {
+  auto* c = static_cast<T*>(PyCapsule_GetPointer(capsule, kName));
+  if (c == nullptr) {
     PyErr_Clear();
     return;
   }
-  if (stream->release != nullptr) stream->release(stream);
-  delete stream;
+  if (c->release != nullptr) c->release(c);
+  delete c;
 }
 
-void ReleaseSchema(PyObject* capsule) {
-  auto* schema = static_cast<ArrowSchema*>(PyCapsule_GetPointer(capsule, "arrow_schema"));
-  if (schema == nullptr) {
-    PyErr_Clear();
-    return;
-  }
-  if (schema->release != nullptr) schema->release(schema);
-  delete schema;
-}
+constexpr char kStreamCapsule[] = "arrow_array_stream";
+constexpr char kSchemaCapsule[] = "arrow_schema";
+constexpr char kArrayCapsule[] = "arrow_array";
 
 // A table as an "arrow_array_stream" capsule (its batches, not copies).
 nb::object TableToCapsule(const std::shared_ptr<arrow::Table>& table) {
@@ -121,7 +117,8 @@ nb::object TableToCapsule(const std::shared_ptr<arrow::Table>& table) {
     delete stream;
     Check(st);
   }
-  return nb::steal(PyCapsule_New(stream, "arrow_array_stream", ReleaseStream));
+  return nb::steal(PyCapsule_New(stream, kStreamCapsule,
+                                 ReleaseCapsule<ArrowArrayStream, kStreamCapsule>));
 }
 
 nb::object SchemaToCapsule(const arrow::Schema& schema) {
@@ -131,7 +128,8 @@ nb::object SchemaToCapsule(const arrow::Schema& schema) {
     delete c;
     Check(st);
   }
-  return nb::steal(PyCapsule_New(c, "arrow_schema", ReleaseSchema));
+  return nb::steal(
+      PyCapsule_New(c, kSchemaCapsule, ReleaseCapsule<ArrowSchema, kSchemaCapsule>));
 }
 
 // An "arrow_array_stream" capsule (from __arrow_c_stream__) as a table: the stream is
@@ -210,19 +208,10 @@ nb::object ArrayToPython(const std::shared_ptr<arrow::Array>& array,
     delete c_schema;
     Check(st);
   }
-  auto release_array = [](PyObject* capsule) {
-    auto* a = static_cast<ArrowArray*>(PyCapsule_GetPointer(capsule, "arrow_array"));
-    if (a == nullptr) {
-      PyErr_Clear();
-      return;
-    }
-    if (a->release != nullptr) a->release(a);
-    delete a;
-  };
-  nb::object schema_capsule =
-      nb::steal(PyCapsule_New(c_schema, "arrow_schema", ReleaseSchema));
-  nb::object array_capsule =
-      nb::steal(PyCapsule_New(c_array, "arrow_array", release_array));
+  nb::object schema_capsule = nb::steal(PyCapsule_New(
+      c_schema, kSchemaCapsule, ReleaseCapsule<ArrowSchema, kSchemaCapsule>));
+  nb::object array_capsule = nb::steal(
+      PyCapsule_New(c_array, kArrayCapsule, ReleaseCapsule<ArrowArray, kArrayCapsule>));
   return pa_array.attr("_import_from_c_capsule")(schema_capsule, array_capsule);
 }
 

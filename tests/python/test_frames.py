@@ -17,12 +17,8 @@ import pyarrow as pa
 import pytest
 
 import sluice as sl
-from result_compare import compare
-
-
-def assert_tables_equal(got: pa.Table, want: pa.Table, ordered: bool = False) -> None:
-    diff = compare(got, want, ordered=ordered)
-    assert diff is None, diff
+from result_compare import assert_same_rows as assert_tables_equal
+from result_compare import duckdb_over_arrow as duck
 
 
 def _data(n: int = 5000, seed: int = 7) -> pa.Table:
@@ -48,14 +44,6 @@ def _data(n: int = 5000, seed: int = 7) -> pa.Table:
 @pytest.fixture(scope="module")
 def data() -> pa.Table:
     return _data()
-
-
-def duck(query: str, **tables) -> pa.Table:
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    for name, t in tables.items():
-        con.register(name, t)
-    return con.sql(query).to_arrow_table()
 
 
 def same(frame: sl.Frame, query: str, ordered: bool = False, **tables) -> None:

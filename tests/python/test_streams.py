@@ -8,29 +8,16 @@ import signal
 import threading
 import time
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from kafka import KafkaConsumer
 
 import sluice as sl
-from result_compare import compare
+from result_compare import assert_same_rows as assert_same
+from result_compare import duckdb_over_arrow as duck
 
 EVENTS = 300_000
-
-
-def duck(query: str, **tables) -> pa.Table:
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    for name, t in tables.items():
-        con.register(name, t)
-    return con.sql(query).to_arrow_table()
-
-
-def assert_same(got: pa.Table, want: pa.Table) -> None:
-    diff = compare(got, want)
-    assert diff is None, diff
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@
 #include <memory>
 #include <vector>
 
+#include "sluice/base/saturating.h"
 #include "sluice/exec/operator.h"
 #include "sluice/expr/expr.h"
 #include "sluice/plan/logical_plan.h"
@@ -46,27 +47,6 @@ struct TimeWindowSpec {
   /// Extra event time a window waits for late rows after the watermark passed it.
   int64_t lateness_us = 0;
 };
-
-/// a + b, saturating at the int64 range (window ends and expiry times near the end of
-/// time).
-inline int64_t SaturatingAdd(int64_t a, int64_t b) {
-  int64_t r;
-  if (__builtin_add_overflow(a, b, &r)) {
-    return b > 0 ? std::numeric_limits<int64_t>::max()
-                 : std::numeric_limits<int64_t>::min();
-  }
-  return r;
-}
-
-/// a - b, saturating likewise.
-inline int64_t SaturatingSub(int64_t a, int64_t b) {
-  int64_t r;
-  if (__builtin_sub_overflow(a, b, &r)) {
-    return b < 0 ? std::numeric_limits<int64_t>::max()
-                 : std::numeric_limits<int64_t>::min();
-  }
-  return r;
-}
 
 /// floor(a / b) for b > 0 (towards minus infinity, unlike C++'s division).
 inline int64_t FloorDiv(int64_t a, int64_t b) {

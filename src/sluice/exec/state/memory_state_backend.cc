@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "sluice/base/memory.h"
+#include "sluice/base/saturating.h"
 #include "sluice/exec/key_index.h"
 #include "sluice/exec/operators/aggregate_functions.h"
 #include "sluice/exec/state/state_backend.h"
@@ -689,15 +690,6 @@ class MemoryRows : public KeyedRows {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return HashBytes(s.data(), s.size()); }
   };
-
-  static int64_t SaturatingAdd(int64_t a, int64_t b) {
-    int64_t r;
-    if (__builtin_add_overflow(a, b, &r)) {
-      return b > 0 ? std::numeric_limits<int64_t>::max()
-                   : std::numeric_limits<int64_t>::min();
-    }
-    return r;
-  }
 
   Stored& at(RowRef r) { return batches_[r.batch - first_id_]; }
   const Stored& at(RowRef r) const { return batches_[r.batch - first_id_]; }
