@@ -58,10 +58,14 @@ def _literal(value: Any) -> _sluice.Expr:
     if isinstance(value, _dt.date):
         return _sluice.lit_typed(value.isoformat(), "date")
     if isinstance(value, _decimal.Decimal):
+        if not value.is_finite():
+            raise ValueError(f"lit: {value} has no decimal value")
         sign, digits, exponent = value.as_tuple()
         scale = _builtins.max(0, -int(exponent))
-        precision = _builtins.max(len(digits), scale + 1)
-        return _sluice.lit_typed(str(value), f"decimal({precision},{scale})")
+        # Digits before the point: those of the coefficient less the scale, or more for
+        # a positive exponent (Decimal("1E+3") is 1000).
+        whole = _builtins.max(len(digits) - scale + _builtins.max(0, int(exponent)), 1)
+        return _sluice.lit_typed(format(value, "f"), f"decimal({whole + scale},{scale})")
     raise TypeError(
         f"lit: None, bool, int, float, str, date, datetime or Decimal, not {type(value).__name__}")
 
@@ -341,9 +345,15 @@ class StringMethods:
 
     def slice(self, offset: int, length: int | None = None) -> Expr:
         """``length`` characters from ``offset`` (0-based, as in Python and Polars)."""
+        if offset >= 0:
+            x, start = self._x, offset + 1
+        else:  # from the end, as Python and Polars count: the last -offset characters
+            x = _sluice.call("reverse", [_sluice.call("substr", [
+                _sluice.call("reverse", [self._x]), _sluice.lit(1), _sluice.lit(-offset)])])
+            start = 1
         if length is None:
-            return self._call("substr", offset + 1)
-        return self._call("substr", offset + 1, length)
+            return Expr(_sluice.call("substr", [x, _sluice.lit(start)]))
+        return Expr(_sluice.call("substr", [x, _sluice.lit(start), _sluice.lit(length)]))
 
     def like(self, pattern: str) -> Expr:
         """SQL LIKE: ``%`` any characters, ``_`` one."""

@@ -197,8 +197,9 @@ class Frame:
             raise ValueError("join: both frames must belong to the same session")
         cond = None if condition is None else to_expr(condition)
         if how == "cross":
-            # Every pair of rows: an inner join without keys.
-            return self._check_wrap(self._f.join_exprs(other._f, [], [], "inner", cond))
+            if on is not None or left_on is not None or right_on is not None:
+                raise TypeError("join: a cross join takes no keys")
+            return self._cross_join(other, cond)
         if on is not None:
             if left_on is not None or right_on is not None:
                 raise TypeError("join: give on, or left_on and right_on, not both")
@@ -211,6 +212,23 @@ class Frame:
         if len(lk) != len(rk):
             raise ValueError("join: left_on and right_on need as many keys")
         return self._check_wrap(self._f.join_exprs(other._f, lk, rk, how, cond))
+
+    def _cross_join(self, other: "Frame", condition) -> "Frame":
+        # Every pair of rows, through SQL (the frame join needs keys); clashing right
+        # names get the suffix _right, as in the other joins.
+        from ._stream import hidden_name, sql_identifier
+
+        left, right = hidden_name("cross_left"), hidden_name("cross_right")
+        self._session._s.register(left, self._f)
+        self._session._s.register(right, other._f)
+        names = set(self.columns)
+        cols = [f"l.{sql_identifier(c)}" for c in self.columns] + [
+            f"r.{sql_identifier(c)}"
+            + (f" AS {sql_identifier(c + '_right')}" if c in names else "")
+            for c in other.columns]
+        frame = self._session.sql(
+            f"SELECT {', '.join(cols)} FROM {left} l CROSS JOIN {right} r")
+        return frame.filter(Expr(condition)) if condition is not None else frame
 
     def sort(self, by: Any, *more_by: Any, descending: bool | Sequence[bool] = False,
              nulls_last: bool | None = None) -> "Frame":
@@ -296,14 +314,14 @@ class Frame:
     # ---- event-time windows --------------------------------------------------------
     def _window(self, kind: str, time_column: str, *intervals: Any,
                 allowed_lateness: Any = None) -> "Frame":
-        from ._stream import hidden_name, named_args, sql_interval
+        from ._stream import hidden_name, named_args, sql_identifier, sql_interval
 
         name = hidden_name("window_input")
         self._session._s.register(name, self._f)
         args = ", ".join(sql_interval(i) for i in intervals)
         lateness = named_args(allowed_lateness=allowed_lateness)
         return self._session.sql(
-            f'SELECT * FROM {kind}({name}, "{time_column}", {args}{lateness})')
+            f"SELECT * FROM {kind}({name}, {sql_identifier(time_column)}, {args}{lateness})")
 
     def tumble(self, time_column: str, size: Any, *, allowed_lateness: Any = None) -> "Frame":
         """Tumbling event-time windows: adds ``window_start`` and ``window_end``.
@@ -349,28 +367,28 @@ class Frame:
         >>> job = counts.start("out/counts/", format="parquet", roll_interval="1 minute")
         >>> job = counts.start("counts", format="kafka", brokers="127.0.0.1:9092", key="auction")
         """
-        from ._stream import Job, hidden_name, sql_interval, sql_string
+        from ._stream import Job, hidden_name, sql_identifier, sql_interval, sql_string, word
 
         name = hidden_name("job_input")
         self._session._s.register(name, self._f)
         opts = []
         if format is not None:
-            opts.append(f"FORMAT {format}")
+            opts.append(f"FORMAT {word(format, 'format')}")
         if brokers is not None:
             opts.append(f"BROKERS {sql_string(brokers)}")
         if key is not None:
             opts.append(f"KEY {sql_string(key)}")
         if value_format is not None:
-            opts.append(f"VALUE_FORMAT {value_format}")
+            opts.append(f"VALUE_FORMAT {word(value_format, 'value_format')}")
         if roll_rows is not None:
             opts.append(f"ROLL_ROWS {int(roll_rows)}")
         if roll_interval is not None:
             opts.append(f"ROLL_INTERVAL {sql_interval(roll_interval)[len('INTERVAL '):]}")
         if compression is not None:
-            opts.append(f"COMPRESSION {compression}")
+            opts.append(f"COMPRESSION {word(compression, 'compression')}")
         if partition_by:
             parts = [partition_by] if isinstance(partition_by, str) else list(partition_by)
-            opts.append("PARTITION_BY (" + ", ".join(f'"{p}"' for p in parts) + ")")
+            opts.append("PARTITION_BY (" + ", ".join(sql_identifier(p) for p in parts) + ")")
         statement = f"COPY (SELECT * FROM {name}) TO {sql_string(str(target))}"
         if opts:
             statement += " (" + ", ".join(opts) + ")"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 import itertools
 import re
+import time
+import weakref
 from typing import TYPE_CHECKING, Any, Mapping
 
 from . import _sluice
@@ -25,6 +27,22 @@ def hidden_name(kind: str) -> str:
 def sql_string(value: str) -> str:
     """A SQL string literal."""
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    """A quoted SQL identifier (a column name as it is, quotes doubled)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+_WORD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def word(value: str, what: str) -> str:
+    """An option value that SQL takes as a bare word (a format, a codec): letters,
+    digits and _ only."""
+    if not isinstance(value, str) or not _WORD.match(value):
+        raise ValueError(f"{what}: a name such as 'parquet', not {value!r}")
+    return value
 
 
 _UNITS = {"us": "microseconds", "ms": "milliseconds", "s": "seconds", "m": "minutes",
@@ -92,6 +110,7 @@ class Job:
 
     def __init__(self, job: _sluice.Job):
         self._job = job
+        _live_jobs.add(self)
 
     @property
     def statement(self) -> str:
@@ -142,21 +161,40 @@ class Job:
 
         >>> rows = job.wait(timeout=60)
         """
-        deadline = None if timeout is None else _dt.datetime.now().timestamp() + timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
             while True:
                 left = 0.1 if deadline is None else min(
-                    0.1, max(0.0, deadline - _dt.datetime.now().timestamp()))
+                    0.1, max(0.0, deadline - time.monotonic()))
                 if self._job.wait_for(left):
                     return self._job.result()
-                if deadline is not None and _dt.datetime.now().timestamp() >= deadline:
+                if deadline is not None and time.monotonic() >= deadline:
                     return None
         except KeyboardInterrupt:
+            # Stop gracefully and wait for the job to drain; a second Ctrl-C aborts it.
             self._job.stop()
-            self._job.wait_for(-1.0)
+            while True:
+                try:
+                    while not self._job.wait_for(0.1):
+                        pass
+                    break
+                except KeyboardInterrupt:
+                    self._job.abort()
             raise
 
     def __repr__(self) -> str:
         s = self._job.status()
         state = "running" if s["running"] else ("failed" if s["error"] else "finished")
         return f"<sluice.Job {state}: {s['rows_out']:,} rows out, {s['seconds']:.1f} s>"
+
+
+_live_jobs: "weakref.WeakSet[Job]" = weakref.WeakSet()
+
+
+def abort_jobs() -> None:
+    """At exit: running jobs are aborted and awaited (before the Python functions they
+    may call are released)."""
+    for job in list(_live_jobs):
+        if job._job.status()["running"]:
+            job._job.abort()
+            job._job.wait_for(30.0)

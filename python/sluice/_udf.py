@@ -12,6 +12,8 @@ from ._expr import Expr, to_expr
 
 __all__ = ["udf", "Function"]
 
+_result_types: dict = {}  # name -> the return type it was first registered with
+
 
 class Function:
     """A Python function registered with the engine: call it with expressions (or
@@ -73,12 +75,26 @@ def udf(fn: Callable | None = None, *, return_type: pa.DataType,
         fname = (name or f.__name__).lower()
         if not fname.isidentifier():
             raise ValueError(f"udf: {fname!r} is not a valid function name")
+        before = _result_types.get(fname)
+        if before is not None and before != return_type:
+            # Queries bound to the name keep its type: it may change function, not type.
+            raise ValueError(f"udf: {fname}() was registered returning {before}; it can be "
+                             f"replaced by a function of the same type only")
         low, high = _arity(f)
         _sluice.register_function(fname, f, return_type, low, high)
+        _result_types[fname] = return_type
         return Function(f, fname, return_type)
 
     return register if fn is None else register(fn)
 
 
-# Python objects held by the engine go while the interpreter is still there.
-atexit.register(_sluice.clear_functions)
+def _at_exit() -> None:
+    # Running jobs first (they may be calling these functions), then the functions: the
+    # Python objects the engine holds go while the interpreter is still there.
+    from ._stream import abort_jobs
+
+    abort_jobs()
+    _sluice.clear_functions()
+
+
+atexit.register(_at_exit)

@@ -8,8 +8,8 @@
 // Errors: an engine Status becomes sluice.SluiceError carrying its message (raised
 // here as EngineError, which nanobind translates). Long calls (queries) run with the
 // GIL released on a thread of their own while this thread waits and checks for
-// signals: Ctrl-C stops the query (RequestStop, as the CLI's first SIGINT does) and
-// raises KeyboardInterrupt once it has stopped.
+// signals: Ctrl-C stops the query (Session::StopRunning, as the CLI's first SIGINT does)
+// and raises KeyboardInterrupt once it has stopped.
 #include <arrow/array/util.h>
 #include <arrow/c/abi.h>
 #include <arrow/c/bridge.h>
@@ -28,7 +28,6 @@
 #include <thread>
 
 #include "sluice/api.h"
-#include "sluice/base/interrupt.h"
 #include "sluice/expr/function_registry.h"
 
 namespace nb = nanobind;
@@ -51,10 +50,13 @@ T Unwrap(Result<T> r) {
 }
 
 // Runs `fn` without the GIL on a thread of its own; this thread waits, checking for
-// signals every 50 ms. On KeyboardInterrupt (or any signal handler's exception) the
-// engine is asked to stop, the call is awaited, and the exception propagates.
+// signals every 50 ms. A first KeyboardInterrupt (or any signal handler's exception)
+// stops the session's running query as a first Ctrl-C stops the CLI's (a stream
+// drains; a query over bounded input is cancelled); a second cancels it. Once the call
+// has returned, the first exception propagates. Other sessions' queries and jobs run
+// on.
 template <typename T>
-T RunInterruptibly(std::function<Result<T>()> fn) {
+T RunInterruptibly(Session* session, std::function<Result<T>()> fn) {
   std::packaged_task<Result<T>()> task(std::move(fn));
   auto done = task.get_future();
   std::thread worker;
@@ -62,19 +64,20 @@ T RunInterruptibly(std::function<Result<T>()> fn) {
     nb::gil_scoped_release release;
     worker = std::thread(std::move(task));
   }
-  bool interrupted = false;
+  PyObject *type = nullptr, *value = nullptr, *traceback = nullptr;  // the first signal's
   while (true) {
     {
       nb::gil_scoped_release release;
       if (done.wait_for(std::chrono::milliseconds(50)) == std::future_status::ready)
         break;
     }
-    if (PyErr_CheckSignals() != 0) {
-      interrupted = true;
-      RequestStop();
-      nb::gil_scoped_release release;
-      done.wait();
-      break;
+    if (PyErr_CheckSignals() == 0) continue;
+    if (type == nullptr) {
+      PyErr_Fetch(&type, &value, &traceback);
+      session->StopRunning();
+    } else {
+      PyErr_Clear();
+      session->CancelRunning();
     }
   }
   {
@@ -82,16 +85,13 @@ T RunInterruptibly(std::function<Result<T>()> fn) {
     worker.join();
   }
   Result<T> result = done.get();
-  if (interrupted) {
-    // The query stopped; later ones run as if no signal had come.
-    AcknowledgeStop();
-    while (StopSignals() > 0) AcknowledgeStop();
+  if (type != nullptr) {
+    PyErr_Restore(type, value, traceback);
     throw nb::python_error();
   }
   return Unwrap(std::move(result));
 }
 
-// The destructor of a capsule holding a C data interface struct `T` named `kName`:
 // releases what the consumer did not move out, then frees the struct.
 template <typename T, const char* kName>
 void ReleaseCapsule(PyObject* capsule) {
@@ -132,14 +132,15 @@ nb::object SchemaToCapsule(const arrow::Schema& schema) {
       PyCapsule_New(c, kSchemaCapsule, ReleaseCapsule<ArrowSchema, kSchemaCapsule>));
 }
 
-// An "arrow_array_stream" capsule (from __arrow_c_stream__) as a table: the stream is
-// moved out of the capsule and its batches kept as they are.
-std::shared_ptr<arrow::Table> CapsuleToTable(nb::handle capsule) {
-  auto* stream = static_cast<ArrowArrayStream*>(
-      PyCapsule_GetPointer(capsule.ptr(), "arrow_array_stream"));
-  if (stream == nullptr) throw nb::python_error();
-  auto reader = Unwrap(arrow::ImportRecordBatchReader(stream));
-  return Unwrap(reader->ToTable());
+// A C stream (from an "arrow_array_stream" capsule) as a table: the stream is moved out
+// of the capsule and its batches kept as they are. Throws EngineError (call with or
+// without the GIL: the translation happens once it is held again).
+std::shared_ptr<arrow::Table> StreamToTable(ArrowArrayStream* stream) {
+  auto reader = arrow::ImportRecordBatchReader(stream);
+  if (!reader.ok()) throw EngineError(reader.status().ToString());
+  auto table = (*reader)->ToTable();
+  if (!table.ok()) throw EngineError(table.status().ToString());
+  return *table;
 }
 
 JoinType JoinTypeOf(const std::string& how) {
@@ -221,7 +222,11 @@ Result<std::shared_ptr<arrow::Array>> ArrayFromPython(nb::handle result) {
     return Status::TypeError("returned a ", nb::type_name(result.type()).c_str(),
                              ", not an Arrow array (pyarrow.Array)");
   }
-  nb::tuple capsules = nb::cast<nb::tuple>(result.attr("__arrow_c_array__")());
+  nb::object exported = result.attr("__arrow_c_array__")();
+  if (!nb::isinstance<nb::tuple>(exported) || nb::len(exported) != 2) {
+    return Status::TypeError("__arrow_c_array__() did not return (schema, array)");
+  }
+  nb::tuple capsules = nb::borrow<nb::tuple>(exported);
   auto* c_schema =
       static_cast<ArrowSchema*>(PyCapsule_GetPointer(capsules[0].ptr(), "arrow_schema"));
   auto* c_array =
@@ -277,6 +282,9 @@ void RegisterFunction(const std::string& name, nb::object fn, nb::object return_
     } catch (nb::python_error& e) {
       return Status::Invalid("Python function ", name, "() raised an exception:\n",
                              e.what());
+    } catch (std::exception& e) {
+      // Nothing may leave into the engine's threads.
+      return Status::Invalid("Python function ", name, "(): ", e.what());
     }
     if (out->length() != ctx.num_rows) {
       return Status::Invalid("Python function ", name, "() returned ", out->length(),
@@ -478,12 +486,13 @@ NB_MODULE(_sluice, m) {
       .def("collect",
            [](const Frame& f) {
              auto table = RunInterruptibly<std::shared_ptr<arrow::Table>>(
-                 [f] { return f.collect(); });
+                 f.session().get(), [f] { return f.collect(); });
              return TableToCapsule(table);
            })
       .def("count",
            [](const Frame& f) {
-             return RunInterruptibly<int64_t>([f] { return f.count(); });
+             return RunInterruptibly<int64_t>(f.session().get(),
+                                              [f] { return f.count(); });
            })
       .def("write",
            [](const Frame& f, const std::string& format, const std::string& path,
@@ -492,22 +501,23 @@ NB_MODULE(_sluice, m) {
              WriteOptions o =
                  WriteOptionsOf(std::move(partition_by), std::move(compression),
                                 row_group_rows, header, std::move(delimiter));
-             return RunInterruptibly<int64_t>([f, format, path, o]() -> Result<int64_t> {
-               if (format == "parquet") return f.write_parquet(path, o);
-               if (format == "csv") return f.write_csv(path, o);
-               if (format == "json") return f.write_json(path, o);
-               if (format == "arrow") return f.write_arrow(path, o);
-               return Status::Invalid("unknown format ", format);
-             });
+             return RunInterruptibly<int64_t>(
+                 f.session().get(), [f, format, path, o]() -> Result<int64_t> {
+                   if (format == "parquet") return f.write_parquet(path, o);
+                   if (format == "csv") return f.write_csv(path, o);
+                   if (format == "json") return f.write_json(path, o);
+                   if (format == "arrow") return f.write_arrow(path, o);
+                   return Status::Invalid("unknown format ", format);
+                 });
            })
       .def("explain",
            [](const Frame& f, bool analyze) {
              return RunInterruptibly<std::string>(
-                 [f, analyze] { return f.explain(analyze); });
+                 f.session().get(), [f, analyze] { return f.explain(analyze); });
            })
       .def("to_string", [](const Frame& f, int64_t max_rows) {
         return RunInterruptibly<std::string>(
-            [f, max_rows] { return f.to_string(max_rows); });
+            f.session().get(), [f, max_rows] { return f.to_string(max_rows); });
       });
 
   nb::class_<Job>(m, "Job")
@@ -556,68 +566,96 @@ NB_MODULE(_sluice, m) {
           },
           nb::arg("threads") = 0, nb::arg("memory_limit") = 0,
           nb::arg("batch_rows") = 65536)
-      .def("read_parquet",
-           [](Session& s, const std::string& path, bool hive_partitioning) {
-             ParquetReadOptions o;
-             o.hive_partitioning = hive_partitioning;
-             return s.read_parquet(path, o);
-           })
-      .def("read_csv",
-           [](Session& s, const std::string& path, bool header,
-              const std::string& delimiter, const std::string& quote,
-              const std::string& escape, ColumnTypes columns, ColumnTypes types,
-              std::vector<std::string> null_values, std::string timestamp_format,
-              std::string compression, int64_t infer_rows, const std::string& on_error,
-              std::string rejects) {
-             CsvReadOptions o;
-             o.header = header;
-             o.delimiter = OneChar(delimiter, "delimiter");
-             o.quote = OneChar(quote, "quote");
-             o.escape = OneChar(escape, "escape", true);
-             o.columns = std::move(columns);
-             o.types = std::move(types);
-             o.null_values = std::move(null_values);
-             o.timestamp_format = std::move(timestamp_format);
-             o.compression = std::move(compression);
-             o.infer_rows = infer_rows;
-             o.on_error = OnErrorOf(on_error);
-             o.rejects = std::move(rejects);
-             return s.read_csv(path, o);
-           })
-      .def("read_json",
-           [](Session& s, const std::string& path, ColumnTypes columns, ColumnTypes types,
-              std::string compression, int64_t infer_rows, const std::string& on_error,
-              std::string rejects) {
-             JsonReadOptions o;
-             o.columns = std::move(columns);
-             o.types = std::move(types);
-             o.compression = std::move(compression);
-             o.infer_rows = infer_rows;
-             o.on_error = OnErrorOf(on_error);
-             o.rejects = std::move(rejects);
-             return s.read_json(path, o);
-           })
-      .def("read_arrow", &Session::read_arrow)
+      .def(
+          "read_parquet",
+          [](Session& s, const std::string& path, bool hive_partitioning) {
+            ParquetReadOptions o;
+            o.hive_partitioning = hive_partitioning;
+            return s.read_parquet(path, o);
+          },
+          nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "read_csv",
+          [](Session& s, const std::string& path, bool header,
+             const std::string& delimiter, const std::string& quote,
+             const std::string& escape, ColumnTypes columns, ColumnTypes types,
+             std::vector<std::string> null_values, std::string timestamp_format,
+             std::string compression, int64_t infer_rows, const std::string& on_error,
+             std::string rejects) {
+            CsvReadOptions o;
+            o.header = header;
+            o.delimiter = OneChar(delimiter, "delimiter");
+            o.quote = OneChar(quote, "quote");
+            o.escape = OneChar(escape, "escape", true);
+            o.columns = std::move(columns);
+            o.types = std::move(types);
+            o.null_values = std::move(null_values);
+            o.timestamp_format = std::move(timestamp_format);
+            o.compression = std::move(compression);
+            o.infer_rows = infer_rows;
+            o.on_error = OnErrorOf(on_error);
+            o.rejects = std::move(rejects);
+            return s.read_csv(path, o);
+          },
+          nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "read_json",
+          [](Session& s, const std::string& path, ColumnTypes columns, ColumnTypes types,
+             std::string compression, int64_t infer_rows, const std::string& on_error,
+             std::string rejects) {
+            JsonReadOptions o;
+            o.columns = std::move(columns);
+            o.types = std::move(types);
+            o.compression = std::move(compression);
+            o.infer_rows = infer_rows;
+            o.on_error = OnErrorOf(on_error);
+            o.rejects = std::move(rejects);
+            return s.read_json(path, o);
+          },
+          nb::call_guard<nb::gil_scoped_release>())
+      .def("read_arrow", &Session::read_arrow, nb::call_guard<nb::gil_scoped_release>())
       .def("from_stream",
            [](Session& s, nb::handle capsule, const std::string& name) {
-             return s.from_arrow(CapsuleToTable(capsule), name);
+             auto* stream = static_cast<ArrowArrayStream*>(
+                 PyCapsule_GetPointer(capsule.ptr(), kStreamCapsule));
+             if (stream == nullptr) throw nb::python_error();
+             // Reading may call back into a Python producer, which takes the GIL.
+             nb::gil_scoped_release release;
+             return s.from_arrow(StreamToTable(stream), name);
            })
       // Statements may run queries (CREATE TABLE ... AS, COPY): as actions do.
       .def("sql",
            [](Session& s, const std::string& query) {
              std::shared_ptr<Session> self = s.shared_from_this();
-             return RunInterruptibly<Frame>(
-                 [self, query]() -> Result<Frame> { return self->sql(query); });
+             return RunInterruptibly<Frame>(self.get(), [self, query]() -> Result<Frame> {
+               return self->sql(query);
+             });
            })
       .def("start",
            [](Session& s, const std::string& statement) {
-             return Unwrap(s.Start(statement));
+             Result<std::shared_ptr<Job>> job = [&] {
+               nb::gil_scoped_release release;
+               return s.Start(statement);
+             }();
+             return Unwrap(std::move(job));
            })
-      .def("register", [](Session& s, const std::string& name,
-                          const Frame& f) { Check(s.Register(name, f)); })
+      .def("register",
+           [](Session& s, const std::string& name, const Frame& f) {
+             Status st;
+             {
+               nb::gil_scoped_release release;
+               st = s.Register(name, f);
+             }
+             Check(st);
+           })
       .def("inputs", [](Session& s) {
+        std::vector<InputStats> inputs;
+        {
+          nb::gil_scoped_release release;
+          inputs = s.inputs();
+        }
         nb::list out;
-        for (const auto& in : s.inputs()) {
+        for (const auto& in : inputs) {
           nb::dict d;
           d["name"] = in.name;
           d["rows_read"] = in.rows_read;

@@ -223,3 +223,39 @@ def test_window_functions_match_duckdb(data):
                   "WHERE ts IS NOT NULL", t=data)
     with pytest.raises(sl.SluiceError):
         f.window(sl.col("v") + 1, partition_by="k")
+
+
+def test_cross_join_and_odd_names(data):
+    small = data.slice(0, 50).select(["id", "k"])
+    other = pa.table({"k": [1, 2, 3], "tag": ["a", "b", "c"]})
+    q = sl.from_arrow(small).join(sl.from_arrow(other), how="cross")
+    same(q, "SELECT l.id, l.k, r.k AS k_right, r.tag FROM l CROSS JOIN r", l=small, r=other)
+    with pytest.raises(TypeError):
+        sl.from_arrow(small).join(sl.from_arrow(other), on="k", how="cross")
+    # Column names with spaces and quotes survive the SQL the package writes.
+    odd = pa.table({'event "time"': pa.array([dt.datetime(2024, 1, 1, 0, 0, s)
+                                              for s in range(20)], pa.timestamp("us")),
+                    "v": list(range(20))})
+    w = (sl.from_arrow(odd).tumble('event "time"', "10s").group_by("window_start")
+         .agg(sl.col("v").sum().alias("s")).sort("window_start"))
+    assert w.collect().column("s").to_pylist() == [45, 145]
+
+
+def test_string_slices_count_like_python():
+    words = ["sluice", "ab", "", None]
+    f = sl.from_arrow(pa.table({"w": pa.array(words, pa.string())}))
+    for offset, length in [(0, 2), (1, None), (-3, None), (-3, 2), (-10, 2), (4, 5)]:
+        got = f.select(sl.col("w").str.slice(offset, length).alias("s")).collect()
+        want = [None if w is None else w[offset:] if length is None else w[offset:][:length]
+                for w in words]
+        assert got.column("s").to_pylist() == want, (offset, length)
+
+
+def test_decimal_literals_of_any_exponent(data):
+    f = sl.from_arrow(pa.table({"x": pa.array([decimal.Decimal("999.5"),
+                                               decimal.Decimal("1000.5")],
+                                              pa.decimal128(6, 1))}))
+    assert f.filter(sl.col("x") > decimal.Decimal("1E+3")).count() == 1
+    assert f.filter(sl.col("x") < decimal.Decimal("0.00001")).count() == 0
+    with pytest.raises(ValueError):
+        sl.lit(decimal.Decimal("NaN"))

@@ -113,3 +113,16 @@ def test_kafka_out_and_back_in(kafka, bids):
     assert len(messages) == 5000
     m = messages[0]
     assert json.loads(m.value)["auction"] == int(m.key)
+
+
+def test_ctrl_c_in_one_session_leaves_another_sessions_job_running(tmp_path, sigint_raises):
+    background = sl.Session(threads=1)
+    job = (background.nexmark("bid", events=-1, rate=20_000).select("auction")
+           .start(str(tmp_path / "bg") + "/", format="parquet", roll_rows=5_000))
+    threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        sl.nexmark("bid", events=-1, rate=50_000).select("auction").collect()
+    time.sleep(0.5)
+    assert job.running, job.status()
+    job.stop()
+    assert job.wait() > 0

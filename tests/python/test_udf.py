@@ -98,3 +98,21 @@ def test_misuse_is_refused():
         sl.udf(lambda x: x, return_type="int64")
     with pytest.raises(sl.SluiceError, match="takes 2 arguments"):
         sl.from_arrow(pa.table({"a": [1.0]})).select(gross("a"))
+
+
+def test_odd_results_and_changes_of_type_are_refused(table):
+    class Odd:
+        def __arrow_c_array__(self, requested_schema=None):
+            return ("not", "capsules", "at all")
+
+    @sl.udf(return_type=pa.int64())
+    def odd(x):
+        return Odd()
+
+    with pytest.raises(sl.SluiceError, match="odd"):
+        sl.from_arrow(table).select(odd("id")).collect()
+    # The same name may take another function of the same type, not another type.
+    sl.udf(lambda price, vat: pc.multiply(price, 2.0), return_type=pa.float64(), name="gross")
+    with pytest.raises(ValueError, match="same type"):
+        sl.udf(lambda x: x, return_type=pa.int64(), name="gross")
+    sl.udf(gross.fn, return_type=pa.float64(), name="gross")  # back to the original

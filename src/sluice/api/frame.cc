@@ -37,14 +37,6 @@ expr::Expr StripAlias(const expr::Expr& e) {
   return e->kind == ExprKind::kAlias ? e->args[0] : e;
 }
 
-// A deep copy of the plan's nodes: frames share subtrees, and running a plan
-// numbers its nodes in place (plan::AssignIds).
-plan::Plan ClonePlan(const plan::Plan& p) {
-  plan::Plan copy = plan::CopyNode(*p);
-  for (auto& in : copy->inputs) in = ClonePlan(in);
-  return copy;
-}
-
 expr::Expr ColumnOf(const arrow::Schema& schema, int i) {
   return expr::BoundColumn(i, schema.field(i)->name(), schema.field(i)->type());
 }
@@ -476,8 +468,8 @@ Frame Frame::union_(const Frame& other, bool all) const {
 Result<std::shared_ptr<arrow::Table>> Frame::collect() const {
   ARROW_RETURN_NOT_OK(status_);
   std::shared_ptr<arrow::Table> table;
-  ARROW_RETURN_NOT_OK(session_->Run([&](exec::ExecContext* ctx) -> Status {
-    ARROW_ASSIGN_OR_RAISE(table, job::CollectQuery(ClonePlan(plan_), ctx));
+  ARROW_RETURN_NOT_OK(session_->Run(plan_, [&](exec::ExecContext* ctx) -> Status {
+    ARROW_ASSIGN_OR_RAISE(table, job::CollectQuery(plan::CopyTree(plan_), ctx));
     return Status::OK();
   }));
   return table;
@@ -503,8 +495,8 @@ Result<int64_t> Frame::Write(const std::string& path, int format,
   w.csv_header = options.header;
   w.csv_delimiter = options.delimiter;
   int64_t rows = 0;
-  ARROW_RETURN_NOT_OK(session_->Run([&](exec::ExecContext* ctx) -> Status {
-    ARROW_ASSIGN_OR_RAISE(rows, job::WriteQuery(ClonePlan(plan_), ctx, w));
+  ARROW_RETURN_NOT_OK(session_->Run(plan_, [&](exec::ExecContext* ctx) -> Status {
+    ARROW_ASSIGN_OR_RAISE(rows, job::WriteQuery(plan::CopyTree(plan_), ctx, w));
     return Status::OK();
   }));
   return rows;
@@ -529,10 +521,10 @@ Result<int64_t> Frame::write_arrow(const std::string& path,
 
 Result<std::string> Frame::explain(bool analyze) const {
   ARROW_RETURN_NOT_OK(status_);
-  if (!analyze) return job::ExplainQuery(ClonePlan(plan_));
+  if (!analyze) return job::ExplainQuery(plan::CopyTree(plan_));
   std::string text;
-  ARROW_RETURN_NOT_OK(session_->Run([&](exec::ExecContext* ctx) -> Status {
-    return job::CollectQuery(ClonePlan(plan_), ctx, &text).status();
+  ARROW_RETURN_NOT_OK(session_->Run(plan_, [&](exec::ExecContext* ctx) -> Status {
+    return job::CollectQuery(plan::CopyTree(plan_), ctx, &text).status();
   }));
   return text;
 }

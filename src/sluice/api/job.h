@@ -17,7 +17,7 @@
 // input is cancelled by it and publishes nothing. Abort() cancels at once.
 //
 // Thread-safety: every method may be called from any thread. Destroying a running Job
-// aborts it and waits for its thread.
+// aborts it without waiting: its thread ends on its own (Wait() first to know when).
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -70,14 +70,21 @@ class Job {
   friend class Session;
   Job(std::string statement, exec::ExecOptions options);
 
+  // What the job's thread uses: shared, so that it outlives a Job destroyed while the
+  // thread still runs.
+  struct State {
+    explicit State(exec::ExecOptions options) : ctx(options) {}
+    exec::ExecContext ctx;
+    std::mutex mu;
+    std::condition_variable done_cv;
+    bool done = false;
+    Result<int64_t> result = Status::Invalid("the job has not finished");
+    double seconds = 0;  // once done
+  };
+
   std::string statement_;
-  mutable exec::ExecContext ctx_;  // status() reads its progress counters
+  std::shared_ptr<State> state_;
   std::chrono::steady_clock::time_point started_;
-  mutable std::mutex mu_;
-  std::condition_variable done_cv_;
-  bool done_ = false;
-  Result<int64_t> result_ = Status::Invalid("the job has not finished");
-  double seconds_ = 0;  // once done
   std::thread thread_;
   std::once_flag joined_;
 };

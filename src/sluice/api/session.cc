@@ -1,5 +1,7 @@
 #include "sluice/api/session.h"
 
+#include <set>
+
 #include "sluice/exec/exec_context.h"
 #include "sluice/exec/scannable.h"
 #include "sluice/plan/plan_builder.h"
@@ -159,27 +161,68 @@ std::vector<InputStats> Session::inputs() const {
   return out;
 }
 
-Status Session::Run(const std::function<Status(exec::ExecContext*)>& fn) {
+Status Session::Run(const plan::Plan& plan,
+                    const std::function<Status(exec::ExecContext*)>& fn) {
   std::lock_guard<std::mutex> run_lock(run_mu_);
   exec::ExecOptions exec_options;
   exec_options.threads = options_.threads;
   exec_options.memory_limit = options_.memory_limit;
   exec_options.batch_rows = options_.batch_rows;
   exec::ExecContext ctx(exec_options);
+  {
+    std::lock_guard<std::mutex> lock(running_mu_);
+    running_ = &ctx;
+  }
   Status st = fn(&ctx);
+  {
+    std::lock_guard<std::mutex> lock(running_mu_);
+    running_ = nullptr;
+  }
   // Publish the rejects files of what was read, also when the query failed: the rows
   // rejected so far are the user's evidence.
   Status closed;
   {
     std::lock_guard<std::mutex> lock(catalog_mu_);
-    for (const auto& [name, input] : inputs_) {
-      Status s = input->Close();
-      if (closed.ok() && !s.ok()) closed = s;
-    }
-    Status s = catalog_.CloseInputs();
-    if (closed.ok() && !s.ok()) closed = s;
+    closed = CloseInputsOf(plan);
   }
   return st.ok() ? closed : st;
+}
+
+namespace {
+
+void CollectSources(const plan::Plan& node, std::set<const plan::TableSource*>* out) {
+  if (node->kind == plan::NodeKind::kScan) {
+    out->insert(static_cast<const plan::ScanNode&>(*node).source.get());
+  }
+  for (const auto& in : node->inputs) CollectSources(in, out);
+}
+
+}  // namespace
+
+Status Session::CloseInputsOf(const plan::Plan& plan) {
+  // Only this plan's inputs: a job running beside it keeps its own open (its Kafka
+  // offsets are committed when its rows are written, not when another query ends).
+  std::set<const plan::TableSource*> read;
+  CollectSources(plan, &read);
+  Status closed;
+  auto close = [&](const std::shared_ptr<connector::InputTable>& input) {
+    if (read.count(input.get()) == 0) return;
+    Status s = input->Close();
+    if (closed.ok() && !s.ok()) closed = s;
+  };
+  for (const auto& [name, input] : inputs_) close(input);
+  for (const auto& [name, input] : catalog_.inputs()) close(input);
+  return closed;
+}
+
+void Session::StopRunning() {
+  std::lock_guard<std::mutex> lock(running_mu_);
+  if (running_ != nullptr) running_->RequestStop();
+}
+
+void Session::CancelRunning() {
+  std::lock_guard<std::mutex> lock(running_mu_);
+  if (running_ != nullptr) running_->Cancel();
 }
 
 }  // namespace sluice

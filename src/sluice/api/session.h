@@ -139,6 +139,13 @@ class Session : public std::enable_shared_from_this<Session> {
   /// Inputs opened so far (by readers and by table functions in sql()).
   std::vector<InputStats> inputs() const;
 
+  /// The query running now (collect, write_*, count, explain(true)), if any, stops as
+  /// a first Ctrl-C stops a run: unbounded sources end their input and it drains; a
+  /// query over bounded input is cancelled. Jobs (Start) are not affected.
+  void StopRunning();
+  /// The query running now, if any, is cancelled.
+  void CancelRunning();
+
  private:
   friend class Frame;
   explicit Session(SessionOptions options) : options_(options) {}
@@ -146,15 +153,20 @@ class Session : public std::enable_shared_from_this<Session> {
   Frame Open(const std::string& format, const std::string& path,
              std::map<std::string, std::string> options, OnError on_error,
              const std::string& rejects);
-  /// Runs `fn` (which executes a query) under the run lock, then flushes the inputs'
-  /// rejects files.
-  Status Run(const std::function<Status(exec::ExecContext*)>& fn);
+  /// Runs `fn` (which executes `plan`) under the run lock, then closes the inputs the
+  /// plan read (their rejects files are published, Kafka offsets committed).
+  Status Run(const plan::Plan& plan, const std::function<Status(exec::ExecContext*)>& fn);
+  /// Closes the inputs that `plan` reads. REQUIRES: catalog_mu_ held.
+  Status CloseInputsOf(const plan::Plan& plan);
 
   SessionOptions options_;
   mutable std::mutex catalog_mu_;  // guards catalog_ and inputs_
   job::Catalog catalog_;
   std::vector<std::pair<std::string, std::shared_ptr<connector::InputTable>>> inputs_;
   std::mutex run_mu_;  // one query at a time
+  std::mutex running_mu_;
+  exec::ExecContext* running_ =
+      nullptr;  // the query running now (guarded by running_mu_)
 };
 
 }  // namespace sluice

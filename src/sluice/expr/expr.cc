@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "sluice/expr/function_registry.h"
+
 namespace sluice::expr {
 
 static std::shared_ptr<ExprNode> NewNode(ExprKind kind) {
@@ -152,8 +154,10 @@ bool IsConstant(const Expr& e) {
       e->kind == ExprKind::kStar) {
     return false;
   }
-  // Non-deterministic functions are never constant.
-  if (e->kind == ExprKind::kCall && (e->name == "random" || e->name == "now"))
+  // Non-deterministic functions are never constant, nor user functions (Python UDFs:
+  // nothing says they are deterministic, and they must run where the GIL can be had).
+  if (e->kind == ExprKind::kCall &&
+      (e->name == "random" || e->name == "now" || IsUserFunction(e->name)))
     return false;
   for (const auto& a : e->args) {
     if (!IsConstant(a)) return false;

@@ -1519,6 +1519,12 @@ Status RegisterUserFunction(FunctionDef def) {
   return Status::OK();
 }
 
+bool IsUserFunction(const std::string& name) {
+  UserFunctions& users = Users();
+  std::lock_guard<std::mutex> lock(users.mu);
+  return users.by_name.count(name) > 0;
+}
+
 void ClearUserFunctions() {
   UserFunctions& users = Users();
   std::lock_guard<std::mutex> lock(users.mu);

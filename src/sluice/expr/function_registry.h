@@ -50,6 +50,8 @@ const FunctionDef* FindFunction(const std::string& name);
 /// Thread-safe. A FunctionDef once found stays valid until ClearUserFunctions(): a
 /// replaced one is kept aside, so a query bound to it can finish.
 Status RegisterUserFunction(FunctionDef def);
+/// Whether `name` is a user function's (never folded into a constant: expr.h IsConstant).
+bool IsUserFunction(const std::string& name);
 /// Removes every user function (an embedder's shutdown: the Python module's atexit).
 /// REQUIRES: no query is running.
 void ClearUserFunctions();
