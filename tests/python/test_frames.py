@@ -168,6 +168,9 @@ def test_conversions_to_pandas_polars_and_protocol(data):
 def test_from_polars_and_record_batches():
     df = pl.DataFrame({"a": [1, 2, None], "b": ["x", None, "z"]})
     assert_tables_equal(sl.from_arrow(df).collect(), df.to_arrow(), ordered=True)
+    rel = duckdb.sql("SELECT range AS x, range % 3 AS k FROM range(10)")
+    got = sl.from_arrow(rel).group_by("k").agg(sl.col("x").sum().alias("s")).sort("k")
+    assert got.collect().to_pydict() == {"k": [0, 1, 2], "s": [18, 12, 15]}
     batch = pa.record_batch({"a": [1, 2, 3]})
     assert sl.from_arrow(batch).count() == 3
     assert sl.from_arrow({"a": [1, 2]}).agg(sl.sum("a")).collect().column(0)[0].as_py() == 3
