@@ -57,6 +57,10 @@ def _literal(value: Any) -> _sluice.Expr:
         return _sluice.lit_typed(value.isoformat(sep=" "), "timestamp")
     if isinstance(value, _dt.date):
         return _sluice.lit_typed(value.isoformat(), "date")
+    if isinstance(value, _dt.timedelta):
+        # SQL's INTERVAL: whole days as days, the rest in nanoseconds.
+        return _sluice.lit_interval(0, value.days,
+                                    (value.seconds * 1_000_000 + value.microseconds) * 1000)
     if isinstance(value, _decimal.Decimal):
         if not value.is_finite():
             raise ValueError(f"lit: {value} has no decimal value")
@@ -67,7 +71,8 @@ def _literal(value: Any) -> _sluice.Expr:
         whole = _builtins.max(len(digits) - scale + _builtins.max(0, int(exponent)), 1)
         return _sluice.lit_typed(format(value, "f"), f"decimal({whole + scale},{scale})")
     raise TypeError(
-        f"lit: None, bool, int, float, str, date, datetime or Decimal, not {type(value).__name__}")
+        f"lit: None, bool, int, float, str, date, datetime, timedelta or Decimal, not "
+        f"{type(value).__name__}")
 
 
 def to_expr(value: Any, *, str_is_column: bool = True) -> _sluice.Expr:

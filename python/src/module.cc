@@ -164,6 +164,19 @@ OnError OnErrorOf(const std::string& s) {
       ("on_error must be fail, skip or reject, not '" + s + "'").c_str());
 }
 
+// The options CSV and JSON readers share.
+template <typename Options>
+void SetTextOptions(Options* o, ColumnTypes columns, ColumnTypes types,
+                    std::string compression, int64_t infer_rows,
+                    const std::string& on_error, std::string rejects) {
+  o->columns = std::move(columns);
+  o->types = std::move(types);
+  o->compression = std::move(compression);
+  o->infer_rows = infer_rows;
+  o->on_error = OnErrorOf(on_error);
+  o->rejects = std::move(rejects);
+}
+
 char OneChar(const std::string& s, const char* what, bool allow_empty = false) {
   if (s.empty() && allow_empty) return '\0';
   if (s.size() != 1) {
@@ -357,6 +370,11 @@ NB_MODULE(_sluice, m) {
   m.def("clear_functions", [] { expr::ClearUserFunctions(); });
   m.def("col", &col);
   m.def("lit", &Literal);
+  // An INTERVAL literal (SQL's month-day-nanosecond interval).
+  m.def("lit_interval", [](int32_t months, int32_t days, int64_t nanos) {
+    return lit(std::make_shared<arrow::MonthDayNanoIntervalScalar>(
+        arrow::MonthDayNanoIntervalType::MonthDayNanos{months, days, nanos}));
+  });
   m.def("lit_typed", [](nb::handle value, const std::string& type) {
     return Literal(value).cast(type);
   });
@@ -587,14 +605,11 @@ NB_MODULE(_sluice, m) {
             o.delimiter = OneChar(delimiter, "delimiter");
             o.quote = OneChar(quote, "quote");
             o.escape = OneChar(escape, "escape", true);
-            o.columns = std::move(columns);
-            o.types = std::move(types);
             o.null_values = std::move(null_values);
             o.timestamp_format = std::move(timestamp_format);
-            o.compression = std::move(compression);
-            o.infer_rows = infer_rows;
-            o.on_error = OnErrorOf(on_error);
-            o.rejects = std::move(rejects);
+            SetTextOptions(&o, std::move(columns), std::move(types),
+                           std::move(compression), infer_rows, on_error,
+                           std::move(rejects));
             return s.read_csv(path, o);
           },
           nb::call_guard<nb::gil_scoped_release>())
@@ -604,12 +619,9 @@ NB_MODULE(_sluice, m) {
              std::string compression, int64_t infer_rows, const std::string& on_error,
              std::string rejects) {
             JsonReadOptions o;
-            o.columns = std::move(columns);
-            o.types = std::move(types);
-            o.compression = std::move(compression);
-            o.infer_rows = infer_rows;
-            o.on_error = OnErrorOf(on_error);
-            o.rejects = std::move(rejects);
+            SetTextOptions(&o, std::move(columns), std::move(types),
+                           std::move(compression), infer_rows, on_error,
+                           std::move(rejects));
             return s.read_json(path, o);
           },
           nb::call_guard<nb::gil_scoped_release>())

@@ -126,3 +126,22 @@ def test_ctrl_c_in_one_session_leaves_another_sessions_job_running(tmp_path, sig
     assert job.running, job.status()
     job.stop()
     assert job.wait() > 0
+
+
+def test_interval_join_of_two_streams_from_frames(bids):
+    import datetime as dt
+
+    s = sl.Session(threads=2)
+    auctions = s.nexmark("auction", events=EVENTS, delayed_fraction=0.0)
+    stream_bids = s.nexmark("bid", events=EVENTS, delayed_fraction=0.0)
+    joined = (auctions.select("id", "seller", sl.col("date_time").alias("opened"))
+              .join(stream_bids.select("auction", "bidder", "price", "date_time"),
+                    left_on="id", right_on="auction",
+                    condition=sl.col("date_time").is_between(
+                        sl.col("opened"), sl.col("opened") + dt.timedelta(seconds=10))))
+    assert "StreamJoin" in joined.explain()
+    a = sl.nexmark("auction", events=EVENTS, delayed_fraction=0.0).collect()
+    assert_same(joined.collect(), duck(
+        "SELECT a.id, a.seller, a.date_time AS opened, b.auction, b.bidder, b.price, "
+        "b.date_time FROM a JOIN b ON a.id = b.auction AND b.date_time BETWEEN a.date_time "
+        "AND a.date_time + INTERVAL 10 SECOND", a=a, b=bids))
