@@ -92,6 +92,7 @@ T RunInterruptibly(Session* session, std::function<Result<T>()> fn) {
   return Unwrap(std::move(result));
 }
 
+// The destructor of a capsule holding a C data interface struct `T` named `kName`:
 // releases what the consumer did not move out, then frees the struct.
 template <typename T, const char* kName>
 void ReleaseCapsule(PyObject* capsule) {
@@ -241,9 +242,9 @@ Result<std::shared_ptr<arrow::Array>> ArrayFromPython(nb::handle result) {
   }
   nb::tuple capsules = nb::borrow<nb::tuple>(exported);
   auto* c_schema =
-      static_cast<ArrowSchema*>(PyCapsule_GetPointer(capsules[0].ptr(), "arrow_schema"));
+      static_cast<ArrowSchema*>(PyCapsule_GetPointer(capsules[0].ptr(), kSchemaCapsule));
   auto* c_array =
-      static_cast<ArrowArray*>(PyCapsule_GetPointer(capsules[1].ptr(), "arrow_array"));
+      static_cast<ArrowArray*>(PyCapsule_GetPointer(capsules[1].ptr(), kArrayCapsule));
   if (c_schema == nullptr || c_array == nullptr) throw nb::python_error();
   return arrow::ImportArray(c_array, c_schema);
 }
@@ -253,7 +254,7 @@ void RegisterFunction(const std::string& name, nb::object fn, nb::object return_
   // The declared result type, from pyarrow's schema capsule.
   nb::object type_capsule = return_type.attr("__arrow_c_schema__")();
   auto* c_type =
-      static_cast<ArrowSchema*>(PyCapsule_GetPointer(type_capsule.ptr(), "arrow_schema"));
+      static_cast<ArrowSchema*>(PyCapsule_GetPointer(type_capsule.ptr(), kSchemaCapsule));
   if (c_type == nullptr) throw nb::python_error();
   std::shared_ptr<arrow::DataType> type = Unwrap(arrow::ImportType(c_type));
   std::shared_ptr<nb::object> kept = KeepObject(std::move(fn));
@@ -312,8 +313,9 @@ void RegisterFunction(const std::string& name, nb::object fn, nb::object return_
   Check(expr::RegisterUserFunction(std::move(def)));
 }
 
-// A window frame bound: ("unbounded" | "current" | "preceding" | "following", offset)
-// where the offset is an int, a float, or ("duration_us", n).
+// A window frame bound by its kind ("unbounded_preceding", "preceding", "current",
+// "following", "unbounded_following") and, for the two with an offset, the offset: an
+// int, a float, or ("duration_us", n).
 plan::FrameBound BoundOf(const std::string& kind, nb::handle offset) {
   using K = plan::FrameBoundKind;
   if (kind == "current") return plan::FrameBound(K::kCurrentRow);
