@@ -24,7 +24,7 @@ inline bool SameKey(std::string_view a, std::string_view b) {
 
 KeyTable::ShortKey KeyTable::Pad(std::string_view key) {
   unsigned char bytes[16] = {0};
-  std::memcpy(bytes, key.data(), key.size());
+  if (!key.empty()) std::memcpy(bytes, key.data(), key.size());  // data() may be null
   bytes[15] = static_cast<unsigned char>(key.size());
   ShortKey k;
   std::memcpy(&k.lo, bytes, 8);

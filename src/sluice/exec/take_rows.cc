@@ -115,7 +115,7 @@ Result<std::shared_ptr<arrow::Array>> TakeBinary(
     if (len <= kWide && static_cast<int64_t>(start) <= wide_end) {
       std::memcpy(d + o[i], data + start,
                   kWide);  // the bytes past len are overwritten next
-    } else {
+    } else if (len > 0) {  // an all-empty array may have no data buffer at all
       std::memcpy(d + o[i], data + start, static_cast<size_t>(len));
     }
   }
