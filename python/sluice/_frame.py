@@ -371,21 +371,17 @@ class Frame:
 
         name = hidden_name("job_input")
         self._session._s.register(name, self._f)
-        opts = []
-        if format is not None:
-            opts.append(f"FORMAT {word(format, 'format')}")
-        if brokers is not None:
-            opts.append(f"BROKERS {sql_string(brokers)}")
-        if key is not None:
-            opts.append(f"KEY {sql_string(key)}")
-        if value_format is not None:
-            opts.append(f"VALUE_FORMAT {word(value_format, 'value_format')}")
-        if roll_rows is not None:
-            opts.append(f"ROLL_ROWS {int(roll_rows)}")
-        if roll_interval is not None:
-            opts.append(f"ROLL_INTERVAL {sql_interval(roll_interval)[len('INTERVAL '):]}")
-        if compression is not None:
-            opts.append(f"COMPRESSION {word(compression, 'compression')}")
+        # COPY's options, each given one written as SQL takes it.
+        given = [
+            ("FORMAT", format, lambda v: word(v, "format")),
+            ("BROKERS", brokers, sql_string),
+            ("KEY", key, sql_string),
+            ("VALUE_FORMAT", value_format, lambda v: word(v, "value_format")),
+            ("ROLL_ROWS", roll_rows, lambda v: str(int(v))),
+            ("ROLL_INTERVAL", roll_interval, lambda v: sql_interval(v)[len("INTERVAL "):]),
+            ("COMPRESSION", compression, lambda v: word(v, "compression")),
+        ]
+        opts = [f"{name} {write(value)}" for name, value, write in given if value is not None]
         if partition_by:
             parts = [partition_by] if isinstance(partition_by, str) else list(partition_by)
             opts.append("PARTITION_BY (" + ", ".join(sql_identifier(p) for p in parts) + ")")

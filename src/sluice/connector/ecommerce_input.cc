@@ -194,9 +194,7 @@ Result<std::shared_ptr<InputTable>> OpenEcommerceInput(const SourceSpec& spec) {
       ARROW_ASSIGN_OR_RAISE(int64_t s, ParseIntOption(k, v));
       o.seed = static_cast<uint64_t>(s);
     } else if (k == "splits") {
-      ARROW_ASSIGN_OR_RAISE(int64_t s, ParseIntOption(k, v));
-      if (s < 1 || s > 1024) return Status::Invalid(what, " must be in 1..1024");
-      o.splits = static_cast<int>(s);
+      ARROW_ASSIGN_OR_RAISE(o.splits, ParseSplitsOption(k, v, what));
     } else {
       return Status::Invalid(
           "source ", spec.name, ": unknown option '", k,

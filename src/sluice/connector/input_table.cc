@@ -33,6 +33,13 @@ Result<bool> ParseBoolOption(const std::string& key, const std::string& value) {
   return Status::Invalid("option ", key, ": expected true or false, got '", value, "'");
 }
 
+Result<int> ParseSplitsOption(const std::string& key, const std::string& value,
+                              const std::string& what) {
+  ARROW_ASSIGN_OR_RAISE(int64_t s, ParseIntOption(key, value));
+  if (s < 1 || s > 1024) return Status::Invalid(what, " must be in 1..1024");
+  return static_cast<int>(s);
+}
+
 Result<int64_t> ParseIntOption(const std::string& key, const std::string& value) {
   try {
     size_t used = 0;

@@ -52,6 +52,10 @@ Result<arrow::FieldVector> ParseColumnList(const std::string& text);
 Result<bool> ParseBoolOption(const std::string& key, const std::string& value);
 /// Parses an integer option value (the whole text).
 Result<int64_t> ParseIntOption(const std::string& key, const std::string& value);
+/// Parses a generator's `splits` option: an integer in 1..1024 (`what` names the option
+/// in the error).
+Result<int> ParseSplitsOption(const std::string& key, const std::string& value,
+                              const std::string& what);
 /// Parses a non-negative number option value (the whole text).
 Result<double> ParseNumberOption(const std::string& key, const std::string& value);
 

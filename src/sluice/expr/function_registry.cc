@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -1470,6 +1471,9 @@ void RegisterAll() {
 namespace {
 
 struct UserFunctions {
+  // Set once a user function is registered: planning asks IsUserFunction of every
+  // call, and a process without UDFs takes no lock for it.
+  std::atomic<bool> any{false};
   std::mutex mu;
   std::map<std::string, std::shared_ptr<const FunctionDef>> by_name;
   std::vector<std::shared_ptr<const FunctionDef>> replaced;  // see FindFunction
@@ -1496,6 +1500,7 @@ const FunctionDef* FindFunction(const std::string& name) {
   auto it = Registry().find(name);
   if (it != Registry().end()) return &it->second;
   UserFunctions& users = Users();
+  if (!users.any.load()) return nullptr;
   std::lock_guard<std::mutex> lock(users.mu);
   auto u = users.by_name.find(name);
   return u == users.by_name.end() ? nullptr : u->second.get();
@@ -1516,11 +1521,13 @@ Status RegisterUserFunction(FunctionDef def) {
   auto& slot = users.by_name[def.name];
   if (slot) users.replaced.push_back(std::move(slot));
   slot = std::make_shared<const FunctionDef>(std::move(def));
+  users.any.store(true);
   return Status::OK();
 }
 
 bool IsUserFunction(const std::string& name) {
   UserFunctions& users = Users();
+  if (!users.any.load()) return false;
   std::lock_guard<std::mutex> lock(users.mu);
   return users.by_name.count(name) > 0;
 }
