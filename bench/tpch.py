@@ -10,6 +10,10 @@ Engines, per query and run (see bench/README.md, "TPC-H", for what each time inc
   sluice   `sluice sql --threads N --format parquet --output ans.parquet --table t=... QUERY`,
            a fresh process per run; the time is the process's wall time (start, reading
            the Parquet, the query, writing the small Parquet answer)
+  sluice-py  Sluice in-process through its Python package, like DuckDB and Polars here: a
+           fresh sl.Session per run, the query's tables registered with read_parquet (timed:
+           it reads the footers), the same query text, the answer as an Arrow table; the
+           package's module comes from the build tree (make release), not the binary above
   duckdb   a fresh connection per run with one view per table over read_parquet of the
            same files, the same query text, the answer fetched as an Arrow table; the
            apples-to-apples column for Sluice
@@ -59,12 +63,13 @@ import run_tpch  # noqa: E402  (tests/tpch/run_tpch.py: data, query texts, compa
 RESULTS = ROOT / "bench/results"
 SLUICE_DEFAULT = ROOT / "build/release/tools/sluice/sluice"
 PY = sys.executable
-ENGINES = ["sluice", "duckdb", "polars", "pandas"]
+ENGINES = ["sluice", "sluice-py", "duckdb", "polars", "pandas"]
 QUERIES = list(range(1, 23))
 # The ratio columns: (engine, baseline).
-RATIOS = [("sluice", "duckdb"), ("sluice", "polars"), ("polars", "duckdb"), ("pandas", "duckdb")]
+RATIOS = [("sluice", "duckdb"), ("sluice", "polars"), ("sluice-py", "duckdb"), ("sluice-py", "polars"),
+          ("polars", "duckdb"), ("pandas", "duckdb")]
 UNSUPPORTED = re.compile(r"not supported|unknown function|unsupported|not implemented", re.I)
-COLORS = {"sluice": "#d62728", "duckdb": "#f2c14e", "polars": "#1f77b4", "pandas": "#8c564b"}
+COLORS = {"sluice": "#d62728", "sluice-py": "#ff9896", "duckdb": "#f2c14e", "polars": "#1f77b4", "pandas": "#8c564b"}
 
 
 def log(msg):
@@ -757,7 +762,7 @@ PANDAS = {n: globals()[f"pd_q{n}"] for n in QUERIES if f"pd_q{n}" in globals()}
 
 def arrow_answer(engine, df):
     import pyarrow as pa
-    if engine == "duckdb":
+    if engine in ("duckdb", "sluice-py"):
         return df
     if engine == "polars":
         return df.to_arrow()
@@ -784,6 +789,8 @@ def worker_main(args):
 
     if args.worker == "duckdb":
         import duckdb
+    elif args.worker == "sluice-py":
+        import sluice as sl
     elif args.worker == "pandas":
         import pandas  # noqa: F401  (imported before the first timed query)
         read = pandas_reader(paths)
@@ -804,6 +811,16 @@ def worker_main(args):
                 ans = con.sql(text).to_arrow_table()
                 secs = time.perf_counter() - t0
                 con.close()
+            elif args.worker == "sluice-py":
+                text = run_tpch.query_text(n)
+                t0 = time.perf_counter()
+                s = sl.Session(threads=args.threads, memory_limit=args.memory_limit or 0)
+                for name, path in paths.items():
+                    if re.search(rf"\b{name}\b", text):
+                        s.register(name, s.read_parquet(path))
+                ans = s.sql(text).to_arrow()
+                secs = time.perf_counter() - t0
+                del s
             elif args.worker == "polars":
                 t0 = time.perf_counter()
                 ans = POLARS[n](polars_tables(paths)).collect(engine=args.polars_engine)
@@ -836,6 +853,8 @@ class Worker:
                "--threads", str(self.args.threads), "--polars-engine", self.args.polars_engine]
         if self.args.polars_float:
             cmd.append("--polars-float")
+        if self.args.memory_limit:
+            cmd += ["--memory-limit", self.args.memory_limit]
         self.err = tempfile.TemporaryFile(mode="w+")
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err, text=True,
                                   env=env)
@@ -1291,7 +1310,7 @@ def main():
     ap.add_argument("--polars-float", action="store_true",
                     help="Polars: cast the decimal columns to Float64 at the scan (default: keep decimals, exact)")
     ap.add_argument("--no-chart", action="store_true")
-    ap.add_argument("--worker", choices=["duckdb", "polars", "pandas"], help=argparse.SUPPRESS)
+    ap.add_argument("--worker", choices=["sluice-py", "duckdb", "polars", "pandas"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.threads = args.threads or os.cpu_count()
     if args.worker:

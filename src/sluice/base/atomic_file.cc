@@ -38,17 +38,23 @@ Status PublishTempFile(const std::string& temp_path, const std::string& final_pa
   return Status::OK();
 }
 
-void RemoveStaleTempFiles(const std::string& dir) {
+void RemoveStaleTempFiles(const std::string& dir, bool recursive) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return;
   const std::string prefix = kTempPrefix;
-  for (const auto& entry : fs::recursive_directory_iterator(dir, ec)) {
+  auto visit = [&](const fs::directory_entry& entry) {
     std::string name = entry.path().filename().string();
-    if (name.rfind(prefix, 0) != 0) continue;
+    if (name.rfind(prefix, 0) != 0) return;
     // ".sluice-tmp-<pid>-...": keep the files of live processes (this one included).
     long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
-    if (pid > 0 && (pid == getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0)) continue;
-    fs::remove(entry.path(), ec);
+    if (pid > 0 && (pid == getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0)) return;
+    std::error_code rm;
+    fs::remove(entry.path(), rm);
+  };
+  if (recursive) {
+    for (const auto& entry : fs::recursive_directory_iterator(dir, ec)) visit(entry);
+  } else {
+    for (const auto& entry : fs::directory_iterator(dir, ec)) visit(entry);
   }
 }
 

@@ -17,7 +17,9 @@ std::string TempPathFor(const std::string& final_path);
 Status PublishTempFile(const std::string& temp_path, const std::string& final_path);
 
 /// Removes leftover temporary files of earlier failed runs from `dir` (files of
-/// processes that are still running, this one included, are kept).
-void RemoveStaleTempFiles(const std::string& dir);
+/// processes that are still running, this one included, are kept). `recursive`: from
+/// its subdirectories too (a partitioned output); a single file's directory is looked
+/// at alone, since it may be a large tree that is none of the sink's business (/tmp).
+void RemoveStaleTempFiles(const std::string& dir, bool recursive = true);
 
 }  // namespace sluice

@@ -272,7 +272,7 @@ Result<std::shared_ptr<FileWriteSink>> FileWriteSink::Make(
   if (!dir.empty()) {
     fs::create_directories(dir, ec);
     if (ec) return Status::IOError("cannot create directory '", dir, "': ", ec.message());
-    RemoveStaleTempFiles(dir);
+    RemoveStaleTempFiles(dir, /*recursive=*/directory);
   }
   return sink;
 }
