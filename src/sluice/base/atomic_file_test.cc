@@ -35,7 +35,8 @@ TEST_F(StaleTempFiles, RecursiveReachesPartitionDirectories) {
   RemoveStaleTempFiles(dir_.string(), /*recursive=*/true);
   EXPECT_FALSE(fs::exists(dir_ / ".sluice-tmp-99999999-0-a.parquet"));
   EXPECT_FALSE(fs::exists(dir_ / "part=1" / ".sluice-tmp-99999999-1-b.parquet"));
-  EXPECT_TRUE(fs::exists(dir_ / (".sluice-tmp-" + std::to_string(::getpid()) + "-2-c.parquet")));
+  EXPECT_TRUE(
+      fs::exists(dir_ / (".sluice-tmp-" + std::to_string(::getpid()) + "-2-c.parquet")));
   EXPECT_TRUE(fs::exists(dir_ / "kept.parquet"));
 }
 
@@ -43,7 +44,8 @@ TEST_F(StaleTempFiles, SingleFileDirectoryIsNotWalked) {
   RemoveStaleTempFiles(dir_.string(), /*recursive=*/false);
   EXPECT_FALSE(fs::exists(dir_ / ".sluice-tmp-99999999-0-a.parquet"));
   EXPECT_TRUE(fs::exists(dir_ / "part=1" / ".sluice-tmp-99999999-1-b.parquet"));
-  EXPECT_TRUE(fs::exists(dir_ / (".sluice-tmp-" + std::to_string(::getpid()) + "-2-c.parquet")));
+  EXPECT_TRUE(
+      fs::exists(dir_ / (".sluice-tmp-" + std::to_string(::getpid()) + "-2-c.parquet")));
   EXPECT_TRUE(fs::exists(dir_ / "kept.parquet"));
 }
 

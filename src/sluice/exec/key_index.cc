@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 
+#include "sluice/base/huge_pages.h"
 #include "sluice/base/parallel.h"
 #include "sluice/exec/key_table.h"
 #include "sluice/exec/take_rows.h"
@@ -289,9 +290,11 @@ class IntKeyIndex final : public KeyIndex {
           static_cast<uint32_t>(g + 1);
     }
     dense_ = true;
-    std::vector<Slot>().swap(slots_);
+    HugeVector<Slot>().swap(slots_);
     return Status::OK();
   }
+
+  bool DirectlyIndexed() const override { return dense_; }
 
   void Partitions(int parts, uint8_t* out) const override {
     for (int64_t g = 0; g < size(); ++g) {
@@ -488,14 +491,18 @@ class IntKeyIndex final : public KeyIndex {
 
   void Grow() { Rehash(slots_.empty() ? 1024 : slots_.size() * 2); }
 
-  // Keys being inserted that fill most of a small range go in a direct array (id + 1 by
-  // key - min_) instead of hash slots: a quarter of the bytes or less, one load per
-  // row, no probing (a column of 100 K ids spanning 1..100 K: 400 KiB against 4 MiB
-  // of slots). The array leaves again when a key far outside makes the range sparse.
+  // Keys being inserted that fill a sixteenth or more of a range go in a direct array
+  // (id + 1 by key - min_) instead of hash slots: one load per row, no probing. Hash
+  // slots take 32 to 64 bytes per key (16-byte slots, at most half full, doubling), the
+  // array 4 bytes per value of the range: at most as much at this density, far less
+  // when denser (a column of 100 K ids spanning 1..100 K: 400 KiB against 4 MiB of
+  // slots). A worker's share of a clustered key (TPC-H's order keys, a quarter of
+  // 1..6 M, in every other row group) is about an eighth of its range. The array leaves
+  // again when a key far outside makes the range sparse.
   static bool DenseForInserts(int64_t lo, int64_t hi, int64_t keys) {
     const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
     return span <
-           std::min<uint64_t>(uint64_t{1} << 24, 4 * static_cast<uint64_t>(keys) + 64);
+           std::min<uint64_t>(uint64_t{1} << 24, 16 * static_cast<uint64_t>(keys) + 64);
   }
 
   void MaybeGoDirect() {
@@ -504,7 +511,7 @@ class IntKeyIndex final : public KeyIndex {
       return;
     }
     FillDirect(min_, static_cast<uint64_t>(max_) - static_cast<uint64_t>(min_) + 1);
-    std::vector<Slot>().swap(slots_);
+    HugeVector<Slot>().swap(slots_);
     dense_ = true;
   }
 
@@ -544,7 +551,7 @@ class IntKeyIndex final : public KeyIndex {
     // Sparse now: hash slots for every key (min_ stays the smallest key).
     dense_ = false;
     min_ = lo;
-    std::vector<uint32_t>().swap(direct_);
+    HugeVector<uint32_t>().swap(direct_);
     size_t cap = 1024;
     while (cap < (keys_.size() + 1) * 2) cap *= 2;
     slots_.assign(cap, Slot{0, 0});
@@ -560,7 +567,7 @@ class IntKeyIndex final : public KeyIndex {
   }
 
   void Rehash(size_t cap) {
-    std::vector<Slot> old(cap, Slot{0, 0});
+    HugeVector<Slot> old(cap, Slot{0, 0});
     old.swap(slots_);
     mask_ = cap - 1;
     shift_ = 64 - __builtin_ctzll(cap);
@@ -573,16 +580,16 @@ class IntKeyIndex final : public KeyIndex {
   }
 
   std::shared_ptr<arrow::DataType> type_;
-  std::vector<Slot> slots_;
+  HugeVector<Slot> slots_;
   uint64_t mask_ = 0;
   int shift_ = 64;
-  std::vector<int64_t> keys_;  // by id (0 at the NULL key's id)
+  HugeVector<int64_t> keys_;  // by id (0 at the NULL key's id)
   int64_t null_id_ = -1;
   int64_t min_ = std::numeric_limits<int64_t>::max();
   int64_t max_ = std::numeric_limits<int64_t>::min();
   bool sealed_ = false;
   bool dense_ = false;
-  std::vector<uint32_t> direct_;  // when dense_: id + 1 of key min_ + i
+  HugeVector<uint32_t> direct_;   // when dense_: id + 1 of key min_ + i
   std::vector<uint64_t> filter_;  // after Seal, when hashed and large (BuildFilter)
   int filter_shift_ = 64;
   std::vector<int64_t> scratch_;

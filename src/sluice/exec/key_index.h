@@ -89,6 +89,10 @@ class KeyIndex {
   virtual Status Reserve(int64_t keys, int64_t bytes) { return Status::OK(); }
   /// Bytes the keys take (0 for inline integer keys): for Reserve.
   virtual int64_t KeyBytes() const { return 0; }
+  /// Whether keys are found by direct indexing, without hashing (integer keys of a
+  /// dense range): inserting another index's keys then costs a load per key, and a
+  /// merge is faster done in one pass than partitioned by hash.
+  virtual bool DirectlyIndexed() const { return false; }
   /// Declares that no more keys come (lets the index pick a faster lookup structure).
   virtual Status Seal() { return Status::OK(); }
   /// Insert of every key there will be, then Seal: into an empty index, all at once (a
