@@ -5,6 +5,7 @@
 #include <arrow/compute/api.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -477,14 +478,15 @@ namespace {
 // A large sealed hash table filters probes through its Bloom filter once most probes
 // miss: the ids found must be those of a reference map, hits and misses alike, across
 // batches that switch the filter on and off.
-TEST(KeyIndexTest, FilteredProbesOfALargeTableMatchAMap) {
+// Builds n keys from `key`, then probes in batches that first mostly miss (the
+// filter turns on) and then mostly hit, against a map; misses come from `key` + 1 and
+// from outside the keys' range on both sides.
+void CheckFilteredProbes(int64_t n, const std::function<int64_t(std::mt19937_64&)>& key) {
   std::mt19937_64 rng(99);
-  const int64_t n = 60000;
   std::unordered_map<int64_t, int64_t> ref;
   arrow::Int64Builder kb;
   for (int64_t i = 0; i < n; ++i) {
-    int64_t k = static_cast<int64_t>(rng() >> 20);  // sparse: hashed, not direct
-    ASSERT_TRUE(kb.Append(k).ok());
+    ASSERT_TRUE(kb.Append(key(rng)).ok());
   }
   std::shared_ptr<arrow::Array> keys;
   ASSERT_TRUE(kb.Finish(&keys).ok());
@@ -501,7 +503,9 @@ TEST(KeyIndexTest, FilteredProbesOfALargeTableMatchAMap) {
     for (int i = 0; i < 4000; ++i) {
       int64_t k = static_cast<int64_t>(rng() % 100) < hit_percent
                       ? k64.Value(static_cast<int64_t>(rng() % n))
-                      : static_cast<int64_t>(rng() >> 20) + 1;
+                      : key(rng) + 1;
+      if (i % 89 == 0) k = -k - 5;
+      if (i % 83 == 0) k = std::numeric_limits<int64_t>::max() - i;
       if (i % 97 == 0) {
         ASSERT_TRUE(pb.AppendNull().ok());
       } else {
@@ -523,6 +527,21 @@ TEST(KeyIndexTest, FilteredProbesOfALargeTableMatchAMap) {
     }
   }
   EXPECT_EQ(scratch.probed, 12 * 4000);
+}
+
+TEST(KeyIndexTest, FilteredProbesOfALargeTableMatchAMap) {
+  // Sparse 44-bit keys: hashed, with a Bloom filter.
+  CheckFilteredProbes(60000,
+                      [](std::mt19937_64& r) { return static_cast<int64_t>(r() >> 20); });
+}
+
+TEST(KeyIndexTest, FilteredProbesOfASmallRangeMatchAMap) {
+  // Hashed keys whose range fits the range bits: many keys over 1.5 M values, and a
+  // few (TPC-H Q17's parts) over 200 K.
+  CheckFilteredProbes(
+      60000, [](std::mt19937_64& r) { return static_cast<int64_t>(r() % 1500000); });
+  CheckFilteredProbes(
+      204, [](std::mt19937_64& r) { return static_cast<int64_t>(r() % 200000) + 1; });
 }
 
 }  // namespace
