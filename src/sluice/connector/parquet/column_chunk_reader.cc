@@ -17,6 +17,7 @@
 
 #include "sluice/connector/parquet/page_header.h"
 #include "sluice/connector/parquet/snappy.h"
+#include "sluice/exec/take_rows.h"
 
 namespace sluice::connector {
 
@@ -418,6 +419,42 @@ class Reader : public ColumnChunkReader {
     return FinishBatch(n, &b);
   }
 
+  Result<std::shared_ptr<arrow::Array>> NextSelected(int64_t n, const int32_t* rows,
+                                                     int64_t count) override {
+    n = std::min(n, rows_left_);
+    if (max_def_ > 0 || layout_.boolean) {
+      // Nulls (values stored densely) and bits: decoded whole, then taken.
+      ARROW_ASSIGN_OR_RAISE(auto all, Next(n));
+      return exec::TakeRows(all, rows, count, pool_);
+    }
+    Batch b;
+    ARROW_RETURN_NOT_OK(StartBatch(count, &b));
+    int64_t produced = 0, s = 0;  // rows passed; rows[s] is the next one asked for
+    while (produced < n) {
+      const int64_t next_row = s < count ? rows[s] : n;
+      if (page_rows_left_ == 0) {
+        ARROW_ASSIGN_OR_RAISE(const int64_t skipped,
+                              SkipPages(n - produced, next_row - produced));
+        produced += skipped;
+        if (produced == n) break;
+        ARROW_RETURN_NOT_OK(NextDataPage());
+      }
+      const int64_t m = std::min(n - produced, page_rows_left_);
+      int64_t e = s;
+      while (e < count && rows[e] < produced + m) ++e;
+      rel_.resize(static_cast<size_t>(e - s));
+      for (int64_t j = s; j < e; ++j)
+        rel_[j - s] = rows[j] - static_cast<int32_t>(produced);
+      ARROW_RETURN_NOT_OK(DecodeSelectedValues(m, rel_.data(), e - s, &b));
+      s = e;
+      produced += m;
+      page_rows_left_ -= m;
+    }
+    rows_left_ -= n;
+    if (b.dense != count) return Corrupt("selected rows past the chunk's rows");
+    return FinishBatch(count, &b);
+  }
+
   // Checks the pages and decodes the dictionary page, if any.
   Status Init() {
     ARROW_ASSIGN_OR_RAISE(page_buffer_, arrow::AllocateResizableBuffer(0, pool_));
@@ -606,6 +643,94 @@ class Reader : public ColumnChunkReader {
     } else {
       ConvertValues(layout_, p, n, dictionary_values_->mutable_data());
     }
+    return Status::OK();
+  }
+
+  // Passes over whole data pages, unread, while they end within the next `limit` rows
+  // and before row `before` (both counted from here). Returns the rows passed.
+  Result<int64_t> SkipPages(int64_t limit, int64_t before) {
+    int64_t passed = 0;
+    while (true) {
+      while (next_page_ < pages_.size() &&
+             pages_[next_page_].header.type == PageType::kIndexPage) {
+        ++next_page_;
+      }
+      if (next_page_ >= pages_.size()) return passed;
+      const PageHeader& h = pages_[next_page_].header;
+      const int64_t rows = h.type == PageType::kDataPageV2 ? h.num_rows : h.num_values;
+      if (rows <= 0 || passed + rows > limit || passed + rows > before) return passed;
+      passed += rows;
+      ++next_page_;
+    }
+  }
+
+  // The values at rows rel[0, k) (ascending, below m) of the current page's next m
+  // rows appended densely to the batch; the page advances by m rows. No nulls.
+  Status DecodeSelectedValues(int64_t m, const int32_t* rel, int64_t k, Batch* b) {
+    if (dictionary_page_) {
+      constexpr int64_t kBlock = 1024;
+      indices_scratch_.resize(static_cast<size_t>(std::min(m, kBlock)));
+      picked_.resize(static_cast<size_t>(std::min(m, kBlock)));
+      uint32_t* idx = indices_scratch_.data();
+      int64_t j = 0;
+      for (int64_t done = 0; done < m; done += kBlock) {
+        const int64_t mb = std::min(kBlock, m - done);
+        if (indices_.Get(idx, mb) != mb)
+          return Corrupt("a page with fewer indices than values");
+        int64_t c = 0;
+        uint32_t max = 0;
+        for (; j < k && rel[j] < done + mb; ++j, ++c) {
+          picked_[c] = idx[rel[j] - done];
+          max = std::max(max, picked_[c]);
+        }
+        if (c == 0) continue;
+        if (max >= dict_size_) {
+          return Corrupt("a dictionary index ", max, " past the dictionary's ",
+                         dict_size_, " values");
+        }
+        ARROW_RETURN_NOT_OK(GatherBlock(picked_.data(), c, b));
+        b->dense += c;
+      }
+      return Status::OK();
+    }
+    if (layout_.strings) {
+      return layout_.large_offsets ? AppendSelectedStrings<int64_t>(m, rel, k, b)
+                                   : AppendSelectedStrings<int32_t>(m, rel, k, b);
+    }
+    const int64_t sw = layout_.stored_width;
+    if (m * sw > values_end_ - values_) return Corrupt("a page shorter than its values");
+    uint8_t* out = b->values->mutable_data();
+    for (int64_t j = 0; j < k; ++j) {
+      ConvertValues(layout_, values_ + rel[j] * sw, 1,
+                    out + (b->dense + j) * layout_.width);
+    }
+    values_ += m * sw;
+    b->dense += k;
+    return Status::OK();
+  }
+
+  template <typename Offset>
+  Status AppendSelectedStrings(int64_t m, const int32_t* rel, int64_t k, Batch* b) {
+    auto* offsets = reinterpret_cast<Offset*>(b->offsets->mutable_data());
+    Offset pos = static_cast<Offset>(b->data.length());
+    int64_t j = 0;
+    for (int64_t i = 0; i < m; ++i) {
+      if (values_end_ - values_ < 4) return Corrupt("a page shorter than its values");
+      uint32_t len;
+      std::memcpy(&len, values_, 4);
+      values_ += 4;
+      if (len > static_cast<uint64_t>(values_end_ - values_))
+        return Corrupt("a page shorter than its values");
+      if (j < k && rel[j] == i) {
+        ARROW_RETURN_NOT_OK(CheckOffsets<Offset>(b->data.length() + len));
+        ARROW_RETURN_NOT_OK(b->data.Append(values_, len));
+        pos += static_cast<Offset>(len);
+        offsets[b->dense + j + 1] = pos;
+        ++j;
+      }
+      values_ += len;
+    }
+    b->dense += k;
     return Status::OK();
   }
 
@@ -868,6 +993,8 @@ class Reader : public ColumnChunkReader {
   std::shared_ptr<arrow::ResizableBuffer> page_buffer_;  // decompressed pages, reused
   size_t next_page_ = 0;
   int64_t page_rows_left_ = 0;
+  std::vector<int32_t> rel_;      // NextSelected: the page's selected rows
+  std::vector<uint32_t> picked_;  // NextSelected: their dictionary indices
   HybridDecoder levels_;
   HybridDecoder indices_;
   bool dictionary_page_ = false;

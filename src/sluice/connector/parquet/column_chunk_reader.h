@@ -67,6 +67,16 @@ class ColumnChunkReader {
   /// the chunk), except that dictionary arrays of one chunk share their dictionary.
   virtual Result<std::shared_ptr<arrow::Array>> Next(int64_t n) = 0;
 
+  /// The rows rows[0, count) (ascending, each below n) of the next min(n, rows left)
+  /// rows, as one array of `count` rows; the chunk advances by all of them. What
+  /// Next(n) then a take would give, without building the rows not asked for: values
+  /// of the other rows are skipped (dictionary indices are still unpacked, plain
+  /// values passed over), and a page none of whose rows is asked for is neither
+  /// decompressed nor decoded. A scan uses it for the columns a filter does not read.
+  virtual Result<std::shared_ptr<arrow::Array>> NextSelected(int64_t n,
+                                                             const int32_t* rows,
+                                                             int64_t count) = 0;
+
   /// Where the chunk's bytes are in its file: {offset, length}.
   static std::pair<int64_t, int64_t> ByteRange(const parquet::ColumnChunkMetaData& meta);
 

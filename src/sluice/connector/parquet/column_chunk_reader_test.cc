@@ -230,25 +230,57 @@ int CompareAllChunks(const Written& w, std::mt19937_64& rng, int* total) {
       if (!made.ok()) continue;
       ++taken;
       auto chunk_reader = std::move(made).ValueOrDie();
-      arrow::ArrayVector got;
+      // Batches of random sizes; some read whole (Next), some only at random rows
+      // (NextSelected: none, a few, most or all of them), which the expected column
+      // then takes too.
+      if (type->id() == arrow::Type::DICTIONARY) {
+        auto value_type = static_cast<const arrow::DictionaryType&>(*type).value_type();
+        expected =
+            arrow::compute::Cast(expected, value_type).ValueOrDie().chunked_array();
+      }
+      auto whole = arrow::Concatenate(expected->chunks()).ValueOrDie();
+      arrow::ArrayVector got, want;
       int64_t rows = 0;
-      while (true) {
+      while (rows < rg_meta->num_rows()) {
         int64_t n = 1 + static_cast<int64_t>(rng() % (rng() % 4 == 0 ? 5000 : 700));
-        auto next = chunk_reader->Next(n);
+        const int64_t len = std::min(n, rg_meta->num_rows() - rows);
+        arrow::Result<std::shared_ptr<arrow::Array>> next;
+        if (rng() % 3 == 0) {
+          next = chunk_reader->Next(n);
+          want.push_back(whole->Slice(rows, len));
+        } else {
+          const int density[] = {0, 2, 50, 98, 100};
+          const int d = density[rng() % 5];
+          std::vector<int32_t> picked;
+          for (int64_t i = 0; i < len; ++i) {
+            if (static_cast<int>(rng() % 100) < d)
+              picked.push_back(static_cast<int32_t>(i));
+          }
+          next = chunk_reader->NextSelected(n, picked.data(),
+                                            static_cast<int64_t>(picked.size()));
+          auto indices = arrow::Int32Builder();
+          EXPECT_TRUE(indices.AppendValues(picked).ok());
+          auto taken =
+              arrow::compute::Take(whole->Slice(rows, len), indices.Finish().ValueOrDie())
+                  .ValueOrDie();
+          want.push_back(taken.make_array());
+        }
         EXPECT_TRUE(next.ok()) << next.status().ToString();
-        if (!next.ok() || (*next)->length() == 0) break;
+        if (!next.ok()) break;
         EXPECT_TRUE((*next)->ValidateFull().ok()) << (*next)->ValidateFull().ToString();
-        rows += (*next)->length();
+        EXPECT_EQ((*next)->length(), want.back()->length());
+        rows += len;
         got.push_back(*next);
       }
+      auto last = chunk_reader->Next(100);
+      EXPECT_TRUE(last.ok() && (*last)->length() == 0) << "rows past the row group";
       EXPECT_EQ(rows, rg_meta->num_rows());
       if (rows != rg_meta->num_rows()) continue;
+      expected = std::make_shared<arrow::ChunkedArray>(want, whole->type());
       auto actual = std::make_shared<arrow::ChunkedArray>(got, type);
       if (type->id() == arrow::Type::DICTIONARY) {
         auto value_type = static_cast<const arrow::DictionaryType&>(*type).value_type();
         actual = arrow::compute::Cast(actual, value_type).ValueOrDie().chunked_array();
-        expected =
-            arrow::compute::Cast(expected, value_type).ValueOrDie().chunked_array();
       }
       EXPECT_TRUE(actual->Equals(*expected))
           << "row group " << rg << " column " << c << " " << type->ToString();
@@ -279,6 +311,70 @@ TEST(ColumnChunkReader, MatchesArrowsReaderOnRandomFiles) {
   ::testing::Test::RecordProperty("chunks", total);
   // The fast reader must take most chunks for the test to mean anything.
   EXPECT_GT(taken, total * 8 / 10) << taken << " of " << total;
+}
+
+// Pages of exactly 100 rows (a page per write batch): rows asked for at the first and
+// last row of a page, next to pages passed over unread, in batches that end inside
+// pages and at their ends.
+TEST(ColumnChunkReader, SelectedRowsAtPageEdges) {
+  for (bool dictionary : {false, true}) {
+    arrow::Int64Builder b;
+    for (int64_t i = 0; i < 10000; ++i) ASSERT_TRUE(b.Append(i * 7 % 1000).ok());
+    auto values = b.Finish().ValueOrDie();
+    auto table = arrow::Table::Make(
+        arrow::schema({arrow::field("v", arrow::int64(), false)}), {values});
+    parquet::WriterProperties::Builder props;
+    props.compression(arrow::Compression::SNAPPY)
+        ->data_pagesize(1)
+        ->write_batch_size(100);
+    if (!dictionary) props.disable_dictionary();
+    auto sink = arrow::io::BufferOutputStream::Create().ValueOrDie();
+    ASSERT_TRUE(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), sink,
+                                           10000, props.build())
+                    .ok());
+    auto file = sink->Finish().ValueOrDie();
+    auto input = std::make_shared<arrow::io::BufferReader>(file);
+    std::unique_ptr<parquet::arrow::FileReader> reader;
+    ASSERT_TRUE(parquet::arrow::OpenFile(input, arrow::default_memory_pool())
+                    .Value(&reader)
+                    .ok());
+    auto meta = reader->parquet_reader()->metadata();
+    auto chunk_meta = meta->RowGroup(0)->ColumnChunk(0);
+    const std::vector<std::vector<int32_t>> picks = {
+        {99}, {100}, {0}, {199, 200}, {5099}, {9999}, {}, {99, 100, 5000, 9900}};
+    for (const int64_t batch : {10000, 1000, 250, 100}) {
+      for (const auto& pick : picks) {
+        auto [offset, length] = ColumnChunkReader::ByteRange(*chunk_meta);
+        auto bytes =
+            arrow::AllocateBuffer(length + ColumnChunkReader::kPadding).ValueOrDie();
+        std::memcpy(bytes->mutable_data(), file->data() + offset,
+                    static_cast<size_t>(length));
+        SLUICE_ASSERT_OK_AND_ASSIGN(
+            auto r, ColumnChunkReader::Make(std::move(bytes), *chunk_meta,
+                                            *meta->schema()->Column(0), arrow::int64(),
+                                            arrow::default_memory_pool(), "test"));
+        for (int64_t start = 0; start < 10000; start += batch) {
+          std::vector<int32_t> rows;
+          for (int32_t p : pick) {
+            if (p >= start && p < start + batch)
+              rows.push_back(p - static_cast<int32_t>(start));
+          }
+          SLUICE_ASSERT_OK_AND_ASSIGN(
+              auto got,
+              r->NextSelected(batch, rows.data(), static_cast<int64_t>(rows.size())));
+          ASSERT_EQ(got->length(), static_cast<int64_t>(rows.size()));
+          const auto& g = static_cast<const arrow::Int64Array&>(*got);
+          for (size_t j = 0; j < rows.size(); ++j) {
+            ASSERT_EQ(g.Value(static_cast<int64_t>(j)), (start + rows[j]) * 7 % 1000)
+                << "dictionary " << dictionary << " batch " << batch << " row "
+                << start + rows[j];
+          }
+        }
+        SLUICE_ASSERT_OK_AND_ASSIGN(auto end, r->Next(10));
+        EXPECT_EQ(end->length(), 0);
+      }
+    }
+  }
 }
 
 TEST(ColumnChunkReader, CorruptChunksFailCleanly) {
