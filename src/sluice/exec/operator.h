@@ -99,6 +99,7 @@ class Operator {
 };
 
 class Source;
+class FilterFactory;
 
 /// Creates the per-worker instances of a streaming operator and holds what they share.
 class OperatorFactory : public PhysicalNode {
@@ -152,6 +153,12 @@ class Source : public virtual PhysicalNode {
   /// one consumer handles both (a hash aggregate grouping by them). Called before
   /// Prepare; sources that never produce dictionaries ignore it.
   virtual void AllowDictionaryColumns(const std::vector<int>& columns) {}
+  /// Offers the filter that comes first after this source in its pipeline (over this
+  /// source's columns): a source that takes it (returns true) emits only the rows it
+  /// keeps, as the filter would have emitted them, and the pipeline runs without it.
+  /// A Parquet scan reads the filter's columns first and the others only at the kept
+  /// rows. Called after AllowDictionaryColumns, before Prepare.
+  virtual bool TakeFilter(const std::shared_ptr<FilterFactory>& filter) { return false; }
 };
 
 class LocalSinkState {

@@ -550,6 +550,11 @@ class Builder {
                 const std::vector<int>& sink_dictionaries = {}) {
     for (auto& p : parts) {
       UseDictionaries(p, sink_dictionaries);
+      if (!p.operators.empty()) {
+        auto filter = std::dynamic_pointer_cast<FilterFactory>(p.operators[0]);
+        if (filter && p.source->TakeFilter(filter))
+          p.operators.erase(p.operators.begin());
+      }
       for (auto& op : p.operators) op->AddPipeline();
       out_.pipelines.push_back(Pipeline{p.source, std::move(p.operators), sink});
     }

@@ -24,7 +24,7 @@ int64_t NowNanos() {
 thread_local int64_t tl_nested_nanos = 0;
 
 template <typename Fn>
-Status TimeSelf(std::atomic<int64_t>* self_nanos, Fn&& fn) {
+Status TimeSelfInline(std::atomic<int64_t>* self_nanos, Fn&& fn) {
   int64_t saved = tl_nested_nanos;
   tl_nested_nanos = 0;
   int64_t start = NowNanos();
@@ -48,11 +48,12 @@ class ChainEmitter : public Emitter {
     if (ctx_->interrupted()) return Status::Cancelled("interrupted");
     if (op_ == nullptr) {
       if (sink_->takes_result()) ctx_->progress().rows_emitted += batch.data->num_rows();
-      return TimeSelf(&sink_->metrics().nanos,
-                      [&] { return sink_->Consume(ctx_, local_, std::move(batch)); });
+      return TimeSelfInline(&sink_->metrics().nanos, [&] {
+        return sink_->Consume(ctx_, local_, std::move(batch));
+      });
     }
-    return TimeSelf(&factory_->metrics().nanos,
-                    [&] { return op_->ProcessBatch(std::move(batch), next_); });
+    return TimeSelfInline(&factory_->metrics().nanos,
+                          [&] { return op_->ProcessBatch(std::move(batch), next_); });
   }
 
   Status EmitWatermark(Watermark wm) override {
@@ -92,6 +93,10 @@ class CountingEmitter : public Emitter {
 };
 
 }  // namespace
+
+Status TimeSelf(std::atomic<int64_t>* self_nanos, const std::function<Status()>& fn) {
+  return TimeSelfInline(self_nanos, fn);
+}
 
 Status Executor::RunPipeline(
     const std::shared_ptr<Source>& source,
@@ -157,8 +162,8 @@ Status Executor::RunPipeline(
         m = next_morsel.fetch_add(1);
       }
       if (m >= morsels) break;
-      Status s = TimeSelf(&source->metrics().nanos,
-                          [&] { return source->Produce(ctx_, m, &source_out); });
+      Status s = TimeSelfInline(&source->metrics().nanos,
+                                [&] { return source->Produce(ctx_, m, &source_out); });
       if (!s.ok()) return fail(s);
     }
     if (ctx_->cancelled()) return Status::Cancelled("cancelled");

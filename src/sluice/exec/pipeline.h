@@ -1,11 +1,18 @@
 #pragma once
 // Pipelines and the executor that runs them on all cores (morsel-driven).
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "sluice/exec/operator.h"
 
 namespace sluice::exec {
+
+/// Runs `fn` and adds its time to *self_nanos, less the time of the timed calls inside
+/// it (which the timed call around this one does not count either): the self times of
+/// EXPLAIN ANALYZE. For work a node does for another one (a scan running its filter).
+Status TimeSelf(std::atomic<int64_t>* self_nanos, const std::function<Status()>& fn);
 
 struct Pipeline {
   std::shared_ptr<Source> source;

@@ -14,6 +14,9 @@
 
 #include "sluice/base/input_file.h"
 #include "sluice/connector/parquet/column_chunk_reader.h"
+#include "sluice/exec/operators/filter_project.h"
+#include "sluice/exec/pipeline.h"
+#include "sluice/exec/take_rows.h"
 
 namespace sluice::connector {
 
@@ -343,6 +346,21 @@ class ParquetScan : public exec::Source {
     }
   }
 
+  // Late materialization: the filter's columns are read first, the others only at the
+  // rows it keeps (ColumnChunkReader::NextSelected). Taken when some projected column
+  // is not read by the filter.
+  bool TakeFilter(const std::shared_ptr<exec::FilterFactory>& filter) override {
+    const int width = static_cast<int>(projection_.size());
+    if (filter->input_width() != width) return false;
+    std::vector<int> read = filter->columns();
+    if (read.empty() || static_cast<int>(read.size()) >= width) return false;
+    if (read.back() >= width) return false;
+    filter_ = filter;
+    filter_reads_.assign(width, false);
+    for (int c : read) filter_reads_[c] = true;
+    return true;
+  }
+
   Status Produce(exec::ExecContext* ctx, int64_t morsel, exec::Emitter* out) override {
     auto [file_index, row_group] = morsels_[morsel];
     const auto& file = table_->files()[file_index];
@@ -365,65 +383,150 @@ class ParquetScan : public exec::Source {
     int64_t rows_in_group = file.metadata->RowGroup(row_group)->num_rows();
     int64_t group_bytes = file.metadata->RowGroup(row_group)->total_compressed_size();
     int64_t k = 0;
+    // Output column i from what was read for it (`col`: null for a partition column):
+    // the table's type, or kept dictionary-encoded where the consumer takes that.
+    auto output_column = [&](size_t i, std::shared_ptr<arrow::Array> col,
+                             int64_t n) -> Result<std::shared_ptr<arrow::Array>> {
+      if (col == nullptr) {
+        const auto& v = file.partition_values[projection_[i] - nfile];
+        ARROW_ASSIGN_OR_RAISE(col, arrow::MakeArrayFromScalar(*v, n, ctx->pool()));
+      }
+      const auto& want = schema_->field(static_cast<int>(i))->type();
+      if (col->type_id() == arrow::Type::DICTIONARY && !keep_dictionary_.empty() &&
+          keep_dictionary_[i] &&
+          static_cast<const arrow::DictionaryType&>(*col->type())
+              .value_type()
+              ->Equals(*want)) {
+        return col;  // kept as indices for a consumer that groups or filters by them
+      }
+      if (!col->type()->Equals(*want)) {
+        auto cast = cp::Cast(col, want);
+        if (!cast.ok()) {
+          return Status::Invalid(
+              "'", file.path, "': column '", schema_->field(static_cast<int>(i))->name(),
+              "' has type ", col->type()->ToString(), ", expected ", want->ToString());
+        }
+        col = cast->make_array();
+      }
+      return col;
+    };
+    auto schema_of = [&](const arrow::ArrayVector& cols) {
+      arrow::FieldVector fields;
+      for (size_t i = 0; i < cols.size(); ++i) {
+        fields.push_back(schema_->field(static_cast<int>(i))->WithType(cols[i]->type()));
+      }
+      return arrow::schema(std::move(fields));
+    };
+    std::unique_ptr<exec::FilterFactory::Selector> selector;
+    if (filter_) selector = filter_->MakeSelector();
+    std::vector<int32_t> kept;
+    // Emits output columns `cols` (n rows): through the taken filter, if any.
+    auto emit_columns = [&](arrow::ArrayVector cols, int64_t n) -> Status {
+      ctx->progress().rows_read += n;
+      auto schema = schema_of(cols);
+      auto batch = arrow::RecordBatch::Make(std::move(schema), n, std::move(cols));
+      if (selector) {
+        ARROW_RETURN_NOT_OK(exec::TimeSelf(&filter_->metrics().nanos, [&]() -> Status {
+          ARROW_RETURN_NOT_OK(selector->Select(batch, &kept));
+          if (kept.size() < static_cast<size_t>(n) && !kept.empty()) {
+            ARROW_ASSIGN_OR_RAISE(
+                batch,
+                exec::TakeBatchRows(batch, kept.data(), static_cast<int64_t>(kept.size()),
+                                    ctx->pool()));
+          }
+          if (!kept.empty()) {
+            ARROW_ASSIGN_OR_RAISE(batch, selector->DecodeForOutput(batch));
+          }
+          return Status::OK();
+        }));
+        filter_->metrics().rows_out += static_cast<int64_t>(kept.size());
+        if (kept.empty()) return Status::OK();
+      }
+      return out->Emit(exec::Batch{std::move(batch), exec::MorselSeq(morsel, k++)});
+    };
     auto emit = [&](const std::shared_ptr<arrow::RecordBatch>& batch,
                     int64_t n) -> Status {
       arrow::ArrayVector cols;
-      std::shared_ptr<arrow::Schema> schema = schema_;
       for (size_t i = 0; i < projection_.size(); ++i) {
-        std::shared_ptr<arrow::Array> col;
-        if (output_of[i] >= 0) {
-          col = batch->column(output_of[i]);
-        } else {
-          const auto& v = file.partition_values[projection_[i] - nfile];
-          ARROW_ASSIGN_OR_RAISE(col, arrow::MakeArrayFromScalar(*v, n, ctx->pool()));
-        }
-        const auto& want = schema_->field(static_cast<int>(i))->type();
-        if (col->type_id() == arrow::Type::DICTIONARY && !keep_dictionary_.empty() &&
-            keep_dictionary_[i] &&
-            static_cast<const arrow::DictionaryType&>(*col->type())
-                .value_type()
-                ->Equals(*want)) {
-          // Kept as indices for a consumer that groups by them.
-          ARROW_ASSIGN_OR_RAISE(
-              schema, schema->SetField(
-                          static_cast<int>(i),
-                          schema->field(static_cast<int>(i))->WithType(col->type())));
-        } else if (!col->type()->Equals(*want)) {
-          auto cast = cp::Cast(col, want);
-          if (!cast.ok()) {
-            return Status::Invalid("'", file.path, "': column '",
-                                   schema_->field(static_cast<int>(i))->name(),
-                                   "' has type ", col->type()->ToString(), ", expected ",
-                                   want->ToString());
-          }
-          col = cast->make_array();
-        }
+        ARROW_ASSIGN_OR_RAISE(
+            auto col,
+            output_column(i, output_of[i] >= 0 ? batch->column(output_of[i]) : nullptr,
+                          n));
         cols.push_back(std::move(col));
       }
-      ctx->progress().rows_read += n;
-      return out->Emit(exec::Batch{arrow::RecordBatch::Make(schema, n, std::move(cols)),
-                                   exec::MorselSeq(morsel, k++)});
+      return emit_columns(std::move(cols), n);
     };
     if (rows_in_group == 0) return Status::OK();  // its offsets may be meaningless
     if (!file_columns.empty()) {
       ARROW_ASSIGN_OR_RAISE(auto fast, FastReaders(ctx, *input, file, row_group));
       if (!fast.empty()) {
         const int64_t batch_rows = ctx->batch_rows();
+        // Column i's next n rows: all of them (every_row), or rows[0, count) of them.
+        auto read = [&](size_t i, int64_t n, bool every_row, const int32_t* rows,
+                        int64_t count) -> Result<std::shared_ptr<arrow::Array>> {
+          if (output_of[i] < 0) {
+            ARROW_ASSIGN_OR_RAISE(auto all, output_column(i, nullptr, n));
+            return every_row ? all : exec::TakeRows(all, rows, count, ctx->pool());
+          }
+          auto& r = fast[output_of[i]];
+          std::shared_ptr<arrow::Array> col;
+          if (every_row) {
+            ARROW_ASSIGN_OR_RAISE(col, r->Next(n));
+            count = n;
+          } else {
+            ARROW_ASSIGN_OR_RAISE(col, r->NextSelected(n, rows, count));
+          }
+          if (col->length() != count) {
+            return Status::IOError("'", file.path, "' row group ", row_group,
+                                   ": a column chunk ends before the row group");
+          }
+          return output_column(i, std::move(col), count);
+        };
         for (int64_t off = 0; off < rows_in_group; off += batch_rows) {
           const int64_t n = std::min(batch_rows, rows_in_group - off);
-          arrow::ArrayVector columns;
-          arrow::FieldVector fields;
-          for (auto& r : fast) {
-            ARROW_ASSIGN_OR_RAISE(auto col, r->Next(n));
-            if (col->length() != n) {
-              return Status::IOError("'", file.path, "' row group ", row_group,
-                                     ": a column chunk ends before the row group");
+          arrow::ArrayVector cols(projection_.size());
+          if (!selector) {
+            for (size_t i = 0; i < projection_.size(); ++i) {
+              ARROW_ASSIGN_OR_RAISE(cols[i], read(i, n, true, nullptr, 0));
             }
-            fields.push_back(arrow::field("", col->type()));
-            columns.push_back(std::move(col));
+            ARROW_RETURN_NOT_OK(emit_columns(std::move(cols), n));
+            continue;
           }
-          ARROW_RETURN_NOT_OK(emit(
-              arrow::RecordBatch::Make(arrow::schema(fields), n, std::move(columns)), n));
+          // The filter's columns, its verdict (the others are placeholders it does not
+          // look at), then the others at the kept rows only.
+          for (size_t i = 0; i < projection_.size(); ++i) {
+            if (filter_reads_[i]) {
+              ARROW_ASSIGN_OR_RAISE(cols[i], read(i, n, true, nullptr, 0));
+            } else {
+              cols[i] = std::make_shared<arrow::NullArray>(n);
+            }
+          }
+          ctx->progress().rows_read += n;
+          auto probe = arrow::RecordBatch::Make(schema_of(cols), n, cols);
+          ARROW_RETURN_NOT_OK(exec::TimeSelf(
+              &filter_->metrics().nanos, [&] { return selector->Select(probe, &kept); }));
+          const int64_t m = static_cast<int64_t>(kept.size());
+          filter_->metrics().rows_out += m;
+          const bool every_row = m == n;
+          for (size_t i = 0; i < projection_.size(); ++i) {
+            if (filter_reads_[i]) {
+              if (!every_row && m > 0) {
+                ARROW_ASSIGN_OR_RAISE(
+                    cols[i], exec::TakeRows(cols[i], kept.data(), m, ctx->pool()));
+              }
+            } else {
+              ARROW_ASSIGN_OR_RAISE(cols[i], read(i, n, every_row, kept.data(), m));
+            }
+          }
+          if (m == 0) continue;
+          auto schema = schema_of(cols);
+          auto batch = arrow::RecordBatch::Make(std::move(schema), m, std::move(cols));
+          ARROW_RETURN_NOT_OK(exec::TimeSelf(&filter_->metrics().nanos, [&]() -> Status {
+            ARROW_ASSIGN_OR_RAISE(batch, selector->DecodeForOutput(batch));
+            return Status::OK();
+          }));
+          ARROW_RETURN_NOT_OK(
+              out->Emit(exec::Batch{std::move(batch), exec::MorselSeq(morsel, k++)}));
         }
         ctx->progress().bytes_read += group_bytes;
         return Status::OK();
@@ -544,6 +647,8 @@ class ParquetScan : public exec::Source {
 
   const ParquetTable* table_;
   std::vector<bool> keep_dictionary_;  // by output column (AllowDictionaryColumns)
+  std::shared_ptr<exec::FilterFactory> filter_;  // TakeFilter, or null
+  std::vector<bool> filter_reads_;               // by output column: the filter reads it
   std::vector<int> projection_;
   std::vector<std::pair<int, int>> morsels_;
   std::shared_ptr<arrow::Schema> schema_;

@@ -157,7 +157,24 @@ Status DictionaryTermMask(const FilterFactory::Term& term,
   return Status::OK();
 }
 
-class FilterOp : public Operator {
+// The rows where `mask` (a boolean array or scalar over n rows) is TRUE.
+void SelectionFromMask(const arrow::Datum& mask, int64_t n, std::vector<int32_t>* rows) {
+  rows->clear();
+  if (mask.is_scalar()) {
+    const auto& s = static_cast<const arrow::BooleanScalar&>(*mask.scalar());
+    if (s.is_valid && s.value) {
+      rows->resize(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) (*rows)[i] = static_cast<int32_t>(i);
+    }
+    return;
+  }
+  const auto& m = *mask.array();
+  SelectionFromBits(m.GetValues<uint8_t>(1, 0),
+                    m.MayHaveNulls() ? m.GetValues<uint8_t>(0, 0) : nullptr, m.offset,
+                    m.length, rows);
+}
+
+class FilterOp : public Operator, public FilterFactory::Selector {
  public:
   FilterOp(const expr::Expr* predicate, const std::vector<FilterFactory::Term>* terms,
            const std::vector<bool>* pass)
@@ -165,13 +182,27 @@ class FilterOp : public Operator {
 
   Status ProcessBatch(Batch batch, Emitter* out) override {
     std::shared_ptr<arrow::RecordBatch> data = batch.data;
+    ARROW_RETURN_NOT_OK(Select(data, &selection_));
+    if (selection_.empty()) return Status::OK();
+    if (static_cast<int64_t>(selection_.size()) < data->num_rows()) {
+      ARROW_ASSIGN_OR_RAISE(data, TakeBatchRows(data, selection_.data(),
+                                                static_cast<int64_t>(selection_.size()),
+                                                arrow::default_memory_pool()));
+    }
+    return EmitFiltered(DecodeForOutput(data), batch.seq, out);
+  }
+
+  Status Select(const std::shared_ptr<arrow::RecordBatch>& data,
+                std::vector<int32_t>* selection) override {
     const int64_t n = data->num_rows();
     bool encoded = false;
-    for (const auto& c : data->columns())
-      encoded |= c->type_id() == arrow::Type::DICTIONARY;
+    for (int c = 0; c < data->num_columns(); ++c) {
+      encoded |= Reads(c) && data->column(c)->type_id() == arrow::Type::DICTIONARY;
+    }
     if (!encoded && terms_->size() == 1) {
       ARROW_ASSIGN_OR_RAISE(auto mask, expr::Evaluate(*predicate_, *data));
-      return EmitFiltered(FilterBatch(data, mask), batch.seq, out);
+      SelectionFromMask(mask, n, selection);
+      return Status::OK();
     }
     keep_.assign(n, 1);
     int64_t kept = n;
@@ -196,14 +227,14 @@ class FilterOp : public Operator {
       ARROW_ASSIGN_OR_RAISE(auto rows,
                             DecodeWhere(data, [&](int c) { return t->reads(c); }));
       ARROW_ASSIGN_OR_RAISE(auto mask, expr::Evaluate(t->expr, *rows));
-      ARROW_ASSIGN_OR_RAISE(data, FilterBatch(data, mask));
-      return EmitFiltered(DecodeForOutput(data), batch.seq, out);
+      SelectionFromMask(mask, n, selection);
+      return Status::OK();
     }
     // The others in order, each over the rows still kept.
     std::shared_ptr<arrow::RecordBatch> decoded;  // data with their columns decoded
     for (const auto* t : rest_) {
       if (kept < 0) kept = std::count(keep_.begin(), keep_.end(), uint8_t{1});
-      if (kept == 0) return Status::OK();
+      if (kept == 0) break;
       if (kept * 2 > n) {
         // Most rows left: evaluate them all, only the kept ones' verdicts counting. If
         // that fails, a rejected row may be the cause: the kept rows alone decide.
@@ -228,21 +259,24 @@ class FilterOp : public Operator {
       }
       kept = -1;
     }
-    if (kept < 0) kept = std::count(keep_.begin(), keep_.end(), uint8_t{1});
-    if (kept == 0) return Status::OK();
-    if (kept < n) {
-      ARROW_ASSIGN_OR_RAISE(data, FilterBatch(data, keep_));
-    }
-    return EmitFiltered(DecodeForOutput(data), batch.seq, out);
+    SelectionFromBytes(keep_.data(), n, selection);
+    return Status::OK();
   }
 
- private:
   // `data` with the dictionary columns the next operator does not take decoded.
   Result<std::shared_ptr<arrow::RecordBatch>> DecodeForOutput(
-      const std::shared_ptr<arrow::RecordBatch>& data) const {
+      const std::shared_ptr<arrow::RecordBatch>& data) override {
     return DecodeWhere(data, [&](int c) {
       return !(c < static_cast<int>(pass_->size()) && (*pass_)[c]);
     });
+  }
+
+ private:
+  bool Reads(int column) const {
+    for (const auto& t : *terms_) {
+      if (t.reads(column)) return true;
+    }
+    return false;
   }
 
   // Evaluates `t` over a copy of the kept rows of the columns it reads.
@@ -279,6 +313,7 @@ class FilterOp : public Operator {
   std::vector<uint8_t> keep_;
   std::vector<const FilterFactory::Term*> rest_;
   std::vector<int32_t> rows_;
+  std::vector<int32_t> selection_;
 };
 
 class ProjectOp : public Operator {
@@ -338,6 +373,18 @@ void FilterFactory::PassDictionaries(const std::vector<int>& columns) {
 
 Result<std::unique_ptr<Operator>> FilterFactory::Make(ExecContext* ctx, int worker) {
   return std::make_unique<FilterOp>(&predicate_, &terms_, &pass_);
+}
+
+std::unique_ptr<FilterFactory::Selector> FilterFactory::MakeSelector() const {
+  return std::make_unique<FilterOp>(&predicate_, &terms_, &pass_);
+}
+
+std::vector<int> FilterFactory::columns() const {
+  std::vector<int> out;
+  for (const auto& t : terms_) out.insert(out.end(), t.columns.begin(), t.columns.end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 Result<std::unique_ptr<Operator>> ProjectFactory::Make(ExecContext* ctx, int worker) {

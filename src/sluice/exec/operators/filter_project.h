@@ -30,6 +30,25 @@ class FilterFactory : public OperatorFactory {
   /// The columns (input indices: a filter keeps the schema) that may leave this filter
   /// dictionary-encoded because the next operator or sink takes them so. Default none.
   void PassDictionaries(const std::vector<int>& columns);
+  /// The input columns the predicate reads, ascending.
+  std::vector<int> columns() const;
+
+  /// The filter's decision without its take, for a source that reads the columns the
+  /// predicate does not read only at the rows it keeps (a Parquet scan). One per
+  /// worker, like the operator; the same rows, errors and dictionary handling.
+  class Selector {
+   public:
+    virtual ~Selector() = default;
+    /// The rows of `batch` (ascending) the predicate keeps. Columns it does not read
+    /// (columns()) may be any arrays of the batch's length: they are not looked at.
+    virtual Status Select(const std::shared_ptr<arrow::RecordBatch>& batch,
+                          std::vector<int32_t>* rows) = 0;
+    /// `batch` (the kept rows, all columns) as the filter would emit it: dictionary
+    /// columns that the next operator does not take decoded (PassDictionaries).
+    virtual Result<std::shared_ptr<arrow::RecordBatch>> DecodeForOutput(
+        const std::shared_ptr<arrow::RecordBatch>& batch) = 0;
+  };
+  std::unique_ptr<Selector> MakeSelector() const;
 
   struct Term {
     expr::Expr expr;
