@@ -6,7 +6,9 @@
 // whole partitions) whose statistics prove that a pushed-down predicate cannot match
 // are skipped. Every file must have the columns of the first one (types are cast to
 // the first file's types when they differ); a file that does not is an error naming it.
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -35,7 +37,8 @@ class ParquetTable : public plan::TableSource, public exec::Scannable {
   std::optional<int64_t> EstimatedBytes() const override { return total_bytes_; }
   bool SupportsPredicatePruning() const override { return true; }
   /// Integer and date columns: max - min + 1 over all row groups' statistics (at most
-  /// the row count); other columns: unknown.
+  /// the row count). String columns dictionary-encoded in every row group: from the
+  /// dictionaries' sizes (page headers read once, then remembered). Others: unknown.
   std::optional<int64_t> EstimatedDistinct(int column) const override;
   Result<std::shared_ptr<exec::Source>> MakeSource(
       const std::vector<int>& projection,
@@ -53,6 +56,10 @@ class ParquetTable : public plan::TableSource, public exec::Scannable {
   int num_file_columns() const { return num_file_columns_; }
 
  private:
+  std::optional<int64_t> EstimatedDistinctStrings(int column) const;
+  mutable std::mutex distinct_mu_;
+  mutable std::map<int, std::optional<int64_t>> distinct_strings_;  // by column
+
   std::string pattern_;
   std::vector<File> files_;
   std::shared_ptr<arrow::Schema> schema_;
