@@ -32,7 +32,10 @@ void Widen(const uint8_t* values, int64_t n, int64_t* out) {
 
 }  // namespace
 
-Status LoadIntegers(const arrow::Array& array, std::vector<int64_t>* out) {
+namespace {
+
+template <typename Vector>
+Status LoadIntegersInto(const arrow::Array& array, Vector* out) {
   const auto& t = *array.type();
   const int64_t n = array.length();
   out->resize(n);
@@ -61,6 +64,15 @@ Status LoadIntegers(const arrow::Array& array, std::vector<int64_t>* out) {
       std::memcpy(out->data(), values, n * 8);
   }
   return Status::OK();
+}
+
+}  // namespace
+
+Status LoadIntegers(const arrow::Array& array, HugeVector<int64_t>* out) {
+  return LoadIntegersInto(array, out);
+}
+Status LoadIntegers(const arrow::Array& array, std::vector<int64_t>* out) {
+  return LoadIntegersInto(array, out);
 }
 
 void KeyIndex::PartitionsOf(const uint32_t* ids, int64_t n, uint8_t* out) const {
@@ -648,7 +660,7 @@ class IntKeyIndex final : public KeyIndex {
   std::vector<uint64_t> filter_;      // after Seal, when hashed and large (BuildFilter)
   std::vector<uint64_t> range_bits_;  // after Seal, when hashed (BuildRangeBits)
   int filter_shift_ = 64;
-  std::vector<int64_t> scratch_;
+  HugeVector<int64_t> scratch_;
 };
 
 // One string or binary column: the raw bytes are the key (no row encoding), hashed

@@ -25,6 +25,7 @@
 #include <memory>
 #include <vector>
 
+#include "sluice/base/huge_pages.h"
 #include "sluice/base/status.h"
 #include "sluice/exec/row_encoding.h"
 
@@ -36,12 +37,13 @@ bool IsIntegerLike(const arrow::DataType& t);
 
 /// The values of an integer-like array as int64 (unsigned ones zero-extended, so equal
 /// values of one type stay equal and distinct ones distinct); nulls' slots unspecified.
+Status LoadIntegers(const arrow::Array& array, HugeVector<int64_t>* out);
 Status LoadIntegers(const arrow::Array& array, std::vector<int64_t>* out);
 
 /// Per-caller scratch space for KeyIndex::Find (reused across batches).
 struct ProbeScratch {
   EncodedRows rows;
-  std::vector<int64_t> ints;
+  HugeVector<int64_t> ints;
   std::vector<int64_t> pair_ids;  // several key columns: their packed column ids
   std::vector<std::vector<int64_t>> column_ids;  // several key columns: each one's ids
   std::vector<uint8_t> missing;                  // several key columns: a value unknown

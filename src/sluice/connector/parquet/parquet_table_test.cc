@@ -36,16 +36,18 @@ class ParquetTableStats : public ::testing::Test {
       EXPECT_TRUE(names.Append("customer#" + std::to_string(i)).ok());
       EXPECT_TRUE(id.Append(i + 1).ok());
     }
-    auto table = arrow::Table::Make(
-        arrow::schema({arrow::field("few", arrow::utf8()), arrow::field("names", arrow::utf8()),
-                       arrow::field("id", arrow::int64())}),
-        {few.Finish().ValueOrDie(), names.Finish().ValueOrDie(), id.Finish().ValueOrDie()});
+    auto table =
+        arrow::Table::Make(arrow::schema({arrow::field("few", arrow::utf8()),
+                                          arrow::field("names", arrow::utf8()),
+                                          arrow::field("id", arrow::int64())}),
+                           {few.Finish().ValueOrDie(), names.Finish().ValueOrDie(),
+                            id.Finish().ValueOrDie()});
     parquet::WriterProperties::Builder props;
     props.dictionary_pagesize_limit(dictionary_page_limit);
     const std::string path = (dir_ / name).string();
     auto out = arrow::io::FileOutputStream::Open(path).ValueOrDie();
-    EXPECT_TRUE(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), out, 10000,
-                                           props.build())
+    EXPECT_TRUE(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), out,
+                                           10000, props.build())
                     .ok());
     EXPECT_TRUE(out->Close().ok());
     return path;

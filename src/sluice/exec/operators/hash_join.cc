@@ -320,8 +320,11 @@ class ProbeOp : public Operator {
     // Whether rows decide by their match flag after the pairs (outer, semi, anti).
     const bool track_probe = type == JoinType::kLeft || type == JoinType::kFull ||
                              type == JoinType::kSemi || type == JoinType::kAnti;
-    std::vector<uint8_t> probe_matched(track_probe ? n : 0, 0);
-    std::vector<int64_t> chain_start(n, -1);
+    // Reused across batches: no fresh pages per batch.
+    std::vector<uint8_t>& probe_matched = probe_matched_;
+    probe_matched.assign(track_probe ? n : 0, 0);
+    std::vector<int64_t>& chain_start = chain_start_;
+    chain_start.assign(n, -1);
     if (build.has_keys()) {
       ARROW_ASSIGN_OR_RAISE(auto keys, EvaluateKeys(f_->probe_keys(), *probe));
       key_ids_.resize(n);
@@ -463,6 +466,8 @@ class ProbeOp : public Operator {
   ProbeScratch scratch_;
   std::vector<int64_t> key_ids_;
   std::vector<uint8_t> keep_;
+  std::vector<uint8_t> probe_matched_;
+  std::vector<int64_t> chain_start_;
   std::shared_ptr<arrow::Schema> joined_schema_;
 };
 

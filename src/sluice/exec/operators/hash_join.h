@@ -25,6 +25,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "sluice/base/huge_pages.h"
 #include "sluice/exec/batch_collector.h"
 #include "sluice/exec/key_index.h"
 #include "sluice/exec/operator.h"
@@ -83,8 +84,8 @@ class HashJoinBuild : public Sink {
   BatchCollector collected_;
   std::shared_ptr<arrow::RecordBatch> rows_;
   std::unique_ptr<KeyIndex> table_;  // null without key columns (cross join)
-  std::vector<int64_t> first_;
-  std::vector<int64_t> next_;
+  HugeVector<int64_t> first_;        // large and filled at once: huge-page backed
+  HugeVector<int64_t> next_;
   std::vector<std::atomic<uint8_t>> matched_;
   std::vector<std::atomic<uint8_t>> key_done_;
   // The build's spill set, made by the first caller (thread-safe).
