@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -14,11 +15,13 @@
 #include "sluice/exec/operators/limit.h"
 #include "sluice/exec/operators/partition_top_k.h"
 #include "sluice/exec/operators/sort.h"
+#include "sluice/exec/operators/spool.h"
 #include "sluice/exec/operators/stream_join.h"
 #include "sluice/exec/operators/time_window.h"
 #include "sluice/exec/operators/updating_aggregate.h"
 #include "sluice/exec/operators/window.h"
 #include "sluice/exec/scannable.h"
+#include "sluice/plan/cardinality.h"
 
 namespace sluice::exec {
 
@@ -455,7 +458,70 @@ namespace {
 
 class Builder {
  public:
+  // Marks the subtrees the plan reads twice that are spooled, computed once: joins (with
+  // the filters and projections over them) of bounded input, estimated at most
+  // kSpoolRows rows. A rewrite that restricts an aggregate by the other side of its
+  // join (restrict_aggregates.cc) copies that side: TPC-H Q2 computed its partsupp,
+  // supplier, nation, region and part join twice. The outermost copy is spooled; what
+  // it contains is then not looked for again.
+  static constexpr double kSpoolRows = 1e6;
+  void FindShared(const plan::Plan& root) {
+    std::vector<plan::Plan> seen;
+    std::function<void(const plan::Plan&)> visit = [&](const plan::Plan& n) {
+      if (Spoolable(n)) {
+        for (const auto& s : seen) {
+          if (plan::SameResult(s, n)) {
+            if (std::find(shared_.begin(), shared_.end(), s) == shared_.end()) {
+              shared_.push_back(s);
+            }
+            return;
+          }
+        }
+        seen.push_back(n);
+      }
+      for (const auto& in : n->inputs) visit(in);
+    };
+    visit(root);
+  }
+
   Result<std::vector<Partial>> Build(const plan::Plan& node) {
+    for (const auto& s : shared_) {
+      if (!plan::SameResult(s, node)) continue;
+      for (const auto& [plan, spool] : spools_) {
+        if (plan == s) {
+          out_.reused.push_back(node->id);
+          return std::vector<Partial>{Partial{spool, {}}};
+        }
+      }
+      ARROW_ASSIGN_OR_RAISE(auto parts, BuildNode(node));
+      auto spool = std::make_shared<SpoolSink>();
+      spools_.emplace_back(s, spool);
+      return BreakParts(std::move(parts), node, spool, spool);
+    }
+    return BuildNode(node);
+  }
+
+ private:
+  static bool Spoolable(const plan::Plan& node) {
+    using plan::NodeKind;
+    if (node->kind != NodeKind::kJoin && node->kind != NodeKind::kFilter &&
+        node->kind != NodeKind::kProject) {
+      return false;
+    }
+    bool join = false, bounded = true;
+    std::function<void(const plan::Plan&)> walk = [&](const plan::Plan& n) {
+      join |= n->kind == NodeKind::kJoin;
+      if (n->kind == NodeKind::kScan) {
+        bounded &= !static_cast<const plan::ScanNode&>(*n).source->Unbounded();
+      }
+      for (const auto& in : n->inputs) walk(in);
+    };
+    walk(node);
+    return join && bounded && plan::EstimateRows(node) <= kSpoolRows;
+  }
+
+ public:
+  Result<std::vector<Partial>> BuildNode(const plan::Plan& node) {
     switch (node->kind) {
       case NodeKind::kScan:
         return BuildScan(static_cast<const plan::ScanNode&>(*node));
@@ -820,6 +886,9 @@ class Builder {
   std::set<const plan::TimeWindowNode*> pane_windows_;
   // The aggregates built so far, by plan: a source may feed several pipelines.
   std::vector<std::pair<plan::Plan, std::shared_ptr<HashAggregate>>> aggregates_;
+  // Subtrees read twice (FindShared), and the spools of those built so far.
+  std::vector<plan::Plan> shared_;
+  std::vector<std::pair<plan::Plan, std::shared_ptr<SpoolSink>>> spools_;
 };
 
 }  // namespace
@@ -838,6 +907,7 @@ Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root, std::shared_ptr<S
     ARROW_RETURN_NOT_OK(sink->TakeUpdates(*updating));
   }
   Builder builder;
+  builder.FindShared(root);
   ARROW_ASSIGN_OR_RAISE(auto parts, builder.Build(root));
   builder.Register(std::dynamic_pointer_cast<PhysicalNode>(sink), -1);
   ARROW_RETURN_NOT_OK(builder.Finish(
