@@ -33,6 +33,9 @@ def data(tmp_path_factory):
     pq.write_table(t.slice(0, 20_000), d / "a.parquet", row_group_size=5_000)
     pq.write_table(t.slice(20_000), d / "b.parquet", row_group_size=5_000,
                    dictionary_pagesize_limit=64)
+    # Plain pages only: a table loaded from it encodes its repeated strings itself.
+    (d / "plain").mkdir()
+    pq.write_table(t, d / "plain" / "c.parquet", row_group_size=7_000, use_dictionary=False)
     return str(d / "*.parquet")
 
 
@@ -68,6 +71,10 @@ MEMORY_QUERIES = [
     "SELECT s, t, v FROM m ORDER BY s NULLS FIRST, t, v, f LIMIT 50",
     "SELECT s, row_number() OVER (PARTITION BY t ORDER BY v, f) AS r FROM m",
     "SELECT * FROM m UNION ALL SELECT * FROM mm",
+    # p: loaded from plain pages, its repeated strings encoded when loaded.
+    "SELECT s, t, sum(v) AS sv, count(*) AS n FROM p GROUP BY s, t",
+    "SELECT p.s, count(*) AS n FROM p JOIN m ON p.s = m.s AND p.v = m.v WHERE p.t <> 't3' GROUP BY p.s",
+    "SELECT s, t, v, f FROM p WHERE s LIKE 'group-1%' AND v > 90",
 ]
 
 
@@ -77,13 +84,15 @@ def test_tables_in_memory_keep_dictionaries_and_match_duckdb(sluice, duck, data,
     first = data.replace("*.parquet", "a.parquet")
     query = MEMORY_QUERIES[qi]
     out = tmp_path / "out.parquet"
+    plain = data.replace("*.parquet", "plain/c.parquet")
     script = (f"CREATE TABLE m AS SELECT * FROM read_parquet('{first}');\n"
               f"CREATE TABLE mm AS SELECT * FROM read_parquet('{data}');\n"
+              f"CREATE TABLE p AS SELECT * FROM read_parquet('{plain}');\n"
               f"COPY ({query}) TO '{out}' (FORMAT parquet);\n")
     r = sluice.cli(["sql", "-q", "--threads", threads, script])
     assert r.returncode == 0, r.describe()
     ours = pq.read_table(out)
-    theirs = result_compare.duckdb_answer(duck, {"m": first, "mm": data}, query)
+    theirs = result_compare.duckdb_answer(duck, {"m": first, "mm": data, "p": plain}, query)
     diff = result_compare.compare(ours, theirs, ordered=query.startswith("SELECT s, t, v FROM m ORDER BY"))
     assert diff is None, f"{query}: {diff}"
     for field in ours.schema:

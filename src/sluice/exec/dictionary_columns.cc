@@ -2,6 +2,9 @@
 
 #include <arrow/compute/api.h>
 
+#include <string_view>
+#include <unordered_map>
+
 namespace sluice::exec {
 
 namespace cp = arrow::compute;
@@ -42,6 +45,46 @@ Result<bool> UnifyDictionary(arrow::ArrayVector* chunks,
   }
   *chunks = std::move(out);
   return true;
+}
+
+int64_t TotalRows(const arrow::ArrayVector& chunks) {
+  int64_t rows = 0;
+  for (const auto& c : chunks) rows += c->length();
+  return rows;
+}
+
+// Whether a plain string column probably repeats its values (at most one distinct value
+// in two rows), from a sample of about 64 Ki values spread over it: the sample's
+// distinct count d plus f1^2 / (2 f2) (Chao's estimate of the values the sample missed,
+// from those it saw once, f1, and twice, f2). The exact check is UnifyDictionary's;
+// this keeps it (a hash of every value) from running on columns of mostly unique
+// strings (names, comments), where it would be work for nothing.
+bool ProbablyRepeats(const arrow::ArrayVector& chunks, int64_t rows) {
+  constexpr int64_t kSample = 65536;
+  if (rows < 4096) return false;
+  const int64_t step = std::max<int64_t>(1, rows / kSample);
+  std::unordered_map<std::string_view, int64_t> seen;
+  int64_t sampled = 0, base = 0;
+  for (const auto& c : chunks) {
+    if (c->type_id() != arrow::Type::STRING && c->type_id() != arrow::Type::BINARY) {
+      return false;
+    }
+    const auto& a = static_cast<const arrow::BinaryArray&>(*c);
+    for (int64_t i = (step - base % step) % step; i < a.length(); i += step) {
+      if (a.IsValid(i)) ++seen[a.GetView(i)];
+      ++sampled;
+    }
+    base += a.length();
+  }
+  if (sampled == 0) return false;
+  double f1 = 0, f2 = 0;
+  for (const auto& [v, n] : seen) {
+    f1 += n == 1;
+    f2 += n == 2;
+  }
+  const double missed = f2 > 0 ? f1 * f1 / (2 * f2) : f1 * (f1 - 1) / 2;
+  const double distinct = static_cast<double>(seen.size()) + missed;
+  return distinct * 2 <= static_cast<double>(rows);
 }
 
 }  // namespace
@@ -89,7 +132,8 @@ Result<std::shared_ptr<arrow::RecordBatch>> DecodeDictionaries(
 
 Result<std::shared_ptr<arrow::Table>> TableKeepingDictionaries(
     const std::shared_ptr<arrow::Schema>& schema,
-    const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches) {
+    const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches,
+    bool encode_repeated) {
   if (batches.empty()) return arrow::Table::MakeEmpty(schema);
   arrow::FieldVector fields = schema->fields();
   std::vector<arrow::ArrayVector> chunks(fields.size());
@@ -112,7 +156,10 @@ Result<std::shared_ptr<arrow::Table>> TableKeepingDictionaries(
     }
     if (all_dictionary) {
       fields[c] = fields[c]->WithType(first);
-    } else if (some_dictionary) {
+    } else if (some_dictionary ||
+               (encode_repeated && ProbablyRepeats(chunks[c], TotalRows(chunks[c])))) {
+      // Repeated strings kept once, in a dictionary (as Polars' Categorical and DuckDB's
+      // dictionary compression keep them): a group-by looks each value up once.
       ARROW_ASSIGN_OR_RAISE(bool unified, UnifyDictionary(&chunks[c], fields[c]->type()));
       if (unified) fields[c] = fields[c]->WithType(chunks[c][0]->type());
     }

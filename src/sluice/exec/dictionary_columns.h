@@ -29,14 +29,28 @@ Result<std::shared_ptr<arrow::Array>> DecodeDictionary(
 Result<std::shared_ptr<arrow::RecordBatch>> DecodeDictionaries(
     const std::shared_ptr<arrow::RecordBatch>& batch, const std::vector<bool>& keep);
 
+/// How a table kept in memory holds its string columns.
+enum class TableStrings {
+  /// Decoded: exactly the plan's schema.
+  kPlain,
+  /// Dictionary-encoded where the sources read them so (TableKeepingDictionaries).
+  kKeepDictionaries,
+  /// That, and plain columns whose values repeat encoded too: a table loaded from files,
+  /// read many times (TableKeepingDictionaries with encode_repeated).
+  kEncodeRepeated,
+};
+
 /// A table of `batches`, whose logical schema is `schema`: a column stays
 /// dictionary-encoded where every batch has it so (with one dictionary type); one that
 /// only some batches have so is encoded again with one dictionary for the whole table
 /// when its values repeat (at most one distinct value in two rows), otherwise decoded.
-/// No batches: an empty table of `schema`.
+/// With `encode_repeated`, so is a plain string column whose values repeat (judged on a
+/// sample first: columns of mostly unique strings are not hashed whole). No batches: an
+/// empty table of `schema`.
 Result<std::shared_ptr<arrow::Table>> TableKeepingDictionaries(
     const std::shared_ptr<arrow::Schema>& schema,
-    const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches);
+    const std::vector<std::shared_ptr<arrow::RecordBatch>>& batches,
+    bool encode_repeated = false);
 
 /// `table` with every dictionary column decoded.
 Result<std::shared_ptr<arrow::Table>> DecodeTableDictionaries(

@@ -88,6 +88,47 @@ TEST(DictionaryColumns, TableKeepsAColumnEncodedOnlyIfEveryBatchIs) {
   EXPECT_TRUE(plain->column(0)->Equals(arrow::ChunkedArray({c, d})));
 }
 
+TEST(DictionaryColumns, RepeatedPlainStringsAreEncodedWhenAsked) {
+  // 20,000 rows in batches of 5,000: a column of 300 values repeated, one of unique
+  // strings, with NULLs in both.
+  auto logical =
+      arrow::schema({arrow::field("s", arrow::utf8()), arrow::field("u", arrow::utf8())});
+  std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  std::vector<std::optional<std::string>> all_s;
+  for (int b = 0; b < 4; ++b) {
+    std::vector<std::optional<std::string>> s, u;
+    for (int i = 0; i < 5000; ++i) {
+      const int row = b * 5000 + i;
+      s.push_back(row % 97 == 0
+                      ? std::nullopt
+                      : std::optional<std::string>("v" + std::to_string(row * 7 % 300)));
+      u.push_back(row % 89 == 0 ? std::nullopt
+                                : std::optional<std::string>("u" + std::to_string(row)));
+      all_s.push_back(s.back());
+    }
+    batches.push_back(arrow::RecordBatch::Make(logical, 5000, {Strings(s), Strings(u)}));
+  }
+  auto kept = TableKeepingDictionaries(logical, batches).ValueOrDie();
+  EXPECT_TRUE(kept->schema()->Equals(*logical));  // not asked: left plain
+  auto encoded = TableKeepingDictionaries(logical, batches, true).ValueOrDie();
+  ASSERT_EQ(encoded->column(0)->type()->id(), arrow::Type::DICTIONARY);
+  EXPECT_EQ(encoded->column(1)->type()->id(), arrow::Type::STRING);  // mostly unique
+  const auto& col = *encoded->column(0);
+  const auto* dict =
+      static_cast<const arrow::DictionaryArray&>(*col.chunk(0)).dictionary().get();
+  for (const auto& chunk : col.chunks()) {
+    EXPECT_EQ(static_cast<const arrow::DictionaryArray&>(*chunk).dictionary()->data(),
+              dict->data());
+  }
+  EXPECT_EQ(dict->length(), 300);
+  auto back = DecodeTableDictionaries(encoded).ValueOrDie();
+  EXPECT_TRUE(back->Equals(*kept));
+  // Too few rows to bother: plain.
+  auto small =
+      TableKeepingDictionaries(logical, {batches[0]->Slice(0, 1000)}, true).ValueOrDie();
+  EXPECT_TRUE(small->schema()->Equals(*logical));
+}
+
 // An in-memory table with an encoded column: plans see strings; a collect that keeps
 // dictionaries gets the indices through a filter (on that column or another), and
 // plain strings without keeping.
@@ -101,7 +142,9 @@ TEST(DictionaryColumns, InMemoryTableHandsIndicesOnlyToConsumersThatTakeThem) {
     auto p = plan::MakeFilter(plan::MakeScan(source), predicate).ValueOrDie();
     plan::AssignIds(p);
     ExecContext ctx(ExecOptions{2, -1, 2, {}});
-    return ExecuteToTable(p, &ctx, nullptr, keep).ValueOrDie();
+    return ExecuteToTable(p, &ctx, nullptr,
+                          keep ? TableStrings::kKeepDictionaries : TableStrings::kPlain)
+        .ValueOrDie();
   };
   auto on_v =
       expr::Call(">=", {expr::Column("v"), expr::Literal(arrow::MakeScalar(int64_t{1}))});

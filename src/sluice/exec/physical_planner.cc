@@ -919,9 +919,10 @@ Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root, std::shared_ptr<S
 Result<std::shared_ptr<arrow::Table>> ExecuteToTable(const plan::Plan& root,
                                                      ExecContext* ctx,
                                                      PhysicalPlan* physical,
-                                                     bool keep_dictionaries) {
-  auto sink = std::make_shared<CollectSink>(root->schema, keep_dictionaries);
-  ARROW_ASSIGN_OR_RAISE(auto pp, BuildPhysicalPlan(root, sink, keep_dictionaries));
+                                                     TableStrings strings) {
+  auto sink = std::make_shared<CollectSink>(root->schema, strings);
+  ARROW_ASSIGN_OR_RAISE(auto pp,
+                        BuildPhysicalPlan(root, sink, strings != TableStrings::kPlain));
   Executor executor(ctx);
   Status st = executor.Run(pp.pipelines);
   if (physical != nullptr) *physical = std::move(pp);

@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "sluice/exec/dictionary_columns.h"
 #include "sluice/exec/pipeline.h"
 #include "sluice/plan/logical_plan.h"
 
@@ -29,13 +30,12 @@ Result<PhysicalPlan> BuildPhysicalPlan(const plan::Plan& root, std::shared_ptr<S
                                        bool for_display = false);
 
 /// Plans, runs, and returns the result as a table (rows in order if the plan orders).
-/// `keep_dictionaries`: string columns its sources read dictionary-encoded may stay so
-/// in the table (for tables kept in memory, dictionary_columns.h); otherwise the table
-/// has exactly root's schema.
-Result<std::shared_ptr<arrow::Table>> ExecuteToTable(const plan::Plan& root,
-                                                     ExecContext* ctx,
-                                                     PhysicalPlan* physical = nullptr,
-                                                     bool keep_dictionaries = false);
+/// `strings`: whether string columns its sources read dictionary-encoded may stay so in
+/// the table, and repeated ones be encoded (tables kept in memory, dictionary_columns.h);
+/// kPlain: the table has exactly root's schema.
+Result<std::shared_ptr<arrow::Table>> ExecuteToTable(
+    const plan::Plan& root, ExecContext* ctx, PhysicalPlan* physical = nullptr,
+    TableStrings strings = TableStrings::kPlain);
 
 /// Whether column `c` of `node` is a time attribute: a column whose rows lie above the
 /// watermarks `node` passes on (the event time column of a source with event time;

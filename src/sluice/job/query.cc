@@ -12,10 +12,10 @@ namespace sluice::job {
 Result<std::shared_ptr<arrow::Table>> CollectQuery(const plan::Plan& logical,
                                                    exec::ExecContext* ctx,
                                                    std::string* analyze,
-                                                   bool keep_dictionaries) {
+                                                   exec::TableStrings strings) {
   ARROW_ASSIGN_OR_RAISE(auto optimized, plan::Optimize(logical));
   exec::PhysicalPlan physical;
-  auto result = exec::ExecuteToTable(optimized, ctx, &physical, keep_dictionaries);
+  auto result = exec::ExecuteToTable(optimized, ctx, &physical, strings);
   if (analyze != nullptr) *analyze = exec::ExplainAnalyze(optimized, physical);
   return result;
 }

@@ -7,19 +7,19 @@
 #include <vector>
 
 #include "sluice/connector/writer/file_writer.h"
+#include "sluice/exec/dictionary_columns.h"
 #include "sluice/exec/exec_context.h"
 #include "sluice/plan/logical_plan.h"
 
 namespace sluice::job {
 
 /// Optimizes and runs `logical`, returning its rows. With `analyze`, fills in the
-/// plan annotated with rows, time and peak memory per operator. `keep_dictionaries`:
-/// string columns read dictionary-encoded may stay so (a table to keep in memory:
-/// exec/dictionary_columns.h); otherwise the rows have exactly the plan's schema.
-Result<std::shared_ptr<arrow::Table>> CollectQuery(const plan::Plan& logical,
-                                                   exec::ExecContext* ctx,
-                                                   std::string* analyze = nullptr,
-                                                   bool keep_dictionaries = false);
+/// plan annotated with rows, time and peak memory per operator. `strings`: string
+/// columns read dictionary-encoded may stay so, and repeated ones be encoded (a table to
+/// keep in memory: exec/dictionary_columns.h); kPlain: exactly the plan's schema.
+Result<std::shared_ptr<arrow::Table>> CollectQuery(
+    const plan::Plan& logical, exec::ExecContext* ctx, std::string* analyze = nullptr,
+    exec::TableStrings strings = exec::TableStrings::kPlain);
 
 /// Optimizes and runs `logical` into files. Returns rows written; `files` receives the
 /// files published. On error no file appears under a final name.

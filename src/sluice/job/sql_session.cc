@@ -103,6 +103,26 @@ Result<StatementResult> SqlSession::Execute(const sql::PlannedStatement& s) {
   return Status::Invalid("internal: unknown statement kind");
 }
 
+namespace {
+
+// A table loaded from its sources as they are (scans, filters and projections, no join,
+// aggregate or window): its repeated strings are worth encoding once, since the table
+// is kept to be read many times. A derived result (a group-by's answer) is left as it
+// comes: encoding its columns would be work on every such statement.
+bool IsLoad(const plan::Plan& node) {
+  using plan::NodeKind;
+  if (node->kind != NodeKind::kScan && node->kind != NodeKind::kFilter &&
+      node->kind != NodeKind::kProject) {
+    return false;
+  }
+  for (const auto& in : node->inputs) {
+    if (!IsLoad(in)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<StatementResult> SqlSession::CreateTable(const sql::PlannedStatement& s) {
   StatementResult r;
   r.kind = s.kind;
@@ -113,8 +133,10 @@ Result<StatementResult> SqlSession::CreateTable(const sql::PlannedStatement& s) 
     }
     return Status::Invalid("'", s.name, "' already exists");
   }
-  ARROW_ASSIGN_OR_RAISE(auto table, CollectQuery(s.plan, ctx_, nullptr,
-                                                 /*keep_dictionaries=*/true));
+  ARROW_ASSIGN_OR_RAISE(
+      auto table, CollectQuery(s.plan, ctx_, nullptr,
+                               IsLoad(s.plan) ? exec::TableStrings::kEncodeRepeated
+                                              : exec::TableStrings::kKeepDictionaries));
   ARROW_ASSIGN_OR_RAISE(table, Compact(std::move(table)));
   ARROW_RETURN_NOT_OK(Keep(s.name, table));
   r.affected = table->num_rows();

@@ -60,10 +60,10 @@ Status LimitSink::Produce(ExecContext* ctx, int64_t morsel, Emitter* out) {
   return out->Emit(Batch{out_[morsel], MorselSeq(morsel, 0)});
 }
 
-CollectSink::CollectSink(std::shared_ptr<arrow::Schema> schema, bool keep_dictionaries)
+CollectSink::CollectSink(std::shared_ptr<arrow::Schema> schema, TableStrings strings)
     : PhysicalNode("Collect"),
       schema_(std::move(schema)),
-      keep_dictionaries_(keep_dictionaries),
+      strings_(strings),
       collected_("Collect") {}
 
 Result<std::unique_ptr<LocalSinkState>> CollectSink::MakeLocal(ExecContext* ctx, int) {
@@ -84,8 +84,10 @@ Status CollectSink::Finalize(ExecContext* ctx) {
   for (auto& b : collected_.TakeInOrder()) {
     if (b.data->num_rows() > 0) rbs.push_back(b.data);
   }
-  if (keep_dictionaries_) {
-    ARROW_ASSIGN_OR_RAISE(table_, TableKeepingDictionaries(schema_, rbs));
+  if (strings_ != TableStrings::kPlain) {
+    ARROW_ASSIGN_OR_RAISE(
+        table_, TableKeepingDictionaries(schema_, rbs,
+                                         strings_ == TableStrings::kEncodeRepeated));
   } else {
     ARROW_ASSIGN_OR_RAISE(table_, arrow::Table::FromRecordBatches(schema_, rbs));
   }

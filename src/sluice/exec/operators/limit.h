@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "sluice/exec/batch_collector.h"
+#include "sluice/exec/dictionary_columns.h"
 #include "sluice/exec/operator.h"
 
 namespace sluice::exec {
@@ -36,7 +37,7 @@ class LimitSink : public Sink, public Source {
 class CollectSink : public Sink {
  public:
   explicit CollectSink(std::shared_ptr<arrow::Schema> schema,
-                       bool keep_dictionaries = false);
+                       TableStrings strings = TableStrings::kPlain);
   Result<std::unique_ptr<LocalSinkState>> MakeLocal(ExecContext* ctx,
                                                     int worker) override;
   Status Consume(ExecContext* ctx, LocalSinkState* local, Batch batch) override;
@@ -49,7 +50,7 @@ class CollectSink : public Sink {
 
  private:
   std::shared_ptr<arrow::Schema> schema_;
-  bool keep_dictionaries_;
+  TableStrings strings_;
   BatchCollector collected_;
   std::shared_ptr<arrow::Table> table_;
 };
