@@ -788,23 +788,55 @@ class AvgAccumulator : public Decomposable<AvgAccumulator> {
     }
     return Status::OK();
   }
+  // Adds values v[0, n) (nulls where `valid` has a 0 bit, from bit `offset`) to their
+  // groups: a loop without a validity test when there are no NULLs.
+  template <typename T, typename Sum>
+  void AddValues(const T* v, const uint8_t* valid, int64_t offset, const uint32_t* ids,
+                 int64_t n, Sum* sums) {
+    if (valid == nullptr) {
+      for (int64_t i = 0; i < n; ++i) {
+        sums[ids[i]] += v[i];
+        count_[ids[i]]++;
+      }
+      return;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      if (!arrow::bit_util::GetBit(valid, offset + i)) continue;
+      sums[ids[i]] += v[i];
+      count_[ids[i]]++;
+    }
+  }
+
   Status Update(const ArrayPtr& arg, const uint32_t* ids, int64_t n) override {
+    const auto& data = *arg->data();
+    const uint8_t* valid =
+        arg->null_count() > 0 ? data.GetValues<uint8_t>(0, 0) : nullptr;
     if (mode_ == kDouble) {
+      if (arg->type_id() == arrow::Type::DOUBLE) {
+        AddValues(data.GetValues<double>(1), valid, data.offset, ids, n, dsum_.data());
+        return Status::OK();
+      }
       ARROW_ASSIGN_OR_RAISE(auto d, ToDouble(arg));
-      const double* v = d->data()->GetValues<double>(1);
-      for (int64_t i = 0; i < n; ++i) {
-        if (d->IsNull(i)) continue;
-        dsum_[ids[i]] += v[i];
-        count_[ids[i]]++;
-      }
+      const auto& dd = *d->data();
+      AddValues(dd.GetValues<double>(1),
+                d->null_count() > 0 ? dd.GetValues<uint8_t>(0, 0) : nullptr, dd.offset,
+                ids, n, dsum_.data());
     } else if (mode_ == kInteger) {
-      ARROW_ASSIGN_OR_RAISE(auto x, ToInt64(arg));
-      const int64_t* v = x->data()->GetValues<int64_t>(1);
-      for (int64_t i = 0; i < n; ++i) {
-        if (x->IsNull(i)) continue;
-        isum_[ids[i]] += v[i];
-        count_[ids[i]]++;
+      switch (arg->type_id()) {
+        case arrow::Type::INT32:
+          AddValues(data.GetValues<int32_t>(1), valid, data.offset, ids, n, isum_.data());
+          return Status::OK();
+        case arrow::Type::INT64:
+          AddValues(data.GetValues<int64_t>(1), valid, data.offset, ids, n, isum_.data());
+          return Status::OK();
+        default:
+          break;
       }
+      ARROW_ASSIGN_OR_RAISE(auto x, ToInt64(arg));
+      const auto& xd = *x->data();
+      AddValues(xd.GetValues<int64_t>(1),
+                x->null_count() > 0 ? xd.GetValues<uint8_t>(0, 0) : nullptr, xd.offset,
+                ids, n, isum_.data());
     } else {
       ForEachDecimal(*arg, n, [&](int64_t i, __int128 v) {
         isum_[ids[i]] += v;
