@@ -48,6 +48,7 @@ struct ProbeScratch {
   std::vector<std::vector<int64_t>> column_ids;  // several key columns: each one's ids
   std::vector<uint8_t> missing;                  // several key columns: a value unknown
   std::vector<int32_t> candidates;
+  std::vector<int64_t> found_ids;  // for the caller (ProbeKeyFilter): Find's result
   // Keys probed and found so far: an index with a filter of its keys uses it while
   // most probes miss.
   int64_t probed = 0;

@@ -100,6 +100,7 @@ class Operator {
 
 class Source;
 class FilterFactory;
+class ProbeKeyFilter;
 
 /// Creates the per-worker instances of a streaming operator and holds what they share.
 class OperatorFactory : public PhysicalNode {
@@ -159,6 +160,14 @@ class Source : public virtual PhysicalNode {
   /// A Parquet scan reads the filter's columns first and the others only at the kept
   /// rows. Called after AllowDictionaryColumns, before Prepare.
   virtual bool TakeFilter(const std::shared_ptr<FilterFactory>& filter) { return false; }
+  /// Offers the key filter of the join that comes first after this source (and its
+  /// taken filter, if any): a source that takes it (returns true) may leave out the
+  /// rows whose keys the join's build side does not hold, reading its other columns
+  /// only for the rest. The join still runs. Called after TakeFilter, before Prepare;
+  /// the filter is used only once the build side is finished.
+  virtual bool TakeKeyFilter(const std::shared_ptr<ProbeKeyFilter>& filter) {
+    return false;
+  }
 };
 
 class LocalSinkState {

@@ -621,6 +621,11 @@ class Builder {
         if (filter && p.source->TakeFilter(filter))
           p.operators.erase(p.operators.begin());
       }
+      if (!p.operators.empty()) {
+        if (auto probe = std::dynamic_pointer_cast<HashJoinProbe>(p.operators[0])) {
+          if (auto keys = probe->KeyFilter()) p.source->TakeKeyFilter(keys);
+        }
+      }
       for (auto& op : p.operators) op->AddPipeline();
       out_.pipelines.push_back(Pipeline{p.source, std::move(p.operators), sink});
     }

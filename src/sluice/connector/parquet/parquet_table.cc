@@ -15,7 +15,9 @@
 #include "sluice/base/input_file.h"
 #include "sluice/connector/parquet/column_chunk_reader.h"
 #include "sluice/connector/parquet/page_header.h"
+#include "sluice/exec/dictionary_columns.h"
 #include "sluice/exec/operators/filter_project.h"
+#include "sluice/exec/operators/hash_join.h"
 #include "sluice/exec/pipeline.h"
 #include "sluice/exec/take_rows.h"
 
@@ -357,8 +359,23 @@ class ParquetScan : public exec::Source {
     if (read.empty() || static_cast<int>(read.size()) >= width) return false;
     if (read.back() >= width) return false;
     filter_ = filter;
-    filter_reads_.assign(width, false);
-    for (int c : read) filter_reads_[c] = true;
+    early_.assign(width, false);
+    for (int c : read) early_[c] = true;
+    return true;
+  }
+
+  // Sideways information passing: rows whose join keys the build side lacks are left
+  // out before the other columns are read. Taken when some projected column is not
+  // read by the keys (nor by a taken filter).
+  bool TakeKeyFilter(const std::shared_ptr<exec::ProbeKeyFilter>& keys) override {
+    const int width = static_cast<int>(projection_.size());
+    const auto& read = keys->columns();
+    if (read.empty() || read.back() >= width) return false;
+    std::vector<bool> early = early_.empty() ? std::vector<bool>(width, false) : early_;
+    for (int c : read) early[c] = true;
+    if (std::all_of(early.begin(), early.end(), [](bool b) { return b; })) return false;
+    early_ = std::move(early);
+    key_filter_ = keys;
     return true;
   }
 
@@ -420,7 +437,12 @@ class ParquetScan : public exec::Source {
     };
     std::unique_ptr<exec::FilterFactory::Selector> selector;
     if (filter_) selector = filter_->MakeSelector();
-    std::vector<int32_t> kept;
+    std::vector<int32_t> kept, key_kept;
+    exec::ProbeScratch key_scratch;
+    // A join's keys filter a scan where most probes miss: the build's own filter of its
+    // keys (range bits, Bloom) is tried from the first batch on (KeyIndex::Find turns
+    // it off again when most rows turn out to match).
+    key_scratch.probed = 1;
     // Emits output columns `cols` (n rows): through the taken filter, if any.
     auto emit_columns = [&](arrow::ArrayVector cols, int64_t n) -> Status {
       ctx->progress().rows_read += n;
@@ -495,17 +517,18 @@ class ParquetScan : public exec::Source {
         for (int64_t off = 0; off < rows_in_group; off += batch_rows) {
           const int64_t n = std::min(batch_rows, rows_in_group - off);
           arrow::ArrayVector cols(projection_.size());
-          if (!selector) {
+          if (!selector && !key_filter_) {
             for (size_t i = 0; i < projection_.size(); ++i) {
               ARROW_ASSIGN_OR_RAISE(cols[i], read(i, n, true, nullptr, 0));
             }
             ARROW_RETURN_NOT_OK(emit_columns(std::move(cols), n));
             continue;
           }
-          // The filter's columns, its verdict (the others are placeholders it does not
-          // look at), then the others at the kept rows only.
+          // The columns the filter and the join's keys read, their verdicts (the other
+          // columns are placeholders neither looks at), then the others at the rows
+          // kept only.
           for (size_t i = 0; i < projection_.size(); ++i) {
-            if (filter_reads_[i]) {
+            if (early_[i]) {
               ARROW_ASSIGN_OR_RAISE(cols[i], read(i, n, true, nullptr, 0));
             } else {
               cols[i] = std::make_shared<arrow::NullArray>(n);
@@ -513,13 +536,33 @@ class ParquetScan : public exec::Source {
           }
           ctx->progress().rows_read += n;
           auto probe = arrow::RecordBatch::Make(schema_of(cols), n, cols);
-          ARROW_RETURN_NOT_OK(exec::TimeSelf(
-              &filter_->metrics().nanos, [&] { return selector->Select(probe, &kept); }));
+          bool all_rows = true;
+          if (selector) {
+            ARROW_RETURN_NOT_OK(exec::TimeSelf(&filter_->metrics().nanos, [&] {
+              return selector->Select(probe, &kept);
+            }));
+            filter_->metrics().rows_out += static_cast<int64_t>(kept.size());
+            all_rows = static_cast<int64_t>(kept.size()) == n;
+          }
+          if (key_filter_ && (all_rows || !kept.empty())) {
+            ARROW_RETURN_NOT_OK(
+                exec::TimeSelf(&key_filter_->probe().metrics().nanos, [&]() -> Status {
+                  // The keys as the join sees them: dictionary columns decoded.
+                  ARROW_ASSIGN_OR_RAISE(auto keyed, exec::DecodeDictionaries(probe, {}));
+                  return key_filter_->Select(
+                      keyed, all_rows ? nullptr : kept.data(),
+                      all_rows ? n : static_cast<int64_t>(kept.size()), &key_scratch,
+                      &key_kept);
+                }));
+            kept.swap(key_kept);
+          } else if (!selector) {
+            kept.resize(static_cast<size_t>(n));
+            for (int64_t i = 0; i < n; ++i) kept[i] = static_cast<int32_t>(i);
+          }
           const int64_t m = static_cast<int64_t>(kept.size());
-          filter_->metrics().rows_out += m;
           const bool every_row = m == n;
           for (size_t i = 0; i < projection_.size(); ++i) {
-            if (filter_reads_[i]) {
+            if (early_[i]) {
               if (!every_row && m > 0) {
                 ARROW_ASSIGN_OR_RAISE(
                     cols[i], exec::TakeRows(cols[i], kept.data(), m, ctx->pool()));
@@ -531,10 +574,13 @@ class ParquetScan : public exec::Source {
           if (m == 0) continue;
           auto schema = schema_of(cols);
           auto batch = arrow::RecordBatch::Make(std::move(schema), m, std::move(cols));
-          ARROW_RETURN_NOT_OK(exec::TimeSelf(&filter_->metrics().nanos, [&]() -> Status {
-            ARROW_ASSIGN_OR_RAISE(batch, selector->DecodeForOutput(batch));
-            return Status::OK();
-          }));
+          if (selector) {
+            ARROW_RETURN_NOT_OK(
+                exec::TimeSelf(&filter_->metrics().nanos, [&]() -> Status {
+                  ARROW_ASSIGN_OR_RAISE(batch, selector->DecodeForOutput(batch));
+                  return Status::OK();
+                }));
+          }
           ARROW_RETURN_NOT_OK(
               out->Emit(exec::Batch{std::move(batch), exec::MorselSeq(morsel, k++)}));
         }
@@ -657,8 +703,9 @@ class ParquetScan : public exec::Source {
 
   const ParquetTable* table_;
   std::vector<bool> keep_dictionary_;  // by output column (AllowDictionaryColumns)
-  std::shared_ptr<exec::FilterFactory> filter_;  // TakeFilter, or null
-  std::vector<bool> filter_reads_;               // by output column: the filter reads it
+  std::shared_ptr<exec::FilterFactory> filter_;       // TakeFilter, or null
+  std::shared_ptr<exec::ProbeKeyFilter> key_filter_;  // TakeKeyFilter, or null
+  std::vector<bool> early_;  // by output column: read first (filter or join keys)
   std::vector<int> projection_;
   std::vector<std::pair<int, int>> morsels_;
   std::shared_ptr<arrow::Schema> schema_;

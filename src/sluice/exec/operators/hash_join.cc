@@ -473,6 +473,63 @@ class ProbeOp : public Operator {
 
 }  // namespace
 
+ProbeKeyFilter::ProbeKeyFilter(std::shared_ptr<HashJoinProbe> probe)
+    : probe_(std::move(probe)) {
+  for (const auto& k : probe_->probe_keys()) expr::CollectColumns(k, &columns_);
+  std::sort(columns_.begin(), columns_.end());
+  columns_.erase(std::unique(columns_.begin(), columns_.end()), columns_.end());
+}
+
+Status ProbeKeyFilter::Select(const std::shared_ptr<arrow::RecordBatch>& batch,
+                              const int32_t* rows, int64_t n, ProbeScratch* scratch,
+                              std::vector<int32_t>* out) const {
+  out->clear();
+  const auto& build = *probe_->build();
+  if (build.spilled()) {  // no index in memory: every row goes on
+    for (int64_t i = 0; i < n; ++i) {
+      out->push_back(rows != nullptr ? rows[i] : static_cast<int32_t>(i));
+    }
+    return Status::OK();
+  }
+  std::shared_ptr<arrow::RecordBatch> keyed = batch;
+  if (rows != nullptr) {
+    // Only the key columns matter: the others stay placeholders of n rows.
+    arrow::ArrayVector cols;
+    arrow::FieldVector fields;
+    for (int c = 0; c < batch->num_columns(); ++c) {
+      if (std::binary_search(columns_.begin(), columns_.end(), c)) {
+        ARROW_ASSIGN_OR_RAISE(auto taken, TakeRows(batch->column(c), rows, n,
+                                                   arrow::default_memory_pool()));
+        cols.push_back(std::move(taken));
+      } else {
+        cols.push_back(std::make_shared<arrow::NullArray>(n));
+      }
+      fields.push_back(
+          arrow::field(batch->schema()->field(c)->name(), cols.back()->type()));
+    }
+    keyed =
+        arrow::RecordBatch::Make(arrow::schema(std::move(fields)), n, std::move(cols));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto keys, EvaluateKeys(probe_->probe_keys(), *keyed));
+  auto& ids = scratch->found_ids;
+  ids.resize(static_cast<size_t>(n));
+  ARROW_RETURN_NOT_OK(build.FindKeys(keys, scratch, ids.data()));
+  for (int64_t i = 0; i < n; ++i) {
+    if (ids[i] >= 0) out->push_back(rows != nullptr ? rows[i] : static_cast<int32_t>(i));
+  }
+  return Status::OK();
+}
+
+std::shared_ptr<ProbeKeyFilter> HashJoinProbe::KeyFilter() {
+  if (!build_->has_keys()) return nullptr;
+  // Only joins that drop the probe rows without a match.
+  if (type_ != JoinType::kInner && type_ != JoinType::kSemi &&
+      type_ != JoinType::kRight) {
+    return nullptr;
+  }
+  return std::make_shared<ProbeKeyFilter>(shared_from_this());
+}
+
 HashJoinProbe::HashJoinProbe(std::shared_ptr<HashJoinBuild> build, JoinType type,
                              std::vector<expr::Expr> probe_keys, expr::Expr condition,
                              std::shared_ptr<arrow::Schema> left_schema,

@@ -109,7 +109,35 @@ class HashJoinBuild : public Sink {
 Status WriteJoinPartitions(SpillRun* run, const std::vector<expr::Expr>& keys,
                            const std::shared_ptr<arrow::RecordBatch>& batch, int level);
 
-class HashJoinProbe : public OperatorFactory {
+class HashJoinProbe;
+
+/// The probe-side rows whose keys the build side holds (sideways information passing):
+/// for a source that reads the probe's key columns first and its other columns only at
+/// those rows (a Parquet scan under a selective join: TPC-H Q9's 6 M line items meet
+/// the 10 K green parts, Q17's the 204 parts of one brand). Exact: the build's own key
+/// index decides. Only for joins that drop probe rows without a match (inner, semi,
+/// right); a build that spilled keeps every row (its index is on disk).
+class ProbeKeyFilter {
+ public:
+  explicit ProbeKeyFilter(std::shared_ptr<HashJoinProbe> probe);
+  /// The probe input's columns the keys read, ascending.
+  const std::vector<int>& columns() const { return columns_; }
+  /// The rows of `batch` (the probe input's columns; those not in columns() may be
+  /// placeholders) whose keys are in the build side, ascending: rows[0, n) restricted,
+  /// or every row when `rows` is null. Thread-safe once the build is finished; each
+  /// caller brings its scratch.
+  Status Select(const std::shared_ptr<arrow::RecordBatch>& batch, const int32_t* rows,
+                int64_t n, ProbeScratch* scratch, std::vector<int32_t>* out) const;
+  /// The join (its metrics take the time of Select).
+  HashJoinProbe& probe() const { return *probe_; }
+
+ private:
+  std::shared_ptr<HashJoinProbe> probe_;
+  std::vector<int> columns_;
+};
+
+class HashJoinProbe : public OperatorFactory,
+                      public std::enable_shared_from_this<HashJoinProbe> {
  public:
   HashJoinProbe(std::shared_ptr<HashJoinBuild> build, plan::JoinType type,
                 std::vector<expr::Expr> probe_keys, expr::Expr condition,
@@ -123,6 +151,9 @@ class HashJoinProbe : public OperatorFactory {
   bool MayDrain() const override { return true; }
 
   const std::shared_ptr<HashJoinBuild>& build() const { return build_; }
+  /// A filter of the probe rows by the build's keys, for the source of the probe's
+  /// pipeline (ProbeKeyFilter); null for joins that keep probe rows without a match.
+  std::shared_ptr<ProbeKeyFilter> KeyFilter();
   plan::JoinType type() const { return type_; }
   const std::vector<expr::Expr>& probe_keys() const { return probe_keys_; }
   const expr::Expr& condition() const { return condition_; }
