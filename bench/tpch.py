@@ -1299,7 +1299,7 @@ def main():
     ap.add_argument("--sf", type=float, default=1, help="scale factor: 1 (default) or 10 (generating it takes "
                     "minutes and ~3.5 GB of disk, once); 0.1 for a quick try")
     ap.add_argument("--runs", type=int, default=2, help="runs of every query per engine (default 2)")
-    ap.add_argument("--engines", default="sluice,duckdb,polars,pandas")
+    ap.add_argument("--engines", default="sluice,sluice-py,duckdb,polars,pandas")
     ap.add_argument("--queries", default="all", help="e.g. 1,5,18 or 1-6 (default all 22)")
     ap.add_argument("--threads", type=int, default=0, help="threads per engine (default: all cores)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per query run")
