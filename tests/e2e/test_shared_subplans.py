@@ -75,3 +75,23 @@ def test_explain_shows_the_result_read_again(sluice, data, query, reused):
                     "--table", f"d={data['d']}", query])
     assert r.returncode == 0, r.describe()
     assert r.stdout.count("read again") == reused, r.stdout
+
+
+def test_a_spool_larger_than_the_memory_limit_spills(sluice, duck, tmp_path):
+    # The join is estimated small (a.k's min/max says it is nearly unique) and spooled,
+    # but one key matches 20,000 x 1,000 rows: the spool goes to disk instead of failing.
+    ka = np.zeros(20_000, dtype=np.int64)
+    ka[-1] = 10**6
+    kb = np.zeros(1_000, dtype=np.int64)
+    kb[-1] = 10**6
+    pq.write_table(pa.table({"k": ka, "x": np.arange(20_000)}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"k": kb, "y": np.arange(1_000)}), tmp_path / "b.parquet")
+    tables = {"a": str(tmp_path / "a.parquet"), "b": str(tmp_path / "b.parquet")}
+    query = ("WITH j AS (SELECT a.k, a.x, b.y FROM a JOIN b ON a.k = b.k) "
+             "SELECT count(*) AS n, sum(x) AS sx, sum(y) AS sy FROM j "
+             "UNION ALL SELECT count(*), sum(x + y), max(y) FROM j")
+    r = sluice.sql(query, tables, threads=2, memory_limit="300MB")
+    assert r.ok, r.cli.describe()
+    assert "spilled" in r.cli.stderr, r.cli.stderr
+    theirs = result_compare.duckdb_answer(duck, tables, query)
+    assert result_compare.compare(r.table, theirs) is None

@@ -717,18 +717,19 @@ class ParquetScan : public exec::Source {
 // A string column's distinct values from its dictionary pages: each row group's
 // dictionary holds the distinct values of that row group, so the largest one is a lower
 // bound of the column's, and close to it for a column of few values repeated
-// everywhere (p_type's 150, c_mktsegment's 5). Where a dictionary holds most of its row
-// group's rows (names, comments), the row groups' values are taken as disjoint: their
-// sum, kept below the row count (a key of the table is never claimed from this). Every
-// row group must be dictionary-encoded throughout; reads one page header per row group.
+// everywhere (p_type's 150, c_mktsegment's 5). Only then: where a dictionary holds more
+// than a tenth of its row group's rows, the row groups may share values or not (names
+// repeat in every row group, order comments in none), and the count is unknown, as
+// before; an estimate near the row count would also claim the column a key of its
+// table (cardinality.h). Every row group must be dictionary-encoded throughout; reads
+// one page header per row group.
 std::optional<int64_t> ParquetTable::EstimatedDistinctStrings(int column) const {
   std::lock_guard<std::mutex> lock(distinct_mu_);
   auto known = distinct_strings_.find(column);
   if (known != distinct_strings_.end()) return known->second;
   auto estimate = [&]() -> std::optional<int64_t> {
     const std::string& name = schema_->field(column)->name();
-    int64_t largest = 0, sum = 0;
-    bool mostly_unique = false;
+    int64_t largest = 0;
     for (const auto& file : files_) {
       auto input = arrow::io::ReadableFile::Open(file.path);
       if (!input.ok()) return std::nullopt;
@@ -750,13 +751,11 @@ std::optional<int64_t> ParquetTable::EstimatedDistinctStrings(int column) const 
           return std::nullopt;
         }
         const int64_t values = header.num_values;
+        if (values * 10 > file.metadata->RowGroup(rg)->num_rows()) return std::nullopt;
         largest = std::max(largest, values);
-        sum += values;
-        mostly_unique |= values * 2 > file.metadata->RowGroup(rg)->num_rows();
       }
     }
-    const int64_t d = mostly_unique ? sum : largest;
-    return std::max<int64_t>(1, std::min(d, total_rows_ - 1));
+    return std::max<int64_t>(1, largest);
   };
   auto d = estimate();
   distinct_strings_[column] = d;

@@ -37,8 +37,9 @@ class ParquetTable : public plan::TableSource, public exec::Scannable {
   std::optional<int64_t> EstimatedBytes() const override { return total_bytes_; }
   bool SupportsPredicatePruning() const override { return true; }
   /// Integer and date columns: max - min + 1 over all row groups' statistics (at most
-  /// the row count). String columns dictionary-encoded in every row group: from the
-  /// dictionaries' sizes (page headers read once, then remembered). Others: unknown.
+  /// the row count). String columns of few values, dictionary-encoded in every row
+  /// group: the largest dictionary (page headers read once, then remembered). Others:
+  /// unknown.
   std::optional<int64_t> EstimatedDistinct(int column) const override;
   Result<std::shared_ptr<exec::Source>> MakeSource(
       const std::vector<int>& projection,
