@@ -794,17 +794,20 @@ class StringKeyIndex final : public TableKeyIndex {
     const int32_t* idx = indices.data()->GetValues<int32_t>(1);
     const bool row_nulls = indices.null_count() > 0;
     return Visit(dict, [&](const auto& values) -> Status {
+      // Row i's id through the cache of dictionary value ids.
+      auto cached_id = [&](int64_t i) -> Status {
+        uint32_t& cached = dict_ids_[idx[i]];
+        if (cached == kUnset) {
+          std::string_view v = values.GetView(idx[i]);
+          ARROW_ASSIGN_OR_RAISE(cached,
+                                table_.FindOrInsert(v, HashBytes(v.data(), v.size())));
+        }
+        ids[i] = cached;
+        return Status::OK();
+      };
       if (!row_nulls && values.null_count() == 0) {
         // No NULL anywhere: the common case, without a validity test per row.
-        for (int64_t i = 0; i < d.length(); ++i) {
-          uint32_t& cached = dict_ids_[idx[i]];
-          if (cached == kUnset) {
-            std::string_view v = values.GetView(idx[i]);
-            ARROW_ASSIGN_OR_RAISE(cached,
-                                  table_.FindOrInsert(v, HashBytes(v.data(), v.size())));
-          }
-          ids[i] = cached;
-        }
+        for (int64_t i = 0; i < d.length(); ++i) ARROW_RETURN_NOT_OK(cached_id(i));
         return Status::OK();
       }
       for (int64_t i = 0; i < d.length(); ++i) {
@@ -813,13 +816,7 @@ class StringKeyIndex final : public TableKeyIndex {
           ARROW_ASSIGN_OR_RAISE(ids[i], NullKey(nulls));
           continue;
         }
-        uint32_t& cached = dict_ids_[idx[i]];
-        if (cached == kUnset) {
-          std::string_view v = values.GetView(idx[i]);
-          ARROW_ASSIGN_OR_RAISE(cached,
-                                table_.FindOrInsert(v, HashBytes(v.data(), v.size())));
-        }
-        ids[i] = cached;
+        ARROW_RETURN_NOT_OK(cached_id(i));
       }
       return Status::OK();
     });
