@@ -114,3 +114,21 @@ def test_insert_into_a_table_with_dictionary_columns(sluice, duck, data, tmp_pat
         "SELECT s, v FROM mm WHERE v < 10 UNION ALL SELECT 'new', 1) GROUP BY s")
     diff = result_compare.compare(pq.read_table(out), theirs, ordered=False)
     assert diff is None, diff
+
+
+def test_a_loaded_tables_shared_dictionary_counts_once(sluice, tmp_path):
+    # 2 M plain strings of 200 K values, encoded when loaded: the chunks share one
+    # dictionary, which the table's memory must count once (per chunk, it asked for
+    # 133 MiB more than a 100 MB limit).
+    rng = np.random.default_rng(3)
+    n = 2_000_000
+    path = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"s": pa.array([f"value-{x:08d}" for x in rng.integers(0, 200_000, n)]),
+                             "v": rng.integers(0, 100, n)}),
+                   path, use_dictionary=False, row_group_size=250_000)
+    script = (f"CREATE TABLE t AS SELECT * FROM read_parquet('{path}');\n"
+              "SELECT count(DISTINCT s) AS d, count(*) AS n FROM t;\n")
+    r = sluice.cli(["sql", "-q", "--memory-limit", "100MB", script])
+    assert r.returncode == 0, r.describe()
+    expected = len(set(pq.read_table(path, columns=["s"])["s"].to_pylist()))
+    assert r.stdout.strip().splitlines()[-1] == f"{expected},{n}", r.stdout
