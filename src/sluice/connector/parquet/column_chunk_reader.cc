@@ -422,8 +422,13 @@ class Reader : public ColumnChunkReader {
   Result<std::shared_ptr<arrow::Array>> NextSelected(int64_t n, const int32_t* rows,
                                                      int64_t count) override {
     n = std::min(n, rows_left_);
-    if (max_def_ > 0 || layout_.boolean) {
-      // Nulls (values stored densely) and bits: decoded whole, then taken.
+    if (count > 0 && rows[count - 1] >= n) {
+      return Corrupt("selected rows past the chunk's rows");
+    }
+    // Nulls (values stored densely) and bits: decoded whole, then taken. So are most
+    // rows of a batch (TPC-H Q1's filter keeps 98 %): decoding all and taking is the
+    // cheaper way there (Q1 0.335 -> 0.314 s); at half (Q3) reading at the rows wins.
+    if (max_def_ > 0 || layout_.boolean || count * 4 > n * 3) {
       ARROW_ASSIGN_OR_RAISE(auto all, Next(n));
       return exec::TakeRows(all, rows, count, pool_);
     }
@@ -709,18 +714,25 @@ class Reader : public ColumnChunkReader {
     return Status::OK();
   }
 
+  // The length prefix of the plain BYTE_ARRAY value at *p, checked against the page;
+  // *p moves past the prefix (to the value's bytes).
+  Status PlainLength(const uint8_t** p, uint32_t* len) const {
+    if (values_end_ - *p < 4) return Corrupt("a page shorter than its values");
+    std::memcpy(len, *p, 4);
+    *p += 4;
+    if (*len > static_cast<uint64_t>(values_end_ - *p))
+      return Corrupt("a page shorter than its values");
+    return Status::OK();
+  }
+
   template <typename Offset>
   Status AppendSelectedStrings(int64_t m, const int32_t* rel, int64_t k, Batch* b) {
     auto* offsets = reinterpret_cast<Offset*>(b->offsets->mutable_data());
     Offset pos = static_cast<Offset>(b->data.length());
     int64_t j = 0;
     for (int64_t i = 0; i < m; ++i) {
-      if (values_end_ - values_ < 4) return Corrupt("a page shorter than its values");
       uint32_t len;
-      std::memcpy(&len, values_, 4);
-      values_ += 4;
-      if (len > static_cast<uint64_t>(values_end_ - values_))
-        return Corrupt("a page shorter than its values");
+      ARROW_RETURN_NOT_OK(PlainLength(&values_, &len));
       if (j < k && rel[j] == i) {
         ARROW_RETURN_NOT_OK(CheckOffsets<Offset>(b->data.length() + len));
         ARROW_RETURN_NOT_OK(b->data.Append(values_, len));
@@ -766,12 +778,8 @@ class Reader : public ColumnChunkReader {
     const uint8_t* p = values_;
     int64_t total = 0;
     for (int64_t i = 0; i < k; ++i) {
-      if (values_end_ - p < 4) return Corrupt("a page shorter than its values");
       uint32_t len;
-      std::memcpy(&len, p, 4);
-      p += 4;
-      if (len > static_cast<uint64_t>(values_end_ - p))
-        return Corrupt("a page shorter than its values");
+      ARROW_RETURN_NOT_OK(PlainLength(&p, &len));
       p += len;
       total += len;
     }

@@ -496,15 +496,6 @@ class ParquetScan : public exec::Source {
           if (every_row) {
             ARROW_ASSIGN_OR_RAISE(col, r->Next(n));
             count = n;
-          } else if (count * 4 > n * 3) {
-            // Most rows kept (TPC-H Q1's 98 %): decoding them all and taking is cheaper
-            // there (Q1 0.335 -> 0.314 s); at half (Q3) reading at the rows wins.
-            ARROW_ASSIGN_OR_RAISE(auto all, r->Next(n));
-            if (all->length() != n) {
-              return Status::IOError("'", file.path, "' row group ", row_group,
-                                     ": a column chunk ends before the row group");
-            }
-            ARROW_ASSIGN_OR_RAISE(col, exec::TakeRows(all, rows, count, ctx->pool()));
           } else {
             ARROW_ASSIGN_OR_RAISE(col, r->NextSelected(n, rows, count));
           }
