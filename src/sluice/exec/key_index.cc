@@ -892,6 +892,81 @@ class EncodedKeyIndex final : public TableKeyIndex {
   EncodedRows rows_;
 };
 
+// Keys of two 64-bit words (the packed column ids of keys wider than 64 bits) to dense
+// ids in order of first insertion, by open addressing over a slot array of ids (half
+// full at most); the keys themselves are kept by id.
+class WideKeys {
+ public:
+  // Ids are uint32 and kSkipped (all ones) is not one.
+  static constexpr int64_t kMaxKeys = int64_t{0xFFFFFFFF} - 1;
+  // The error when `more` new keys might not fit.
+  Status Room(int64_t more) const {
+    if (size() + more <= kMaxKeys) return Status::OK();
+    return Status::CapacityError("a key index holds at most ", kMaxKeys, " keys");
+  }
+  int64_t size() const { return static_cast<int64_t>(keys_.size() / 2); }
+  uint64_t word(int64_t id, int w) const { return keys_[2 * id + w]; }
+
+  void Reserve(int64_t n) {
+    keys_.reserve(2 * static_cast<size_t>(n));
+    if (static_cast<uint64_t>(n) * 2 > slots_.size())
+      Rehash(static_cast<uint64_t>(n) * 2);
+  }
+  // REQUIRES: size() < kMaxKeys (the caller checks before a batch).
+  uint32_t FindOrInsert(uint64_t lo, uint64_t hi) {
+    if ((static_cast<uint64_t>(size()) + 1) * 2 > slots_.size()) {
+      Rehash(std::max<uint64_t>(1024, slots_.size() * 2));
+    }
+    for (uint64_t s = Slot(lo, hi);; s = (s + 1) & mask_) {
+      const uint32_t slot = slots_[s];
+      if (slot == 0) {
+        const auto id = static_cast<uint32_t>(size());
+        keys_.push_back(lo);
+        keys_.push_back(hi);
+        slots_[s] = id + 1;
+        return id;
+      }
+      if (keys_[2 * (slot - 1)] == lo && keys_[2 * (slot - 1) + 1] == hi) return slot - 1;
+    }
+  }
+  int64_t Find(uint64_t lo, uint64_t hi) const {
+    if (slots_.empty()) return -1;
+    for (uint64_t s = Slot(lo, hi);; s = (s + 1) & mask_) {
+      const uint32_t slot = slots_[s];
+      if (slot == 0) return -1;
+      if (keys_[2 * (slot - 1)] == lo && keys_[2 * (slot - 1) + 1] == hi) return slot - 1;
+    }
+  }
+  int64_t MemoryUsage() const {
+    return static_cast<int64_t>(slots_.capacity() * 4 + keys_.capacity() * 8);
+  }
+  void ShrinkKeys() { keys_.shrink_to_fit(); }
+
+ private:
+  // The top bits of a multiplicative hash: they depend on every bit of both words
+  // (the low bits would ignore a column packed high in the low word).
+  uint64_t Slot(uint64_t lo, uint64_t hi) const {
+    return ((lo ^ (hi * 0xC2B2AE3D27D4EB4Full)) * 0x9E3779B97F4A7C15ull) >> shift_;
+  }
+  void Rehash(uint64_t want) {
+    uint64_t n = 1024;
+    while (n < want) n *= 2;
+    slots_.assign(n, 0);
+    mask_ = n - 1;
+    shift_ = 64 - __builtin_ctzll(n);
+    for (int64_t id = 0; id < size(); ++id) {
+      uint64_t s = Slot(keys_[2 * id], keys_[2 * id + 1]);
+      while (slots_[s] != 0) s = (s + 1) & mask_;
+      slots_[s] = static_cast<uint32_t>(id + 1);
+    }
+  }
+
+  HugeVector<uint32_t> slots_;  // id + 1 of the key there; 0: empty
+  std::vector<uint64_t> keys_;  // by id: low word, high word
+  uint64_t mask_ = 0;
+  int shift_ = 64;
+};
+
 // Several key columns, each of a kind with its own index (integer-like or string):
 // each column maps its values to column ids in an index of its own, and a row's column
 // ids, packed into one 64-bit word (column c in widths_[c] bits from bit shifts_[c]),
@@ -907,6 +982,8 @@ class EncodedKeyIndex final : public TableKeyIndex {
 class PackedKeyIndex final : public KeyIndex {
  public:
   friend class ::sluice::exec::MergedKeys;
+  // Find narrows batches of at least this many rows by their first column.
+  static constexpr int64_t kNarrowRows = 1024;
 
   PackedKeyIndex(std::vector<std::shared_ptr<arrow::DataType>> types,
                  std::vector<std::shared_ptr<KeyIndex>> columns)
@@ -914,6 +991,7 @@ class PackedKeyIndex final : public KeyIndex {
         columns_(std::move(columns)),
         widths_(columns_.size(), 0),
         shifts_(columns_.size(), 0),
+        word_(columns_.size(), 0),
         packed_(std::make_unique<IntKeyIndex>(arrow::int64())),
         maps_(columns_.size()) {}
   // An index that starts with row-encoded keys (the next table of one that moved).
@@ -947,8 +1025,9 @@ class PackedKeyIndex final : public KeyIndex {
     col_ids_.resize(k);
     for (size_t c = 0; c < k; ++c) col_ids_[c].resize(m);
     for (int64_t j = 0; j < m; ++j) {
-      const int64_t key = other.packed_->key(selected_[j]);
-      for (size_t c = 0; c < k; ++c) col_ids_[c][j] = maps[c][other.Field(key, c)];
+      for (size_t c = 0; c < k; ++c) {
+        col_ids_[c][j] = maps[c][other.KeyField(selected_[j], c)];
+      }
     }
     ARROW_ASSIGN_OR_RAISE(bool fits, Fit());
     if (!fits) {
@@ -965,10 +1044,48 @@ class PackedKeyIndex final : public KeyIndex {
               int64_t* ids) const override {
     if (encoded_) return encoded_->Find(columns, scratch, ids);
     const int64_t n = columns[0]->length();
+    if (n >= kNarrowRows) {
+      // The first column alone first: when most of its values are absent (a join
+      // restricted by a selective build side, TPC-H Q9's green parts), the other
+      // columns and the packed key are looked up for the other rows only.
+      std::vector<int64_t>& first = scratch->pair_ids;
+      first.resize(n);
+      ARROW_RETURN_NOT_OK(columns_[0]->Find({columns[0]}, scratch, first.data()));
+      std::vector<int32_t>& known = scratch->known;
+      known.clear();
+      for (int64_t i = 0; i < n; ++i) {
+        if (first[i] >= 0) known.push_back(static_cast<int32_t>(i));
+      }
+      const int64_t m = static_cast<int64_t>(known.size());
+      if (m * 2 < n) {
+        arrow::ArrayVector taken(columns.size());
+        for (size_t c = 0; c < columns.size(); ++c) {
+          ARROW_ASSIGN_OR_RAISE(taken[c], TakeRows(columns[c], known.data(), m,
+                                                   arrow::default_memory_pool()));
+        }
+        std::vector<int32_t> rows = std::move(known);  // Find below uses the scratch
+        std::fill(ids, ids + n, -1);
+        if (m == 0) return Status::OK();
+        std::vector<int64_t> found(m);
+        ARROW_RETURN_NOT_OK(FindAll(taken, scratch, found.data()));
+        for (int64_t j = 0; j < m; ++j) ids[rows[j]] = found[j];
+        scratch->known = std::move(rows);
+        return Status::OK();
+      }
+    }
+    return FindAll(columns, scratch, ids);
+  }
+
+  // Find of every row, column by column.
+  Status FindAll(const arrow::ArrayVector& columns, ProbeScratch* scratch,
+                 int64_t* ids) const {
+    const int64_t n = columns[0]->length();
     const size_t k = columns_.size();
     std::vector<int64_t>& packed = scratch->pair_ids;
+    std::vector<int64_t>& high = scratch->high_ids;
     std::vector<uint8_t>& missing = scratch->missing;
     packed.assign(n, 0);
+    high.assign(wide_ ? n : 0, 0);
     missing.assign(n, 0);
     scratch->column_ids.resize(k);
     for (size_t c = 0; c < k; ++c) {
@@ -977,14 +1094,23 @@ class PackedKeyIndex final : public KeyIndex {
       ARROW_RETURN_NOT_OK(columns_[c]->Find({columns[c]}, scratch, cid.data()));
       const int shift = shifts_[c];
       const bool stored = widths_[c] > 0;
+      int64_t* word = word_[c] == 0 ? packed.data() : high.data();
       for (int64_t i = 0; i < n; ++i) {
         if (cid[i] < 0) {
           missing[i] = 1;
         } else if (stored) {
-          packed[i] = static_cast<int64_t>(static_cast<uint64_t>(packed[i]) |
-                                           (static_cast<uint64_t>(cid[i]) << shift));
+          word[i] = static_cast<int64_t>(static_cast<uint64_t>(word[i]) |
+                                         (static_cast<uint64_t>(cid[i]) << shift));
         }
       }
+    }
+    if (wide_) {
+      for (int64_t i = 0; i < n; ++i) {
+        ids[i] = missing[i] ? -1
+                            : wide_->Find(static_cast<uint64_t>(packed[i]),
+                                          static_cast<uint64_t>(high[i]));
+      }
+      return Status::OK();
     }
     auto array = std::make_shared<arrow::Int64Array>(
         n, arrow::Buffer::Wrap(packed.data(), static_cast<size_t>(n)));
@@ -998,7 +1124,7 @@ class PackedKeyIndex final : public KeyIndex {
   Status Seal() override {
     if (encoded_) return encoded_->Seal();
     for (auto& c : columns_) ARROW_RETURN_NOT_OK(c->Seal());
-    return packed_->Seal();
+    return wide_ ? Status::OK() : packed_->Seal();
   }
 
   void Partitions(int parts, uint8_t* out) const override {
@@ -1021,7 +1147,7 @@ class PackedKeyIndex final : public KeyIndex {
     } else {
       for (size_t c = 0; c < columns_.size(); ++c) {
         for (int64_t g = 0; g < n; ++g) {
-          cid[g] = static_cast<uint32_t>(Field(packed_->key(g), c));
+          cid[g] = static_cast<uint32_t>(KeyField(g, c));
         }
         columns_[c]->PartitionsOf(cid.data(), n, bytes.data());
         for (int64_t g = 0; g < n; ++g) h[g] = MixPartition(h[g], bytes[g]);
@@ -1033,10 +1159,16 @@ class PackedKeyIndex final : public KeyIndex {
   Status Reserve(int64_t keys, int64_t bytes) override {
     if (encoded_) return encoded_->Reserve(keys, bytes);
     reserved_ = std::max(reserved_, size() + keys);
+    if (wide_) {
+      wide_->Reserve(size() + keys);
+      return Status::OK();
+    }
     return packed_->Reserve(keys, 0);
   }
   int64_t KeyBytes() const override { return encoded_ ? encoded_->KeyBytes() : 0; }
-  int64_t size() const override { return encoded_ ? encoded_->size() : packed_->size(); }
+  int64_t size() const override {
+    return encoded_ ? encoded_->size() : wide_ ? wide_->size() : packed_->size();
+  }
 
   Result<arrow::ArrayVector> KeyColumns(arrow::MemoryPool* pool) const override {
     if (encoded_) return encoded_->KeyColumns(pool);
@@ -1046,7 +1178,7 @@ class PackedKeyIndex final : public KeyIndex {
     for (size_t c = 0; c < columns_.size(); ++c) {
       ARROW_ASSIGN_OR_RAISE(auto values, columns_[c]->KeyColumns(pool));
       for (int64_t g = 0; g < n; ++g) {
-        cid[g] = static_cast<int32_t>(Field(packed_->key(g), c));
+        cid[g] = static_cast<int32_t>(KeyField(g, c));
       }
       ARROW_ASSIGN_OR_RAISE(auto col, TakeRows(values[0], cid.data(), n, pool));
       out.push_back(std::move(col));
@@ -1056,8 +1188,9 @@ class PackedKeyIndex final : public KeyIndex {
 
   int64_t MemoryUsage() const override {
     if (encoded_) return encoded_->MemoryUsage();
-    int64_t total = packed_->MemoryUsage() +
+    int64_t total = (wide_ ? wide_->MemoryUsage() : packed_->MemoryUsage()) +
                     static_cast<int64_t>(small_.capacity() * 4 + values_.capacity() * 8 +
+                                         high_.capacity() * 8 +
                                          (selected_.capacity() + unseen_.capacity()) * 4);
     for (const auto& ids : col_ids_) total += static_cast<int64_t>(ids.capacity() * 4);
     for (const auto& maps : maps_) {
@@ -1067,6 +1200,15 @@ class PackedKeyIndex final : public KeyIndex {
     for (const auto& c : columns_)
       total += c->MemoryUsage() / std::max(1L, c.use_count());
     return total;
+  }
+
+  void ReleaseInsertBuffers() override {
+    for (auto& ids : col_ids_) std::vector<uint32_t>().swap(ids);
+    std::vector<int64_t>().swap(values_);
+    std::vector<uint64_t>().swap(high_);
+    std::vector<int32_t>().swap(selected_);
+    std::vector<int32_t>().swap(unseen_);
+    if (wide_) wide_->ShrinkKeys();
   }
 
   Result<std::unique_ptr<KeyIndex>> MakeEmpty() const override {
@@ -1082,10 +1224,12 @@ class PackedKeyIndex final : public KeyIndex {
   static uint64_t MixPartition(uint64_t h, uint8_t byte) {
     return (h + byte + 1) * 0x9E3779B97F4A7C15ull;
   }
-  // Column c's id in a packed key.
-  uint64_t Field(int64_t key, size_t c) const {
+  // Column c's id in the key of id g.
+  uint64_t KeyField(int64_t g, size_t c) const {
     if (widths_[c] == 0) return 0;
-    return (static_cast<uint64_t>(key) >> shifts_[c]) & ((uint64_t{1} << widths_[c]) - 1);
+    const uint64_t word =
+        wide_ ? wide_->word(g, word_[c]) : static_cast<uint64_t>(packed_->key(g));
+    return (word >> shifts_[c]) & ((uint64_t{1} << widths_[c]) - 1);
   }
 
   Status InsertWith(const arrow::ArrayVector& columns, Nulls nulls, uint32_t* ids,
@@ -1137,37 +1281,76 @@ class PackedKeyIndex final : public KeyIndex {
   }
 
   // Whether every column's ids fit its bits, widening columns (and packing every key
-  // again) where they do not; false when the ids cannot fit in 64 bits together.
+  // again) where they do not; false when the ids cannot fit in two words.
   Result<bool> Fit() {
     const size_t k = columns_.size();
     std::vector<int> need(k);
     bool grown = false;
-    int total_need = 0, total_want = 0;
     std::vector<int> want(k);
     for (size_t c = 0; c < k; ++c) {
       need[c] = std::max(widths_[c], BitsFor(columns_[c]->size()));
       const bool grows = need[c] > widths_[c];
       grown = grown || grows;
       want[c] = grows ? std::min(need[c] + 2, 32) : widths_[c];
-      total_need += need[c];
-      total_want += want[c];
     }
     if (!grown) return true;
-    if (total_need > 64) return false;
-    ARROW_RETURN_NOT_OK(Repack(total_want <= 64 ? want : need));
+    // One word while the ids fit (with room to grow, else as they are), then two.
+    std::vector<int> shifts, words;
+    for (int max_words : {1, 2}) {
+      if (max_words == 1 && wide_) continue;
+      for (const auto* widths : {&want, &need}) {
+        if (Layout(*widths, max_words, &shifts, &words)) {
+          ARROW_RETURN_NOT_OK(Repack(*widths, shifts, words, max_words == 2));
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  // Each column in the first of `max_words` words with room for it (no column spans
+  // two words); false when they do not fit.
+  static bool Layout(const std::vector<int>& widths, int max_words,
+                     std::vector<int>* shifts, std::vector<int>* words) {
+    int used[2] = {0, 0};
+    shifts->assign(widths.size(), 0);
+    words->assign(widths.size(), 0);
+    for (size_t c = 0; c < widths.size(); ++c) {
+      int w = 0;
+      while (w < max_words && used[w] + widths[c] > 64) ++w;
+      if (w == max_words) return false;
+      (*words)[c] = w;
+      (*shifts)[c] = used[w];
+      used[w] += widths[c];
+    }
     return true;
   }
 
-  // Packs every key again with these widths.
-  Status Repack(const std::vector<int>& widths) {
-    std::vector<int> shifts(widths.size());
-    int shift = 0;
-    for (size_t c = 0; c < widths.size(); ++c) {
-      shifts[c] = shift;
-      shift += widths[c];
-    }
-    auto next = std::make_unique<IntKeyIndex>(arrow::int64());
+  // Packs every key again with this layout (ids unchanged), into two words if `wide`.
+  Status Repack(const std::vector<int>& widths, const std::vector<int>& shifts,
+                const std::vector<int>& words, bool wide) {
     const int64_t n = size();
+    if (wide) {
+      auto next = std::make_unique<WideKeys>();
+      next->Reserve(std::max(n, reserved_));
+      for (int64_t g = 0; g < n; ++g) {
+        uint64_t w[2] = {0, 0};
+        for (size_t c = 0; c < widths.size(); ++c) {
+          if (widths[c] > 0) w[words[c]] |= KeyField(g, c) << shifts[c];
+        }
+        next->FindOrInsert(w[0], w[1]);  // distinct keys in id order: the same ids
+      }
+      wide_ = std::move(next);
+      packed_.reset();
+      widths_ = widths;
+      shifts_ = shifts;
+      word_ = words;
+      std::vector<uint32_t>().swap(small_);
+      return Status::OK();
+    }
+    int shift = 0;
+    for (size_t c = 0; c < widths.size(); ++c) shift += widths[c];
+    auto next = std::make_unique<IntKeyIndex>(arrow::int64());
     // The room Reserve made stays made.
     ARROW_RETURN_NOT_OK(next->Reserve(std::max(n, reserved_), 0));
     if (n > 0) {
@@ -1176,7 +1359,7 @@ class PackedKeyIndex final : public KeyIndex {
         if (widths[c] == 0) continue;
         for (int64_t g = 0; g < n; ++g) {
           keys[g] = static_cast<int64_t>(static_cast<uint64_t>(keys[g]) |
-                                         (Field(packed_->key(g), c) << shifts[c]));
+                                         (KeyField(g, c) << shifts[c]));
         }
       }
       std::vector<uint32_t> ids(n);
@@ -1201,13 +1384,23 @@ class PackedKeyIndex final : public KeyIndex {
 
   // The ids of the first n rows of col_ids_ (none skipped), inserting new keys.
   Status InsertPacked(int64_t n, uint32_t* ids) {
+    // The rows' column ids packed into their words (the high ones only when wide).
     values_.assign(n, 0);
+    high_.assign(wide_ ? n : 0, 0);
     for (size_t c = 0; c < col_ids_.size(); ++c) {
       if (widths_[c] == 0) continue;
       const uint32_t* cid = col_ids_[c].data();
       const int shift = shifts_[c];
-      uint64_t* v = reinterpret_cast<uint64_t*>(values_.data());
+      uint64_t* v =
+          word_[c] == 0 ? reinterpret_cast<uint64_t*>(values_.data()) : high_.data();
       for (int64_t i = 0; i < n; ++i) v[i] |= static_cast<uint64_t>(cid[i]) << shift;
+    }
+    if (wide_) {
+      ARROW_RETURN_NOT_OK(wide_->Room(n));
+      for (int64_t i = 0; i < n; ++i) {
+        ids[i] = wide_->FindOrInsert(static_cast<uint64_t>(values_[i]), high_[i]);
+      }
+      return Status::OK();
     }
     if (small_.empty()) {
       auto array = std::make_shared<arrow::Int64Array>(
@@ -1310,6 +1503,7 @@ class PackedKeyIndex final : public KeyIndex {
     encoded_ = std::move(encoded);
     columns_.clear();
     packed_.reset();
+    wide_.reset();
     std::vector<uint32_t>().swap(small_);
     maps_.clear();
     col_ids_.clear();
@@ -1327,18 +1521,80 @@ class PackedKeyIndex final : public KeyIndex {
   std::vector<std::shared_ptr<KeyIndex>> columns_;
   std::vector<int> widths_;
   std::vector<int> shifts_;
-  std::unique_ptr<IntKeyIndex> packed_;       // packed column ids -> key id
-  std::unique_ptr<KeyIndex> encoded_;         // once the ids need more than 64 bits
+  std::vector<int> word_;                     // per column: the word of its bits (0, 1)
+  std::unique_ptr<IntKeyIndex> packed_;       // packed column ids -> key id (one word)
+  std::unique_ptr<WideKeys> wide_;            // instead, once the ids need two words
+  std::unique_ptr<KeyIndex> encoded_;         // once the ids need more than 128 bits
   int64_t reserved_ = 0;                      // keys Reserve made room for
   std::vector<std::vector<ColumnMap>> maps_;  // InsertAll's column mappings, by column
   std::vector<std::vector<uint32_t>> col_ids_;
-  std::vector<int64_t> values_;    // packed keys of a batch
+  std::vector<int64_t> values_;    // packed keys of a batch (the low words when wide)
+  std::vector<uint64_t> high_;     // their high words, when wide
   std::vector<int32_t> selected_;  // rows or keys of a batch taken apart
   std::vector<int32_t> unseen_;    // InsertPacked's rows of keys small_ does not know
   std::vector<uint32_t> small_;    // packed key -> id + 1 (0: unseen); kSmallBits at most
 };
 
 }  // namespace
+
+namespace {
+
+class TwoWordKeyIndex final : public KeyIndex {
+ public:
+  Status Insert(const arrow::ArrayVector& columns, Nulls, uint32_t* ids) override {
+    if (columns.size() != 2 || columns[0]->null_count() > 0 ||
+        columns[1]->null_count() > 0) {
+      return Status::Invalid("internal: a two-word key index takes two columns, no NULL");
+    }
+    const int64_t n = columns[0]->length();
+    const auto* lo = columns[0]->data()->GetValues<uint64_t>(1);
+    const auto* hi = columns[1]->data()->GetValues<uint64_t>(1);
+    ARROW_RETURN_NOT_OK(keys_.Room(n));
+    for (int64_t i = 0; i < n; ++i) ids[i] = keys_.FindOrInsert(lo[i], hi[i]);
+    return Status::OK();
+  }
+  Status InsertAll(const KeyIndex&, uint32_t*, const uint8_t*, uint8_t) override {
+    return Status::NotImplemented("InsertAll into a two-word key index");
+  }
+  void Partitions(int parts, uint8_t* out) const override {
+    for (int64_t g = 0; g < size(); ++g) {
+      out[g] = TopBits((keys_.word(g, 0) ^ (keys_.word(g, 1) * 0xC2B2AE3D27D4EB4Full)) *
+                           0x9E3779B97F4A7C15ull,
+                       parts);
+    }
+  }
+  Status Find(const arrow::ArrayVector&, ProbeScratch*, int64_t*) const override {
+    return Status::NotImplemented("Find in a two-word key index");
+  }
+  Status Reserve(int64_t keys, int64_t) override {
+    keys_.Reserve(size() + keys);
+    return Status::OK();
+  }
+  Result<std::unique_ptr<KeyIndex>> MakeEmpty() const override {
+    return std::make_unique<TwoWordKeyIndex>();
+  }
+  int64_t size() const override { return keys_.size(); }
+  Result<arrow::ArrayVector> KeyColumns(arrow::MemoryPool* pool) const override {
+    arrow::ArrayVector out;
+    for (int w = 0; w < 2; ++w) {
+      ARROW_ASSIGN_OR_RAISE(auto buffer, arrow::AllocateBuffer(size() * 8, pool));
+      auto* v = reinterpret_cast<uint64_t*>(buffer->mutable_data());
+      for (int64_t g = 0; g < size(); ++g) v[g] = keys_.word(g, w);
+      out.push_back(std::make_shared<arrow::Int64Array>(size(), std::move(buffer)));
+    }
+    return out;
+  }
+  int64_t MemoryUsage() const override { return keys_.MemoryUsage(); }
+
+ private:
+  WideKeys keys_;
+};
+
+}  // namespace
+
+std::unique_ptr<KeyIndex> KeyIndex::MakeTwoWords() {
+  return std::make_unique<TwoWordKeyIndex>();
+}
 
 Result<std::unique_ptr<KeyIndex>> KeyIndex::Make(
     const std::vector<std::shared_ptr<arrow::DataType>>& types) {
@@ -1368,6 +1624,7 @@ Result<std::unique_ptr<KeyIndex>> KeyIndex::Make(
 struct MergedKeys::Column {
   int width = 0;
   int shift = 0;
+  int word = 0;                          // 1: in the high word
   std::shared_ptr<arrow::Array> values;  // the column's values, by merged column id
   std::vector<uint8_t> parts;            // their partitions(256), by merged column id
 };
@@ -1377,6 +1634,7 @@ MergedKeys::~MergedKeys() = default;
 int64_t MergedKeys::MemoryUsage() const {
   int64_t total = 0;
   for (const auto& k : keys_) total += static_cast<int64_t>(k.capacity() * 8);
+  for (const auto& k : high_) total += static_cast<int64_t>(k.capacity() * 8);
   for (const auto& p : parts_) total += static_cast<int64_t>(p.capacity());
   for (const auto& c : columns_) total += static_cast<int64_t>(c.parts.capacity());
   return total;
@@ -1399,7 +1657,7 @@ Result<std::unique_ptr<MergedKeys>> MergedKeys::Make(
   std::vector<std::vector<std::pair<const KeyIndex*, std::vector<uint32_t>>>> maps(k);
   std::vector<std::vector<const uint32_t*>> map_of(packed.size(),
                                                    std::vector<const uint32_t*>(k));
-  int total_bits = 0;
+  std::vector<int> widths(k);
   for (size_t c = 0; c < k; ++c) {
     ARROW_ASSIGN_OR_RAISE(auto all, KeyIndex::Make({packed[0]->types_[c]}));
     for (const auto* p : packed) {
@@ -1417,17 +1675,25 @@ Result<std::unique_ptr<MergedKeys>> MergedKeys::Make(
       }
     }
     Column& column = out->columns_[c];
-    column.width = PackedKeyIndex::BitsFor(all->size());
-    column.shift = total_bits;
-    total_bits += column.width;
-    if (total_bits > 64) return nullptr;
+    column.width = widths[c] = PackedKeyIndex::BitsFor(all->size());
     column.parts.resize(all->size());
     all->Partitions(256, column.parts.data());
     ARROW_ASSIGN_OR_RAISE(auto values, all->KeyColumns(pool));
     column.values = values[0];
   }
+  // One word if the ids fit, else two.
+  std::vector<int> shifts, words;
+  if (!PackedKeyIndex::Layout(widths, 1, &shifts, &words)) {
+    if (!PackedKeyIndex::Layout(widths, 2, &shifts, &words)) return nullptr;
+    out->wide_ = true;
+  }
+  for (size_t c = 0; c < k; ++c) {
+    out->columns_[c].shift = shifts[c];
+    out->columns_[c].word = words[c];
+  }
   // Every index's keys in those terms, with their partitions.
   out->keys_.resize(packed.size());
+  out->high_.resize(out->wide_ ? packed.size() : 0);
   out->parts_.resize(packed.size());
   std::atomic<size_t> next{0};
   ARROW_RETURN_NOT_OK(RunWorkers(
@@ -1439,16 +1705,18 @@ Result<std::unique_ptr<MergedKeys>> MergedKeys::Make(
           std::vector<int64_t>& keys = out->keys_[i];
           std::vector<uint8_t>& parts = out->parts_[i];
           keys.assign(n, 0);
+          if (out->wide_) out->high_[i].assign(n, 0);
           parts.resize(n);
           std::vector<uint64_t> h(n, 0);
           for (size_t c = 0; c < k; ++c) {
             const Column& column = out->columns_[c];
             const uint32_t* map = map_of[i][c];
+            int64_t* word = column.word == 0 ? keys.data() : out->high_[i].data();
             for (int64_t g = 0; g < n; ++g) {
-              const uint32_t id = map[p.Field(p.packed_->key(g), c)];
+              const uint32_t id = map[p.KeyField(g, c)];
               if (column.width > 0) {
-                keys[g] =
-                    static_cast<int64_t>(static_cast<uint64_t>(keys[g]) |
+                word[g] =
+                    static_cast<int64_t>(static_cast<uint64_t>(word[g]) |
                                          (static_cast<uint64_t>(id) << column.shift));
               }
               h[g] = PackedKeyIndex::MixPartition(h[g], column.parts[id]);
@@ -1461,17 +1729,19 @@ Result<std::unique_ptr<MergedKeys>> MergedKeys::Make(
   return out;
 }
 
-Result<arrow::ArrayVector> MergedKeys::KeyColumns(const int64_t* keys, int64_t n,
+Result<arrow::ArrayVector> MergedKeys::KeyColumns(const int64_t* keys,
+                                                  const int64_t* high, int64_t n,
                                                   arrow::MemoryPool* pool) const {
   std::vector<int32_t> ids(n);
   arrow::ArrayVector out;
   for (const Column& column : columns_) {
     const uint64_t mask = column.width == 0 ? 0 : (uint64_t{1} << column.width) - 1;
+    const int64_t* word = column.word == 0 ? keys : high;
     for (int64_t g = 0; g < n; ++g) {
       ids[g] = column.width == 0
                    ? 0
                    : static_cast<int32_t>(
-                         (static_cast<uint64_t>(keys[g]) >> column.shift) & mask);
+                         (static_cast<uint64_t>(word[g]) >> column.shift) & mask);
     }
     ARROW_ASSIGN_OR_RAISE(auto col, TakeRows(column.values, ids.data(), n, pool));
     out.push_back(std::move(col));

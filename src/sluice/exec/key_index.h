@@ -45,9 +45,11 @@ struct ProbeScratch {
   EncodedRows rows;
   HugeVector<int64_t> ints;
   std::vector<int64_t> pair_ids;  // several key columns: their packed column ids
+  std::vector<int64_t> high_ids;  // the high words of keys packed into two
   std::vector<std::vector<int64_t>> column_ids;  // several key columns: each one's ids
   std::vector<uint8_t> missing;                  // several key columns: a value unknown
   std::vector<int32_t> candidates;
+  std::vector<int32_t> known;      // several key columns: rows whose first value is known
   std::vector<int64_t> found_ids;  // for the caller (ProbeKeyFilter): Find's result
   // Keys probed and found so far: an index with a filter of its keys uses it while
   // most probes miss.
@@ -67,6 +69,10 @@ class KeyIndex {
   /// that cannot be keys.
   static Result<std::unique_ptr<KeyIndex>> Make(
       const std::vector<std::shared_ptr<arrow::DataType>>& types);
+  /// An index of keys of two int64 columns without NULLs, hashed as one 128-bit key
+  /// (MergedKeys' two-word keys): one probe per key, where Make's index of two columns
+  /// looks each column up first. InsertAll and Find are not supported.
+  static std::unique_ptr<KeyIndex> MakeTwoWords();
 
   /// Finds or inserts the key of every row of `columns` (the key types, equal lengths);
   /// ids[i] receives row i's id (kSkipped: see Nulls).
@@ -98,6 +104,10 @@ class KeyIndex {
   virtual bool DirectlyIndexed() const { return false; }
   /// Declares that no more keys come (lets the index pick a faster lookup structure).
   virtual Status Seal() { return Status::OK(); }
+  /// Frees what only inserting needs (per-batch buffers), for an index that is kept
+  /// but gets no more keys and is not sealed (a hash aggregate's handed-over table,
+  /// whose column indexes the worker's next table goes on using).
+  virtual void ReleaseInsertBuffers() {}
   /// Insert of every key there will be, then Seal: into an empty index, all at once (a
   /// join's build side). Knowing all keys first lets an integer index whose keys span a
   /// dense range place them by direct indexing instead of hashing.
@@ -130,30 +140,36 @@ class KeyIndex {
 class MergedKeys {
  public:
   /// nullptr when the indexes do not all hold packed column ids (one column, other
-  /// key types, or ids that needed more than 64 bits) or when all their columns'
-  /// values together need more than 64 bits. REQUIRES: the indexes stay unchanged
-  /// while this lives. Converts the indexes on `threads` threads.
+  /// key types, or ids that needed more than 128 bits) or when all their columns'
+  /// values together need more than 128 bits. Keys of more than 64 bits are two words
+  /// (wide(): keys() the low words, high_keys() the high ones). REQUIRES: the indexes
+  /// stay unchanged while this lives. Converts the indexes on `threads` threads.
   static Result<std::unique_ptr<MergedKeys>> Make(
       const std::vector<const KeyIndex*>& indexes, int threads, arrow::MemoryPool* pool);
   ~MergedKeys();
 
   /// The merged key of each group of index i, by group id.
   const std::vector<int64_t>& keys(size_t i) const { return keys_[i]; }
+  /// Whether keys take two words; then the high word of each group of index i.
+  bool wide() const { return wide_; }
+  const std::vector<int64_t>& high_keys(size_t i) const { return high_[i]; }
   /// The partition in [0, 256) of each group of index i (the top bits of a hash of its
   /// values: keys(i)[g] == keys(j)[h] implies equal partitions).
   const std::vector<uint8_t>& partitions(size_t i) const { return parts_[i]; }
   /// Bytes held.
   int64_t MemoryUsage() const;
-  /// The key columns of the merged keys keys[0, n).
-  Result<arrow::ArrayVector> KeyColumns(const int64_t* keys, int64_t n,
-                                        arrow::MemoryPool* pool) const;
+  /// The key columns of the merged keys keys[0, n) (and high[0, n) when wide()).
+  Result<arrow::ArrayVector> KeyColumns(const int64_t* keys, const int64_t* high,
+                                        int64_t n, arrow::MemoryPool* pool) const;
 
  private:
   MergedKeys() = default;
   struct Column;
   std::vector<Column> columns_;
   std::vector<std::vector<int64_t>> keys_;
+  std::vector<std::vector<int64_t>> high_;  // when wide_
   std::vector<std::vector<uint8_t>> parts_;
+  bool wide_ = false;
 };
 
 }  // namespace sluice::exec

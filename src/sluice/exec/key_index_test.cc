@@ -584,9 +584,13 @@ TEST(KeyIndexTest, ManyKeyColumnsAgainstAMap) {
   const std::vector<std::vector<int64_t>> domain_plans = {
       {3, 30, 300, 3000, 30},                   // widths grow, stay packed
       {2, 1 << 20, 1 << 20, 1 << 20, 1 << 20},  // 13 bits a column: beyond 64 bits
+      {2, 1 << 20, 1 << 20, 1 << 20, 1 << 20},  // and with 10 columns beyond 128
   };
-  for (int plan = 0; plan < 2; ++plan) {
-    for (int ncols : plan == 0 ? std::vector<int>{3, 5} : std::vector<int>{5, 6}) {
+  for (int plan = 0; plan < 3; ++plan) {
+    const std::vector<int> column_counts = plan == 0   ? std::vector<int>{3, 5}
+                                           : plan == 1 ? std::vector<int>{5, 6}
+                                                       : std::vector<int>{10};
+    for (int ncols : column_counts) {
       SCOPED_TRACE("plan " + std::to_string(plan) + " columns " + std::to_string(ncols));
       std::vector<std::shared_ptr<arrow::DataType>> types;
       for (int c = 0; c < ncols; ++c) {
@@ -634,8 +638,9 @@ TEST(KeyIndexTest, ManyKeyColumnsAgainstAMap) {
         batches.push_back(cols);
       }
       ASSERT_EQ(index->size(), static_cast<int64_t>(by_id.size()));
-      // Only row-encoded keys take bytes of their own.
-      EXPECT_EQ(index->KeyBytes() > 0, plan == 1);
+      // Only row-encoded keys take bytes of their own: up to 128 bits, column ids
+      // packed into one word or two.
+      EXPECT_EQ(index->KeyBytes() > 0, plan == 2);
       ASSERT_OK_AND_ASSIGN(auto key_cols,
                            index->KeyColumns(arrow::default_memory_pool()));
       ASSERT_EQ(key_cols.size(), static_cast<size_t>(ncols));
@@ -784,6 +789,123 @@ TEST(KeyIndexTest, ExtremeIntegerKeysLeaveTheDirectArray) {
     const auto& keys = static_cast<const arrow::Int64Array&>(*cols[0]);
     for (const auto& [v, id] : ref) ASSERT_EQ(keys.Value(id), v);
   }
+}
+
+// Find of several key columns on batches large enough to be narrowed by the first
+// column (PackedKeyIndex::kNarrowRows): most, some, none or all of the first column's
+// values known, NULLs in either column, against a map.
+TEST(KeyIndexTest, PairLookupsNarrowedByTheFirstColumnMatchAMap) {
+  std::mt19937_64 rng(41);
+  for (bool string_second : {false, true}) {
+    SCOPED_TRACE(string_second);
+    auto second_type = string_second ? arrow::utf8() : arrow::int64();
+    ASSERT_OK_AND_ASSIGN(auto index, KeyIndex::Make({arrow::int64(), second_type}));
+    // Built keys: first in [0, 1000), second in [0, 50).
+    std::uniform_int_distribution<int64_t> built_first(0, 999), any_second(0, 49);
+    auto second_column = [&](const std::vector<std::optional<int64_t>>& v) {
+      if (string_second) {
+        arrow::StringBuilder b;
+        for (auto x : v) {
+          EXPECT_TRUE((x ? b.Append("v" + std::to_string(*x)) : b.AppendNull()).ok());
+        }
+        return b.Finish().ValueOrDie();
+      }
+      arrow::Int64Builder b;
+      for (auto x : v) EXPECT_TRUE((x ? b.Append(*x) : b.AppendNull()).ok());
+      return std::static_pointer_cast<arrow::Array>(b.Finish().ValueOrDie());
+    };
+    auto first_column = [&](const std::vector<std::optional<int64_t>>& v) {
+      arrow::Int64Builder b;
+      for (auto x : v) EXPECT_TRUE((x ? b.Append(*x) : b.AppendNull()).ok());
+      return std::static_pointer_cast<arrow::Array>(b.Finish().ValueOrDie());
+    };
+    std::map<std::pair<int64_t, int64_t>, int64_t> ref;
+    {
+      std::vector<std::optional<int64_t>> a, b;
+      for (int i = 0; i < 3000; ++i) {
+        a.push_back(built_first(rng));
+        b.push_back(any_second(rng));
+      }
+      std::vector<uint32_t> ids(a.size());
+      ASSERT_TRUE(index
+                      ->Build({first_column(a), second_column(b)}, KeyIndex::Nulls::kSkip,
+                              ids.data())
+                      .ok());
+      for (size_t i = 0; i < a.size(); ++i) ref[{*a[i], *b[i]}] = ids[i];
+    }
+    ProbeScratch scratch;
+    // Share of probe rows whose first value is among the built ones.
+    for (double known : {0.0, 0.05, 0.3, 0.6, 1.0}) {
+      SCOPED_TRACE(known);
+      const int n = 5000;
+      std::uniform_real_distribution<double> u(0, 1);
+      std::uniform_int_distribution<int64_t> absent(1000, 100000);
+      std::vector<std::optional<int64_t>> a, b;
+      for (int i = 0; i < n; ++i) {
+        a.push_back(u(rng) < 0.02    ? std::nullopt
+                    : u(rng) < known ? std::optional<int64_t>(built_first(rng))
+                                     : std::optional<int64_t>(absent(rng)));
+        b.push_back(u(rng) < 0.02 ? std::nullopt
+                                  : std::optional<int64_t>(any_second(rng)));
+      }
+      std::vector<int64_t> found(n, 7);
+      ASSERT_TRUE(
+          index->Find({first_column(a), second_column(b)}, &scratch, found.data()).ok());
+      for (int i = 0; i < n; ++i) {
+        int64_t want = -1;
+        if (a[i] && b[i]) {
+          auto it = ref.find({*a[i], *b[i]});
+          if (it != ref.end()) want = it->second;
+        }
+        ASSERT_EQ(found[i], want) << "row " << i;
+      }
+    }
+  }
+}
+
+// Two-word keys (MergedKeys' keys beyond 64 bits): ids in order of first insertion,
+// equal for equal pairs, the words back by id; pairs that differ in one word only.
+TEST(KeyIndexTest, TwoWordKeysAgainstAMap) {
+  std::mt19937_64 rng(5);
+  auto index = KeyIndex::MakeTwoWords();
+  ASSERT_TRUE(index->Reserve(100, 0).ok());
+  std::map<std::pair<uint64_t, uint64_t>, uint32_t> ref;
+  std::vector<std::pair<uint64_t, uint64_t>> by_id;
+  std::uniform_int_distribution<uint64_t> small(0, 300);
+  for (int batch = 0; batch < 6; ++batch) {
+    const int n = 5000;
+    arrow::Int64Builder lo, hi;
+    std::vector<std::pair<uint64_t, uint64_t>> rows;
+    for (int i = 0; i < n; ++i) {
+      // Few values per word, so that pairs repeat and share one word with others.
+      uint64_t a = batch < 3 ? small(rng) : rng();
+      uint64_t b = small(rng) << 40;
+      rows.emplace_back(a, b);
+      ASSERT_TRUE(lo.Append(static_cast<int64_t>(a)).ok());
+      ASSERT_TRUE(hi.Append(static_cast<int64_t>(b)).ok());
+    }
+    std::vector<uint32_t> ids(n);
+    ASSERT_TRUE(index
+                    ->Insert({lo.Finish().ValueOrDie(), hi.Finish().ValueOrDie()},
+                             KeyIndex::Nulls::kGroup, ids.data())
+                    .ok());
+    for (int i = 0; i < n; ++i) {
+      auto [it, inserted] = ref.emplace(rows[i], static_cast<uint32_t>(by_id.size()));
+      if (inserted) by_id.push_back(rows[i]);
+      ASSERT_EQ(ids[i], it->second) << "batch " << batch << " row " << i;
+    }
+  }
+  ASSERT_EQ(index->size(), static_cast<int64_t>(by_id.size()));
+  ASSERT_OK_AND_ASSIGN(auto cols, index->KeyColumns(arrow::default_memory_pool()));
+  ASSERT_EQ(cols.size(), 2u);
+  const auto* a = cols[0]->data()->GetValues<uint64_t>(1);
+  const auto* b = cols[1]->data()->GetValues<uint64_t>(1);
+  for (size_t g = 0; g < by_id.size(); ++g) {
+    ASSERT_EQ(std::make_pair(a[g], b[g]), by_id[g]) << g;
+  }
+  std::vector<uint8_t> parts(index->size());
+  index->Partitions(8, parts.data());
+  for (uint8_t p : parts) ASSERT_LT(p, 8);
 }
 
 }  // namespace
