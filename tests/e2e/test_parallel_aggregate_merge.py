@@ -100,11 +100,16 @@ SPARSE_QUERIES = [
     "SELECT a, count(*) AS groups, sum(c) AS c, sum(sn) AS sn, min(ks) AS mk FROM "
     "(SELECT k, a, CAST(k % 1000 AS VARCHAR) AS ks, sum(n) AS sn, count(*) AS c "
     "FROM t GROUP BY k, a, CAST(k % 1000 AS VARCHAR)) g GROUP BY a",
-    # Three columns of ~2.4 M values each need 66 bits: later tables hold row-encoded
-    # keys, and the merge meets both kinds.
+    # Three columns of ~2.4 M values each need 66 bits: later tables pack their keys
+    # into two words, and the merge meets both kinds.
     "SELECT count(*) AS groups, sum(c) AS c, sum(sn) AS sn, sum(k3 - 3 * k1) AS z FROM "
     "(SELECT k + 1 AS k1, k * 3 + 3 AS k3, k, sum(n) AS sn, count(*) AS c FROM t "
     "GROUP BY k + 1, k * 3 + 3, k) g",
+    # Six such columns need more than two words: row-encoded keys, after one and two
+    # words in the first tables.
+    "SELECT count(*) AS groups, sum(c) AS c, sum(sn) AS sn, sum(k3 - 3 * k1 + k5 - k7) AS z "
+    "FROM (SELECT k + 1 AS k1, k * 3 + 3 AS k3, k, k + 5 AS k5, k * 7 AS k7, k - 9 AS k9, "
+    "sum(n) AS sn, count(*) AS c FROM t GROUP BY k + 1, k * 3 + 3, k, k + 5, k * 7, k - 9) g",
 ]
 
 

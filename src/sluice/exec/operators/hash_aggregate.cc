@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <limits>
 
 #include "sluice/base/parallel.h"
 #include "sluice/exec/key_index.h"
@@ -384,6 +386,25 @@ Status HashAggregate::MergeSpilled(ExecContext* ctx, const SpillSet& set, int pa
   return Status::OK();
 }
 
+double HashAggregate::EstimateDistinct(int64_t groups, int64_t rows) {
+  if (rows <= 0 || groups <= 0) return static_cast<double>(std::max<int64_t>(groups, 0));
+  if (groups >= rows) return std::numeric_limits<double>::infinity();
+  const double g = static_cast<double>(groups), r = static_cast<double>(rows);
+  // D * (1 - exp(-r / D)) grows with D from below g (at D = g) towards r: bisect on
+  // log D. The upper end stands for "no repeats to speak of".
+  double lo = std::log(g), hi = std::log(g) + 40;
+  auto seen = [&](double log_d) {
+    double d = std::exp(log_d);
+    return d * -std::expm1(-r / d);
+  };
+  if (seen(hi) < g) return std::numeric_limits<double>::infinity();
+  for (int i = 0; i < 60; ++i) {
+    double mid = (lo + hi) / 2;
+    (seen(mid) < g ? lo : hi) = mid;
+  }
+  return std::exp(hi);
+}
+
 Status HashAggregate::MaybeFlush(ExecContext* ctx, LocalSinkState* local_base) {
   auto* local = static_cast<AggregateLocal*>(local_base);
   using Mode = AggregateLocal::Mode;
@@ -395,7 +416,9 @@ Status HashAggregate::MaybeFlush(ExecContext* ctx, LocalSinkState* local_base) {
     // merge, which meets their groups anyway, and go on with small ones (the
     // db-benchmark's 10 M groups of 10 M rows). A table with repeats (100 K groups
     // of 10 M rows) stays whole: its merge is small.
-    bool segments = ctx->threads() >= 2 && local->groups() * 2 > local->rows;
+    bool segments = ctx->threads() >= 2 &&
+                    EstimateDistinct(local->groups(), local->rows) >
+                        kSegmentDistinctRatio * static_cast<double>(local->rows);
     for (const auto& a : local->accumulators) segments = segments && a->PartialMerge();
     local->mode = segments ? Mode::kSegments : Mode::kWhole;
     if (!segments) return Status::OK();
@@ -404,6 +427,9 @@ Status HashAggregate::MaybeFlush(ExecContext* ctx, LocalSinkState* local_base) {
   }
   ARROW_ASSIGN_OR_RAISE(auto segment, TakeTable(ctx, local, /*with_reservation=*/true,
                                                 /*share_columns=*/true));
+  auto* taken = static_cast<AggregateLocal*>(segment.get());
+  taken->table->ReleaseInsertBuffers();
+  ARROW_RETURN_NOT_OK(taken->reservation.Resize(taken->MemoryUsage()));
   std::lock_guard<std::mutex> lock(mu_);
   finished_.push_back(std::move(segment));
   return Status::OK();
@@ -592,12 +618,17 @@ Status HashAggregate::MergeMergedKeys(ExecContext* ctx, const MergedKeys& merged
   std::atomic<int> next{0};
   std::mutex reservation_mu;
   ARROW_RETURN_NOT_OK(RunWorkers(threads, [&](int) -> Status {
-    std::vector<int64_t> keys;
+    std::vector<int64_t> keys, high;
     std::vector<uint32_t> ids;
+    const bool wide = merged.wide();
     for (int p = next++; p < parts; p = next++) {
       ARROW_ASSIGN_OR_RAISE(auto fresh, MakeLocal(ctx, 0));
       auto* mine = static_cast<AggregateLocal*>(fresh.get());
-      ARROW_ASSIGN_OR_RAISE(mine->table, KeyIndex::Make({arrow::int64()}));
+      if (wide) {
+        mine->table = KeyIndex::MakeTwoWords();
+      } else {
+        ARROW_ASSIGN_OR_RAISE(mine->table, KeyIndex::Make({arrow::int64()}));
+      }
       int64_t groups = 0;
       for (size_t i = 0; i < locals.size(); ++i) groups += start[i][p + 1] - start[i][p];
       ARROW_RETURN_NOT_OK(mine->table->Reserve(groups, 0));
@@ -609,10 +640,17 @@ Status HashAggregate::MergeMergedKeys(ExecContext* ctx, const MergedKeys& merged
         keys.resize(n);
         for (int64_t j = 0; j < n; ++j) keys[j] = all[from[j]];
         ids.resize(n);
-        auto array = std::make_shared<arrow::Int64Array>(
-            n, arrow::Buffer::Wrap(keys.data(), static_cast<size_t>(n)));
+        arrow::ArrayVector columns = {std::make_shared<arrow::Int64Array>(
+            n, arrow::Buffer::Wrap(keys.data(), static_cast<size_t>(n)))};
+        if (wide) {
+          const std::vector<int64_t>& all_high = merged.high_keys(i);
+          high.resize(n);
+          for (int64_t j = 0; j < n; ++j) high[j] = all_high[from[j]];
+          columns.push_back(std::make_shared<arrow::Int64Array>(
+              n, arrow::Buffer::Wrap(high.data(), static_cast<size_t>(n))));
+        }
         ARROW_RETURN_NOT_OK(
-            mine->table->Insert({array}, KeyIndex::Nulls::kGroup, ids.data()));
+            mine->table->Insert(columns, KeyIndex::Nulls::kGroup, ids.data()));
         for (size_t a = 0; a < aggregates_.size(); ++a) {
           ARROW_RETURN_NOT_OK(mine->accumulators[a]->Resize(mine->groups()));
           ARROW_RETURN_NOT_OK(mine->accumulators[a]->MergeSome(
@@ -624,8 +662,10 @@ Status HashAggregate::MergeMergedKeys(ExecContext* ctx, const MergedKeys& merged
       ARROW_ASSIGN_OR_RAISE(auto merged_keys, mine->table->KeyColumns(ctx->pool()));
       ARROW_ASSIGN_OR_RAISE(
           auto key_columns,
-          merged.KeyColumns(merged_keys[0]->data()->GetValues<int64_t>(1), mine->groups(),
-                            ctx->pool()));
+          merged.KeyColumns(
+              merged_keys[0]->data()->GetValues<int64_t>(1),
+              wide ? merged_keys[1]->data()->GetValues<int64_t>(1) : nullptr,
+              mine->groups(), ctx->pool()));
       ARROW_RETURN_NOT_OK(
           AssemblePart(ctx, mine, std::move(key_columns), &reservation_mu, &out[p]));
     }

@@ -3,8 +3,9 @@
 //
 // As a Sink, each worker groups its input into a thread-local key index with its own
 // accumulators; FinishLocal hands the local state over and Finalize merges them. A
-// worker whose rows hardly repeat a group hands over its table every kSegmentGroups
-// groups (when the merge is parallel), so that its table stays small. Many
+// worker whose first rows point at many times more groups than rows (EstimateDistinct)
+// hands over its table every kSegmentGroups groups (when the merge is parallel), so
+// that its table stays small. Many
 // groups (at least kParallelMergeGroups over all workers) of decomposable aggregates
 // merge in parallel: the keys are split into 2 x threads hash partitions and each
 // thread merges whole partitions of every worker's state into a table of its own, then
@@ -60,11 +61,21 @@ class HashAggregate : public Sink, public Source {
   /// the partition count: on db-benchmark q10 (10 M groups) 64 Ki groups per partition
   /// took 8.3 s of CPU, 512 Ki 7.6 s, 4 M 8.0 s.
   static constexpr int64_t kMergePartitionGroups = 1 << 19;
-  /// A worker whose first kDecideRows rows made more than half as many groups sets its
-  /// table aside for the merge then, and again every kSegmentGroups groups, starting a
-  /// new one each time (MaybeFlush).
+  /// A worker whose first kDecideRows rows point at more than kSegmentDistinctRatio
+  /// times as many distinct groups (EstimateDistinct) sets its table aside for the
+  /// merge then, and again every kSegmentGroups groups, starting a new one each time
+  /// (MaybeFlush). Fewer groups stay in one table: db-benchmark's 1 M groups of 100
+  /// M rows look unique over the first rows (650 K groups in 1 Mi rows), but their
+  /// segments would hold 100 M groups in all, where one table holds 1 M.
   static constexpr int64_t kDecideRows = 1 << 20;
+  static constexpr double kSegmentDistinctRatio = 4;
   static constexpr int64_t kSegmentGroups = 1 << 16;
+
+  /// The number of distinct values that `groups` distinct values among `rows` rows
+  /// drawn uniformly at random point at: the D with D * (1 - exp(-rows / D)) = groups.
+  /// Infinity when no row repeated; `groups` when `rows` is 0. Order in the input
+  /// (sorted keys) makes it an underestimate, which keeps a table whole.
+  static double EstimateDistinct(int64_t groups, int64_t rows);
   static constexpr int kSpillPartitions = 256;
   static constexpr int kMaxSpillLevels = 4;
   /// Groups written to a run per state batch (each a copy of theirs).
