@@ -20,6 +20,10 @@
 // predicate and a projection restoring the column order; push_down_filters, which runs
 // next, turns the equalities into join keys at the lowest join that has both sides.
 // Clusters of two leaves are left as written (choose_build_side handles them).
+// Equalities between plain columns make classes of equal columns (ColumnClasses); the
+// equalities a class implies count as edges (TPC-H Q9: ps_partkey = p_partkey through
+// l_partkey, so part joins partsupp inside its build side), and the rebuilt filter
+// states each class as one equality per pair of columns adjacent in the new order.
 #include <algorithm>
 #include <optional>
 
@@ -91,6 +95,74 @@ void Collect(const Plan& node, int offset, Cluster* c) {
 
 Result<Plan> Visit(const Plan& node);
 
+// Equalities between plain columns of one type in different leaves make classes of
+// equal columns: in an inner join cluster a = b and b = c imply a = c (a row with a
+// NULL in any of them fails all three). Other equalities (over expressions, or casting
+// one side) are left out.
+struct ColumnClasses {
+  std::vector<int> class_of;              // per cluster column: its class, or -1
+  std::vector<std::vector<int>> members;  // per class: its columns, ascending
+  std::vector<int> predicate_class;       // per predicate: the class it links, or -1
+  std::vector<Expr> column;               // per cluster column in a class: as written
+};
+
+ColumnClasses FindClasses(const std::vector<Expr>& predicates,
+                          const std::vector<int>& leaf_of_column) {
+  const int width = static_cast<int>(leaf_of_column.size());
+  std::vector<int> up(width);
+  for (int i = 0; i < width; ++i) up[i] = i;
+  auto root = [&](int x) {
+    while (up[x] != x) x = up[x] = up[up[x]];
+    return x;
+  };
+  std::vector<bool> linking(predicates.size(), false);
+  std::vector<bool> in_class(width, false);
+  std::vector<Expr> column(width);
+  for (size_t i = 0; i < predicates.size(); ++i) {
+    const Expr& p = predicates[i];
+    if (p->kind != ExprKind::kCall || p->name != "=" || p->args.size() != 2) continue;
+    const Expr& a = p->args[0];
+    const Expr& b = p->args[1];
+    if (a->kind != ExprKind::kColumn || b->kind != ExprKind::kColumn) continue;
+    if (a->index < 0 || b->index < 0 || a->index >= width || b->index >= width) continue;
+    if (leaf_of_column[a->index] == leaf_of_column[b->index]) continue;
+    if (!a->type || !b->type || !a->type->Equals(*b->type)) continue;
+    linking[i] = true;
+    in_class[a->index] = in_class[b->index] = true;
+    column[a->index] = a;
+    column[b->index] = b;
+    up[root(a->index)] = root(b->index);
+  }
+  ColumnClasses out;
+  out.column = std::move(column);
+  out.class_of.assign(width, -1);
+  std::vector<int> class_of_root(width, -1);
+  for (int col = 0; col < width; ++col) {
+    if (!in_class[col]) continue;
+    int& id = class_of_root[root(col)];
+    if (id < 0) {
+      id = static_cast<int>(out.members.size());
+      out.members.emplace_back();
+    }
+    out.class_of[col] = id;
+    out.members[id].push_back(col);
+  }
+  out.predicate_class.assign(predicates.size(), -1);
+  for (size_t i = 0; i < predicates.size(); ++i) {
+    if (linking[i]) out.predicate_class[i] = out.class_of[predicates[i]->args[0]->index];
+  }
+  return out;
+}
+
+std::vector<int> LeafOfColumn(const Cluster& c) {
+  std::vector<int> leaf_of_column(c.width);
+  for (int i = 0; i < static_cast<int>(c.leaves.size()); ++i) {
+    for (int k = 0; k < c.leaves[i].width; ++k)
+      leaf_of_column[c.leaves[i].offset + k] = i;
+  }
+  return leaf_of_column;
+}
+
 // The leaves (bit i = leaf i) a predicate uses.
 uint64_t LeavesOf(const Expr& e, const std::vector<int>& leaf_of_column) {
   std::vector<int> cols;
@@ -104,6 +176,7 @@ struct Edge {
   int a = -1, b = -1;           // the two leaves
   double ndv_a = 0, ndv_b = 0;  // distinct values of each side
   double divisor = 1;           // of |S| * |C| (cardinality.h, JoinKeyDivisor)
+  int cls = -1;                 // the class of equal columns it belongs to, or -1
 };
 
 // Leaves up to this many rows are taken to have a hash table that stays in the caches.
@@ -116,19 +189,17 @@ struct Order {
   std::vector<int> parent;
 };
 
-Order ChooseOrder(const Cluster& c) {
+Order ChooseOrder(const Cluster& c, const std::vector<int>& leaf_of_column,
+                  const ColumnClasses& classes) {
   const int n = static_cast<int>(c.leaves.size());
-  std::vector<int> leaf_of_column(c.width);
-  for (int i = 0; i < n; ++i) {
-    for (int k = 0; k < c.leaves[i].width; ++k)
-      leaf_of_column[c.leaves[i].offset + k] = i;
-  }
   std::vector<double> rows(n);
   for (int i = 0; i < n; ++i) rows[i] = std::max(1.0, c.leaves[i].rows);
   std::vector<uint64_t> links;  // leaf sets of equalities between leaves
+  std::vector<int> link_class;  // per link: the class of columns it equates, or -1
   std::vector<Expr> equalities;
   std::vector<std::vector<Expr>> leaf_terms(n);  // single-leaf terms, over the leaf
-  for (const auto& p : c.predicates) {
+  for (size_t pi = 0; pi < c.predicates.size(); ++pi) {
+    const Expr& p = c.predicates[pi];
     uint64_t mask = LeavesOf(p, leaf_of_column);
     if (mask != 0 && (mask & (mask - 1)) == 0) {
       const Leaf& l = c.leaves[__builtin_ctzll(mask)];
@@ -137,7 +208,31 @@ Order ChooseOrder(const Cluster& c) {
       leaf_terms[__builtin_ctzll(mask)].push_back(expr::RemapColumns(p, map));
     } else if (p->kind == ExprKind::kCall && p->name == "=") {
       links.push_back(mask);
+      link_class.push_back(classes.predicate_class[pi]);
       equalities.push_back(p);
+    }
+  }
+  // The equalities the classes imply between leaves no written one links directly
+  // (TPC-H Q9's ps_partkey = p_partkey, through l_partkey): the order may join such
+  // leaves to each other first (Rebuild writes each class's equalities to suit it).
+  std::vector<uint64_t> class_leaves(classes.members.size(), 0);
+  for (size_t k = 0; k < classes.members.size(); ++k) {
+    const auto& m = classes.members[k];
+    for (int col : m) class_leaves[k] |= uint64_t{1} << leaf_of_column[col];
+    for (size_t x = 0; x < m.size(); ++x) {
+      for (size_t y = x + 1; y < m.size(); ++y) {
+        const int lx = leaf_of_column[m[x]], ly = leaf_of_column[m[y]];
+        const uint64_t mask = (uint64_t{1} << lx) | (uint64_t{1} << ly);
+        if (lx == ly) continue;
+        bool linked = false;
+        for (size_t l = 0; l < links.size() && !linked; ++l) {
+          linked = links[l] == mask && link_class[l] == static_cast<int>(k);
+        }
+        if (linked) continue;
+        links.push_back(mask);
+        link_class.push_back(static_cast<int>(k));
+        equalities.push_back(Equal(classes.column[m[x]], classes.column[m[y]]));
+      }
     }
   }
   // Filter terms on one leaf shrink its estimate (cardinality.h's selectivities).
@@ -164,8 +259,10 @@ Order ChooseOrder(const Cluster& c) {
     *ndv = std::max(1.0, *ndv);
     return true;
   };
-  for (const auto& p : equalities) {
+  for (size_t k = 0; k < equalities.size(); ++k) {
+    const Expr& p = equalities[k];
     Edge e;
+    e.cls = link_class[k];
     KeyStats sa, sb;
     if (side(p->args[0], &e.a, &e.ndv_a, &sa) && side(p->args[1], &e.b, &e.ndv_b, &sb) &&
         e.a != e.b) {
@@ -209,18 +306,50 @@ Order ChooseOrder(const Cluster& c) {
     for (int x = 0; x < n; ++x) {
       if (parent[x] >= 0 || ((pinned >> x) & 1)) continue;
       const uint64_t others = neighbours[x] & ~folded[x];
-      if (others == 0 || (others & (others - 1)) != 0) continue;
-      const int d = __builtin_ctzll(others);
-      if (d == first || parent[d] == x) continue;
-      // D's estimated rows once x has joined it.
-      double divisor = 1;
-      for (const auto& e : edges) {
-        if ((e.a == x && e.b == d) || (e.a == d && e.b == x)) {
-          divisor = std::max(divisor, e.divisor);
+      if (others == 0) continue;
+      // D: the neighbour in whose build side x joins, among those x shrinks: first one
+      // whose columns x's other links are implied through (Q9's part, linked to
+      // lineitem and, through the class of l_partkey, to partsupp, joins partsupp);
+      // else any (Q5's Asian customers join 1994's orders, their link to supplier's
+      // nation key applying where the chain meets that build side); of those, the one
+      // x shrinks most.
+      int d = -1;
+      bool d_covered = false;
+      double joined_rows = 0;
+      for (uint64_t rest = others; rest != 0; rest &= rest - 1) {
+        const int y = __builtin_ctzll(rest);
+        if (y == first) continue;
+        // Not into a leaf folded (directly or through others) into x: a cycle would
+        // leave its leaves out of the tree.
+        bool below_x = false;
+        for (int up = y; up >= 0 && !below_x; up = parent[up]) below_x = up == x;
+        if (below_x) continue;
+        bool covered = true;
+        for (size_t l = 0; l < links.size() && covered; ++l) {
+          const uint64_t m = links[l];
+          if (__builtin_popcountll(m) != 2 || !((m >> x) & 1) || ((m >> y) & 1) ||
+              (m & others) == 0) {
+            continue;
+          }
+          covered = link_class[l] >= 0 && ((class_leaves[link_class[l]] >> y) & 1);
+        }
+        // Y's estimated rows once x has joined it.
+        double divisor = 1;
+        for (const auto& e : edges) {
+          if ((e.a == x && e.b == y) || (e.a == y && e.b == x)) {
+            divisor = std::max(divisor, e.divisor);
+          }
+        }
+        const double joined = rows[y] * rows[x] / divisor;
+        if (joined >= rows[y]) continue;
+        if (d < 0 || (covered && !d_covered) ||
+            (covered == d_covered && joined / rows[y] < joined_rows / rows[d])) {
+          d = y;
+          d_covered = covered;
+          joined_rows = joined;
         }
       }
-      const double joined_rows = rows[d] * rows[x] / divisor;
-      if (joined_rows >= rows[d]) continue;
+      if (d < 0) continue;
       parent[x] = d;
       folded[d] |= uint64_t{1} << x;
       rows[d] = std::max(1.0, joined_rows);
@@ -241,13 +370,31 @@ Order ChooseOrder(const Cluster& c) {
     *connected = std::any_of(links.begin(), links.end(), [&](uint64_t m) {
       return (m & bit) && (m & in) && (m & ~(in | bit)) == 0;
     });
-    double denominator = 1;
-    for (const auto& e : edges) {
+    // Edges of one class state one condition: the most selective counts. Those of
+    // different classes (Q9's partkey and suppkey between lineitem and partsupp) each
+    // divide, up to the larger side (the pair is about a key of one of them).
+    std::vector<std::pair<int, double>> per_class;  // (class or -1 - edge, divisor)
+    for (size_t k = 0; k < edges.size(); ++k) {
+      const Edge& e = edges[k];
       bool a_in = (in >> e.a) & 1;
       bool b_in = (in >> e.b) & 1;
-      if ((e.a == i && b_in) || (e.b == i && a_in)) {
-        denominator = std::max(denominator, e.divisor);
+      if (!((e.a == i && b_in) || (e.b == i && a_in))) continue;
+      const int id = e.cls >= 0 ? e.cls : -1 - static_cast<int>(k);
+      auto it = std::find_if(per_class.begin(), per_class.end(),
+                             [&](const auto& pc) { return pc.first == id; });
+      if (it == per_class.end()) {
+        per_class.emplace_back(id, e.divisor);
+      } else {
+        it->second = std::max(it->second, e.divisor);
       }
+    }
+    double denominator = 1, largest = 1;
+    for (const auto& [id, d] : per_class) {
+      denominator *= d;
+      largest = std::max(largest, d);
+    }
+    if (per_class.size() > 1) {
+      denominator = std::min(denominator, std::max({largest, in_size, rows[i]}));
     }
     return std::max(1.0,
                     *connected ? in_size * rows[i] / denominator : in_size * rows[i]);
@@ -328,7 +475,9 @@ Plan Subtree(const Cluster& c, const Order& order, int i, std::vector<int>* layo
 
 Result<Plan> Rebuild(const Plan& top, Cluster c, std::vector<Expr> filter_terms) {
   for (const auto& t : filter_terms) c.predicates.push_back(t);
-  const Order order = ChooseOrder(c);
+  const std::vector<int> leaf_of_column = LeafOfColumn(c);
+  const ColumnClasses classes = FindClasses(c.predicates, leaf_of_column);
+  const Order order = ChooseOrder(c, leaf_of_column, classes);
   std::vector<int> layout;  // leaves in the new tree's column order
   Plan chain;
   for (int i : order.leaves) {
@@ -349,8 +498,22 @@ Result<Plan> Rebuild(const Plan& top, Cluster c, std::vector<Expr> filter_terms)
   for (int i : layout) {
     for (int k = 0; k < c.leaves[i].width; ++k) new_index[c.leaves[i].offset + k] = at++;
   }
+  // Each class of equal columns as equalities between its columns in the new order,
+  // each to the next: every join then gets one equality per class its two sides share
+  // (a join's sides are contiguous runs of columns), implied ones included.
   std::vector<Expr> terms;
-  for (const auto& p : c.predicates) terms.push_back(expr::RemapColumns(p, new_index));
+  for (size_t i = 0; i < c.predicates.size(); ++i) {
+    if (classes.predicate_class[i] >= 0) continue;
+    terms.push_back(expr::RemapColumns(c.predicates[i], new_index));
+  }
+  for (auto members : classes.members) {
+    std::sort(members.begin(), members.end(),
+              [&](int a, int b) { return new_index[a] < new_index[b]; });
+    for (size_t k = 1; k < members.size(); ++k) {
+      terms.push_back(expr::RemapColumns(
+          Equal(classes.column[members[k - 1]], classes.column[members[k]]), new_index));
+    }
+  }
   if (!terms.empty()) {
     auto f = std::make_shared<FilterNode>();
     f->schema = chain->schema;
