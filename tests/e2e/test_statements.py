@@ -4,6 +4,7 @@ the files both engines COPY out are read back and compared, as are printed resul
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pyarrow.csv as pacsv
@@ -66,7 +67,26 @@ def test_queries_in_a_script_print_their_rows(sluice, tmp_path):
     assert r.stdout.splitlines() == ['"s"', "3", '"n"', "2"]
 
 
+def test_explain_in_a_script_shows_plans_of_its_tables(sluice, tmp_path):
+    src = tmp_path / "src.csv"
+    src.write_text("i\n" + "".join(f"{i}\n" for i in range(1000)))
+    r = sluice.cli(["sql", "--format", "csv", "--table", f"src={src}",
+                    "CREATE TABLE t AS SELECT i % 7 AS k, i FROM src; "
+                    "EXPLAIN SELECT k, sum(i) AS s FROM t GROUP BY k; "
+                    "EXPLAIN ANALYZE SELECT k, sum(i) AS s FROM t WHERE i > 99 GROUP BY k; "
+                    "SELECT count(*) AS n FROM t"], cwd=tmp_path)
+    assert r.returncode == 0, r.describe()
+    plain, analyzed = r.stdout.split("Logical plan:")[1:]
+    assert "Scan table t" in plain and "Analyzed plan" not in plain, r.stdout
+    # ANALYZE ran the query: its rows per operator and its wall time, not its answer.
+    assert re.search(r"Analyzed plan \(7 rows in [\d.]+ s\)", analyzed), r.stdout
+    assert re.search(r"Filter .*\[rows=900 ", analyzed) or re.search(r"Scan table t .*\[rows=900 ", analyzed), r.stdout
+    assert r.stdout.rstrip().splitlines()[-2:] == ['"n"', "1000"], r.stdout
+
+
 @pytest.mark.parametrize("script, message", [
+    ("EXPLAIN (FORMAT json) SELECT 1", "EXPLAIN option 'format'"),
+    ("EXPLAIN INSERT INTO t SELECT 1", "EXPLAIN of a statement other than a query"),
     ("CREATE VIEW v AS SELECT 1; CREATE VIEW v AS SELECT 2", "statement 2 (line 1): 'v' already exists"),
     ("CREATE TABLE t AS SELECT 1 AS a; INSERT INTO t SELECT 1, 2",
      "the query has 2 columns but the table has 1"),

@@ -289,6 +289,8 @@ class SqlRunner {
     if (result->rows) {
       rows_out_ += result->rows->num_rows();
       ARROW_RETURN_NOT_OK(PrintRows(*result->rows, format_));
+    } else if (!result->text.empty()) {
+      std::fputs(result->text.c_str(), stdout);
     } else {
       rows_out_ += result->affected;
       if (!common_.quiet) std::fprintf(stderr, "%s\n", result->message.c_str());
@@ -411,27 +413,28 @@ int ExplainSql(const std::string& query, const std::vector<std::string>& tables,
                bool analyze, const Common& common) {
   sluice::job::Catalog catalog;
   if (auto st = RegisterTables(&catalog, tables); !st.ok()) return Fail(st);
+  // The script statement EXPLAIN [ANALYZE] query, run by a session of its own.
+  sluice::sql::PlannedStatement statement;
+  statement.kind = sluice::sql::StatementKind::kExplain;
+  statement.analyze = analyze;
   auto plan = sluice::sql::PlanQuery(query, &catalog);
   if (!plan.ok()) return Fail(plan.status());
-  auto text = sluice::job::ExplainQuery(*plan);
-  if (!text.ok()) return Fail(text.status());
-  std::fputs(text->c_str(), stdout);
+  statement.plan = *plan;
+  auto limit = MemoryLimit(common, 0);
+  if (!limit.ok()) return Fail(limit.status());
+  auto options = SqlExecOptions(common, *limit);
+  if (!options.ok()) return Fail(options.status());
+  sluice::exec::ExecContext ctx(*options);
+  sluice::job::SqlSession session(&catalog, &ctx);
+  auto start = std::chrono::steady_clock::now();
+  auto result = session.Execute(statement);
+  if (!result.ok()) return Fail(result.status());
+  std::fputs(result->text.c_str(), stdout);
   if (analyze) {
-    auto limit = MemoryLimit(common, 0);
-    if (!limit.ok()) return Fail(limit.status());
-    auto options = SqlExecOptions(common, *limit);
-    if (!options.ok()) return Fail(options.status());
-    sluice::exec::ExecContext ctx(*options);
-    std::string annotated;
-    auto start = std::chrono::steady_clock::now();
-    auto table = sluice::job::CollectQuery(*plan, &ctx, &annotated);
-    if (!table.ok()) return Fail(table.status());
     double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::fputs(("\nAnalyzed plan:\n" + annotated).c_str(), stdout);
     if (auto st = catalog.CloseInputs(); !st.ok()) return Fail(st);
-    std::fprintf(stderr, "%s\n",
-                 Summary(catalog, (*table)->num_rows(), secs, ctx).c_str());
+    std::fprintf(stderr, "%s\n", Summary(catalog, result->affected, secs, ctx).c_str());
   }
   return 0;
 }

@@ -1,9 +1,11 @@
 #include "sluice/job/sql_session.h"
 
 #include <arrow/array/util.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <set>
 
 #include "sluice/base/text.h"
@@ -117,6 +119,20 @@ Result<StatementResult> SqlSession::Execute(const sql::PlannedStatement& s) {
       views_.erase(key);
       r.message = "DROP " + s.name;
       return r;
+    case StatementKind::kExplain: {
+      ARROW_ASSIGN_OR_RAISE(r.text, ExplainQuery(s.plan));
+      if (!s.analyze) return r;
+      std::string annotated;
+      auto start = std::chrono::steady_clock::now();
+      ARROW_ASSIGN_OR_RAISE(auto rows, CollectQuery(s.plan, ctx_, &annotated));
+      double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      r.affected = rows->num_rows();
+      r.text += fmt::format("\nAnalyzed plan ({} in {:.3f} s):\n{}",
+                            Rows(rows->num_rows()), secs, annotated);
+      if (r.text.back() != '\n') r.text += '\n';
+      return r;
+    }
   }
   return Status::Invalid("internal: unknown statement kind");
 }

@@ -27,10 +27,14 @@ struct StatementResult {
   sql::StatementKind kind = sql::StatementKind::kQuery;
   /// kQuery: the rows.
   std::shared_ptr<arrow::Table> rows;
-  /// Rows created, inserted or written (kCreateTable, kInsert, kCopy).
+  /// Rows created, inserted or written (kCreateTable, kInsert, kCopy); kExplain with
+  /// ANALYZE: rows the query returned.
   int64_t affected = 0;
   /// A one-line note for the terminal, e.g. "CREATE TABLE t: 42 rows".
   std::string message;
+  /// kExplain: the plans (with ANALYZE, annotated with rows, time and peak memory per
+  /// operator, and the query's wall time), for standard output.
+  std::string text;
 };
 
 class SqlSession {

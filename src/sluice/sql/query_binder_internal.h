@@ -65,6 +65,7 @@ class QueryBinder {
   Result<PlannedStatement> BindInsert(const PgNode& stmt, int position);
   Result<PlannedStatement> BindCopy(const PgNode& stmt, int position);
   Result<PlannedStatement> BindDrop(const PgNode& stmt, int position);
+  Result<PlannedStatement> BindExplain(const PgNode& stmt, int position);
   /// A SelectStmt (query) with output columns renamed to `names` (a prefix of them).
   Result<plan::Plan> BindRenamed(const PgNode& query, const std::vector<PgNode>& names,
                                  const std::string& what, int position);

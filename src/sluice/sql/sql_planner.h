@@ -65,6 +65,7 @@ enum class StatementKind {
   kInsert,       // INSERT INTO name [(cols)] query
   kCopy,         // COPY (query) | name TO 'path' [(FORMAT ..., ...)]
   kDrop,         // DROP VIEW | TABLE [IF EXISTS] name
+  kExplain,      // EXPLAIN [ANALYZE] query: `plan` is the query's, `analyze` set
 };
 
 struct PlannedStatement {
@@ -75,6 +76,7 @@ struct PlannedStatement {
   std::string name;
   bool or_replace = false;
   bool if_not_exists = false;  // CREATE ... IF NOT EXISTS, DROP ... IF EXISTS
+  bool analyze = false;        // EXPLAIN ANALYZE: run the query and annotate its plan
   /// kInsert: the target columns listed (empty: all, in order).
   std::vector<std::string> columns;
   /// kCopy: where and how to write (path, format, compression, partition_by, ...).

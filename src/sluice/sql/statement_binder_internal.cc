@@ -80,8 +80,29 @@ Result<PlannedStatement> QueryBinder::BindAnyStatement(const PgNode& raw_stmt) {
   if (stmt.Is("InsertStmt")) return BindInsert(stmt, position);
   if (stmt.Is("CopyStmt")) return BindCopy(stmt, position);
   if (stmt.Is("DropStmt")) return BindDrop(stmt, position);
+  if (stmt.Is("ExplainStmt")) return BindExplain(stmt, position);
   PlannedStatement s;
   ARROW_ASSIGN_OR_RAISE(s.plan, BindStatement(raw_stmt));
+  return s;
+}
+
+Result<PlannedStatement> QueryBinder::BindExplain(const PgNode& stmt, int position) {
+  PlannedStatement s;
+  s.kind = StatementKind::kExplain;
+  for (const auto& def : stmt.List("options")) {
+    std::string name = AsciiLower(def.String("defname"));
+    ARROW_ASSIGN_OR_RAISE(OptionValue v, ReadOption(def));
+    if (name == "analyze") {
+      ARROW_ASSIGN_OR_RAISE(s.analyze, BoolOption(def, v));
+    } else {
+      return NotSupported(def.Location(), "EXPLAIN option '" + name + "' (only ANALYZE)");
+    }
+  }
+  PgNode query = stmt.Node("query");
+  if (!query.Is("SelectStmt")) {
+    return NotSupported(position, "EXPLAIN of a statement other than a query");
+  }
+  ARROW_ASSIGN_OR_RAISE(s.plan, BindSelect(query));
   return s;
 }
 
