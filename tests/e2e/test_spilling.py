@@ -161,6 +161,48 @@ def test_partitions_too_large_for_the_limit_are_split_again(sluice, duck, many_g
     assert result_compare.compare_keyed(duck, r.table, theirs, ["k"]) is None
 
 
+def operators_peak_mib(stderr: str) -> float:
+    """The peak of accounted memory the summary line gives: "(operators X MiB)"."""
+    for part in stderr.split("·"):
+        part = part.strip()
+        if part.startswith("peak memory") and "(operators " in part:
+            value, unit = part.split("(operators ")[1].rstrip(")").split()
+            return float(value) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}[unit]
+    raise AssertionError(f"no operators peak in {stderr!r}")
+
+
+@pytest.fixture(scope="module")
+def distinct_rows(tmp_path_factory):
+    """6 M rows, every key (a double and a string: row-encoded) different: each worker
+    hands its table over every 64 Ki groups (aggregate segments)."""
+    n = 6_000_000
+    i = np.arange(n)
+    t = pa.table({
+        "d": i * 0.5,
+        "s": pa.array(np.char.add("k", ((i * 7) % 6_000_011).astype(str))),
+        "v": i % 100,
+    })
+    path = tmp_path_factory.mktemp("distinct_rows") / "t.parquet"
+    pq.write_table(t, path, row_group_size=250_000)
+    return str(path)
+
+
+def test_handed_over_segments_count_against_the_limit(sluice, duck, distinct_rows, tmp_path):
+    # The segments a worker hands over hold the budget; a worker whose own next table
+    # is small went on over the limit instead of spilling them (805 MiB accounted under
+    # a 256 MiB limit on 8 M such rows). A worker may go over by at most 32 MiB.
+    query = ("SELECT count(*) AS groups, sum(c) AS c, sum(sv) AS sv, min(s) AS mins, "
+             "max(d) AS maxd FROM (SELECT d, s, count(*) AS c, sum(v) AS sv FROM t "
+             "GROUP BY d, s) g")
+    r = sluice.sql(query, {"t": distinct_rows}, threads=2, memory_limit="256MiB",
+                   extra=["--spill-dir", tmp_path])
+    assert r.ok, r.cli.describe()
+    assert spilled_bytes(r.cli.stderr) > 1, r.cli.stderr
+    assert operators_peak_mib(r.cli.stderr) <= 256 + 2 * 32, r.cli.stderr
+    theirs = result_compare.duckdb_answer(duck, {"t": distinct_rows}, query)
+    assert result_compare.compare(r.table, theirs, ordered=False) is None
+
+
 def numbered(table: pa.Table) -> pa.Table:
     return table.append_column("rn", pa.array(range(table.num_rows), pa.int64()))
 

@@ -29,6 +29,9 @@ struct AggregateLocal : LocalSinkState {
   // workers leave them alone until it ends.
   int64_t owner = 0;
   int spill_generation = 0;  // the aggregate's spill generation this table started in
+  // Bytes of the segments this worker handed over since it last spilled: they wait in
+  // finished_ holding the budget, and only this worker's spill writes them.
+  int64_t handed_over = 0;
   // Whether the worker hands its table over every kSegmentGroups groups (decided once,
   // after kDecideRows rows).
   enum class Mode { kUndecided, kWhole, kSegments } mode = Mode::kUndecided;
@@ -134,9 +137,10 @@ Status HashAggregate::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
     if (!grown.IsOutOfMemory()) return grown;
     if (!unspillable_.empty())
       return grown.WithMessage(grown.message(), "; ", unspillable_);
-    if (usage < OverLimitAllowance(*ctx)) {
+    if (usage + local->handed_over < OverLimitAllowance(*ctx)) {
       // Other operators hold the budget: spilling a table this small would only write
-      // a run per batch. A worker may keep this much over the limit instead.
+      // a run per batch. A worker may keep this much over the limit instead. Not when
+      // its own handed-over segments hold the budget: those are what a spill frees.
       local->reservation.ResizeOverLimit(usage);
       return MaybeFlush(ctx, local);
     }
@@ -206,6 +210,7 @@ Status HashAggregate::SpillLocal(ExecContext* ctx, LocalSinkState* local_base,
   local->spill_generation = ran_out ? ++spill_generation_ : spill_generation_.load();
   ARROW_RETURN_NOT_OK(WriteRun(ctx, std::move(states)));
   local->rows = 0;
+  local->handed_over = 0;
   local->reservation.ResizeOverLimit(local->MemoryUsage());
   return Status::OK();
 }
@@ -430,6 +435,7 @@ Status HashAggregate::MaybeFlush(ExecContext* ctx, LocalSinkState* local_base) {
   auto* taken = static_cast<AggregateLocal*>(segment.get());
   taken->table->ReleaseInsertBuffers();
   ARROW_RETURN_NOT_OK(taken->reservation.Resize(taken->MemoryUsage()));
+  local->handed_over += taken->reservation.size();
   std::lock_guard<std::mutex> lock(mu_);
   finished_.push_back(std::move(segment));
   return Status::OK();
