@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -22,6 +23,16 @@ bool IsIntegerLike(const arrow::DataType& t) {
          t.id() == arrow::Type::DURATION;
 }
 
+bool IsWordKey(const arrow::DataType& t) {
+  return IsIntegerLike(t) || t.id() == arrow::Type::FLOAT ||
+         t.id() == arrow::Type::DOUBLE;
+}
+
+uint64_t FloatFromWord(const arrow::DataType& t, int64_t word) {
+  const auto w = static_cast<uint64_t>(word);
+  return t.id() == arrow::Type::DOUBLE ? (w << 32 | w >> 32) : w;
+}
+
 namespace {
 
 template <typename T>
@@ -34,6 +45,26 @@ void Widen(const uint8_t* values, int64_t n, int64_t* out) {
 
 namespace {
 
+// Floats as key words (LoadIntegers): canonical bits, a double's halves swapped.
+void FloatWords(const float* v, int64_t n, int64_t* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    float x = v[i] == 0 ? 0.0f : v[i];
+    if (std::isnan(x)) x = std::numeric_limits<float>::quiet_NaN();
+    uint32_t bits;
+    std::memcpy(&bits, &x, 4);
+    out[i] = static_cast<int64_t>(bits);
+  }
+}
+void DoubleWords(const double* v, int64_t n, int64_t* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    double x = v[i] == 0 ? 0.0 : v[i];
+    if (std::isnan(x)) x = std::numeric_limits<double>::quiet_NaN();
+    uint64_t bits;
+    std::memcpy(&bits, &x, 8);
+    out[i] = static_cast<int64_t>(bits << 32 | bits >> 32);
+  }
+}
+
 template <typename Vector>
 Status LoadIntegersInto(const arrow::Array& array, Vector* out) {
   const auto& t = *array.type();
@@ -42,11 +73,19 @@ Status LoadIntegersInto(const arrow::Array& array, Vector* out) {
   if (n == 0) return Status::OK();  // the values buffer may be absent
   const auto& data = *array.data();
   const int w = t.byte_width();
-  if (!IsIntegerLike(t) || data.buffers.size() < 2 || !data.buffers[1]) {
+  if (!IsWordKey(t) || data.buffers.size() < 2 || !data.buffers[1]) {
     return Status::Invalid("internal: integer key index given a ", t.ToString(),
                            " column");
   }
   const uint8_t* values = data.buffers[1]->data() + data.offset * w;
+  if (t.id() == arrow::Type::FLOAT) {
+    FloatWords(reinterpret_cast<const float*>(values), n, out->data());
+    return Status::OK();
+  }
+  if (t.id() == arrow::Type::DOUBLE) {
+    DoubleWords(reinterpret_cast<const double*>(values), n, out->data());
+    return Status::OK();
+  }
   const bool u = arrow::is_unsigned_integer(t.id());
   switch (w) {
     case 1:
@@ -344,7 +383,14 @@ class IntKeyIndex final : public KeyIndex {
     ARROW_ASSIGN_OR_RAISE(auto values, arrow::AllocateBuffer(n * w, pool));
     uint8_t* dst = values->mutable_data();
     // Little-endian: the low w bytes of the widened value are the original value.
-    for (int64_t g = 0; g < n; ++g) std::memcpy(dst + g * w, &keys_[g], w);
+    if (arrow::is_floating(type_->id())) {
+      for (int64_t g = 0; g < n; ++g) {
+        const uint64_t bits = FloatFromWord(*type_, keys_[g]);
+        std::memcpy(dst + g * w, &bits, w);
+      }
+    } else {
+      for (int64_t g = 0; g < n; ++g) std::memcpy(dst + g * w, &keys_[g], w);
+    }
     std::shared_ptr<arrow::Buffer> validity;
     int64_t nulls = 0;
     if (null_id_ >= 0) {
@@ -1600,14 +1646,14 @@ Result<std::unique_ptr<KeyIndex>> KeyIndex::Make(
     const std::vector<std::shared_ptr<arrow::DataType>>& types) {
   if (types.empty()) return Status::Invalid("internal: a key index needs key columns");
   ARROW_RETURN_NOT_OK(CheckEncodable(types));
-  if (types.size() == 1 && IsIntegerLike(*types[0])) {
+  if (types.size() == 1 && IsWordKey(*types[0])) {
     return std::make_unique<IntKeyIndex>(types[0]);
   }
   if (types.size() == 1 && IsBinaryLike(*types[0])) {
     return std::make_unique<StringKeyIndex>(types[0]);
   }
   auto own_index = [](const arrow::DataType& t) {
-    return IsIntegerLike(t) || IsBinaryLike(t);
+    return IsWordKey(t) || IsBinaryLike(t);
   };
   if (std::all_of(types.begin(), types.end(),
                   [&](const auto& t) { return own_index(*t); })) {

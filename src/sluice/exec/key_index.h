@@ -4,11 +4,12 @@
 //
 // Make() picks the implementation for the key types:
 // - one integer-like column (ints, dates, timestamps, times, durations of at most 8
-//   bytes): the keys sit inline in the slots, hashed by one multiplication, no row
-//   encoding; after Seal(), a dense domain (max - min small against the number of
-//   keys) is looked up by direct indexing instead of probing;
+//   bytes) or float column (by its bits, IsWordKey): the keys sit inline in the slots,
+//   hashed by one multiplication, no row encoding; after Seal(), a dense domain (max -
+//   min small against the number of keys) is looked up by direct indexing instead of
+//   probing;
 // - one string or binary column: its bytes are the key, hashed directly;
-// - several columns, each integer-like or string: each column maps its values to
+// - several columns, each integer-like, float or string: each column maps its values to
 //   column ids in an index of its own, and the column ids packed into one 64-bit word
 //   (each in as many bits as its column's ids need) are the key of an integer index;
 //   when the ids need more than 64 bits together, the index turns into the next kind;
@@ -35,10 +36,22 @@ namespace sluice::exec {
 /// are keys as they are (no normalisation: unlike floats, equal values have equal bits).
 bool IsIntegerLike(const arrow::DataType& t);
 
+/// The types whose values are key words, a 64-bit integer each: the integer-like ones,
+/// and floats by their bits (LoadIntegers).
+bool IsWordKey(const arrow::DataType& t);
+
 /// The values of an integer-like array as int64 (unsigned ones zero-extended, so equal
 /// values of one type stay equal and distinct ones distinct); nulls' slots unspecified.
+/// A float array's values become words equal exactly for equal keys: their bits with
+/// -0.0 as 0.0 and every NaN as one NaN (as row encoding has them); a double's two
+/// halves swapped, so that its sign, exponent and leading mantissa bits are the low
+/// bits a multiplicative hash spreads over all of its top bits (FloatFromWord undoes it).
 Status LoadIntegers(const arrow::Array& array, HugeVector<int64_t>* out);
 Status LoadIntegers(const arrow::Array& array, std::vector<int64_t>* out);
+
+/// The float of type `t` (FLOAT or DOUBLE) whose key word (LoadIntegers) is `word`, in
+/// its bytes (the low 4 of a FLOAT's).
+uint64_t FloatFromWord(const arrow::DataType& t, int64_t word);
 
 /// Per-caller scratch space for KeyIndex::Find (reused across batches).
 struct ProbeScratch {

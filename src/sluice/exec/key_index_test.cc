@@ -5,6 +5,8 @@
 #include <arrow/compute/api.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <map>
@@ -906,6 +908,78 @@ TEST(KeyIndexTest, TwoWordKeysAgainstAMap) {
   std::vector<uint8_t> parts(index->size());
   index->Partitions(8, parts.data());
   for (uint8_t p : parts) ASSERT_LT(p, 8);
+}
+
+}  // namespace
+}  // namespace sluice::exec
+
+namespace sluice::exec {
+namespace {
+
+TEST(KeyIndexTest, FloatKeysAsWords) {
+  std::mt19937_64 rng(77);
+  std::uniform_int_distribution<int> pick(-300, 300);
+  std::vector<std::shared_ptr<arrow::Array>> doubles, floats;
+  for (int b = 0; b < 3; ++b) {
+    // Few distinct mantissa bits (a multiplicative hash of the raw bits would crowd
+    // them into few slots) and a wide exponent range.
+    doubles.push_back(MakeColumn<arrow::DoubleBuilder>(
+        arrow::float64(), 2000, 0.05,
+        [&] { return std::ldexp(1.0 + pick(rng) / 512.0, pick(rng)); }, &rng));
+    floats.push_back(MakeColumn<arrow::FloatBuilder>(
+        arrow::float32(), 2000, 0.05,
+        [&] { return static_cast<float>(pick(rng)) / 8.0f; }, &rng));
+  }
+  CheckIndex(doubles);
+  CheckIndex(floats);
+}
+
+// -0.0 is 0.0 and every NaN is one key (as row encoding has them, and as DuckDB groups
+// them), alone and beside another key column; the keys come back canonical.
+TEST(KeyIndexTest, FloatZerosAndNaNsAreOneKeyEach) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  uint64_t payload_bits = 0x7FF8000000000123ull;
+  double payload_nan;
+  std::memcpy(&payload_nan, &payload_bits, 8);
+  const std::vector<double> values = {
+      0.0,         -0.0, nan,  -nan,
+      payload_nan, 1.5,  -1.5, std::numeric_limits<double>::infinity(),
+      -0.0,        nan};
+  arrow::DoubleBuilder b;
+  ASSERT_TRUE(b.AppendValues(values).ok());
+  ASSERT_TRUE(b.AppendNull().ok());
+  std::shared_ptr<arrow::Array> col = b.Finish().ValueOrDie();
+  const std::vector<uint32_t> want = {0, 0, 1, 1, 1, 2, 3, 4, 0, 1, 5};
+  for (bool with_ints : {false, true}) {
+    SCOPED_TRACE(with_ints ? "beside an int column" : "alone");
+    arrow::ArrayVector cols = {col};
+    std::vector<std::shared_ptr<arrow::DataType>> types = {arrow::float64()};
+    if (with_ints) {
+      arrow::Int64Builder ib;
+      ASSERT_TRUE(ib.AppendValues(std::vector<int64_t>(values.size() + 1, 7)).ok());
+      cols.push_back(ib.Finish().ValueOrDie());
+      types.push_back(arrow::int64());
+    }
+    ASSERT_OK_AND_ASSIGN(auto index, KeyIndex::Make(types));
+    std::vector<uint32_t> ids(col->length());
+    ASSERT_TRUE(index->Insert(cols, KeyIndex::Nulls::kGroup, ids.data()).ok());
+    EXPECT_EQ(ids, want);
+    ASSERT_OK_AND_ASSIGN(auto keys, index->KeyColumns(arrow::default_memory_pool()));
+    const auto& out = static_cast<const arrow::DoubleArray&>(*keys[0]);
+    ASSERT_EQ(out.length(), 6);
+    EXPECT_EQ(out.Value(0), 0.0);
+    EXPECT_FALSE(std::signbit(out.Value(0)));
+    EXPECT_TRUE(std::isnan(out.Value(1)));
+    EXPECT_EQ(out.Value(2), 1.5);
+    EXPECT_EQ(out.Value(3), -1.5);
+    EXPECT_TRUE(std::isinf(out.Value(4)));
+    EXPECT_TRUE(out.IsNull(5));
+    ProbeScratch scratch;
+    std::vector<int64_t> found(col->length());
+    ASSERT_TRUE(index->Find(cols, &scratch, found.data()).ok());
+    for (size_t i = 0; i + 1 < want.size(); ++i) EXPECT_EQ(found[i], want[i]) << i;
+    EXPECT_EQ(found.back(), -1);  // NULL never matches
+  }
 }
 
 }  // namespace
