@@ -120,3 +120,43 @@ def test_handed_over_tables_merge_to_duckdbs_groups(sluice, duck, sparse, qi):
     theirs = result_compare.duckdb_answer(duck, {"t": sparse}, query)
     diff = result_compare.compare(ours, theirs, ordered=False)
     assert diff is None, f"{query}: {diff}"
+
+
+@pytest.fixture(scope="module")
+def cycling(tmp_path_factory):
+    """Keys that cycle through 2.5 M values: unique over each worker's first 1 Mi rows
+    (so it makes segments), repeating later; the worker finds its sample of keys in its
+    earlier segments and keeps its table whole from then on (SeenInSegments,
+    hash_aggregate.h), so the merge meets segments and whole tables of every key kind."""
+    n = 6_000_000
+    i = np.arange(n)
+    k = (i * 7) % 2_500_000
+    t = pa.table({
+        "k": k,
+        "s": pa.array(np.char.add("s", (k % 1000).astype(str))),
+        "x": k / 4,
+        "n": (i % 1000) - 500,
+    })
+    path = tmp_path_factory.mktemp("pagg_cycling") / "t.parquet"
+    pq.write_table(t, path, row_group_size=100_000)
+    return str(path)
+
+
+CYCLING_QUERIES = [
+    "SELECT c, count(*) AS groups, sum(sn) AS sn, sum(k) AS sk FROM "
+    "(SELECT k, count(*) AS c, sum(n) AS sn FROM t GROUP BY k) g GROUP BY c",
+    # Packed keys: the segments' Find shares column indexes the worker inserts into.
+    "SELECT c, count(*) AS groups, sum(sn) AS sn, min(s) AS ms FROM "
+    "(SELECT k, s, count(*) AS c, sum(n) AS sn FROM t GROUP BY k, s) g GROUP BY c",
+    "SELECT c, count(*) AS groups, sum(sn) AS sn, sum(x) AS sx FROM "
+    "(SELECT x, count(*) AS c, sum(n) AS sn FROM t GROUP BY x) g GROUP BY c",
+]
+
+
+@pytest.mark.parametrize("qi", range(len(CYCLING_QUERIES)))
+def test_keys_repeating_after_many_segments_match_duckdb(sluice, duck, cycling, qi):
+    query = CYCLING_QUERIES[qi]
+    ours = sluice.sql_ok(query, {"t": cycling}, threads=2)
+    theirs = result_compare.duckdb_answer(duck, {"t": cycling}, query)
+    diff = result_compare.compare(ours, theirs, ordered=False)
+    assert diff is None, f"{query}: {diff}"

@@ -32,6 +32,9 @@ struct AggregateLocal : LocalSinkState {
   // Bytes of the segments this worker handed over since it last spilled: they wait in
   // finished_ holding the budget, and only this worker's spill writes them.
   int64_t handed_over = 0;
+  // Segments handed over, and after how many the next SeenInSegments check comes.
+  int64_t segments = 0;
+  int64_t next_check = 8;
   // Whether the worker hands its table over every kSegmentGroups groups (decided once,
   // after kDecideRows rows).
   enum class Mode { kUndecided, kWhole, kSegments } mode = Mode::kUndecided;
@@ -142,7 +145,7 @@ Status HashAggregate::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
       // a run per batch. A worker may keep this much over the limit instead. Not when
       // its own handed-over segments hold the budget: those are what a spill frees.
       local->reservation.ResizeOverLimit(usage);
-      return MaybeFlush(ctx, local);
+      return MaybeFlush(ctx, local, key_arrays);
     }
     return SpillLocal(ctx, local, /*ran_out=*/true);
   }
@@ -150,7 +153,7 @@ Status HashAggregate::Consume(ExecContext* ctx, LocalSinkState* local_base, Batc
     // Another worker ran out: free this table's memory too.
     return SpillLocal(ctx, local, /*ran_out=*/false);
   }
-  return MaybeFlush(ctx, local);
+  return MaybeFlush(ctx, local, key_arrays);
 }
 
 Result<std::unique_ptr<LocalSinkState>> HashAggregate::TakeTable(
@@ -410,7 +413,8 @@ double HashAggregate::EstimateDistinct(int64_t groups, int64_t rows) {
   return std::exp(hi);
 }
 
-Status HashAggregate::MaybeFlush(ExecContext* ctx, LocalSinkState* local_base) {
+Status HashAggregate::MaybeFlush(ExecContext* ctx, LocalSinkState* local_base,
+                                 const arrow::ArrayVector& keys) {
   auto* local = static_cast<AggregateLocal*>(local_base);
   using Mode = AggregateLocal::Mode;
   if (local->mode == Mode::kWhole || !local->table) return Status::OK();
@@ -436,9 +440,44 @@ Status HashAggregate::MaybeFlush(ExecContext* ctx, LocalSinkState* local_base) {
   taken->table->ReleaseInsertBuffers();
   ARROW_RETURN_NOT_OK(taken->reservation.Resize(taken->MemoryUsage()));
   local->handed_over += taken->reservation.size();
-  std::lock_guard<std::mutex> lock(mu_);
-  finished_.push_back(std::move(segment));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    finished_.push_back(std::move(segment));
+  }
+  if (++local->segments < local->next_check) return Status::OK();
+  local->next_check *= 2;
+  ARROW_ASSIGN_OR_RAISE(double seen, SeenInSegments(local, keys));
+  if (seen > kSegmentSeenShare) local->mode = Mode::kWhole;
   return Status::OK();
+}
+
+Result<double> HashAggregate::SeenInSegments(LocalSinkState* local_base,
+                                             const arrow::ArrayVector& keys) {
+  auto* local = static_cast<AggregateLocal*>(local_base);
+  std::vector<const KeyIndex*> segments;
+  {
+    // Pointers stay valid outside the lock: only this worker's spill and Finalize
+    // free its segments.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& f : finished_) {
+      auto* l = static_cast<AggregateLocal*>(f.get());
+      if (l->owner == local->owner && l->table) segments.push_back(l->table.get());
+    }
+  }
+  if (!segments.empty()) segments.pop_back();  // the batch's own
+  const int64_t n = std::min<int64_t>(keys[0]->length(), kSegmentSample);
+  if (segments.empty() || n == 0) return 0.0;
+  arrow::ArrayVector sample;
+  for (const auto& k : keys) sample.push_back(k->Slice(0, n));
+  std::vector<uint8_t> seen(n, 0);
+  std::vector<int64_t> ids(n);
+  ProbeScratch scratch;
+  for (const KeyIndex* segment : segments) {
+    ARROW_RETURN_NOT_OK(segment->Find(sample, &scratch, ids.data()));
+    for (int64_t i = 0; i < n; ++i) seen[i] |= ids[i] >= 0;
+  }
+  return static_cast<double>(std::count(seen.begin(), seen.end(), 1)) /
+         static_cast<double>(n);
 }
 
 Status HashAggregate::FinishLocal(ExecContext* ctx,
