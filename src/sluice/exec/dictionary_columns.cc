@@ -1,9 +1,12 @@
 #include "sluice/exec/dictionary_columns.h"
 
 #include <arrow/compute/api.h>
+#include <arrow/util/bit_util.h>
 
 #include <string_view>
 #include <unordered_map>
+
+#include "sluice/exec/key_index.h"
 
 namespace sluice::exec {
 
@@ -15,42 +18,83 @@ const arrow::DataType& ValueType(const arrow::DataType& t) {
   return *static_cast<const arrow::DictionaryType&>(t).value_type();
 }
 
-// A column that arrived dictionary-encoded in some batches and plain in others (a
-// Parquet writer gives up its dictionary in the row groups where it grows too large):
-// `chunks` (all plain now) encoded again with one dictionary over all of them, when the
-// values repeat (at most one distinct value in two rows); false otherwise. One
-// dictionary also lets a key index look each value up once for the whole table.
-Result<bool> UnifyDictionary(arrow::ArrayVector* chunks,
-                             const std::shared_ptr<arrow::DataType>& value_type) {
-  if (chunks->empty()) return false;
-  int64_t rows = 0;
-  for (const auto& c : *chunks) rows += c->length();
-  ARROW_ASSIGN_OR_RAISE(auto whole, arrow::ChunkedArray::Make(*chunks, value_type));
-  ARROW_ASSIGN_OR_RAISE(auto encoded, cp::DictionaryEncode(whole));
-  const auto& parts = encoded.chunked_array()->chunks();
-  if (parts.empty()) return false;
-  const auto& first = static_cast<const arrow::DictionaryArray&>(*parts[0]);
-  if (first.dictionary()->length() * 2 > rows ||
-      static_cast<const arrow::DictionaryType&>(*first.type()).index_type()->id() !=
-          arrow::Type::INT32) {
-    return false;
-  }
-  // The same dictionary object in every chunk (the kernel's may be copies).
-  arrow::ArrayVector out;
-  for (const auto& part : parts) {
-    const auto& d = static_cast<const arrow::DictionaryArray&>(*part);
-    ARROW_ASSIGN_OR_RAISE(auto one, arrow::DictionaryArray::FromArrays(
-                                        part->type(), d.indices(), first.dictionary()));
-    out.push_back(std::move(one));
-  }
-  *chunks = std::move(out);
-  return true;
-}
-
 int64_t TotalRows(const arrow::ArrayVector& chunks) {
   int64_t rows = 0;
   for (const auto& c : chunks) rows += c->length();
   return rows;
+}
+
+// int32 indices of `n` rows: ids[i] (a KeyIndex id), NULL where ids[i] is kSkipped.
+Result<std::shared_ptr<arrow::Array>> Indices(const uint32_t* ids, int64_t n) {
+  ARROW_ASSIGN_OR_RAISE(auto values, arrow::AllocateBuffer(n * 4));
+  auto* out = reinterpret_cast<int32_t*>(values->mutable_data());
+  int64_t nulls = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    nulls += ids[i] == KeyIndex::kSkipped;
+    out[i] = ids[i] == KeyIndex::kSkipped ? 0 : static_cast<int32_t>(ids[i]);
+  }
+  std::shared_ptr<arrow::Buffer> validity;
+  if (nulls > 0) {
+    ARROW_ASSIGN_OR_RAISE(validity, arrow::AllocateBitmap(n));
+    for (int64_t i = 0; i < n; ++i) {
+      arrow::bit_util::SetBitTo(validity->mutable_data(), i,
+                                ids[i] != KeyIndex::kSkipped);
+    }
+  }
+  return arrow::MakeArray(arrow::ArrayData::Make(
+      arrow::int32(), n, {std::move(validity), std::move(values)}, nulls));
+}
+
+// A column that arrived dictionary-encoded in some batches and plain in others (a
+// Parquet writer gives up its dictionary in the row groups where it grows too large),
+// or plain with repeated values: `chunks` encoded again with one dictionary over all of
+// them, when the values repeat (at most one distinct value in two rows); false
+// otherwise, the chunks as they were. One dictionary lets a key index look each value up
+// once for the whole table. A dictionary chunk costs a lookup per value of its
+// dictionary, not per row; values go through the key index of one string column (until
+// 2026-12-07 Arrow's dictionary_encode of the decoded chunks: loading db-benchmark's
+// 1e8 table spent 14 s of its 33 s of CPU there).
+Result<bool> UnifyDictionary(arrow::ArrayVector* chunks,
+                             const std::shared_ptr<arrow::DataType>& value_type) {
+  const int64_t rows = TotalRows(*chunks);
+  if (rows == 0) return false;
+  auto made = KeyIndex::Make({value_type});
+  if (!made.ok()) return false;  // a value type that cannot be a key stays decoded
+  std::unique_ptr<KeyIndex> index = std::move(made).ValueOrDie();
+  std::vector<uint32_t> ids, map;
+  arrow::ArrayVector indices;
+  for (const auto& chunk : *chunks) {
+    const int64_t n = chunk->length();
+    ids.resize(n);
+    if (chunk->type_id() == arrow::Type::DICTIONARY) {
+      const auto& d = static_cast<const arrow::DictionaryArray&>(*chunk);
+      const auto& values = d.dictionary();
+      map.resize(values->length());
+      ARROW_RETURN_NOT_OK(index->Insert({values}, KeyIndex::Nulls::kSkip, map.data()));
+      ARROW_ASSIGN_OR_RAISE(
+          auto positions, cp::Cast(d.indices(), arrow::int64(), cp::CastOptions::Safe()));
+      const auto& p = static_cast<const arrow::Int64Array&>(*positions.make_array());
+      for (int64_t i = 0; i < n; ++i) {
+        ids[i] = p.IsNull(i) ? KeyIndex::kSkipped : map[p.Value(i)];
+      }
+    } else {
+      ARROW_RETURN_NOT_OK(index->Insert({chunk}, KeyIndex::Nulls::kSkip, ids.data()));
+    }
+    if (index->size() * 2 > rows) return false;
+    ARROW_ASSIGN_OR_RAISE(auto one, Indices(ids.data(), n));
+    indices.push_back(std::move(one));
+  }
+  ARROW_ASSIGN_OR_RAISE(auto keys, index->KeyColumns(arrow::default_memory_pool()));
+  const auto type = arrow::dictionary(arrow::int32(), value_type);
+  arrow::ArrayVector out;
+  for (const auto& idx : indices) {
+    // The same dictionary object in every chunk.
+    ARROW_ASSIGN_OR_RAISE(auto one,
+                          arrow::DictionaryArray::FromArrays(type, idx, keys[0]));
+    out.push_back(std::move(one));
+  }
+  *chunks = std::move(out);
+  return true;
 }
 
 // Whether a plain string column probably repeats its values (at most one distinct value
@@ -148,20 +192,26 @@ Result<std::shared_ptr<arrow::Table>> TableKeepingDictionaries(
     bool some_dictionary = false;
     for (const auto& b : batches) {
       auto column = b->column(static_cast<int>(c));
-      if (!all_dictionary) {
-        some_dictionary = some_dictionary || column->type_id() == arrow::Type::DICTIONARY;
-        ARROW_ASSIGN_OR_RAISE(column, DecodeDictionary(column));
-      }
+      some_dictionary = some_dictionary || column->type_id() == arrow::Type::DICTIONARY;
       chunks[c].push_back(std::move(column));
     }
     if (all_dictionary) {
       fields[c] = fields[c]->WithType(first);
-    } else if (some_dictionary ||
-               (encode_repeated && ProbablyRepeats(chunks[c], TotalRows(chunks[c])))) {
-      // Repeated strings kept once, in a dictionary (as Polars' Categorical and DuckDB's
-      // dictionary compression keep them): a group-by looks each value up once.
-      ARROW_ASSIGN_OR_RAISE(bool unified, UnifyDictionary(&chunks[c], fields[c]->type()));
-      if (unified) fields[c] = fields[c]->WithType(chunks[c][0]->type());
+      continue;
+    }
+    // Repeated strings kept once, in a dictionary (as Polars' Categorical and DuckDB's
+    // dictionary compression keep them): a group-by looks each value up once.
+    bool unified = false;
+    if (some_dictionary ||
+        (encode_repeated && ProbablyRepeats(chunks[c], TotalRows(chunks[c])))) {
+      ARROW_ASSIGN_OR_RAISE(unified, UnifyDictionary(&chunks[c], fields[c]->type()));
+    }
+    if (unified) {
+      fields[c] = fields[c]->WithType(chunks[c][0]->type());
+    } else if (some_dictionary) {
+      for (auto& chunk : chunks[c]) {
+        ARROW_ASSIGN_OR_RAISE(chunk, DecodeDictionary(chunk));
+      }
     }
   }
   std::vector<std::shared_ptr<arrow::ChunkedArray>> columns;

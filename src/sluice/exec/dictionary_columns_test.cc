@@ -4,6 +4,11 @@
 #include <arrow/compute/api.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+
 #include "sluice/exec/physical_planner.h"
 #include "sluice/exec/scannable.h"
 #include "sluice/plan/plan_builder.h"
@@ -127,6 +132,95 @@ TEST(DictionaryColumns, RepeatedPlainStringsAreEncodedWhenAsked) {
   auto small =
       TableKeepingDictionaries(logical, {batches[0]->Slice(0, 1000)}, true).ValueOrDie();
   EXPECT_TRUE(small->schema()->Equals(*logical));
+}
+
+// Random chunks, each plain or dictionary-encoded (int8 or int32 indices, sliced, with
+// NULL rows and a NULL in the dictionary), of values that repeat or do not: the table
+// decodes back to the same strings, and is encoded with one dictionary exactly when at
+// most one distinct value in two rows.
+TEST(DictionaryColumns, MixedChunksUnifyToTheSameValues) {
+  std::mt19937_64 rng(2026);
+  auto logical = arrow::schema({arrow::field("s", arrow::utf8())});
+  for (int round = 0; round < 40; ++round) {
+    const int domain = round % 2 == 0 ? 50 : 100000;
+    std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+    std::vector<std::shared_ptr<arrow::Array>> plain_chunks;
+    std::set<std::string> distinct;
+    int64_t rows = 0;
+    const int nchunks = 1 + static_cast<int>(rng() % 5);
+    for (int c = 0; c < nchunks; ++c) {
+      const int n = static_cast<int>(rng() % 3000);
+      std::vector<std::optional<std::string>> v;
+      for (int i = 0; i < n + 10; ++i) {
+        if (rng() % 17 == 0) {
+          v.push_back(std::nullopt);
+        } else {
+          v.push_back("s" + std::to_string(rng() % domain));
+        }
+      }
+      auto plain = Strings(v)->Slice(10);  // an offset, as a batch of a slice has
+      std::shared_ptr<arrow::Array> chunk = plain;
+      if (c == 0 || rng() % 2 == 0) {
+        // Dictionary: the distinct values (and a NULL) in a shuffled order, indices of
+        // int8 when they fit.
+        std::vector<std::string> values;
+        std::map<std::string, int> at;
+        const auto& s = static_cast<const arrow::StringArray&>(*plain);
+        for (int64_t i = 0; i < s.length(); ++i) {
+          if (s.IsValid(i) && at.emplace(std::string(s.GetView(i)), 0).second) {
+            values.emplace_back(s.GetView(i));
+          }
+        }
+        std::shuffle(values.begin(), values.end(), rng);
+        std::vector<std::optional<std::string>> dict_values = {std::nullopt};
+        for (size_t j = 0; j < values.size(); ++j) {
+          at[values[j]] = static_cast<int>(j + 1);
+          dict_values.push_back(values[j]);
+        }
+        const bool small = dict_values.size() <= 127;
+        arrow::Int32Builder wide;
+        arrow::Int8Builder narrow;
+        for (int64_t i = 0; i < s.length(); ++i) {
+          if (s.IsNull(i)) {
+            // A NULL row, or a row pointing at the dictionary's NULL.
+            EXPECT_TRUE((i % 2 ? wide.AppendNull() : wide.Append(0)).ok());
+            EXPECT_TRUE((i % 2 ? narrow.AppendNull() : narrow.Append(0)).ok());
+          } else {
+            const int k = at[std::string(s.GetView(i))];
+            EXPECT_TRUE(wide.Append(k).ok());
+            EXPECT_TRUE(narrow.Append(static_cast<int8_t>(small ? k : 0)).ok());
+          }
+        }
+        std::shared_ptr<arrow::Array> indices =
+            small ? narrow.Finish().ValueOrDie() : wide.Finish().ValueOrDie();
+        chunk = arrow::DictionaryArray::FromArrays(
+                    arrow::dictionary(indices->type(), arrow::utf8()), indices,
+                    Strings(dict_values))
+                    .ValueOrDie();
+      }
+      const auto& s = static_cast<const arrow::StringArray&>(*plain);
+      for (int64_t i = 0; i < s.length(); ++i) {
+        if (s.IsValid(i)) distinct.emplace(s.GetView(i));
+      }
+      rows += n;
+      plain_chunks.push_back(plain);
+      batches.push_back(arrow::RecordBatch::Make(logical, n, {chunk}));
+    }
+    SCOPED_TRACE("round " + std::to_string(round));
+    auto table = TableKeepingDictionaries(logical, batches, true).ValueOrDie();
+    const bool all_dictionary =
+        std::all_of(batches.begin(), batches.end(), [&](const auto& b) {
+          return b->column(0)->type()->Equals(*batches[0]->column(0)->type());
+        });
+    if (!all_dictionary && rows > 0) {
+      const bool repeats = static_cast<int64_t>(distinct.size()) * 2 <= rows;
+      EXPECT_EQ(table->column(0)->type()->id() == arrow::Type::DICTIONARY, repeats);
+    }
+    auto back = DecodeTableDictionaries(table).ValueOrDie();
+    EXPECT_TRUE(back->schema()->Equals(*logical));
+    EXPECT_TRUE(back->column(0)->Equals(arrow::ChunkedArray(plain_chunks, arrow::utf8())))
+        << back->column(0)->ToString();
+  }
 }
 
 // An in-memory table with an encoded column: plans see strings; a collect that keeps
