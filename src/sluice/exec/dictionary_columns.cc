@@ -50,36 +50,27 @@ Result<std::shared_ptr<arrow::Array>> Indices(const uint32_t* ids, int64_t n) {
 // or plain with repeated values: `chunks` encoded again with one dictionary over all of
 // them, when the values repeat (at most one distinct value in two rows); false
 // otherwise, the chunks as they were. One dictionary lets a key index look each value up
-// once for the whole table. A dictionary chunk costs a lookup per value of its
-// dictionary, not per row; values go through the key index of one string column (until
+// once for the whole table. A dictionary chunk costs a lookup per dictionary value its
+// rows use, not per row; values go through the key index of one string column (until
 // 2026-12-07 Arrow's dictionary_encode of the decoded chunks: loading db-benchmark's
 // 1e8 table spent 14 s of its 33 s of CPU there).
 Result<bool> UnifyDictionary(arrow::ArrayVector* chunks,
                              const std::shared_ptr<arrow::DataType>& value_type) {
   const int64_t rows = TotalRows(*chunks);
   if (rows == 0) return false;
+  // Strings only: a float key index would store -0.0 as 0.0 and one NaN for all.
+  if (!IsBinaryLike(*value_type)) return false;
   auto made = KeyIndex::Make({value_type});
-  if (!made.ok()) return false;  // a value type that cannot be a key stays decoded
+  if (!made.ok()) return false;
   std::unique_ptr<KeyIndex> index = std::move(made).ValueOrDie();
-  std::vector<uint32_t> ids, map;
+  std::vector<uint32_t> ids;
   arrow::ArrayVector indices;
   for (const auto& chunk : *chunks) {
     const int64_t n = chunk->length();
     ids.resize(n);
-    if (chunk->type_id() == arrow::Type::DICTIONARY) {
-      const auto& d = static_cast<const arrow::DictionaryArray&>(*chunk);
-      const auto& values = d.dictionary();
-      map.resize(values->length());
-      ARROW_RETURN_NOT_OK(index->Insert({values}, KeyIndex::Nulls::kSkip, map.data()));
-      ARROW_ASSIGN_OR_RAISE(
-          auto positions, cp::Cast(d.indices(), arrow::int64(), cp::CastOptions::Safe()));
-      const auto& p = static_cast<const arrow::Int64Array&>(*positions.make_array());
-      for (int64_t i = 0; i < n; ++i) {
-        ids[i] = p.IsNull(i) ? KeyIndex::kSkipped : map[p.Value(i)];
-      }
-    } else {
-      ARROW_RETURN_NOT_OK(index->Insert({chunk}, KeyIndex::Nulls::kSkip, ids.data()));
-    }
+    // A dictionary chunk: each dictionary value the rows use is looked up once (the
+    // string index caches a dictionary's ids, kept while chunks share it).
+    ARROW_RETURN_NOT_OK(index->Insert({chunk}, KeyIndex::Nulls::kSkip, ids.data()));
     if (index->size() * 2 > rows) return false;
     ARROW_ASSIGN_OR_RAISE(auto one, Indices(ids.data(), n));
     indices.push_back(std::move(one));

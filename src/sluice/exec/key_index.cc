@@ -1142,7 +1142,9 @@ class PackedKeyIndex final : public KeyIndex {
       const bool stored = widths_[c] > 0;
       int64_t* word = word_[c] == 0 ? packed.data() : high.data();
       for (int64_t i = 0; i < n; ++i) {
-        if (cid[i] < 0) {
+        // An id past the column's bits: a value its index learnt after this table took
+        // its layout (a worker's later tables share the column indexes), not a key here.
+        if (cid[i] < 0 || static_cast<uint64_t>(cid[i]) >> widths_[c] != 0) {
           missing[i] = 1;
         } else if (stored) {
           word[i] = static_cast<int64_t>(static_cast<uint64_t>(word[i]) |

@@ -155,8 +155,9 @@ class MergedKeys {
   /// nullptr when the indexes do not all hold packed column ids (one column, other
   /// key types, or ids that needed more than 128 bits) or when all their columns'
   /// values together need more than 128 bits. Keys of more than 64 bits are two words
-  /// (wide(): keys() the low words, high_keys() the high ones). REQUIRES: the indexes
-  /// stay unchanged while this lives. Converts the indexes on `threads` threads.
+  /// (wide(): keys() the low words, high_keys() the high ones). Holds copies of what it
+  /// needs: the indexes may change or go once it is made. Converts the indexes on
+  /// `threads` threads.
   static Result<std::unique_ptr<MergedKeys>> Make(
       const std::vector<const KeyIndex*>& indexes, int threads, arrow::MemoryPool* pool);
   ~MergedKeys();

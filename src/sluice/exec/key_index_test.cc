@@ -984,3 +984,43 @@ TEST(KeyIndexTest, FloatZerosAndNaNsAreOneKeyEach) {
 
 }  // namespace
 }  // namespace sluice::exec
+
+namespace sluice::exec {
+namespace {
+
+// A table and the next one MakeEmpty gives share their column indexes: values the next
+// one inserts get column ids past the first table's bits, and are absent from it (the
+// first column had one value, no bits at all, when the first table took its layout).
+TEST(KeyIndexTest, FindInATableWhoseColumnsGrewAfterIt) {
+  auto ints = [](std::vector<int64_t> v) {
+    arrow::Int64Builder b;
+    EXPECT_TRUE(b.AppendValues(v).ok());
+    return b.Finish().ValueOrDie();
+  };
+  auto strings = [](std::vector<std::string> v) {
+    arrow::StringBuilder b;
+    EXPECT_TRUE(b.AppendValues(v).ok());
+    return b.Finish().ValueOrDie();
+  };
+  ASSERT_OK_AND_ASSIGN(auto first, KeyIndex::Make({arrow::utf8(), arrow::int64()}));
+  std::vector<uint32_t> ids(4);
+  ASSERT_TRUE(first
+                  ->Insert({strings({"a", "a", "a", "a"}), ints({1, 2, 3, 2})},
+                           KeyIndex::Nulls::kGroup, ids.data())
+                  .ok());
+  ASSERT_OK_AND_ASSIGN(auto next, first->MakeEmpty());
+  ASSERT_TRUE(next->Insert({strings({"b", "c", "a", "a"}), ints({1, 2, 900, 1000})},
+                           KeyIndex::Nulls::kGroup, ids.data())
+                  .ok());
+  ProbeScratch scratch;
+  std::vector<int64_t> found(6);
+  ASSERT_TRUE(
+      first
+          ->Find({strings({"b", "c", "a", "a", "a", "a"}), ints({1, 2, 900, 1000, 3, 1})},
+                 &scratch, found.data())
+          .ok());
+  EXPECT_EQ(found, (std::vector<int64_t>{-1, -1, -1, -1, 2, 0}));
+}
+
+}  // namespace
+}  // namespace sluice::exec
