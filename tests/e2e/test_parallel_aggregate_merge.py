@@ -113,13 +113,16 @@ SPARSE_QUERIES = [
 ]
 
 
-@pytest.mark.parametrize("qi", range(len(SPARSE_QUERIES)))
-def test_handed_over_tables_merge_to_duckdbs_groups(sluice, duck, sparse, qi):
-    query = SPARSE_QUERIES[qi]
-    ours = sluice.sql_ok(query, {"t": sparse}, threads=2)
-    theirs = result_compare.duckdb_answer(duck, {"t": sparse}, query)
+def check_at_two_threads(sluice, duck, path, query):
+    ours = sluice.sql_ok(query, {"t": path}, threads=2)
+    theirs = result_compare.duckdb_answer(duck, {"t": path}, query)
     diff = result_compare.compare(ours, theirs, ordered=False)
     assert diff is None, f"{query}: {diff}"
+
+
+@pytest.mark.parametrize("qi", range(len(SPARSE_QUERIES)))
+def test_handed_over_tables_merge_to_duckdbs_groups(sluice, duck, sparse, qi):
+    check_at_two_threads(sluice, duck, sparse, SPARSE_QUERIES[qi])
 
 
 @pytest.fixture(scope="module")
@@ -155,8 +158,4 @@ CYCLING_QUERIES = [
 
 @pytest.mark.parametrize("qi", range(len(CYCLING_QUERIES)))
 def test_keys_repeating_after_many_segments_match_duckdb(sluice, duck, cycling, qi):
-    query = CYCLING_QUERIES[qi]
-    ours = sluice.sql_ok(query, {"t": cycling}, threads=2)
-    theirs = result_compare.duckdb_answer(duck, {"t": cycling}, query)
-    diff = result_compare.compare(ours, theirs, ordered=False)
-    assert diff is None, f"{query}: {diff}"
+    check_at_two_threads(sluice, duck, cycling, CYCLING_QUERIES[qi])

@@ -45,23 +45,19 @@ void Widen(const uint8_t* values, int64_t n, int64_t* out) {
 
 namespace {
 
-// Floats as key words (LoadIntegers): canonical bits, a double's halves swapped.
-void FloatWords(const float* v, int64_t n, int64_t* out) {
+// Floats as key words (LoadIntegers): canonical bits (-0.0 as 0.0, one NaN), a
+// double's halves swapped (FloatFromWord).
+template <typename F, typename Bits>
+void FloatWords(const uint8_t* values, int64_t n, int64_t* out) {
+  const F* v = reinterpret_cast<const F*>(values);
   for (int64_t i = 0; i < n; ++i) {
-    float x = v[i] == 0 ? 0.0f : v[i];
-    if (std::isnan(x)) x = std::numeric_limits<float>::quiet_NaN();
-    uint32_t bits;
-    std::memcpy(&bits, &x, 4);
-    out[i] = static_cast<int64_t>(bits);
-  }
-}
-void DoubleWords(const double* v, int64_t n, int64_t* out) {
-  for (int64_t i = 0; i < n; ++i) {
-    double x = v[i] == 0 ? 0.0 : v[i];
-    if (std::isnan(x)) x = std::numeric_limits<double>::quiet_NaN();
-    uint64_t bits;
-    std::memcpy(&bits, &x, 8);
-    out[i] = static_cast<int64_t>(bits << 32 | bits >> 32);
+    F x = v[i] == 0 ? F{0} : v[i];
+    if (std::isnan(x)) x = std::numeric_limits<F>::quiet_NaN();
+    Bits bits;
+    std::memcpy(&bits, &x, sizeof(bits));
+    uint64_t word = bits;
+    if constexpr (sizeof(Bits) == 8) word = word << 32 | word >> 32;
+    out[i] = static_cast<int64_t>(word);
   }
 }
 
@@ -79,11 +75,11 @@ Status LoadIntegersInto(const arrow::Array& array, Vector* out) {
   }
   const uint8_t* values = data.buffers[1]->data() + data.offset * w;
   if (t.id() == arrow::Type::FLOAT) {
-    FloatWords(reinterpret_cast<const float*>(values), n, out->data());
+    FloatWords<float, uint32_t>(values, n, out->data());
     return Status::OK();
   }
   if (t.id() == arrow::Type::DOUBLE) {
-    DoubleWords(reinterpret_cast<const double*>(values), n, out->data());
+    FloatWords<double, uint64_t>(values, n, out->data());
     return Status::OK();
   }
   const bool u = arrow::is_unsigned_integer(t.id());
