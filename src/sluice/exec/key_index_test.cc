@@ -387,12 +387,6 @@ TEST(KeyIndexTest, PairsOfKeyColumns) {
   }
 }
 
-}  // namespace
-}  // namespace sluice::exec
-
-namespace sluice::exec {
-namespace {
-
 // Build (every key at once, then sealed: a join's build side) gives the ids, key columns
 // and lookups of Insert followed by Seal, for dense ranges (placed by direct indexing),
 // sparse ones, NULLs grouped or skipped, one column and pairs.
@@ -439,12 +433,6 @@ TEST(KeyIndexTest, BuildAtOnceMatchesInsertThenSeal) {
   }
 }
 
-}  // namespace
-}  // namespace sluice::exec
-
-namespace sluice::exec {
-namespace {
-
 // Pairs of two small columns are looked up in a direct table until the columns' value
 // counts outgrow it; ids keep first-insertion order across that switch.
 TEST(KeyIndexTest, PairIdsAcrossTheSmallDomainLimit) {
@@ -470,12 +458,6 @@ TEST(KeyIndexTest, PairIdsAcrossTheSmallDomainLimit) {
   }
   EXPECT_EQ(index->size(), static_cast<int64_t>(ref.size()));
 }
-
-}  // namespace
-}  // namespace sluice::exec
-
-namespace sluice::exec {
-namespace {
 
 // A large sealed hash table filters probes through its Bloom filter once most probes
 // miss: the ids found must be those of a reference map, hits and misses alike, across
@@ -545,12 +527,6 @@ TEST(KeyIndexTest, FilteredProbesOfASmallRangeMatchAMap) {
   CheckFilteredProbes(
       204, [](std::mt19937_64& r) { return static_cast<int64_t>(r() % 200000) + 1; });
 }
-
-}  // namespace
-}  // namespace sluice::exec
-
-namespace sluice::exec {
-namespace {
 
 using RefRow = std::vector<RefKey>;
 
@@ -757,12 +733,6 @@ TEST(KeyIndexTest, ManyKeyColumnsAgainstAMap) {
   }
 }
 
-}  // namespace
-}  // namespace sluice::exec
-
-namespace sluice::exec {
-namespace {
-
 // Integer keys inserted into the direct array (a small dense range) and then the far
 // ends of the int64 range: the span check must not overflow (hi - lo + 1 wraps to 0
 // for INT64_MIN..INT64_MAX), and the index must move to hash slots.
@@ -910,12 +880,6 @@ TEST(KeyIndexTest, TwoWordKeysAgainstAMap) {
   for (uint8_t p : parts) ASSERT_LT(p, 8);
 }
 
-}  // namespace
-}  // namespace sluice::exec
-
-namespace sluice::exec {
-namespace {
-
 TEST(KeyIndexTest, FloatKeysAsWords) {
   std::mt19937_64 rng(77);
   std::uniform_int_distribution<int> pick(-300, 300);
@@ -981,12 +945,6 @@ TEST(KeyIndexTest, FloatZerosAndNaNsAreOneKeyEach) {
     EXPECT_EQ(found.back(), -1);  // NULL never matches
   }
 }
-
-}  // namespace
-}  // namespace sluice::exec
-
-namespace sluice::exec {
-namespace {
 
 // A table and the next one MakeEmpty gives share their column indexes: values the next
 // one inserts get column ids past the first table's bits, and are absent from it (the
